@@ -1,0 +1,40 @@
+# Finds every dependency the standard CMake way and stops with the Debian package to install.
+find_package(PkgConfig QUIET)
+if(NOT PkgConfig_FOUND)
+  message(FATAL_ERROR "pkg-config not found: apt-get install pkg-config (or run scripts/bootstrap)")
+endif()
+
+find_package(OpenCL QUIET)
+if(NOT OpenCL_FOUND)
+  message(FATAL_ERROR "OpenCL not found: apt-get install ocl-icd-opencl-dev opencl-c-headers (or run scripts/bootstrap)")
+endif()
+
+find_package(CLBlast QUIET CONFIG)
+if(NOT CLBlast_FOUND)
+  message(FATAL_ERROR "CLBlast not found: apt-get install libclblast-dev (or run scripts/bootstrap)")
+endif()
+
+find_package(ZLIB QUIET)
+if(NOT ZLIB_FOUND)
+  message(FATAL_ERROR "zlib not found: apt-get install zlib1g-dev (or run scripts/bootstrap)")
+endif()
+
+pkg_check_modules(STB QUIET IMPORTED_TARGET stb)
+if(NOT STB_FOUND)
+  message(FATAL_ERROR "stb not found: apt-get install libstb-dev (or run scripts/bootstrap)")
+endif()
+
+find_package(cJSON QUIET CONFIG)
+if(NOT cJSON_FOUND)
+  message(FATAL_ERROR "cJSON not found: apt-get install libcjson-dev (or run scripts/bootstrap)")
+endif()
+
+if(CLMNIST_TESTS)
+  find_package(cmocka QUIET CONFIG)
+  if(NOT cmocka_FOUND)
+    message(FATAL_ERROR "cmocka not found: apt-get install libcmocka-dev (or run scripts/bootstrap), "
+                        "or configure with -DCLMNIST_TESTS=OFF")
+  endif()
+endif()
+
+find_package(OpenMP QUIET COMPONENTS C)

@@ -1,0 +1,70 @@
+/* backend.c: backend selection and the wrappers that dispatch through the operation table. */
+#include "clmnist/backend.h"
+
+#include <string.h>
+
+cm_status backend_create(const char *kind, const cm_backend_options *opt, cm_backend **out) {
+    *out = NULL;
+    if (!kind || strcmp(kind, "device") == 0) return backend_device_create(opt, out);
+    if (strcmp(kind, "host") == 0) return backend_host_create(opt, out);
+    return cm_fail(CM_ERR_USAGE, "--backend '%s': expected 'host' or 'device'", kind);
+}
+
+void backend_destroy(cm_backend *b) {
+    if (b) b->ops->destroy(b);
+}
+
+cm_status backend_alloc(cm_backend *b, size_t bytes, unsigned flags, const char *what, cm_buf **out) {
+    return b->ops->alloc(b, bytes, flags, what, out);
+}
+cm_status backend_view(cm_backend *b, cm_buf *parent, size_t offset, size_t bytes, const char *what, cm_buf **out) {
+    if (offset % b->align_bytes)
+        return cm_fail(CM_ERR_USAGE, "view '%s': offset %zu is not a multiple of %zu bytes", what, offset,
+                       b->align_bytes);
+    return b->ops->view(b, parent, offset, bytes, what, out);
+}
+void backend_release(cm_backend *b, cm_buf *buf) {
+    if (buf) b->ops->release(b, buf);
+}
+cm_status backend_upload(cm_backend *b, cm_buf *dst, size_t offset, const void *src, size_t bytes) {
+    return b->ops->upload(b, dst, offset, src, bytes);
+}
+cm_status backend_download(cm_backend *b, cm_buf *src, size_t offset, void *dst, size_t bytes) {
+    return b->ops->download(b, src, offset, dst, bytes);
+}
+cm_status backend_fill(cm_backend *b, cm_buf *dst, float value, size_t count) {
+    return b->ops->fill(b, dst, value, count);
+}
+cm_status backend_finish(cm_backend *b) { return b->ops->finish(b); }
+cm_status backend_stage_rows(cm_backend *b, cm_buf *rows_u8, cm_buf *labels_u8, const uint8_t *src,
+                             const uint8_t *labels, const int32_t *idx, int n, int dim) {
+    return b->ops->stage_rows(b, rows_u8, labels_u8, src, labels, idx, n, dim);
+}
+cm_status backend_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off, int rows,
+                         int dim, float scale, cm_buf *x, cm_buf *y) {
+    return b->ops->gather(b, src_u8, labels_u8, idx, idx_off, rows, dim, scale, x, y);
+}
+cm_status backend_gemm(cm_backend *b, bool trans_a, bool trans_b, int m, int n, int k, float alpha, cm_buf *a,
+                       int lda, cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc) {
+    return b->ops->gemm(b, trans_a, trans_b, m, n, k, alpha, a, lda, bm, ldb, beta, c, ldc);
+}
+cm_status backend_bias_act(cm_backend *b, cm_buf *y, cm_buf *bias, int rows, int cols, bool relu) {
+    return b->ops->bias_act(b, y, bias, rows, cols, relu);
+}
+cm_status backend_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n) {
+    return b->ops->relu_backward(b, dy, y, n);
+}
+cm_status backend_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *db, int rows, int cols) {
+    return b->ops->bias_grad(b, dy, db, rows, cols);
+}
+cm_status backend_softmax_xent(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *dlogits, cm_buf *acc_loss,
+                               cm_buf *acc_correct, int rows, int classes) {
+    return b->ops->softmax_xent(b, logits, labels, dlogits, acc_loss, acc_correct, rows, classes);
+}
+cm_status backend_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *pred, cm_buf *acc_correct, int rows,
+                         int classes) {
+    return b->ops->argmax(b, logits, labels, pred, acc_correct, rows, classes);
+}
+cm_status backend_sgd_update(cm_backend *b, cm_buf *w, cm_buf *g, size_t n, float lr) {
+    return b->ops->sgd_update(b, w, g, n, lr);
+}

@@ -1,0 +1,543 @@
+/* backend_device.c: the OpenCL backend. Custom kernels (kernels/ *.cl files, embedded at build time)
+ * do the element-wise work, CLBlast every matrix product. All compute goes to one in-order
+ * queue; a second queue carries host-to-device batch uploads so that they overlap compute
+ * (events order the two). The host waits only in download() and finish(). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cl_util.h"
+#include "clmnist/backend.h"
+#include "kernels_embedded.h"
+
+struct cm_buf {
+    cl_mem mem;
+    size_t bytes;
+    unsigned flags;
+    const char *what;
+    /* CM_BUF_STAGING only: pinned host mirror and the events that order the two queues. */
+    cl_mem pinned;
+    unsigned char *host;
+    cl_event write_done; /* upload of the current contents (transfer queue) */
+    cl_event read_done;  /* last compute-queue command that read the contents */
+};
+
+enum { K_BIAS_ACT, K_RELU_BWD, K_BIAS_GRAD, K_SOFTMAX, K_ARGMAX, K_SGD, K_GATHER, K_COUNT };
+static const char *const kernel_names[K_COUNT] = {"kernel_bias_act",     "kernel_relu_backward", "kernel_bias_grad",
+                                                  "kernel_softmax_xent", "kernel_argmax",        "kernel_sgd_update",
+                                                  "kernel_gather"};
+
+typedef struct {
+    CLBlastLayout layout;
+    CLBlastTranspose ta, tb;
+    size_t m, n, k, lda, ldb, ldc, temp_bytes;
+} gemm_shape;
+
+typedef struct {
+    cm_backend base;
+    cl_device_desc desc;
+    cl_context ctx;
+    cl_command_queue queue; /* compute */
+    cl_command_queue xfer;  /* uploads of staged batches */
+    cl_program program;
+    cl_kernel k[K_COUNT];
+    size_t local[K_COUNT]; /* 1-D work-group size chosen per kernel for this device */
+    size_t grad_tc, grad_lanes;
+    cl_mem gemm_temp; /* CLBlast's temporary buffer, allocated once and grown on demand */
+    size_t gemm_temp_bytes;
+    gemm_shape shapes[32]; /* temp sizes already asked of CLBlast */
+    int nshapes;
+} device_backend;
+
+#define DB(b) ((device_backend *)(b))
+
+cm_status cl_build_program(cl_context ctx, cl_device_id dev, const char *device_name, const char **sources,
+                           const size_t *lengths, cl_uint count, const char *options, cl_program *out) {
+    *out = NULL;
+    cl_int err;
+    cl_program prog = clCreateProgramWithSource(ctx, count, sources, lengths, &err);
+    CL_CHECK(err);
+    err = clBuildProgram(prog, 1, &dev, options, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        size_t len = 0;
+        clGetProgramBuildInfo(prog, dev, CL_PROGRAM_BUILD_LOG, 0, NULL, &len);
+        char *log = malloc(len + 1);
+        if (log && clGetProgramBuildInfo(prog, dev, CL_PROGRAM_BUILD_LOG, len, log, NULL) == CL_SUCCESS) {
+            log[len] = '\0';
+            fprintf(stderr, "---- OpenCL build log (%s) ----\n%s\n---- end of build log ----\n", device_name, log);
+        }
+        free(log);
+        clReleaseProgram(prog);
+        return cm_fail(CM_ERR_DEVICE, "OpenCL kernels failed to build for '%s': %s (build log above)", device_name,
+                       cl_status_name(err));
+    }
+    *out = prog;
+    return CM_OK;
+}
+
+static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+
+/* Work-group size: the largest multiple of the kernel's preferred multiple that is <= 256 and
+ * allowed for this kernel on this device (NVIDIA: 32 -> 256, PoCL CPU: often 8 -> 256). */
+static cm_status pick_local(device_backend *db, cl_kernel k, size_t *local) {
+    size_t max_wg = 0, pref = 1;
+    CL_CHECK(clGetKernelWorkGroupInfo(k, db->desc.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof max_wg, &max_wg, NULL));
+    CL_CHECK(clGetKernelWorkGroupInfo(k, db->desc.device, CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE, sizeof pref,
+                                      &pref, NULL));
+    if (pref == 0) pref = 1;
+    size_t target = max_wg < 256 ? max_wg : 256;
+    size_t l = target / pref * pref;
+    *local = l ? l : (target ? target : 1);
+    return CM_OK;
+}
+
+static void buf_clear_events(cm_buf *buf) {
+    if (buf->write_done) clReleaseEvent(buf->write_done);
+    if (buf->read_done) clReleaseEvent(buf->read_done);
+    buf->write_done = buf->read_done = NULL;
+}
+
+static void device_release(cm_backend *b, cm_buf *buf) {
+    if (buf->write_done) clWaitForEvents(1, &buf->write_done);
+    if (buf->read_done) clWaitForEvents(1, &buf->read_done);
+    buf_clear_events(buf);
+    if (buf->host) clEnqueueUnmapMemObject(DB(b)->xfer, buf->pinned, buf->host, 0, NULL, NULL);
+    if (buf->pinned) {
+        clFinish(DB(b)->xfer);
+        clReleaseMemObject(buf->pinned);
+    }
+    if (buf->mem) clReleaseMemObject(buf->mem);
+    free(buf);
+}
+
+static void device_destroy(cm_backend *b) {
+    device_backend *db = DB(b);
+    if (db->queue) clFinish(db->queue);
+    if (db->xfer) clFinish(db->xfer);
+    if (db->gemm_temp) clReleaseMemObject(db->gemm_temp);
+    for (int i = 0; i < K_COUNT; i++)
+        if (db->k[i]) clReleaseKernel(db->k[i]);
+    if (db->program) clReleaseProgram(db->program);
+    if (db->xfer) clReleaseCommandQueue(db->xfer);
+    if (db->queue) clReleaseCommandQueue(db->queue);
+    if (db->ctx) clReleaseContext(db->ctx);
+    free(db);
+}
+
+static cm_status check_size(device_backend *db, size_t bytes, const char *what) {
+    if (bytes > db->desc.max_alloc || bytes > db->desc.global_mem)
+        return cm_fail(CM_ERR_MEMORY,
+                       "device '%s': buffer '%s' needs %.1f MiB but the device allows at most %.1f MiB per buffer "
+                       "(%.1f MiB in all); use a smaller --batch or --layers",
+                       db->desc.device_name, what, (double)bytes / 1048576.0, (double)db->desc.max_alloc / 1048576.0,
+                       (double)db->desc.global_mem / 1048576.0);
+    return CM_OK;
+}
+
+static cm_status create_buffer(device_backend *db, cl_mem_flags flags, size_t bytes, const char *what, cl_mem *out) {
+    CM_TRY(check_size(db, bytes, what));
+    cl_int err;
+    *out = clCreateBuffer(db->ctx, flags, bytes ? bytes : 4, NULL, &err);
+    if (err != CL_SUCCESS) {
+        *out = NULL;
+        return cm_fail(err == CL_INVALID_BUFFER_SIZE || err == CL_MEM_OBJECT_ALLOCATION_FAILURE ||
+                               err == CL_OUT_OF_RESOURCES || err == CL_OUT_OF_HOST_MEMORY
+                           ? CM_ERR_MEMORY
+                           : CM_ERR_DEVICE,
+                       "device '%s': cannot allocate %.1f MiB for '%s': %s (device limit %.1f MiB per buffer)",
+                       db->desc.device_name, (double)bytes / 1048576.0, what, cl_status_name(err),
+                       (double)db->desc.max_alloc / 1048576.0);
+    }
+    return CM_OK;
+}
+
+static cm_status device_alloc(cm_backend *b, size_t bytes, unsigned flags, const char *what, cm_buf **out) {
+    device_backend *db = DB(b);
+    cm_buf *buf = calloc(1, sizeof *buf);
+    if (!buf) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    buf->bytes = bytes;
+    buf->flags = flags;
+    buf->what = what;
+    cm_status st = create_buffer(db, CL_MEM_READ_WRITE, bytes, what, &buf->mem);
+    if (st == CM_OK && (flags & CM_BUF_STAGING)) {
+        st = create_buffer(db, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, bytes, what, &buf->pinned);
+        if (st == CM_OK) {
+            cl_int err;
+            buf->host = clEnqueueMapBuffer(db->xfer, buf->pinned, CL_TRUE, CL_MAP_WRITE, 0, bytes ? bytes : 4, 0,
+                                           NULL, NULL, &err);
+            if (err != CL_SUCCESS) {
+                buf->host = NULL;
+                st = cl_fail_call(err, "clEnqueueMapBuffer(staging)", __FILE__, __LINE__);
+            }
+        }
+    }
+    if (st != CM_OK) {
+        device_release(b, buf);
+        return st;
+    }
+    /* Zero-fill so fresh buffers read as zeros on every backend. */
+    if (bytes) {
+        const unsigned char zero = 0;
+        cl_int err = clEnqueueFillBuffer(db->queue, buf->mem, &zero, 1, 0, bytes, 0, NULL, NULL);
+        if (err != CL_SUCCESS) {
+            device_release(b, buf);
+            return cl_fail_call(err, "clEnqueueFillBuffer", __FILE__, __LINE__);
+        }
+    }
+    *out = buf;
+    return CM_OK;
+}
+
+static cm_status device_view(cm_backend *b, cm_buf *parent, size_t offset, size_t bytes, const char *what,
+                             cm_buf **out) {
+    if (offset > parent->bytes || bytes > parent->bytes - offset || bytes == 0)
+        return cm_fail(CM_ERR_USAGE, "view '%s' [%zu, +%zu) lies outside its %zu-byte parent", what, offset, bytes,
+                       parent->bytes);
+    cm_buf *buf = calloc(1, sizeof *buf);
+    if (!buf) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    cl_buffer_region region = {offset, bytes};
+    cl_int err;
+    buf->mem = clCreateSubBuffer(parent->mem, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
+    if (err != CL_SUCCESS) {
+        free(buf);
+        return cl_fail_call(err, "clCreateSubBuffer", __FILE__, __LINE__);
+    }
+    buf->bytes = bytes;
+    buf->what = what;
+    *out = buf;
+    return CM_OK;
+}
+
+static cm_status check_range(const cm_buf *buf, size_t offset, size_t bytes, const char *op) {
+    if (offset > buf->bytes || bytes > buf->bytes - offset)
+        return cm_fail(CM_ERR_USAGE, "%s of %zu bytes at offset %zu overruns '%s' (%zu bytes)", op, bytes, offset,
+                       buf->what ? buf->what : "buffer", buf->bytes);
+    return CM_OK;
+}
+
+static cm_status device_upload(cm_backend *b, cm_buf *dst, size_t offset, const void *src, size_t bytes) {
+    CM_TRY(check_range(dst, offset, bytes, "upload"));
+    if (bytes) CL_CHECK(clEnqueueWriteBuffer(DB(b)->queue, dst->mem, CL_TRUE, offset, bytes, src, 0, NULL, NULL));
+    return CM_OK;
+}
+
+static cm_status device_download(cm_backend *b, cm_buf *src, size_t offset, void *dst, size_t bytes) {
+    CM_TRY(check_range(src, offset, bytes, "download"));
+    if (bytes) CL_CHECK(clEnqueueReadBuffer(DB(b)->queue, src->mem, CL_TRUE, offset, bytes, dst, 0, NULL, NULL));
+    return CM_OK;
+}
+
+static cm_status device_fill(cm_backend *b, cm_buf *dst, float value, size_t count) {
+    CM_TRY(check_range(dst, 0, count * sizeof(float), "fill"));
+    if (count)
+        CL_CHECK(clEnqueueFillBuffer(DB(b)->queue, dst->mem, &value, sizeof value, 0, count * sizeof(float), 0, NULL,
+                                     NULL));
+    return CM_OK;
+}
+
+static cm_status device_finish(cm_backend *b) {
+    CL_CHECK(clFinish(DB(b)->xfer));
+    CL_CHECK(clFinish(DB(b)->queue));
+    return CM_OK;
+}
+
+/* Gathers rows on the host into the pinned mirror, then uploads it on the transfer queue
+ * once the compute queue has finished reading the previous contents. */
+static cm_status stage_one(device_backend *db, cm_buf *dst, size_t bytes) {
+    cl_event after = dst->read_done, done;
+    CL_CHECK(clEnqueueWriteBuffer(db->xfer, dst->mem, CL_FALSE, 0, bytes, dst->host, after ? 1 : 0,
+                                  after ? &after : NULL, &done));
+    buf_clear_events(dst);
+    dst->write_done = done;
+    return CM_OK;
+}
+
+static cm_status device_stage_rows(cm_backend *b, cm_buf *rows_u8, cm_buf *labels_u8, const uint8_t *src,
+                                   const uint8_t *labels, const int32_t *idx, int n, int dim) {
+    device_backend *db = DB(b);
+    if (!(rows_u8->flags & CM_BUF_STAGING) || !(labels_u8->flags & CM_BUF_STAGING))
+        return cm_fail(CM_ERR_USAGE, "stage_rows: destination buffers must be allocated with CM_BUF_STAGING");
+    CM_TRY(check_range(rows_u8, 0, (size_t)n * (size_t)dim, "stage_rows"));
+    CM_TRY(check_range(labels_u8, 0, (size_t)n, "stage_rows"));
+    /* The previous upload from these pinned mirrors must be complete before we overwrite them. */
+    if (rows_u8->write_done) CL_CHECK(clWaitForEvents(1, &rows_u8->write_done));
+    if (labels_u8->write_done) CL_CHECK(clWaitForEvents(1, &labels_u8->write_done));
+    for (int r = 0; r < n; r++) {
+        memcpy(rows_u8->host + (size_t)r * dim, src + (size_t)idx[r] * dim, (size_t)dim);
+        labels_u8->host[r] = labels[idx[r]];
+    }
+    CM_TRY(stage_one(db, rows_u8, (size_t)n * (size_t)dim));
+    CM_TRY(stage_one(db, labels_u8, (size_t)n));
+    CL_CHECK(clFlush(db->xfer));
+    return CM_OK;
+}
+
+#define ARG(k, i, v) CL_CHECK(clSetKernelArg((k), (i), sizeof(v), &(v)))
+#define ARG_MEM(k, i, buf) CL_CHECK(clSetKernelArg((k), (i), sizeof(cl_mem), (buf) ? &(buf)->mem : NULL))
+
+static cm_status launch_1d(device_backend *db, int kid, size_t n) {
+    if (n == 0) return CM_OK;
+    size_t local = db->local[kid], global = round_up(n, local);
+    CL_CHECK(clEnqueueNDRangeKernel(db->queue, db->k[kid], 1, NULL, &global, &local, 0, NULL, NULL));
+    return CM_OK;
+}
+
+/* 2-D launch: dim 0 over `cols` with the kernel's work-group width, dim 1 over rows. */
+static cm_status launch_2d(device_backend *db, int kid, size_t cols, size_t rows, cl_uint nwait, const cl_event *wait,
+                           cl_event *done) {
+    if (cols == 0 || rows == 0) return CM_OK;
+    size_t local[2] = {db->local[kid], 1};
+    if (cols < local[0]) { /* narrow rows: spread the group over rows instead */
+        size_t w = 1;
+        while (w * 2 <= cols) w *= 2;
+        local[0] = w;
+        local[1] = db->local[kid] / w;
+    }
+    size_t global[2] = {round_up(cols, local[0]), round_up(rows, local[1])};
+    CL_CHECK(clEnqueueNDRangeKernel(db->queue, db->k[kid], 2, NULL, global, local, nwait, wait, done));
+    return CM_OK;
+}
+
+static cm_status device_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
+                               int rows, int dim, float scale, cm_buf *x, cm_buf *y) {
+    device_backend *db = DB(b);
+    cl_kernel k = db->k[K_GATHER];
+    cl_uint off = (cl_uint)idx_off;
+    ARG_MEM(k, 0, src_u8);
+    ARG_MEM(k, 1, labels_u8);
+    ARG_MEM(k, 2, idx);
+    ARG(k, 3, off);
+    ARG(k, 4, rows);
+    ARG(k, 5, dim);
+    ARG(k, 6, scale);
+    ARG_MEM(k, 7, x);
+    ARG_MEM(k, 8, y);
+    cl_event wait[2];
+    cl_uint nwait = 0;
+    if (src_u8->write_done) wait[nwait++] = src_u8->write_done;
+    if (labels_u8->write_done) wait[nwait++] = labels_u8->write_done;
+    int staged = (src_u8->flags & CM_BUF_STAGING) != 0;
+    cl_event done = NULL;
+    CM_TRY(launch_2d(db, K_GATHER, (size_t)dim, (size_t)rows, nwait, nwait ? wait : NULL, staged ? &done : NULL));
+    if (staged && done) {
+        if (src_u8->read_done) clReleaseEvent(src_u8->read_done);
+        src_u8->read_done = done;
+        if (labels_u8->read_done) clReleaseEvent(labels_u8->read_done);
+        clRetainEvent(done);
+        labels_u8->read_done = done;
+    }
+    return CM_OK;
+}
+
+static cm_status gemm_temp_for(device_backend *db, const gemm_shape *key, size_t *bytes) {
+    for (int i = 0; i < db->nshapes; i++) {
+        const gemm_shape *s = &db->shapes[i];
+        if (s->ta == key->ta && s->tb == key->tb && s->m == key->m && s->n == key->n && s->k == key->k &&
+            s->lda == key->lda && s->ldb == key->ldb && s->ldc == key->ldc) {
+            *bytes = s->temp_bytes;
+            return CM_OK;
+        }
+    }
+    size_t need = 0;
+    CLBLAST_CHECK(CLBlastSGemmTempBufferSize(key->layout, key->ta, key->tb, key->m, key->n, key->k, 0, key->lda, 0,
+                                             key->ldb, 0, key->ldc, &db->queue, &need));
+    if (db->nshapes < (int)(sizeof db->shapes / sizeof db->shapes[0])) {
+        db->shapes[db->nshapes] = *key;
+        db->shapes[db->nshapes++].temp_bytes = need;
+    }
+    *bytes = need;
+    return CM_OK;
+}
+
+static cm_status device_gemm(cm_backend *b, bool ta, bool tb, int m, int n, int k, float alpha, cm_buf *a, int lda,
+                             cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc) {
+    device_backend *db = DB(b);
+    if (m <= 0 || n <= 0 || k <= 0) return CM_OK;
+    gemm_shape key = {CLBlastLayoutRowMajor,
+                      ta ? CLBlastTransposeYes : CLBlastTransposeNo,
+                      tb ? CLBlastTransposeYes : CLBlastTransposeNo,
+                      (size_t)m,
+                      (size_t)n,
+                      (size_t)k,
+                      (size_t)lda,
+                      (size_t)ldb,
+                      (size_t)ldc,
+                      0};
+    size_t temp = 0;
+    CM_TRY(gemm_temp_for(db, &key, &temp));
+    if (temp > db->gemm_temp_bytes) {
+        if (db->gemm_temp) {
+            CL_CHECK(clFinish(db->queue));
+            clReleaseMemObject(db->gemm_temp);
+            db->gemm_temp = NULL;
+            db->gemm_temp_bytes = 0;
+        }
+        CM_TRY(create_buffer(db, CL_MEM_READ_WRITE, temp, "CLBlast GEMM temporary", &db->gemm_temp));
+        db->gemm_temp_bytes = temp;
+    }
+    if (temp > 0) {
+        CLBLAST_CHECK(CLBlastSgemmWithTempBuffer(key.layout, key.ta, key.tb, key.m, key.n, key.k, alpha, a->mem, 0,
+                                                 key.lda, bm->mem, 0, key.ldb, beta, c->mem, 0, key.ldc, &db->queue,
+                                                 NULL, db->gemm_temp));
+    } else {
+        CLBLAST_CHECK(CLBlastSgemm(key.layout, key.ta, key.tb, key.m, key.n, key.k, alpha, a->mem, 0, key.lda, bm->mem,
+                                   0, key.ldb, beta, c->mem, 0, key.ldc, &db->queue, NULL));
+    }
+    return CM_OK;
+}
+
+static cm_status device_bias_act(cm_backend *b, cm_buf *y, cm_buf *bias, int rows, int cols, bool relu) {
+    device_backend *db = DB(b);
+    cl_kernel k = db->k[K_BIAS_ACT];
+    int r = relu ? 1 : 0;
+    ARG_MEM(k, 0, y);
+    ARG_MEM(k, 1, bias);
+    ARG(k, 2, rows);
+    ARG(k, 3, cols);
+    ARG(k, 4, r);
+    return launch_2d(db, K_BIAS_ACT, (size_t)cols, (size_t)rows, 0, NULL, NULL);
+}
+
+static cm_status device_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n) {
+    device_backend *db = DB(b);
+    cl_kernel k = db->k[K_RELU_BWD];
+    cl_uint nn = (cl_uint)n;
+    ARG_MEM(k, 0, dy);
+    ARG_MEM(k, 1, y);
+    ARG(k, 2, nn);
+    return launch_1d(db, K_RELU_BWD, n);
+}
+
+static cm_status device_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *db_, int rows, int cols) {
+    device_backend *db = DB(b);
+    cl_kernel k = db->k[K_BIAS_GRAD];
+    ARG_MEM(k, 0, dy);
+    ARG_MEM(k, 1, db_);
+    ARG(k, 2, rows);
+    ARG(k, 3, cols);
+    CL_CHECK(clSetKernelArg(k, 4, sizeof(float) * db->grad_tc * db->grad_lanes, NULL));
+    size_t local[2] = {db->grad_tc, db->grad_lanes};
+    size_t global[2] = {round_up((size_t)cols, db->grad_tc), db->grad_lanes};
+    if (cols <= 0) return CM_OK;
+    CL_CHECK(clEnqueueNDRangeKernel(db->queue, k, 2, NULL, global, local, 0, NULL, NULL));
+    return CM_OK;
+}
+
+static cm_status device_softmax_xent(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *dlogits,
+                                     cm_buf *acc_loss, cm_buf *acc_correct, int rows, int classes) {
+    device_backend *db = DB(b);
+    cl_kernel k = db->k[K_SOFTMAX];
+    int want_grad = dlogits != NULL;
+    ARG_MEM(k, 0, logits);
+    ARG_MEM(k, 1, labels);
+    ARG_MEM(k, 2, dlogits);
+    ARG(k, 3, want_grad);
+    ARG_MEM(k, 4, acc_loss);
+    ARG_MEM(k, 5, acc_correct);
+    ARG(k, 6, rows);
+    ARG(k, 7, classes);
+    return launch_1d(db, K_SOFTMAX, (size_t)rows);
+}
+
+static cm_status device_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *pred, cm_buf *acc_correct,
+                               int rows, int classes) {
+    device_backend *db = DB(b);
+    cl_kernel k = db->k[K_ARGMAX];
+    int want_pred = pred != NULL, count = acc_correct != NULL && labels != NULL;
+    ARG_MEM(k, 0, logits);
+    ARG_MEM(k, 1, labels);
+    ARG_MEM(k, 2, pred);
+    ARG(k, 3, want_pred);
+    ARG_MEM(k, 4, acc_correct);
+    ARG(k, 5, count);
+    ARG(k, 6, rows);
+    ARG(k, 7, classes);
+    return launch_1d(db, K_ARGMAX, (size_t)rows);
+}
+
+static cm_status device_sgd_update(cm_backend *b, cm_buf *w, cm_buf *g, size_t n, float lr) {
+    device_backend *db = DB(b);
+    cl_kernel k = db->k[K_SGD];
+    cl_uint nn = (cl_uint)n;
+    ARG_MEM(k, 0, w);
+    ARG_MEM(k, 1, g);
+    ARG(k, 2, nn);
+    ARG(k, 3, lr);
+    return launch_1d(db, K_SGD, n);
+}
+
+static const cm_backend_ops device_ops = {
+    .destroy = device_destroy,
+    .alloc = device_alloc,
+    .view = device_view,
+    .release = device_release,
+    .upload = device_upload,
+    .download = device_download,
+    .fill = device_fill,
+    .finish = device_finish,
+    .stage_rows = device_stage_rows,
+    .gather = device_gather,
+    .gemm = device_gemm,
+    .bias_act = device_bias_act,
+    .relu_backward = device_relu_backward,
+    .bias_grad = device_bias_grad,
+    .softmax_xent = device_softmax_xent,
+    .argmax = device_argmax,
+    .sgd_update = device_sgd_update,
+};
+
+static cm_status device_setup(device_backend *db) {
+    cl_int err;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)db->desc.platform, 0};
+    db->ctx = clCreateContext(props, 1, &db->desc.device, NULL, NULL, &err);
+    CL_CHECK(err);
+    db->queue = clCreateCommandQueue(db->ctx, db->desc.device, 0, &err);
+    CL_CHECK(err);
+    db->xfer = clCreateCommandQueue(db->ctx, db->desc.device, 0, &err);
+    CL_CHECK(err);
+
+    const char *srcs[16];
+    size_t lens[16];
+    cl_uint n = 0;
+    for (size_t i = 0; i < cm_kernel_source_count && n < 16; i++, n++) {
+        srcs[n] = cm_kernel_sources[i].text;
+        lens[n] = cm_kernel_sources[i].length;
+    }
+    CM_TRY(cl_build_program(db->ctx, db->desc.device, db->desc.device_name, srcs, lens, n, "-cl-std=CL1.2",
+                            &db->program));
+    for (int i = 0; i < K_COUNT; i++) {
+        db->k[i] = clCreateKernel(db->program, kernel_names[i], &err);
+        if (err != CL_SUCCESS) return cl_fail_call(err, kernel_names[i], __FILE__, __LINE__);
+        CM_TRY(pick_local(db, db->k[i], &db->local[i]));
+    }
+    /* bias_grad: 16 columns wide when possible, lanes a power of two filling the group. */
+    size_t wg = db->local[K_BIAS_GRAD];
+    db->grad_tc = wg >= 16 ? 16 : 1;
+    db->grad_lanes = 1;
+    while (db->grad_tc * db->grad_lanes * 2 <= wg) db->grad_lanes *= 2;
+
+    cl_uint align_bits = 0;
+    CL_CHECK(clGetDeviceInfo(db->desc.device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits, NULL));
+    db->base.align_bytes = align_bits / 8 >= 4 ? align_bits / 8 : 4;
+    return CM_OK;
+}
+
+cm_status backend_device_create(const cm_backend_options *opt, cm_backend **out) {
+    *out = NULL;
+    device_backend *db = calloc(1, sizeof *db);
+    if (!db) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    cm_status st = cl_select_device(opt ? opt->device : NULL, &db->desc);
+    if (st == CM_OK) st = device_setup(db);
+    if (st != CM_OK) {
+        device_destroy(&db->base);
+        return st;
+    }
+    db->base.ops = &device_ops;
+    db->base.kind = "device";
+    snprintf(db->base.device_name, sizeof db->base.device_name, "%s (%s, OpenCL)", db->desc.device_name,
+             db->desc.platform_name);
+    db->base.max_alloc_bytes = db->desc.max_alloc;
+    db->base.global_mem_bytes = db->desc.global_mem;
+    *out = &db->base;
+    return CM_OK;
+}

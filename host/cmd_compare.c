@@ -1,0 +1,142 @@
+/* cmd_compare.c: `clmnist compare`: trains the host reference and the OpenCL device from the
+ * same initial weights on the same batch sequence, step for step, and reports how far every
+ * parameter tensor drifts apart, with both losses, accuracies and speeds. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "progress.h"
+#include "timer.h"
+
+static const cm_command_info compare_info = {
+    "compare",
+    "Trains the host (plain C) and device (OpenCL) backends in lockstep from identical weights\n"
+    "and batches; after step 1, step 100 and every epoch prints each tensor's max absolute and\n"
+    "relative difference (|dev - host| / max(|host|, 1e-3)), both losses, accuracies and speeds.",
+    0};
+
+typedef struct {
+    cm_backend *b;
+    cm_trainer *t;
+    float *params;
+    double seconds; /* time spent in this backend's steps (device: including completion) */
+} side;
+
+static void diff_tensor(const float *h, const float *d, size_t n, double *max_abs, double *max_rel) {
+    *max_abs = *max_rel = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double ad = fabs((double)d[i] - (double)h[i]);
+        double rel = ad / fmax(fabs((double)h[i]), 1e-3);
+        if (ad > *max_abs || isnan(ad)) *max_abs = ad;
+        if (rel > *max_rel || isnan(rel)) *max_rel = rel;
+    }
+}
+
+static cm_status report(side s[2], const char *when, int64_t images, int epoch_end, const cm_dataset *ds) {
+    const cm_layout *L = trainer_layout(s[0].t);
+    for (int i = 0; i < 2; i++) CM_TRY(trainer_get_params(s[i].t, s[i].params));
+    printf("\n== %s ==\n%-18s %14s %14s\n", when, "tensor", "max abs diff", "max rel diff");
+    double worst = 0.0;
+    for (int l = 0; l < L->nlayers; l++) {
+        size_t in = (size_t)L->sizes[l], out = (size_t)L->sizes[l + 1];
+        double a, r;
+        char name[32];
+        snprintf(name, sizeof name, "layers.%d.weight", l);
+        diff_tensor(s[0].params + L->w_off[l], s[1].params + L->w_off[l], out * in, &a, &r);
+        printf("%-18s %14.3e %14.3e\n", name, a, r);
+        worst = fmax(worst, r);
+        snprintf(name, sizeof name, "layers.%d.bias", l);
+        diff_tensor(s[0].params + L->b_off[l], s[1].params + L->b_off[l], out, &a, &r);
+        printf("%-18s %14.3e %14.3e\n", name, a, r);
+        worst = fmax(worst, r);
+    }
+    cm_stats st[2], ev[2];
+    for (int i = 0; i < 2; i++) CM_TRY(trainer_train_stats(s[i].t, &st[i]));
+    printf("%-18s %14s %14s\n", "", "host", "device");
+    printf("%-18s %14.6f %14.6f\n", "train loss", st[0].loss, st[1].loss);
+    printf("%-18s %13.2f%% %13.2f%%\n", "train accuracy", 100.0 * st[0].accuracy, 100.0 * st[1].accuracy);
+    if (epoch_end) {
+        for (int i = 0; i < 2; i++) CM_TRY(trainer_evaluate(s[i].t, &ds->test, &ev[i]));
+        printf("%-18s %13.2f%% %13.2f%%\n", "test accuracy", 100.0 * ev[0].accuracy, 100.0 * ev[1].accuracy);
+    }
+    printf("%-18s %14.0f %14.0f\n", "images/s", (double)images / s[0].seconds, (double)images / s[1].seconds);
+    printf("%-18s %14.3e\n", "worst rel diff", worst);
+    fflush(stdout);
+    return CM_OK;
+}
+
+static cm_status run(const cm_train_args *a, side s[2], const cm_dataset *ds) {
+    size_t align = CM_PARAM_ALIGN_BYTES;
+    for (int i = 0; i < 2; i++)
+        if (s[i].b->align_bytes > align) align = s[i].b->align_bytes;
+    cm_model model;
+    CM_TRY(cli_init_model(a, ds, align, &model));
+    cm_train_config cfg = cli_train_config(a);
+    cm_status st = CM_OK;
+    for (int i = 0; i < 2 && st == CM_OK; i++) {
+        st = trainer_create(s[i].b, ds, &model, &cfg, &s[i].t);
+        if (st == CM_OK && !(s[i].params = malloc(sizeof(float) * model.layout.total)))
+            st = cm_fail(CM_ERR_MEMORY, "out of host memory");
+    }
+    char arch[128];
+    model_describe(&model.layout, arch, sizeof arch);
+    model_free(&model);
+    CM_TRY(st);
+    printf("compare: MLP %s, SGD lr %g, batch %d, seed %llu\n  host:   %s\n  device: %s\n", arch, (double)a->lr,
+           a->batch, (unsigned long long)a->seed, s[0].b->device_name, s[1].b->device_name);
+    int steps = trainer_steps_per_epoch(s[0].t);
+    int64_t images = 0, global_step = 0;
+    for (int e = 0; e < a->epochs; e++) {
+        for (int i = 0; i < 2; i++) CM_TRY(trainer_begin_epoch(s[i].t, e));
+        cm_progress bar;
+        char label[32];
+        snprintf(label, sizeof label, "epoch %d/%d", e + 1, a->epochs);
+        progress_begin(&bar, stdout, label);
+        for (int k = 0; k < steps; k++) {
+            for (int i = 0; i < 2; i++) {
+                double t0 = timer_now();
+                CM_TRY(trainer_step(s[i].t));
+                CM_TRY(backend_finish(s[i].b));
+                s[i].seconds += timer_now() - t0;
+            }
+            int rows = ds->train.count - k * a->batch < a->batch ? ds->train.count - k * a->batch : a->batch;
+            images += rows;
+            global_step++;
+            progress_update(&bar, k + 1, steps, "");
+            if (global_step == 1 || global_step == 100) {
+                progress_end(&bar);
+                char when[64];
+                snprintf(when, sizeof when, "after step %lld", (long long)global_step);
+                CM_TRY(report(s, when, images, 0, ds));
+            }
+        }
+        progress_end(&bar);
+        char when[64];
+        snprintf(when, sizeof when, "after epoch %d (step %lld)", e + 1, (long long)global_step);
+        CM_TRY(report(s, when, images, 1, ds));
+    }
+    return CM_OK;
+}
+
+cm_status cmd_compare(int argc, char **argv) {
+    cm_train_args a;
+    int help;
+    CM_TRY(cli_parse_train(argc, argv, &compare_info, &a, &help));
+    if (help) return CM_OK;
+    cm_dataset ds;
+    CM_TRY(cli_load_data(&a, &ds));
+    cm_backend_options bo = {.device = a.device, .threads = a.threads};
+    side s[2] = {{0}, {0}};
+    cm_status st = backend_host_create(&bo, &s[0].b);
+    if (st == CM_OK) st = backend_device_create(&bo, &s[1].b);
+    if (st == CM_OK) st = run(&a, s, &ds);
+    for (int i = 0; i < 2; i++) {
+        trainer_destroy(s[i].t);
+        free(s[i].params);
+        backend_destroy(s[i].b);
+    }
+    dataset_free(&ds);
+    return st;
+}

@@ -1,0 +1,51 @@
+/* main.c: the clmnist command-line tool: dispatches to a subcommand and prints its error. */
+#include <stdio.h>
+#include <string.h>
+
+#include "clmnist_version.h"
+#include "commands.h"
+
+typedef struct {
+    const char *name;
+    cm_status (*run)(int, char **);
+    const char *help;
+} command;
+
+static const command commands[] = {
+    {"devices", cmd_devices, "list OpenCL platforms and devices"},
+    {"train", cmd_train, "train an MLP classifier on an IDX dataset (MNIST by default)"},
+    {"compare", cmd_compare, "train on host and device in lockstep and compare every parameter"},
+};
+
+static void usage(FILE *out) {
+    fprintf(out, "clmnist %s: GPU-accelerated MLP training on MNIST-style data with OpenCL\n\n", CLMNIST_VERSION);
+    fprintf(out, "usage: clmnist <command> [options]   (clmnist <command> --help for its options)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("clmnist %s\n", CLMNIST_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            cm_status st = commands[i].run(argc - 1, argv + 1);
+            if (st == CM_OK) return 0;
+            fflush(stdout);
+            fprintf(stderr, "clmnist: error: %s\n", cm_last_error());
+            return st == CM_ERR_USAGE ? 2 : 1;
+        }
+    }
+    fprintf(stderr, "clmnist: error: unknown command '%s' (see 'clmnist --help')\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,310 @@
+/* trainer.c: the training loop (forward, loss, backward, update), written once against the
+ * backend interface so the host reference and the OpenCL device run the identical sequence of
+ * operations on the identical batches. */
+#include "clmnist/trainer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clmnist/rng.h"
+
+#define PIXEL_SCALE (1.0f / 255.0f)
+
+struct cm_trainer {
+    cm_backend *b;
+    cm_layout L;
+    cm_train_config cfg;
+    const cm_dataset *ds;
+    int resident;
+
+    cm_buf *params;                  /* (L.total) every weight and bias */
+    cm_buf *grads;                   /* (L.total) same layout */
+    cm_buf *W[CM_MAX_LAYERS];        /* views: (out, in) */
+    cm_buf *bias[CM_MAX_LAYERS];     /* views: (out) */
+    cm_buf *dW[CM_MAX_LAYERS];       /* views: (out, in) */
+    cm_buf *dbias[CM_MAX_LAYERS];    /* views: (out) */
+    cm_buf *act[CM_MAX_LAYERS + 1];  /* act[0] = x (B, in); act[l+1] = layer l output (B, out) */
+    cm_buf *dact[CM_MAX_LAYERS + 1]; /* dact[l] = d loss / d act[l] (pre-ReLU for hidden layers) */
+    cm_buf *labels;                  /* (B) int32 */
+    cm_buf *acc_loss, *acc_correct;  /* (B) per-slot sums over the epoch */
+    cm_buf *eval_loss, *eval_correct;
+
+    /* data feed */
+    cm_buf *train_u8, *train_labels; /* resident: (N, dim) uint8 and (N) uint8 */
+    cm_buf *perm;                    /* resident: (N) int32 this epoch's order */
+    cm_buf *stage_u8[2], *stage_labels[2]; /* streamed: (B, dim), (B), double-buffered */
+    cm_buf *iota;                    /* (B) int32 0..B-1 to gather a staged batch */
+    int32_t *perm_host;              /* (N) */
+    int32_t *iota_host;              /* (max N) 0.. for sequential evaluation */
+
+    int step;     /* step within the epoch */
+    int staged;   /* streamed: batches staged ahead of `step` (0 or 1) */
+    int64_t seen; /* examples trained this epoch */
+};
+
+static size_t fbytes(size_t n) { return n * sizeof(float); }
+
+int trainer_steps_per_epoch(const cm_trainer *t) {
+    return (t->ds->train.count + t->cfg.batch - 1) / t->cfg.batch;
+}
+int trainer_is_resident(const cm_trainer *t) { return t->resident; }
+const cm_layout *trainer_layout(const cm_trainer *t) { return &t->L; }
+
+static cm_status make_views(cm_trainer *t) {
+    cm_backend *b = t->b;
+    for (int l = 0; l < t->L.nlayers; l++) {
+        size_t in = (size_t)t->L.sizes[l], out = (size_t)t->L.sizes[l + 1];
+        CM_TRY(backend_view(b, t->params, fbytes(t->L.w_off[l]), fbytes(out * in), "weight", &t->W[l]));
+        CM_TRY(backend_view(b, t->params, fbytes(t->L.b_off[l]), fbytes(out), "bias", &t->bias[l]));
+        CM_TRY(backend_view(b, t->grads, fbytes(t->L.w_off[l]), fbytes(out * in), "weight grad", &t->dW[l]));
+        CM_TRY(backend_view(b, t->grads, fbytes(t->L.b_off[l]), fbytes(out), "bias grad", &t->dbias[l]));
+    }
+    return CM_OK;
+}
+
+static cm_status setup(cm_trainer *t, const cm_model *model) {
+    cm_backend *b = t->b;
+    const cm_split *tr = &t->ds->train;
+    size_t B = (size_t)t->cfg.batch;
+    CM_TRY(backend_alloc(b, fbytes(t->L.total), 0, "parameters", &t->params));
+    CM_TRY(backend_alloc(b, fbytes(t->L.total), 0, "gradients", &t->grads));
+    CM_TRY(backend_upload(b, t->params, 0, model->params, fbytes(t->L.total)));
+    CM_TRY(make_views(t));
+    for (int l = 0; l <= t->L.nlayers; l++) {
+        CM_TRY(backend_alloc(b, fbytes(B * (size_t)t->L.sizes[l]), 0, "activations", &t->act[l]));
+        if (l > 0) CM_TRY(backend_alloc(b, fbytes(B * (size_t)t->L.sizes[l]), 0, "activation grads", &t->dact[l]));
+    }
+    CM_TRY(backend_alloc(b, B * sizeof(int32_t), 0, "labels", &t->labels));
+    CM_TRY(backend_alloc(b, fbytes(B), 0, "loss sums", &t->acc_loss));
+    CM_TRY(backend_alloc(b, fbytes(B), 0, "correct counts", &t->acc_correct));
+    CM_TRY(backend_alloc(b, fbytes(B), 0, "eval loss sums", &t->eval_loss));
+    CM_TRY(backend_alloc(b, fbytes(B), 0, "eval correct counts", &t->eval_correct));
+
+    size_t nmax = (size_t)tr->count;
+    const cm_split *others[2] = {&t->ds->test, &t->ds->heldout};
+    for (int i = 0; i < 2; i++)
+        if ((size_t)others[i]->count > nmax) nmax = (size_t)others[i]->count;
+    t->perm_host = malloc(sizeof(int32_t) * (size_t)tr->count);
+    t->iota_host = malloc(sizeof(int32_t) * nmax);
+    if (!t->perm_host || !t->iota_host) return cm_fail(CM_ERR_MEMORY, "out of host memory for the shuffle order");
+    for (size_t i = 0; i < nmax; i++) t->iota_host[i] = (int32_t)i;
+
+    for (int s = 0; s < 2; s++) {
+        CM_TRY(backend_alloc(b, B * (size_t)tr->dim, CM_BUF_STAGING, "staged batch images", &t->stage_u8[s]));
+        CM_TRY(backend_alloc(b, B, CM_BUF_STAGING, "staged batch labels", &t->stage_labels[s]));
+    }
+    CM_TRY(backend_alloc(b, B * sizeof(int32_t), 0, "batch index", &t->iota));
+    CM_TRY(backend_upload(b, t->iota, 0, t->iota_host, B * sizeof(int32_t)));
+
+    size_t image_bytes = (size_t)tr->count * (size_t)tr->dim;
+    if (t->cfg.feed == CM_FEED_AUTO) /* measured: resident is faster on PoCL and GPUs (docs/BENCHMARKS.md) */
+        t->resident = image_bytes <= b->max_alloc_bytes && image_bytes <= b->global_mem_bytes / 4;
+    else
+        t->resident = t->cfg.feed == CM_FEED_RESIDENT;
+    if (t->resident) {
+        CM_TRY(backend_alloc(b, image_bytes, 0, "training images", &t->train_u8));
+        CM_TRY(backend_alloc(b, (size_t)tr->count, 0, "training labels", &t->train_labels));
+        CM_TRY(backend_alloc(b, sizeof(int32_t) * (size_t)tr->count, 0, "shuffle order", &t->perm));
+        CM_TRY(backend_upload(b, t->train_u8, 0, tr->images, image_bytes));
+        CM_TRY(backend_upload(b, t->train_labels, 0, tr->labels, (size_t)tr->count));
+    }
+    return backend_finish(b);
+}
+
+cm_status trainer_create(cm_backend *b, const cm_dataset *ds, const cm_model *model, const cm_train_config *cfg,
+                         cm_trainer **out) {
+    *out = NULL;
+    if (cfg->batch < 1 || cfg->batch > (1 << 20))
+        return cm_fail(CM_ERR_USAGE, "--batch %d: must be between 1 and %d", cfg->batch, 1 << 20);
+    if (!(cfg->lr > 0.0f) || !isfinite(cfg->lr))
+        return cm_fail(CM_ERR_USAGE, "--lr %g: must be a positive number", (double)cfg->lr);
+    if (model->layout.align_bytes % b->align_bytes)
+        return cm_fail(CM_ERR_USAGE, "model parameters are aligned to %zu bytes; backend '%s' needs %zu",
+                       model->layout.align_bytes, b->device_name, b->align_bytes);
+    if (model->layout.sizes[0] != ds->train.dim || model->layout.sizes[model->layout.nlayers] != ds->classes)
+        return cm_fail(CM_ERR_USAGE, "model has %d inputs and %d classes; the data has %d and %d",
+                       model->layout.sizes[0], model->layout.sizes[model->layout.nlayers], ds->train.dim,
+                       ds->classes);
+    cm_trainer *t = calloc(1, sizeof *t);
+    if (!t) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    t->b = b;
+    t->L = model->layout;
+    t->cfg = *cfg;
+    t->ds = ds;
+    cm_status st = setup(t, model);
+    if (st != CM_OK) {
+        trainer_destroy(t);
+        return st;
+    }
+    *out = t;
+    return CM_OK;
+}
+
+void trainer_destroy(cm_trainer *t) {
+    if (!t) return;
+    cm_backend *b = t->b;
+    backend_finish(b);
+    for (int l = 0; l < CM_MAX_LAYERS; l++) {
+        backend_release(b, t->W[l]);
+        backend_release(b, t->bias[l]);
+        backend_release(b, t->dW[l]);
+        backend_release(b, t->dbias[l]);
+    }
+    for (int l = 0; l <= CM_MAX_LAYERS; l++) {
+        backend_release(b, t->act[l]);
+        backend_release(b, t->dact[l]);
+    }
+    cm_buf *bufs[] = {t->params,     t->grads,       t->labels,       t->acc_loss,    t->acc_correct,
+                      t->eval_loss,  t->eval_correct, t->train_u8,    t->train_labels, t->perm,
+                      t->stage_u8[0], t->stage_u8[1], t->stage_labels[0], t->stage_labels[1], t->iota};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) backend_release(b, bufs[i]);
+    free(t->perm_host);
+    free(t->iota_host);
+    free(t);
+}
+
+cm_status trainer_begin_epoch(cm_trainer *t, int epoch) {
+    const cm_split *tr = &t->ds->train;
+    cm_rng rng;
+    rng_seed(&rng, t->cfg.seed, 0x73687566ULL + (uint64_t)epoch /* "shuf" + epoch */);
+    for (int32_t i = 0; i < tr->count; i++) t->perm_host[i] = i;
+    rng_shuffle(&rng, t->perm_host, tr->count);
+    if (t->resident) CM_TRY(backend_upload(t->b, t->perm, 0, t->perm_host, sizeof(int32_t) * (size_t)tr->count));
+    CM_TRY(backend_fill(t->b, t->acc_loss, 0.0f, (size_t)t->cfg.batch));
+    CM_TRY(backend_fill(t->b, t->acc_correct, 0.0f, (size_t)t->cfg.batch));
+    t->step = 0;
+    t->staged = 0;
+    t->seen = 0;
+    return CM_OK;
+}
+
+static int batch_rows(const cm_trainer *t, int step, int32_t count) {
+    int32_t off = step * t->cfg.batch;
+    return count - off < t->cfg.batch ? (int)(count - off) : t->cfg.batch;
+}
+
+/* Streamed feed: copy batch `step` of this epoch's order into staging slot step % 2. */
+static cm_status stage_train_batch(cm_trainer *t, int step) {
+    const cm_split *tr = &t->ds->train;
+    int s = step & 1;
+    return backend_stage_rows(t->b, t->stage_u8[s], t->stage_labels[s], tr->images, tr->labels,
+                              t->perm_host + (size_t)step * t->cfg.batch, batch_rows(t, step, tr->count), tr->dim);
+}
+
+/* Logits for `rows` examples already in act[0]: every layer's GEMM, bias and ReLU. */
+static cm_status forward(cm_trainer *t, int rows) {
+    const cm_layout *L = &t->L;
+    for (int l = 0; l < L->nlayers; l++) {
+        int in = L->sizes[l], out = L->sizes[l + 1];
+        /* act[l+1] (rows, out) = act[l] (rows, in) . W[l]^T (in, out) */
+        CM_TRY(backend_gemm(t->b, false, true, rows, out, in, 1.0f, t->act[l], in, t->W[l], in, 0.0f,
+                            t->act[l + 1], out));
+        CM_TRY(backend_bias_act(t->b, t->act[l + 1], t->bias[l], rows, out, l < L->nlayers - 1));
+    }
+    return CM_OK;
+}
+
+/* Gradients of the mean loss given dact[nlayers] (rows, classes). */
+static cm_status backward(cm_trainer *t, int rows) {
+    const cm_layout *L = &t->L;
+    for (int l = L->nlayers - 1; l >= 0; l--) {
+        int in = L->sizes[l], out = L->sizes[l + 1];
+        /* dW[l] (out, in) = dact[l+1]^T (out, rows) . act[l] (rows, in) */
+        CM_TRY(backend_gemm(t->b, true, false, out, in, rows, 1.0f, t->dact[l + 1], out, t->act[l], in, 0.0f,
+                            t->dW[l], in));
+        /* dbias[l] (out) = column sums of dact[l+1] */
+        CM_TRY(backend_bias_grad(t->b, t->dact[l + 1], t->dbias[l], rows, out));
+        if (l > 0) {
+            /* dact[l] (rows, in) = dact[l+1] (rows, out) . W[l] (out, in), then through the ReLU */
+            CM_TRY(backend_gemm(t->b, false, false, rows, in, out, 1.0f, t->dact[l + 1], out, t->W[l], in, 0.0f,
+                                t->dact[l], in));
+            CM_TRY(backend_relu_backward(t->b, t->dact[l], t->act[l], (size_t)rows * (size_t)in));
+        }
+    }
+    return CM_OK;
+}
+
+cm_status trainer_step(cm_trainer *t) {
+    const cm_split *tr = &t->ds->train;
+    int steps = trainer_steps_per_epoch(t);
+    if (t->step >= steps) return cm_fail(CM_ERR_USAGE, "trainer_step: the epoch has no batches left");
+    int rows = batch_rows(t, t->step, tr->count);
+    int classes = t->L.sizes[t->L.nlayers];
+
+    /* act[0] (rows, dim) float, labels (rows) int32: this step's batch */
+    if (t->resident) {
+        CM_TRY(backend_gather(t->b, t->train_u8, t->train_labels, t->perm, (size_t)t->step * t->cfg.batch, rows,
+                              tr->dim, PIXEL_SCALE, t->act[0], t->labels));
+    } else {
+        if (!t->staged) CM_TRY(stage_train_batch(t, t->step));
+        int s = t->step & 1;
+        CM_TRY(backend_gather(t->b, t->stage_u8[s], t->stage_labels[s], t->iota, 0, rows, tr->dim, PIXEL_SCALE,
+                              t->act[0], t->labels));
+        /* Upload the next batch while this one computes. */
+        t->staged = t->step + 1 < steps;
+        if (t->staged) CM_TRY(stage_train_batch(t, t->step + 1));
+    }
+    CM_TRY(forward(t, rows));
+    /* loss: dact[L] (rows, classes) = d mean cross-entropy / d logits */
+    CM_TRY(backend_softmax_xent(t->b, t->act[t->L.nlayers], t->labels, t->dact[t->L.nlayers], t->acc_loss,
+                                t->acc_correct, rows, classes));
+    CM_TRY(backward(t, rows));
+    /* update: params -= lr * grads, one launch over the whole flat array */
+    CM_TRY(backend_sgd_update(t->b, t->params, t->grads, t->L.total, t->cfg.lr));
+    t->step++;
+    t->seen += rows;
+    return CM_OK;
+}
+
+static cm_status read_sums(cm_trainer *t, cm_buf *loss, cm_buf *correct, int64_t count, cm_stats *out) {
+    size_t B = (size_t)t->cfg.batch;
+    float *h = malloc(fbytes(2 * B));
+    if (!h) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    cm_status st = backend_download(t->b, loss, 0, h, fbytes(B));
+    if (st == CM_OK) st = backend_download(t->b, correct, 0, h + B, fbytes(B));
+    double l = 0.0, c = 0.0;
+    for (size_t i = 0; i < B; i++) {
+        l += h[i];
+        c += h[B + i];
+    }
+    free(h);
+    CM_TRY(st);
+    out->count = count;
+    out->loss = count ? l / (double)count : 0.0;
+    out->accuracy = count ? c / (double)count : 0.0;
+    return CM_OK;
+}
+
+cm_status trainer_train_stats(cm_trainer *t, cm_stats *out) {
+    CM_TRY(read_sums(t, t->acc_loss, t->acc_correct, t->seen, out));
+    if (!isfinite(out->loss))
+        return cm_fail(CM_ERR_NUMERIC, "training diverged: the loss is %s after step %d of the epoch; try a lower --lr",
+                       isnan(out->loss) ? "NaN" : "infinite", t->step);
+    return CM_OK;
+}
+
+cm_status trainer_evaluate(cm_trainer *t, const cm_split *split, cm_stats *out) {
+    int B = t->cfg.batch, classes = t->L.sizes[t->L.nlayers];
+    CM_TRY(backend_fill(t->b, t->eval_loss, 0.0f, (size_t)B));
+    CM_TRY(backend_fill(t->b, t->eval_correct, 0.0f, (size_t)B));
+    int nb = (split->count + B - 1) / B;
+    for (int i = 0; i < nb; i++) {
+        int rows = split->count - i * B < B ? split->count - i * B : B, s = i & 1;
+        CM_TRY(backend_stage_rows(t->b, t->stage_u8[s], t->stage_labels[s], split->images, split->labels,
+                                  t->iota_host + (size_t)i * B, rows, split->dim));
+        CM_TRY(backend_gather(t->b, t->stage_u8[s], t->stage_labels[s], t->iota, 0, rows, split->dim, PIXEL_SCALE,
+                              t->act[0], t->labels));
+        CM_TRY(forward(t, rows));
+        CM_TRY(backend_softmax_xent(t->b, t->act[t->L.nlayers], t->labels, NULL, t->eval_loss, t->eval_correct, rows,
+                                    classes));
+    }
+    /* The next training step may have been staged into a slot we just reused: stage it again. */
+    t->staged = 0;
+    return read_sums(t, t->eval_loss, t->eval_correct, split->count, out);
+}
+
+cm_status trainer_get_params(cm_trainer *t, float *params) {
+    return backend_download(t->b, t->params, 0, params, fbytes(t->L.total));
+}

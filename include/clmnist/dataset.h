@@ -1,0 +1,48 @@
+/* dataset.h: IDX image/label files (MNIST and its relatives), raw or gzip-compressed.
+ * Pixels stay uint8; they are normalised to float when a batch is built. */
+#ifndef CLMNIST_DATASET_H
+#define CLMNIST_DATASET_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clmnist/status.h"
+
+/* Refuse any single IDX payload larger than this (EMNIST ByClass train is ~550 MB). */
+#define CM_IDX_MAX_BYTES ((size_t)2 << 30)
+
+typedef struct {
+    int32_t count;    /* number of examples */
+    int32_t rows;     /* image height */
+    int32_t cols;     /* image width */
+    int32_t dim;      /* rows * cols */
+    uint8_t *images;  /* (count, dim) row-major, owned unless `borrowed` */
+    uint8_t *labels;  /* (count) */
+    int borrowed;     /* 1 if images/labels point into another split */
+} cm_split;
+
+typedef struct {
+    cm_split train;   /* training examples (minus the validation split, if any) */
+    cm_split test;    /* the test set, or the validation split when val > 0 */
+    cm_split heldout; /* the official test set when a validation split replaced it (else empty) */
+    int32_t classes;  /* max label + 1 over the training labels (10 for MNIST) */
+    char name[64];    /* directory base name, e.g. "mnist" */
+} cm_dataset;
+
+/* Reads an IDX file of unsigned bytes with `ndims` dimensions (1 for labels, 3 for images).
+ * The whole payload is returned in *data (caller frees) and dims[0..ndims) in *dims. */
+cm_status dataset_read_idx(const char *path, int ndims, uint32_t dims[3], uint8_t **data);
+
+/* Loads images + labels as one split and checks they agree. */
+cm_status dataset_load_split(const char *images_path, const char *labels_path, cm_split *out);
+
+/* Finds and loads the four standard files in `dir` (either spelling, with or without .gz).
+ * val > 0 carves the last `val` training examples into ds->test for validation. */
+cm_status dataset_load_dir(const char *dir, int32_t val, cm_dataset *ds);
+
+/* Locates `stem` (e.g. "train-images-idx3-ubyte") in dir; returns 0 and fills path if found. */
+int dataset_find_file(const char *dir, const char *stem, char *path, size_t path_size);
+
+void dataset_free_split(cm_split *split);
+void dataset_free(cm_dataset *ds);
+
+#endif
