@@ -65,6 +65,6 @@ cm_status backend_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *
                          int classes) {
     return b->ops->argmax(b, logits, labels, pred, acc_correct, rows, classes);
 }
-cm_status backend_sgd_update(cm_backend *b, cm_buf *w, cm_buf *g, size_t n, float lr) {
-    return b->ops->sgd_update(b, w, g, n, lr);
+cm_status backend_sgd_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *v, size_t n, float lr, float momentum) {
+    return b->ops->sgd_update(b, w, g, v, n, lr, momentum);
 }

@@ -455,14 +455,19 @@ static cm_status device_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm
     return launch_1d(db, K_ARGMAX, (size_t)rows);
 }
 
-static cm_status device_sgd_update(cm_backend *b, cm_buf *w, cm_buf *g, size_t n, float lr) {
+static cm_status device_sgd_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *v, size_t n, float lr,
+                                   float momentum) {
     device_backend *db = DB(b);
     cl_kernel k = db->k[K_SGD];
     cl_uint nn = (cl_uint)n;
+    int use_v = v != NULL;
     ARG_MEM(k, 0, w);
     ARG_MEM(k, 1, g);
-    ARG(k, 2, nn);
-    ARG(k, 3, lr);
+    ARG_MEM(k, 2, v);
+    ARG(k, 3, use_v);
+    ARG(k, 4, nn);
+    ARG(k, 5, lr);
+    ARG(k, 6, momentum);
     return launch_1d(db, K_SGD, n);
 }
 

@@ -194,10 +194,19 @@ static cm_status host_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_b
     return CM_OK;
 }
 
-static cm_status host_sgd_update(cm_backend *b, cm_buf *w, cm_buf *g, size_t n, float lr) {
+static cm_status host_sgd_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *v, size_t n, float lr,
+                                 float momentum) {
     float *wf = F(w);
     const float *gf = F(g);
-    for (size_t i = 0; i < n; i++) wf[i] -= lr * gf[i];
+    if (!v) {
+        for (size_t i = 0; i < n; i++) wf[i] -= lr * gf[i];
+        return CM_OK;
+    }
+    float *vf = F(v);
+    for (size_t i = 0; i < n; i++) {
+        vf[i] = momentum * vf[i] + gf[i];
+        wf[i] -= lr * vf[i];
+    }
     return CM_OK;
 }
 

@@ -12,8 +12,9 @@
 
 #define DEFAULT_LAYERS "512,256"
 #define DEFAULT_EPOCHS 3
-#define DEFAULT_BATCH 64
+#define DEFAULT_BATCH 128
 #define DEFAULT_LR 0.1
+#define DEFAULT_MOMENTUM 0.9
 #define DEFAULT_SEED 42
 
 cm_status cli_parse_int(const char *flag, const char *text, long min, long max, long *out) {
@@ -47,6 +48,8 @@ static void usage(const cm_command_info *info) {
     printf("  --epochs N        passes over the training set (default %d)\n", DEFAULT_EPOCHS);
     printf("  --batch N         examples per SGD step (default %d)\n", DEFAULT_BATCH);
     printf("  --lr F            SGD learning rate (default %g)\n", DEFAULT_LR);
+    printf("  --momentum F      SGD momentum, 0 for plain SGD (default %g)\n", DEFAULT_MOMENTUM);
+    printf("  --schedule S      learning rate over the run: 'cosine' (decays to 0, default) or 'constant'\n");
     printf("  --seed N          seed for initialisation and shuffling (default %d)\n", DEFAULT_SEED);
     printf("  --val N           hold out the last N training images for validation\n");
     printf("  --threads N       host backend threads (default: all cores)\n");
@@ -65,15 +68,18 @@ cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm
     a->epochs = DEFAULT_EPOCHS;
     a->batch = DEFAULT_BATCH;
     a->lr = (float)DEFAULT_LR;
+    a->momentum = (float)DEFAULT_MOMENTUM;
+    a->schedule = CM_SCHEDULE_COSINE;
     a->seed = DEFAULT_SEED;
     a->feed = CM_FEED_AUTO;
     enum { O_DATA = 256, O_BACKEND, O_DEVICE, O_LAYERS, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_VAL, O_THREADS,
-           O_RESIDENT, O_STREAMED };
+           O_RESIDENT, O_STREAMED, O_MOMENTUM, O_SCHEDULE };
     static const struct option opts[] = {
         {"data", required_argument, NULL, O_DATA},       {"backend", required_argument, NULL, O_BACKEND},
         {"device", required_argument, NULL, O_DEVICE},   {"layers", required_argument, NULL, O_LAYERS},
         {"epochs", required_argument, NULL, O_EPOCHS},   {"batch", required_argument, NULL, O_BATCH},
-        {"lr", required_argument, NULL, O_LR},           {"seed", required_argument, NULL, O_SEED},
+        {"lr", required_argument, NULL, O_LR},           {"momentum", required_argument, NULL, O_MOMENTUM},
+        {"schedule", required_argument, NULL, O_SCHEDULE},           {"seed", required_argument, NULL, O_SEED},
         {"val", required_argument, NULL, O_VAL},         {"threads", required_argument, NULL, O_THREADS},
         {"resident", no_argument, NULL, O_RESIDENT},     {"streamed", no_argument, NULL, O_STREAMED},
         {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0}};
@@ -96,6 +102,12 @@ cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm
         case O_EPOCHS: CM_TRY(cli_parse_int("--epochs", optarg, 1, 100000, &v)); a->epochs = (int)v; break;
         case O_BATCH: CM_TRY(cli_parse_int("--batch", optarg, 1, 1 << 20, &v)); a->batch = (int)v; break;
         case O_LR: CM_TRY(cli_parse_float("--lr", optarg, 1e-12, 1e6, &d)); a->lr = (float)d; break;
+        case O_MOMENTUM: CM_TRY(cli_parse_float("--momentum", optarg, 0.0, 0.999, &d)); a->momentum = (float)d; break;
+        case O_SCHEDULE:
+            if (!strcmp(optarg, "cosine")) a->schedule = CM_SCHEDULE_COSINE;
+            else if (!strcmp(optarg, "constant")) a->schedule = CM_SCHEDULE_CONSTANT;
+            else return cm_fail(CM_ERR_USAGE, "--schedule '%s': expected 'cosine' or 'constant'", optarg);
+            break;
         case O_SEED: CM_TRY(cli_parse_int("--seed", optarg, 0, 0x7fffffffL, &v)); a->seed = (uint64_t)v; break;
         case O_VAL: CM_TRY(cli_parse_int("--val", optarg, 0, 0x7fffffffL, &v)); a->val = (int)v; break;
         case O_THREADS: CM_TRY(cli_parse_int("--threads", optarg, 1, 1024, &v)); a->threads = (int)v; break;
@@ -132,6 +144,7 @@ cm_status cli_init_model(const cm_train_args *a, const cm_dataset *ds, size_t al
 }
 
 cm_train_config cli_train_config(const cm_train_args *a) {
-    cm_train_config cfg = {.batch = a->batch, .lr = a->lr, .seed = a->seed, .feed = a->feed};
+    cm_train_config cfg = {.batch = a->batch, .lr = a->lr, .momentum = a->momentum,
+                           .schedule = a->schedule, .epochs = a->epochs, .seed = a->seed, .feed = a->feed};
     return cfg;
 }

@@ -16,6 +16,8 @@ typedef struct {
     int epochs;
     int batch;
     float lr;
+    float momentum;
+    cm_schedule schedule;
     uint64_t seed;
     int val;
     int threads;

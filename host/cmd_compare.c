@@ -84,8 +84,8 @@ static cm_status run(const cm_train_args *a, side s[2], const cm_dataset *ds) {
     model_describe(&model.layout, arch, sizeof arch);
     model_free(&model);
     CM_TRY(st);
-    printf("compare: MLP %s, SGD lr %g, batch %d, seed %llu\n  host:   %s\n  device: %s\n", arch, (double)a->lr,
-           a->batch, (unsigned long long)a->seed, s[0].b->device_name, s[1].b->device_name);
+    printf("compare: MLP %s, SGD lr %g momentum %g, batch %d, seed %llu\n  host:   %s\n  device: %s\n", arch, (double)a->lr,
+           (double)a->momentum, a->batch, (unsigned long long)a->seed, s[0].b->device_name, s[1].b->device_name);
     int steps = trainer_steps_per_epoch(s[0].t);
     int64_t images = 0, global_step = 0;
     for (int e = 0; e < a->epochs; e++) {

@@ -46,8 +46,8 @@ static cm_status train(const cm_train_args *a, cm_backend *b, const cm_dataset *
     cm_status st = trainer_create(b, ds, &model, &cfg, &t);
     model_free(&model);
     CM_TRY(st);
-    printf("model: MLP %s (%zu parameters), SGD lr %g, batch %d, %d epochs, seed %llu, data %s\n", arch,
-           trainer_layout(t)->count, (double)a->lr, a->batch, a->epochs, (unsigned long long)a->seed,
+    printf("model: MLP %s (%zu parameters), SGD lr %g (%s) momentum %g, batch %d, %d epochs, seed %llu, data %s\n", arch,
+           trainer_layout(t)->count, (double)a->lr, a->schedule == CM_SCHEDULE_COSINE ? "cosine" : "constant", (double)a->momentum, a->batch, a->epochs, (unsigned long long)a->seed,
            trainer_is_resident(t) ? "resident" : "streamed");
     const char *eval_name = a->val ? "val" : "test";
     double total = 0.0;

@@ -11,7 +11,7 @@
 #include <omp.h>
 #endif
 
-enum { MR = 4, NR = 16, MC = 64, KC = 256, NC = 512 };
+enum { MR = 6, NR = 16, MC = 72, KC = 256, NC = 512 };
 
 /* op(X)[i, p] for a row-major X with leading dimension ld. */
 static inline float at(const float *x, int ld, bool trans, int i, int p) {
@@ -47,25 +47,33 @@ static void pack_a(float *dst, const float *a, int lda, bool trans, float alpha,
     }
 }
 
-/* acc (MR, NR) = Ap (kc, MR) ^T Bp (kc, NR); then C[0:h, 0:w] += acc. */
+/* 8 floats: GCC vector extension (one AVX register, or two SSE registers in the baseline clone). */
+typedef float v8f __attribute__((vector_size(32)));
+
+/* acc (MR, NR) = Ap (kc, MR)^T Bp (kc, NR), kept in 2*MR vector registers; then C[0:h, 0:w] += acc.
+ * Compiled twice (AVX2 and baseline x86-64, neither with FMA, so both round alike); the loader
+ * picks the one the CPU runs. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 static void micro_kernel(int kc, const float *ap, const float *bp, float *c, int ldc, int h, int w) {
-    float acc[MR][NR];
+    v8f acc[MR][2];
     memset(acc, 0, sizeof acc);
     for (int p = 0; p < kc; p++) {
-        const float *bv = bp + (size_t)p * NR;
+        v8f b0, b1;
+        memcpy(&b0, bp + (size_t)p * NR, sizeof b0);
+        memcpy(&b1, bp + (size_t)p * NR + 8, sizeof b1);
         const float *av = ap + (size_t)p * MR;
         for (int i = 0; i < MR; i++) {
-            float ai = av[i];
-            for (int j = 0; j < NR; j++) acc[i][j] += ai * bv[j];
+            v8f a = (v8f){0} + av[i];
+            acc[i][0] += a * b0;
+            acc[i][1] += a * b1;
         }
     }
-    if (h == MR && w == NR) {
-        for (int i = 0; i < MR; i++)
-            for (int j = 0; j < NR; j++) c[(size_t)i * ldc + j] += acc[i][j];
-    } else {
-        for (int i = 0; i < h; i++)
-            for (int j = 0; j < w; j++) c[(size_t)i * ldc + j] += acc[i][j];
-    }
+    float out[MR][NR];
+    memcpy(out, acc, sizeof out);
+    for (int i = 0; i < h; i++)
+        for (int j = 0; j < w; j++) c[(size_t)i * ldc + j] += out[i][j];
 }
 
 int host_gemm(host_gemm_scratch *s, bool trans_a, bool trans_b, int m, int n, int k, float alpha,

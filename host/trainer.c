@@ -4,6 +4,9 @@
 #include "clmnist/trainer.h"
 
 #include <math.h>
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,7 @@ struct cm_trainer {
 
     cm_buf *params;                  /* (L.total) every weight and bias */
     cm_buf *grads;                   /* (L.total) same layout */
+    cm_buf *velocity;                /* (L.total) momentum buffer, NULL for plain SGD */
     cm_buf *W[CM_MAX_LAYERS];        /* views: (out, in) */
     cm_buf *bias[CM_MAX_LAYERS];     /* views: (out) */
     cm_buf *dW[CM_MAX_LAYERS];       /* views: (out, in) */
@@ -40,6 +44,7 @@ struct cm_trainer {
     int32_t *iota_host;              /* (max N) 0.. for sequential evaluation */
 
     int step;     /* step within the epoch */
+    int64_t global_step; /* steps since the start of training */
     int staged;   /* streamed: batches staged ahead of `step` (0 or 1) */
     int64_t seen; /* examples trained this epoch */
 };
@@ -71,6 +76,7 @@ static cm_status setup(cm_trainer *t, const cm_model *model) {
     CM_TRY(backend_alloc(b, fbytes(t->L.total), 0, "parameters", &t->params));
     CM_TRY(backend_alloc(b, fbytes(t->L.total), 0, "gradients", &t->grads));
     CM_TRY(backend_upload(b, t->params, 0, model->params, fbytes(t->L.total)));
+    if (t->cfg.momentum > 0.0f) CM_TRY(backend_alloc(b, fbytes(t->L.total), 0, "momentum", &t->velocity));
     CM_TRY(make_views(t));
     for (int l = 0; l <= t->L.nlayers; l++) {
         CM_TRY(backend_alloc(b, fbytes(B * (size_t)t->L.sizes[l]), 0, "activations", &t->act[l]));
@@ -120,6 +126,8 @@ cm_status trainer_create(cm_backend *b, const cm_dataset *ds, const cm_model *mo
         return cm_fail(CM_ERR_USAGE, "--batch %d: must be between 1 and %d", cfg->batch, 1 << 20);
     if (!(cfg->lr > 0.0f) || !isfinite(cfg->lr))
         return cm_fail(CM_ERR_USAGE, "--lr %g: must be a positive number", (double)cfg->lr);
+    if (!(cfg->momentum >= 0.0f && cfg->momentum < 1.0f))
+        return cm_fail(CM_ERR_USAGE, "--momentum %g: must be in [0, 1)", (double)cfg->momentum);
     if (model->layout.align_bytes % b->align_bytes)
         return cm_fail(CM_ERR_USAGE, "model parameters are aligned to %zu bytes; backend '%s' needs %zu",
                        model->layout.align_bytes, b->device_name, b->align_bytes);
@@ -156,7 +164,7 @@ void trainer_destroy(cm_trainer *t) {
         backend_release(b, t->act[l]);
         backend_release(b, t->dact[l]);
     }
-    cm_buf *bufs[] = {t->params,     t->grads,       t->labels,       t->acc_loss,    t->acc_correct,
+    cm_buf *bufs[] = {t->params,     t->grads,       t->velocity,       t->labels,       t->acc_loss,    t->acc_correct,
                       t->eval_loss,  t->eval_correct, t->train_u8,    t->train_labels, t->perm,
                       t->stage_u8[0], t->stage_u8[1], t->stage_labels[0], t->stage_labels[1], t->iota};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) backend_release(b, bufs[i]);
@@ -226,6 +234,14 @@ static cm_status backward(cm_trainer *t, int rows) {
     return CM_OK;
 }
 
+float trainer_current_lr(const cm_trainer *t) {
+    if (t->cfg.schedule == CM_SCHEDULE_CONSTANT) return t->cfg.lr;
+    double total = (double)trainer_steps_per_epoch(t) * (t->cfg.epochs > 0 ? t->cfg.epochs : 1);
+    double frac = (double)t->global_step / total;
+    if (frac > 1.0) frac = 1.0;
+    return (float)(t->cfg.lr * 0.5 * (1.0 + cos(M_PI * frac)));
+}
+
 cm_status trainer_step(cm_trainer *t) {
     const cm_split *tr = &t->ds->train;
     int steps = trainer_steps_per_epoch(t);
@@ -251,9 +267,11 @@ cm_status trainer_step(cm_trainer *t) {
     CM_TRY(backend_softmax_xent(t->b, t->act[t->L.nlayers], t->labels, t->dact[t->L.nlayers], t->acc_loss,
                                 t->acc_correct, rows, classes));
     CM_TRY(backward(t, rows));
-    /* update: params -= lr * grads, one launch over the whole flat array */
-    CM_TRY(backend_sgd_update(t->b, t->params, t->grads, t->L.total, t->cfg.lr));
+    /* update: v = momentum v + grads; params -= lr v; one launch over the whole flat array */
+    CM_TRY(backend_sgd_update(t->b, t->params, t->grads, t->velocity, t->L.total, trainer_current_lr(t),
+                              t->cfg.momentum));
     t->step++;
+    t->global_step++;
     t->seen += rows;
     return CM_OK;
 }
@@ -307,4 +325,8 @@ cm_status trainer_evaluate(cm_trainer *t, const cm_split *split, cm_stats *out) 
 
 cm_status trainer_get_params(cm_trainer *t, float *params) {
     return backend_download(t->b, t->params, 0, params, fbytes(t->L.total));
+}
+
+cm_status trainer_get_grads(cm_trainer *t, float *grads) {
+    return backend_download(t->b, t->grads, 0, grads, fbytes(t->L.total));
 }

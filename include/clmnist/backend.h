@@ -54,8 +54,9 @@ typedef struct {
     /* pred[r] = argmax logits[r] (first maximum); acc_correct[r] += (pred[r] == labels[r]). */
     cm_status (*argmax)(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *pred, cm_buf *acc_correct, int rows,
                         int classes);
-    /* w (n) -= lr * g (n). */
-    cm_status (*sgd_update)(cm_backend *b, cm_buf *w, cm_buf *g, size_t n, float lr);
+    /* SGD with heavy-ball momentum (PyTorch semantics): v = momentum * v + g; w -= lr * v.
+     * With v == NULL (momentum 0): w -= lr * g. All (n). */
+    cm_status (*sgd_update)(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *v, size_t n, float lr, float momentum);
 } cm_backend_ops;
 
 struct cm_backend {
@@ -100,6 +101,6 @@ cm_status backend_softmax_xent(cm_backend *b, cm_buf *logits, cm_buf *labels, cm
                                cm_buf *acc_correct, int rows, int classes);
 cm_status backend_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *pred, cm_buf *acc_correct, int rows,
                          int classes);
-cm_status backend_sgd_update(cm_backend *b, cm_buf *w, cm_buf *g, size_t n, float lr);
+cm_status backend_sgd_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *v, size_t n, float lr, float momentum);
 
 #endif

@@ -10,9 +10,14 @@
 
 typedef enum { CM_FEED_AUTO = -1, CM_FEED_STREAMED = 0, CM_FEED_RESIDENT = 1 } cm_feed_mode;
 
+typedef enum { CM_SCHEDULE_CONSTANT = 0, CM_SCHEDULE_COSINE = 1 } cm_schedule;
+
 typedef struct {
     int batch;          /* examples per step */
     float lr;           /* SGD learning rate */
+    float momentum;     /* heavy-ball momentum, 0 for plain SGD */
+    cm_schedule schedule; /* cosine: lr * (1 + cos(pi * step / total_steps)) / 2 */
+    int epochs;         /* planned epochs: the schedule's length */
     uint64_t seed;      /* shuffle seed (the model's init seed is separate: model_init) */
     cm_feed_mode feed;  /* resident: whole training set on the backend; streamed: per-batch uploads */
 } cm_train_config;
@@ -36,13 +41,16 @@ int trainer_is_resident(const cm_trainer *t);
 cm_status trainer_begin_epoch(cm_trainer *t, int epoch);
 /* One step on the next batch of the epoch: forward, loss, backward, update. Asynchronous. */
 cm_status trainer_step(cm_trainer *t);
+/* The learning rate the next step will use. */
+float trainer_current_lr(const cm_trainer *t);
 /* Loss and accuracy over the steps of this epoch so far (waits for the backend). Fails with
  * CM_ERR_NUMERIC if the loss is NaN or infinite. */
 cm_status trainer_train_stats(cm_trainer *t, cm_stats *out);
 /* Loss and accuracy of the current parameters on a split. */
 cm_status trainer_evaluate(cm_trainer *t, const cm_split *split, cm_stats *out);
-/* Copies the parameters (layout.total floats) to the host. */
+/* Copies the parameters, or the gradients of the last step, (layout.total floats) to the host. */
 cm_status trainer_get_params(cm_trainer *t, float *params);
+cm_status trainer_get_grads(cm_trainer *t, float *grads);
 const cm_layout *trainer_layout(const cm_trainer *t);
 
 #endif
