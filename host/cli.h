@@ -36,8 +36,10 @@ cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm
 
 /* Loads the dataset named by the arguments and prints one line describing it. */
 cm_status cli_load_data(const cm_train_args *a, cm_dataset *ds);
-/* Builds the model layout and seeded initial parameters, aligned for `align_bytes`. */
-cm_status cli_init_model(const cm_train_args *a, const cm_dataset *ds, size_t align_bytes, cm_model *model);
+/* Builds the model layout and seeded initial parameters, aligned for `align_bytes`; refuses
+ * (before allocating) a model larger than `b`'s largest buffer. */
+cm_status cli_init_model(const cm_train_args *a, const cm_dataset *ds, size_t align_bytes, const cm_backend *b,
+                         cm_model *model);
 cm_train_config cli_train_config(const cm_train_args *a);
 
 /* Integer/float flag parsers that name the flag in their errors. */

@@ -72,7 +72,7 @@ static cm_status run(const cm_train_args *a, side s[2], const cm_dataset *ds) {
     for (int i = 0; i < 2; i++)
         if (s[i].b->align_bytes > align) align = s[i].b->align_bytes;
     cm_model model;
-    CM_TRY(cli_init_model(a, ds, align, &model));
+    CM_TRY(cli_init_model(a, ds, align, s[1].b, &model));
     cm_train_config cfg = cli_train_config(a);
     cm_status st = CM_OK;
     for (int i = 0; i < 2 && st == CM_OK; i++) {

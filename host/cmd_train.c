@@ -38,7 +38,7 @@ static cm_status run_epoch(cm_trainer *t, int epoch, int epochs, cm_stats *train
 static cm_status train(const cm_train_args *a, cm_backend *b, const cm_dataset *ds) {
     cm_model model;
     size_t align = b->align_bytes > CM_PARAM_ALIGN_BYTES ? b->align_bytes : CM_PARAM_ALIGN_BYTES;
-    CM_TRY(cli_init_model(a, ds, align, &model));
+    CM_TRY(cli_init_model(a, ds, align, b, &model));
     char arch[128];
     model_describe(&model.layout, arch, sizeof arch);
     cm_train_config cfg = cli_train_config(a);

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# cli_errors.sh: bad input to the clmnist tool gets one clear line on stderr and a non-zero
+# exit, never a crash. Usage: cli_errors.sh path/to/clmnist
+set -u
+bin=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0 pass=0
+
+# expect EXIT-CODE PATTERN -- ARGS...: the command exits with EXIT-CODE and stderr's one line matches PATTERN
+expect() {
+    local code=$1 pattern=$2
+    shift 3
+    "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+    local got=$?
+    local lines
+    lines=$(grep -c . "$tmp/err")
+    if [ "$got" = "$code" ] && grep -q -- "$pattern" "$tmp/err" && [ "$lines" = 1 ]; then
+        pass=$((pass + 1))
+    else
+        echo "FAIL: clmnist $* -> exit $got (want $code), stderr ($lines lines):" >&2
+        cat "$tmp/err" >&2
+        fail=$((fail + 1))
+    fi
+}
+
+expect 2 "unknown command 'fly'" -- fly
+expect 2 "unknown option '--bogus'" -- train --bogus
+expect 2 "\-\-epochs 'x'" -- train --epochs x
+expect 2 "\-\-batch '0'" -- train --batch 0
+expect 2 "\-\-lr '-1'" -- train --lr -1
+expect 2 "\-\-layers '512,,3'" -- train --layers 512,,3
+expect 2 "\-\-backend 'gpu'" -- train --backend gpu
+expect 2 "\-\-schedule 'warp'" -- train --schedule warp
+expect 2 "needs a value" -- train --data
+expect 1 "$tmp/none/train-images-idx3-ubyte.*data/fetch mnist" -- train --data "$tmp/none"
+
+# A forged dataset: truncated image file.
+mkdir -p "$tmp/bad"
+printf '\0\0\x08\x03\0\0\0\x0a\0\0\0\x1c\0\0\0\x1c' >"$tmp/bad/train-images-idx3-ubyte"
+printf '\0\0\x08\x01\0\0\0\x0a0123456789' >"$tmp/bad/train-labels-idx1-ubyte"
+cp "$tmp/bad/train-images-idx3-ubyte" "$tmp/bad/t10k-images-idx3-ubyte"
+cp "$tmp/bad/train-labels-idx1-ubyte" "$tmp/bad/t10k-labels-idx1-ubyte"
+expect 1 "$tmp/bad/train-images-idx3-ubyte: truncated" -- train --data "$tmp/bad" --backend host
+
+# Help works for every subcommand.
+for cmd in devices train compare; do
+    if "$bin" "$cmd" --help >"$tmp/out" 2>&1 && grep -q "usage: clmnist $cmd" "$tmp/out"; then
+        pass=$((pass + 1))
+    else
+        echo "FAIL: clmnist $cmd --help" >&2
+        fail=$((fail + 1))
+    fi
+done
+
+# Device selection errors need an OpenCL platform to get past enumeration.
+# A tiny valid dataset (two 1x1 images, two classes) gets us to device selection.
+mkdir -p "$tmp/tiny"
+for s in train t10k; do
+    printf '\0\0\x08\x03\0\0\0\x02\0\0\0\x01\0\0\0\x01\x10\xf0' >"$tmp/tiny/$s-images-idx3-ubyte"
+    printf '\0\0\x08\x01\0\0\0\x02\0\x01' >"$tmp/tiny/$s-labels-idx1-ubyte"
+done
+if "$bin" devices >/dev/null 2>&1; then
+    expect 1 "\-\-device 'no-such-device-xyz'" -- train --device no-such-device-xyz --data "$tmp/tiny" --epochs 1
+    expect 1 "no such device" -- train --device 99 --data "$tmp/tiny" --epochs 1
+    expect 1 "buffer 'parameters' needs .* MiB but the device allows at most" -- train --data "$tmp/tiny" --layers 65536,65536 --batch 1048576
+fi
+expect 2 "\-\-val 5" -- train --data "$tmp/tiny" --val 5 --backend host
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,336 @@
+/* test_device.c: every OpenCL operation against the host reference on PoCL (or any device),
+ * uniform [-1, 1] inputs from fixed seeds, sizes that are not multiples of the work-group
+ * size; a whole training step device vs host; a short run on both; and the device error
+ * paths. Skips (exit 77) only when no OpenCL device exists at all. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "check.h"
+#include "cl_util.h"
+#include "clmnist/trainer.h"
+#include "synth.h"
+
+static cm_backend *host, *dev;
+
+static cm_buf *put(cm_backend *b, const void *data, size_t bytes) {
+    cm_buf *buf;
+    assert_int_equal(backend_alloc(b, bytes, 0, "test", &buf), CM_OK);
+    if (data) assert_int_equal(backend_upload(b, buf, 0, data, bytes), CM_OK);
+    return buf;
+}
+
+static void get(cm_backend *b, cm_buf *buf, void *out, size_t bytes) {
+    assert_int_equal(backend_download(b, buf, 0, out, bytes), CM_OK);
+}
+
+static const int sizes[][2] = {{1, 1}, {7, 10}, {10, 33}, {33, 129}, {129, 784}, {128, 7}};
+#define NSIZES (sizeof sizes / sizeof sizes[0])
+
+static void test_gemm(void **state) {
+    const int shapes[][3] = {{1, 1, 1}, {7, 10, 33}, {129, 33, 784}, {33, 784, 129}, {128, 512, 784}, {10, 256, 7}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        for (int t = 0; t < 4; t++) {
+            bool ta = t & 1, tb = t & 2;
+            int lda = ta ? m : k, ldb = tb ? k : n;
+            size_t na = (size_t)m * k, nb = (size_t)k * n, nc = (size_t)m * n;
+            float *a = malloc(4 * na), *b = malloc(4 * nb), *c = malloc(4 * nc), *out[2];
+            fill_uniform(a, na, 10 + s), fill_uniform(b, nb, 20 + s), fill_uniform(c, nc, 30 + s);
+            cm_backend *be[2] = {host, dev};
+            for (int i = 0; i < 2; i++) {
+                cm_buf *A = put(be[i], a, 4 * na), *B = put(be[i], b, 4 * nb), *C = put(be[i], c, 4 * nc);
+                assert_int_equal(backend_gemm(be[i], ta, tb, m, n, k, 1.0f, A, lda, B, ldb, 0.5f, C, n), CM_OK);
+                out[i] = malloc(4 * nc);
+                get(be[i], C, out[i], 4 * nc);
+                backend_release(be[i], A), backend_release(be[i], B), backend_release(be[i], C);
+            }
+            char what[64];
+            snprintf(what, sizeof what, "gemm %dx%dx%d ta=%d tb=%d", m, n, k, ta, tb);
+            assert_true(check_close(what, out[1], out[0], nc, 1e-5 * sqrt(k), 1e-4));
+            free(a), free(b), free(c), free(out[0]), free(out[1]);
+        }
+    }
+}
+
+static void test_elementwise_ops(void **state) {
+    for (size_t s = 0; s < NSIZES; s++) {
+        int rows = sizes[s][0], cols = sizes[s][1];
+        size_t n = (size_t)rows * cols;
+        float *y = malloc(4 * n), *bias = malloc(4 * cols), *dy = malloc(4 * n), *r[2], *rb[2], *rg[2];
+        fill_uniform(y, n, 1 + s), fill_uniform(bias, cols, 2 + s), fill_uniform(dy, n, 3 + s);
+        cm_backend *be[2] = {host, dev};
+        for (int i = 0; i < 2; i++) {
+            r[i] = malloc(4 * n), rb[i] = malloc(4 * n), rg[i] = malloc(4 * cols);
+            for (int relu = 0; relu < 2; relu++) {
+                cm_buf *Y = put(be[i], y, 4 * n), *B = put(be[i], bias, 4 * cols);
+                assert_int_equal(backend_bias_act(be[i], Y, B, rows, cols, relu), CM_OK);
+                get(be[i], Y, r[i], 4 * n);
+                if (relu) {
+                    cm_buf *D = put(be[i], dy, 4 * n);
+                    assert_int_equal(backend_relu_backward(be[i], D, Y, n), CM_OK);
+                    get(be[i], D, rb[i], 4 * n);
+                    cm_buf *G = put(be[i], NULL, 4 * cols);
+                    assert_int_equal(backend_bias_grad(be[i], D, G, rows, cols), CM_OK);
+                    get(be[i], G, rg[i], 4 * cols);
+                    backend_release(be[i], D), backend_release(be[i], G);
+                }
+                backend_release(be[i], Y), backend_release(be[i], B);
+            }
+        }
+        assert_true(check_close("bias_act+relu", r[1], r[0], n, 0, 0));
+        assert_true(check_close("relu_backward", rb[1], rb[0], n, 0, 0));
+        assert_true(check_close("bias_grad", rg[1], rg[0], cols, 1e-6 * rows, 1e-5));
+        for (int i = 0; i < 2; i++) free(r[i]), free(rb[i]), free(rg[i]);
+        free(y), free(bias), free(dy);
+    }
+}
+
+static void test_softmax_argmax(void **state) {
+    for (size_t s = 0; s < NSIZES; s++) {
+        int rows = sizes[s][1], classes = sizes[s][0] + 1; /* rows 1..784, classes 2..130 */
+        size_t n = (size_t)rows * classes;
+        float *z = malloc(4 * n), acc0[2][1024];
+        int32_t *lab = malloc(4 * rows);
+        fill_uniform(z, n, 50 + s);
+        for (size_t i = 0; i < n; i++) z[i] *= 8.0f;
+        cm_rng rng;
+        rng_seed(&rng, s, 1);
+        for (int i = 0; i < rows; i++) lab[i] = (int32_t)rng_bounded(&rng, (uint32_t)classes);
+        fill_uniform(acc0[0], rows, 60 + s);
+        float *d[2], *loss[2], *corr[2], *corr2[2];
+        int32_t *pred[2];
+        cm_backend *be[2] = {host, dev};
+        for (int i = 0; i < 2; i++) {
+            d[i] = malloc(4 * n), loss[i] = malloc(4 * rows), corr[i] = malloc(4 * rows);
+            pred[i] = malloc(4 * rows), corr2[i] = malloc(4 * rows);
+            cm_buf *Z = put(be[i], z, 4 * n), *Y = put(be[i], lab, 4 * rows), *D = put(be[i], NULL, 4 * n);
+            cm_buf *L = put(be[i], acc0[0], 4 * rows), *C = put(be[i], NULL, 4 * rows);
+            cm_buf *P = put(be[i], NULL, 4 * rows), *C2 = put(be[i], NULL, 4 * rows);
+            assert_int_equal(backend_softmax_xent(be[i], Z, Y, D, L, C, rows, classes), CM_OK);
+            assert_int_equal(backend_softmax_xent(be[i], Z, Y, NULL, L, C, rows, classes), CM_OK); /* no grad */
+            assert_int_equal(backend_argmax(be[i], Z, Y, P, C2, rows, classes), CM_OK);
+            get(be[i], D, d[i], 4 * n), get(be[i], L, loss[i], 4 * rows), get(be[i], C, corr[i], 4 * rows);
+            get(be[i], P, pred[i], 4 * rows), get(be[i], C2, corr2[i], 4 * rows);
+            cm_buf *all[] = {Z, Y, D, L, C, P, C2};
+            for (int j = 0; j < 7; j++) backend_release(be[i], all[j]);
+        }
+        assert_true(check_close("softmax dlogits", d[1], d[0], n, 1e-7, 1e-5));
+        assert_true(check_close("softmax loss", loss[1], loss[0], rows, 1e-6, 1e-5));
+        assert_true(check_close("softmax correct", corr[1], corr[0], rows, 0, 0));
+        assert_memory_equal(pred[1], pred[0], 4 * rows);
+        assert_true(check_close("argmax correct", corr2[1], corr2[0], rows, 0, 0));
+        for (int i = 0; i < 2; i++) free(d[i]), free(loss[i]), free(corr[i]), free(pred[i]), free(corr2[i]);
+        free(z), free(lab);
+    }
+}
+
+static void test_sgd_and_gather(void **state) {
+    const size_t ns[] = {1, 7, 33, 1000003};
+    for (size_t s = 0; s < 4; s++) {
+        size_t n = ns[s];
+        float *w = malloc(4 * n), *g = malloc(4 * n), *v = malloc(4 * n), *out[2][2];
+        fill_uniform(w, n, 1), fill_uniform(g, n, 2), fill_uniform(v, n, 3);
+        cm_backend *be[2] = {host, dev};
+        for (int i = 0; i < 2; i++) {
+            cm_buf *W = put(be[i], w, 4 * n), *G = put(be[i], g, 4 * n), *V = put(be[i], v, 4 * n);
+            assert_int_equal(backend_sgd_update(be[i], W, G, V, n, 0.1f, 0.9f), CM_OK);
+            assert_int_equal(backend_sgd_update(be[i], W, G, NULL, n, 0.3f, 0.0f), CM_OK);
+            out[i][0] = malloc(4 * n), out[i][1] = malloc(4 * n);
+            get(be[i], W, out[i][0], 4 * n), get(be[i], V, out[i][1], 4 * n);
+            backend_release(be[i], W), backend_release(be[i], G), backend_release(be[i], V);
+        }
+        assert_true(check_close("sgd w", out[1][0], out[0][0], n, 1e-7, 1e-6));
+        assert_true(check_close("sgd v", out[1][1], out[0][1], n, 1e-7, 1e-6));
+        for (int i = 0; i < 2; i++) free(out[i][0]), free(out[i][1]);
+        free(w), free(g), free(v);
+    }
+    /* gather: random rows of a random uint8 set, with an index offset; then the staged path. */
+    int N = 1000, dim = 784, rows = 129;
+    uint8_t *src = malloc((size_t)N * dim), lab[1000];
+    cm_rng rng;
+    rng_seed(&rng, 8, 8);
+    for (int i = 0; i < N * dim; i++) src[i] = (uint8_t)rng_next_u32(&rng);
+    for (int i = 0; i < N; i++) lab[i] = (uint8_t)rng_bounded(&rng, 10);
+    int32_t idx[140];
+    for (int i = 0; i < 140; i++) idx[i] = (int32_t)rng_bounded(&rng, (uint32_t)N);
+    float *x[2];
+    int32_t y[2][129];
+    cm_backend *be[2] = {host, dev};
+    for (int i = 0; i < 2; i++) {
+        cm_buf *S = put(be[i], src, (size_t)N * dim), *L = put(be[i], lab, N), *I = put(be[i], idx, sizeof idx);
+        cm_buf *X = put(be[i], NULL, 4 * (size_t)rows * dim), *Y = put(be[i], NULL, 4 * rows);
+        assert_int_equal(backend_gather(be[i], S, L, I, 11, rows, dim, 1.0f / 255.0f, X, Y), CM_OK);
+        x[i] = malloc(4 * (size_t)rows * dim);
+        get(be[i], X, x[i], 4 * (size_t)rows * dim), get(be[i], Y, y[i], 4 * rows);
+        /* staged: the same rows through stage_rows + gather with the identity index */
+        cm_buf *SR, *SL;
+        assert_int_equal(backend_alloc(be[i], (size_t)rows * dim, CM_BUF_STAGING, "stage", &SR), CM_OK);
+        assert_int_equal(backend_alloc(be[i], rows, CM_BUF_STAGING, "stage labels", &SL), CM_OK);
+        int32_t iota[129];
+        for (int r = 0; r < rows; r++) iota[r] = r;
+        cm_buf *IO = put(be[i], iota, sizeof iota), *X2 = put(be[i], NULL, 4 * (size_t)rows * dim);
+        assert_int_equal(backend_stage_rows(be[i], SR, SL, src, lab, idx + 11, rows, dim), CM_OK);
+        assert_int_equal(backend_gather(be[i], SR, SL, IO, 0, rows, dim, 1.0f / 255.0f, X2, Y), CM_OK);
+        float *x2 = malloc(4 * (size_t)rows * dim);
+        get(be[i], X2, x2, 4 * (size_t)rows * dim);
+        assert_memory_equal(x2, x[i], 4 * (size_t)rows * dim);
+        free(x2);
+        cm_buf *all[] = {S, L, I, X, Y, SR, SL, IO, X2};
+        for (int j = 0; j < 9; j++) backend_release(be[i], all[j]);
+    }
+    assert_true(check_close("gather", x[1], x[0], (size_t)rows * dim, 0, 1e-7));
+    assert_memory_equal(y[1], y[0], sizeof y[0]);
+    for (int r = 0; r < rows; r++) assert_int_equal(y[0][r], lab[idx[11 + r]]);
+    free(x[0]), free(x[1]), free(src);
+}
+
+/* Builds a trainer on backend b, runs `steps` steps (or whole epochs when steps < 0). */
+static cm_trainer *run(cm_backend *b, const cm_dataset *ds, const cm_model *m, cm_train_config cfg, int steps,
+                       int epochs) {
+    cm_trainer *t;
+    assert_int_equal(trainer_create(b, ds, m, &cfg, &t), CM_OK);
+    for (int e = 0; e < epochs; e++) {
+        assert_int_equal(trainer_begin_epoch(t, e), CM_OK);
+        int n = steps > 0 ? steps : trainer_steps_per_epoch(t);
+        for (int s = 0; s < n; s++) assert_int_equal(trainer_step(t), CM_OK);
+    }
+    return t;
+}
+
+static void test_training_step_device_vs_host(void **state) {
+    cm_dataset ds;
+    synth_dataset(&ds, 300, 50, 28, 28, 10, 21);
+    int hidden[2] = {129, 33};
+    cm_layout L;
+    size_t align = dev->align_bytes > 1024 ? dev->align_bytes : 1024;
+    assert_int_equal(model_layout(&L, 784, hidden, 2, 10, align), CM_OK);
+    cm_model m;
+    assert_int_equal(model_init(&m, &L, 5), CM_OK);
+    cm_train_config cfg = {.batch = 100, .lr = 0.1f, .momentum = 0.9f, .seed = 3, .epochs = 1,
+                           .schedule = CM_SCHEDULE_COSINE};
+    for (int feed = 0; feed < 2; feed++) {
+        cfg.feed = feed ? CM_FEED_RESIDENT : CM_FEED_STREAMED;
+        cm_trainer *th = run(host, &ds, &m, cfg, 1, 1), *td = run(dev, &ds, &m, cfg, 1, 1);
+        float *ph = malloc(4 * L.total), *pd = malloc(4 * L.total), *gh = malloc(4 * L.total),
+              *gd = malloc(4 * L.total);
+        assert_int_equal(trainer_get_params(th, ph), CM_OK), assert_int_equal(trainer_get_params(td, pd), CM_OK);
+        assert_int_equal(trainer_get_grads(th, gh), CM_OK), assert_int_equal(trainer_get_grads(td, gd), CM_OK);
+        assert_true(check_close("step gradients", gd, gh, L.total, 1e-6, 1e-3));
+        assert_true(check_close("params after one step", pd, ph, L.total, 1e-7, 1e-4));
+        cm_stats sh, sd;
+        assert_int_equal(trainer_train_stats(th, &sh), CM_OK), assert_int_equal(trainer_train_stats(td, &sd), CM_OK);
+        assert_float_equal(sd.loss, sh.loss, 1e-5 * sh.loss);
+        trainer_destroy(th), trainer_destroy(td);
+        free(ph), free(pd), free(gh), free(gd);
+    }
+    model_free(&m);
+    dataset_free(&ds);
+}
+
+static void test_short_run_same_accuracy(void **state) {
+    cm_dataset ds;
+    if (mnist_subset(&ds, 6000, 2000) != 0) skip();
+    int hidden[2] = {128, 64};
+    cm_layout L;
+    assert_int_equal(model_layout(&L, 784, hidden, 2, 10, 4096), CM_OK);
+    cm_model m;
+    assert_int_equal(model_init(&m, &L, 42), CM_OK);
+    cm_train_config cfg = {.batch = 64, .lr = 0.1f, .momentum = 0.9f, .seed = 42, .epochs = 1,
+                           .schedule = CM_SCHEDULE_COSINE, .feed = CM_FEED_AUTO};
+    cm_trainer *th = run(host, &ds, &m, cfg, -1, 1), *td = run(dev, &ds, &m, cfg, -1, 1);
+    cm_stats eh, ed;
+    assert_int_equal(trainer_evaluate(th, &ds.test, &eh), CM_OK);
+    assert_int_equal(trainer_evaluate(td, &ds.test, &ed), CM_OK);
+    printf("6k MNIST images, 1 epoch: host %.2f%%, device %.2f%%\n", 100 * eh.accuracy, 100 * ed.accuracy);
+    assert_true(eh.accuracy > 0.85);
+    assert_true(fabs(eh.accuracy - ed.accuracy) <= 0.005);
+    trainer_destroy(th), trainer_destroy(td);
+    model_free(&m);
+    dataset_free(&ds);
+}
+
+static void test_error_paths(void **state) {
+    cl_device_desc d;
+    assert_int_equal(cl_select_device("99", &d), CM_ERR_DEVICE);
+    assert_non_null(strstr(cm_last_error(), "99"));
+    assert_int_equal(cl_select_device("no-such-gpu-xyz", &d), CM_ERR_DEVICE);
+    assert_non_null(strstr(cm_last_error(), "no-such-gpu-xyz"));
+    assert_non_null(strstr(cm_last_error(), "pocl-opencl-icd"));
+    cm_backend_options bo = {.device = "no-such-gpu-xyz"};
+    cm_backend *b = NULL;
+    assert_int_equal(backend_device_create(&bo, &b), CM_ERR_DEVICE);
+    assert_null(b);
+
+    /* An allocation beyond the device's limit names the buffer and the limit. */
+    cm_buf *buf;
+    assert_int_equal(backend_alloc(dev, dev->max_alloc_bytes + 1, 0, "huge activations", &buf), CM_ERR_MEMORY);
+    assert_non_null(strstr(cm_last_error(), "huge activations"));
+    assert_non_null(strstr(cm_last_error(), "MiB"));
+    /* A batch too large for the device fails cleanly in trainer_create. */
+    cm_dataset ds;
+    synth_dataset(&ds, 20, 5, 28, 28, 10, 2);
+    int hidden[1] = {4096};
+    cm_layout L;
+    assert_int_equal(model_layout(&L, 784, hidden, 1, 10, 4096), CM_OK);
+    cm_model m;
+    assert_int_equal(model_init(&m, &L, 1), CM_OK);
+    cm_train_config cfg = {.batch = 1 << 20, .lr = 0.1f, .seed = 1, .epochs = 1};
+    cm_trainer *t = NULL;
+    assert_int_equal(trainer_create(dev, &ds, &m, &cfg, &t), CM_ERR_MEMORY);
+    assert_null(t);
+    model_free(&m);
+    dataset_free(&ds);
+
+    /* A kernel that fails to build returns an error naming the device (log on stderr). */
+    cl_device_desc desc;
+    assert_int_equal(cl_select_device(NULL, &desc), CM_OK);
+    cl_int err;
+    cl_context ctx = clCreateContext(NULL, 1, &desc.device, NULL, NULL, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    const char *bad = "__kernel void kernel_broken(__global float *x) { x[0] = undefined_symbol; }";
+    size_t len = strlen(bad);
+    cl_program prog;
+    assert_int_equal(cl_build_program(ctx, desc.device, desc.device_name, &bad, &len, 1, "", &prog), CM_ERR_DEVICE);
+    assert_non_null(strstr(cm_last_error(), "failed to build"));
+    assert_null(prog);
+    clReleaseContext(ctx);
+}
+
+static int setup(void **state) {
+    cl_device_desc *list;
+    int n;
+    if (cl_list_devices(&list, &n) != CM_OK) {
+        printf("SKIP: no OpenCL device: %s\n", cm_last_error());
+        exit(77);
+    }
+    free(list);
+    if (backend_host_create(NULL, &host) != CM_OK || backend_device_create(NULL, &dev) != CM_OK) {
+        fprintf(stderr, "backend setup failed: %s\n", cm_last_error());
+        return -1;
+    }
+    printf("device: %s\n", dev->device_name);
+    return 0;
+}
+
+static int teardown(void **state) {
+    backend_destroy(dev);
+    backend_destroy(host);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_elementwise_ops),
+        cmocka_unit_test(test_softmax_argmax),
+        cmocka_unit_test(test_sgd_and_gather),
+        cmocka_unit_test(test_training_step_device_vs_host),
+        cmocka_unit_test(test_short_run_same_accuracy),
+        cmocka_unit_test(test_error_paths),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

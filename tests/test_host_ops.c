@@ -1,0 +1,251 @@
+/* test_host_ops.c: every host-backend operation against hand-computed values or an
+ * independent double-precision loop, plus PCG32 against the published reference outputs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "check.h"
+#include "clmnist/backend.h"
+
+static cm_backend *hb;
+
+static cm_buf *buf_from(const void *data, size_t bytes) {
+    cm_buf *b;
+    assert_int_equal(backend_alloc(hb, bytes, 0, "test", &b), CM_OK);
+    if (data) assert_int_equal(backend_upload(hb, b, 0, data, bytes), CM_OK);
+    return b;
+}
+
+static void read_back(cm_buf *b, void *out, size_t bytes) {
+    assert_int_equal(backend_download(hb, b, 0, out, bytes), CM_OK);
+    backend_release(hb, b);
+}
+
+static void test_rng_reference_values(void **state) {
+    /* pcg32-demo from pcg-random.org: pcg32_srandom_r(&rng, 42u, 54u), first six outputs. */
+    const uint32_t expect[6] = {0xa15c02b7, 0x7b47f409, 0xba1d3330, 0x83d2f293, 0xbfa4784b, 0xcbed606e};
+    cm_rng r;
+    rng_seed(&r, 42, 54);
+    for (int i = 0; i < 6; i++) assert_int_equal(rng_next_u32(&r), expect[i]);
+    /* bounded() stays in range; shuffle is a permutation and reproducible. */
+    int32_t a[100], b[100];
+    for (int i = 0; i < 100; i++) a[i] = b[i] = i;
+    rng_seed(&r, 7, 1);
+    rng_shuffle(&r, a, 100);
+    rng_seed(&r, 7, 1);
+    rng_shuffle(&r, b, 100);
+    int seen[100] = {0}, moved = 0;
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(a[i], b[i]);
+        seen[a[i]]++;
+        moved += a[i] != i;
+    }
+    for (int i = 0; i < 100; i++) assert_int_equal(seen[i], 1);
+    assert_true(moved > 80);
+    for (int i = 0; i < 1000; i++) assert_true(rng_bounded(&r, 7) < 7);
+}
+
+/* Independent reference: plain triple loop in double. */
+static void ref_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                     int ldb, float beta, float *c, int ldc) {
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double s = 0.0;
+            for (int p = 0; p < k; p++)
+                s += (double)(ta ? a[p * lda + i] : a[i * lda + p]) * (double)(tb ? b[j * ldb + p] : b[p * ldb + j]);
+            c[i * ldc + j] = (float)(alpha * s + beta * c[i * ldc + j]);
+        }
+}
+
+static void test_gemm_against_reference(void **state) {
+    const int shapes[][3] = {{1, 1, 1}, {7, 10, 33}, {33, 129, 7}, {129, 33, 784}, {70, 300, 260}, {10, 784, 128}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        for (int t = 0; t < 4; t++) {
+            bool ta = t & 1, tb = t & 2;
+            int lda = ta ? m : k, ldb = tb ? k : n;
+            float *a = malloc(sizeof(float) * m * k), *b = malloc(sizeof(float) * k * n);
+            float *c = malloc(sizeof(float) * m * n), *ref = malloc(sizeof(float) * m * n);
+            fill_uniform(a, (size_t)m * k, 1 + s);
+            fill_uniform(b, (size_t)k * n, 2 + s);
+            fill_uniform(c, (size_t)m * n, 3 + s);
+            memcpy(ref, c, sizeof(float) * m * n);
+            ref_gemm(ta, tb, m, n, k, 0.75f, a, lda, b, ldb, 0.5f, ref, n);
+            cm_buf *A = buf_from(a, sizeof(float) * m * k), *B = buf_from(b, sizeof(float) * k * n);
+            cm_buf *C = buf_from(c, sizeof(float) * m * n);
+            assert_int_equal(backend_gemm(hb, ta, tb, m, n, k, 0.75f, A, lda, B, ldb, 0.5f, C, n), CM_OK);
+            read_back(C, c, sizeof(float) * m * n);
+            char what[64];
+            snprintf(what, sizeof what, "gemm %dx%dx%d ta=%d tb=%d", m, n, k, ta, tb);
+            assert_true(check_close(what, c, ref, (size_t)m * n, 1e-5 * k, 1e-5));
+            backend_release(hb, A);
+            backend_release(hb, B);
+            free(a), free(b), free(c), free(ref);
+        }
+    }
+}
+
+static void test_bias_act_and_relu_backward(void **state) {
+    float y[6] = {1.0f, -2.0f, 0.5f, -0.25f, 3.0f, -1.0f}; /* (2, 3) */
+    float bias[3] = {0.5f, 1.0f, -1.0f};
+    cm_buf *Y = buf_from(y, sizeof y), *Bb = buf_from(bias, sizeof bias);
+    assert_int_equal(backend_bias_act(hb, Y, Bb, 2, 3, true), CM_OK);
+    float out[6];
+    assert_int_equal(backend_download(hb, Y, 0, out, sizeof out), CM_OK);
+    const float relu_expect[6] = {1.5f, 0.0f, 0.0f, 0.25f, 4.0f, 0.0f};
+    assert_memory_equal(out, relu_expect, sizeof out);
+    assert_int_equal(backend_upload(hb, Y, 0, y, sizeof y), CM_OK);
+    assert_int_equal(backend_bias_act(hb, Y, Bb, 2, 3, false), CM_OK);
+    read_back(Y, out, sizeof out);
+    const float lin_expect[6] = {1.5f, -1.0f, -0.5f, 0.25f, 4.0f, -2.0f};
+    assert_memory_equal(out, lin_expect, sizeof out);
+
+    float dy[6] = {1, 2, 3, 4, 5, 6};
+    cm_buf *DY = buf_from(dy, sizeof dy), *Act = buf_from(relu_expect, sizeof relu_expect);
+    assert_int_equal(backend_relu_backward(hb, DY, Act, 6), CM_OK);
+    read_back(DY, out, sizeof out);
+    const float back_expect[6] = {1, 0, 0, 4, 5, 0};
+    assert_memory_equal(out, back_expect, sizeof out);
+    backend_release(hb, Bb);
+    backend_release(hb, Act);
+}
+
+static void test_bias_grad(void **state) {
+    float dy[6] = {1, 2, 3, 10, 20, 30}; /* (2, 3) */
+    cm_buf *DY = buf_from(dy, sizeof dy), *DB = buf_from(NULL, 3 * sizeof(float));
+    assert_int_equal(backend_bias_grad(hb, DY, DB, 2, 3), CM_OK);
+    float out[3];
+    read_back(DB, out, sizeof out);
+    const float expect[3] = {11, 22, 33};
+    assert_memory_equal(out, expect, sizeof out);
+    backend_release(hb, DY);
+}
+
+static void test_softmax_xent_hand_values(void **state) {
+    /* Row 0: logits (0, ln 2, ln 3) -> p = (1/6, 2/6, 3/6), label 2: loss = -ln(1/2), correct.
+     * Row 1: logits (1000, 1000, 1000) (stability) -> p = 1/3 each, label 0: loss = ln 3; argmax 0. */
+    float z[6] = {0.0f, logf(2.0f), logf(3.0f), 1000.0f, 1000.0f, 1000.0f};
+    int32_t y[2] = {2, 0};
+    cm_buf *Z = buf_from(z, sizeof z), *Y = buf_from(y, sizeof y), *D = buf_from(NULL, sizeof z);
+    float acc0[2] = {0.5f, 0.0f}; /* accumulators add to what is there */
+    cm_buf *L = buf_from(acc0, sizeof acc0), *C = buf_from(NULL, 2 * sizeof(float));
+    assert_int_equal(backend_softmax_xent(hb, Z, Y, D, L, C, 2, 3), CM_OK);
+    float loss[2], corr[2], d[6];
+    read_back(L, loss, sizeof loss);
+    read_back(C, corr, sizeof corr);
+    read_back(D, d, sizeof d);
+    assert_float_equal(loss[0], 0.5f + logf(2.0f), 1e-6);
+    assert_float_equal(loss[1], logf(3.0f), 1e-6);
+    assert_float_equal(corr[0], 1.0f, 0);
+    assert_float_equal(corr[1], 1.0f, 0);
+    const float expect[6] = {(1.0f / 6) / 2, (2.0f / 6) / 2, (3.0f / 6 - 1) / 2,
+                             (1.0f / 3 - 1) / 2, (1.0f / 3) / 2, (1.0f / 3) / 2};
+    assert_true(check_close("dlogits", d, expect, 6, 1e-6, 1e-5));
+    backend_release(hb, Z);
+    backend_release(hb, Y);
+}
+
+static void test_argmax(void **state) {
+    float z[8] = {0.1f, 0.9f, 0.9f, -1.0f, /* tie: first maximum wins */ 5.0f, 1.0f, 2.0f, 3.0f};
+    int32_t y[2] = {1, 3};
+    cm_buf *Z = buf_from(z, sizeof z), *Y = buf_from(y, sizeof y), *P = buf_from(NULL, 2 * sizeof(int32_t));
+    cm_buf *C = buf_from(NULL, 2 * sizeof(float));
+    assert_int_equal(backend_argmax(hb, Z, Y, P, C, 2, 4), CM_OK);
+    int32_t pred[2];
+    float corr[2];
+    read_back(P, pred, sizeof pred);
+    read_back(C, corr, sizeof corr);
+    assert_int_equal(pred[0], 1);
+    assert_int_equal(pred[1], 0);
+    assert_float_equal(corr[0], 1.0f, 0);
+    assert_float_equal(corr[1], 0.0f, 0);
+    backend_release(hb, Z);
+    backend_release(hb, Y);
+}
+
+static void test_sgd_momentum_two_steps(void **state) {
+    /* By hand, lr 0.1, momentum 0.9, w0 = 1, g = 0.5 both steps:
+     * step 1: v = 0.5, w = 1 - 0.05 = 0.95; step 2: v = 0.9*0.5 + 0.5 = 0.95, w = 0.95 - 0.095 = 0.855 */
+    float w[3] = {1.0f, -2.0f, 0.0f}, g[3] = {0.5f, -1.0f, 2.0f};
+    cm_buf *W = buf_from(w, sizeof w), *G = buf_from(g, sizeof g), *V = buf_from(NULL, sizeof w);
+    for (int i = 0; i < 2; i++) assert_int_equal(backend_sgd_update(hb, W, G, V, 3, 0.1f, 0.9f), CM_OK);
+    float out[3];
+    assert_int_equal(backend_download(hb, W, 0, out, sizeof out), CM_OK);
+    const float expect[3] = {0.855f, -2.0f + 0.29f, -0.58f}; /* w=0,g=2: v=2, w=-0.2; v=3.8, w=-0.58 */
+    assert_true(check_close("momentum", out, expect, 3, 1e-6, 1e-6));
+    /* plain SGD: w -= lr g */
+    assert_int_equal(backend_sgd_update(hb, W, G, NULL, 3, 0.5f, 0.0f), CM_OK);
+    read_back(W, out, sizeof out);
+    const float expect2[3] = {0.605f, -1.21f, -1.58f};
+    assert_true(check_close("sgd", out, expect2, 3, 1e-6, 1e-6));
+    backend_release(hb, G);
+    backend_release(hb, V);
+}
+
+static void test_gather_and_stage(void **state) {
+    uint8_t src[4 * 3] = {0, 1, 2, 10, 20, 30, 255, 128, 64, 7, 8, 9}; /* (4, 3) */
+    uint8_t labels[4] = {3, 1, 4, 1};
+    int32_t idx[5] = {99, 2, 0, 3, 2}; /* idx_off = 1 skips the first entry */
+    cm_buf *S = buf_from(src, sizeof src), *L = buf_from(labels, sizeof labels), *I = buf_from(idx, sizeof idx);
+    cm_buf *X = buf_from(NULL, 4 * 3 * sizeof(float)), *Y = buf_from(NULL, 4 * sizeof(int32_t));
+    assert_int_equal(backend_gather(hb, S, L, I, 1, 4, 3, 1.0f / 255.0f, X, Y), CM_OK);
+    float x[12];
+    int32_t y[4];
+    read_back(X, x, sizeof x);
+    read_back(Y, y, sizeof y);
+    const float xe[12] = {1.0f, 128 / 255.0f, 64 / 255.0f, 0, 1 / 255.0f, 2 / 255.0f,
+                          7 / 255.0f, 8 / 255.0f, 9 / 255.0f, 1.0f, 128 / 255.0f, 64 / 255.0f};
+    const int32_t ye[4] = {4, 3, 1, 4};
+    assert_true(check_close("gather", x, xe, 12, 1e-7, 1e-6));
+    assert_memory_equal(y, ye, sizeof y);
+
+    cm_buf *R, *RL;
+    assert_int_equal(backend_alloc(hb, 6, CM_BUF_STAGING, "rows", &R), CM_OK);
+    assert_int_equal(backend_alloc(hb, 2, CM_BUF_STAGING, "labels", &RL), CM_OK);
+    int32_t pick[2] = {3, 1};
+    assert_int_equal(backend_stage_rows(hb, R, RL, src, labels, pick, 2, 3), CM_OK);
+    uint8_t rows[6], rl[2];
+    read_back(R, rows, 6);
+    read_back(RL, rl, 2);
+    const uint8_t re[6] = {7, 8, 9, 10, 20, 30}, rle[2] = {1, 1};
+    assert_memory_equal(rows, re, 6);
+    assert_memory_equal(rl, rle, 2);
+    backend_release(hb, S);
+    backend_release(hb, L);
+    backend_release(hb, I);
+}
+
+static void test_views_and_bounds(void **state) {
+    float data[32];
+    fill_uniform(data, 32, 4);
+    cm_buf *P = buf_from(data, sizeof data), *V;
+    assert_int_equal(backend_view(hb, P, 64, 16 * sizeof(float), "view", &V), CM_OK);
+    float out[16];
+    assert_int_equal(backend_download(hb, V, 0, out, sizeof out), CM_OK);
+    assert_memory_equal(out, data + 16, sizeof out);
+    assert_int_equal(backend_download(hb, V, 4, out, sizeof out), CM_ERR_USAGE);
+    backend_release(hb, V);
+    assert_int_equal(backend_view(hb, P, 3, 8, "misaligned", &V), CM_ERR_USAGE);
+    assert_int_equal(backend_view(hb, P, 64, 1000, "too long", &V), CM_ERR_USAGE);
+    backend_release(hb, P);
+}
+
+static int setup(void **state) { return backend_host_create(NULL, &hb) == CM_OK ? 0 : -1; }
+static int teardown(void **state) {
+    backend_destroy(hb);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rng_reference_values),     cmocka_unit_test(test_gemm_against_reference),
+        cmocka_unit_test(test_bias_act_and_relu_backward), cmocka_unit_test(test_bias_grad),
+        cmocka_unit_test(test_softmax_xent_hand_values),  cmocka_unit_test(test_argmax),
+        cmocka_unit_test(test_sgd_momentum_two_steps),    cmocka_unit_test(test_gather_and_stage),
+        cmocka_unit_test(test_views_and_bounds),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
