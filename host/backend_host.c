@@ -154,6 +154,14 @@ static cm_status host_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *db, int rows,
     return CM_OK;
 }
 
+/* Index of the first maximum of z[0..n), the tie rule the device kernels share (common.cl). */
+static int argmax_row(const float *z, int n) {
+    int best = 0;
+    for (int c = 1; c < n; c++)
+        if (z[c] > z[best]) best = c;
+    return best;
+}
+
 static cm_status host_softmax_xent(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *dlogits, cm_buf *acc_loss,
                                    cm_buf *acc_correct, int rows, int classes) {
     const float *z = F(logits);
@@ -162,9 +170,7 @@ static cm_status host_softmax_xent(cm_backend *b, cm_buf *logits, cm_buf *labels
     float inv_rows = 1.0f / (float)rows;
     for (int r = 0; r < rows; r++) {
         const float *zr = z + (size_t)r * classes;
-        int best = 0;
-        for (int c = 1; c < classes; c++)
-            if (zr[c] > zr[best]) best = c;
+        int best = argmax_row(zr, classes);
         float mx = zr[best], sum = 0.0f;
         for (int c = 0; c < classes; c++) sum += expf(zr[c] - mx);
         int label = y[r];
@@ -185,9 +191,7 @@ static cm_status host_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_b
     const float *z = F(logits);
     for (int r = 0; r < rows; r++) {
         const float *zr = z + (size_t)r * classes;
-        int best = 0;
-        for (int c = 1; c < classes; c++)
-            if (zr[c] > zr[best]) best = c;
+        int best = argmax_row(zr, classes);
         if (pred) I32(pred)[r] = best;
         if (acc_correct && labels) F(acc_correct)[r] += best == I32(labels)[r] ? 1.0f : 0.0f;
     }

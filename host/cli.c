@@ -120,8 +120,7 @@ cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm
                            argv[optind - 1], info->name);
         }
     }
-    int hidden[CM_MAX_LAYERS], nh;
-    CM_TRY(model_parse_layers(a->layers, hidden, &nh)); /* report a bad --layers before loading data */
+    CM_TRY(model_parse_layers(a->layers, a->hidden, &a->nhidden)); /* a bad --layers fails before data loads */
     if (optind < argc)
         return cm_fail(CM_ERR_USAGE, "clmnist %s: unexpected argument '%s' (see 'clmnist %s --help')", info->name,
                        argv[optind], info->name);
@@ -139,10 +138,8 @@ cm_status cli_load_data(const cm_train_args *a, cm_dataset *ds) {
 
 cm_status cli_init_model(const cm_train_args *a, const cm_dataset *ds, size_t align_bytes, const cm_backend *b,
                          cm_model *model) {
-    int hidden[CM_MAX_LAYERS], nh;
-    CM_TRY(model_parse_layers(a->layers, hidden, &nh));
     cm_layout layout;
-    CM_TRY(model_layout(&layout, ds->train.dim, hidden, nh, ds->classes, align_bytes));
+    CM_TRY(model_layout(&layout, ds->train.dim, a->hidden, a->nhidden, ds->classes, align_bytes));
     size_t bytes = layout.total * sizeof(float);
     if (bytes > b->max_alloc_bytes)
         return cm_fail(CM_ERR_MEMORY,

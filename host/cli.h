@@ -13,6 +13,8 @@ typedef struct {
     const char *backend; /* "host" | "device" */
     const char *device;
     const char *layers;
+    int hidden[CM_MAX_LAYERS]; /* --layers, parsed */
+    int nhidden;
     int epochs;
     int batch;
     float lr;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "clmnist/dataset.h"
+#include "clmnist/trainer.h"
 #include "clmnist/rng.h"
 
 /* Random uint8 images (rows x cols) with labels 0..classes-1 (every class present). */
@@ -40,6 +41,20 @@ static __attribute__((unused)) int mnist_subset(cm_dataset *ds, int n_train, int
     if (n_train < ds->train.count) ds->train.count = n_train;
     if (n_test < ds->test.count) ds->test.count = n_test;
     return 0;
+}
+
+/* Creates a trainer on b and runs `epochs` epochs of `steps` steps each (whole epochs when
+ * steps <= 0). Needs cmocka (assertions); the caller destroys the trainer. */
+static __attribute__((unused)) cm_trainer *synth_train(cm_backend *b, const cm_dataset *ds, const cm_model *m,
+                                                       cm_train_config cfg, int steps, int epochs) {
+    cm_trainer *t;
+    assert_int_equal(trainer_create(b, ds, m, &cfg, &t), CM_OK);
+    for (int e = 0; e < epochs; e++) {
+        assert_int_equal(trainer_begin_epoch(t, e), CM_OK);
+        int n = steps > 0 ? steps : trainer_steps_per_epoch(t);
+        for (int s = 0; s < n; s++) assert_int_equal(trainer_step(t), CM_OK);
+    }
+    return t;
 }
 
 #endif

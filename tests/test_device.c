@@ -188,19 +188,6 @@ static void test_sgd_and_gather(void **state) {
     free(x[0]), free(x[1]), free(src);
 }
 
-/* Builds a trainer on backend b, runs `steps` steps (or whole epochs when steps < 0). */
-static cm_trainer *run(cm_backend *b, const cm_dataset *ds, const cm_model *m, cm_train_config cfg, int steps,
-                       int epochs) {
-    cm_trainer *t;
-    assert_int_equal(trainer_create(b, ds, m, &cfg, &t), CM_OK);
-    for (int e = 0; e < epochs; e++) {
-        assert_int_equal(trainer_begin_epoch(t, e), CM_OK);
-        int n = steps > 0 ? steps : trainer_steps_per_epoch(t);
-        for (int s = 0; s < n; s++) assert_int_equal(trainer_step(t), CM_OK);
-    }
-    return t;
-}
-
 static void test_training_step_device_vs_host(void **state) {
     cm_dataset ds;
     synth_dataset(&ds, 300, 50, 28, 28, 10, 21);
@@ -214,7 +201,7 @@ static void test_training_step_device_vs_host(void **state) {
                            .schedule = CM_SCHEDULE_COSINE};
     for (int feed = 0; feed < 2; feed++) {
         cfg.feed = feed ? CM_FEED_RESIDENT : CM_FEED_STREAMED;
-        cm_trainer *th = run(host, &ds, &m, cfg, 1, 1), *td = run(dev, &ds, &m, cfg, 1, 1);
+        cm_trainer *th = synth_train(host, &ds, &m, cfg, 1, 1), *td = synth_train(dev, &ds, &m, cfg, 1, 1);
         float *ph = malloc(4 * L.total), *pd = malloc(4 * L.total), *gh = malloc(4 * L.total),
               *gd = malloc(4 * L.total);
         assert_int_equal(trainer_get_params(th, ph), CM_OK), assert_int_equal(trainer_get_params(td, pd), CM_OK);
@@ -241,7 +228,7 @@ static void test_short_run_same_accuracy(void **state) {
     assert_int_equal(model_init(&m, &L, 42), CM_OK);
     cm_train_config cfg = {.batch = 64, .lr = 0.1f, .momentum = 0.9f, .seed = 42, .epochs = 1,
                            .schedule = CM_SCHEDULE_COSINE, .feed = CM_FEED_AUTO};
-    cm_trainer *th = run(host, &ds, &m, cfg, -1, 1), *td = run(dev, &ds, &m, cfg, -1, 1);
+    cm_trainer *th = synth_train(host, &ds, &m, cfg, -1, 1), *td = synth_train(dev, &ds, &m, cfg, -1, 1);
     cm_stats eh, ed;
     assert_int_equal(trainer_evaluate(th, &ds.test, &eh), CM_OK);
     assert_int_equal(trainer_evaluate(td, &ds.test, &ed), CM_OK);

@@ -97,10 +97,7 @@ static void test_gradients_match_finite_differences(void **state) {
 
 /* Trains `steps` steps and returns the parameters (caller frees). */
 static float *train_steps(cm_backend *b, const cm_dataset *ds, const cm_model *m, cm_train_config cfg, int steps) {
-    cm_trainer *t;
-    assert_int_equal(trainer_create(b, ds, m, &cfg, &t), CM_OK);
-    assert_int_equal(trainer_begin_epoch(t, 0), CM_OK);
-    for (int i = 0; i < steps; i++) assert_int_equal(trainer_step(t), CM_OK);
+    cm_trainer *t = synth_train(b, ds, m, cfg, steps, 1);
     float *p = malloc(sizeof(float) * m->layout.total);
     assert_int_equal(trainer_get_params(t, p), CM_OK);
     trainer_destroy(t);
