@@ -29,6 +29,11 @@ if(NOT cJSON_FOUND)
   message(FATAL_ERROR "cJSON not found: apt-get install libcjson-dev (or run scripts/bootstrap)")
 endif()
 
+find_package(OpenSSL QUIET COMPONENTS Crypto)
+if(NOT OpenSSL_FOUND)
+  message(FATAL_ERROR "OpenSSL libcrypto (SHA-256, base64) not found: apt-get install libssl-dev (or run scripts/bootstrap)")
+endif()
+
 if(CLMNIST_TESTS)
   find_package(cmocka QUIET CONFIG)
   if(NOT cmocka_FOUND)

@@ -15,6 +15,7 @@ struct cm_buf {
     size_t bytes;
     unsigned flags;
     const char *what;
+    int owned; /* 0 for a view */
     /* CM_BUF_STAGING only: pinned host mirror and the events that order the two queues. */
     cl_mem pinned;
     unsigned char *host;
@@ -107,6 +108,7 @@ static void device_release(cm_backend *b, cm_buf *buf) {
         clReleaseMemObject(buf->pinned);
     }
     if (buf->mem) clReleaseMemObject(buf->mem);
+    if (buf->owned) backend_account(b, buf->bytes, 0);
     free(buf);
 }
 
@@ -184,6 +186,8 @@ static cm_status device_alloc(cm_backend *b, size_t bytes, unsigned flags, const
             return cl_fail_call(err, "clEnqueueFillBuffer", __FILE__, __LINE__);
         }
     }
+    buf->owned = 1;
+    backend_account(b, bytes, 1);
     *out = buf;
     return CM_OK;
 }
@@ -369,11 +373,13 @@ static cm_status device_gemm(cm_backend *b, bool ta, bool tb, int m, int n, int 
         if (db->gemm_temp) {
             CL_CHECK(clFinish(db->queue));
             clReleaseMemObject(db->gemm_temp);
+            backend_account(b, db->gemm_temp_bytes, 0);
             db->gemm_temp = NULL;
             db->gemm_temp_bytes = 0;
         }
         CM_TRY(create_buffer(db, CL_MEM_READ_WRITE, temp, "CLBlast GEMM temporary", &db->gemm_temp));
         db->gemm_temp_bytes = temp;
+        backend_account(b, temp, 1);
     }
     if (temp > 0) {
         CLBLAST_CHECK(CLBlastSgemmWithTempBuffer(key.layout, key.ta, key.tb, key.m, key.n, key.k, alpha, a->mem, 0,

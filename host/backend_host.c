@@ -41,6 +41,7 @@ static cm_status host_alloc(cm_backend *b, size_t bytes, unsigned flags, const c
     }
     buf->bytes = bytes;
     buf->owned = 1;
+    backend_account(b, bytes, 1);
     *out = buf;
     return CM_OK;
 }
@@ -59,7 +60,10 @@ static cm_status host_view(cm_backend *b, cm_buf *parent, size_t offset, size_t 
 }
 
 static void host_release(cm_backend *b, cm_buf *buf) {
-    if (buf->owned) free(buf->data);
+    if (buf->owned) {
+        free(buf->data);
+        backend_account(b, buf->bytes, 0);
+    }
     free(buf);
 }
 

@@ -2,10 +2,12 @@
 #ifndef CLMNIST_CLI_H
 #define CLMNIST_CLI_H
 #include <stdint.h>
+#include <stdio.h>
 
 #include "clmnist/backend.h"
 #include "clmnist/dataset.h"
 #include "clmnist/model.h"
+#include "clmnist/model_io.h"
 #include "clmnist/trainer.h"
 
 typedef struct {
@@ -24,12 +26,24 @@ typedef struct {
     int val;
     int threads;
     cm_feed_mode feed;
+    FILE *info; /* where setup lines ("data: ...") go: stdout, or stderr when stdout carries JSON */
 } cm_train_args;
+
+/* An option a subcommand adds to the shared training options. */
+typedef struct {
+    const char *name; /* long name without "--" */
+    int has_arg;      /* 1: takes a value */
+    const char *help; /* "--name VALUE   text" line(s) for --help */
+} cm_extra_option;
 
 typedef struct {
     const char *name;    /* "train" */
     const char *summary; /* one line */
     int with_backend;    /* accepts --backend */
+    const cm_extra_option *extra; /* NULL-name terminated, or NULL */
+    /* Called for each extra option given: index into `extra`, its value (NULL if none). */
+    cm_status (*on_extra)(void *ctx, int index, const char *value);
+    void *ctx;
 } cm_command_info;
 
 /* Parses the training options shared by `train` and `compare`. Returns CM_OK, or a usage
@@ -43,6 +57,18 @@ cm_status cli_load_data(const cm_train_args *a, cm_dataset *ds);
 cm_status cli_init_model(const cm_train_args *a, const cm_dataset *ds, size_t align_bytes, const cm_backend *b,
                          cm_model *model);
 cm_train_config cli_train_config(const cm_train_args *a);
+
+/* Class names of well-known datasets (MNIST digits, Fashion-MNIST, KMNIST), by the dataset's
+ * directory name and class count; NULL when unknown. */
+const char *const *cli_known_class_names(const char *dataset_name, int classes);
+/* Class names from a model's "class_names" metadata (a JSON array of strings) into store
+ * (classes entries of 32 bytes), pointers into names; returns NULL when absent or malformed. */
+const char *const *cli_meta_class_names(const cm_meta *meta, int classes, char (*store)[32], const char **names);
+/* Describes a run in model metadata: architecture, input, classes, dataset and the SHA-256 of
+ * its training files, training options, device and version. */
+cm_status cli_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_backend *b, cm_meta *meta);
+/* Loads only the test split of dir into ds->test (ds->train borrows it, for a trainer). */
+cm_status cli_load_test_only(const char *dir, cm_dataset *ds);
 
 /* Integer/float flag parsers that name the flag in their errors. */
 cm_status cli_parse_int(const char *flag, const char *text, long min, long max, long *out);

@@ -1,13 +1,58 @@
-/* cmd_train.c: `clmnist train`: load data, build the model, run the trainer, report. */
+/* cmd_train.c: `clmnist train`: load data, build (or load) the model, run the trainer, save the
+ * model, checkpoints and the report. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "clmnist/eval.h"
+#include "clmnist/model_io.h"
+#include "clmnist/report.h"
 #include "commands.h"
 #include "progress.h"
 #include "timer.h"
 
-static const cm_command_info train_info = {
-    "train", "Trains an MLP (784-512-256-10 by default) with mini-batch SGD and reports test accuracy.", 1};
+typedef struct {
+    const char *out;        /* final model (NULL: --no-save) */
+    const char *init;       /* start from these weights */
+    const char *resume;     /* continue this checkpoint */
+    const char *checkpoint; /* where checkpoints go */
+    int checkpoint_every;   /* epochs; 0: never */
+    const char *report;     /* report directory */
+} train_files;
+
+enum { X_OUT, X_NO_SAVE, X_INIT, X_CKPT_EVERY, X_CKPT, X_RESUME, X_REPORT };
+static const cm_extra_option train_extra[] = {
+    {"out", 1, "  --out FILE        where to save the trained model (default model.safetensors)\n"},
+    {"no-save", 0, "  --no-save         do not save the model\n"},
+    {"init", 1, "  --init FILE       start from the weights in FILE (its architecture replaces --layers)\n"},
+    {"checkpoint-every", 1,
+     "  --checkpoint-every N  save a checkpoint (model, optimizer state, position) every N epochs\n"},
+    {"checkpoint", 1, "  --checkpoint FILE where checkpoints go (default checkpoint.safetensors)\n"},
+    {"resume", 1,
+     "  --resume FILE     continue the run saved in checkpoint FILE; its training options (layers,\n"
+     "                    batch, lr, momentum, schedule, epochs, seed, val) replace the flags\n"},
+    {"report", 1, "  --report DIR      write DIR/metrics.jsonl per epoch and DIR/report.html at the end\n"},
+    {NULL, 0, NULL}};
+
+static cm_status on_extra(void *ctx, int index, const char *value) {
+    train_files *f = ctx;
+    long v;
+    switch (index) {
+    case X_OUT: f->out = value; break;
+    case X_NO_SAVE: f->out = NULL; break;
+    case X_INIT: f->init = value; break;
+    case X_CKPT_EVERY:
+        CM_TRY(cli_parse_int("--checkpoint-every", value, 1, 1000000, &v));
+        f->checkpoint_every = (int)v;
+        break;
+    case X_CKPT: f->checkpoint = value; break;
+    case X_RESUME: f->resume = value; break;
+    case X_REPORT: f->report = value; break;
+    default: break;
+    }
+    return CM_OK;
+}
 
 static cm_status run_epoch(cm_trainer *t, int epoch, int epochs, cm_stats *train_stats, double *seconds) {
     int steps = trainer_steps_per_epoch(t);
@@ -35,48 +80,187 @@ static cm_status run_epoch(cm_trainer *t, int epoch, int epochs, cm_stats *train
     return CM_OK;
 }
 
-static cm_status train(const cm_train_args *a, cm_backend *b, const cm_dataset *ds) {
-    cm_model model;
+/* Takes the training options from a checkpoint's metadata. */
+static cm_status options_from_checkpoint(const char *path, const cm_meta *m, cm_train_args *a, int *start_epoch) {
+    const char *keys[] = {"checkpoint.epoch", "train.batch", "train.lr", "train.momentum", "train.schedule",
+                          "train.epochs", "train.seed", "train.val"};
+    const char *v[8];
+    for (int i = 0; i < 8; i++)
+        if (!(v[i] = meta_get(m, keys[i])))
+            return cm_fail(CM_ERR_FORMAT, "%s: not a checkpoint (metadata '%s' is missing)", path, keys[i]);
+    long n;
+    double d;
+    cm_status st = CM_OK;
+    if (st == CM_OK) st = cli_parse_int("checkpoint.epoch", v[0], 1, 100000, &n), *start_epoch = (int)n;
+    if (st == CM_OK) st = cli_parse_int("train.batch", v[1], 1, 1 << 20, &n), a->batch = (int)n;
+    if (st == CM_OK) st = cli_parse_float("train.lr", v[2], 1e-12, 1e6, &d), a->lr = (float)d;
+    if (st == CM_OK) st = cli_parse_float("train.momentum", v[3], 0.0, 0.999, &d), a->momentum = (float)d;
+    if (st == CM_OK) a->schedule = strcmp(v[4], "cosine") ? CM_SCHEDULE_CONSTANT : CM_SCHEDULE_COSINE;
+    if (st == CM_OK) st = cli_parse_int("train.epochs", v[5], 1, 100000, &n), a->epochs = (int)n;
+    if (st == CM_OK) st = cli_parse_int("train.seed", v[6], 0, 0x7fffffffL, &n), a->seed = (uint64_t)n;
+    if (st == CM_OK) st = cli_parse_int("train.val", v[7], 0, 0x7fffffffL, &n), a->val = (int)n;
+    if (st != CM_OK) return cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: %s", path, cm_last_error());
+    return CM_OK;
+}
+
+/* Adopts the architecture of a loaded model as the run's --layers. */
+static void layers_from_model(const cm_layout *L, cm_train_args *a) {
+    a->nhidden = L->nlayers - 1;
+    for (int i = 0; i < a->nhidden; i++) a->hidden[i] = L->sizes[i + 1];
+}
+
+static cm_status save_checkpoint(cm_trainer *t, const train_files *f, const cm_meta *base, int epochs_done,
+                                 float *params, float *momentum) {
+    cm_meta m = *base;
+    CM_TRY(meta_set(&m, "checkpoint.epoch", "%d", epochs_done));
+    CM_TRY(meta_set(&m, "checkpoint.global_step", "%lld", (long long)trainer_global_step(t)));
+    CM_TRY(trainer_get_params(t, params));
+    if (momentum) CM_TRY(trainer_get_momentum(t, momentum));
+    return model_file_save(f->checkpoint, trainer_layout(t), params, momentum, &m);
+}
+
+static cm_status write_report(cm_trainer *t, const train_files *f, const cm_dataset *ds, const cm_meta *meta,
+                              const cm_stats *ev_stats, const cm_split *split) {
+    int classes = ds->classes;
+    int32_t *pred = malloc(sizeof(int32_t) * (size_t)split->count);
+    float *probs = malloc(sizeof(float) * (size_t)split->count * classes);
+    cm_status st = pred && probs ? CM_OK : cm_fail(CM_ERR_MEMORY, "out of host memory");
+    cm_eval ev;
+    if (st == CM_OK) st = trainer_predict(t, split, pred, probs);
+    if (st == CM_OK) st = eval_compute(split, pred, probs, classes, &ev);
+    if (st == CM_OK) {
+        ev.loss = ev_stats->loss;
+        char title[256];
+        snprintf(title, sizeof title, "clmnist training report: %s, %s", meta_get(meta, "layers"), ds->name);
+        st = report_write_html(f->report, title, meta, 1, &ev, split, cli_known_class_names(ds->name, classes));
+        eval_free(&ev);
+    }
+    free(pred);
+    free(probs);
+    if (st == CM_OK) printf("report: %s/report.html and %s/metrics.jsonl\n", f->report, f->report);
+    return st;
+}
+
+static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, const cm_dataset *ds) {
     size_t align = b->align_bytes > CM_PARAM_ALIGN_BYTES ? b->align_bytes : CM_PARAM_ALIGN_BYTES;
-    CM_TRY(cli_init_model(a, ds, align, b, &model));
+    cm_model_file file = {0};
+    int start_epoch = 0;
+    const char *from = f->resume ? f->resume : f->init;
+    if (from) {
+        CM_TRY(model_file_load(from, align, &file));
+        layers_from_model(&file.model.layout, a);
+    } else {
+        CM_TRY(cli_init_model(a, ds, align, b, &file.model));
+    }
+    cm_status st = CM_OK;
+    if (f->resume) st = options_from_checkpoint(f->resume, &file.meta, a, &start_epoch);
+    if (st == CM_OK && start_epoch >= a->epochs)
+        st = cm_fail(CM_ERR_USAGE, "%s: the run already finished its %d epochs", f->resume, a->epochs);
     char arch[128];
-    model_describe(&model.layout, arch, sizeof arch);
+    model_describe(&file.model.layout, arch, sizeof arch);
     cm_train_config cfg = cli_train_config(a);
-    cm_trainer *t;
-    cm_status st = trainer_create(b, ds, &model, &cfg, &t);
-    model_free(&model);
-    CM_TRY(st);
-    printf("model: MLP %s (%zu parameters), SGD lr %g (%s) momentum %g, batch %d, %d epochs, seed %llu, data %s\n", arch,
-           trainer_layout(t)->count, (double)a->lr, a->schedule == CM_SCHEDULE_COSINE ? "cosine" : "constant", (double)a->momentum, a->batch, a->epochs, (unsigned long long)a->seed,
-           trainer_is_resident(t) ? "resident" : "streamed");
+    cm_trainer *t = NULL;
+    if (st == CM_OK) st = trainer_create(b, ds, &file.model, &cfg, &t);
+    if (st == CM_OK && f->resume) {
+        trainer_set_global_step(t, (int64_t)start_epoch * trainer_steps_per_epoch(t));
+        if (trainer_has_momentum(t) && !file.momentum)
+            st = cm_fail(CM_ERR_FORMAT, "%s: the checkpoint has no momentum state", f->resume);
+        else if (trainer_has_momentum(t))
+            st = trainer_set_momentum(t, file.momentum);
+    }
+    model_file_free(&file);
+    cm_meta meta;
+    if (st == CM_OK) st = cli_model_meta(a, ds, b, &meta);
+    float *params = NULL, *momentum = NULL;
+    if (st == CM_OK) {
+        params = malloc(sizeof(float) * trainer_layout(t)->total);
+        if (trainer_has_momentum(t)) momentum = malloc(sizeof(float) * trainer_layout(t)->total);
+        if (!params || (trainer_has_momentum(t) && !momentum)) st = cm_fail(CM_ERR_MEMORY, "out of host memory");
+    }
+    if (st == CM_OK && f->report) st = report_begin(f->report, f->resume != NULL);
+    if (st == CM_OK) {
+        printf("model: MLP %s (%zu parameters)%s%s, SGD lr %g (%s) momentum %g, batch %d, %d epochs, seed %llu, "
+               "data %s\n",
+               arch, trainer_layout(t)->count, from ? " from " : "", from ? from : "", (double)a->lr,
+               a->schedule == CM_SCHEDULE_COSINE ? "cosine" : "constant", (double)a->momentum, a->batch, a->epochs,
+               (unsigned long long)a->seed, trainer_is_resident(t) ? "resident" : "streamed");
+        if (f->resume) printf("resuming after epoch %d of %d\n", start_epoch, a->epochs);
+    }
     const char *eval_name = a->val ? "val" : "test";
     double total = 0.0;
-    cm_stats tr, ev;
-    for (int e = 0; e < a->epochs && st == CM_OK; e++) {
-        double secs;
+    cm_stats tr, ev = {0};
+    int last_ckpt = -1;
+    for (int e = start_epoch; e < a->epochs && st == CM_OK; e++) {
+        double secs, lr0 = trainer_current_lr(t);
         st = run_epoch(t, e, a->epochs, &tr, &secs);
         if (st == CM_OK) st = trainer_evaluate(t, &ds->test, &ev);
-        if (st == CM_OK) {
-            total += secs;
-            printf("epoch %d/%d: train loss %.4f, train acc %.2f%%, %s loss %.4f, %s acc %.2f%%, %.2f s (%.0f img/s)\n",
-                   e + 1, a->epochs, tr.loss, 100.0 * tr.accuracy, eval_name, ev.loss, eval_name, 100.0 * ev.accuracy,
-                   secs, (double)tr.count / secs);
-            fflush(stdout);
+        if (st != CM_OK) break;
+        total += secs;
+        printf("epoch %d/%d: train loss %.4f, train acc %.2f%%, %s loss %.4f, %s acc %.2f%%, %.2f s (%.0f img/s)\n",
+               e + 1, a->epochs, tr.loss, 100.0 * tr.accuracy, eval_name, ev.loss, eval_name, 100.0 * ev.accuracy,
+               secs, (double)tr.count / secs);
+        fflush(stdout);
+        if (f->report) {
+            cm_epoch_record r = {e + 1, tr.loss, tr.accuracy, ev.loss, ev.accuracy, lr0, trainer_current_lr(t),
+                                 secs, (double)tr.count / secs};
+            st = report_epoch(f->report, &r);
+        }
+        if (st == CM_OK && f->checkpoint_every && (e + 1) % f->checkpoint_every == 0) {
+            st = save_checkpoint(t, f, &meta, e + 1, params, momentum);
+            if (st == CM_OK) {
+                printf("checkpoint: %s (after epoch %d)\n", f->checkpoint, e + 1);
+                last_ckpt = e + 1;
+            }
         }
     }
-    if (st == CM_OK && a->val) st = trainer_evaluate(t, &ds->heldout, &ev);
-    if (st == CM_OK)
-        printf("done: %s on %s, %d epochs in %.1f s, test accuracy: %.2f%%\n", arch, b->device_name, a->epochs, total,
-               100.0 * ev.accuracy);
+    if (st == CM_ERR_NUMERIC) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", cm_last_error());
+        if (last_ckpt > 0)
+            st = cm_fail(CM_ERR_NUMERIC, "%s; the last good checkpoint is %s (after epoch %d)", msg, f->checkpoint,
+                         last_ckpt);
+        else
+            st = cm_fail(CM_ERR_NUMERIC, "%s; no model was saved", msg);
+    }
+    const cm_split *final_split = a->val ? &ds->heldout : &ds->test;
+    if (st == CM_OK && a->val) st = trainer_evaluate(t, final_split, &ev);
+    if (st == CM_OK) st = meta_set(&meta, "test_accuracy", "%.6f", ev.accuracy);
+    if (st == CM_OK) st = meta_set(&meta, "test_loss", "%.6f", ev.loss);
+    if (st == CM_OK && f->out) {
+        st = trainer_get_params(t, params);
+        if (st == CM_OK) st = model_file_save(f->out, trainer_layout(t), params, NULL, &meta);
+    }
+    if (st == CM_OK && f->report) st = write_report(t, f, ds, &meta, &ev, final_split);
+    if (st == CM_OK) {
+        if (f->out) printf("model: saved to %s\n", f->out);
+        printf("done: %s on %s, %d epochs in %.1f s, test accuracy: %.2f%%\n", arch, b->device_name,
+               a->epochs - start_epoch, total, 100.0 * ev.accuracy);
+    }
+    free(params);
+    free(momentum);
     trainer_destroy(t);
     return st;
 }
 
 cm_status cmd_train(int argc, char **argv) {
+    train_files f = {.out = "model.safetensors", .checkpoint = "checkpoint.safetensors"};
+    cm_command_info info = {"train",
+                            "Trains an MLP (784-512-256-10 by default) with mini-batch SGD, reports test accuracy and "
+                            "saves the model.",
+                            1, train_extra, on_extra, &f};
     cm_train_args a;
     int help;
-    CM_TRY(cli_parse_train(argc, argv, &train_info, &a, &help));
+    CM_TRY(cli_parse_train(argc, argv, &info, &a, &help));
     if (help) return CM_OK;
+    if (f.resume && f.init) return cm_fail(CM_ERR_USAGE, "--resume and --init: give one or the other");
+    if (f.resume) { /* the checkpoint's --val decides the split: read it before loading data */
+        cm_model_file peek;
+        CM_TRY(model_file_load(f.resume, CM_PARAM_ALIGN_BYTES, &peek));
+        int start;
+        cm_status st = options_from_checkpoint(f.resume, &peek.meta, &a, &start);
+        model_file_free(&peek);
+        CM_TRY(st);
+    }
     cm_dataset ds;
     CM_TRY(cli_load_data(&a, &ds));
     cm_backend_options bo = {.device = a.device, .threads = a.threads};
@@ -85,7 +269,7 @@ cm_status cmd_train(int argc, char **argv) {
     cm_status st = backend_create(a.backend, &bo, &b);
     if (st == CM_OK) {
         printf("backend: %s: %s (ready in %.2f s)\n", b->kind, b->device_name, timer_now() - t0);
-        st = train(&a, b, &ds);
+        st = train(&a, &f, b, &ds);
         backend_destroy(b);
     }
     dataset_free(&ds);

@@ -15,6 +15,7 @@ static const command commands[] = {
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
     {"train", cmd_train, "train an MLP classifier on an IDX dataset (MNIST by default)"},
     {"compare", cmd_compare, "train on host and device in lockstep and compare every parameter"},
+    {"bench", cmd_bench, "measure images/s, GEMM GFLOP/s, time to accuracy and memory per backend"},
 };
 
 static void usage(FILE *out) {

@@ -41,7 +41,8 @@ struct cm_trainer {
     cm_buf *stage_u8[2], *stage_labels[2]; /* streamed: (B, dim), (B), double-buffered */
     cm_buf *iota;                    /* (B) int32 0..B-1 to gather a staged batch */
     int32_t *perm_host;              /* (N) */
-    int32_t *iota_host;              /* (max N) 0.. for sequential evaluation */
+    int32_t *iota_host;              /* (iota_count) 0.. for sequential evaluation */
+    size_t iota_count;               /* the largest split of the dataset */
 
     int step;     /* step within the epoch */
     int64_t global_step; /* steps since the start of training */
@@ -96,6 +97,7 @@ static cm_status setup(cm_trainer *t, const cm_model *model) {
     t->iota_host = malloc(sizeof(int32_t) * nmax);
     if (!t->perm_host || !t->iota_host) return cm_fail(CM_ERR_MEMORY, "out of host memory for the shuffle order");
     for (size_t i = 0; i < nmax; i++) t->iota_host[i] = (int32_t)i;
+    t->iota_count = nmax;
 
     for (int s = 0; s < 2; s++) {
         CM_TRY(backend_alloc(b, B * (size_t)tr->dim, CM_BUF_STAGING, "staged batch images", &t->stage_u8[s]));
@@ -323,6 +325,41 @@ cm_status trainer_evaluate(cm_trainer *t, const cm_split *split, cm_stats *out) 
     return read_sums(t, t->eval_loss, t->eval_correct, split->count, out);
 }
 
+cm_status trainer_predict(cm_trainer *t, const cm_split *split, int32_t *pred, float *probs) {
+    int B = t->cfg.batch, classes = t->L.sizes[t->L.nlayers];
+    if (split->dim != t->L.sizes[0])
+        return cm_fail(CM_ERR_USAGE, "the images have %d pixels; the model expects %d", split->dim, t->L.sizes[0]);
+    if ((size_t)split->count > t->iota_count)
+        return cm_fail(CM_ERR_USAGE, "trainer_predict: %d examples; the trainer was set up for at most %zu",
+                       split->count, t->iota_count);
+    int nb = (split->count + B - 1) / B;
+    for (int i = 0; i < nb; i++) {
+        int rows = split->count - i * B < B ? split->count - i * B : B, s = i & 1;
+        CM_TRY(backend_stage_rows(t->b, t->stage_u8[s], t->stage_labels[s], split->images, split->labels,
+                                  t->iota_host + (size_t)i * B, rows, split->dim));
+        CM_TRY(backend_gather(t->b, t->stage_u8[s], t->stage_labels[s], t->iota, 0, rows, split->dim, PIXEL_SCALE,
+                              t->act[0], t->labels));
+        CM_TRY(forward(t, rows));
+        float *p = probs + (size_t)i * B * classes;
+        CM_TRY(backend_download(t->b, t->act[t->L.nlayers], 0, p, fbytes((size_t)rows * classes)));
+        for (int r = 0; r < rows; r++, p += classes) { /* stable softmax, in double */
+            float mx = p[0];
+            int best = 0;
+            for (int c = 1; c < classes; c++)
+                if (p[c] > mx) {
+                    mx = p[c];
+                    best = c;
+                }
+            pred[(size_t)i * B + r] = best;
+            double sum = 0.0;
+            for (int c = 0; c < classes; c++) sum += exp((double)p[c] - mx);
+            for (int c = 0; c < classes; c++) p[c] = (float)(exp((double)p[c] - mx) / sum);
+        }
+    }
+    t->staged = 0;
+    return CM_OK;
+}
+
 cm_status trainer_get_params(cm_trainer *t, float *params) {
     return backend_download(t->b, t->params, 0, params, fbytes(t->L.total));
 }
@@ -330,3 +367,18 @@ cm_status trainer_get_params(cm_trainer *t, float *params) {
 cm_status trainer_get_grads(cm_trainer *t, float *grads) {
     return backend_download(t->b, t->grads, 0, grads, fbytes(t->L.total));
 }
+
+int trainer_has_momentum(const cm_trainer *t) { return t->velocity != NULL; }
+
+cm_status trainer_get_momentum(cm_trainer *t, float *momentum) {
+    if (!t->velocity) return cm_fail(CM_ERR_USAGE, "plain SGD keeps no momentum");
+    return backend_download(t->b, t->velocity, 0, momentum, fbytes(t->L.total));
+}
+
+cm_status trainer_set_momentum(cm_trainer *t, const float *momentum) {
+    if (!t->velocity) return cm_fail(CM_ERR_USAGE, "plain SGD keeps no momentum");
+    return backend_upload(t->b, t->velocity, 0, momentum, fbytes(t->L.total));
+}
+
+int64_t trainer_global_step(const cm_trainer *t) { return t->global_step; }
+void trainer_set_global_step(cm_trainer *t, int64_t step) { t->global_step = step; }

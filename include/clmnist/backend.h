@@ -66,7 +66,19 @@ struct cm_backend {
     size_t align_bytes;      /* alignment required for view offsets */
     size_t max_alloc_bytes;  /* largest single buffer */
     size_t global_mem_bytes; /* total memory of the device */
+    size_t bytes_in_use;     /* bytes of buffers allocated now (views not counted) */
+    size_t bytes_peak;       /* most bytes_in_use has been */
 };
+
+/* Memory accounting, called by the backends when a buffer is created (+) or freed (-). */
+static inline void backend_account(cm_backend *b, size_t bytes, int add) {
+    if (add) {
+        b->bytes_in_use += bytes;
+        if (b->bytes_in_use > b->bytes_peak) b->bytes_peak = b->bytes_in_use;
+    } else {
+        b->bytes_in_use -= bytes < b->bytes_in_use ? bytes : b->bytes_in_use;
+    }
+}
 
 /* Backend selection. */
 typedef struct {

@@ -48,9 +48,22 @@ float trainer_current_lr(const cm_trainer *t);
 cm_status trainer_train_stats(cm_trainer *t, cm_stats *out);
 /* Loss and accuracy of the current parameters on a split. */
 cm_status trainer_evaluate(cm_trainer *t, const cm_split *split, cm_stats *out);
+/* For every example of a split, in order: pred (count) the class with the largest logit (the
+ * first on ties, as in training), probs (count, classes) the softmax, computed on the host from
+ * the backend's logits. */
+cm_status trainer_predict(cm_trainer *t, const cm_split *split, int32_t *pred, float *probs);
 /* Copies the parameters, or the gradients of the last step, (layout.total floats) to the host. */
 cm_status trainer_get_params(cm_trainer *t, float *params);
 cm_status trainer_get_grads(cm_trainer *t, float *grads);
 const cm_layout *trainer_layout(const cm_trainer *t);
+
+/* Checkpoint support: the optimizer state (the momentum buffer, layout.total floats; absent for
+ * plain SGD) and the position in the schedule. Restoring both, then starting at the next epoch,
+ * continues a run exactly as if it had not stopped. */
+int trainer_has_momentum(const cm_trainer *t);
+cm_status trainer_get_momentum(cm_trainer *t, float *momentum);
+cm_status trainer_set_momentum(cm_trainer *t, const float *momentum);
+int64_t trainer_global_step(const cm_trainer *t);
+void trainer_set_global_step(cm_trainer *t, int64_t step);
 
 #endif

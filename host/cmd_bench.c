@@ -1,0 +1,483 @@
+/* cmd_bench.c: `clmnist bench`: training throughput (median of interleaved runs), GFLOP/s of
+ * every GEMM shape the model uses, time to a target test accuracy, and peak memory, for each
+ * backend; a table for people and --json for scripts. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cli.h"
+#include "clmnist/rng.h"
+#include "commands.h"
+#include "progress.h"
+#include "timer.h"
+
+#define MAX_ITEMS 8
+
+typedef struct {
+    const char *backends[MAX_ITEMS];
+    int nbackends;
+    int batches[MAX_ITEMS];
+    int nbatches;
+    cm_feed_mode feeds[MAX_ITEMS];
+    int nfeeds;
+    int steps, warmup, runs;
+    int gemm;          /* measure GEMM shapes */
+    double to_accuracy; /* 0: skip */
+    int eval_every;    /* steps between evaluations in the to-accuracy run (0: 4 per epoch) */
+    int json;
+    char lists[3][256]; /* storage for the parsed lists */
+} bench_opts;
+
+enum { X_BACKENDS, X_BATCHES, X_FEEDS, X_STEPS, X_WARMUP, X_RUNS, X_NO_GEMM, X_TO_ACC, X_EVAL_EVERY, X_JSON };
+static const cm_extra_option bench_extra[] = {
+    {"backends", 1, "  --backends LIST   backends to measure, comma-separated (default device,host)\n"},
+    {"batches", 1, "  --batches LIST    batch sizes for the throughput table (default 128,512)\n"},
+    {"feeds", 1,
+     "  --feeds LIST      device data feeds to compare: resident,streamed (default both;\n"
+     "                    the host backend always uses its default)\n"},
+    {"steps", 1, "  --steps N         timed training steps per run (default 50)\n"},
+    {"warmup", 1, "  --warmup N        untimed steps before each run (default 5)\n"},
+    {"runs", 1, "  --runs N          runs per configuration, interleaved; the median is reported (default 5)\n"},
+    {"no-gemm", 0, "  --no-gemm         skip the per-shape GEMM GFLOP/s table\n"},
+    {"to-accuracy", 1,
+     "  --to-accuracy F   also train with the options above until the test accuracy reaches F\n"
+     "                    (e.g. 0.98) and report load, setup and training time\n"},
+    {"eval-every", 1, "  --eval-every N    steps between test evaluations for --to-accuracy (default 4 per epoch)\n"},
+    {"json", 0, "  --json            print the results as one JSON object\n"},
+    {NULL, 0, NULL}};
+
+static cm_status split_list(const char *flag, const char *text, char *store, size_t cap, const char **items,
+                            int *n) {
+    if (strlen(text) >= cap) return cm_fail(CM_ERR_USAGE, "%s: list too long", flag);
+    strcpy(store, text);
+    *n = 0;
+    for (char *save = NULL, *tok = strtok_r(store, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (*n == MAX_ITEMS) return cm_fail(CM_ERR_USAGE, "%s: at most %d items", flag, MAX_ITEMS);
+        items[(*n)++] = tok;
+    }
+    if (*n == 0) return cm_fail(CM_ERR_USAGE, "%s '%s': empty list", flag, text);
+    return CM_OK;
+}
+
+static cm_status on_extra(void *ctx, int index, const char *value) {
+    bench_opts *o = ctx;
+    const char *items[MAX_ITEMS];
+    int n;
+    long v;
+    double d;
+    switch (index) {
+    case X_BACKENDS:
+        CM_TRY(split_list("--backends", value, o->lists[0], sizeof o->lists[0], o->backends, &o->nbackends));
+        for (int i = 0; i < o->nbackends; i++)
+            if (strcmp(o->backends[i], "host") && strcmp(o->backends[i], "device"))
+                return cm_fail(CM_ERR_USAGE, "--backends: '%s' is not 'host' or 'device'", o->backends[i]);
+        break;
+    case X_BATCHES:
+        CM_TRY(split_list("--batches", value, o->lists[1], sizeof o->lists[1], items, &n));
+        for (int i = 0; i < n; i++) {
+            CM_TRY(cli_parse_int("--batches", items[i], 1, 1 << 16, &v));
+            o->batches[i] = (int)v;
+        }
+        o->nbatches = n;
+        break;
+    case X_FEEDS:
+        CM_TRY(split_list("--feeds", value, o->lists[2], sizeof o->lists[2], items, &n));
+        for (int i = 0; i < n; i++) {
+            if (!strcmp(items[i], "resident")) o->feeds[i] = CM_FEED_RESIDENT;
+            else if (!strcmp(items[i], "streamed")) o->feeds[i] = CM_FEED_STREAMED;
+            else if (!strcmp(items[i], "auto")) o->feeds[i] = CM_FEED_AUTO;
+            else return cm_fail(CM_ERR_USAGE, "--feeds: '%s' is not 'resident', 'streamed' or 'auto'", items[i]);
+        }
+        o->nfeeds = n;
+        break;
+    case X_STEPS: CM_TRY(cli_parse_int("--steps", value, 1, 1000000, &v)); o->steps = (int)v; break;
+    case X_WARMUP: CM_TRY(cli_parse_int("--warmup", value, 0, 1000000, &v)); o->warmup = (int)v; break;
+    case X_RUNS: CM_TRY(cli_parse_int("--runs", value, 1, 1000, &v)); o->runs = (int)v; break;
+    case X_NO_GEMM: o->gemm = 0; break;
+    case X_TO_ACC: CM_TRY(cli_parse_float("--to-accuracy", value, 0.0, 1.0, &d)); o->to_accuracy = d; break;
+    case X_EVAL_EVERY: CM_TRY(cli_parse_int("--eval-every", value, 1, 1000000, &v)); o->eval_every = (int)v; break;
+    case X_JSON: o->json = 1; break;
+    default: break;
+    }
+    return CM_OK;
+}
+
+static const char *feed_name(cm_feed_mode f) {
+    return f == CM_FEED_RESIDENT ? "resident" : f == CM_FEED_STREAMED ? "streamed" : "auto";
+}
+
+/* ---- throughput -------------------------------------------------------------------------- */
+
+typedef struct {
+    int backend; /* index into the backends */
+    int batch;
+    cm_feed_mode feed;
+    const char *feed_used; /* what the trainer chose */
+    double ips[1000];      /* images/s of each run */
+    int nruns;
+    double median, min, max;
+} tp_config;
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* One timed run: a fresh trainer from the same initial weights, `warmup` untimed steps, then
+ * `steps` timed ones, with the backend drained before and after the timed part. */
+static cm_status throughput_run(cm_backend *b, const cm_dataset *ds, const cm_model *model, const cm_train_args *a,
+                                const bench_opts *o, tp_config *c) {
+    cm_train_config cfg = cli_train_config(a);
+    cfg.batch = c->batch;
+    cfg.feed = c->feed;
+    cm_trainer *t;
+    CM_TRY(trainer_create(b, ds, model, &cfg, &t));
+    c->feed_used = trainer_is_resident(t) ? "resident" : "streamed";
+    int per_epoch = trainer_steps_per_epoch(t), done = 0, epoch = 0;
+    cm_status st = trainer_begin_epoch(t, epoch);
+    double t0 = 0.0;
+    for (int s = 0; st == CM_OK && s < o->warmup + o->steps; s++) {
+        if (s == o->warmup) {
+            st = backend_finish(b);
+            t0 = timer_now();
+        }
+        if (st == CM_OK && done == per_epoch) {
+            st = trainer_begin_epoch(t, ++epoch);
+            done = 0;
+        }
+        if (st == CM_OK) st = trainer_step(t);
+        done++;
+    }
+    if (st == CM_OK) st = backend_finish(b);
+    double secs = timer_now() - t0;
+    if (st == CM_OK) {
+        cm_stats stats; /* the loss must still be finite: a diverged run would time garbage */
+        st = trainer_train_stats(t, &stats);
+    }
+    trainer_destroy(t);
+    CM_TRY(st);
+    /* Every timed step is a full batch unless it was an epoch's last: close enough for a rate. */
+    c->ips[c->nruns++] = (double)o->steps * c->batch / secs;
+    return CM_OK;
+}
+
+/* ---- GEMM shapes --------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *what;
+    bool ta, tb;
+    int m, n, k;
+    double gflops;
+} gemm_case;
+
+static cm_status alloc_random(cm_backend *b, size_t n, cm_rng *rng, cm_buf **out) {
+    float *h = malloc(n * sizeof(float));
+    if (!h) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    for (size_t i = 0; i < n; i++) h[i] = 2.0f * rng_uniform(rng) - 1.0f;
+    cm_status st = backend_alloc(b, n * sizeof(float), 0, "benchmark matrix", out);
+    if (st == CM_OK) st = backend_upload(b, *out, 0, h, n * sizeof(float));
+    free(h);
+    return st;
+}
+
+static cm_status gemm_time(cm_backend *b, gemm_case *g) {
+    cm_rng rng;
+    rng_seed(&rng, 7, 1);
+    size_t am = g->ta ? (size_t)g->k : (size_t)g->m, ak = g->ta ? (size_t)g->m : (size_t)g->k;
+    size_t bk = g->tb ? (size_t)g->n : (size_t)g->k, bn = g->tb ? (size_t)g->k : (size_t)g->n;
+    cm_buf *A = NULL, *B = NULL, *C = NULL;
+    cm_status st = alloc_random(b, am * ak, &rng, &A);
+    if (st == CM_OK) st = alloc_random(b, bk * bn, &rng, &B);
+    if (st == CM_OK) st = alloc_random(b, (size_t)g->m * g->n, &rng, &C);
+    int reps = 0;
+    double t0 = 0.0, secs = 0.0;
+    /* one untimed call (kernel compile, temporary buffer), then repeat for at least 0.3 s */
+    for (int i = 0; st == CM_OK && (reps < 3 || secs < 0.3); i++) {
+        st = backend_gemm(b, g->ta, g->tb, g->m, g->n, g->k, 1.0f, A, (int)ak, B, (int)bn, 0.0f, C, g->n);
+        if (st == CM_OK && i == 0) {
+            st = backend_finish(b);
+            t0 = timer_now();
+        } else if (st == CM_OK) {
+            reps++;
+            if (reps % 4 == 0 || reps < 4) st = backend_finish(b);
+            secs = timer_now() - t0;
+        }
+        if (reps > 100000) break;
+    }
+    if (st == CM_OK) st = backend_finish(b);
+    secs = timer_now() - t0;
+    backend_release(b, A);
+    backend_release(b, B);
+    backend_release(b, C);
+    CM_TRY(st);
+    g->gflops = 2.0 * g->m * g->n * g->k * reps / secs / 1e9;
+    return CM_OK;
+}
+
+/* The model's GEMMs at batch B: forward, weight gradient and input gradient of every layer. */
+static int gemm_cases(const cm_layout *L, int B, gemm_case *out) {
+    int n = 0;
+    static char names[3 * CM_MAX_LAYERS][48];
+    for (int l = 0; l < L->nlayers; l++) {
+        int in = L->sizes[l], o = L->sizes[l + 1];
+        snprintf(names[n], sizeof names[n], "layer %d forward  Y=X.W^T", l + 1);
+        out[n] = (gemm_case){names[n], false, true, B, o, in, 0};
+        n++;
+        snprintf(names[n], sizeof names[n], "layer %d weight   dW=dY^T.X", l + 1);
+        out[n] = (gemm_case){names[n], true, false, o, in, B, 0};
+        n++;
+        if (l > 0) {
+            snprintf(names[n], sizeof names[n], "layer %d input    dX=dY.W", l + 1);
+            out[n] = (gemm_case){names[n], false, false, B, in, o, 0};
+            n++;
+        }
+    }
+    return n;
+}
+
+/* ---- time to accuracy ---------------------------------------------------------------------- */
+
+typedef struct {
+    int reached;
+    double accuracy, train_s, eval_s, epochs;
+} tta_result;
+
+static cm_status time_to_accuracy(cm_backend *b, const cm_dataset *ds, const cm_model *model, const cm_train_args *a,
+                                  const bench_opts *o, tta_result *r) {
+    cm_train_config cfg = cli_train_config(a);
+    cm_trainer *t;
+    CM_TRY(trainer_create(b, ds, model, &cfg, &t));
+    int per_epoch = trainer_steps_per_epoch(t);
+    int every = o->eval_every ? o->eval_every : (per_epoch + 3) / 4;
+    memset(r, 0, sizeof *r);
+    cm_status st = CM_OK;
+    cm_progress bar;
+    progress_begin(&bar, stderr, "to accuracy");
+    for (int e = 0; st == CM_OK && e < a->epochs && !r->reached; e++) {
+        double t0 = timer_now();
+        st = trainer_begin_epoch(t, e);
+        for (int s = 0; st == CM_OK && s < per_epoch && !r->reached; s++) {
+            st = trainer_step(t);
+            if (st == CM_OK && ((s + 1) % every == 0 || s + 1 == per_epoch)) {
+                st = backend_finish(b);
+                double t1 = timer_now();
+                r->train_s += t1 - t0;
+                cm_stats ev;
+                if (st == CM_OK) st = trainer_evaluate(t, &ds->test, &ev);
+                t0 = timer_now();
+                r->eval_s += t0 - t1;
+                r->accuracy = ev.accuracy;
+                r->epochs = e + (s + 1.0) / per_epoch;
+                r->reached = ev.accuracy >= o->to_accuracy;
+            }
+            char extra[64];
+            snprintf(extra, sizeof extra, "test acc %.2f%%", 100.0 * r->accuracy);
+            progress_update(&bar, (long)e * per_epoch + s + 1, (long)a->epochs * per_epoch, extra);
+        }
+    }
+    progress_end(&bar);
+    trainer_destroy(t);
+    return st;
+}
+
+/* ---- the command --------------------------------------------------------------------------- */
+
+static double peak_rss_mib(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
+}
+
+static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root) {
+    cm_dataset ds;
+    double t0 = timer_now();
+    CM_TRY(cli_load_data(a, &ds));
+    double load_s = timer_now() - t0;
+    cJSON_AddNumberToObject(root, "data_load_s", load_s);
+
+    cm_backend *bk[MAX_ITEMS] = {0};
+    cm_model models[MAX_ITEMS];
+    double setup_s[MAX_ITEMS];
+    memset(models, 0, sizeof models);
+    cm_status st = CM_OK;
+    for (int i = 0; st == CM_OK && i < o->nbackends; i++) {
+        cm_backend_options bo = {.device = a->device, .threads = a->threads};
+        t0 = timer_now();
+        st = backend_create(o->backends[i], &bo, &bk[i]);
+        setup_s[i] = timer_now() - t0;
+        if (st == CM_OK) {
+            size_t align = bk[i]->align_bytes > CM_PARAM_ALIGN_BYTES ? bk[i]->align_bytes : CM_PARAM_ALIGN_BYTES;
+            st = cli_init_model(a, &ds, align, bk[i], &models[i]);
+        }
+    }
+    FILE *out = o->json ? stderr : stdout;
+    char arch[128] = "";
+    if (st == CM_OK) model_describe(&models[0].layout, arch, sizeof arch);
+    cJSON_AddStringToObject(root, "model", arch);
+
+    /* Throughput: every configuration once per round, rounds repeated, so drift in a shared
+     * machine's speed hits every configuration alike. */
+    tp_config *cfgs = calloc(MAX_ITEMS * MAX_ITEMS * MAX_ITEMS, sizeof *cfgs);
+    int ncfg = 0;
+    if (!cfgs) st = cm_fail(CM_ERR_MEMORY, "out of host memory");
+    for (int i = 0; st == CM_OK && i < o->nbackends; i++)
+        for (int j = 0; j < o->nbatches; j++) {
+            int is_host = !strcmp(bk[i]->kind, "host");
+            for (int f = 0; f < (is_host ? 1 : o->nfeeds); f++)
+                cfgs[ncfg++] = (tp_config){.backend = i, .batch = o->batches[j],
+                                           .feed = is_host ? CM_FEED_AUTO : o->feeds[f]};
+        }
+    if (st == CM_OK) {
+        fprintf(out, "throughput: %s, %d runs of %d steps after %d warm-up steps, interleaved\n", arch, o->runs,
+                o->steps, o->warmup);
+        cm_progress bar;
+        progress_begin(&bar, stderr, "throughput");
+        for (int r = 0; st == CM_OK && r < o->runs; r++)
+            for (int c = 0; st == CM_OK && c < ncfg; c++) {
+                st = throughput_run(bk[cfgs[c].backend], &ds, &models[cfgs[c].backend], a, o, &cfgs[c]);
+                progress_update(&bar, (long)r * ncfg + c + 1, (long)o->runs * ncfg, "");
+            }
+        progress_end(&bar);
+    }
+    cJSON *jtp = cJSON_AddArrayToObject(root, "throughput");
+    if (st == CM_OK) {
+        fprintf(out, "  %-7s %-9s %6s %10s %10s %10s  %s\n", "backend", "feed", "batch", "median", "min", "max",
+                "images/s; device");
+        for (int c = 0; c < ncfg; c++) {
+            tp_config *k = &cfgs[c];
+            qsort(k->ips, (size_t)k->nruns, sizeof(double), cmp_double);
+            k->median = k->nruns % 2 ? k->ips[k->nruns / 2] : 0.5 * (k->ips[k->nruns / 2 - 1] + k->ips[k->nruns / 2]);
+            k->min = k->ips[0];
+            k->max = k->ips[k->nruns - 1];
+            cm_backend *b = bk[k->backend];
+            fprintf(out, "  %-7s %-9s %6d %10.0f %10.0f %10.0f  %s\n", b->kind, k->feed_used, k->batch, k->median,
+                    k->min, k->max, b->device_name);
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "backend", b->kind);
+            cJSON_AddStringToObject(j, "device", b->device_name);
+            cJSON_AddStringToObject(j, "feed", k->feed_used);
+            cJSON_AddStringToObject(j, "feed_requested", feed_name(k->feed));
+            cJSON_AddNumberToObject(j, "batch", k->batch);
+            cJSON_AddNumberToObject(j, "images_per_s_median", k->median);
+            cJSON_AddNumberToObject(j, "images_per_s_min", k->min);
+            cJSON_AddNumberToObject(j, "images_per_s_max", k->max);
+            cJSON_AddItemToObject(j, "images_per_s_runs", cJSON_CreateDoubleArray(k->ips, k->nruns));
+            cJSON_AddItemToArray(jtp, j);
+        }
+    }
+    free(cfgs);
+
+    /* GEMM GFLOP/s of the model's shapes at the first batch size. */
+    cJSON *jg = cJSON_AddArrayToObject(root, "gemm");
+    if (st == CM_OK && o->gemm) {
+        gemm_case cases[3 * CM_MAX_LAYERS];
+        int B = o->batches[0];
+        fprintf(out, "GEMM at batch %d (GFLOP/s):\n  %-28s %6s %6s %6s", B, "shape", "m", "n", "k");
+        for (int i = 0; i < o->nbackends; i++) fprintf(out, " %10s", bk[i]->kind);
+        fprintf(out, "\n");
+        int n = gemm_cases(&models[0].layout, B, cases);
+        for (int c = 0; st == CM_OK && c < n; c++) {
+            fprintf(out, "  %-28s %6d %6d %6d", cases[c].what, cases[c].m, cases[c].n, cases[c].k);
+            for (int i = 0; st == CM_OK && i < o->nbackends; i++) {
+                st = gemm_time(bk[i], &cases[c]);
+                if (st != CM_OK) break;
+                fprintf(out, " %10.1f", cases[c].gflops);
+                cJSON *j = cJSON_CreateObject();
+                cJSON_AddStringToObject(j, "backend", bk[i]->kind);
+                cJSON_AddStringToObject(j, "shape", cases[c].what);
+                cJSON_AddBoolToObject(j, "trans_a", cases[c].ta);
+                cJSON_AddBoolToObject(j, "trans_b", cases[c].tb);
+                cJSON_AddNumberToObject(j, "m", cases[c].m);
+                cJSON_AddNumberToObject(j, "n", cases[c].n);
+                cJSON_AddNumberToObject(j, "k", cases[c].k);
+                cJSON_AddNumberToObject(j, "gflops", cases[c].gflops);
+                cJSON_AddItemToArray(jg, j);
+            }
+            fprintf(out, "\n");
+            fflush(out);
+        }
+    }
+
+    /* Time to accuracy with the training options as given. */
+    cJSON *jt = cJSON_AddArrayToObject(root, "to_accuracy");
+    if (st == CM_OK && o->to_accuracy > 0.0) {
+        fprintf(out, "time to %.2f%% test accuracy (batch %d, %d epochs planned):\n", 100.0 * o->to_accuracy,
+                a->batch, a->epochs);
+        for (int i = 0; st == CM_OK && i < o->nbackends; i++) {
+            tta_result r;
+            st = time_to_accuracy(bk[i], &ds, &models[i], a, o, &r);
+            if (st != CM_OK) break;
+            fprintf(out, "  %-7s %s after %.2f epochs: %.2f%%; data load %.2f s, backend setup %.2f s, training %.2f s "
+                         "(evaluation %.2f s not counted)\n",
+                    bk[i]->kind, r.reached ? "reached" : "NOT reached", r.epochs, 100.0 * r.accuracy, load_s, setup_s[i],
+                    r.train_s, r.eval_s);
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "backend", bk[i]->kind);
+            cJSON_AddNumberToObject(j, "target", o->to_accuracy);
+            cJSON_AddBoolToObject(j, "reached", r.reached);
+            cJSON_AddNumberToObject(j, "accuracy", r.accuracy);
+            cJSON_AddNumberToObject(j, "epochs", r.epochs);
+            cJSON_AddNumberToObject(j, "data_load_s", load_s);
+            cJSON_AddNumberToObject(j, "setup_s", setup_s[i]);
+            cJSON_AddNumberToObject(j, "train_s", r.train_s);
+            cJSON_AddNumberToObject(j, "eval_s", r.eval_s);
+            cJSON_AddItemToArray(jt, j);
+        }
+    }
+
+    /* Memory and setup. */
+    cJSON *jb = cJSON_AddArrayToObject(root, "backends");
+    if (st == CM_OK) {
+        fprintf(out, "memory: peak host RSS %.1f MiB\n", peak_rss_mib());
+        for (int i = 0; i < o->nbackends; i++) {
+            fprintf(out, "  %-7s %s: peak backend buffers %.1f MiB, setup (incl. kernel build) %.2f s\n", bk[i]->kind,
+                    bk[i]->device_name, (double)bk[i]->bytes_peak / 1048576.0, setup_s[i]);
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "backend", bk[i]->kind);
+            cJSON_AddStringToObject(j, "device", bk[i]->device_name);
+            cJSON_AddNumberToObject(j, "setup_s", setup_s[i]);
+            cJSON_AddNumberToObject(j, "peak_buffer_bytes", (double)bk[i]->bytes_peak);
+            cJSON_AddItemToArray(jb, j);
+        }
+    }
+    cJSON_AddNumberToObject(root, "peak_host_rss_mib", peak_rss_mib());
+    for (int i = 0; i < o->nbackends; i++) {
+        model_free(&models[i]);
+        backend_destroy(bk[i]);
+    }
+    dataset_free(&ds);
+    return st;
+}
+
+cm_status cmd_bench(int argc, char **argv) {
+    bench_opts o = {.steps = 50, .warmup = 5, .runs = 5, .gemm = 1};
+    o.backends[0] = "device";
+    o.backends[1] = "host";
+    o.nbackends = 2;
+    o.batches[0] = 128;
+    o.batches[1] = 512;
+    o.nbatches = 2;
+    o.feeds[0] = CM_FEED_RESIDENT;
+    o.feeds[1] = CM_FEED_STREAMED;
+    o.nfeeds = 2;
+    cm_command_info info = {"bench",
+                            "Measures training throughput, GEMM GFLOP/s, time to accuracy and memory for each backend.",
+                            0, bench_extra, on_extra, &o};
+    cm_train_args a;
+    int help;
+    CM_TRY(cli_parse_train(argc, argv, &info, &a, &help));
+    if (help) return CM_OK;
+    if (o.json) a.info = stderr;
+    cJSON *root = cJSON_CreateObject();
+    if (!root) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    cm_status st = bench(&a, &o, root);
+    if (st == CM_OK && o.json) {
+        char *text = cJSON_Print(root);
+        if (text) printf("%s\n", text);
+        free(text);
+    }
+    cJSON_Delete(root);
+    return st;
+}

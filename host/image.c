@@ -1,0 +1,121 @@
+/* image.c: image decoding via stb_image and MNIST-style normalisation (invert, crop to the ink,
+ * scale into a 20x20 box, centre by centre of mass in 28x28). */
+#include "clmnist/image.h"
+
+#include <math.h>
+#include <stb_image.h>
+#include <stb_image_resize.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SIDE 28
+#define BOX 20
+
+cm_status image_load_gray(const char *path, uint8_t **pixels, int *width, int *height) {
+    int w, h, n;
+    unsigned char *ga = stbi_load(path, &w, &h, &n, 2); /* gray + alpha */
+    if (!ga) return cm_fail(CM_ERR_FORMAT, "%s: not a readable image (%s)", path, stbi_failure_reason());
+    if ((size_t)w * (size_t)h > ((size_t)1 << 26)) {
+        stbi_image_free(ga);
+        return cm_fail(CM_ERR_FORMAT, "%s: %dx%d is too large", path, w, h);
+    }
+    uint8_t *g = malloc((size_t)w * h);
+    if (!g) {
+        stbi_image_free(ga);
+        return cm_fail(CM_ERR_MEMORY, "%s: out of memory", path);
+    }
+    for (size_t i = 0; i < (size_t)w * h; i++) { /* composite over white paper */
+        unsigned v = ga[2 * i], a = ga[2 * i + 1];
+        g[i] = (uint8_t)((v * a + 255u * (255u - a) + 127u) / 255u);
+    }
+    stbi_image_free(ga);
+    *pixels = g;
+    *width = w;
+    *height = h;
+    return CM_OK;
+}
+
+static int cmp_u8(const void *a, const void *b) { return *(const uint8_t *)a - *(const uint8_t *)b; }
+
+/* Median of the border pixels: the background's level. */
+static uint8_t border_median(const uint8_t *g, int w, int h) {
+    size_t n = 0, cap = 2 * (size_t)w + 2 * (size_t)h;
+    uint8_t *b = malloc(cap);
+    if (!b) return 0;
+    for (int x = 0; x < w; x++) {
+        b[n++] = g[x];
+        if (h > 1) b[n++] = g[(size_t)(h - 1) * w + x];
+    }
+    for (int y = 1; y + 1 < h; y++) {
+        b[n++] = g[(size_t)y * w];
+        if (w > 1) b[n++] = g[(size_t)y * w + w - 1];
+    }
+    qsort(b, n, 1, cmp_u8);
+    uint8_t m = b[n / 2];
+    free(b);
+    return m;
+}
+
+cm_status image_to_mnist(const uint8_t *gray, int w, int h, cm_invert invert, const char *what, uint8_t out[784],
+                         int *inverted) {
+    size_t n = (size_t)w * h;
+    float *ink = malloc(n * sizeof(float));
+    if (!ink) return cm_fail(CM_ERR_MEMORY, "%s: out of memory", what);
+    uint8_t bg = border_median(gray, w, h);
+    int inv = invert == CM_INVERT_YES || (invert == CM_INVERT_AUTO && bg > 127);
+    /* ink level: how far each pixel is from the background, towards the digit's colour */
+    float bgv = inv ? 255.0f - bg : bg, peak = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float v = inv ? 255.0f - gray[i] : gray[i];
+        ink[i] = v > bgv ? v - bgv : 0.0f;
+        if (ink[i] > peak) peak = ink[i];
+    }
+    if (peak < 16.0f) {
+        free(ink);
+        return cm_fail(CM_ERR_FORMAT, "%s: no digit found (the image is blank%s)", what,
+                       invert == CM_INVERT_AUTO ? "" : "; check --invert");
+    }
+    /* bounding box of the ink above a tenth of its peak (ignores faint noise) */
+    int x0 = w, y0 = h, x1 = -1, y1 = -1;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            float *p = &ink[(size_t)y * w + x];
+            *p = *p * 255.0f / peak;
+            if (*p >= 25.5f) {
+                if (x < x0) x0 = x;
+                if (x > x1) x1 = x;
+                if (y < y0) y0 = y;
+                if (y > y1) y1 = y;
+            }
+        }
+    int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
+    /* scale the box so its longer side is 20, keeping the aspect ratio */
+    double s = (double)BOX / (bw > bh ? bw : bh);
+    int tw = (int)lround(bw * s), th = (int)lround(bh * s);
+    if (tw < 1) tw = 1;
+    if (th < 1) th = 1;
+    float box[BOX * BOX];
+    stbir_resize_float(ink + (size_t)y0 * w + x0, bw, bh, (int)(w * sizeof(float)), box, tw, th,
+                       (int)(tw * sizeof(float)), 1);
+    free(ink);
+    /* centre of mass -> (14, 14), as the MNIST preprocessing did */
+    double mass = 0.0, mx = 0.0, my = 0.0;
+    for (int y = 0; y < th; y++)
+        for (int x = 0; x < tw; x++) {
+            double v = box[y * tw + x] > 0.0f ? box[y * tw + x] : 0.0;
+            mass += v;
+            mx += v * (x + 0.5);
+            my += v * (y + 0.5);
+        }
+    int ox = (int)lround(SIDE / 2.0 - mx / mass), oy = (int)lround(SIDE / 2.0 - my / mass);
+    memset(out, 0, SIDE * SIDE);
+    for (int y = 0; y < th; y++)
+        for (int x = 0; x < tw; x++) {
+            int X = x + ox, Y = y + oy;
+            if (X < 0 || Y < 0 || X >= SIDE || Y >= SIDE) continue;
+            float v = box[y * tw + x];
+            out[Y * SIDE + X] = (uint8_t)(v <= 0.0f ? 0 : v >= 255.0f ? 255 : lrintf(v));
+        }
+    *inverted = inv;
+    return CM_OK;
+}

@@ -1,0 +1,420 @@
+/* model_io.c: safetensors writer and defensive reader for MLP models and checkpoints. */
+#include "clmnist/model_io.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "model_io.c writes float32 as stored in memory: a little-endian host is required"
+#endif
+
+#define MOMENTUM_PREFIX "optimizer.momentum."
+
+/* ---- metadata -------------------------------------------------------------------------------- */
+
+cm_status meta_set(cm_meta *m, const char *key, const char *fmt, ...) {
+    int i = 0;
+    while (i < m->count && strcmp(m->key[i], key)) i++;
+    if (i == m->count) {
+        if (m->count == CM_META_MAX) return cm_fail(CM_ERR_USAGE, "model metadata: more than %d entries", CM_META_MAX);
+        if (strlen(key) >= CM_META_KEY) return cm_fail(CM_ERR_USAGE, "model metadata: key '%s' too long", key);
+        strcpy(m->key[i], key);
+        m->count++;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->value[i], CM_META_VALUE, fmt, ap);
+    va_end(ap);
+    return CM_OK;
+}
+
+const char *meta_get(const cm_meta *m, const char *key) {
+    for (int i = 0; i < m->count; i++)
+        if (!strcmp(m->key[i], key)) return m->value[i];
+    return NULL;
+}
+
+/* ---- writing --------------------------------------------------------------------------------- */
+
+static void tensor_name(char *buf, size_t size, const char *prefix, int layer, int is_bias) {
+    snprintf(buf, size, "%slayers.%d.%s", prefix, 2 * layer, is_bias ? "bias" : "weight");
+}
+
+static cJSON *tensor_entry(int rows, int cols, size_t *offset) {
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "dtype", "F32");
+    cJSON *shape = cJSON_AddArrayToObject(e, "shape");
+    cJSON_AddItemToArray(shape, cJSON_CreateNumber(rows));
+    if (cols > 0) cJSON_AddItemToArray(shape, cJSON_CreateNumber(cols));
+    size_t bytes = (size_t)rows * (size_t)(cols > 0 ? cols : 1) * sizeof(float);
+    cJSON *off = cJSON_AddArrayToObject(e, "data_offsets");
+    cJSON_AddItemToArray(off, cJSON_CreateNumber((double)*offset));
+    cJSON_AddItemToArray(off, cJSON_CreateNumber((double)(*offset + bytes)));
+    *offset += bytes;
+    return e;
+}
+
+/* The JSON header, padded with spaces to a multiple of 8 bytes as the format recommends. */
+static char *build_header(const cm_layout *L, int with_momentum, const cm_meta *meta, size_t *len) {
+    cJSON *root = cJSON_CreateObject();
+    cJSON *md = cJSON_AddObjectToObject(root, "__metadata__");
+    for (int i = 0; i < meta->count; i++) cJSON_AddStringToObject(md, meta->key[i], meta->value[i]);
+    size_t offset = 0;
+    char name[96];
+    for (int pass = 0; pass < 1 + with_momentum; pass++)
+        for (int l = 0; l < L->nlayers; l++) {
+            const char *prefix = pass ? MOMENTUM_PREFIX : "";
+            tensor_name(name, sizeof name, prefix, l, 0);
+            cJSON_AddItemToObject(root, name, tensor_entry(L->sizes[l + 1], L->sizes[l], &offset));
+            tensor_name(name, sizeof name, prefix, l, 1);
+            cJSON_AddItemToObject(root, name, tensor_entry(L->sizes[l + 1], 0, &offset));
+        }
+    char *json = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!json) return NULL;
+    size_t n = strlen(json), padded = (n + 7) / 8 * 8;
+    char *out = realloc(json, padded + 1);
+    if (!out) {
+        free(json);
+        return NULL;
+    }
+    memset(out + n, ' ', padded - n);
+    out[padded] = '\0';
+    *len = padded;
+    return out;
+}
+
+static int write_all(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n; }
+
+static int write_tensors(FILE *f, const cm_layout *L, const float *v) {
+    for (int l = 0; l < L->nlayers; l++) {
+        size_t in = (size_t)L->sizes[l], out = (size_t)L->sizes[l + 1];
+        if (!write_all(f, v + L->w_off[l], out * in * sizeof(float))) return 0;
+        if (!write_all(f, v + L->b_off[l], out * sizeof(float))) return 0;
+    }
+    return 1;
+}
+
+cm_status model_file_save(const char *path, const cm_layout *L, const float *params, const float *momentum,
+                          const cm_meta *meta) {
+    size_t hlen = 0;
+    char *header = build_header(L, momentum != NULL, meta, &hlen);
+    if (!header) return cm_fail(CM_ERR_MEMORY, "%s: out of memory building the header", path);
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp) {
+        free(header);
+        return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    }
+    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        cm_status st = cm_fail(CM_ERR_IO, "%s: cannot create a temporary file next to it: %s", path, strerror(errno));
+        free(header);
+        free(tmp);
+        return st;
+    }
+    fchmod(fd, 0644);
+    FILE *f = fdopen(fd, "wb");
+    uint8_t len8[8];
+    for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
+    int ok = f && write_all(f, len8, 8) && write_all(f, header, hlen) && write_tensors(f, L, params) &&
+             (!momentum || write_tensors(f, L, momentum)) && fflush(f) == 0 && fsync(fd) == 0;
+    int saved_errno = errno;
+    if (f) ok = (fclose(f) == 0) && ok;
+    else close(fd);
+    free(header);
+    if (ok && rename(tmp, path) != 0) {
+        saved_errno = errno;
+        ok = 0;
+    }
+    if (!ok) {
+        unlink(tmp);
+        free(tmp);
+        return cm_fail(CM_ERR_IO, "%s: write failed: %s (the previous file, if any, is unchanged)", path,
+                       strerror(saved_errno));
+    }
+    /* Make the rename itself durable. */
+    char *dir = strdup(path);
+    if (dir) {
+        int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+        free(dir);
+    }
+    free(tmp);
+    return CM_OK;
+}
+
+/* ---- reading --------------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *path;
+    const uint8_t *data; /* the byte buffer after the header */
+    size_t data_len;
+    cJSON *root;
+} st_file;
+
+typedef struct {
+    size_t begin, end;
+    const char *name;
+} span;
+
+static int cmp_span(const void *a, const void *b) {
+    const span *x = a, *y = b;
+    return (x->begin > y->begin) - (x->begin < y->begin);
+}
+
+/* A JSON number that is a non-negative integer no larger than max. */
+static int json_size(const cJSON *n, double max, size_t *out) {
+    if (!cJSON_IsNumber(n)) return 0;
+    double v = n->valuedouble;
+    if (!(v >= 0.0) || v > max || v != (double)(size_t)v) return 0;
+    *out = (size_t)v;
+    return 1;
+}
+
+/* Checks one tensor entry: F32, shape, offsets in bounds and matching the shape. */
+static cm_status check_entry(const st_file *f, const cJSON *e, span *sp, size_t *dims, int *ndims) {
+    const char *name = e->string;
+    if (!cJSON_IsObject(e)) return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' is not a JSON object", f->path, name);
+    const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(e, "dtype");
+    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(e, "shape");
+    const cJSON *offs = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
+    if (!cJSON_IsString(dtype) || !cJSON_IsArray(shape) || !cJSON_IsArray(offs))
+        return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' lacks dtype, shape or data_offsets", f->path, name);
+    if (strcmp(dtype->valuestring, "F32"))
+        return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' has dtype %s; clmnist reads F32 only", f->path, name,
+                       dtype->valuestring);
+    int nd = cJSON_GetArraySize(shape);
+    if (nd < 1 || nd > 2)
+        return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' has %d dimensions; expected 1 or 2", f->path, name, nd);
+    size_t count = 1;
+    for (int i = 0; i < nd; i++) {
+        if (!json_size(cJSON_GetArrayItem(shape, i), 1 << 30, &dims[i]) || dims[i] == 0)
+            return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' has an invalid shape", f->path, name);
+        count *= dims[i];
+    }
+    size_t b, en;
+    if (cJSON_GetArraySize(offs) != 2 || !json_size(cJSON_GetArrayItem(offs, 0), 9.0e15, &b) ||
+        !json_size(cJSON_GetArrayItem(offs, 1), 9.0e15, &en) || b > en)
+        return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' has invalid data_offsets", f->path, name);
+    if (en > f->data_len)
+        return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' ends at byte %zu of a %zu-byte data section (truncated?)",
+                       f->path, name, en, f->data_len);
+    if (count > SIZE_MAX / sizeof(float) || en - b != count * sizeof(float))
+        return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' holds %zu bytes but its shape needs %zu", f->path, name, en - b,
+                       count * sizeof(float));
+    sp->begin = b;
+    sp->end = en;
+    sp->name = name;
+    *ndims = nd;
+    return CM_OK;
+}
+
+/* Is `name` one of the tensors a model with `nlayers` layers (and optionally momentum) has? */
+static int expected_name(const char *name, int nlayers, int with_momentum) {
+    char buf[96];
+    for (int pass = 0; pass < 1 + with_momentum; pass++)
+        for (int l = 0; l < nlayers; l++)
+            for (int bias = 0; bias < 2; bias++) {
+                tensor_name(buf, sizeof buf, pass ? MOMENTUM_PREFIX : "", l, bias);
+                if (!strcmp(buf, name)) return 1;
+            }
+    return 0;
+}
+
+static cm_status read_whole(const char *path, uint8_t **buf, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return cm_fail(CM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return cm_fail(CM_ERR_IO, "%s: not a regular file", path);
+    }
+    size_t n = (size_t)sb.st_size;
+    *buf = malloc(n ? n : 1);
+    if (!*buf) {
+        fclose(f);
+        return cm_fail(CM_ERR_MEMORY, "%s: out of memory reading %zu bytes", path, n);
+    }
+    size_t got = fread(*buf, 1, n, f);
+    fclose(f);
+    if (got != n) {
+        free(*buf);
+        *buf = NULL;
+        return cm_fail(CM_ERR_IO, "%s: read %zu of %zu bytes", path, got, n);
+    }
+    *len = n;
+    return CM_OK;
+}
+
+/* Copies tensors named with `prefix` into a fresh array laid out by L. */
+static cm_status copy_tensors(const st_file *f, const cm_layout *L, const char *prefix, float **out) {
+    float *v = calloc(L->total, sizeof(float));
+    if (!v) return cm_fail(CM_ERR_MEMORY, "%s: out of memory", f->path);
+    char name[96];
+    for (int l = 0; l < L->nlayers; l++)
+        for (int bias = 0; bias < 2; bias++) {
+            tensor_name(name, sizeof name, prefix, l, bias);
+            const cJSON *e = cJSON_GetObjectItemCaseSensitive(f->root, name);
+            size_t b = (size_t)cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(e, "data_offsets"), 0)->valuedouble;
+            size_t n = (size_t)L->sizes[l + 1] * (bias ? 1 : (size_t)L->sizes[l]);
+            memcpy(v + (bias ? L->b_off[l] : L->w_off[l]), f->data + b, n * sizeof(float));
+        }
+    *out = v;
+    return CM_OK;
+}
+
+static cm_status parse_and_check(st_file *f, size_t align_bytes, cm_model_file *out) {
+    if (!cJSON_IsObject(f->root)) return cm_fail(CM_ERR_FORMAT, "%s: the header is not a JSON object", f->path);
+    /* metadata */
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(f->root, "__metadata__");
+    if (md) {
+        if (!cJSON_IsObject(md)) return cm_fail(CM_ERR_FORMAT, "%s: __metadata__ is not an object", f->path);
+        for (const cJSON *e = md->child; e; e = e->next) {
+            if (!cJSON_IsString(e))
+                return cm_fail(CM_ERR_FORMAT, "%s: metadata '%s' is not a string", f->path, e->string);
+            if (meta_set(&out->meta, e->string, "%s", e->valuestring) != CM_OK)
+                return cm_fail(CM_ERR_FORMAT, "%s: metadata: %s", f->path, cm_last_error());
+        }
+    }
+    /* every tensor entry well-formed, spans disjoint */
+    int ntensors = 0;
+    for (const cJSON *e = f->root->child; e; e = e->next)
+        if (strcmp(e->string, "__metadata__")) ntensors++;
+    span *spans = calloc((size_t)ntensors + 1, sizeof *spans);
+    if (!spans) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    int k = 0, has_momentum = 0;
+    cm_status st = CM_OK;
+    for (const cJSON *e = f->root->child; e && st == CM_OK; e = e->next) {
+        if (!strcmp(e->string, "__metadata__")) continue;
+        size_t dims[2];
+        int nd;
+        st = check_entry(f, e, &spans[k++], dims, &nd);
+        if (!strncmp(e->string, MOMENTUM_PREFIX, strlen(MOMENTUM_PREFIX))) has_momentum = 1;
+    }
+    if (st == CM_OK) {
+        qsort(spans, (size_t)k, sizeof *spans, cmp_span);
+        for (int i = 1; i < k && st == CM_OK; i++)
+            if (spans[i].begin < spans[i - 1].end)
+                st = cm_fail(CM_ERR_FORMAT, "%s: tensors '%s' and '%s' overlap in the data section", f->path,
+                             spans[i - 1].name, spans[i].name);
+    }
+    free(spans);
+    CM_TRY(st);
+
+    /* the architecture, from the chain of Linear layers */
+    int sizes[CM_MAX_LAYERS + 1], nlayers = 0;
+    char name[96];
+    for (;; nlayers++) {
+        tensor_name(name, sizeof name, "", nlayers, 0);
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(f->root, name);
+        if (!w) break;
+        if (nlayers == CM_MAX_LAYERS)
+            return cm_fail(CM_ERR_FORMAT, "%s: more than %d Linear layers", f->path, CM_MAX_LAYERS);
+        const cJSON *shape = cJSON_GetObjectItemCaseSensitive(w, "shape");
+        if (cJSON_GetArraySize(shape) != 2)
+            return cm_fail(CM_ERR_FORMAT, "%s: '%s' must have shape [out, in]", f->path, name);
+        int o = (int)cJSON_GetArrayItem(shape, 0)->valuedouble, in = (int)cJSON_GetArrayItem(shape, 1)->valuedouble;
+        if (nlayers == 0) sizes[0] = in;
+        else if (in != sizes[nlayers])
+            return cm_fail(CM_ERR_FORMAT, "%s: '%s' has %d inputs but the layer before has %d outputs", f->path, name,
+                           in, sizes[nlayers]);
+        sizes[nlayers + 1] = o;
+        tensor_name(name, sizeof name, "", nlayers, 1);
+        const cJSON *bshape = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(f->root, name), "shape");
+        if (!bshape) return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' is missing", f->path, name);
+        if (cJSON_GetArraySize(bshape) != 1 || (int)cJSON_GetArrayItem(bshape, 0)->valuedouble != o)
+            return cm_fail(CM_ERR_FORMAT, "%s: '%s' must have shape [%d]", f->path, name, o);
+    }
+    if (nlayers == 0) return cm_fail(CM_ERR_FORMAT, "%s: tensor 'layers.0.weight' is missing: not a clmnist model", f->path);
+    for (const cJSON *e = f->root->child; e; e = e->next)
+        if (strcmp(e->string, "__metadata__") && !expected_name(e->string, nlayers, has_momentum))
+            return cm_fail(CM_ERR_FORMAT, "%s: unexpected tensor '%s' for a %d-layer MLP", f->path, e->string, nlayers);
+    if (ntensors != 2 * nlayers * (1 + has_momentum))
+        return cm_fail(CM_ERR_FORMAT, "%s: %d tensors where a %d-layer MLP has %d (a name appears twice?)", f->path,
+                       ntensors, nlayers, 2 * nlayers * (1 + has_momentum));
+    if (has_momentum)
+        for (int l = 0; l < nlayers; l++)
+            for (int bias = 0; bias < 2; bias++) {
+                char pname[96];
+                tensor_name(name, sizeof name, MOMENTUM_PREFIX, l, bias);
+                const cJSON *m = cJSON_GetObjectItemCaseSensitive(f->root, name);
+                tensor_name(pname, sizeof pname, "", l, bias);
+                const cJSON *p = cJSON_GetObjectItemCaseSensitive(f->root, pname);
+                if (!m) return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' is missing", f->path, name);
+                char *ms = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(m, "shape"));
+                char *ps = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(p, "shape"));
+                int same = ms && ps && !strcmp(ms, ps);
+                free(ms);
+                free(ps);
+                if (!same) return cm_fail(CM_ERR_FORMAT, "%s: '%s' does not have the shape of its parameter", f->path, name);
+            }
+
+    /* metadata that describes the architecture must agree with the tensors */
+    cm_layout L;
+    CM_TRY(model_layout(&L, sizes[0], sizes + 1, nlayers - 1, sizes[nlayers], align_bytes));
+    char arch[256];
+    model_describe(&L, arch, sizeof arch);
+    const char *m_layers = meta_get(&out->meta, "layers");
+    if (m_layers && strcmp(m_layers, arch))
+        return cm_fail(CM_ERR_FORMAT, "%s: metadata says layers %s but the tensors are %s", f->path, m_layers, arch);
+    const char *act = meta_get(&out->meta, "activation");
+    if (act && strcmp(act, "relu"))
+        return cm_fail(CM_ERR_FORMAT, "%s: activation '%s' is not supported (clmnist MLPs use relu)", f->path, act);
+
+    out->model.layout = L;
+    CM_TRY(copy_tensors(f, &L, "", &out->model.params));
+    if (has_momentum) CM_TRY(copy_tensors(f, &L, MOMENTUM_PREFIX, &out->momentum));
+    return CM_OK;
+}
+
+cm_status model_file_load(const char *path, size_t align_bytes, cm_model_file *out) {
+    memset(out, 0, sizeof *out);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    CM_TRY(read_whole(path, &buf, &len));
+    cm_status st = CM_OK;
+    uint64_t hlen = 0;
+    if (len < 8) {
+        st = cm_fail(CM_ERR_FORMAT, "%s: %zu bytes is too short for a safetensors file (truncated?)", path, len);
+    } else {
+        for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | buf[i];
+        if (hlen > len - 8)
+            st = cm_fail(CM_ERR_FORMAT, "%s: header length %llu runs past the end of the %zu-byte file (truncated?)",
+                         path, (unsigned long long)hlen, len);
+        else if (hlen > CM_SAFETENSORS_MAX_HEADER || hlen < 2)
+            st = cm_fail(CM_ERR_FORMAT, "%s: header length %llu is not plausible for a safetensors file", path,
+                         (unsigned long long)hlen);
+    }
+    st_file f = {path, NULL, 0, NULL};
+    if (st == CM_OK) {
+        f.root = cJSON_ParseWithLength((const char *)buf + 8, (size_t)hlen);
+        if (!f.root) st = cm_fail(CM_ERR_FORMAT, "%s: the JSON header is malformed", path);
+        f.data = buf + 8 + hlen;
+        f.data_len = len - 8 - (size_t)hlen;
+    }
+    if (st == CM_OK) st = parse_and_check(&f, align_bytes, out);
+    cJSON_Delete(f.root);
+    free(buf);
+    if (st != CM_OK) model_file_free(out);
+    return st;
+}
+
+void model_file_free(cm_model_file *f) {
+    model_free(&f->model);
+    free(f->momentum);
+    f->momentum = NULL;
+}

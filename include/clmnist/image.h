@@ -1,0 +1,20 @@
+/* image.h: reading user images (PNG, JPEG, PGM, BMP, ... through stb_image) and bringing them to
+ * the MNIST convention: a white digit on black, scaled so its bounding box fits 20x20 (aspect
+ * kept), placed in 28x28 with its centre of mass at the centre. */
+#ifndef CLMNIST_IMAGE_H
+#define CLMNIST_IMAGE_H
+#include <stdint.h>
+
+#include "clmnist/status.h"
+
+typedef enum { CM_INVERT_AUTO = 0, CM_INVERT_YES, CM_INVERT_NO } cm_invert;
+
+/* Loads any image stb_image reads as 8-bit grayscale (alpha composited over white). */
+cm_status image_load_gray(const char *path, uint8_t **pixels, int *width, int *height);
+/* gray (h, w) -> out (side * side) in the MNIST convention for side = 28 (box 20). invert: AUTO
+ * inverts when the border is brighter than the middle of the range (dark ink on light paper).
+ * *inverted tells what was done. Fails (naming `what`) when the image holds no digit. */
+cm_status image_to_mnist(const uint8_t *gray, int width, int height, cm_invert invert, const char *what,
+                         uint8_t out[784], int *inverted);
+
+#endif

@@ -1,0 +1,51 @@
+/* model_io.h: models and checkpoints as safetensors files (the format PyTorch and the Hugging
+ * Face tools read): an 8-byte little-endian header length, a JSON header, raw float32 tensors.
+ *
+ * Tensor names follow PyTorch: a model is nn.Sequential(Linear, ReLU, Linear, ..., Linear), so
+ * Linear layer l is module 2*l and its tensors are "layers.{2l}.weight" (out, in) and
+ * "layers.{2l}.bias" (out). A checkpoint adds the optimizer state as
+ * "optimizer.momentum.layers.{2l}.weight|bias" and its position in the "checkpoint.*" metadata.
+ * Every string in __metadata__ is kept in a cm_meta. */
+#ifndef CLMNIST_MODEL_IO_H
+#define CLMNIST_MODEL_IO_H
+#include <stddef.h>
+
+#include "clmnist/model.h"
+#include "clmnist/status.h"
+
+#define CM_META_MAX 48
+#define CM_META_KEY 64
+#define CM_META_VALUE 1024
+/* Largest JSON header accepted: far above any MLP's, far below what could exhaust memory. */
+#define CM_SAFETENSORS_MAX_HEADER ((size_t)16 << 20)
+
+typedef struct {
+    int count;
+    char key[CM_META_MAX][CM_META_KEY];
+    char value[CM_META_MAX][CM_META_VALUE];
+} cm_meta;
+
+/* Sets key to a printf-formatted value (replacing an earlier one). Silently truncates values
+ * longer than CM_META_VALUE - 1; returns CM_ERR_USAGE when the table is full. */
+cm_status meta_set(cm_meta *m, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The value of key, or NULL. */
+const char *meta_get(const cm_meta *m, const char *key);
+
+typedef struct {
+    cm_model model;  /* parameters, laid out with the alignment asked for */
+    float *momentum; /* (model.layout.total) optimizer state, or NULL when the file has none */
+    cm_meta meta;
+} cm_model_file;
+
+/* Writes params (and momentum, if not NULL) with `meta` to path atomically: a temporary file in
+ * the same directory, fsync, rename. An existing file at path is replaced only on success. */
+cm_status model_file_save(const char *path, const cm_layout *layout, const float *params, const float *momentum,
+                          const cm_meta *meta);
+/* Reads and validates a file written by model_file_save (or by PyTorch with the same names).
+ * Every malformed case (truncation, bad header, wrong dtype/shape, offsets outside the data or
+ * overlapping, missing or unexpected tensors, metadata that disagrees with the tensors) fails
+ * with a message naming the file; nothing is read out of bounds. */
+cm_status model_file_load(const char *path, size_t align_bytes, cm_model_file *out);
+void model_file_free(cm_model_file *f);
+
+#endif
