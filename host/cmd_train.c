@@ -19,9 +19,10 @@ typedef struct {
     const char *checkpoint; /* where checkpoints go */
     int checkpoint_every;   /* epochs; 0: never */
     const char *report;     /* report directory */
+    int stop_after;         /* epochs to run in this invocation; 0: all */
 } train_files;
 
-enum { X_OUT, X_NO_SAVE, X_INIT, X_CKPT_EVERY, X_CKPT, X_RESUME, X_REPORT };
+enum { X_OUT, X_NO_SAVE, X_INIT, X_CKPT_EVERY, X_CKPT, X_RESUME, X_REPORT, X_STOP_AFTER };
 static const cm_extra_option train_extra[] = {
     {"out", 1, "  --out FILE        where to save the trained model (default model.safetensors)\n"},
     {"no-save", 0, "  --no-save         do not save the model\n"},
@@ -33,6 +34,9 @@ static const cm_extra_option train_extra[] = {
      "  --resume FILE     continue the run saved in checkpoint FILE; its training options (layers,\n"
      "                    batch, lr, momentum, schedule, epochs, seed, val) replace the flags\n"},
     {"report", 1, "  --report DIR      write DIR/metrics.jsonl per epoch and DIR/report.html at the end\n"},
+    {"stop-after", 1,
+     "  --stop-after N    stop after N epochs of this invocation (the schedule still spans --epochs);\n"
+     "                    with --checkpoint-every, continue later with --resume\n"},
     {NULL, 0, NULL}};
 
 static cm_status on_extra(void *ctx, int index, const char *value) {
@@ -49,6 +53,10 @@ static cm_status on_extra(void *ctx, int index, const char *value) {
     case X_CKPT: f->checkpoint = value; break;
     case X_RESUME: f->resume = value; break;
     case X_REPORT: f->report = value; break;
+    case X_STOP_AFTER:
+        CM_TRY(cli_parse_int("--stop-after", value, 1, 1000000, &v));
+        f->stop_after = (int)v;
+        break;
     default: break;
     }
     return CM_OK;
@@ -189,8 +197,9 @@ static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, co
     const char *eval_name = a->val ? "val" : "test";
     double total = 0.0;
     cm_stats tr, ev = {0};
-    int last_ckpt = -1;
-    for (int e = start_epoch; e < a->epochs && st == CM_OK; e++) {
+    int last_ckpt = -1, end_epoch = a->epochs;
+    if (f->stop_after && start_epoch + f->stop_after < end_epoch) end_epoch = start_epoch + f->stop_after;
+    for (int e = start_epoch; e < end_epoch && st == CM_OK; e++) {
         double secs, lr0 = trainer_current_lr(t);
         st = run_epoch(t, e, a->epochs, &tr, &secs);
         if (st == CM_OK) st = trainer_evaluate(t, &ds->test, &ev);
@@ -234,7 +243,11 @@ static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, co
     if (st == CM_OK) {
         if (f->out) printf("model: saved to %s\n", f->out);
         printf("done: %s on %s, %d epochs in %.1f s, test accuracy: %.2f%%\n", arch, b->device_name,
-               a->epochs - start_epoch, total, 100.0 * ev.accuracy);
+               end_epoch - start_epoch, total, 100.0 * ev.accuracy);
+        if (end_epoch < a->epochs)
+            printf("stopped after epoch %d of %d%s%s\n", end_epoch, a->epochs,
+                   last_ckpt == end_epoch ? "; continue with --resume " : "",
+                   last_ckpt == end_epoch ? f->checkpoint : "");
     }
     free(params);
     free(momentum);

@@ -7,5 +7,7 @@ cm_status cmd_devices(int argc, char **argv);
 cm_status cmd_train(int argc, char **argv);
 cm_status cmd_compare(int argc, char **argv);
 cm_status cmd_bench(int argc, char **argv);
+cm_status cmd_eval(int argc, char **argv);
+cm_status cmd_predict(int argc, char **argv);
 
 #endif

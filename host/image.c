@@ -2,7 +2,9 @@
  * scale into a 20x20 box, centre by centre of mass in 28x28). */
 #include "clmnist/image.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stb_image.h>
 #include <stb_image_resize.h>
 #include <stdlib.h>
@@ -13,7 +15,10 @@
 
 cm_status image_load_gray(const char *path, uint8_t **pixels, int *width, int *height) {
     int w, h, n;
-    unsigned char *ga = stbi_load(path, &w, &h, &n, 2); /* gray + alpha */
+    FILE *f = fopen(path, "rb");
+    if (!f) return cm_fail(CM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    unsigned char *ga = stbi_load_from_file(f, &w, &h, &n, 2); /* gray + alpha */
+    fclose(f);
     if (!ga) return cm_fail(CM_ERR_FORMAT, "%s: not a readable image (%s)", path, stbi_failure_reason());
     if ((size_t)w * (size_t)h > ((size_t)1 << 26)) {
         stbi_image_free(ga);
@@ -98,14 +103,15 @@ cm_status image_to_mnist(const uint8_t *gray, int w, int h, cm_invert invert, co
     stbir_resize_float(ink + (size_t)y0 * w + x0, bw, bh, (int)(w * sizeof(float)), box, tw, th,
                        (int)(tw * sizeof(float)), 1);
     free(ink);
-    /* centre of mass -> (14, 14), as the MNIST preprocessing did */
+    /* centre of mass -> pixel (14, 14), as the MNIST preprocessing did (the test set's mean
+     * centre of mass, in pixel indices, is (14.00, 13.99)) */
     double mass = 0.0, mx = 0.0, my = 0.0;
     for (int y = 0; y < th; y++)
         for (int x = 0; x < tw; x++) {
             double v = box[y * tw + x] > 0.0f ? box[y * tw + x] : 0.0;
             mass += v;
-            mx += v * (x + 0.5);
-            my += v * (y + 0.5);
+            mx += v * x;
+            my += v * y;
         }
     int ox = (int)lround(SIDE / 2.0 - mx / mass), oy = (int)lround(SIDE / 2.0 - my / mass);
     memset(out, 0, SIDE * SIDE);

@@ -14,6 +14,8 @@ typedef struct {
 static const command commands[] = {
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
     {"train", cmd_train, "train an MLP classifier on an IDX dataset (MNIST by default)"},
+    {"eval", cmd_eval, "evaluate a saved model: accuracy, confusion matrix, precision/recall"},
+    {"predict", cmd_predict, "classify your own images (PNG, JPEG, PGM, BMP) with a saved model"},
     {"compare", cmd_compare, "train on host and device in lockstep and compare every parameter"},
     {"bench", cmd_bench, "measure images/s, GEMM GFLOP/s, time to accuracy and memory per backend"},
 };

@@ -1,0 +1,323 @@
+/* cmd_eval.c: `clmnist eval` and `clmnist predict`: a saved model on the test set (accuracy,
+ * loss, confusion matrix, precision/recall, optional report) or on the user's own images. */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "clmnist/eval.h"
+#include "clmnist/image.h"
+#include "clmnist/model_io.h"
+#include "clmnist/report.h"
+#include "commands.h"
+#include "timer.h"
+
+typedef struct {
+    const char *model, *data, *backend, *device, *report;
+    int batch, threads, json, top;
+    cm_invert invert;
+} eval_args;
+
+static void eval_usage(int predict) {
+    if (predict)
+        printf("usage: clmnist predict --model FILE [options] IMAGE...\n\n"
+               "Classifies images (PNG, JPEG, PGM, BMP, ...): each is turned to grayscale, made white-on-black,\n"
+               "scaled into a 20x20 box and centred by centre of mass in 28x28, as MNIST was made.\n\noptions:\n");
+    else
+        printf("usage: clmnist eval --model FILE [options]\n\n"
+               "Evaluates a saved model on a test set: accuracy, loss, confusion matrix, per-class precision\n"
+               "and recall.\n\noptions:\n");
+    printf("  --model FILE      a model saved by 'clmnist train' (safetensors)\n");
+    if (!predict) {
+        printf("  --data DIR        IDX dataset directory with the t10k files (default: $CLMNIST_DATA or data/mnist)\n");
+        printf("  --report DIR      write DIR/report.html (confusion heat map, worst mistakes)\n");
+        printf("  --batch N         examples per forward pass (default: the model's training batch)\n");
+    } else {
+        printf("  --invert MODE     auto (default: invert when the background is light), yes or no\n");
+        printf("  --top K           how many classes to list per image (default 3)\n");
+        printf("  --json            print one JSON array\n");
+    }
+    printf("  --backend B       'device' (OpenCL, default) or 'host' (plain-C reference)\n");
+    printf("  --device SEL      OpenCL device: index or name substring from 'clmnist devices'\n");
+    printf("  --threads N       host backend threads (default: all cores)\n");
+    printf("  -h, --help        show this help\n");
+}
+
+static cm_status parse(int argc, char **argv, int predict, eval_args *a, int *help) {
+    const char *name = predict ? "predict" : "eval";
+    const char *env_data = getenv("CLMNIST_DATA");
+    *a = (eval_args){.data = env_data && *env_data ? env_data : "data/mnist", .backend = "device", .top = 3};
+    *help = 0;
+    enum { O_MODEL = 256, O_DATA, O_BACKEND, O_DEVICE, O_REPORT, O_BATCH, O_THREADS, O_JSON, O_INVERT, O_TOP };
+    static const struct option eval_opts[] = {
+        {"model", required_argument, NULL, O_MODEL},   {"data", required_argument, NULL, O_DATA},
+        {"backend", required_argument, NULL, O_BACKEND}, {"device", required_argument, NULL, O_DEVICE},
+        {"report", required_argument, NULL, O_REPORT}, {"batch", required_argument, NULL, O_BATCH},
+        {"threads", required_argument, NULL, O_THREADS}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    static const struct option predict_opts[] = {
+        {"model", required_argument, NULL, O_MODEL},   {"backend", required_argument, NULL, O_BACKEND},
+        {"device", required_argument, NULL, O_DEVICE}, {"threads", required_argument, NULL, O_THREADS},
+        {"json", no_argument, NULL, O_JSON},           {"invert", required_argument, NULL, O_INVERT},
+        {"top", required_argument, NULL, O_TOP},       {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    optind = 1;
+    opterr = 0;
+    int c;
+    long v;
+    while ((c = getopt_long(argc, argv, ":h", predict ? predict_opts : eval_opts, NULL)) != -1) {
+        switch (c) {
+        case O_MODEL: a->model = optarg; break;
+        case O_DATA: a->data = optarg; break;
+        case O_BACKEND:
+            if (strcmp(optarg, "host") && strcmp(optarg, "device"))
+                return cm_fail(CM_ERR_USAGE, "--backend '%s': expected 'host' or 'device'", optarg);
+            a->backend = optarg;
+            break;
+        case O_DEVICE: a->device = optarg; break;
+        case O_REPORT: a->report = optarg; break;
+        case O_BATCH: CM_TRY(cli_parse_int("--batch", optarg, 1, 1 << 16, &v)); a->batch = (int)v; break;
+        case O_THREADS: CM_TRY(cli_parse_int("--threads", optarg, 1, 1024, &v)); a->threads = (int)v; break;
+        case O_JSON: a->json = 1; break;
+        case O_TOP: CM_TRY(cli_parse_int("--top", optarg, 1, 1000, &v)); a->top = (int)v; break;
+        case O_INVERT:
+            if (!strcmp(optarg, "auto")) a->invert = CM_INVERT_AUTO;
+            else if (!strcmp(optarg, "yes")) a->invert = CM_INVERT_YES;
+            else if (!strcmp(optarg, "no")) a->invert = CM_INVERT_NO;
+            else return cm_fail(CM_ERR_USAGE, "--invert '%s': expected auto, yes or no", optarg);
+            break;
+        case 'h': eval_usage(predict); *help = 1; return CM_OK;
+        case ':': return cm_fail(CM_ERR_USAGE, "clmnist %s: %s needs a value", name, argv[optind - 1]);
+        default:
+            return cm_fail(CM_ERR_USAGE, "clmnist %s: unknown option '%s' (see 'clmnist %s --help')", name,
+                           argv[optind - 1], name);
+        }
+    }
+    if (!a->model) return cm_fail(CM_ERR_USAGE, "clmnist %s: --model FILE is required", name);
+    if (!predict && optind < argc)
+        return cm_fail(CM_ERR_USAGE, "clmnist eval: unexpected argument '%s'", argv[optind]);
+    if (predict && optind >= argc) return cm_fail(CM_ERR_USAGE, "clmnist predict: no IMAGE given");
+    return CM_OK;
+}
+
+/* A backend, the model file and a trainer over `ds` that only runs forward passes. */
+typedef struct {
+    cm_backend *b;
+    cm_model_file file;
+    cm_trainer *t;
+} runner;
+
+static cm_status runner_open(const eval_args *a, const cm_dataset *ds, int batch, runner *r) {
+    memset(r, 0, sizeof *r);
+    cm_backend_options bo = {.device = a->device, .threads = a->threads};
+    CM_TRY(backend_create(a->backend, &bo, &r->b));
+    size_t align = r->b->align_bytes > CM_PARAM_ALIGN_BYTES ? r->b->align_bytes : CM_PARAM_ALIGN_BYTES;
+    CM_TRY(model_file_load(a->model, align, &r->file));
+    if (batch <= 0) {
+        const char *mb = meta_get(&r->file.meta, "train.batch");
+        long v = 0;
+        batch = mb && cli_parse_int("train.batch", mb, 1, 1 << 16, &v) == CM_OK ? (int)v : 256;
+    }
+    const cm_layout *L = &r->file.model.layout;
+    if (L->sizes[0] != ds->train.dim)
+        return cm_fail(CM_ERR_USAGE, "%s: the model takes %d inputs but the images have %d pixels", a->model,
+                       L->sizes[0], ds->train.dim);
+    cm_dataset local = *ds;
+    local.classes = L->sizes[L->nlayers]; /* labels beyond the model's classes are caught by eval_compute */
+    cm_train_config cfg = {.batch = batch, .lr = 0.1f, .momentum = 0.0f, .epochs = 1, .feed = CM_FEED_STREAMED};
+    return trainer_create(r->b, &local, &r->file.model, &cfg, &r->t);
+}
+
+static void runner_close(runner *r) {
+    trainer_destroy(r->t);
+    model_file_free(&r->file);
+    backend_destroy(r->b);
+}
+
+static cm_status eval_run(const eval_args *a, const cm_dataset *ds, runner *r) {
+    const cm_layout *L = trainer_layout(r->t);
+    int classes = L->sizes[L->nlayers];
+    const cm_split *test = &ds->test;
+    for (int32_t i = 0; i < test->count; i++)
+        if (test->labels[i] >= classes)
+            return cm_fail(CM_ERR_USAGE, "%s: label %d of test example %d is not a class of this %d-class model",
+                           a->data, test->labels[i], i, classes);
+    cm_stats stats;
+    double t0 = timer_now();
+    CM_TRY(trainer_evaluate(r->t, test, &stats));
+    int32_t *pred = malloc(sizeof(int32_t) * (size_t)test->count);
+    float *probs = malloc(sizeof(float) * (size_t)test->count * classes);
+    cm_status st = pred && probs ? CM_OK : cm_fail(CM_ERR_MEMORY, "out of host memory");
+    if (st == CM_OK) st = trainer_predict(r->t, test, pred, probs);
+    double secs = timer_now() - t0;
+    cm_eval ev;
+    if (st == CM_OK) st = eval_compute(test, pred, probs, classes, &ev);
+    if (st == CM_OK) {
+        ev.loss = stats.loss;
+        if (ev.correct != (int64_t)(stats.accuracy * (double)stats.count + 0.5))
+            fprintf(stderr, "clmnist: warning: argmax on the host and on the backend disagree (%lld vs %.0f)\n",
+                    (long long)ev.correct, stats.accuracy * (double)stats.count);
+        char store[64][32];
+        const char *ptrs[64];
+        const char *const *names =
+            classes <= 64 ? cli_meta_class_names(&r->file.meta, classes, store, ptrs) : NULL;
+        char arch[128];
+        model_describe(L, arch, sizeof arch);
+        printf("model: %s: MLP %s, trained on %s\n", a->model, arch,
+               meta_get(&r->file.meta, "dataset") ? meta_get(&r->file.meta, "dataset") : "(unknown)");
+        printf("eval: %d test images of %s on %s in %.2f s\n", test->count, a->data, r->b->device_name, secs);
+        eval_print(&ev, names, stdout);
+        if (a->report) {
+            char title[256];
+            snprintf(title, sizeof title, "clmnist evaluation: %s on %s", a->model, a->data);
+            st = report_write_html(a->report, title, &r->file.meta, 0, &ev, test, names);
+            if (st == CM_OK) printf("report: %s/report.html\n", a->report);
+        }
+        printf("test accuracy: %.2f%%\n", 100.0 * ev.accuracy);
+        eval_free(&ev);
+    }
+    free(pred);
+    free(probs);
+    return st;
+}
+
+cm_status cmd_eval(int argc, char **argv) {
+    eval_args a;
+    int help;
+    CM_TRY(parse(argc, argv, 0, &a, &help));
+    if (help) return CM_OK;
+    cm_dataset ds;
+    CM_TRY(cli_load_test_only(a.data, &ds));
+    runner r;
+    cm_status st = runner_open(&a, &ds, a.batch, &r);
+    if (st == CM_OK) st = eval_run(&a, &ds, &r);
+    runner_close(&r);
+    dataset_free(&ds);
+    return st;
+}
+
+/* ---- predict ------------------------------------------------------------------------------- */
+
+static const char *class_label(const char *const *names, int c, char buf[40]) {
+    if (names) return names[c];
+    snprintf(buf, 40, "%d", c);
+    return buf;
+}
+
+static void print_json_error(cJSON *arr, const char *file, const char *msg) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "file", file);
+    cJSON_AddStringToObject(o, "error", msg);
+    cJSON_AddItemToArray(arr, o);
+}
+
+cm_status cmd_predict(int argc, char **argv) {
+    eval_args a;
+    int help;
+    CM_TRY(parse(argc, argv, 1, &a, &help));
+    if (help) return CM_OK;
+    int n = argc - optind, ok = 0, failed = 0;
+    char **files = argv + optind;
+    uint8_t *images = calloc((size_t)n, 784);
+    uint8_t *labels = calloc((size_t)n, 1);
+    int *index = calloc((size_t)n, sizeof(int)), *inverted = calloc((size_t)n, sizeof(int));
+    if (!images || !labels || !index || !inverted) {
+        free(images), free(labels), free(index), free(inverted);
+        return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    }
+    cJSON *out = cJSON_CreateArray();
+    char **errors = calloc((size_t)n, sizeof(char *));
+    for (int i = 0; i < n; i++) {
+        uint8_t *gray = NULL;
+        int w, h;
+        cm_status st = image_load_gray(files[i], &gray, &w, &h);
+        if (st == CM_OK) st = image_to_mnist(gray, w, h, a.invert, files[i], images + (size_t)ok * 784, &inverted[ok]);
+        free(gray);
+        if (st != CM_OK) { /* report, keep going with the other files */
+            failed++;
+            if (errors) errors[i] = strdup(cm_last_error());
+            if (!a.json) fprintf(stderr, "clmnist: error: %s\n", cm_last_error());
+            continue;
+        }
+        index[ok++] = i;
+    }
+    cm_status st = CM_OK;
+    runner r = {0};
+    float *probs = NULL;
+    int32_t *pred = NULL;
+    if (ok > 0) {
+        cm_dataset ds = {0};
+        ds.train = (cm_split){.count = ok, .rows = 28, .cols = 28, .dim = 784, .images = images, .labels = labels,
+                              .borrowed = 1};
+        ds.test = ds.train;
+        ds.classes = 1;
+        st = runner_open(&a, &ds, ok < 256 ? ok : 256, &r);
+        const cm_layout *L = st == CM_OK ? trainer_layout(r.t) : NULL;
+        int classes = L ? L->sizes[L->nlayers] : 0;
+        if (st == CM_OK) {
+            probs = malloc(sizeof(float) * (size_t)ok * classes);
+            pred = malloc(sizeof(int32_t) * (size_t)ok);
+            st = probs && pred ? trainer_predict(r.t, &ds.test, pred, probs) : cm_fail(CM_ERR_MEMORY, "out of memory");
+        }
+        char store[64][32];
+        const char *ptrs[64];
+        const char *const *names =
+            st == CM_OK && classes <= 64 ? cli_meta_class_names(&r.file.meta, classes, store, ptrs) : NULL;
+        int top = a.top < classes ? a.top : classes;
+        for (int j = 0; st == CM_OK && j < ok; j++) {
+            const float *p = probs + (size_t)j * classes;
+            int order[1000];
+            for (int k = 0; k < top; k++) { /* the top classes by probability, first index on ties */
+                int best = -1;
+                for (int c = 0; c < classes; c++) {
+                    int used = 0;
+                    for (int q = 0; q < k; q++) used |= order[q] == c;
+                    if (!used && (best < 0 || p[c] > p[best])) best = c;
+                }
+                order[k] = best;
+            }
+            order[0] = pred[j];
+            const char *file = files[index[j]];
+            if (a.json) {
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddStringToObject(o, "file", file);
+                cJSON_AddNumberToObject(o, "class", pred[j]);
+                if (names) cJSON_AddStringToObject(o, "name", names[pred[j]]);
+                cJSON_AddNumberToObject(o, "probability", p[pred[j]]);
+                cJSON_AddBoolToObject(o, "inverted", inverted[j]);
+                cJSON *t = cJSON_AddArrayToObject(o, "top");
+                for (int k = 0; k < top; k++) {
+                    cJSON *e = cJSON_CreateObject();
+                    cJSON_AddNumberToObject(e, "class", order[k]);
+                    if (names) cJSON_AddStringToObject(e, "name", names[order[k]]);
+                    cJSON_AddNumberToObject(e, "probability", p[order[k]]);
+                    cJSON_AddItemToArray(t, e);
+                }
+                cJSON_AddItemToArray(out, o);
+            } else {
+                char lbl[40];
+                printf("%s: %s (%.2f%%)  top-%d:", file, class_label(names, pred[j], lbl), 100.0 * p[pred[j]], top);
+                for (int k = 0; k < top; k++) printf(" %s %.2f%%", class_label(names, order[k], lbl), 100.0 * p[order[k]]);
+                printf("%s\n", inverted[j] ? "  (inverted)" : "");
+            }
+        }
+    }
+    if (a.json && errors)
+        for (int i = 0; i < n; i++)
+            if (errors[i]) print_json_error(out, files[i], errors[i]);
+    if (a.json && st == CM_OK) {
+        char *text = cJSON_Print(out);
+        if (text) printf("%s\n", text);
+        free(text);
+    }
+    cJSON_Delete(out);
+    if (ok > 0) runner_close(&r);
+    for (int i = 0; errors && i < n; i++) free(errors[i]);
+    free(errors);
+    free(probs), free(pred), free(images), free(labels), free(index), free(inverted);
+    CM_TRY(st);
+    if (failed) return cm_fail(CM_ERR_IO, "%d of %d images could not be read", failed, n);
+    return CM_OK;
+}

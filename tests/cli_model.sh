@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# cli_model.sh: the model life cycle through the tool: train saves a model that eval scores at
+# the accuracy training printed; a run stopped and resumed from its checkpoint ends bitwise equal
+# to an uninterrupted one; predict reads PNG/PGM and reports bad files; the report's JSON lines
+# parse and its HTML renders in headless Chromium with every SVG part present.
+# Usage: cli_model.sh path/to/clmnist MNIST_DIR
+set -u
+bin=$1 data=$2
+[ -e "$data/t10k-images-idx3-ubyte" ] || [ -e "$data/t10k-images-idx3-ubyte.gz" ] || {
+    echo "MNIST not in $data; run data/fetch mnist"
+    exit 77
+}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+check() { # check DESCRIPTION COMMAND...
+    local what=$1
+    shift
+    if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; fail=1; fi
+}
+acc() { grep -o 'test accuracy: [0-9.]*%' "$1" | tail -1; }
+common=(--data "$data" --backend host --layers 64 --epochs 2 --threads 2)
+
+# 1. train -> eval: the same accuracy
+"$bin" train "${common[@]}" --out "$tmp/full.safetensors" --report "$tmp/rep" >"$tmp/train.txt" 2>&1 ||
+    { cat "$tmp/train.txt"; exit 1; }
+"$bin" eval --model "$tmp/full.safetensors" --data "$data" --backend host >"$tmp/eval.txt" 2>&1
+check "eval runs" [ $? = 0 ]
+check "eval accuracy equals training's ($(acc "$tmp/train.txt"))" [ "$(acc "$tmp/train.txt")" = "$(acc "$tmp/eval.txt")" ]
+check "eval prints a 10x10 confusion matrix" [ "$(grep -cE '^ +[0-9]( +[0-9]+){10}$' "$tmp/eval.txt")" = 10 ]
+
+# 2. stop after epoch 1 with a checkpoint, resume: the same model file as the uninterrupted run
+"$bin" train "${common[@]}" --stop-after 1 --checkpoint-every 1 --checkpoint "$tmp/ckpt.safetensors" \
+    --out "$tmp/half.safetensors" >"$tmp/half.txt" 2>&1
+check "stopped run leaves a checkpoint" [ -s "$tmp/ckpt.safetensors" ]
+"$bin" train --data "$data" --backend host --threads 2 --resume "$tmp/ckpt.safetensors" \
+    --out "$tmp/resumed.safetensors" >"$tmp/resume.txt" 2>&1
+check "resume says where it starts" grep -q "resuming after epoch 1 of 2" "$tmp/resume.txt"
+check "resumed model is bitwise the uninterrupted one" cmp -s "$tmp/full.safetensors" "$tmp/resumed.safetensors"
+"$bin" train --data "$data" --backend host --resume "$tmp/resumed.safetensors" >"$tmp/notckpt.txt" 2>&1
+check "a final model is not a checkpoint" grep -q "not a checkpoint" "$tmp/notckpt.txt"
+
+# 3. predict: a PGM of test digit 0 (a 7), a non-image, a missing file
+python3 - "$data" "$tmp" <<'EOF'
+import gzip, os, sys
+d, t = sys.argv[1], sys.argv[2]
+p = os.path.join(d, "t10k-images-idx3-ubyte")
+raw = open(p, "rb").read() if os.path.exists(p) else gzip.open(p + ".gz").read()
+open(os.path.join(t, "seven.pgm"), "wb").write(b"P5 28 28 255\n" + raw[16:16 + 784])
+open(os.path.join(t, "junk.png"), "wb").write(b"not an image at all")
+EOF
+"$bin" predict --model "$tmp/full.safetensors" --backend host "$tmp/seven.pgm" "$tmp/junk.png" "$tmp/nope.png" \
+    >"$tmp/pred.txt" 2>"$tmp/pred.err"
+code=$?
+check "predict exits 1 when some files fail" [ $code = 1 ]
+check "predict classifies the good file" grep -q "seven.pgm: 7 " "$tmp/pred.txt"
+check "predict names each bad file" bash -c "grep -q 'junk.png: not a readable image' '$tmp/pred.err' && grep -q 'nope.png: cannot open' '$tmp/pred.err'"
+"$bin" predict --model "$tmp/full.safetensors" --backend host --json "$tmp/seven.pgm" >"$tmp/pred.json"
+check "predict --json is JSON with the class" python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r[0]['class']==7 and len(r[0]['top'])==3" "$tmp/pred.json"
+
+# 4. report: metrics.jsonl lines parse; report.html renders with every SVG part
+check "metrics.jsonl has one JSON object per epoch" python3 -c "
+import json,sys
+rows=[json.loads(l) for l in open(sys.argv[1])]
+assert [r['epoch'] for r in rows]==[1,2], rows
+for r in rows:
+    for k in ('train_loss','train_accuracy','test_loss','test_accuracy','lr_start','lr_end','seconds','images_per_s'): assert k in r, k
+" "$tmp/rep/metrics.jsonl"
+chrome=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
+if [ -z "$chrome" ]; then
+    echo "FAIL: chromium not installed (scripts/bootstrap installs it); cannot render report.html" >&2
+    fail=1
+else
+    timeout 120 "$chrome" --headless --no-sandbox --disable-gpu --dump-dom "file://$tmp/rep/report.html" \
+        >"$tmp/dom.html" 2>/dev/null
+    for id in loss-curve accuracy-curve confusion mistakes; do
+        check "rendered report has <svg id=$id>" grep -q "<svg id=\"$id\"" "$tmp/dom.html"
+    done
+    check "confusion heat map has 100 cells" [ "$(grep -o '<rect class="cell"' "$tmp/dom.html" | wc -l)" = 100 ]
+    check "mistakes grid has 24 digit images" [ "$(grep -o '<image ' "$tmp/dom.html" | wc -l)" = 24 ]
+    check "curves have one point per epoch and series" [ "$(grep -o '<circle ' "$tmp/dom.html" | wc -l)" = 8 ]
+fi
+exit $fail

@@ -1,0 +1,406 @@
+/* test_model_io.c: safetensors round trip and every malformed-file case, resume equals an
+ * uninterrupted run, metrics against hand-computed values, image preprocessing and predict on
+ * PNGs of test digits against the model's own class for them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+#include <unistd.h>
+/* cmocka last */
+#include <cmocka.h>
+#include <stb_image_write.h>
+
+#include "check.h"
+#include "clmnist/eval.h"
+#include "clmnist/image.h"
+#include "clmnist/model_io.h"
+#include "synth.h"
+
+static char dir[256];
+
+static const char *tmp_path(const char *name) {
+    static char buf[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+static int group_setup(void **state) {
+    snprintf(dir, sizeof dir, "/tmp/clmnist-test-model-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int group_teardown(void **state) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd);
+}
+
+/* A 7-13-5-3 model with random parameters (odd sizes on purpose). */
+static void random_model(cm_model *m, uint64_t seed) {
+    cm_layout L;
+    int hidden[2] = {13, 5};
+    assert_int_equal(model_layout(&L, 7, hidden, 2, 3, CM_PARAM_ALIGN_BYTES), CM_OK);
+    assert_int_equal(model_init(m, &L, seed), CM_OK);
+    for (int l = 0; l < L.nlayers; l++) fill_uniform(m->params + L.b_off[l], (size_t)L.sizes[l + 1], seed + 9 + l);
+}
+
+static void test_round_trip_bitwise(void **state) {
+    cm_model m;
+    random_model(&m, 1);
+    float *mom = calloc(m.layout.total, sizeof(float));
+    fill_uniform(mom, m.layout.total, 77);
+    cm_meta meta = {0};
+    assert_int_equal(meta_set(&meta, "layers", "7-13-5-3"), CM_OK);
+    assert_int_equal(meta_set(&meta, "note", "quote \" and backslash \\ survive"), CM_OK);
+    const char *p = tmp_path("rt.safetensors");
+    assert_int_equal(model_file_save(p, &m.layout, m.params, mom, &meta), CM_OK);
+    cm_model_file f;
+    assert_int_equal(model_file_load(p, CM_PARAM_ALIGN_BYTES, &f), CM_OK);
+    assert_int_equal(f.model.layout.nlayers, 3);
+    assert_int_equal(f.model.layout.total, m.layout.total);
+    for (int l = 0; l < 3; l++) {
+        size_t in = (size_t)m.layout.sizes[l], out = (size_t)m.layout.sizes[l + 1];
+        assert_memory_equal(f.model.params + m.layout.w_off[l], m.params + m.layout.w_off[l], in * out * 4);
+        assert_memory_equal(f.model.params + m.layout.b_off[l], m.params + m.layout.b_off[l], out * 4);
+        assert_memory_equal(f.momentum + m.layout.w_off[l], mom + m.layout.w_off[l], in * out * 4);
+    }
+    assert_string_equal(meta_get(&f.meta, "note"), "quote \" and backslash \\ survive");
+    /* the header is 8-byte aligned and the data section ends exactly at the file's end */
+    FILE *fp = fopen(p, "rb");
+    uint8_t len8[8];
+    assert_int_equal(fread(len8, 1, 8, fp), 8);
+    fseek(fp, 0, SEEK_END);
+    long size = ftell(fp);
+    fclose(fp);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = hlen << 8 | len8[i];
+    assert_int_equal(hlen % 8, 0);
+    assert_int_equal((uint64_t)size, 8 + hlen + 2 * m.layout.count * 4);
+    model_file_free(&f);
+    /* without momentum: none comes back */
+    assert_int_equal(model_file_save(p, &m.layout, m.params, NULL, &meta), CM_OK);
+    assert_int_equal(model_file_load(p, CM_PARAM_ALIGN_BYTES, &f), CM_OK);
+    assert_null(f.momentum);
+    model_file_free(&f);
+    free(mom);
+    model_free(&m);
+}
+
+/* Writes a safetensors file from a header string and `data_len` bytes of pattern data. */
+static const char *forge(const char *name, const char *header, size_t data_len, int64_t claimed_len) {
+    const char *p = tmp_path(name);
+    FILE *f = fopen(p, "wb");
+    uint64_t n = claimed_len >= 0 ? (uint64_t)claimed_len : strlen(header);
+    uint8_t len8[8];
+    for (int i = 0; i < 8; i++) len8[i] = (uint8_t)(n >> (8 * i));
+    fwrite(len8, 1, 8, f);
+    fwrite(header, 1, strlen(header), f);
+    for (size_t i = 0; i < data_len; i++) fputc((int)(i * 7 % 251), f);
+    fclose(f);
+    return p;
+}
+
+static void expect_format_error(const char *path, const char *needle) {
+    cm_model_file f;
+    cm_status st = model_file_load(path, CM_PARAM_ALIGN_BYTES, &f);
+    if (st != CM_ERR_FORMAT || !strstr(cm_last_error(), needle) || !strstr(cm_last_error(), path))
+        fail_msg("%s: want a format error containing '%s', got %d: %s", path, needle, st, cm_last_error());
+}
+
+/* A valid 2-3-2 model header; tensors: w0 (3,2) 24 B, b0 (3) 12 B, w1 (2,3) 24 B, b1 (2) 8 B = 68 B. */
+#define T_W0 "\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[3,2],\"data_offsets\":[0,24]}"
+#define T_B0 "\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[24,36]}"
+#define T_W1 "\"layers.2.weight\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[36,60]}"
+#define T_B1 "\"layers.2.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[60,68]}"
+
+static void test_forged_valid_file_loads(void **state) {
+    /* the forging helper itself writes loadable files: the negative cases below mean something */
+    const char *p = forge("ok.safetensors", "{" T_W0 "," T_B0 "," T_W1 "," T_B1 "}", 68, -1);
+    cm_model_file f;
+    assert_int_equal(model_file_load(p, CM_PARAM_ALIGN_BYTES, &f), CM_OK);
+    assert_int_equal(f.model.layout.sizes[0], 2);
+    assert_int_equal(f.model.layout.sizes[1], 3);
+    assert_int_equal(f.model.layout.sizes[2], 2);
+    model_file_free(&f);
+}
+
+static void test_malformed_files(void **state) {
+    const char *all = "{" T_W0 "," T_B0 "," T_W1 "," T_B1 "}";
+    expect_format_error(forge("empty-header.safetensors", "", 0, -1), "not plausible");
+    {
+        const char *p = tmp_path("five.safetensors");
+        FILE *f = fopen(p, "wb");
+        fwrite("\x10\0\0", 1, 3, f);
+        fclose(f);
+        expect_format_error(p, "too short");
+    }
+    expect_format_error(forge("hlen.safetensors", all, 68, 100000), "runs past the end");
+    expect_format_error(forge("json.safetensors", "{\"layers.0.weight\": [", 68, -1), "malformed");
+    expect_format_error(forge("trunc.safetensors", all, 50, -1), "truncated");
+    expect_format_error(forge("missing.safetensors", "{" T_W0 "," T_W1 "," T_B1 "}", 68, -1), "layers.0.bias");
+    expect_format_error(forge("nolayers.safetensors", "{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+                              4, -1),
+                        "layers.0.weight");
+    expect_format_error(
+        forge("dtype.safetensors",
+              "{\"layers.0.weight\":{\"dtype\":\"F16\",\"shape\":[3,2],\"data_offsets\":[0,12]}," T_B0 "," T_W1 "," T_B1 "}",
+              68, -1),
+        "F16");
+    expect_format_error(
+        forge("shape.safetensors",
+              "{\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[3,3],\"data_offsets\":[0,24]}," T_B0 "," T_W1 "," T_B1 "}",
+              68, -1),
+        "shape needs");
+    expect_format_error(
+        forge("chain.safetensors",
+              "{" T_W0 "," T_B0 ",\"layers.2.weight\":{\"dtype\":\"F32\",\"shape\":[3,2],\"data_offsets\":[36,60]},"
+              "\"layers.2.bias\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[60,72]}}",
+              72, -1),
+        "layer before");
+    expect_format_error(
+        forge("outside.safetensors",
+              "{" T_W0 "," T_B0 "," T_W1 ",\"layers.2.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[64,72]}}",
+              68, -1),
+        "ends at byte 72");
+    expect_format_error(
+        forge("overlap.safetensors",
+              "{" T_W0 ",\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[20,32]}," T_W1 "," T_B1 "}",
+              68, -1),
+        "overlap");
+    expect_format_error(
+        forge("negative.safetensors",
+              "{" T_W0 "," T_B0 "," T_W1 ",\"layers.2.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[-8,0]}}",
+              68, -1),
+        "data_offsets");
+    expect_format_error(
+        forge("extra.safetensors",
+              "{" T_W0 "," T_B0 "," T_W1 "," T_B1 ",\"layers.1.weight\":{\"dtype\":\"F32\",\"shape\":[1],"
+              "\"data_offsets\":[68,72]}}",
+              72, -1),
+        "unexpected tensor 'layers.1.weight'");
+    expect_format_error(forge("arch.safetensors",
+                              "{\"__metadata__\":{\"layers\":\"784-10\"}," T_W0 "," T_B0 "," T_W1 "," T_B1 "}", 68, -1),
+                        "metadata says layers 784-10 but the tensors are 2-3-2");
+    expect_format_error(forge("metatype.safetensors", "{\"__metadata__\":{\"epochs\":3}," T_W0 "," T_B0 "," T_W1 "," T_B1 "}",
+                              68, -1),
+                        "not a string");
+    expect_format_error(forge("notobj.safetensors", "[1,2,3]", 0, -1), "not a JSON object");
+    cm_model_file f;
+    assert_int_equal(model_file_load(tmp_path("does-not-exist.safetensors"), CM_PARAM_ALIGN_BYTES, &f), CM_ERR_IO);
+}
+
+static void test_save_is_atomic(void **state) {
+    cm_model m;
+    random_model(&m, 3);
+    cm_meta meta = {0};
+    /* a directory that does not exist: an error, and no stray file anywhere */
+    assert_int_equal(model_file_save(tmp_path("no/such/dir/m.safetensors"), &m.layout, m.params, NULL, &meta),
+                     CM_ERR_IO);
+    /* replacing a file keeps no temporary behind */
+    const char *p = tmp_path("atomic.safetensors");
+    assert_int_equal(model_file_save(p, &m.layout, m.params, NULL, &meta), CM_OK);
+    assert_int_equal(model_file_save(p, &m.layout, m.params, NULL, &meta), CM_OK);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ls '%s' | grep -q 'atomic.safetensors.tmp'", dir);
+    assert_int_not_equal(system(cmd), 0);
+    model_free(&m);
+}
+
+/* Two epochs straight vs one epoch, a checkpoint through a file, a fresh trainer, one more epoch:
+ * the parameters must be bitwise equal (same backend, same seed). */
+static void test_resume_equals_uninterrupted(void **state) {
+    cm_backend *b;
+    cm_backend_options bo = {.threads = 2};
+    assert_int_equal(backend_create("host", &bo, &b), CM_OK);
+    cm_dataset ds;
+    synth_dataset(&ds, 300, 50, 6, 5, 4, 11);
+    cm_layout L;
+    int hidden[1] = {17};
+    assert_int_equal(model_layout(&L, 30, hidden, 1, 4, CM_PARAM_ALIGN_BYTES), CM_OK);
+    cm_model m;
+    assert_int_equal(model_init(&m, &L, 5), CM_OK);
+    cm_train_config cfg = {.batch = 32, .lr = 0.05f, .momentum = 0.9f, .schedule = CM_SCHEDULE_COSINE, .epochs = 2,
+                           .seed = 9, .feed = CM_FEED_AUTO};
+    cm_trainer *full = synth_train(b, &ds, &m, cfg, 0, 2);
+    float *want = malloc(L.total * sizeof(float)), *got = malloc(L.total * sizeof(float));
+    float *mom = malloc(L.total * sizeof(float));
+    assert_int_equal(trainer_get_params(full, want), CM_OK);
+    trainer_destroy(full);
+
+    cm_trainer *first = synth_train(b, &ds, &m, cfg, 0, 1);
+    assert_int_equal(trainer_get_params(first, got), CM_OK);
+    assert_int_equal(trainer_get_momentum(first, mom), CM_OK);
+    cm_meta meta = {0};
+    const char *p = tmp_path("ckpt.safetensors");
+    assert_int_equal(model_file_save(p, &L, got, mom, &meta), CM_OK);
+    int64_t step = trainer_global_step(first);
+    assert_int_equal(step, trainer_steps_per_epoch(first));
+    trainer_destroy(first);
+
+    cm_model_file f;
+    assert_int_equal(model_file_load(p, CM_PARAM_ALIGN_BYTES, &f), CM_OK);
+    assert_non_null(f.momentum);
+    cm_trainer *resumed;
+    assert_int_equal(trainer_create(b, &ds, &f.model, &cfg, &resumed), CM_OK);
+    assert_int_equal(trainer_set_momentum(resumed, f.momentum), CM_OK);
+    trainer_set_global_step(resumed, step);
+    assert_int_equal(trainer_begin_epoch(resumed, 1), CM_OK);
+    for (int s = 0; s < trainer_steps_per_epoch(resumed); s++) assert_int_equal(trainer_step(resumed), CM_OK);
+    assert_int_equal(trainer_get_params(resumed, got), CM_OK);
+    assert_memory_equal(got, want, L.total * sizeof(float));
+    /* and the check has teeth: without the momentum state the result differs */
+    float *zeros = calloc(L.total, sizeof(float));
+    cm_trainer *cold;
+    assert_int_equal(trainer_create(b, &ds, &f.model, &cfg, &cold), CM_OK);
+    assert_int_equal(trainer_set_momentum(cold, zeros), CM_OK);
+    trainer_set_global_step(cold, step);
+    assert_int_equal(trainer_begin_epoch(cold, 1), CM_OK);
+    for (int s = 0; s < trainer_steps_per_epoch(cold); s++) assert_int_equal(trainer_step(cold), CM_OK);
+    assert_int_equal(trainer_get_params(cold, got), CM_OK);
+    assert_true(memcmp(got, want, L.total * sizeof(float)) != 0);
+    trainer_destroy(cold);
+    trainer_destroy(resumed);
+    model_file_free(&f);
+    free(zeros), free(want), free(got), free(mom);
+    model_free(&m);
+    dataset_free(&ds);
+    backend_destroy(b);
+}
+
+static void test_eval_metrics_by_hand(void **state) {
+    /* 3 classes, 8 examples. true: 0 0 0 1 1 2 2 2; pred: 0 1 0 1 1 2 0 2 */
+    uint8_t labels[8] = {0, 0, 0, 1, 1, 2, 2, 2};
+    int32_t pred[8] = {0, 1, 0, 1, 1, 2, 0, 2};
+    float probs[8 * 3];
+    for (int i = 0; i < 8; i++)
+        for (int c = 0; c < 3; c++) probs[i * 3 + c] = c == pred[i] ? 0.5f + 0.05f * i : (0.5f - 0.05f * i) / 2;
+    cm_split s = {.count = 8, .rows = 1, .cols = 1, .dim = 1, .labels = labels};
+    cm_eval e;
+    assert_int_equal(eval_compute(&s, pred, probs, 3, &e), CM_OK);
+    int64_t want[9] = {2, 1, 0, 0, 2, 0, 1, 0, 2};
+    assert_memory_equal(e.confusion, want, sizeof want);
+    assert_int_equal(e.correct, 6);
+    assert_float_equal(e.accuracy, 0.75, 1e-12);
+    /* precision: class 0 = 2/3, class 1 = 2/3, class 2 = 2/2; recall: 2/3, 2/2, 2/3 */
+    assert_float_equal(e.precision[0], 2.0 / 3, 1e-12);
+    assert_float_equal(e.precision[1], 2.0 / 3, 1e-12);
+    assert_float_equal(e.precision[2], 1.0, 1e-12);
+    assert_float_equal(e.recall[0], 2.0 / 3, 1e-12);
+    assert_float_equal(e.recall[1], 1.0, 1e-12);
+    assert_float_equal(e.recall[2], 2.0 / 3, 1e-12);
+    /* mistakes: example 1 (p 0.55) and example 6 (p 0.80), most confident first */
+    assert_int_equal(e.nworst, 2);
+    assert_int_equal(e.worst[0], 6);
+    assert_int_equal(e.worst_pred[0], 0);
+    assert_int_equal(e.worst[1], 1);
+    eval_free(&e);
+}
+
+static void test_image_to_mnist(void **state) {
+    /* a 4x12 bar of ink on a 40x30 white page, left of centre: inverted, scaled to 20 tall, centred */
+    int w = 40, h = 30;
+    uint8_t *page = malloc((size_t)w * h);
+    memset(page, 255, (size_t)w * h);
+    for (int y = 5; y < 17; y++)
+        for (int x = 3; x < 7; x++) page[y * w + x] = 0;
+    uint8_t out[784];
+    int inv;
+    assert_int_equal(image_to_mnist(page, w, h, CM_INVERT_AUTO, "bar", out, &inv), CM_OK);
+    assert_int_equal(inv, 1);
+    double mass = 0, mx = 0, my = 0;
+    int top = 28, bottom = -1;
+    for (int y = 0; y < 28; y++)
+        for (int x = 0; x < 28; x++) {
+            double v = out[y * 28 + x];
+            mass += v, mx += v * x, my += v * y;
+            if (v > 128 && y < top) top = y;
+            if (v > 128 && y > bottom) bottom = y;
+        }
+    assert_true(fabs(mx / mass - 14.0) <= 0.5 && fabs(my / mass - 14.0) <= 0.5);
+    assert_int_equal(bottom - top + 1, 20);
+    /* --invert no on a white page sees nothing */
+    assert_int_equal(image_to_mnist(page, w, h, CM_INVERT_NO, "bar", out, &inv), CM_ERR_FORMAT);
+    memset(page, 255, (size_t)w * h);
+    assert_int_equal(image_to_mnist(page, w, h, CM_INVERT_AUTO, "blank", out, &inv), CM_ERR_FORMAT);
+    assert_non_null(strstr(cm_last_error(), "no digit"));
+    free(page);
+}
+
+/* Test digits written as PNG (plain, and inverted and enlarged on a bigger page), read back and
+ * preprocessed, get the class the model gives the original digit. */
+static void test_predict_png_matches_model(void **state) {
+    cm_dataset ds;
+    if (mnist_subset(&ds, 6000, 200) != 0) skip();
+    cm_backend *b;
+    cm_backend_options bo = {.threads = 2};
+    assert_int_equal(backend_create("host", &bo, &b), CM_OK);
+    cm_layout L;
+    int hidden[1] = {64};
+    assert_int_equal(model_layout(&L, 784, hidden, 1, 10, CM_PARAM_ALIGN_BYTES), CM_OK);
+    cm_model m;
+    assert_int_equal(model_init(&m, &L, 1), CM_OK);
+    cm_train_config cfg = {.batch = 64, .lr = 0.1f, .momentum = 0.9f, .epochs = 3, .seed = 2, .feed = CM_FEED_AUTO};
+    cm_trainer *t = synth_train(b, &ds, &m, cfg, 0, 3);
+    int n = 40;
+    int32_t pred[40], pred2[80];
+    float probs[40 * 10], probs2[80 * 10];
+    cm_split first = ds.test;
+    first.count = n;
+    assert_int_equal(trainer_predict(t, &first, pred, probs), CM_OK);
+
+    uint8_t *imgs = malloc(2 * (size_t)n * 784);
+    for (int i = 0; i < n; i++) {
+        const uint8_t *d = ds.test.images + (size_t)i * 784;
+        const char *p1 = tmp_path("digit.png"), *p2 = tmp_path("page.png");
+        assert_int_not_equal(stbi_write_png(p1, 28, 28, 1, d, 28), 0);
+        /* black ink on white, 2x, RGB, off-centre on a 90x70 page */
+        uint8_t *page = malloc(90 * 70 * 3);
+        memset(page, 255, 90 * 70 * 3);
+        for (int y = 0; y < 56; y++)
+            for (int x = 0; x < 56; x++)
+                for (int c = 0; c < 3; c++) page[((y + 9) * 90 + x + 25) * 3 + c] = 255 - d[(y / 2) * 28 + x / 2];
+        assert_int_not_equal(stbi_write_png(p2, 90, 70, 3, page, 90 * 3), 0);
+        free(page);
+        for (int k = 0; k < 2; k++) {
+            uint8_t *g;
+            int w, h, inv;
+            assert_int_equal(image_load_gray(k ? p2 : p1, &g, &w, &h), CM_OK);
+            assert_int_equal(image_to_mnist(g, w, h, CM_INVERT_AUTO, "png", imgs + ((size_t)k * n + i) * 784, &inv),
+                             CM_OK);
+            assert_int_equal(inv, k);
+            free(g);
+        }
+    }
+    uint8_t labels[80] = {0};
+    cm_split s = {.count = 2 * n, .rows = 28, .cols = 28, .dim = 784, .images = imgs, .labels = labels};
+    assert_int_equal(trainer_predict(t, &s, pred2, probs2), CM_OK);
+    int same = 0, confident = 0;
+    for (int i = 0; i < n; i++) {
+        if (probs[i * 10 + pred[i]] < 0.9f) continue; /* borderline digits may flip under resampling */
+        confident++;
+        same += pred2[i] == pred[i] && pred2[n + i] == pred[i];
+        if (pred2[i] != pred[i] || pred2[n + i] != pred[i])
+            fprintf(stderr, "digit %d: model %d, png %d, page %d\n", i, pred[i], pred2[i], pred2[n + i]);
+    }
+    assert_true(confident >= 30);
+    assert_int_equal(same, confident);
+    free(imgs);
+    trainer_destroy(t);
+    model_free(&m);
+    dataset_free(&ds);
+    backend_destroy(b);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip_bitwise),   cmocka_unit_test(test_forged_valid_file_loads),
+        cmocka_unit_test(test_malformed_files),      cmocka_unit_test(test_save_is_atomic),
+        cmocka_unit_test(test_resume_equals_uninterrupted), cmocka_unit_test(test_eval_metrics_by_hand),
+        cmocka_unit_test(test_image_to_mnist),       cmocka_unit_test(test_predict_png_matches_model),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
