@@ -15,7 +15,7 @@
 #include "timer.h"
 
 typedef struct {
-    const char *model, *data, *backend, *device, *report;
+    const char *model, *data, *backend, *device, *report, *predictions;
     int batch, threads, json, top;
     cm_invert invert;
 } eval_args;
@@ -34,6 +34,7 @@ static void eval_usage(int predict) {
         printf("  --data DIR        IDX dataset directory with the t10k files (default: $CLMNIST_DATA or data/mnist)\n");
         printf("  --report DIR      write DIR/report.html (confusion heat map, worst mistakes)\n");
         printf("  --batch N         examples per forward pass (default: the model's training batch)\n");
+        printf("  --predictions F   write each test example's predicted class to F, one per line\n");
     } else {
         printf("  --invert MODE     auto (default: invert when the background is light), yes or no\n");
         printf("  --top K           how many classes to list per image (default 3)\n");
@@ -50,13 +51,13 @@ static cm_status parse(int argc, char **argv, int predict, eval_args *a, int *he
     const char *env_data = getenv("CLMNIST_DATA");
     *a = (eval_args){.data = env_data && *env_data ? env_data : "data/mnist", .backend = "device", .top = 3};
     *help = 0;
-    enum { O_MODEL = 256, O_DATA, O_BACKEND, O_DEVICE, O_REPORT, O_BATCH, O_THREADS, O_JSON, O_INVERT, O_TOP };
+    enum { O_MODEL = 256, O_DATA, O_BACKEND, O_DEVICE, O_REPORT, O_BATCH, O_THREADS, O_JSON, O_INVERT, O_TOP, O_PRED };
     static const struct option eval_opts[] = {
         {"model", required_argument, NULL, O_MODEL},   {"data", required_argument, NULL, O_DATA},
         {"backend", required_argument, NULL, O_BACKEND}, {"device", required_argument, NULL, O_DEVICE},
         {"report", required_argument, NULL, O_REPORT}, {"batch", required_argument, NULL, O_BATCH},
-        {"threads", required_argument, NULL, O_THREADS}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"threads", required_argument, NULL, O_THREADS}, {"predictions", required_argument, NULL, O_PRED},
+        {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0}};
     static const struct option predict_opts[] = {
         {"model", required_argument, NULL, O_MODEL},   {"backend", required_argument, NULL, O_BACKEND},
         {"device", required_argument, NULL, O_DEVICE}, {"threads", required_argument, NULL, O_THREADS},
@@ -78,6 +79,7 @@ static cm_status parse(int argc, char **argv, int predict, eval_args *a, int *he
             break;
         case O_DEVICE: a->device = optarg; break;
         case O_REPORT: a->report = optarg; break;
+        case O_PRED: a->predictions = optarg; break;
         case O_BATCH: CM_TRY(cli_parse_int("--batch", optarg, 1, 1 << 16, &v)); a->batch = (int)v; break;
         case O_THREADS: CM_TRY(cli_parse_int("--threads", optarg, 1, 1024, &v)); a->threads = (int)v; break;
         case O_JSON: a->json = 1; break;
@@ -169,7 +171,12 @@ static cm_status eval_run(const eval_args *a, const cm_dataset *ds, runner *r) {
                meta_get(&r->file.meta, "dataset") ? meta_get(&r->file.meta, "dataset") : "(unknown)");
         printf("eval: %d test images of %s on %s in %.2f s\n", test->count, a->data, r->b->device_name, secs);
         eval_print(&ev, names, stdout);
-        if (a->report) {
+        if (a->predictions) {
+            FILE *f = fopen(a->predictions, "w");
+            for (int32_t i = 0; f && i < test->count; i++) fprintf(f, "%d\n", pred[i]);
+            if (!f || fclose(f) != 0) st = cm_fail(CM_ERR_IO, "--predictions %s: cannot write", a->predictions);
+        }
+        if (st == CM_OK && a->report) {
             char title[256];
             snprintf(title, sizeof title, "clmnist evaluation: %s on %s", a->model, a->data);
             st = report_write_html(a->report, title, &r->file.meta, 0, &ev, test, names);
