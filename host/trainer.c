@@ -107,7 +107,7 @@ static cm_status setup(cm_trainer *t, const cm_model *model) {
     CM_TRY(backend_upload(b, t->iota, 0, t->iota_host, B * sizeof(int32_t)));
 
     size_t image_bytes = (size_t)tr->count * (size_t)tr->dim;
-    if (t->cfg.feed == CM_FEED_AUTO) /* measured: resident is faster on PoCL and GPUs (docs/BENCHMARKS.md) */
+    if (t->cfg.feed == CM_FEED_AUTO) /* measured equal on PoCL; resident spares the host per-step work (docs/BENCHMARKS.md) */
         t->resident = image_bytes <= b->max_alloc_bytes && image_bytes <= b->global_mem_bytes / 4;
     else
         t->resident = t->cfg.feed == CM_FEED_RESIDENT;
