@@ -44,7 +44,7 @@ cp "$tmp/bad/train-labels-idx1-ubyte" "$tmp/bad/t10k-labels-idx1-ubyte"
 expect 1 "$tmp/bad/train-images-idx3-ubyte: truncated" -- train --data "$tmp/bad" --backend host
 
 # Help works for every subcommand.
-for cmd in devices train compare; do
+for cmd in devices train eval predict compare bench; do
     if "$bin" "$cmd" --help >"$tmp/out" 2>&1 && grep -q "usage: clmnist $cmd" "$tmp/out"; then
         pass=$((pass + 1))
     else
@@ -60,6 +60,17 @@ for s in train t10k; do
     printf '\0\0\x08\x03\0\0\0\x02\0\0\0\x01\0\0\0\x01\x10\xf0' >"$tmp/tiny/$s-images-idx3-ubyte"
     printf '\0\0\x08\x01\0\0\0\x02\0\x01' >"$tmp/tiny/$s-labels-idx1-ubyte"
 done
+# Model files and the commands that read them.
+expect 2 "\-\-model FILE is required" -- eval
+expect 2 "no IMAGE given" -- predict --model "$tmp/m.safetensors"
+expect 2 "\-\-invert 'maybe'" -- predict --model x --invert maybe a.png
+expect 2 "\-\-feeds: 'fast'" -- bench --feeds fast
+expect 2 "\-\-resume and \-\-init" -- train --resume a --init b
+printf '\x40\0\0\0\0\0\0\0{"layers.0.weight"' >"$tmp/cut.safetensors"
+expect 1 "$tmp/cut.safetensors: header length 64 runs past the end" -- eval --model "$tmp/cut.safetensors" --data "$tmp/tiny" --backend host
+expect 1 "$tmp/none.safetensors: cannot open" -- train --resume "$tmp/none.safetensors" --backend host
+expect 1 "$tmp/cut.safetensors: header length" -- train --init "$tmp/cut.safetensors" --data "$tmp/tiny" --backend host
+
 if "$bin" devices >/dev/null 2>&1; then
     expect 1 "\-\-device 'no-such-device-xyz'" -- train --device no-such-device-xyz --data "$tmp/tiny" --epochs 1
     expect 1 "no such device" -- train --device 99 --data "$tmp/tiny" --epochs 1

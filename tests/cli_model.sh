@@ -40,6 +40,24 @@ check "resumed model is bitwise the uninterrupted one" cmp -s "$tmp/full.safeten
 "$bin" train --data "$data" --backend host --resume "$tmp/resumed.safetensors" >"$tmp/notckpt.txt" 2>&1
 check "a final model is not a checkpoint" grep -q "not a checkpoint" "$tmp/notckpt.txt"
 
+# 2b. a run whose loss turns non-finite stops with a clear error and saves nothing
+python3 - "$tmp/huge.safetensors" <<'EOF'
+import json, struct, sys
+shapes = [("layers.0.weight", [4, 784]), ("layers.0.bias", [4]), ("layers.2.weight", [10, 4]), ("layers.2.bias", [10])]
+hdr, off = {}, 0
+for name, shape in shapes:
+    n = 4 * shape[0] * (shape[1] if len(shape) > 1 else 1)
+    hdr[name] = {"dtype": "F32", "shape": shape, "data_offsets": [off, off + n]}
+    off += n
+h = json.dumps(hdr).encode()
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(h)) + h + struct.pack("<f", 3e38) * (off // 4))
+EOF
+"$bin" train --data "$data" --backend host --init "$tmp/huge.safetensors" --epochs 1 --out "$tmp/nan.safetensors" \
+    >"$tmp/nan.txt" 2>"$tmp/nan.err"
+code=$?
+check "non-finite loss: exit 1 and a clear error" bash -c "[ $code = 1 ] && grep -q 'training diverged: the loss is .*no model was saved' '$tmp/nan.err'"
+check "non-finite loss: no model file" [ ! -e "$tmp/nan.safetensors" ]
+
 # 3. predict: a PGM of test digit 0 (a 7), a non-image, a missing file
 python3 - "$data" "$tmp" <<'EOF'
 import gzip, os, sys
