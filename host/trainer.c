@@ -305,18 +305,35 @@ cm_status trainer_train_stats(cm_trainer *t, cm_stats *out) {
     return CM_OK;
 }
 
+static cm_status check_split(const cm_trainer *t, const cm_split *split) {
+    if (split->dim != t->L.sizes[0])
+        return cm_fail(CM_ERR_USAGE, "the images have %d pixels; the model expects %d", split->dim, t->L.sizes[0]);
+    if ((size_t)split->count > t->iota_count)
+        return cm_fail(CM_ERR_USAGE, "%d examples; the trainer was set up for at most %zu", split->count,
+                       t->iota_count);
+    return CM_OK;
+}
+
+/* Batch i of a split, in order, staged and gathered into act[0] and run forward; *rows examples. */
+static cm_status forward_split_batch(cm_trainer *t, const cm_split *split, int i, int *rows) {
+    int B = t->cfg.batch, s = i & 1;
+    *rows = split->count - i * B < B ? split->count - i * B : B;
+    CM_TRY(backend_stage_rows(t->b, t->stage_u8[s], t->stage_labels[s], split->images, split->labels,
+                              t->iota_host + (size_t)i * B, *rows, split->dim));
+    CM_TRY(backend_gather(t->b, t->stage_u8[s], t->stage_labels[s], t->iota, 0, *rows, split->dim, PIXEL_SCALE,
+                          t->act[0], t->labels));
+    return forward(t, *rows);
+}
+
 cm_status trainer_evaluate(cm_trainer *t, const cm_split *split, cm_stats *out) {
     int B = t->cfg.batch, classes = t->L.sizes[t->L.nlayers];
     CM_TRY(backend_fill(t->b, t->eval_loss, 0.0f, (size_t)B));
     CM_TRY(backend_fill(t->b, t->eval_correct, 0.0f, (size_t)B));
+    CM_TRY(check_split(t, split));
     int nb = (split->count + B - 1) / B;
     for (int i = 0; i < nb; i++) {
-        int rows = split->count - i * B < B ? split->count - i * B : B, s = i & 1;
-        CM_TRY(backend_stage_rows(t->b, t->stage_u8[s], t->stage_labels[s], split->images, split->labels,
-                                  t->iota_host + (size_t)i * B, rows, split->dim));
-        CM_TRY(backend_gather(t->b, t->stage_u8[s], t->stage_labels[s], t->iota, 0, rows, split->dim, PIXEL_SCALE,
-                              t->act[0], t->labels));
-        CM_TRY(forward(t, rows));
+        int rows;
+        CM_TRY(forward_split_batch(t, split, i, &rows));
         CM_TRY(backend_softmax_xent(t->b, t->act[t->L.nlayers], t->labels, NULL, t->eval_loss, t->eval_correct, rows,
                                     classes));
     }
@@ -327,19 +344,11 @@ cm_status trainer_evaluate(cm_trainer *t, const cm_split *split, cm_stats *out) 
 
 cm_status trainer_predict(cm_trainer *t, const cm_split *split, int32_t *pred, float *probs) {
     int B = t->cfg.batch, classes = t->L.sizes[t->L.nlayers];
-    if (split->dim != t->L.sizes[0])
-        return cm_fail(CM_ERR_USAGE, "the images have %d pixels; the model expects %d", split->dim, t->L.sizes[0]);
-    if ((size_t)split->count > t->iota_count)
-        return cm_fail(CM_ERR_USAGE, "trainer_predict: %d examples; the trainer was set up for at most %zu",
-                       split->count, t->iota_count);
+    CM_TRY(check_split(t, split));
     int nb = (split->count + B - 1) / B;
     for (int i = 0; i < nb; i++) {
-        int rows = split->count - i * B < B ? split->count - i * B : B, s = i & 1;
-        CM_TRY(backend_stage_rows(t->b, t->stage_u8[s], t->stage_labels[s], split->images, split->labels,
-                                  t->iota_host + (size_t)i * B, rows, split->dim));
-        CM_TRY(backend_gather(t->b, t->stage_u8[s], t->stage_labels[s], t->iota, 0, rows, split->dim, PIXEL_SCALE,
-                              t->act[0], t->labels));
-        CM_TRY(forward(t, rows));
+        int rows;
+        CM_TRY(forward_split_batch(t, split, i, &rows));
         float *p = probs + (size_t)i * B * classes;
         CM_TRY(backend_download(t->b, t->act[t->L.nlayers], 0, p, fbytes((size_t)rows * classes)));
         for (int r = 0; r < rows; r++, p += classes) { /* stable softmax, in double */
