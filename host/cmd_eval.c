@@ -148,11 +148,10 @@ static cm_status eval_run(const eval_args *a, const cm_dataset *ds, runner *r) {
                            a->data, test->labels[i], i, classes);
     cm_stats stats;
     double t0 = timer_now();
-    CM_TRY(trainer_evaluate(r->t, test, &stats));
     int32_t *pred = malloc(sizeof(int32_t) * (size_t)test->count);
     float *probs = malloc(sizeof(float) * (size_t)test->count * classes);
     cm_status st = pred && probs ? CM_OK : cm_fail(CM_ERR_MEMORY, "out of host memory");
-    if (st == CM_OK) st = trainer_predict(r->t, test, pred, probs);
+    if (st == CM_OK) st = trainer_predict(r->t, test, pred, probs, &stats);
     double secs = timer_now() - t0;
     cm_eval ev;
     if (st == CM_OK) st = eval_compute(test, pred, probs, classes, &ev);
@@ -266,7 +265,7 @@ cm_status cmd_predict(int argc, char **argv) {
         if (st == CM_OK) {
             probs = malloc(sizeof(float) * (size_t)ok * classes);
             pred = malloc(sizeof(int32_t) * (size_t)ok);
-            st = probs && pred ? trainer_predict(r.t, &ds.test, pred, probs) : cm_fail(CM_ERR_MEMORY, "out of memory");
+            st = probs && pred ? trainer_predict(r.t, &ds.test, pred, probs, NULL) : cm_fail(CM_ERR_MEMORY, "out of memory");
         }
         char store[64][32];
         const char *ptrs[64];

@@ -134,7 +134,7 @@ static cm_status write_report(cm_trainer *t, const train_files *f, const cm_data
     float *probs = malloc(sizeof(float) * (size_t)split->count * classes);
     cm_status st = pred && probs ? CM_OK : cm_fail(CM_ERR_MEMORY, "out of host memory");
     cm_eval ev;
-    if (st == CM_OK) st = trainer_predict(t, split, pred, probs);
+    if (st == CM_OK) st = trainer_predict(t, split, pred, probs, NULL);
     if (st == CM_OK) st = eval_compute(split, pred, probs, classes, &ev);
     if (st == CM_OK) {
         ev.loss = ev_stats->loss;
@@ -149,34 +149,34 @@ static cm_status write_report(cm_trainer *t, const train_files *f, const cm_data
     return st;
 }
 
-static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, const cm_dataset *ds) {
+/* file: the model named by --init or --resume, already loaded (its options applied to a), or
+ * empty for a fresh model; start_epoch: where a resumed run continues. */
+static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, const cm_dataset *ds,
+                       cm_model_file *file, int start_epoch) {
     size_t align = b->align_bytes > CM_PARAM_ALIGN_BYTES ? b->align_bytes : CM_PARAM_ALIGN_BYTES;
-    cm_model_file file = {0};
-    int start_epoch = 0;
     const char *from = f->resume ? f->resume : f->init;
-    if (from) {
-        CM_TRY(model_file_load(from, align, &file));
-        layers_from_model(&file.model.layout, a);
-    } else {
-        CM_TRY(cli_init_model(a, ds, align, b, &file.model));
+    if (from && align > file->model.layout.align_bytes) { /* a device that wants wider alignment: rare */
+        model_file_free(file);
+        CM_TRY(model_file_load(from, align, file));
+    } else if (!from) {
+        CM_TRY(cli_init_model(a, ds, align, b, &file->model));
     }
     cm_status st = CM_OK;
-    if (f->resume) st = options_from_checkpoint(f->resume, &file.meta, a, &start_epoch);
-    if (st == CM_OK && start_epoch >= a->epochs)
+    if (start_epoch >= a->epochs)
         st = cm_fail(CM_ERR_USAGE, "%s: the run already finished its %d epochs", f->resume, a->epochs);
     char arch[128];
-    model_describe(&file.model.layout, arch, sizeof arch);
+    model_describe(&file->model.layout, arch, sizeof arch);
     cm_train_config cfg = cli_train_config(a);
     cm_trainer *t = NULL;
-    if (st == CM_OK) st = trainer_create(b, ds, &file.model, &cfg, &t);
+    if (st == CM_OK) st = trainer_create(b, ds, &file->model, &cfg, &t);
     if (st == CM_OK && f->resume) {
         trainer_set_global_step(t, (int64_t)start_epoch * trainer_steps_per_epoch(t));
-        if (trainer_has_momentum(t) && !file.momentum)
+        if (trainer_has_momentum(t) && !file->momentum)
             st = cm_fail(CM_ERR_FORMAT, "%s: the checkpoint has no momentum state", f->resume);
         else if (trainer_has_momentum(t))
-            st = trainer_set_momentum(t, file.momentum);
+            st = trainer_set_momentum(t, file->momentum);
     }
-    model_file_free(&file);
+    model_file_free(file);
     cm_meta meta;
     if (st == CM_OK) st = cli_model_meta(a, ds, b, &meta);
     float *params = NULL, *momentum = NULL;
@@ -266,25 +266,31 @@ cm_status cmd_train(int argc, char **argv) {
     CM_TRY(cli_parse_train(argc, argv, &info, &a, &help));
     if (help) return CM_OK;
     if (f.resume && f.init) return cm_fail(CM_ERR_USAGE, "--resume and --init: give one or the other");
-    if (f.resume) { /* the checkpoint's --val decides the split: read it before loading data */
-        cm_model_file peek;
-        CM_TRY(model_file_load(f.resume, CM_PARAM_ALIGN_BYTES, &peek));
-        int start;
-        cm_status st = options_from_checkpoint(f.resume, &peek.meta, &a, &start);
-        model_file_free(&peek);
-        CM_TRY(st);
+    /* The model file is read once, before the data: a checkpoint's --val decides the split. */
+    cm_model_file file = {0};
+    int start_epoch = 0;
+    const char *from = f.resume ? f.resume : f.init;
+    if (from) {
+        CM_TRY(model_file_load(from, CM_PARAM_ALIGN_BYTES, &file));
+        layers_from_model(&file.model.layout, &a);
     }
-    cm_dataset ds;
-    CM_TRY(cli_load_data(&a, &ds));
+    cm_status st = f.resume ? options_from_checkpoint(f.resume, &file.meta, &a, &start_epoch) : CM_OK;
+    cm_dataset ds = {0};
+    if (st == CM_OK) st = cli_load_data(&a, &ds);
+    if (st != CM_OK) {
+        model_file_free(&file);
+        return st;
+    }
     cm_backend_options bo = {.device = a.device, .threads = a.threads};
     cm_backend *b;
     double t0 = timer_now();
-    cm_status st = backend_create(a.backend, &bo, &b);
+    st = backend_create(a.backend, &bo, &b);
     if (st == CM_OK) {
         printf("backend: %s: %s (ready in %.2f s)\n", b->kind, b->device_name, timer_now() - t0);
-        st = train(&a, &f, b, &ds);
+        st = train(&a, &f, b, &ds, &file, start_epoch);
         backend_destroy(b);
     }
+    model_file_free(&file);
     dataset_free(&ds);
     return st;
 }

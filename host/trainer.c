@@ -342,13 +342,20 @@ cm_status trainer_evaluate(cm_trainer *t, const cm_split *split, cm_stats *out) 
     return read_sums(t, t->eval_loss, t->eval_correct, split->count, out);
 }
 
-cm_status trainer_predict(cm_trainer *t, const cm_split *split, int32_t *pred, float *probs) {
+cm_status trainer_predict(cm_trainer *t, const cm_split *split, int32_t *pred, float *probs, cm_stats *stats) {
     int B = t->cfg.batch, classes = t->L.sizes[t->L.nlayers];
     CM_TRY(check_split(t, split));
+    if (stats) {
+        CM_TRY(backend_fill(t->b, t->eval_loss, 0.0f, (size_t)B));
+        CM_TRY(backend_fill(t->b, t->eval_correct, 0.0f, (size_t)B));
+    }
     int nb = (split->count + B - 1) / B;
     for (int i = 0; i < nb; i++) {
         int rows;
         CM_TRY(forward_split_batch(t, split, i, &rows));
+        if (stats) /* the loss and count exactly as trainer_evaluate computes them */
+            CM_TRY(backend_softmax_xent(t->b, t->act[t->L.nlayers], t->labels, NULL, t->eval_loss, t->eval_correct,
+                                        rows, classes));
         float *p = probs + (size_t)i * B * classes;
         CM_TRY(backend_download(t->b, t->act[t->L.nlayers], 0, p, fbytes((size_t)rows * classes)));
         for (int r = 0; r < rows; r++, p += classes) { /* stable softmax, in double */
@@ -366,7 +373,7 @@ cm_status trainer_predict(cm_trainer *t, const cm_split *split, int32_t *pred, f
         }
     }
     t->staged = 0;
-    return CM_OK;
+    return stats ? read_sums(t, t->eval_loss, t->eval_correct, split->count, stats) : CM_OK;
 }
 
 cm_status trainer_get_params(cm_trainer *t, float *params) {

@@ -350,7 +350,7 @@ static void test_predict_png_matches_model(void **state) {
     float probs[40 * 10], probs2[80 * 10];
     cm_split first = ds.test;
     first.count = n;
-    assert_int_equal(trainer_predict(t, &first, pred, probs), CM_OK);
+    assert_int_equal(trainer_predict(t, &first, pred, probs, NULL), CM_OK);
 
     uint8_t *imgs = malloc(2 * (size_t)n * 784);
     for (int i = 0; i < n; i++) {
@@ -377,7 +377,7 @@ static void test_predict_png_matches_model(void **state) {
     }
     uint8_t labels[80] = {0};
     cm_split s = {.count = 2 * n, .rows = 28, .cols = 28, .dim = 784, .images = imgs, .labels = labels};
-    assert_int_equal(trainer_predict(t, &s, pred2, probs2), CM_OK);
+    assert_int_equal(trainer_predict(t, &s, pred2, probs2, NULL), CM_OK);
     int same = 0, confident = 0;
     for (int i = 0; i < n; i++) {
         if (probs[i * 10 + pred[i]] < 0.9f) continue; /* borderline digits may flip under resampling */

@@ -50,8 +50,9 @@ cm_status trainer_train_stats(cm_trainer *t, cm_stats *out);
 cm_status trainer_evaluate(cm_trainer *t, const cm_split *split, cm_stats *out);
 /* For every example of a split, in order: pred (count) the class with the largest logit (the
  * first on ties, as in training), probs (count, classes) the softmax, computed on the host from
- * the backend's logits. */
-cm_status trainer_predict(cm_trainer *t, const cm_split *split, int32_t *pred, float *probs);
+ * the backend's logits. If stats is not NULL, it also gets what trainer_evaluate would report,
+ * from the same forward pass. */
+cm_status trainer_predict(cm_trainer *t, const cm_split *split, int32_t *pred, float *probs, cm_stats *stats);
 /* Copies the parameters, or the gradients of the last step, (layout.total floats) to the host. */
 cm_status trainer_get_params(cm_trainer *t, float *params);
 cm_status trainer_get_grads(cm_trainer *t, float *grads);
