@@ -44,6 +44,12 @@ cm_status backend_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_bu
                          int dim, float scale, cm_buf *x, cm_buf *y) {
     return b->ops->gather(b, src_u8, labels_u8, idx, idx_off, rows, dim, scale, x, y);
 }
+cm_status backend_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
+                                 int rows, int height, int width, float scale, const cm_augment *aug, uint64_t seed,
+                                 uint64_t step, cm_buf *x, cm_buf *y) {
+    return b->ops->gather_augment(b, src_u8, labels_u8, idx, idx_off, rows, height, width, scale, aug, seed, step, x,
+                                  y);
+}
 cm_status backend_gemm(cm_backend *b, bool trans_a, bool trans_b, int m, int n, int k, float alpha, cm_buf *a,
                        int lda, cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc) {
     return b->ops->gemm(b, trans_a, trans_b, m, n, k, alpha, a, lda, bm, ldb, beta, c, ldc);
@@ -51,8 +57,12 @@ cm_status backend_gemm(cm_backend *b, bool trans_a, bool trans_b, int m, int n, 
 cm_status backend_bias_act(cm_backend *b, cm_buf *y, cm_buf *bias, int rows, int cols, bool relu) {
     return b->ops->bias_act(b, y, bias, rows, cols, relu);
 }
-cm_status backend_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n) {
-    return b->ops->relu_backward(b, dy, y, n);
+cm_status backend_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n, float scale) {
+    return b->ops->relu_backward(b, dy, y, n, scale);
+}
+cm_status backend_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t seed, uint32_t layer, uint64_t step) {
+    if (!(p >= 0.0f && p < 1.0f)) return cm_fail(CM_ERR_USAGE, "dropout probability %g: must be in [0, 1)", (double)p);
+    return b->ops->dropout(b, y, n, p, seed, layer, step);
 }
 cm_status backend_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *db, int rows, int cols) {
     return b->ops->bias_grad(b, dy, db, rows, cols);
@@ -65,6 +75,12 @@ cm_status backend_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *
                          int classes) {
     return b->ops->argmax(b, logits, labels, pred, acc_correct, rows, classes);
 }
-cm_status backend_sgd_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *v, size_t n, float lr, float momentum) {
-    return b->ops->sgd_update(b, w, g, v, n, lr, momentum);
+cm_status backend_opt_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *m, cm_buf *v, size_t n, const cm_opt_step *s) {
+    if (s->kind == CM_OPT_NESTEROV && !m) return cm_fail(CM_ERR_USAGE, "opt_update: Nesterov needs a momentum buffer");
+    if ((s->kind == CM_OPT_ADAM || s->kind == CM_OPT_ADAMW) && (!m || !v))
+        return cm_fail(CM_ERR_USAGE, "opt_update: Adam needs both moment buffers");
+    return b->ops->opt_update(b, w, g, m, v, n, s);
+}
+cm_status backend_max_norm(cm_backend *b, cm_buf *w, int rows, int cols, float c) {
+    return b->ops->max_norm(b, w, rows, cols, c);
 }

@@ -23,10 +23,11 @@ struct cm_buf {
     cl_event read_done;  /* last compute-queue command that read the contents */
 };
 
-enum { K_BIAS_ACT, K_RELU_BWD, K_BIAS_GRAD, K_SOFTMAX, K_ARGMAX, K_SGD, K_GATHER, K_COUNT };
-static const char *const kernel_names[K_COUNT] = {"kernel_bias_act",     "kernel_relu_backward", "kernel_bias_grad",
-                                                  "kernel_softmax_xent", "kernel_argmax",        "kernel_sgd_update",
-                                                  "kernel_gather"};
+enum { K_BIAS_ACT, K_RELU_BWD, K_BIAS_GRAD, K_SOFTMAX, K_ARGMAX, K_OPT, K_GATHER, K_GATHER_AUG, K_DROPOUT,
+       K_MAX_NORM, K_COUNT };
+static const char *const kernel_names[K_COUNT] = {
+    "kernel_bias_act", "kernel_relu_backward",  "kernel_bias_grad", "kernel_softmax_xent", "kernel_argmax",
+    "kernel_opt_update", "kernel_gather", "kernel_gather_augment", "kernel_dropout", "kernel_max_norm"};
 
 typedef struct {
     CLBlastLayout layout;
@@ -302,6 +303,26 @@ static cm_status launch_2d(device_backend *db, int kid, size_t cols, size_t rows
     return CM_OK;
 }
 
+/* Launches a gather-family kernel (arguments already set) over (dim, rows), after the uploads
+ * of staged sources; records the launch as their last reader. */
+static cm_status launch_gather(device_backend *db, int kid, cm_buf *src_u8, cm_buf *labels_u8, int rows, int dim) {
+    cl_event wait[2];
+    cl_uint nwait = 0;
+    if (src_u8->write_done) wait[nwait++] = src_u8->write_done;
+    if (labels_u8->write_done) wait[nwait++] = labels_u8->write_done;
+    int staged = (src_u8->flags & CM_BUF_STAGING) != 0;
+    cl_event done = NULL;
+    CM_TRY(launch_2d(db, kid, (size_t)dim, (size_t)rows, nwait, nwait ? wait : NULL, staged ? &done : NULL));
+    if (staged && done) {
+        if (src_u8->read_done) clReleaseEvent(src_u8->read_done);
+        src_u8->read_done = done;
+        if (labels_u8->read_done) clReleaseEvent(labels_u8->read_done);
+        clRetainEvent(done);
+        labels_u8->read_done = done;
+    }
+    return CM_OK;
+}
+
 static cm_status device_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
                                int rows, int dim, float scale, cm_buf *x, cm_buf *y) {
     device_backend *db = DB(b);
@@ -316,21 +337,34 @@ static cm_status device_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8,
     ARG(k, 6, scale);
     ARG_MEM(k, 7, x);
     ARG_MEM(k, 8, y);
-    cl_event wait[2];
-    cl_uint nwait = 0;
-    if (src_u8->write_done) wait[nwait++] = src_u8->write_done;
-    if (labels_u8->write_done) wait[nwait++] = labels_u8->write_done;
-    int staged = (src_u8->flags & CM_BUF_STAGING) != 0;
-    cl_event done = NULL;
-    CM_TRY(launch_2d(db, K_GATHER, (size_t)dim, (size_t)rows, nwait, nwait ? wait : NULL, staged ? &done : NULL));
-    if (staged && done) {
-        if (src_u8->read_done) clReleaseEvent(src_u8->read_done);
-        src_u8->read_done = done;
-        if (labels_u8->read_done) clReleaseEvent(labels_u8->read_done);
-        clRetainEvent(done);
-        labels_u8->read_done = done;
-    }
-    return CM_OK;
+    return launch_gather(db, K_GATHER, src_u8, labels_u8, rows, dim);
+}
+
+static cm_status device_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx,
+                                       size_t idx_off, int rows, int height, int width, float scale,
+                                       const cm_augment *aug, uint64_t seed, uint64_t step, cm_buf *x, cm_buf *y) {
+    device_backend *db = DB(b);
+    cl_kernel k = db->k[K_GATHER_AUG];
+    cl_uint off = (cl_uint)idx_off, seed_lo = (cl_uint)seed, seed_hi = (cl_uint)(seed >> 32);
+    cl_uint step_lo = (cl_uint)step, step_hi = (cl_uint)(step >> 32);
+    ARG_MEM(k, 0, src_u8);
+    ARG_MEM(k, 1, labels_u8);
+    ARG_MEM(k, 2, idx);
+    ARG(k, 3, off);
+    ARG(k, 4, rows);
+    ARG(k, 5, height);
+    ARG(k, 6, width);
+    ARG(k, 7, scale);
+    ARG(k, 8, aug->shift);
+    ARG(k, 9, aug->rotate);
+    ARG(k, 10, aug->scale);
+    ARG(k, 11, seed_lo);
+    ARG(k, 12, seed_hi);
+    ARG(k, 13, step_lo);
+    ARG(k, 14, step_hi);
+    ARG_MEM(k, 15, x);
+    ARG_MEM(k, 16, y);
+    return launch_gather(db, K_GATHER_AUG, src_u8, labels_u8, rows, height * width);
 }
 
 static cm_status gemm_temp_for(device_backend *db, const gemm_shape *key, size_t *bytes) {
@@ -404,14 +438,44 @@ static cm_status device_bias_act(cm_backend *b, cm_buf *y, cm_buf *bias, int row
     return launch_2d(db, K_BIAS_ACT, (size_t)cols, (size_t)rows, 0, NULL, NULL);
 }
 
-static cm_status device_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n) {
+static cm_status device_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n, float scale) {
     device_backend *db = DB(b);
     cl_kernel k = db->k[K_RELU_BWD];
     cl_uint nn = (cl_uint)n;
     ARG_MEM(k, 0, dy);
     ARG_MEM(k, 1, y);
     ARG(k, 2, nn);
+    ARG(k, 3, scale);
     return launch_1d(db, K_RELU_BWD, n);
+}
+
+static cm_status device_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t seed, uint32_t layer,
+                                uint64_t step) {
+    device_backend *db = DB(b);
+    cl_kernel k = db->k[K_DROPOUT];
+    cl_uint nn = (cl_uint)n, seed_lo = (cl_uint)seed, seed_hi = (cl_uint)(seed >> 32), lay = layer;
+    cl_uint step_lo = (cl_uint)step, step_hi = (cl_uint)(step >> 32);
+    float inv_keep = 1.0f / (1.0f - p); /* on the host: the device's division may round differently */
+    ARG_MEM(k, 0, y);
+    ARG(k, 1, nn);
+    ARG(k, 2, p);
+    ARG(k, 3, inv_keep);
+    ARG(k, 4, seed_lo);
+    ARG(k, 5, seed_hi);
+    ARG(k, 6, lay);
+    ARG(k, 7, step_lo);
+    ARG(k, 8, step_hi);
+    return launch_1d(db, K_DROPOUT, (n + 3) / 4);
+}
+
+static cm_status device_max_norm(cm_backend *b, cm_buf *w, int rows, int cols, float c) {
+    device_backend *db = DB(b);
+    cl_kernel k = db->k[K_MAX_NORM];
+    ARG_MEM(k, 0, w);
+    ARG(k, 1, rows);
+    ARG(k, 2, cols);
+    ARG(k, 3, c);
+    return launch_1d(db, K_MAX_NORM, (size_t)rows);
 }
 
 static cm_status device_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *db_, int rows, int cols) {
@@ -461,20 +525,28 @@ static cm_status device_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm
     return launch_1d(db, K_ARGMAX, (size_t)rows);
 }
 
-static cm_status device_sgd_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *v, size_t n, float lr,
-                                   float momentum) {
+static cm_status device_opt_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *m, cm_buf *v, size_t n,
+                                  const cm_opt_step *s) {
     device_backend *db = DB(b);
-    cl_kernel k = db->k[K_SGD];
+    cl_kernel k = db->k[K_OPT];
     cl_uint nn = (cl_uint)n;
-    int use_v = v != NULL;
+    int use_m = m != NULL, kind = (int)s->kind;
     ARG_MEM(k, 0, w);
     ARG_MEM(k, 1, g);
-    ARG_MEM(k, 2, v);
-    ARG(k, 3, use_v);
-    ARG(k, 4, nn);
-    ARG(k, 5, lr);
-    ARG(k, 6, momentum);
-    return launch_1d(db, K_SGD, n);
+    ARG_MEM(k, 2, m);
+    ARG_MEM(k, 3, v);
+    ARG(k, 4, use_m);
+    ARG(k, 5, nn);
+    ARG(k, 6, kind);
+    ARG(k, 7, s->lr);
+    ARG(k, 8, s->momentum);
+    ARG(k, 9, s->weight_decay);
+    ARG(k, 10, s->beta1);
+    ARG(k, 11, s->beta2);
+    ARG(k, 12, s->eps);
+    ARG(k, 13, s->step_size);
+    ARG(k, 14, s->bc2_sqrt);
+    return launch_1d(db, K_OPT, n);
 }
 
 static const cm_backend_ops device_ops = {
@@ -488,13 +560,16 @@ static const cm_backend_ops device_ops = {
     .finish = device_finish,
     .stage_rows = device_stage_rows,
     .gather = device_gather,
+    .gather_augment = device_gather_augment,
     .gemm = device_gemm,
     .bias_act = device_bias_act,
     .relu_backward = device_relu_backward,
+    .dropout = device_dropout,
     .bias_grad = device_bias_grad,
     .softmax_xent = device_softmax_xent,
     .argmax = device_argmax,
-    .sgd_update = device_sgd_update,
+    .opt_update = device_opt_update,
+    .max_norm = device_max_norm,
 };
 
 static cm_status device_setup(device_backend *db) {

@@ -9,6 +9,7 @@
 #endif
 
 #include "clmnist/backend.h"
+#include "clmnist/philox.h"
 #include "host_gemm.h"
 
 struct cm_buf {
@@ -120,6 +121,54 @@ static cm_status host_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, c
     return CM_OK;
 }
 
+/* The per-example inverse transform (output pixel -> source pixel), as kernel_gather_augment. */
+static void augment_transform(const cm_augment *a, uint64_t seed, uint64_t step, uint32_t row, float *ia, float *ib,
+                              float *tx, float *ty) {
+    const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32) ^ CM_PHILOX_TAG_AUGMENT};
+    const uint32_t ctr[4] = {row, 0u, (uint32_t)step, (uint32_t)(step >> 32)};
+    uint32_t u[4];
+    philox4x32_10(ctr, key, u);
+    *tx = a->shift * (2.0f * philox_unit(u[0]) - 1.0f);
+    *ty = a->shift * (2.0f * philox_unit(u[1]) - 1.0f);
+    const float th = a->rotate * (2.0f * philox_unit(u[2]) - 1.0f) * 0.017453292519943295f;
+    const float s = 1.0f + a->scale * (2.0f * philox_unit(u[3]) - 1.0f);
+    const float cs = a->rotate != 0.0f ? cosf(th) : 1.0f, sn = a->rotate != 0.0f ? sinf(th) : 0.0f;
+    *ia = cs / s;
+    *ib = sn / s;
+}
+
+static float pixel_at(const uint8_t *img, int height, int width, int yy, int xx) {
+    return yy >= 0 && yy < height && xx >= 0 && xx < width ? (float)img[yy * width + xx] : 0.0f;
+}
+
+static cm_status host_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
+                                     int rows, int height, int width, float scale, const cm_augment *aug,
+                                     uint64_t seed, uint64_t step, cm_buf *x, cm_buf *y) {
+    const int32_t *ix = I32(idx) + idx_off;
+    const int dim = height * width;
+    const float cx = (float)(width - 1) * 0.5f, cy = (float)(height - 1) * 0.5f;
+    for (int r = 0; r < rows; r++) {
+        const uint8_t *img = src_u8->data + (size_t)ix[r] * dim;
+        float ia, ib, tx, ty;
+        augment_transform(aug, seed, step, (uint32_t)r, &ia, &ib, &tx, &ty);
+        float *d = F(x) + (size_t)r * dim;
+        for (int i = 0; i < height; i++)
+            for (int j = 0; j < width; j++) {
+                const float dx = (float)j - cx - tx, dy = (float)i - cy - ty;
+                const float xs = ia * dx + ib * dy + cx, ys = -ib * dx + ia * dy + cy;
+                const float x0 = floorf(xs), y0 = floorf(ys), fx = xs - x0, fy = ys - y0;
+                const int xi = (int)x0, yi = (int)y0;
+                const float top = (1.0f - fx) * pixel_at(img, height, width, yi, xi) +
+                                  fx * pixel_at(img, height, width, yi, xi + 1);
+                const float bot = (1.0f - fx) * pixel_at(img, height, width, yi + 1, xi) +
+                                  fx * pixel_at(img, height, width, yi + 1, xi + 1);
+                d[i * width + j] = ((1.0f - fy) * top + fy * bot) * scale;
+            }
+        I32(y)[r] = labels_u8->data[ix[r]];
+    }
+    return CM_OK;
+}
+
 static cm_status host_gemm_op(cm_backend *b, bool ta, bool tb, int m, int n, int k, float alpha, cm_buf *a, int lda,
                               cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc) {
     host_backend *hb = (host_backend *)b;
@@ -141,11 +190,27 @@ static cm_status host_bias_act(cm_backend *b, cm_buf *y, cm_buf *bias, int rows,
     return CM_OK;
 }
 
-static cm_status host_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n) {
+static cm_status host_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n, float scale) {
     float *d = F(dy);
     const float *yf = F(y);
-    for (size_t i = 0; i < n; i++)
-        if (!(yf[i] > 0.0f)) d[i] = 0.0f;
+    for (size_t i = 0; i < n; i++) d[i] = yf[i] > 0.0f ? d[i] * scale : 0.0f;
+    return CM_OK;
+}
+
+static cm_status host_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t seed, uint32_t layer,
+                              uint64_t step) {
+    float *yf = F(y);
+    const float inv_keep = 1.0f / (1.0f - p); /* the device gets this value from the host too */
+    const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32) ^ CM_PHILOX_TAG_DROPOUT};
+    for (size_t g = 0; g < (n + 3) / 4; g++) {
+        const uint32_t ctr[4] = {(uint32_t)g, layer, (uint32_t)step, (uint32_t)(step >> 32)};
+        uint32_t u[4];
+        philox4x32_10(ctr, key, u);
+        for (size_t j = 0; j < 4 && 4 * g + j < n; j++) {
+            float *v = &yf[4 * g + j];
+            *v = philox_unit(u[j]) >= p ? *v * inv_keep : 0.0f;
+        }
+    }
     return CM_OK;
 }
 
@@ -202,18 +267,50 @@ static cm_status host_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_b
     return CM_OK;
 }
 
-static cm_status host_sgd_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *v, size_t n, float lr,
-                                 float momentum) {
-    float *wf = F(w);
+static cm_status host_opt_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *m, cm_buf *v, size_t n,
+                                 const cm_opt_step *s) {
+    float *wf = F(w), *mf = m ? F(m) : NULL, *vf = v ? F(v) : NULL;
     const float *gf = F(g);
-    if (!v) {
-        for (size_t i = 0; i < n; i++) wf[i] -= lr * gf[i];
-        return CM_OK;
-    }
-    float *vf = F(v);
+    const float wd = s->weight_decay;
     for (size_t i = 0; i < n; i++) {
-        vf[i] = momentum * vf[i] + gf[i];
-        wf[i] -= lr * vf[i];
+        float wi = wf[i], gi = gf[i];
+        switch (s->kind) {
+        case CM_OPT_SGD:
+        case CM_OPT_NESTEROV:
+            if (wd != 0.0f) gi += wd * wi;
+            if (mf) {
+                const float mi = s->momentum * mf[i] + gi;
+                mf[i] = mi;
+                gi = s->kind == CM_OPT_NESTEROV ? gi + s->momentum * mi : mi;
+            }
+            wi -= s->lr * gi;
+            break;
+        case CM_OPT_ADAM:
+        case CM_OPT_ADAMW: {
+            if (s->kind == CM_OPT_ADAMW) wi *= 1.0f - s->lr * wd;
+            else if (wd != 0.0f) gi += wd * wi;
+            const float mi = s->beta1 * mf[i] + (1.0f - s->beta1) * gi;
+            const float vi = s->beta2 * vf[i] + (1.0f - s->beta2) * gi * gi;
+            mf[i] = mi;
+            vf[i] = vi;
+            wi -= s->step_size * (mi / (sqrtf(vi) / s->bc2_sqrt + s->eps));
+            break;
+        }
+        }
+        wf[i] = wi;
+    }
+    return CM_OK;
+}
+
+static cm_status host_max_norm(cm_backend *b, cm_buf *w, int rows, int cols, float c) {
+    for (int r = 0; r < rows; r++) {
+        float *row = F(w) + (size_t)r * cols, ss = 0.0f;
+        for (int j = 0; j < cols; j++) ss += row[j] * row[j];
+        const float norm = sqrtf(ss);
+        if (norm > c) {
+            const float k = c / norm;
+            for (int j = 0; j < cols; j++) row[j] *= k;
+        }
     }
     return CM_OK;
 }
@@ -229,13 +326,16 @@ static const cm_backend_ops host_ops = {
     .finish = host_finish,
     .stage_rows = host_stage_rows,
     .gather = host_gather,
+    .gather_augment = host_gather_augment,
     .gemm = host_gemm_op,
     .bias_act = host_bias_act,
     .relu_backward = host_relu_backward,
+    .dropout = host_dropout,
     .bias_grad = host_bias_grad,
     .softmax_xent = host_softmax_xent,
     .argmax = host_argmax,
-    .sgd_update = host_sgd_update,
+    .opt_update = host_opt_update,
+    .max_norm = host_max_norm,
 };
 
 cm_status backend_host_create(const cm_backend_options *opt, cm_backend **out) {

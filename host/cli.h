@@ -17,11 +17,22 @@ typedef struct {
     const char *layers;
     int hidden[CM_MAX_LAYERS]; /* --layers, parsed */
     int nhidden;
+    const char *preset;   /* "fast" (default) or "best": the defaults the flags start from */
     int epochs;
     int batch;
+    const char *optimizer; /* "sgd" | "momentum" | "nesterov" | "adam" | "adamw" */
     float lr;
     float momentum;
+    int momentum_given;   /* --momentum was on the command line */
+    float beta1, beta2, eps;
+    float weight_decay;
     cm_schedule schedule;
+    int warmup_steps;
+    int step_size;
+    float gamma;
+    float dropout;
+    float max_norm;
+    cm_augment augment;
     uint64_t seed;
     int val;
     int threads;
@@ -49,6 +60,16 @@ typedef struct {
 /* Parses the training options shared by `train` and `compare`. Returns CM_OK, or a usage
  * error; sets *help when --help was given (usage already printed). */
 cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm_train_args *a, int *help);
+
+/* Sets one training option by its long flag name ("lr", "optimizer", ...) from its text, with
+ * the checks the command line applies; used to restore a checkpoint's "train.*" metadata. */
+cm_status cli_set_train_option(cm_train_args *a, const char *name, const char *value);
+/* Names of the options that describe a run (saved as "train.<name>" metadata), NULL-terminated. */
+extern const char *const cli_run_option_names[];
+/* The text form of a run option's current value, as cli_set_train_option reads it back. */
+void cli_format_train_option(const cm_train_args *a, const char *name, char *buf, size_t size);
+/* One line describing the optimizer, schedule and regularisation, for the "model:" line. */
+void cli_describe_recipe(const cm_train_args *a, char *buf, size_t size);
 
 /* Loads the dataset named by the arguments and prints one line describing it. */
 cm_status cli_load_data(const cm_train_args *a, cm_dataset *ds);

@@ -20,9 +20,10 @@ typedef struct {
     int checkpoint_every;   /* epochs; 0: never */
     const char *report;     /* report directory */
     int stop_after;         /* epochs to run in this invocation; 0: all */
+    int patience;           /* early stopping: epochs without a better validation accuracy; 0: off */
 } train_files;
 
-enum { X_OUT, X_NO_SAVE, X_INIT, X_CKPT_EVERY, X_CKPT, X_RESUME, X_REPORT, X_STOP_AFTER };
+enum { X_OUT, X_NO_SAVE, X_INIT, X_CKPT_EVERY, X_CKPT, X_RESUME, X_REPORT, X_STOP_AFTER, X_PATIENCE };
 static const cm_extra_option train_extra[] = {
     {"out", 1, "  --out FILE        where to save the trained model (default model.safetensors)\n"},
     {"no-save", 0, "  --no-save         do not save the model\n"},
@@ -31,12 +32,15 @@ static const cm_extra_option train_extra[] = {
      "  --checkpoint-every N  save a checkpoint (model, optimizer state, position) every N epochs\n"},
     {"checkpoint", 1, "  --checkpoint FILE where checkpoints go (default checkpoint.safetensors)\n"},
     {"resume", 1,
-     "  --resume FILE     continue the run saved in checkpoint FILE; its training options (layers,\n"
-     "                    batch, lr, momentum, schedule, epochs, seed, val) replace the flags\n"},
+     "  --resume FILE     continue the run saved in checkpoint FILE; its training options (every\n"
+     "                    option above from --preset to --val) replace the flags\n"},
     {"report", 1, "  --report DIR      write DIR/metrics.jsonl per epoch and DIR/report.html at the end\n"},
     {"stop-after", 1,
      "  --stop-after N    stop after N epochs of this invocation (the schedule still spans --epochs);\n"
      "                    with --checkpoint-every, continue later with --resume\n"},
+    {"patience", 1,
+     "  --patience N      early stopping (needs --val): stop when the validation accuracy has not\n"
+     "                    improved for N epochs, and keep the weights of the best epoch\n"},
     {NULL, 0, NULL}};
 
 static cm_status on_extra(void *ctx, int index, const char *value) {
@@ -57,12 +61,18 @@ static cm_status on_extra(void *ctx, int index, const char *value) {
         CM_TRY(cli_parse_int("--stop-after", value, 1, 1000000, &v));
         f->stop_after = (int)v;
         break;
+    case X_PATIENCE:
+        CM_TRY(cli_parse_int("--patience", value, 1, 1000000, &v));
+        f->patience = (int)v;
+        break;
     default: break;
     }
     return CM_OK;
 }
 
-static cm_status run_epoch(cm_trainer *t, int epoch, int epochs, cm_stats *train_stats, double *seconds) {
+/* One epoch with a progress bar; lr_steps (steps per epoch) gets the rate of every step. */
+static cm_status run_epoch(cm_trainer *t, int epoch, int epochs, cm_stats *train_stats, double *seconds,
+                           float *lr_steps) {
     int steps = trainer_steps_per_epoch(t);
     char label[32], extra[96] = "";
     snprintf(label, sizeof label, "epoch %d/%d", epoch + 1, epochs);
@@ -71,6 +81,7 @@ static cm_status run_epoch(cm_trainer *t, int epoch, int epochs, cm_stats *train
     double t0 = timer_now(), last_stats = t0;
     CM_TRY(trainer_begin_epoch(t, epoch));
     for (int s = 0; s < steps; s++) {
+        lr_steps[s] = trainer_current_lr(t);
         CM_TRY(trainer_step(t));
         double now = timer_now();
         if (bar.enabled && now - last_stats > 0.5) { /* reading stats waits for the device: rarely */
@@ -88,25 +99,27 @@ static cm_status run_epoch(cm_trainer *t, int epoch, int epochs, cm_stats *train
     return CM_OK;
 }
 
-/* Takes the training options from a checkpoint's metadata. */
+/* Takes the training options from a checkpoint's "train.*" metadata, through the same checks as
+ * the command line; the architecture comes from the tensors. */
 static cm_status options_from_checkpoint(const char *path, const cm_meta *m, cm_train_args *a, int *start_epoch) {
-    const char *keys[] = {"checkpoint.epoch", "train.batch", "train.lr", "train.momentum", "train.schedule",
-                          "train.epochs", "train.seed", "train.val"};
-    const char *v[8];
-    for (int i = 0; i < 8; i++)
-        if (!(v[i] = meta_get(m, keys[i])))
-            return cm_fail(CM_ERR_FORMAT, "%s: not a checkpoint (metadata '%s' is missing)", path, keys[i]);
+    const char *required[] = {"checkpoint.epoch", "train.batch", "train.lr", "train.epochs", "train.seed"};
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        if (!meta_get(m, required[i]))
+            return cm_fail(CM_ERR_FORMAT, "%s: not a checkpoint (metadata '%s' is missing)", path, required[i]);
     long n;
-    double d;
-    cm_status st = CM_OK;
-    if (st == CM_OK) st = cli_parse_int("checkpoint.epoch", v[0], 1, 100000, &n), *start_epoch = (int)n;
-    if (st == CM_OK) st = cli_parse_int("train.batch", v[1], 1, 1 << 20, &n), a->batch = (int)n;
-    if (st == CM_OK) st = cli_parse_float("train.lr", v[2], 1e-12, 1e6, &d), a->lr = (float)d;
-    if (st == CM_OK) st = cli_parse_float("train.momentum", v[3], 0.0, 0.999, &d), a->momentum = (float)d;
-    if (st == CM_OK) a->schedule = strcmp(v[4], "cosine") ? CM_SCHEDULE_CONSTANT : CM_SCHEDULE_COSINE;
-    if (st == CM_OK) st = cli_parse_int("train.epochs", v[5], 1, 100000, &n), a->epochs = (int)n;
-    if (st == CM_OK) st = cli_parse_int("train.seed", v[6], 0, 0x7fffffffL, &n), a->seed = (uint64_t)n;
-    if (st == CM_OK) st = cli_parse_int("train.val", v[7], 0, 0x7fffffffL, &n), a->val = (int)n;
+    cm_status st = cli_parse_int("checkpoint.epoch", meta_get(m, "checkpoint.epoch"), 1, 100000, &n);
+    *start_epoch = (int)n;
+    /* the preset first: the other options were saved after it had been applied */
+    const char *preset = meta_get(m, "train.preset");
+    if (st == CM_OK && preset) st = cli_set_train_option(a, "preset", preset);
+    for (const char *const *name = cli_run_option_names; *name && st == CM_OK; name++) {
+        char key[64];
+        snprintf(key, sizeof key, "train.%s", *name);
+        const char *v = meta_get(m, key);
+        if (!v || !strcmp(*name, "layers") || !strcmp(*name, "preset")) continue;
+        if (!strcmp(*name, "optimizer") && !strcmp(v, "sgd-momentum")) v = "momentum"; /* format 1 name */
+        st = cli_set_train_option(a, *name, v);
+    }
     if (st != CM_OK) return cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: %s", path, cm_last_error());
     return CM_OK;
 }
@@ -117,14 +130,20 @@ static void layers_from_model(const cm_layout *L, cm_train_args *a) {
     for (int i = 0; i < a->nhidden; i++) a->hidden[i] = L->sizes[i + 1];
 }
 
+/* params and state (trainer_opt_state_count arrays) are host scratch of layout.total floats. */
 static cm_status save_checkpoint(cm_trainer *t, const train_files *f, const cm_meta *base, int epochs_done,
-                                 float *params, float *momentum) {
+                                 float *params, float **state) {
     cm_meta m = *base;
     CM_TRY(meta_set(&m, "checkpoint.epoch", "%d", epochs_done));
     CM_TRY(meta_set(&m, "checkpoint.global_step", "%lld", (long long)trainer_global_step(t)));
     CM_TRY(trainer_get_params(t, params));
-    if (momentum) CM_TRY(trainer_get_momentum(t, momentum));
-    return model_file_save(f->checkpoint, trainer_layout(t), params, momentum, &m);
+    int n = trainer_opt_state_count(t);
+    const char *names[CM_OPT_STATE_MAX];
+    for (int i = 0; i < n; i++) {
+        names[i] = trainer_opt_state_name(t, i);
+        CM_TRY(trainer_get_opt_state(t, i, state[i]));
+    }
+    return model_file_save(f->checkpoint, trainer_layout(t), params, n, names, (const float *const *)state, &m);
 }
 
 static cm_status write_report(cm_trainer *t, const train_files *f, const cm_dataset *ds, const cm_meta *meta,
@@ -171,37 +190,44 @@ static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, co
     if (st == CM_OK) st = trainer_create(b, ds, &file->model, &cfg, &t);
     if (st == CM_OK && f->resume) {
         trainer_set_global_step(t, (int64_t)start_epoch * trainer_steps_per_epoch(t));
-        if (trainer_has_momentum(t) && !file->momentum)
-            st = cm_fail(CM_ERR_FORMAT, "%s: the checkpoint has no momentum state", f->resume);
-        else if (trainer_has_momentum(t))
-            st = trainer_set_momentum(t, file->momentum);
+        for (int i = 0; i < trainer_opt_state_count(t) && st == CM_OK; i++) {
+            const float *saved = model_file_state(file, trainer_opt_state_name(t, i));
+            st = saved ? trainer_set_opt_state(t, i, saved)
+                       : cm_fail(CM_ERR_FORMAT, "%s: the checkpoint has no '%s' optimizer state", f->resume,
+                                 trainer_opt_state_name(t, i));
+        }
     }
     model_file_free(file);
     cm_meta meta;
     if (st == CM_OK) st = cli_model_meta(a, ds, b, &meta);
-    float *params = NULL, *momentum = NULL;
+    float *params = NULL, *best = NULL, *state[CM_OPT_STATE_MAX] = {NULL}, *lr_steps = NULL;
     if (st == CM_OK) {
-        params = malloc(sizeof(float) * trainer_layout(t)->total);
-        if (trainer_has_momentum(t)) momentum = malloc(sizeof(float) * trainer_layout(t)->total);
-        if (!params || (trainer_has_momentum(t) && !momentum)) st = cm_fail(CM_ERR_MEMORY, "out of host memory");
+        size_t n = trainer_layout(t)->total;
+        params = malloc(sizeof(float) * n);
+        lr_steps = malloc(sizeof(float) * (size_t)trainer_steps_per_epoch(t));
+        int ok = params && lr_steps;
+        for (int i = 0; i < trainer_opt_state_count(t); i++) ok = ok && (state[i] = malloc(sizeof(float) * n));
+        if (f->patience) ok = ok && (best = malloc(sizeof(float) * n));
+        if (!ok) st = cm_fail(CM_ERR_MEMORY, "out of host memory");
     }
     if (st == CM_OK && f->report) st = report_begin(f->report, f->resume != NULL);
     if (st == CM_OK) {
-        printf("model: MLP %s (%zu parameters)%s%s, SGD lr %g (%s) momentum %g, batch %d, %d epochs, seed %llu, "
-               "data %s\n",
-               arch, trainer_layout(t)->count, from ? " from " : "", from ? from : "", (double)a->lr,
-               a->schedule == CM_SCHEDULE_COSINE ? "cosine" : "constant", (double)a->momentum, a->batch, a->epochs,
-               (unsigned long long)a->seed, trainer_is_resident(t) ? "resident" : "streamed");
+        char recipe[512];
+        cli_describe_recipe(a, recipe, sizeof recipe);
+        printf("model: MLP %s (%zu parameters)%s%s, %s preset: %s, batch %d, %d epochs, seed %llu, data %s\n", arch,
+               trainer_layout(t)->count, from ? " from " : "", from ? from : "", a->preset, recipe, a->batch,
+               a->epochs, (unsigned long long)a->seed, trainer_is_resident(t) ? "resident" : "streamed");
         if (f->resume) printf("resuming after epoch %d of %d\n", start_epoch, a->epochs);
     }
     const char *eval_name = a->val ? "val" : "test";
     double total = 0.0;
     cm_stats tr, ev = {0};
-    int last_ckpt = -1, end_epoch = a->epochs;
+    int last_ckpt = -1, end_epoch = a->epochs, best_epoch = 0;
+    double best_acc = -1.0;
     if (f->stop_after && start_epoch + f->stop_after < end_epoch) end_epoch = start_epoch + f->stop_after;
     for (int e = start_epoch; e < end_epoch && st == CM_OK; e++) {
         double secs, lr0 = trainer_current_lr(t);
-        st = run_epoch(t, e, a->epochs, &tr, &secs);
+        st = run_epoch(t, e, a->epochs, &tr, &secs, lr_steps);
         if (st == CM_OK) st = trainer_evaluate(t, &ds->test, &ev);
         if (st != CM_OK) break;
         total += secs;
@@ -211,16 +237,32 @@ static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, co
         fflush(stdout);
         if (f->report) {
             cm_epoch_record r = {e + 1, tr.loss, tr.accuracy, ev.loss, ev.accuracy, lr0, trainer_current_lr(t),
-                                 secs, (double)tr.count / secs};
+                                 secs, (double)tr.count / secs, lr_steps, trainer_steps_per_epoch(t)};
             st = report_epoch(f->report, &r);
         }
         if (st == CM_OK && f->checkpoint_every && (e + 1) % f->checkpoint_every == 0) {
-            st = save_checkpoint(t, f, &meta, e + 1, params, momentum);
+            st = save_checkpoint(t, f, &meta, e + 1, params, state);
             if (st == CM_OK) {
                 printf("checkpoint: %s (after epoch %d)\n", f->checkpoint, e + 1);
                 last_ckpt = e + 1;
             }
         }
+        if (st == CM_OK && f->patience) { /* early stopping on the validation split */
+            if (ev.accuracy > best_acc) {
+                best_acc = ev.accuracy;
+                best_epoch = e + 1;
+                st = trainer_get_params(t, best);
+            } else if (e + 1 - best_epoch >= f->patience) {
+                printf("early stopping: no better val accuracy for %d epochs\n", f->patience);
+                end_epoch = e + 1;
+                break;
+            }
+        }
+    }
+    if (st == CM_OK && f->patience && best_epoch > 0) {
+        printf("early stopping: keeping the weights of epoch %d (val acc %.2f%%)\n", best_epoch, 100.0 * best_acc);
+        st = trainer_set_params(t, best);
+        if (st == CM_OK) st = meta_set(&meta, "train.best_epoch", "%d", best_epoch);
     }
     if (st == CM_ERR_NUMERIC) {
         char msg[1024];
@@ -237,7 +279,7 @@ static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, co
     if (st == CM_OK) st = meta_set(&meta, "test_loss", "%.6f", ev.loss);
     if (st == CM_OK && f->out) {
         st = trainer_get_params(t, params);
-        if (st == CM_OK) st = model_file_save(f->out, trainer_layout(t), params, NULL, &meta);
+        if (st == CM_OK) st = model_file_save(f->out, trainer_layout(t), params, 0, NULL, NULL, &meta);
     }
     if (st == CM_OK && f->report) st = write_report(t, f, ds, &meta, &ev, final_split);
     if (st == CM_OK) {
@@ -250,7 +292,9 @@ static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, co
                    last_ckpt == end_epoch ? f->checkpoint : "");
     }
     free(params);
-    free(momentum);
+    free(best);
+    free(lr_steps);
+    for (int i = 0; i < CM_OPT_STATE_MAX; i++) free(state[i]);
     trainer_destroy(t);
     return st;
 }
@@ -258,14 +302,16 @@ static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, co
 cm_status cmd_train(int argc, char **argv) {
     train_files f = {.out = "model.safetensors", .checkpoint = "checkpoint.safetensors"};
     cm_command_info info = {"train",
-                            "Trains an MLP (784-512-256-10 by default) with mini-batch SGD, reports test accuracy and "
-                            "saves the model.",
+                            "Trains an MLP (784-512-256-10 by default) on the GPU, reports test accuracy and saves "
+                            "the model.",
                             1, train_extra, on_extra, &f};
     cm_train_args a;
     int help;
     CM_TRY(cli_parse_train(argc, argv, &info, &a, &help));
     if (help) return CM_OK;
     if (f.resume && f.init) return cm_fail(CM_ERR_USAGE, "--resume and --init: give one or the other");
+    if (f.patience && !a.val)
+        return cm_fail(CM_ERR_USAGE, "--patience needs a validation split: add --val N (e.g. --val 5000)");
     /* The model file is read once, before the data: a checkpoint's --val decides the split. */
     cm_model_file file = {0};
     int start_epoch = 0;

@@ -17,7 +17,15 @@
 #error "model_io.c writes float32 as stored in memory: a little-endian host is required"
 #endif
 
-#define MOMENTUM_PREFIX "optimizer.momentum."
+#define STATE_PREFIX "optimizer."
+static const char *const known_states[] = {"momentum", "exp_avg", "exp_avg_sq"};
+enum { NKNOWN = sizeof known_states / sizeof known_states[0] };
+
+const float *model_file_state(const cm_model_file *f, const char *name) {
+    for (int i = 0; i < f->nstate; i++)
+        if (!strcmp(f->state_name[i], name)) return f->state[i];
+    return NULL;
+}
 
 /* ---- metadata -------------------------------------------------------------------------------- */
 
@@ -64,15 +72,17 @@ static cJSON *tensor_entry(int rows, int cols, size_t *offset) {
 }
 
 /* The JSON header, padded with spaces to a multiple of 8 bytes as the format recommends. */
-static char *build_header(const cm_layout *L, int with_momentum, const cm_meta *meta, size_t *len) {
+static char *build_header(const cm_layout *L, int nstate, const char *const *state_names, const cm_meta *meta,
+                          size_t *len) {
     cJSON *root = cJSON_CreateObject();
     cJSON *md = cJSON_AddObjectToObject(root, "__metadata__");
     for (int i = 0; i < meta->count; i++) cJSON_AddStringToObject(md, meta->key[i], meta->value[i]);
     size_t offset = 0;
     char name[96];
-    for (int pass = 0; pass < 1 + with_momentum; pass++)
+    for (int pass = 0; pass < 1 + nstate; pass++)
         for (int l = 0; l < L->nlayers; l++) {
-            const char *prefix = pass ? MOMENTUM_PREFIX : "";
+            char prefix[64] = "";
+            if (pass) snprintf(prefix, sizeof prefix, STATE_PREFIX "%s.", state_names[pass - 1]);
             tensor_name(name, sizeof name, prefix, l, 0);
             cJSON_AddItemToObject(root, name, tensor_entry(L->sizes[l + 1], L->sizes[l], &offset));
             tensor_name(name, sizeof name, prefix, l, 1);
@@ -104,10 +114,16 @@ static int write_tensors(FILE *f, const cm_layout *L, const float *v) {
     return 1;
 }
 
-cm_status model_file_save(const char *path, const cm_layout *L, const float *params, const float *momentum,
-                          const cm_meta *meta) {
+cm_status model_file_save(const char *path, const cm_layout *L, const float *params, int nstate,
+                          const char *const *state_names, const float *const *state, const cm_meta *meta) {
+    if (nstate < 0 || nstate > CM_OPT_STATE_MAX) return cm_fail(CM_ERR_USAGE, "%s: %d optimizer state arrays", path, nstate);
+    for (int i = 0; i < nstate; i++) {
+        int known = 0;
+        for (int k = 0; k < NKNOWN; k++) known |= !strcmp(state_names[i], known_states[k]);
+        if (!known) return cm_fail(CM_ERR_USAGE, "%s: unknown optimizer state '%s'", path, state_names[i]);
+    }
     size_t hlen = 0;
-    char *header = build_header(L, momentum != NULL, meta, &hlen);
+    char *header = build_header(L, nstate, state_names, meta, &hlen);
     if (!header) return cm_fail(CM_ERR_MEMORY, "%s: out of memory building the header", path);
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
@@ -127,8 +143,9 @@ cm_status model_file_save(const char *path, const cm_layout *L, const float *par
     FILE *f = fdopen(fd, "wb");
     uint8_t len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
-    int ok = f && write_all(f, len8, 8) && write_all(f, header, hlen) && write_tensors(f, L, params) &&
-             (!momentum || write_tensors(f, L, momentum)) && fflush(f) == 0 && fsync(fd) == 0;
+    int ok = f && write_all(f, len8, 8) && write_all(f, header, hlen) && write_tensors(f, L, params);
+    for (int i = 0; i < nstate && ok; i++) ok = write_tensors(f, L, state[i]);
+    ok = ok && fflush(f) == 0 && fsync(fd) == 0;
     int saved_errno = errno;
     if (f) ok = (fclose(f) == 0) && ok;
     else close(fd);
@@ -223,16 +240,38 @@ static cm_status check_entry(const st_file *f, const cJSON *e, span *sp, size_t 
     return CM_OK;
 }
 
-/* Is `name` one of the tensors a model with `nlayers` layers (and optionally momentum) has? */
-static int expected_name(const char *name, int nlayers, int with_momentum) {
-    char buf[96];
-    for (int pass = 0; pass < 1 + with_momentum; pass++)
+static void state_prefix(char *buf, size_t size, const char *state) { snprintf(buf, size, STATE_PREFIX "%s.", state); }
+
+/* Is `name` one of the tensors a model with `nlayers` layers (and the state arrays) has? */
+static int expected_name(const char *name, int nlayers, const cm_model_file *out) {
+    char buf[96], prefix[64];
+    for (int pass = 0; pass < 1 + out->nstate; pass++) {
+        prefix[0] = '\0';
+        if (pass) state_prefix(prefix, sizeof prefix, out->state_name[pass - 1]);
         for (int l = 0; l < nlayers; l++)
             for (int bias = 0; bias < 2; bias++) {
-                tensor_name(buf, sizeof buf, pass ? MOMENTUM_PREFIX : "", l, bias);
+                tensor_name(buf, sizeof buf, prefix, l, bias);
                 if (!strcmp(buf, name)) return 1;
             }
+    }
     return 0;
+}
+
+/* Records the optimizer state a tensor name belongs to ("optimizer.{state}.layers..."). */
+static cm_status note_state(const st_file *f, const char *name, cm_model_file *out) {
+    if (strncmp(name, STATE_PREFIX, strlen(STATE_PREFIX))) return CM_OK;
+    const char *s = name + strlen(STATE_PREFIX), *dot = strchr(s, '.');
+    size_t len = dot ? (size_t)(dot - s) : strlen(s);
+    for (int i = 0; i < out->nstate; i++)
+        if (strlen(out->state_name[i]) == len && !strncmp(out->state_name[i], s, len)) return CM_OK;
+    for (int k = 0; k < NKNOWN; k++)
+        if (strlen(known_states[k]) == len && !strncmp(known_states[k], s, len)) {
+            if (out->nstate == CM_OPT_STATE_MAX)
+                return cm_fail(CM_ERR_FORMAT, "%s: more than %d optimizer state arrays", f->path, CM_OPT_STATE_MAX);
+            snprintf(out->state_name[out->nstate++], sizeof out->state_name[0], "%s", known_states[k]);
+            return CM_OK;
+        }
+    return cm_fail(CM_ERR_FORMAT, "%s: unexpected tensor '%s' (unknown optimizer state)", f->path, name);
 }
 
 static cm_status read_whole(const char *path, uint8_t **buf, size_t *len) {
@@ -296,14 +335,14 @@ static cm_status parse_and_check(st_file *f, size_t align_bytes, cm_model_file *
         if (strcmp(e->string, "__metadata__")) ntensors++;
     span *spans = calloc((size_t)ntensors + 1, sizeof *spans);
     if (!spans) return cm_fail(CM_ERR_MEMORY, "out of host memory");
-    int k = 0, has_momentum = 0;
+    int k = 0;
     cm_status st = CM_OK;
     for (const cJSON *e = f->root->child; e && st == CM_OK; e = e->next) {
         if (!strcmp(e->string, "__metadata__")) continue;
         size_t dims[2];
         int nd;
         st = check_entry(f, e, &spans[k++], dims, &nd);
-        if (!strncmp(e->string, MOMENTUM_PREFIX, strlen(MOMENTUM_PREFIX))) has_momentum = 1;
+        if (st == CM_OK) st = note_state(f, e->string, out);
     }
     if (st == CM_OK) {
         qsort(spans, (size_t)k, sizeof *spans, cmp_span);
@@ -341,16 +380,17 @@ static cm_status parse_and_check(st_file *f, size_t align_bytes, cm_model_file *
     }
     if (nlayers == 0) return cm_fail(CM_ERR_FORMAT, "%s: tensor 'layers.0.weight' is missing: not a clmnist model", f->path);
     for (const cJSON *e = f->root->child; e; e = e->next)
-        if (strcmp(e->string, "__metadata__") && !expected_name(e->string, nlayers, has_momentum))
+        if (strcmp(e->string, "__metadata__") && !expected_name(e->string, nlayers, out))
             return cm_fail(CM_ERR_FORMAT, "%s: unexpected tensor '%s' for a %d-layer MLP", f->path, e->string, nlayers);
-    if (ntensors != 2 * nlayers * (1 + has_momentum))
+    if (ntensors != 2 * nlayers * (1 + out->nstate))
         return cm_fail(CM_ERR_FORMAT, "%s: %d tensors where a %d-layer MLP has %d (a name appears twice?)", f->path,
-                       ntensors, nlayers, 2 * nlayers * (1 + has_momentum));
-    if (has_momentum)
+                       ntensors, nlayers, 2 * nlayers * (1 + out->nstate));
+    for (int si = 0; si < out->nstate; si++)
         for (int l = 0; l < nlayers; l++)
             for (int bias = 0; bias < 2; bias++) {
-                char pname[96];
-                tensor_name(name, sizeof name, MOMENTUM_PREFIX, l, bias);
+                char pname[96], prefix[64];
+                state_prefix(prefix, sizeof prefix, out->state_name[si]);
+                tensor_name(name, sizeof name, prefix, l, bias);
                 const cJSON *m = cJSON_GetObjectItemCaseSensitive(f->root, name);
                 tensor_name(pname, sizeof pname, "", l, bias);
                 const cJSON *p = cJSON_GetObjectItemCaseSensitive(f->root, pname);
@@ -377,7 +417,11 @@ static cm_status parse_and_check(st_file *f, size_t align_bytes, cm_model_file *
 
     out->model.layout = L;
     CM_TRY(copy_tensors(f, &L, "", &out->model.params));
-    if (has_momentum) CM_TRY(copy_tensors(f, &L, MOMENTUM_PREFIX, &out->momentum));
+    for (int si = 0; si < out->nstate; si++) {
+        char prefix[64];
+        state_prefix(prefix, sizeof prefix, out->state_name[si]);
+        CM_TRY(copy_tensors(f, &L, prefix, &out->state[si]));
+    }
     return CM_OK;
 }
 
@@ -415,6 +459,9 @@ cm_status model_file_load(const char *path, size_t align_bytes, cm_model_file *o
 
 void model_file_free(cm_model_file *f) {
     model_free(&f->model);
-    free(f->momentum);
-    f->momentum = NULL;
+    for (int i = 0; i < CM_OPT_STATE_MAX; i++) {
+        free(f->state[i]);
+        f->state[i] = NULL;
+    }
+    f->nstate = 0;
 }

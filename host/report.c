@@ -45,6 +45,14 @@ cm_status report_epoch(const char *dir, const cm_epoch_record *r) {
     cJSON_AddNumberToObject(o, "lr_end", r->lr_end);
     cJSON_AddNumberToObject(o, "seconds", r->seconds);
     cJSON_AddNumberToObject(o, "images_per_s", r->images_per_s);
+    if (r->lr_steps) {
+        cJSON *arr = cJSON_AddArrayToObject(o, "lr_per_step");
+        for (int i = 0; i < r->nsteps; i++) {
+            char num[32]; /* 7 significant digits keep the line short and the float exact enough */
+            snprintf(num, sizeof num, "%.7g", (double)r->lr_steps[i]);
+            cJSON_AddItemToArray(arr, cJSON_CreateNumber(strtod(num, NULL)));
+        }
+    }
     char *line = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     FILE *f = fopen(path, "a");
@@ -64,10 +72,11 @@ static cm_status read_metrics(const char *dir, cm_epoch_record **out, int *n) {
     *n = 0;
     FILE *f = fopen(path, "r");
     if (!f) return CM_OK; /* no curves */
-    char line[4096];
+    char *line = NULL; /* lines carry the per-step rates: no fixed limit */
+    size_t linecap = 0;
     int cap = 0, lineno = 0;
     cm_status st = CM_OK;
-    while (st == CM_OK && fgets(line, sizeof line, f)) {
+    while (st == CM_OK && getline(&line, &linecap, f) != -1) {
         lineno++;
         cJSON *o = cJSON_Parse(line);
         if (!cJSON_IsObject(o)) {
@@ -99,6 +108,7 @@ static cm_status read_metrics(const char *dir, cm_epoch_record **out, int *n) {
         r->test_accuracy = v[4];
         cJSON_Delete(o);
     }
+    free(line);
     fclose(f);
     return st;
 }

@@ -4,9 +4,6 @@
 #include "clmnist/trainer.h"
 
 #include <math.h>
-#ifndef M_PI
-#define M_PI 3.14159265358979323846
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +21,8 @@ struct cm_trainer {
 
     cm_buf *params;                  /* (L.total) every weight and bias */
     cm_buf *grads;                   /* (L.total) same layout */
-    cm_buf *velocity;                /* (L.total) momentum buffer, NULL for plain SGD */
+    cm_buf *opt_m;                   /* (L.total) momentum / Adam's exp_avg; NULL for plain SGD */
+    cm_buf *opt_v;                   /* (L.total) Adam's exp_avg_sq; NULL otherwise */
     cm_buf *W[CM_MAX_LAYERS];        /* views: (out, in) */
     cm_buf *bias[CM_MAX_LAYERS];     /* views: (out) */
     cm_buf *dW[CM_MAX_LAYERS];       /* views: (out, in) */
@@ -77,7 +75,8 @@ static cm_status setup(cm_trainer *t, const cm_model *model) {
     CM_TRY(backend_alloc(b, fbytes(t->L.total), 0, "parameters", &t->params));
     CM_TRY(backend_alloc(b, fbytes(t->L.total), 0, "gradients", &t->grads));
     CM_TRY(backend_upload(b, t->params, 0, model->params, fbytes(t->L.total)));
-    if (t->cfg.momentum > 0.0f) CM_TRY(backend_alloc(b, fbytes(t->L.total), 0, "momentum", &t->velocity));
+    for (int i = 0; i < trainer_opt_state_count(t); i++)
+        CM_TRY(backend_alloc(b, fbytes(t->L.total), 0, trainer_opt_state_name(t, i), i ? &t->opt_v : &t->opt_m));
     CM_TRY(make_views(t));
     for (int l = 0; l <= t->L.nlayers; l++) {
         CM_TRY(backend_alloc(b, fbytes(B * (size_t)t->L.sizes[l]), 0, "activations", &t->act[l]));
@@ -121,6 +120,34 @@ static cm_status setup(cm_trainer *t, const cm_model *model) {
     return backend_finish(b);
 }
 
+static cm_status check_config(const cm_train_config *c) {
+    if (!(c->momentum >= 0.0f && c->momentum < 1.0f))
+        return cm_fail(CM_ERR_USAGE, "--momentum %g: must be in [0, 1)", (double)c->momentum);
+    if (c->optimizer == CM_OPT_NESTEROV && !(c->momentum > 0.0f))
+        return cm_fail(CM_ERR_USAGE, "--optimizer nesterov needs --momentum greater than 0");
+    if (c->optimizer == CM_OPT_ADAM || c->optimizer == CM_OPT_ADAMW) {
+        if (!(c->beta1 >= 0.0f && c->beta1 < 1.0f) || !(c->beta2 >= 0.0f && c->beta2 < 1.0f))
+            return cm_fail(CM_ERR_USAGE, "--beta1 %g / --beta2 %g: must be in [0, 1)", (double)c->beta1,
+                           (double)c->beta2);
+        if (!(c->eps > 0.0f)) return cm_fail(CM_ERR_USAGE, "--eps %g: must be positive", (double)c->eps);
+    }
+    if (!(c->weight_decay >= 0.0f) || !isfinite(c->weight_decay))
+        return cm_fail(CM_ERR_USAGE, "--weight-decay %g: must be 0 or positive", (double)c->weight_decay);
+    if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
+        return cm_fail(CM_ERR_USAGE, "--dropout %g: must be in [0, 1)", (double)c->dropout);
+    if (!(c->max_norm >= 0.0f)) return cm_fail(CM_ERR_USAGE, "--max-norm %g: must be 0 or positive", (double)c->max_norm);
+    if (c->schedule == CM_SCHEDULE_STEP && (c->step_size < 1 || !(c->gamma > 0.0f)))
+        return cm_fail(CM_ERR_USAGE, "--schedule step needs --step-size >= 1 and --gamma > 0");
+    if (c->warmup_steps < 0) return cm_fail(CM_ERR_USAGE, "--warmup-steps %d: must be 0 or more", c->warmup_steps);
+    const cm_augment *a = &c->augment;
+    if (!(a->shift >= 0.0f && a->shift <= 64.0f) || !(a->rotate >= 0.0f && a->rotate <= 180.0f) ||
+        !(a->scale >= 0.0f && a->scale < 1.0f))
+        return cm_fail(CM_ERR_USAGE, "--augment shift=%g,rotate=%g,scale=%g: expected shift in [0, 64] pixels, rotate "
+                                     "in [0, 180] degrees, scale in [0, 1)",
+                       (double)a->shift, (double)a->rotate, (double)a->scale);
+    return CM_OK;
+}
+
 cm_status trainer_create(cm_backend *b, const cm_dataset *ds, const cm_model *model, const cm_train_config *cfg,
                          cm_trainer **out) {
     *out = NULL;
@@ -128,8 +155,6 @@ cm_status trainer_create(cm_backend *b, const cm_dataset *ds, const cm_model *mo
         return cm_fail(CM_ERR_USAGE, "--batch %d: must be between 1 and %d", cfg->batch, 1 << 20);
     if (!(cfg->lr > 0.0f) || !isfinite(cfg->lr))
         return cm_fail(CM_ERR_USAGE, "--lr %g: must be a positive number", (double)cfg->lr);
-    if (!(cfg->momentum >= 0.0f && cfg->momentum < 1.0f))
-        return cm_fail(CM_ERR_USAGE, "--momentum %g: must be in [0, 1)", (double)cfg->momentum);
     if (model->layout.align_bytes % b->align_bytes)
         return cm_fail(CM_ERR_USAGE, "model parameters are aligned to %zu bytes; backend '%s' needs %zu",
                        model->layout.align_bytes, b->device_name, b->align_bytes);
@@ -137,6 +162,7 @@ cm_status trainer_create(cm_backend *b, const cm_dataset *ds, const cm_model *mo
         return cm_fail(CM_ERR_USAGE, "model has %d inputs and %d classes; the data has %d and %d",
                        model->layout.sizes[0], model->layout.sizes[model->layout.nlayers], ds->train.dim,
                        ds->classes);
+    CM_TRY(check_config(cfg));
     cm_trainer *t = calloc(1, sizeof *t);
     if (!t) return cm_fail(CM_ERR_MEMORY, "out of host memory");
     t->b = b;
@@ -166,7 +192,7 @@ void trainer_destroy(cm_trainer *t) {
         backend_release(b, t->act[l]);
         backend_release(b, t->dact[l]);
     }
-    cm_buf *bufs[] = {t->params,     t->grads,       t->velocity,       t->labels,       t->acc_loss,    t->acc_correct,
+    cm_buf *bufs[] = {t->params,     t->grads,       t->opt_m,         t->opt_v,       t->labels,       t->acc_loss,    t->acc_correct,
                       t->eval_loss,  t->eval_correct, t->train_u8,    t->train_labels, t->perm,
                       t->stage_u8[0], t->stage_u8[1], t->stage_labels[0], t->stage_labels[1], t->iota};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) backend_release(b, bufs[i]);
@@ -203,15 +229,24 @@ static cm_status stage_train_batch(cm_trainer *t, int step) {
                               t->perm_host + (size_t)step * t->cfg.batch, batch_rows(t, step, tr->count), tr->dim);
 }
 
-/* Logits for `rows` examples already in act[0]: every layer's GEMM, bias and ReLU. */
-static cm_status forward(cm_trainer *t, int rows) {
+static int augmenting(const cm_trainer *t) {
+    const cm_augment *a = &t->cfg.augment;
+    return a->shift > 0.0f || a->rotate > 0.0f || a->scale > 0.0f;
+}
+
+/* Logits for `rows` examples already in act[0]: every layer's GEMM, bias and ReLU, then (when
+ * training) dropout on the hidden activations, its mask keyed by seed, layer and global step. */
+static cm_status forward(cm_trainer *t, int rows, int training) {
     const cm_layout *L = &t->L;
     for (int l = 0; l < L->nlayers; l++) {
-        int in = L->sizes[l], out = L->sizes[l + 1];
+        int in = L->sizes[l], out = L->sizes[l + 1], hidden = l < L->nlayers - 1;
         /* act[l+1] (rows, out) = act[l] (rows, in) . W[l]^T (in, out) */
         CM_TRY(backend_gemm(t->b, false, true, rows, out, in, 1.0f, t->act[l], in, t->W[l], in, 0.0f,
                             t->act[l + 1], out));
-        CM_TRY(backend_bias_act(t->b, t->act[l + 1], t->bias[l], rows, out, l < L->nlayers - 1));
+        CM_TRY(backend_bias_act(t->b, t->act[l + 1], t->bias[l], rows, out, hidden));
+        if (training && hidden && t->cfg.dropout > 0.0f)
+            CM_TRY(backend_dropout(t->b, t->act[l + 1], (size_t)rows * out, t->cfg.dropout, t->cfg.seed,
+                                   (uint32_t)l, (uint64_t)t->global_step));
     }
     return CM_OK;
 }
@@ -230,18 +265,46 @@ static cm_status backward(cm_trainer *t, int rows) {
             /* dact[l] (rows, in) = dact[l+1] (rows, out) . W[l] (out, in), then through the ReLU */
             CM_TRY(backend_gemm(t->b, false, false, rows, in, out, 1.0f, t->dact[l + 1], out, t->W[l], in, 0.0f,
                                 t->dact[l], in));
-            CM_TRY(backend_relu_backward(t->b, t->dact[l], t->act[l], (size_t)rows * (size_t)in));
+            /* through dropout (act[l] is already masked and scaled) and the ReLU */
+            float keep_scale = t->cfg.dropout > 0.0f ? 1.0f / (1.0f - t->cfg.dropout) : 1.0f;
+            CM_TRY(backend_relu_backward(t->b, t->dact[l], t->act[l], (size_t)rows * (size_t)in, keep_scale));
         }
     }
     return CM_OK;
 }
 
+cm_schedule_config trainer_schedule(const cm_trainer *t) {
+    int64_t spe = trainer_steps_per_epoch(t);
+    cm_schedule_config s = {.kind = t->cfg.schedule,
+                            .lr = t->cfg.lr,
+                            .total = spe * (t->cfg.epochs > 0 ? t->cfg.epochs : 1),
+                            .step_steps = spe * (t->cfg.step_size > 0 ? t->cfg.step_size : 1),
+                            .gamma = t->cfg.gamma,
+                            .warmup = t->cfg.warmup_steps};
+    return s;
+}
+
 float trainer_current_lr(const cm_trainer *t) {
-    if (t->cfg.schedule == CM_SCHEDULE_CONSTANT) return t->cfg.lr;
-    double total = (double)trainer_steps_per_epoch(t) * (t->cfg.epochs > 0 ? t->cfg.epochs : 1);
-    double frac = (double)t->global_step / total;
-    if (frac > 1.0) frac = 1.0;
-    return (float)(t->cfg.lr * 0.5 * (1.0 + cos(M_PI * frac)));
+    cm_schedule_config s = trainer_schedule(t);
+    return schedule_lr(&s, t->global_step);
+}
+
+/* The scalars of this step's update; Adam's bias corrections in double, as PyTorch does. */
+static cm_opt_step opt_step(const cm_trainer *t) {
+    const cm_train_config *c = &t->cfg;
+    cm_opt_step s = {.kind = c->optimizer,
+                     .lr = trainer_current_lr(t),
+                     .momentum = c->momentum,
+                     .weight_decay = c->weight_decay,
+                     .beta1 = c->beta1,
+                     .beta2 = c->beta2,
+                     .eps = c->eps};
+    if (c->optimizer == CM_OPT_ADAM || c->optimizer == CM_OPT_ADAMW) {
+        double step = (double)(t->global_step + 1);
+        s.step_size = (float)((double)s.lr / (1.0 - pow((double)c->beta1, step)));
+        s.bc2_sqrt = (float)sqrt(1.0 - pow((double)c->beta2, step));
+    }
+    return s;
 }
 
 cm_status trainer_step(cm_trainer *t) {
@@ -251,27 +314,33 @@ cm_status trainer_step(cm_trainer *t) {
     int rows = batch_rows(t, t->step, tr->count);
     int classes = t->L.sizes[t->L.nlayers];
 
-    /* act[0] (rows, dim) float, labels (rows) int32: this step's batch */
-    if (t->resident) {
-        CM_TRY(backend_gather(t->b, t->train_u8, t->train_labels, t->perm, (size_t)t->step * t->cfg.batch, rows,
-                              tr->dim, PIXEL_SCALE, t->act[0], t->labels));
-    } else {
+    /* act[0] (rows, dim) float, labels (rows) int32: this step's batch, augmented if asked */
+    cm_buf *src = t->train_u8, *src_labels = t->train_labels, *idx = t->perm;
+    size_t idx_off = (size_t)t->step * t->cfg.batch;
+    if (!t->resident) {
         if (!t->staged) CM_TRY(stage_train_batch(t, t->step));
-        int s = t->step & 1;
-        CM_TRY(backend_gather(t->b, t->stage_u8[s], t->stage_labels[s], t->iota, 0, rows, tr->dim, PIXEL_SCALE,
-                              t->act[0], t->labels));
-        /* Upload the next batch while this one computes. */
+        src = t->stage_u8[t->step & 1], src_labels = t->stage_labels[t->step & 1], idx = t->iota, idx_off = 0;
+    }
+    if (augmenting(t))
+        CM_TRY(backend_gather_augment(t->b, src, src_labels, idx, idx_off, rows, tr->rows, tr->cols, PIXEL_SCALE,
+                                      &t->cfg.augment, t->cfg.seed, (uint64_t)t->global_step, t->act[0], t->labels));
+    else
+        CM_TRY(backend_gather(t->b, src, src_labels, idx, idx_off, rows, tr->dim, PIXEL_SCALE, t->act[0], t->labels));
+    if (!t->resident) { /* upload the next batch while this one computes */
         t->staged = t->step + 1 < steps;
         if (t->staged) CM_TRY(stage_train_batch(t, t->step + 1));
     }
-    CM_TRY(forward(t, rows));
+    CM_TRY(forward(t, rows, 1));
     /* loss: dact[L] (rows, classes) = d mean cross-entropy / d logits */
     CM_TRY(backend_softmax_xent(t->b, t->act[t->L.nlayers], t->labels, t->dact[t->L.nlayers], t->acc_loss,
                                 t->acc_correct, rows, classes));
     CM_TRY(backward(t, rows));
-    /* update: v = momentum v + grads; params -= lr v; one launch over the whole flat array */
-    CM_TRY(backend_sgd_update(t->b, t->params, t->grads, t->velocity, t->L.total, trainer_current_lr(t),
-                              t->cfg.momentum));
+    /* update: one launch over the whole flat parameter array, then the max-norm constraint */
+    cm_opt_step os = opt_step(t);
+    CM_TRY(backend_opt_update(t->b, t->params, t->grads, t->opt_m, t->opt_v, t->L.total, &os));
+    if (t->cfg.max_norm > 0.0f)
+        for (int l = 0; l < t->L.nlayers; l++)
+            CM_TRY(backend_max_norm(t->b, t->W[l], t->L.sizes[l + 1], t->L.sizes[l], t->cfg.max_norm));
     t->step++;
     t->global_step++;
     t->seen += rows;
@@ -322,7 +391,7 @@ static cm_status forward_split_batch(cm_trainer *t, const cm_split *split, int i
                               t->iota_host + (size_t)i * B, *rows, split->dim));
     CM_TRY(backend_gather(t->b, t->stage_u8[s], t->stage_labels[s], t->iota, 0, *rows, split->dim, PIXEL_SCALE,
                           t->act[0], t->labels));
-    return forward(t, *rows);
+    return forward(t, *rows, 0);
 }
 
 cm_status trainer_evaluate(cm_trainer *t, const cm_split *split, cm_stats *out) {
@@ -384,16 +453,39 @@ cm_status trainer_get_grads(cm_trainer *t, float *grads) {
     return backend_download(t->b, t->grads, 0, grads, fbytes(t->L.total));
 }
 
-int trainer_has_momentum(const cm_trainer *t) { return t->velocity != NULL; }
-
-cm_status trainer_get_momentum(cm_trainer *t, float *momentum) {
-    if (!t->velocity) return cm_fail(CM_ERR_USAGE, "plain SGD keeps no momentum");
-    return backend_download(t->b, t->velocity, 0, momentum, fbytes(t->L.total));
+cm_status trainer_set_params(cm_trainer *t, const float *params) {
+    return backend_upload(t->b, t->params, 0, params, fbytes(t->L.total));
 }
 
-cm_status trainer_set_momentum(cm_trainer *t, const float *momentum) {
-    if (!t->velocity) return cm_fail(CM_ERR_USAGE, "plain SGD keeps no momentum");
-    return backend_upload(t->b, t->velocity, 0, momentum, fbytes(t->L.total));
+int trainer_opt_state_count(const cm_trainer *t) {
+    switch (t->cfg.optimizer) {
+    case CM_OPT_ADAM:
+    case CM_OPT_ADAMW: return 2;
+    case CM_OPT_NESTEROV: return 1;
+    case CM_OPT_SGD:
+    default: return t->cfg.momentum > 0.0f ? 1 : 0;
+    }
+}
+
+const char *trainer_opt_state_name(const cm_trainer *t, int i) {
+    if (trainer_opt_state_count(t) == 2) return i ? "exp_avg_sq" : "exp_avg";
+    return "momentum";
+}
+
+static cm_buf *opt_state_buf(cm_trainer *t, int i) {
+    return i < 0 || i >= trainer_opt_state_count(t) ? NULL : i ? t->opt_v : t->opt_m;
+}
+
+cm_status trainer_get_opt_state(cm_trainer *t, int i, float *state) {
+    cm_buf *buf = opt_state_buf(t, i);
+    if (!buf) return cm_fail(CM_ERR_USAGE, "the optimizer has no state array %d", i);
+    return backend_download(t->b, buf, 0, state, fbytes(t->L.total));
+}
+
+cm_status trainer_set_opt_state(cm_trainer *t, int i, const float *state) {
+    cm_buf *buf = opt_state_buf(t, i);
+    if (!buf) return cm_fail(CM_ERR_USAGE, "the optimizer has no state array %d", i);
+    return backend_upload(t->b, buf, 0, state, fbytes(t->L.total));
 }
 
 int64_t trainer_global_step(const cm_trainer *t) { return t->global_step; }

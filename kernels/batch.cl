@@ -14,3 +14,41 @@ __kernel void kernel_gather(const __global uchar *src, const __global uchar *lab
     x[(size_t)r * dim + c] = (float)src[row * dim + c] * scale;
     if (c == 0) y[r] = labels[row];
 }
+
+/* kernel_gather_augment  as kernel_gather for images of height x width (dim = height * width),
+ *   but row r is sampled through its own random affine transform (bilinear, zero outside):
+ *   u0..u3 = unit(Philox(key (seed_lo, seed_hi ^ TAG_AUGMENT), counter (r, 0, step_lo, step_hi)))
+ *   shift (tx, ty) = shift * (2 u0 - 1, 2 u1 - 1); angle = rotate * (2 u2 - 1) degrees;
+ *   s = 1 + scale * (2 u3 - 1); output pixel p maps to source R(-angle) (p - c - t) / s + c,
+ *   c the image centre. The host twin is host_gather_augment (backend_host.c). */
+inline float cm_pixel_at(const __global uchar *img, int height, int width, int yy, int xx) {
+    return yy >= 0 && yy < height && xx >= 0 && xx < width ? (float)img[yy * width + xx] : 0.0f;
+}
+
+__kernel void kernel_gather_augment(const __global uchar *src, const __global uchar *labels, const __global int *idx,
+                                    const uint idx_off, const int rows, const int height, const int width,
+                                    const float scale, const float shift, const float rotate, const float zoom,
+                                    const uint seed_lo, const uint seed_hi, const uint step_lo, const uint step_hi,
+                                    __global float *x, __global int *y) {
+    const int p = (int)get_global_id(0), r = (int)get_global_id(1), dim = height * width;
+    if (p >= dim || r >= rows) return;
+    const size_t row = (size_t)idx[idx_off + r];
+    const uint4 u = cm_philox4x32_10((uint4)((uint)r, 0u, step_lo, step_hi), (uint2)(seed_lo, seed_hi ^ CM_PHILOX_TAG_AUGMENT));
+    const float tx = shift * (2.0f * cm_philox_unit(u.x) - 1.0f);
+    const float ty = shift * (2.0f * cm_philox_unit(u.y) - 1.0f);
+    const float th = rotate * (2.0f * cm_philox_unit(u.z) - 1.0f) * 0.017453292519943295f;
+    const float s = 1.0f + zoom * (2.0f * cm_philox_unit(u.w) - 1.0f);
+    const float cs = rotate != 0.0f ? cos(th) : 1.0f, sn = rotate != 0.0f ? sin(th) : 0.0f;
+    const float ia = cs / s, ib = sn / s;
+    const float cx = (float)(width - 1) * 0.5f, cy = (float)(height - 1) * 0.5f;
+    const int i = p / width, j = p - i * width;
+    const float dx = (float)j - cx - tx, dy = (float)i - cy - ty;
+    const float xs = ia * dx + ib * dy + cx, ys = -ib * dx + ia * dy + cy;
+    const float x0 = floor(xs), y0 = floor(ys), fx = xs - x0, fy = ys - y0;
+    const int xi = (int)x0, yi = (int)y0;
+    const __global uchar *img = src + row * dim;
+    const float top = (1.0f - fx) * cm_pixel_at(img, height, width, yi, xi) + fx * cm_pixel_at(img, height, width, yi, xi + 1);
+    const float bot = (1.0f - fx) * cm_pixel_at(img, height, width, yi + 1, xi) + fx * cm_pixel_at(img, height, width, yi + 1, xi + 1);
+    x[(size_t)r * dim + p] = ((1.0f - fy) * top + fy * bot) * scale;
+    if (p == 0) y[r] = labels[row];
+}

@@ -10,3 +10,21 @@ inline int cm_argmax_row(const __global float *z, int n) {
         if (z[c] > z[best]) best = c;
     return best;
 }
+
+/* Philox4x32-10 (Salmon et al., SC'11): the same function as include/clmnist/philox.h, so the
+ * device draws the bits the host reference draws for the same key and counter. */
+#define CM_PHILOX_TAG_DROPOUT 0x00D50A00u
+#define CM_PHILOX_TAG_AUGMENT 0x00A06E00u
+
+inline uint4 cm_philox4x32_10(uint4 c, uint2 k) {
+    for (int r = 0; r < 10; r++) {
+        if (r > 0) k += (uint2)(0x9E3779B9u, 0xBB67AE85u);
+        const uint hi0 = mul_hi(0xD2511F53u, c.x), lo0 = 0xD2511F53u * c.x;
+        const uint hi1 = mul_hi(0xCD9E8D57u, c.z), lo1 = 0xCD9E8D57u * c.z;
+        c = (uint4)(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
+    }
+    return c;
+}
+
+/* Uniform in [0, 1) from the top 24 bits: exact, as philox_unit() on the host. */
+inline float cm_philox_unit(uint x) { return (float)(x >> 8) * (1.0f / 16777216.0f); }

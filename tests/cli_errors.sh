@@ -78,5 +78,20 @@ if "$bin" devices >/dev/null 2>&1; then
 fi
 expect 2 "\-\-val 5" -- train --data "$tmp/tiny" --val 5 --backend host
 
+# training recipe flags
+expect 2 "\-\-optimizer 'rmsprop': expected sgd, momentum, nesterov, adam or adamw" -- train --optimizer rmsprop
+expect 2 "\-\-preset 'huge'" -- train --preset huge
+expect 2 "\-\-schedule 'linear': expected constant, cosine, step or onecycle" -- train --schedule linear
+expect 2 "\-\-augment shift 'x'" -- train --augment shift=x
+expect 2 "\-\-augment: unknown transform 'blur'" -- train --augment blur=1
+expect 2 "\-\-augment 'shift2'" -- train --augment shift2
+expect 2 "\-\-augment rotate '400'" -- train --augment rotate=400
+expect 2 "\-\-dropout '1'" -- train --dropout 1
+expect 2 "\-\-weight-decay '-0.1'" -- train --weight-decay -0.1
+expect 2 "\-\-momentum applies to sgd, momentum and nesterov; adam uses \-\-beta1" -- train --optimizer adam --momentum 0.9
+expect 2 "\-\-beta2 '1'" -- train --optimizer adam --beta2 1
+expect 2 "\-\-patience needs a validation split" -- train --patience 3
+expect 2 "\-\-optimizer nesterov needs \-\-momentum greater than 0" -- train --data "$tmp/tiny" --backend host --optimizer nesterov --momentum 0
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

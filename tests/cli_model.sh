@@ -58,6 +58,47 @@ code=$?
 check "non-finite loss: exit 1 and a clear error" bash -c "[ $code = 1 ] && grep -q 'training diverged: the loss is .*no model was saved' '$tmp/nan.err'"
 check "non-finite loss: no model file" [ ! -e "$tmp/nan.safetensors" ]
 
+# 2c. the full recipe (AdamW, one-cycle with warm-up, dropout, max-norm, augmentation) resumes
+#     bitwise too: its Adam moments are in the checkpoint and its random streams follow the step
+recipe=(--optimizer adamw --lr 0.003 --weight-decay 0.01 --schedule onecycle --warmup-steps 50 --dropout 0.2
+    --max-norm 3 --augment shift=2,rotate=10,scale=0.1)
+"$bin" train "${common[@]}" "${recipe[@]}" --out "$tmp/r_full.safetensors" --report "$tmp/rrep" >"$tmp/r_full.txt" 2>&1
+check "recipe run trains (>= 90%: $(acc "$tmp/r_full.txt"))" bash -c "grep -q 'test accuracy: 9[0-9]' '$tmp/r_full.txt'"
+"$bin" train "${common[@]}" "${recipe[@]}" --stop-after 1 --checkpoint-every 1 --checkpoint "$tmp/r_ckpt.safetensors" \
+    --out "$tmp/r_half.safetensors" >/dev/null 2>&1
+check "recipe checkpoint holds Adam's moments" bash -c "head -c 4000 '$tmp/r_ckpt.safetensors' | grep -q 'optimizer.exp_avg_sq.layers.2.bias'"
+"$bin" train --data "$data" --backend host --threads 2 --resume "$tmp/r_ckpt.safetensors" \
+    --out "$tmp/r_resumed.safetensors" >"$tmp/r_resume.txt" 2>&1
+check "resume restores the recipe" grep -q "adamw lr 0.003 (onecycle, warm-up 50 steps).*dropout 0.2, max-norm 3, augment shift=2,rotate=10,scale=0.1" "$tmp/r_resume.txt"
+check "resumed recipe model is bitwise the uninterrupted one" cmp -s "$tmp/r_full.safetensors" "$tmp/r_resumed.safetensors"
+check "metrics.jsonl has the rate of every step (warm-up, then one-cycle)" python3 -c "
+import json, math, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+steps = math.ceil(60000 / 128)
+lrs = [x for r in rows for x in r['lr_per_step']]
+assert len(rows) == 2 and len(lrs) == 2 * steps, (len(rows), len(lrs))
+total, up = 2 * steps, 0.3 * 2 * steps - 1
+# step 0: OneCycleLR's initial rate lr/25, scaled by the warm-up factor 1/50
+assert abs(lrs[0] - 0.003 / 25 / 50) < 1e-9, lrs[0]
+peak = max(range(total), key=lambda i: lrs[i])
+assert abs(peak - round(up)) <= 1 and abs(lrs[peak] - 0.003) < 1e-6, (peak, lrs[peak])
+assert lrs[-1] < 1e-6
+" "$tmp/rrep/metrics.jsonl"
+
+# 2d. early stopping keeps the best validation epoch's weights, and eval agrees with the result
+"$bin" train "${common[@]}" --epochs 3 --val 10000 --patience 1 --lr 0.5 --schedule constant \
+    --out "$tmp/es.safetensors" >"$tmp/es.txt" 2>&1
+check "early stopping reports the epoch it keeps" grep -q "early stopping: keeping the weights of epoch [123]" "$tmp/es.txt"
+best=$(grep -o 'keeping the weights of epoch [0-9]' "$tmp/es.txt" | grep -o '[0-9]$')
+bestacc=$(grep "^epoch $best/3" "$tmp/es.txt" | grep -o 'val acc [0-9.]*%')
+check "the kept epoch has the best val accuracy ($bestacc)" python3 -c "
+import re, sys
+accs = [float(x) for x in re.findall(r'val acc ([0-9.]+)%', open(sys.argv[1]).read())]
+assert accs[int(sys.argv[2]) - 1] == max(accs), accs
+" "$tmp/es.txt" "$best"
+"$bin" eval --model "$tmp/es.safetensors" --data "$data" --backend host >"$tmp/es_eval.txt" 2>&1
+check "eval of the kept weights equals the final test accuracy" [ "$(acc "$tmp/es.txt")" = "$(acc "$tmp/es_eval.txt")" ]
+
 # 3. predict: a PGM of test digit 0 (a 7), a non-image, a missing file
 python3 - "$data" "$tmp" <<'EOF'
 import gzip, os, sys

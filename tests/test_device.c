@@ -2,6 +2,7 @@
  * uniform [-1, 1] inputs from fixed seeds, sizes that are not multiples of the work-group
  * size; a whole training step device vs host; a short run on both; and the device error
  * paths. Skips (exit 77) only when no OpenCL device exists at all. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -71,7 +72,7 @@ static void test_elementwise_ops(void **state) {
                 get(be[i], Y, r[i], 4 * n);
                 if (relu) {
                     cm_buf *D = put(be[i], dy, 4 * n);
-                    assert_int_equal(backend_relu_backward(be[i], D, Y, n), CM_OK);
+                    assert_int_equal(backend_relu_backward(be[i], D, Y, n, 1.0f / 0.7f), CM_OK);
                     get(be[i], D, rb[i], 4 * n);
                     cm_buf *G = put(be[i], NULL, 4 * cols);
                     assert_int_equal(backend_bias_grad(be[i], D, G, rows, cols), CM_OK);
@@ -128,26 +129,51 @@ static void test_softmax_argmax(void **state) {
     }
 }
 
-static void test_sgd_and_gather(void **state) {
+static void test_optimizers_and_gather(void **state) {
+    /* every optimizer, two steps with weight decay, device against the host reference */
     const size_t ns[] = {1, 7, 33, 1000003};
-    for (size_t s = 0; s < 4; s++) {
-        size_t n = ns[s];
-        float *w = malloc(4 * n), *g = malloc(4 * n), *v = malloc(4 * n), *out[2][2];
-        fill_uniform(w, n, 1), fill_uniform(g, n, 2), fill_uniform(v, n, 3);
-        cm_backend *be[2] = {host, dev};
-        for (int i = 0; i < 2; i++) {
-            cm_buf *W = put(be[i], w, 4 * n), *G = put(be[i], g, 4 * n), *V = put(be[i], v, 4 * n);
-            assert_int_equal(backend_sgd_update(be[i], W, G, V, n, 0.1f, 0.9f), CM_OK);
-            assert_int_equal(backend_sgd_update(be[i], W, G, NULL, n, 0.3f, 0.0f), CM_OK);
-            out[i][0] = malloc(4 * n), out[i][1] = malloc(4 * n);
-            get(be[i], W, out[i][0], 4 * n), get(be[i], V, out[i][1], 4 * n);
-            backend_release(be[i], W), backend_release(be[i], G), backend_release(be[i], V);
+    const cm_opt_step kinds[] = {
+        {.kind = CM_OPT_SGD, .lr = 0.3f},
+        {.kind = CM_OPT_SGD, .lr = 0.1f, .momentum = 0.9f, .weight_decay = 0.01f},
+        {.kind = CM_OPT_NESTEROV, .lr = 0.1f, .momentum = 0.9f, .weight_decay = 0.01f},
+        {.kind = CM_OPT_ADAM, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.01f},
+        {.kind = CM_OPT_ADAMW, .lr = 1e-3f, .beta1 = 0.8f, .beta2 = 0.99f, .eps = 1e-6f, .weight_decay = 0.1f},
+    };
+    const char *names[] = {"sgd", "momentum", "nesterov", "adam", "adamw"};
+    for (size_t kk = 0; kk < 5; kk++)
+        for (size_t s = 0; s < 4; s++) {
+            size_t n = ns[s];
+            float *w = malloc(4 * n), *g = malloc(4 * n), *m0 = malloc(4 * n), *v0 = malloc(4 * n), *out[2][3];
+            fill_uniform(w, n, 1), fill_uniform(g, n, 2), fill_uniform(m0, n, 3), fill_uniform(v0, n, 4);
+            for (size_t i = 0; i < n; i++) v0[i] = v0[i] * v0[i]; /* a second moment is >= 0 */
+            int adam = kinds[kk].kind >= CM_OPT_ADAM, use_m = kk > 0;
+            cm_backend *be[2] = {host, dev};
+            for (int i = 0; i < 2; i++) {
+                cm_buf *W = put(be[i], w, 4 * n), *G = put(be[i], g, 4 * n), *M = put(be[i], m0, 4 * n);
+                cm_buf *V = put(be[i], v0, 4 * n);
+                for (int t = 1; t <= 2; t++) {
+                    cm_opt_step st = kinds[kk];
+                    if (adam) {
+                        st.step_size = (float)(st.lr / (1.0 - pow(st.beta1, t)));
+                        st.bc2_sqrt = (float)sqrt(1.0 - pow(st.beta2, t));
+                    }
+                    assert_int_equal(backend_opt_update(be[i], W, G, use_m ? M : NULL, adam ? V : NULL, n, &st), CM_OK);
+                }
+                for (int j = 0; j < 3; j++) out[i][j] = malloc(4 * n);
+                get(be[i], W, out[i][0], 4 * n), get(be[i], M, out[i][1], 4 * n), get(be[i], V, out[i][2], 4 * n);
+                backend_release(be[i], W), backend_release(be[i], G), backend_release(be[i], M), backend_release(be[i], V);
+            }
+            char what[64];
+            snprintf(what, sizeof what, "%s w (n=%zu)", names[kk], n);
+            assert_true(check_close(what, out[1][0], out[0][0], n, 1e-6, 1e-5));
+            snprintf(what, sizeof what, "%s m (n=%zu)", names[kk], n);
+            assert_true(check_close(what, out[1][1], out[0][1], n, 1e-7, 1e-6));
+            snprintf(what, sizeof what, "%s v (n=%zu)", names[kk], n);
+            assert_true(check_close(what, out[1][2], out[0][2], n, 1e-7, 1e-6));
+            for (int i = 0; i < 2; i++)
+                for (int j = 0; j < 3; j++) free(out[i][j]);
+            free(w), free(g), free(m0), free(v0);
         }
-        assert_true(check_close("sgd w", out[1][0], out[0][0], n, 1e-7, 1e-6));
-        assert_true(check_close("sgd v", out[1][1], out[0][1], n, 1e-7, 1e-6));
-        for (int i = 0; i < 2; i++) free(out[i][0]), free(out[i][1]);
-        free(w), free(g), free(v);
-    }
     /* gather: random rows of a random uint8 set, with an index offset; then the staged path. */
     int N = 1000, dim = 784, rows = 129;
     uint8_t *src = malloc((size_t)N * dim), lab[1000];
@@ -188,6 +214,90 @@ static void test_sgd_and_gather(void **state) {
     free(x[0]), free(x[1]), free(src);
 }
 
+static void test_dropout_and_max_norm(void **state) {
+    /* dropout: the device mask is the host mask, bit for bit (same Philox stream) */
+    const size_t ns[] = {1, 3, 4, 5, 1000, 33 * 129 + 2};
+    for (size_t s = 0; s < sizeof ns / sizeof ns[0]; s++) {
+        size_t n = ns[s];
+        float *y = malloc(4 * n), *out[2];
+        fill_uniform(y, n, 70 + s);
+        cm_backend *be[2] = {host, dev};
+        for (int i = 0; i < 2; i++) {
+            cm_buf *Y = put(be[i], y, 4 * n);
+            assert_int_equal(backend_dropout(be[i], Y, n, 0.3f, 0x123456789abcULL, 2, 5000000000ULL + s), CM_OK);
+            out[i] = malloc(4 * n);
+            get(be[i], Y, out[i], 4 * n);
+            backend_release(be[i], Y);
+        }
+        assert_memory_equal(out[1], out[0], 4 * n);
+        size_t zeros = 0;
+        for (size_t i = 0; i < n; i++) zeros += out[0][i] == 0.0f;
+        if (n >= 1000) assert_true(zeros > n / 5 && zeros < n * 2 / 5); /* p = 0.3 */
+        free(out[0]), free(out[1]), free(y);
+    }
+    /* max-norm: device rows against the host's */
+    const int shapes[][2] = {{1, 1}, {10, 33}, {129, 784}, {512, 7}};
+    for (size_t s = 0; s < 4; s++) {
+        int rows = shapes[s][0], cols = shapes[s][1];
+        size_t n = (size_t)rows * cols;
+        float *w = malloc(4 * n), *out[2];
+        fill_uniform(w, n, 80 + s);
+        cm_backend *be[2] = {host, dev};
+        for (int i = 0; i < 2; i++) {
+            cm_buf *W = put(be[i], w, 4 * n);
+            /* c below some rows' norms and above others' (a row of U(-1,1) has norm ~ sqrt(cols/3)) */
+            assert_int_equal(backend_max_norm(be[i], W, rows, cols, 0.58f * sqrtf((float)cols)), CM_OK);
+            out[i] = malloc(4 * n);
+            get(be[i], W, out[i], 4 * n);
+            backend_release(be[i], W);
+        }
+        assert_true(check_close("max_norm", out[1], out[0], n, 1e-7, 1e-6));
+        free(out[0]), free(out[1]), free(w);
+    }
+}
+
+static void test_gather_augment(void **state) {
+    int N = 300, H = 28, W = 28, dim = H * W, rows = 129;
+    uint8_t *src = malloc((size_t)N * dim), lab[300];
+    cm_rng rng;
+    rng_seed(&rng, 9, 9);
+    for (int i = 0; i < N * dim; i++) src[i] = (uint8_t)rng_next_u32(&rng);
+    for (int i = 0; i < N; i++) lab[i] = (uint8_t)rng_bounded(&rng, 10);
+    int32_t idx[140];
+    for (int i = 0; i < 140; i++) idx[i] = (int32_t)rng_bounded(&rng, (uint32_t)N);
+    const cm_augment none = {0, 0, 0}, aug = {2.0f, 10.0f, 0.1f};
+    size_t nx = (size_t)rows * dim;
+    float *plain[2], *ident[2], *warped[2];
+    cm_backend *be[2] = {host, dev};
+    for (int i = 0; i < 2; i++) {
+        cm_buf *S = put(be[i], src, (size_t)N * dim), *L = put(be[i], lab, N), *I = put(be[i], idx, sizeof idx);
+        cm_buf *X = put(be[i], NULL, 4 * nx), *Y = put(be[i], NULL, 4 * rows);
+        plain[i] = malloc(4 * nx), ident[i] = malloc(4 * nx), warped[i] = malloc(4 * nx);
+        assert_int_equal(backend_gather(be[i], S, L, I, 7, rows, dim, 1.0f / 255.0f, X, Y), CM_OK);
+        get(be[i], X, plain[i], 4 * nx);
+        assert_int_equal(backend_gather_augment(be[i], S, L, I, 7, rows, H, W, 1.0f / 255.0f, &none, 42, 3, X, Y),
+                         CM_OK);
+        get(be[i], X, ident[i], 4 * nx);
+        assert_int_equal(backend_gather_augment(be[i], S, L, I, 7, rows, H, W, 1.0f / 255.0f, &aug, 42, 3, X, Y),
+                         CM_OK);
+        get(be[i], X, warped[i], 4 * nx);
+        int32_t y[129];
+        get(be[i], Y, y, sizeof y);
+        for (int r = 0; r < rows; r++) assert_int_equal(y[r], lab[idx[7 + r]]);
+        cm_buf *all[] = {S, L, I, X, Y};
+        for (int j = 0; j < 5; j++) backend_release(be[i], all[j]);
+    }
+    /* the identity transform leaves every image exactly as the plain gather makes it */
+    assert_memory_equal(ident[0], plain[0], 4 * nx);
+    assert_memory_equal(ident[1], plain[1], 4 * nx);
+    /* a real transform: device equals the host twin within rounding (cos/sin and the division
+     * may differ by a few ulp, and bilinear sampling is continuous in the coordinates) */
+    assert_true(check_close("gather_augment", warped[1], warped[0], nx, 2e-4, 1e-4));
+    assert_memory_not_equal(warped[0], plain[0], 4 * nx);
+    for (int i = 0; i < 2; i++) free(plain[i]), free(ident[i]), free(warped[i]);
+    free(src);
+}
+
 static void test_training_step_device_vs_host(void **state) {
     cm_dataset ds;
     synth_dataset(&ds, 300, 50, 28, 28, 10, 21);
@@ -197,9 +307,17 @@ static void test_training_step_device_vs_host(void **state) {
     assert_int_equal(model_layout(&L, 784, hidden, 2, 10, align), CM_OK);
     cm_model m;
     assert_int_equal(model_init(&m, &L, 5), CM_OK);
-    cm_train_config cfg = {.batch = 100, .lr = 0.1f, .momentum = 0.9f, .seed = 3, .epochs = 1,
-                           .schedule = CM_SCHEDULE_COSINE};
-    for (int feed = 0; feed < 2; feed++) {
+    /* the default recipe, and one with every training feature on: AdamW, warm-up, dropout (the
+     * same Philox masks on both), max-norm and augmentation */
+    cm_train_config recipes[2] = {{.batch = 100, .lr = 0.1f, .momentum = 0.9f, .seed = 3, .epochs = 1,
+                                   .schedule = CM_SCHEDULE_COSINE},
+                                  {.batch = 100, .optimizer = CM_OPT_ADAMW, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f,
+                                   .eps = 1e-8f, .weight_decay = 0.05f, .seed = 3, .epochs = 1,
+                                   .schedule = CM_SCHEDULE_ONECYCLE, .warmup_steps = 2, .dropout = 0.25f,
+                                   .max_norm = 1.5f, .augment = {2.0f, 10.0f, 0.1f}}};
+    for (int k = 0; k < 4; k++) {
+        int feed = k & 1;
+        cm_train_config cfg = recipes[k >> 1];
         cfg.feed = feed ? CM_FEED_RESIDENT : CM_FEED_STREAMED;
         cm_trainer *th = synth_train(host, &ds, &m, cfg, 1, 1), *td = synth_train(dev, &ds, &m, cfg, 1, 1);
         float *ph = malloc(4 * L.total), *pd = malloc(4 * L.total), *gh = malloc(4 * L.total),
@@ -207,7 +325,8 @@ static void test_training_step_device_vs_host(void **state) {
         assert_int_equal(trainer_get_params(th, ph), CM_OK), assert_int_equal(trainer_get_params(td, pd), CM_OK);
         assert_int_equal(trainer_get_grads(th, gh), CM_OK), assert_int_equal(trainer_get_grads(td, gd), CM_OK);
         assert_true(check_close("step gradients", gd, gh, L.total, 1e-6, 1e-3));
-        assert_true(check_close("params after one step", pd, ph, L.total, 1e-7, 1e-4));
+        /* Adam divides by sqrt(v): a gradient that differs in the 4th digit moves w by lr either way */
+        assert_true(check_close("params after one step", pd, ph, L.total, k >> 1 ? 2e-5 : 1e-7, 1e-4));
         cm_stats sh, sd;
         assert_int_equal(trainer_train_stats(th, &sh), CM_OK), assert_int_equal(trainer_train_stats(td, &sd), CM_OK);
         assert_float_equal(sd.loss, sh.loss, 1e-5 * sh.loss);
@@ -314,7 +433,9 @@ int main(void) {
         cmocka_unit_test(test_gemm),
         cmocka_unit_test(test_elementwise_ops),
         cmocka_unit_test(test_softmax_argmax),
-        cmocka_unit_test(test_sgd_and_gather),
+        cmocka_unit_test(test_optimizers_and_gather),
+        cmocka_unit_test(test_dropout_and_max_norm),
+        cmocka_unit_test(test_gather_augment),
         cmocka_unit_test(test_training_step_device_vs_host),
         cmocka_unit_test(test_short_run_same_accuracy),
         cmocka_unit_test(test_error_paths),

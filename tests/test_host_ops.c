@@ -1,5 +1,6 @@
 /* test_host_ops.c: every host-backend operation against hand-computed values or an
  * independent double-precision loop, plus PCG32 against the published reference outputs. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -105,10 +106,16 @@ static void test_bias_act_and_relu_backward(void **state) {
 
     float dy[6] = {1, 2, 3, 4, 5, 6};
     cm_buf *DY = buf_from(dy, sizeof dy), *Act = buf_from(relu_expect, sizeof relu_expect);
-    assert_int_equal(backend_relu_backward(hb, DY, Act, 6), CM_OK);
+    assert_int_equal(backend_relu_backward(hb, DY, Act, 6, 1.0f), CM_OK);
     read_back(DY, out, sizeof out);
     const float back_expect[6] = {1, 0, 0, 4, 5, 0};
     assert_memory_equal(out, back_expect, sizeof out);
+    /* with a dropout scale: the surviving gradients are multiplied by it */
+    DY = buf_from(dy, sizeof dy);
+    assert_int_equal(backend_relu_backward(hb, DY, Act, 6, 2.5f), CM_OK);
+    read_back(DY, out, sizeof out);
+    const float scaled_expect[6] = {2.5f, 0, 0, 10, 12.5f, 0};
+    assert_memory_equal(out, scaled_expect, sizeof out);
     backend_release(hb, Bb);
     backend_release(hb, Act);
 }
@@ -166,23 +173,56 @@ static void test_argmax(void **state) {
     backend_release(hb, Y);
 }
 
-static void test_sgd_momentum_two_steps(void **state) {
-    /* By hand, lr 0.1, momentum 0.9, w0 = 1, g = 0.5 both steps:
-     * step 1: v = 0.5, w = 1 - 0.05 = 0.95; step 2: v = 0.9*0.5 + 0.5 = 0.95, w = 0.95 - 0.095 = 0.855 */
-    float w[3] = {1.0f, -2.0f, 0.0f}, g[3] = {0.5f, -1.0f, 2.0f};
-    cm_buf *W = buf_from(w, sizeof w), *G = buf_from(g, sizeof g), *V = buf_from(NULL, sizeof w);
-    for (int i = 0; i < 2; i++) assert_int_equal(backend_sgd_update(hb, W, G, V, 3, 0.1f, 0.9f), CM_OK);
+/* Two steps of one optimizer on w (3) with constant gradient g (3); returns w in out. */
+static void opt_two_steps(cm_opt_step s, const float *w, const float *g, float *out) {
+    cm_buf *W = buf_from(w, 12), *G = buf_from(g, 12), *M = buf_from(NULL, 12), *V = buf_from(NULL, 12);
+    int adam = s.kind == CM_OPT_ADAM || s.kind == CM_OPT_ADAMW;
+    for (int t = 1; t <= 2; t++) {
+        if (adam) { /* the bias corrections the trainer computes for step t */
+            s.step_size = (float)(s.lr / (1.0 - pow(s.beta1, t)));
+            s.bc2_sqrt = (float)sqrt(1.0 - pow(s.beta2, t));
+        }
+        assert_int_equal(backend_opt_update(hb, W, G, s.kind == CM_OPT_SGD && s.momentum == 0.0f ? NULL : M,
+                                            adam ? V : NULL, 3, &s),
+                         CM_OK);
+    }
+    read_back(W, out, 12);
+    backend_release(hb, G), backend_release(hb, M), backend_release(hb, V);
+}
+
+static void test_optimizers_two_steps_by_hand(void **state) {
+    const float w[3] = {1.0f, -2.0f, 0.0f}, g[3] = {0.5f, -1.0f, 2.0f};
     float out[3];
-    assert_int_equal(backend_download(hb, W, 0, out, sizeof out), CM_OK);
-    const float expect[3] = {0.855f, -2.0f + 0.29f, -0.58f}; /* w=0,g=2: v=2, w=-0.2; v=3.8, w=-0.58 */
-    assert_true(check_close("momentum", out, expect, 3, 1e-6, 1e-6));
-    /* plain SGD: w -= lr g */
-    assert_int_equal(backend_sgd_update(hb, W, G, NULL, 3, 0.5f, 0.0f), CM_OK);
-    read_back(W, out, sizeof out);
-    const float expect2[3] = {0.605f, -1.21f, -1.58f};
-    assert_true(check_close("sgd", out, expect2, 3, 1e-6, 1e-6));
-    backend_release(hb, G);
-    backend_release(hb, V);
+    /* SGD with momentum, lr 0.1, momentum 0.9, w0 = 1, g = 0.5:
+     * step 1: v = 0.5, w = 0.95; step 2: v = 0.9*0.5 + 0.5 = 0.95, w = 0.95 - 0.095 = 0.855 */
+    opt_two_steps((cm_opt_step){.kind = CM_OPT_SGD, .lr = 0.1f, .momentum = 0.9f}, w, g, out);
+    assert_true(check_close("momentum", out, (float[]){0.855f, -1.71f, -0.58f}, 3, 1e-6, 1e-6));
+    /* plain SGD with L2 weight decay 0.1: w1 = 1 - 0.1 (0.5 + 0.1) = 0.94; w2 = 0.94 - 0.1 (0.5 + 0.094) = 0.8806 */
+    opt_two_steps((cm_opt_step){.kind = CM_OPT_SGD, .lr = 0.1f, .weight_decay = 0.1f}, w, g, out);
+    assert_true(check_close("sgd + weight decay", out, (float[]){0.8806f, -1.7612f, -0.398f}, 3, 1e-6, 1e-6));
+    /* Nesterov, lr 0.1, momentum 0.9, w0 = 1, g = 0.5:
+     * step 1: m = 0.5, w -= 0.1 (0.5 + 0.45) -> 0.905; step 2: m = 0.95, w -= 0.1 (0.5 + 0.855) -> 0.7695 */
+    opt_two_steps((cm_opt_step){.kind = CM_OPT_NESTEROV, .lr = 0.1f, .momentum = 0.9f}, w, g, out);
+    assert_true(check_close("nesterov", out, (float[]){0.7695f, -1.539f, -0.922f}, 3, 1e-6, 1e-6));
+    /* Adam, lr 0.1, betas (0.9, 0.999): with a constant gradient the bias-corrected ratio
+     * m_hat / sqrt(v_hat) is sign(g) at every step, so each step moves w by exactly lr
+     * (without the corrections step 1 would move it by 0.316). */
+    opt_two_steps((cm_opt_step){.kind = CM_OPT_ADAM, .lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f}, w, g,
+                  out);
+    assert_true(check_close("adam", out, (float[]){0.8f, -1.8f, -0.2f}, 3, 1e-6, 1e-5));
+    /* AdamW, weight decay 0.5: w *= 1 - 0.05 before each Adam step: 1 -> 0.95 - 0.1 = 0.85 ->
+     * 0.8075 - 0.1 = 0.7075; w0 = 0, g = 2: -0.1 -> -0.095 - 0.1 = -0.195 */
+    opt_two_steps((cm_opt_step){.kind = CM_OPT_ADAMW, .lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+                                .weight_decay = 0.5f},
+                  w, g, out);
+    assert_true(check_close("adamw", out, (float[]){0.7075f, -1.61f, -0.195f}, 3,
+                            1e-6, 1e-5));
+    /* Adam with L2 weight decay 0.5 (coupled): the gradient changes with w, so the steps are no
+     * longer exactly lr; values worked out in float64 from torch.optim.Adam's update rule */
+    opt_two_steps((cm_opt_step){.kind = CM_OPT_ADAM, .lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+                                .weight_decay = 0.5f},
+                  w, g, out);
+    assert_true(check_close("adam + L2", out, (float[]){0.800166488f, -1.800074f, -0.199926004f}, 3, 1e-6, 1e-5));
 }
 
 static void test_gather_and_stage(void **state) {
@@ -244,7 +284,7 @@ int main(void) {
         cmocka_unit_test(test_rng_reference_values),     cmocka_unit_test(test_gemm_against_reference),
         cmocka_unit_test(test_bias_act_and_relu_backward), cmocka_unit_test(test_bias_grad),
         cmocka_unit_test(test_softmax_xent_hand_values),  cmocka_unit_test(test_argmax),
-        cmocka_unit_test(test_sgd_momentum_two_steps),    cmocka_unit_test(test_gather_and_stage),
+        cmocka_unit_test(test_optimizers_two_steps_by_hand),    cmocka_unit_test(test_gather_and_stage),
         cmocka_unit_test(test_views_and_bounds),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

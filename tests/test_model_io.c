@@ -51,13 +51,16 @@ static void random_model(cm_model *m, uint64_t seed) {
 static void test_round_trip_bitwise(void **state) {
     cm_model m;
     random_model(&m, 1);
-    float *mom = calloc(m.layout.total, sizeof(float));
+    float *mom = calloc(m.layout.total, sizeof(float)), *sq = calloc(m.layout.total, sizeof(float));
     fill_uniform(mom, m.layout.total, 77);
+    fill_uniform(sq, m.layout.total, 78);
+    const char *names[2] = {"exp_avg", "exp_avg_sq"};
+    const float *state2[2] = {mom, sq};
     cm_meta meta = {0};
     assert_int_equal(meta_set(&meta, "layers", "7-13-5-3"), CM_OK);
     assert_int_equal(meta_set(&meta, "note", "quote \" and backslash \\ survive"), CM_OK);
     const char *p = tmp_path("rt.safetensors");
-    assert_int_equal(model_file_save(p, &m.layout, m.params, mom, &meta), CM_OK);
+    assert_int_equal(model_file_save(p, &m.layout, m.params, 2, names, state2, &meta), CM_OK);
     cm_model_file f;
     assert_int_equal(model_file_load(p, CM_PARAM_ALIGN_BYTES, &f), CM_OK);
     assert_int_equal(f.model.layout.nlayers, 3);
@@ -66,8 +69,10 @@ static void test_round_trip_bitwise(void **state) {
         size_t in = (size_t)m.layout.sizes[l], out = (size_t)m.layout.sizes[l + 1];
         assert_memory_equal(f.model.params + m.layout.w_off[l], m.params + m.layout.w_off[l], in * out * 4);
         assert_memory_equal(f.model.params + m.layout.b_off[l], m.params + m.layout.b_off[l], out * 4);
-        assert_memory_equal(f.momentum + m.layout.w_off[l], mom + m.layout.w_off[l], in * out * 4);
+        assert_memory_equal(model_file_state(&f, "exp_avg") + m.layout.w_off[l], mom + m.layout.w_off[l], in * out * 4);
+        assert_memory_equal(model_file_state(&f, "exp_avg_sq") + m.layout.b_off[l], sq + m.layout.b_off[l], out * 4);
     }
+    assert_null(model_file_state(&f, "momentum"));
     assert_string_equal(meta_get(&f.meta, "note"), "quote \" and backslash \\ survive");
     /* the header is 8-byte aligned and the data section ends exactly at the file's end */
     FILE *fp = fopen(p, "rb");
@@ -79,14 +84,27 @@ static void test_round_trip_bitwise(void **state) {
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = hlen << 8 | len8[i];
     assert_int_equal(hlen % 8, 0);
-    assert_int_equal((uint64_t)size, 8 + hlen + 2 * m.layout.count * 4);
+    assert_int_equal((uint64_t)size, 8 + hlen + 3 * m.layout.count * 4);
     model_file_free(&f);
-    /* without momentum: none comes back */
-    assert_int_equal(model_file_save(p, &m.layout, m.params, NULL, &meta), CM_OK);
+    /* one state array (SGD momentum) */
+    const char *mname[1] = {"momentum"};
+    assert_int_equal(model_file_save(p, &m.layout, m.params, 1, mname, state2, &meta), CM_OK);
     assert_int_equal(model_file_load(p, CM_PARAM_ALIGN_BYTES, &f), CM_OK);
-    assert_null(f.momentum);
+    assert_int_equal(f.nstate, 1);
+    for (int l = 0; l < 3; l++) /* tensors only: the layout's padding is not stored */
+        assert_memory_equal(model_file_state(&f, "momentum") + m.layout.w_off[l], mom + m.layout.w_off[l],
+                            (size_t)m.layout.sizes[l] * m.layout.sizes[l + 1] * 4);
     model_file_free(&f);
-    free(mom);
+    /* an unknown state name is refused when saving */
+    const char *bad[1] = {"velocity"};
+    assert_int_equal(model_file_save(p, &m.layout, m.params, 1, bad, state2, &meta), CM_ERR_USAGE);
+    /* without state: none comes back */
+    assert_int_equal(model_file_save(p, &m.layout, m.params, 0, NULL, NULL, &meta), CM_OK);
+    assert_int_equal(model_file_load(p, CM_PARAM_ALIGN_BYTES, &f), CM_OK);
+    assert_int_equal(f.nstate, 0);
+    assert_null(model_file_state(&f, "momentum"));
+    model_file_free(&f);
+    free(mom), free(sq);
     model_free(&m);
 }
 
@@ -198,12 +216,12 @@ static void test_save_is_atomic(void **state) {
     random_model(&m, 3);
     cm_meta meta = {0};
     /* a directory that does not exist: an error, and no stray file anywhere */
-    assert_int_equal(model_file_save(tmp_path("no/such/dir/m.safetensors"), &m.layout, m.params, NULL, &meta),
+    assert_int_equal(model_file_save(tmp_path("no/such/dir/m.safetensors"), &m.layout, m.params, 0, NULL, NULL, &meta),
                      CM_ERR_IO);
     /* replacing a file keeps no temporary behind */
     const char *p = tmp_path("atomic.safetensors");
-    assert_int_equal(model_file_save(p, &m.layout, m.params, NULL, &meta), CM_OK);
-    assert_int_equal(model_file_save(p, &m.layout, m.params, NULL, &meta), CM_OK);
+    assert_int_equal(model_file_save(p, &m.layout, m.params, 0, NULL, NULL, &meta), CM_OK);
+    assert_int_equal(model_file_save(p, &m.layout, m.params, 0, NULL, NULL, &meta), CM_OK);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "ls '%s' | grep -q 'atomic.safetensors.tmp'", dir);
     assert_int_not_equal(system(cmd), 0);
@@ -211,8 +229,9 @@ static void test_save_is_atomic(void **state) {
 }
 
 /* Two epochs straight vs one epoch, a checkpoint through a file, a fresh trainer, one more epoch:
- * the parameters must be bitwise equal (same backend, same seed). */
-static void test_resume_equals_uninterrupted(void **state) {
+ * the parameters must be bitwise equal (same backend, same seed). For SGD with momentum, and for
+ * AdamW with dropout and augmentation (whose random streams are keyed by the global step). */
+static void resume_equals_uninterrupted(cm_train_config cfg) {
     cm_backend *b;
     cm_backend_options bo = {.threads = 2};
     assert_int_equal(backend_create("host", &bo, &b), CM_OK);
@@ -223,40 +242,47 @@ static void test_resume_equals_uninterrupted(void **state) {
     assert_int_equal(model_layout(&L, 30, hidden, 1, 4, CM_PARAM_ALIGN_BYTES), CM_OK);
     cm_model m;
     assert_int_equal(model_init(&m, &L, 5), CM_OK);
-    cm_train_config cfg = {.batch = 32, .lr = 0.05f, .momentum = 0.9f, .schedule = CM_SCHEDULE_COSINE, .epochs = 2,
-                           .seed = 9, .feed = CM_FEED_AUTO};
     cm_trainer *full = synth_train(b, &ds, &m, cfg, 0, 2);
     float *want = malloc(L.total * sizeof(float)), *got = malloc(L.total * sizeof(float));
-    float *mom = malloc(L.total * sizeof(float));
+    float *st[2] = {malloc(L.total * sizeof(float)), malloc(L.total * sizeof(float))};
     assert_int_equal(trainer_get_params(full, want), CM_OK);
     trainer_destroy(full);
 
     cm_trainer *first = synth_train(b, &ds, &m, cfg, 0, 1);
+    int nstate = trainer_opt_state_count(first);
+    assert_true(nstate >= 1);
+    const char *names[2];
     assert_int_equal(trainer_get_params(first, got), CM_OK);
-    assert_int_equal(trainer_get_momentum(first, mom), CM_OK);
+    for (int i = 0; i < nstate; i++) {
+        names[i] = trainer_opt_state_name(first, i);
+        assert_int_equal(trainer_get_opt_state(first, i, st[i]), CM_OK);
+    }
     cm_meta meta = {0};
     const char *p = tmp_path("ckpt.safetensors");
-    assert_int_equal(model_file_save(p, &L, got, mom, &meta), CM_OK);
+    assert_int_equal(model_file_save(p, &L, got, nstate, names, (const float *const *)st, &meta), CM_OK);
     int64_t step = trainer_global_step(first);
     assert_int_equal(step, trainer_steps_per_epoch(first));
     trainer_destroy(first);
 
     cm_model_file f;
     assert_int_equal(model_file_load(p, CM_PARAM_ALIGN_BYTES, &f), CM_OK);
-    assert_non_null(f.momentum);
+    assert_int_equal(f.nstate, nstate);
     cm_trainer *resumed;
     assert_int_equal(trainer_create(b, &ds, &f.model, &cfg, &resumed), CM_OK);
-    assert_int_equal(trainer_set_momentum(resumed, f.momentum), CM_OK);
+    for (int i = 0; i < nstate; i++) {
+        assert_non_null(model_file_state(&f, names[i]));
+        assert_int_equal(trainer_set_opt_state(resumed, i, model_file_state(&f, names[i])), CM_OK);
+    }
     trainer_set_global_step(resumed, step);
     assert_int_equal(trainer_begin_epoch(resumed, 1), CM_OK);
     for (int s = 0; s < trainer_steps_per_epoch(resumed); s++) assert_int_equal(trainer_step(resumed), CM_OK);
     assert_int_equal(trainer_get_params(resumed, got), CM_OK);
     assert_memory_equal(got, want, L.total * sizeof(float));
-    /* and the check has teeth: without the momentum state the result differs */
+    /* and the check has teeth: without the optimizer state the result differs */
     float *zeros = calloc(L.total, sizeof(float));
     cm_trainer *cold;
     assert_int_equal(trainer_create(b, &ds, &f.model, &cfg, &cold), CM_OK);
-    assert_int_equal(trainer_set_momentum(cold, zeros), CM_OK);
+    for (int i = 0; i < nstate; i++) assert_int_equal(trainer_set_opt_state(cold, i, zeros), CM_OK);
     trainer_set_global_step(cold, step);
     assert_int_equal(trainer_begin_epoch(cold, 1), CM_OK);
     for (int s = 0; s < trainer_steps_per_epoch(cold); s++) assert_int_equal(trainer_step(cold), CM_OK);
@@ -265,10 +291,20 @@ static void test_resume_equals_uninterrupted(void **state) {
     trainer_destroy(cold);
     trainer_destroy(resumed);
     model_file_free(&f);
-    free(zeros), free(want), free(got), free(mom);
+    free(zeros), free(want), free(got), free(st[0]), free(st[1]);
     model_free(&m);
     dataset_free(&ds);
     backend_destroy(b);
+}
+
+static void test_resume_equals_uninterrupted(void **state) {
+    cm_train_config sgd = {.batch = 32, .lr = 0.05f, .momentum = 0.9f, .schedule = CM_SCHEDULE_COSINE, .epochs = 2,
+                           .seed = 9, .feed = CM_FEED_AUTO};
+    resume_equals_uninterrupted(sgd);
+    cm_train_config adamw = {.batch = 32, .optimizer = CM_OPT_ADAMW, .lr = 3e-3f, .beta1 = 0.9f, .beta2 = 0.999f,
+                             .eps = 1e-8f, .weight_decay = 0.01f, .schedule = CM_SCHEDULE_ONECYCLE, .epochs = 2,
+                             .dropout = 0.3f, .augment = {1.0f, 5.0f, 0.05f}, .seed = 9, .feed = CM_FEED_AUTO};
+    resume_equals_uninterrupted(adamw);
 }
 
 static void test_eval_metrics_by_hand(void **state) {

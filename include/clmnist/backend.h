@@ -15,6 +15,32 @@
 typedef struct cm_buf cm_buf;
 typedef struct cm_backend cm_backend;
 
+/* Optimizers, with PyTorch's update rules (torch.optim.SGD, Adam, AdamW). */
+typedef enum {
+    CM_OPT_SGD = 0,  /* SGD; heavy-ball momentum when momentum > 0 */
+    CM_OPT_NESTEROV, /* SGD with Nesterov momentum */
+    CM_OPT_ADAM,     /* Adam, bias-corrected; weight decay as L2 added to the gradient */
+    CM_OPT_ADAMW,    /* AdamW: Adam with decoupled weight decay */
+} cm_optimizer;
+
+/* One optimizer step's scalars, computed on the host. */
+typedef struct {
+    cm_optimizer kind;
+    float lr;
+    float momentum;     /* SGD, Nesterov */
+    float weight_decay; /* SGD, Nesterov, Adam: g += wd * w; AdamW: w *= 1 - lr * wd */
+    float beta1, beta2, eps;
+    float step_size; /* Adam(W): lr / (1 - beta1^t), t the 1-based step */
+    float bc2_sqrt;  /* Adam(W): sqrt(1 - beta2^t) */
+} cm_opt_step;
+
+/* Random affine augmentation of training images: per example a translation in [-shift, shift]
+ * pixels on each axis, a rotation in [-rotate, rotate] degrees and a scaling by 1 + [-scale,
+ * scale], about the image centre, sampled bilinearly from the uint8 image (zero outside). */
+typedef struct {
+    float shift, rotate, scale;
+} cm_augment;
+
 enum {
     CM_BUF_STAGING = 1u << 0, /* refilled from the host every step: stage_rows() target */
 };
@@ -37,13 +63,22 @@ typedef struct {
     /* x (rows, dim) = src_u8[idx[idx_off + r]] * scale; y (rows) = labels_u8[idx[idx_off + r]] */
     cm_status (*gather)(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off, int rows,
                         int dim, float scale, cm_buf *x, cm_buf *y);
+    /* As gather, but each row (an height x width image) goes through its own random transform
+     * drawn from Philox(seed, step, r) (include/clmnist/philox.h). All-zero aug: gather. */
+    cm_status (*gather_augment)(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
+                                int rows, int height, int width, float scale, const cm_augment *aug, uint64_t seed,
+                                uint64_t step, cm_buf *x, cm_buf *y);
     /* C (m, n) = alpha * op(A) op(B) + beta * C; op(A) is (m, k), op(B) is (k, n). */
     cm_status (*gemm)(cm_backend *b, bool trans_a, bool trans_b, int m, int n, int k, float alpha, cm_buf *a,
                       int lda, cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc);
     /* y (rows, cols) += bias (cols); then y = max(y, 0) if relu. In place. */
     cm_status (*bias_act)(cm_backend *b, cm_buf *y, cm_buf *bias, int rows, int cols, bool relu);
-    /* dy (n) *= (y > 0), where y is the ReLU output. In place. */
-    cm_status (*relu_backward)(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n);
+    /* dy (n) = y > 0 ? dy * scale : 0, where y is the ReLU output (after dropout, if any; scale
+     * is then the dropout's 1 / (1 - p), else 1). In place. */
+    cm_status (*relu_backward)(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n, float scale);
+    /* Inverted dropout in place: y[i] = u_i >= p ? y[i] / (1 - p) : 0, u_i the Philox uniform
+     * of (seed, layer, step, i) (include/clmnist/philox.h). y (n). */
+    cm_status (*dropout)(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t seed, uint32_t layer, uint64_t step);
     /* db (cols) = sum over rows of dy (rows, cols). */
     cm_status (*bias_grad)(cm_backend *b, cm_buf *dy, cm_buf *db, int rows, int cols);
     /* Row-wise stable softmax of logits (rows, classes) with cross-entropy against labels (rows):
@@ -54,9 +89,16 @@ typedef struct {
     /* pred[r] = argmax logits[r] (first maximum); acc_correct[r] += (pred[r] == labels[r]). */
     cm_status (*argmax)(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *pred, cm_buf *acc_correct, int rows,
                         int classes);
-    /* SGD with heavy-ball momentum (PyTorch semantics): v = momentum * v + g; w -= lr * v.
-     * With v == NULL (momentum 0): w -= lr * g. All (n). */
-    cm_status (*sgd_update)(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *v, size_t n, float lr, float momentum);
+    /* One optimizer step over w, g (n) with state m, v (n; NULL when the optimizer keeps none):
+     *   SGD:      g' = g + wd w; m = momentum m + g' (if m); w -= lr (m or g')
+     *   Nesterov: g' = g + wd w; m = momentum m + g'; w -= lr (g' + momentum m)
+     *   Adam:     g' = g + wd w; m = b1 m + (1 - b1) g'; v = b2 v + (1 - b2) g'^2;
+     *             w -= step_size m / (sqrt(v) / bc2_sqrt + eps)
+     *   AdamW:    w *= 1 - lr wd; then Adam with g' = g. */
+    cm_status (*opt_update)(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *m, cm_buf *v, size_t n,
+                            const cm_opt_step *s);
+    /* Max-norm constraint: each row of w (rows, cols) whose L2 norm exceeds c is scaled to norm c. */
+    cm_status (*max_norm)(cm_backend *b, cm_buf *w, int rows, int cols, float c);
 } cm_backend_ops;
 
 struct cm_backend {
@@ -104,15 +146,20 @@ cm_status backend_stage_rows(cm_backend *b, cm_buf *rows_u8, cm_buf *labels_u8, 
                              const uint8_t *labels, const int32_t *idx, int n, int dim);
 cm_status backend_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off, int rows,
                          int dim, float scale, cm_buf *x, cm_buf *y);
+cm_status backend_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
+                                 int rows, int height, int width, float scale, const cm_augment *aug, uint64_t seed,
+                                 uint64_t step, cm_buf *x, cm_buf *y);
 cm_status backend_gemm(cm_backend *b, bool trans_a, bool trans_b, int m, int n, int k, float alpha, cm_buf *a,
                        int lda, cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc);
 cm_status backend_bias_act(cm_backend *b, cm_buf *y, cm_buf *bias, int rows, int cols, bool relu);
-cm_status backend_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n);
+cm_status backend_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n, float scale);
+cm_status backend_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t seed, uint32_t layer, uint64_t step);
 cm_status backend_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *db, int rows, int cols);
 cm_status backend_softmax_xent(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *dlogits, cm_buf *acc_loss,
                                cm_buf *acc_correct, int rows, int classes);
 cm_status backend_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *pred, cm_buf *acc_correct, int rows,
                          int classes);
-cm_status backend_sgd_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *v, size_t n, float lr, float momentum);
+cm_status backend_opt_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *m, cm_buf *v, size_t n, const cm_opt_step *s);
+cm_status backend_max_norm(cm_backend *b, cm_buf *w, int rows, int cols, float c);
 
 #endif

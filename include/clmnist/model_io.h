@@ -4,7 +4,9 @@
  * Tensor names follow PyTorch: a model is nn.Sequential(Linear, ReLU, Linear, ..., Linear), so
  * Linear layer l is module 2*l and its tensors are "layers.{2l}.weight" (out, in) and
  * "layers.{2l}.bias" (out). A checkpoint adds the optimizer state as
- * "optimizer.momentum.layers.{2l}.weight|bias" and its position in the "checkpoint.*" metadata.
+ * "optimizer.{state}.layers.{2l}.weight|bias", {state} one of "momentum" (SGD with momentum,
+ * Nesterov) or "exp_avg" and "exp_avg_sq" (Adam, AdamW), and its position in the
+ * "checkpoint.*" metadata.
  * Every string in __metadata__ is kept in a cm_meta. */
 #ifndef CLMNIST_MODEL_IO_H
 #define CLMNIST_MODEL_IO_H
@@ -13,7 +15,7 @@
 #include "clmnist/model.h"
 #include "clmnist/status.h"
 
-#define CM_META_MAX 48
+#define CM_META_MAX 64
 #define CM_META_KEY 64
 #define CM_META_VALUE 1024
 /* Largest JSON header accepted: far above any MLP's, far below what could exhaust memory. */
@@ -31,16 +33,24 @@ cm_status meta_set(cm_meta *m, const char *key, const char *fmt, ...) __attribut
 /* The value of key, or NULL. */
 const char *meta_get(const cm_meta *m, const char *key);
 
+#define CM_OPT_STATE_MAX 2
+
 typedef struct {
-    cm_model model;  /* parameters, laid out with the alignment asked for */
-    float *momentum; /* (model.layout.total) optimizer state, or NULL when the file has none */
+    cm_model model;                         /* parameters, laid out with the alignment asked for */
+    int nstate;                             /* optimizer state arrays in the file (0 for a model) */
+    char state_name[CM_OPT_STATE_MAX][16];  /* "momentum", or "exp_avg" and "exp_avg_sq" */
+    float *state[CM_OPT_STATE_MAX];         /* (model.layout.total) each */
     cm_meta meta;
 } cm_model_file;
 
-/* Writes params (and momentum, if not NULL) with `meta` to path atomically: a temporary file in
- * the same directory, fsync, rename. An existing file at path is replaced only on success. */
-cm_status model_file_save(const char *path, const cm_layout *layout, const float *params, const float *momentum,
-                          const cm_meta *meta);
+/* The state array called name in f, or NULL. */
+const float *model_file_state(const cm_model_file *f, const char *name);
+
+/* Writes params and nstate optimizer state arrays (names from the list above) with `meta` to
+ * path atomically: a temporary file in the same directory, fsync, rename. An existing file at
+ * path is replaced only on success. */
+cm_status model_file_save(const char *path, const cm_layout *layout, const float *params, int nstate,
+                          const char *const *state_names, const float *const *state, const cm_meta *meta);
 /* Reads and validates a file written by model_file_save (or by PyTorch with the same names).
  * Every malformed case (truncation, bad header, wrong dtype/shape, offsets outside the data or
  * overlapping, missing or unexpected tensors, metadata that disagrees with the tensors) fails

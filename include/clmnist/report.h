@@ -15,6 +15,8 @@ typedef struct {
     double test_loss, test_accuracy;
     double lr_start, lr_end; /* learning rate at the epoch's first and after its last step */
     double seconds, images_per_s;
+    const float *lr_steps; /* the rate each step of the epoch used (nsteps), or NULL */
+    int nsteps;
 } cm_epoch_record;
 
 /* Creates dir if needed; truncates metrics.jsonl unless `append` (resuming a run). */

@@ -7,19 +7,27 @@
 #include "clmnist/backend.h"
 #include "clmnist/dataset.h"
 #include "clmnist/model.h"
+#include "clmnist/schedule.h"
 
 typedef enum { CM_FEED_AUTO = -1, CM_FEED_STREAMED = 0, CM_FEED_RESIDENT = 1 } cm_feed_mode;
 
-typedef enum { CM_SCHEDULE_CONSTANT = 0, CM_SCHEDULE_COSINE = 1 } cm_schedule;
-
 typedef struct {
-    int batch;          /* examples per step */
-    float lr;           /* SGD learning rate */
-    float momentum;     /* heavy-ball momentum, 0 for plain SGD */
-    cm_schedule schedule; /* cosine: lr * (1 + cos(pi * step / total_steps)) / 2 */
-    int epochs;         /* planned epochs: the schedule's length */
-    uint64_t seed;      /* shuffle seed (the model's init seed is separate: model_init) */
-    cm_feed_mode feed;  /* resident: whole training set on the backend; streamed: per-batch uploads */
+    int batch;             /* examples per step */
+    cm_optimizer optimizer; /* SGD (the zero value), Nesterov, Adam, AdamW */
+    float lr;              /* base (peak, for one-cycle) learning rate */
+    float momentum;        /* SGD, Nesterov: momentum; 0 for plain SGD */
+    float beta1, beta2, eps; /* Adam(W) */
+    float weight_decay;    /* L2 on the gradient; decoupled for AdamW. Applies to every parameter. */
+    cm_schedule schedule;  /* see schedule.h */
+    int warmup_steps;      /* linear warm-up over the first steps (0: none) */
+    int step_size;         /* step schedule: epochs between decays */
+    float gamma;           /* step schedule: decay factor */
+    int epochs;            /* planned epochs: the schedule's length */
+    float dropout;         /* dropout probability after every hidden layer (0: off) */
+    float max_norm;        /* max L2 norm of each unit's incoming weights (0: off) */
+    cm_augment augment;    /* training-time augmentation (all zero: off) */
+    uint64_t seed;         /* shuffle, dropout and augmentation seed (the init seed is model_init's) */
+    cm_feed_mode feed;     /* resident: whole training set on the backend; streamed: per-batch uploads */
 } cm_train_config;
 
 typedef struct {
@@ -55,15 +63,22 @@ cm_status trainer_evaluate(cm_trainer *t, const cm_split *split, cm_stats *out);
 cm_status trainer_predict(cm_trainer *t, const cm_split *split, int32_t *pred, float *probs, cm_stats *stats);
 /* Copies the parameters, or the gradients of the last step, (layout.total floats) to the host. */
 cm_status trainer_get_params(cm_trainer *t, float *params);
+/* Replaces the parameters (layout.total floats), e.g. to restore the best epoch's weights. */
+cm_status trainer_set_params(cm_trainer *t, const float *params);
 cm_status trainer_get_grads(cm_trainer *t, float *grads);
 const cm_layout *trainer_layout(const cm_trainer *t);
 
-/* Checkpoint support: the optimizer state (the momentum buffer, layout.total floats; absent for
- * plain SGD) and the position in the schedule. Restoring both, then starting at the next epoch,
- * continues a run exactly as if it had not stopped. */
-int trainer_has_momentum(const cm_trainer *t);
-cm_status trainer_get_momentum(cm_trainer *t, float *momentum);
-cm_status trainer_set_momentum(cm_trainer *t, const float *momentum);
+/* Checkpoint support: the optimizer state and the position in the schedule. Restoring both,
+ * then starting at the next epoch, continues a run exactly as if it had not stopped. The state
+ * is 0 (plain SGD), 1 ("momentum": SGD with momentum, Nesterov) or 2 ("exp_avg", "exp_avg_sq":
+ * Adam, AdamW; PyTorch's names) arrays of layout.total floats. Adam's step count is the global
+ * step. */
+int trainer_opt_state_count(const cm_trainer *t);
+const char *trainer_opt_state_name(const cm_trainer *t, int i);
+cm_status trainer_get_opt_state(cm_trainer *t, int i, float *state);
+cm_status trainer_set_opt_state(cm_trainer *t, int i, const float *state);
+/* The schedule of a trainer's run (its config and steps per epoch). */
+cm_schedule_config trainer_schedule(const cm_trainer *t);
 int64_t trainer_global_step(const cm_trainer *t);
 void trainer_set_global_step(cm_trainer *t, int64_t step);
 
