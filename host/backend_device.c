@@ -8,6 +8,7 @@
 
 #include "cl_util.h"
 #include "clmnist/backend.h"
+#include "gemm_tune.h"
 #include "kernels_embedded.h"
 
 struct cm_buf {
@@ -49,6 +50,7 @@ typedef struct {
     size_t gemm_temp_bytes;
     gemm_shape shapes[32]; /* temp sizes already asked of CLBlast */
     int nshapes;
+    size_t local_mem;
 } device_backend;
 
 #define DB(b) ((device_backend *)(b))
@@ -549,6 +551,29 @@ static cm_status device_opt_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *
     return launch_1d(db, K_OPT, n);
 }
 
+/* ---- extensions for GEMM tuning (gemm_tune.h) ------------------------------------------------ */
+
+cm_status backend_device_override(cm_backend *b, const char *kernel, size_t n, const char *const *names,
+                                  const size_t *values) {
+    if (strcmp(b->kind, "device")) return cm_fail(CM_ERR_USAGE, "GEMM tuning applies to the device backend only");
+    device_backend *db = DB(b);
+    CL_CHECK(clFinish(db->queue));
+    CLBLAST_CHECK(CLBlastOverrideParameters(db->desc.device, kernel, CLBlastPrecisionSingle, n, (const char **)names,
+                                            values));
+    db->nshapes = 0; /* the temporary-buffer sizes depend on the parameters: ask again */
+    return CM_OK;
+}
+
+void backend_device_identity(const cm_backend *b, const char **vendor, const char **device, const char **driver,
+                             size_t *max_work_group, size_t *local_mem) {
+    const device_backend *db = (const device_backend *)b;
+    *vendor = db->desc.vendor;
+    *device = db->desc.device_name;
+    *driver = db->desc.driver_version;
+    *max_work_group = db->desc.max_work_group;
+    *local_mem = db->local_mem;
+}
+
 static const cm_backend_ops device_ops = {
     .destroy = device_destroy,
     .alloc = device_alloc,
@@ -602,6 +627,9 @@ static cm_status device_setup(device_backend *db) {
     db->grad_lanes = 1;
     while (db->grad_tc * db->grad_lanes * 2 <= wg) db->grad_lanes *= 2;
 
+    cl_ulong local_mem = 0;
+    CL_CHECK(clGetDeviceInfo(db->desc.device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_mem, &local_mem, NULL));
+    db->local_mem = (size_t)local_mem;
     cl_uint align_bits = 0;
     CL_CHECK(clGetDeviceInfo(db->desc.device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits, NULL));
     db->base.align_bytes = align_bits / 8 >= 4 ? align_bits / 8 : 4;
@@ -624,6 +652,7 @@ cm_status backend_device_create(const cm_backend_options *opt, cm_backend **out)
              db->desc.platform_name);
     db->base.max_alloc_bytes = db->desc.max_alloc;
     db->base.global_mem_bytes = db->desc.global_mem;
+    gemm_cache_load(&db->base); /* tuned CLBlast parameters for this device, if `clmnist tune` ran */
     *out = &db->base;
     return CM_OK;
 }

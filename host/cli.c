@@ -48,14 +48,14 @@ static const char *const fast_settings[] = {"layers=512,256", "epochs=5",       
                                             "lr=0.1",         "momentum=0.9",   "schedule=cosine", "weight-decay=0",
                                             "warmup-steps=0", "dropout=0",      "max-norm=0",    "augment=none", NULL};
 /* best: the most accurate MLP recipe measured here (docs/RESULTS.md). */
-static const char *const best_settings[] = {"layers=1024,1024", "epochs=30",        "batch=128",      "optimizer=nesterov",
+static const char *const best_settings[] = {"layers=1024,1024", "epochs=20",        "batch=128",      "optimizer=nesterov",
                                             "lr=0.05",          "momentum=0.9",     "schedule=cosine", "weight-decay=5e-5",
                                             "warmup-steps=200", "dropout=0.2",      "max-norm=0",
                                             "augment=shift=2,rotate=10,scale=0.1", NULL};
 static const preset presets[] = {
     {"fast", "784-512-256-10, SGD momentum 0.9, lr 0.1 cosine, 5 epochs", fast_settings},
     {"best", "784-1024-1024-10, Nesterov, lr 0.05 cosine with warm-up, dropout 0.2, weight decay 5e-5, "
-             "augmentation shift=2,rotate=10,scale=0.1, 30 epochs",
+             "augmentation shift=2,rotate=10,scale=0.1, 20 epochs",
      best_settings},
 };
 

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "clmnist/rng.h"
 #include "commands.h"
+#include "gemm_tune.h"
 #include "progress.h"
 #include "timer.h"
 
@@ -163,80 +164,6 @@ static cm_status throughput_run(cm_backend *b, const cm_dataset *ds, const cm_mo
     return CM_OK;
 }
 
-/* ---- GEMM shapes --------------------------------------------------------------------------- */
-
-typedef struct {
-    const char *what;
-    bool ta, tb;
-    int m, n, k;
-    double gflops;
-} gemm_case;
-
-static cm_status alloc_random(cm_backend *b, size_t n, cm_rng *rng, cm_buf **out) {
-    float *h = malloc(n * sizeof(float));
-    if (!h) return cm_fail(CM_ERR_MEMORY, "out of host memory");
-    for (size_t i = 0; i < n; i++) h[i] = 2.0f * rng_uniform(rng) - 1.0f;
-    cm_status st = backend_alloc(b, n * sizeof(float), 0, "benchmark matrix", out);
-    if (st == CM_OK) st = backend_upload(b, *out, 0, h, n * sizeof(float));
-    free(h);
-    return st;
-}
-
-static cm_status gemm_time(cm_backend *b, gemm_case *g) {
-    cm_rng rng;
-    rng_seed(&rng, 7, 1);
-    size_t am = g->ta ? (size_t)g->k : (size_t)g->m, ak = g->ta ? (size_t)g->m : (size_t)g->k;
-    size_t bk = g->tb ? (size_t)g->n : (size_t)g->k, bn = g->tb ? (size_t)g->k : (size_t)g->n;
-    cm_buf *A = NULL, *B = NULL, *C = NULL;
-    cm_status st = alloc_random(b, am * ak, &rng, &A);
-    if (st == CM_OK) st = alloc_random(b, bk * bn, &rng, &B);
-    if (st == CM_OK) st = alloc_random(b, (size_t)g->m * g->n, &rng, &C);
-    int reps = 0;
-    double t0 = 0.0, secs = 0.0;
-    /* one untimed call (kernel compile, temporary buffer), then repeat for at least 0.3 s */
-    for (int i = 0; st == CM_OK && (reps < 3 || secs < 0.3); i++) {
-        st = backend_gemm(b, g->ta, g->tb, g->m, g->n, g->k, 1.0f, A, (int)ak, B, (int)bn, 0.0f, C, g->n);
-        if (st == CM_OK && i == 0) {
-            st = backend_finish(b);
-            t0 = timer_now();
-        } else if (st == CM_OK) {
-            reps++;
-            if (reps % 4 == 0 || reps < 4) st = backend_finish(b);
-            secs = timer_now() - t0;
-        }
-        if (reps > 100000) break;
-    }
-    if (st == CM_OK) st = backend_finish(b);
-    secs = timer_now() - t0;
-    backend_release(b, A);
-    backend_release(b, B);
-    backend_release(b, C);
-    CM_TRY(st);
-    g->gflops = 2.0 * g->m * g->n * g->k * reps / secs / 1e9;
-    return CM_OK;
-}
-
-/* The model's GEMMs at batch B: forward, weight gradient and input gradient of every layer. */
-static int gemm_cases(const cm_layout *L, int B, gemm_case *out) {
-    int n = 0;
-    static char names[3 * CM_MAX_LAYERS][48];
-    for (int l = 0; l < L->nlayers; l++) {
-        int in = L->sizes[l], o = L->sizes[l + 1];
-        snprintf(names[n], sizeof names[n], "layer %d forward  Y=X.W^T", l + 1);
-        out[n] = (gemm_case){names[n], false, true, B, o, in, 0};
-        n++;
-        snprintf(names[n], sizeof names[n], "layer %d weight   dW=dY^T.X", l + 1);
-        out[n] = (gemm_case){names[n], true, false, o, in, B, 0};
-        n++;
-        if (l > 0) {
-            snprintf(names[n], sizeof names[n], "layer %d input    dX=dY.W", l + 1);
-            out[n] = (gemm_case){names[n], false, false, B, in, o, 0};
-            n++;
-        }
-    }
-    return n;
-}
-
 /* ---- time to accuracy ---------------------------------------------------------------------- */
 
 typedef struct {
@@ -307,6 +234,9 @@ static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root)
         t0 = timer_now();
         st = backend_create(o->backends[i], &bo, &bk[i]);
         setup_s[i] = timer_now() - t0;
+        if (st == CM_OK && !strcmp(bk[i]->kind, "device"))
+            fprintf(o->json ? stderr : stdout, "device GEMM: %s%s\n", bk[i]->tuning[0] ? "tuned parameters from " : "",
+                    bk[i]->tuning[0] ? bk[i]->tuning : "CLBlast's default parameters (run 'clmnist tune')");
         if (st == CM_OK) {
             size_t align = bk[i]->align_bytes > CM_PARAM_ALIGN_BYTES ? bk[i]->align_bytes : CM_PARAM_ALIGN_BYTES;
             st = cli_init_model(a, &ds, align, bk[i], &models[i]);
@@ -377,11 +307,11 @@ static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root)
         fprintf(out, "GEMM at batch %d (GFLOP/s):\n  %-28s %6s %6s %6s", B, "shape", "m", "n", "k");
         for (int i = 0; i < o->nbackends; i++) fprintf(out, " %10s", bk[i]->kind);
         fprintf(out, "\n");
-        int n = gemm_cases(&models[0].layout, B, cases);
+        int n = gemm_model_cases(&models[0].layout, B, cases);
         for (int c = 0; st == CM_OK && c < n; c++) {
             fprintf(out, "  %-28s %6d %6d %6d", cases[c].what, cases[c].m, cases[c].n, cases[c].k);
             for (int i = 0; st == CM_OK && i < o->nbackends; i++) {
-                st = gemm_time(bk[i], &cases[c]);
+                st = gemm_case_time(bk[i], &cases[c], 0.3);
                 if (st != CM_OK) break;
                 fprintf(out, " %10.1f", cases[c].gflops);
                 cJSON *j = cJSON_CreateObject();

@@ -43,11 +43,11 @@ static cm_status report(side s[2], const char *when, int64_t images, int epoch_e
         size_t in = (size_t)L->sizes[l], out = (size_t)L->sizes[l + 1];
         double a, r;
         char name[32];
-        snprintf(name, sizeof name, "layers.%d.weight", l);
+        snprintf(name, sizeof name, "layers.%d.weight", 2 * l);
         diff_tensor(s[0].params + L->w_off[l], s[1].params + L->w_off[l], out * in, &a, &r);
         printf("%-18s %14.3e %14.3e\n", name, a, r);
         worst = fmax(worst, r);
-        snprintf(name, sizeof name, "layers.%d.bias", l);
+        snprintf(name, sizeof name, "layers.%d.bias", 2 * l);
         diff_tensor(s[0].params + L->b_off[l], s[1].params + L->b_off[l], out, &a, &r);
         printf("%-18s %14.3e %14.3e\n", name, a, r);
         worst = fmax(worst, r);
@@ -84,8 +84,10 @@ static cm_status run(const cm_train_args *a, side s[2], const cm_dataset *ds) {
     model_describe(&model.layout, arch, sizeof arch);
     model_free(&model);
     CM_TRY(st);
-    printf("compare: MLP %s, SGD lr %g momentum %g, batch %d, seed %llu\n  host:   %s\n  device: %s\n", arch, (double)a->lr,
-           (double)a->momentum, a->batch, (unsigned long long)a->seed, s[0].b->device_name, s[1].b->device_name);
+    char recipe[512];
+    cli_describe_recipe(a, recipe, sizeof recipe);
+    printf("compare: MLP %s, %s, batch %d, seed %llu\n  host:   %s\n  device: %s\n", arch, recipe, a->batch,
+           (unsigned long long)a->seed, s[0].b->device_name, s[1].b->device_name);
     int steps = trainer_steps_per_epoch(s[0].t);
     int64_t images = 0, global_step = 0;
     for (int e = 0; e < a->epochs; e++) {

@@ -333,6 +333,7 @@ cm_status cmd_train(int argc, char **argv) {
     st = backend_create(a.backend, &bo, &b);
     if (st == CM_OK) {
         printf("backend: %s: %s (ready in %.2f s)\n", b->kind, b->device_name, timer_now() - t0);
+        if (b->tuning[0]) printf("GEMM: tuned parameters from %s\n", b->tuning);
         st = train(&a, &f, b, &ds, &file, start_epoch);
         backend_destroy(b);
     }

@@ -18,6 +18,7 @@ static const command commands[] = {
     {"predict", cmd_predict, "classify your own images (PNG, JPEG, PGM, BMP) with a saved model"},
     {"compare", cmd_compare, "train on host and device in lockstep and compare every parameter"},
     {"bench", cmd_bench, "measure images/s, GEMM GFLOP/s, time to accuracy and memory per backend"},
+    {"tune", cmd_tune, "tune CLBlast's GEMM for this device and model; train and bench use the result"},
 };
 
 static void usage(FILE *out) {

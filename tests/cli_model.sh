@@ -139,4 +139,22 @@ else
     check "mistakes grid has 24 digit images" [ "$(grep -o '<image ' "$tmp/dom.html" | wc -l)" = 24 ]
     check "curves have one point per epoch and series" [ "$(grep -o '<circle ' "$tmp/dom.html" | wc -l)" = 8 ]
 fi
+
+# 5. tune: a short search writes the per-device cache that train then loads; a forged cache is
+#    ignored with one warning and training goes on with CLBlast's defaults
+if "$bin" devices >/dev/null 2>&1; then
+    export CLMNIST_CACHE_DIR="$tmp/tune"
+    "$bin" tune --data "$data" --layers 16 --batch 8 --max-candidates 2 --seconds 0.002 >"$tmp/tune.txt" 2>&1
+    check "tune saves the per-device cache" grep -q "^saved: $tmp/tune/gemm-.*json" "$tmp/tune.txt"
+    check "tune reports untuned and tuned GFLOP/s" grep -q "^  whole step " "$tmp/tune.txt"
+    tuned=(--data "$data" --layers 16 --batch 256 --epochs 1 --no-save)
+    "$bin" train "${tuned[@]}" >"$tmp/tuned.txt" 2>&1
+    check "train loads the tuning" grep -q "^GEMM: tuned parameters from $tmp/tune/gemm-" "$tmp/tuned.txt"
+    check "tuned training learns ($(acc "$tmp/tuned.txt"))" grep -q "test accuracy: [89][0-9]" "$tmp/tuned.txt"
+    for f in "$tmp"/tune/gemm-*.json; do echo '{"device": 1' >"$f"; done
+    "$bin" train "${tuned[@]}" >"$tmp/forged.txt" 2>"$tmp/forged.err"
+    check "a forged cache: exit 0, one warning, untuned" bash -c "[ $? = 0 ] && [ \$(wc -l <'$tmp/forged.err') = 1 ] \
+        && grep -q 'warning: ignoring the GEMM tuning cache' '$tmp/forged.err' && ! grep -q '^GEMM: tuned' '$tmp/forged.txt'"
+    unset CLMNIST_CACHE_DIR
+fi
 exit $fail

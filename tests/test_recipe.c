@@ -18,6 +18,7 @@
 #include "clmnist/philox.h"
 #include "clmnist/schedule.h"
 #include "clmnist/trainer.h"
+#include "ref_mlp.h"
 #include "synth.h"
 
 #ifndef M_PI
@@ -193,39 +194,11 @@ static void test_augment_moves_a_pixel_as_specified(void **state) {
     free(x), free(img);
 }
 
-/* Float64 reference of the training loss with dropout masks drawn from Philox exactly as the
- * trainer documents: the batch is the epoch-0 shuffle, row k of the batch is example perm[k]. */
+/* The float64 reference loss (ref_mlp.h) with the trainer's dropout masks; the batch is the
+ * epoch-0 shuffle, row k of the batch is example perm[k]. */
 static double ref_loss_dropout(const cm_layout *L, const double *p, const cm_split *sp, const int32_t *perm, float pd,
                                uint64_t seed) {
-    double total = 0.0, a[2][64];
-    for (int k = 0; k < sp->count; k++) {
-        int e = perm[k];
-        for (int i = 0; i < sp->dim; i++) a[0][i] = sp->images[(size_t)e * sp->dim + i] / 255.0;
-        int cur = 0;
-        for (int l = 0; l < L->nlayers; l++) {
-            int in = L->sizes[l], out = L->sizes[l + 1], hidden = l < L->nlayers - 1;
-            for (int o = 0; o < out; o++) {
-                double s = p[L->b_off[l] + o];
-                for (int i = 0; i < in; i++) s += p[L->w_off[l] + (size_t)o * in + i] * a[cur][i];
-                if (hidden) {
-                    s = s < 0.0 ? 0.0 : s;
-                    uint32_t el = (uint32_t)(k * out + o), u[4];
-                    const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32) ^ CM_PHILOX_TAG_DROPOUT};
-                    const uint32_t ctr[4] = {el / 4, (uint32_t)l, 0, 0}; /* global step 0 */
-                    philox4x32_10(ctr, key, u);
-                    s = philox_unit(u[el % 4]) >= pd ? s / (1.0 - pd) : 0.0;
-                }
-                a[1 - cur][o] = s;
-            }
-            cur = 1 - cur;
-        }
-        int classes = L->sizes[L->nlayers];
-        double mx = a[cur][0], sum = 0.0;
-        for (int c = 1; c < classes; c++) mx = a[cur][c] > mx ? a[cur][c] : mx;
-        for (int c = 0; c < classes; c++) sum += exp(a[cur][c] - mx);
-        total += log(sum) - (a[cur][sp->labels[e]] - mx);
-    }
-    return total / sp->count;
+    return ref_mlp_loss(L, p, sp, perm, pd, seed);
 }
 
 static void test_dropout_gradients_match_finite_differences(void **state) {

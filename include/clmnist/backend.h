@@ -110,6 +110,7 @@ struct cm_backend {
     size_t global_mem_bytes; /* total memory of the device */
     size_t bytes_in_use;     /* bytes of buffers allocated now (views not counted) */
     size_t bytes_peak;       /* most bytes_in_use has been */
+    char tuning[1024];       /* device: the GEMM tuning cache in use ("" = CLBlast's defaults) */
 };
 
 /* Memory accounting, called by the backends when a buffer is created (+) or freed (-). */

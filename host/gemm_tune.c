@@ -1,0 +1,250 @@
+/* gemm_tune.c: the model's GEMM shapes and their timing; CLBlast direct-GEMM candidates; the
+ * per-device tuning cache (JSON) and its loader. The search itself is in cmd_tune.c. */
+#include "gemm_tune.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "clmnist/rng.h"
+#include "clmnist_version.h"
+#include "timer.h"
+
+const char *const gemm_direct_names[GEMM_DIRECT_NPARAMS] = {"WGD",  "MDIMCD", "NDIMCD", "MDIMAD", "NDIMBD",
+                                                            "KWID", "VWMD",   "VWND",   "PADA",   "PADB"};
+
+int gemm_model_cases(const cm_layout *L, int B, gemm_case *out) {
+    static char names[3 * CM_MAX_LAYERS][48];
+    int n = 0;
+    for (int l = 0; l < L->nlayers; l++) {
+        int in = L->sizes[l], o = L->sizes[l + 1];
+        snprintf(names[n], sizeof names[n], "layer %d forward  Y=X.W^T", l + 1);
+        out[n] = (gemm_case){names[n], false, true, B, o, in, 0, 0};
+        n++;
+        snprintf(names[n], sizeof names[n], "layer %d weight   dW=dY^T.X", l + 1);
+        out[n] = (gemm_case){names[n], true, false, o, in, B, 0, 0};
+        n++;
+        if (l > 0) {
+            snprintf(names[n], sizeof names[n], "layer %d input    dX=dY.W", l + 1);
+            out[n] = (gemm_case){names[n], false, false, B, in, o, 0, 0};
+            n++;
+        }
+    }
+    return n;
+}
+
+static cm_status alloc_random(cm_backend *b, size_t n, cm_rng *rng, cm_buf **out) {
+    float *h = malloc(n * sizeof(float));
+    if (!h) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    for (size_t i = 0; i < n; i++) h[i] = 2.0f * rng_uniform(rng) - 1.0f;
+    cm_status st = backend_alloc(b, n * sizeof(float), 0, "benchmark matrix", out);
+    if (st == CM_OK) st = backend_upload(b, *out, 0, h, n * sizeof(float));
+    free(h);
+    return st;
+}
+
+cm_status gemm_case_time(cm_backend *b, gemm_case *g, double min_seconds) {
+    cm_rng rng;
+    rng_seed(&rng, 7, 1);
+    size_t am = g->ta ? (size_t)g->k : (size_t)g->m, ak = g->ta ? (size_t)g->m : (size_t)g->k;
+    size_t bk = g->tb ? (size_t)g->n : (size_t)g->k, bn = g->tb ? (size_t)g->k : (size_t)g->n;
+    cm_buf *A = NULL, *B = NULL, *C = NULL;
+    cm_status st = alloc_random(b, am * ak, &rng, &A);
+    if (st == CM_OK) st = alloc_random(b, bk * bn, &rng, &B);
+    if (st == CM_OK) st = alloc_random(b, (size_t)g->m * g->n, &rng, &C);
+    int reps = 0;
+    double t0 = 0.0, secs = 0.0;
+    /* one untimed call (kernel compile, temporary buffer), then repeat for at least min_seconds */
+    for (int i = 0; st == CM_OK && (reps < 3 || secs < min_seconds) && reps < 100000; i++) {
+        st = backend_gemm(b, g->ta, g->tb, g->m, g->n, g->k, 1.0f, A, (int)ak, B, (int)bn, 0.0f, C, g->n);
+        if (st == CM_OK && i == 0) {
+            st = backend_finish(b);
+            t0 = timer_now();
+        } else if (st == CM_OK) {
+            reps++;
+            if (reps % 4 == 0 || reps < 4) st = backend_finish(b);
+            secs = timer_now() - t0;
+        }
+    }
+    if (st == CM_OK) st = backend_finish(b);
+    secs = timer_now() - t0;
+    backend_release(b, A);
+    backend_release(b, B);
+    backend_release(b, C);
+    CM_TRY(st);
+    g->seconds = secs / reps;
+    g->gflops = 2.0 * g->m * g->n * g->k / g->seconds / 1e9;
+    return CM_OK;
+}
+
+cm_status gemm_params_apply(cm_backend *b, const gemm_params *p) {
+    if (p->has_direct) CM_TRY(backend_device_override(b, "XgemmDirect", GEMM_DIRECT_NPARAMS, gemm_direct_names, p->direct));
+    const char *routine[1] = {"XGEMM_MIN_INDIRECT_SIZE"};
+    return backend_device_override(b, "GemmRoutine", 1, routine, &p->min_indirect);
+}
+
+/* The constraints of CLBlast's direct kernel (its tuner's), with MDIMAD = MDIMCD and NDIMBD =
+ * NDIMCD, KWID 2 and padded local memory. */
+int gemm_direct_candidates(size_t max_wg, size_t local_mem, gemm_params *out, int max) {
+    const size_t wgd[] = {8, 16, 32, 64}, dim[] = {8, 16, 32}, vw[] = {1, 2, 4, 8};
+    int n = 0;
+    for (size_t a = 0; a < 4; a++)
+        for (size_t mc = 0; mc < 3; mc++)
+            for (size_t nc = 0; nc < 3; nc++)
+                for (size_t vm = 0; vm < 4; vm++)
+                    for (size_t vn = 0; vn < 4; vn++) {
+                        size_t W = wgd[a], M = dim[mc], N = dim[nc], VM = vw[vm], VN = vw[vn];
+                        if (W % 2 || W % (M * VM) || W % (N * VN) || W % N || W % M) continue;
+                        if (M * N > max_wg || sizeof(float) * 2 * W * (W + 1) > local_mem) continue;
+                        if (n < max)
+                            out[n] = (gemm_params){1, {W, M, N, M, N, 2, VM, VN, 1, 1}, 0};
+                        n++;
+                    }
+    return n < max ? n : max;
+}
+
+static void sanitise(char *dst, size_t size, const char *src) {
+    size_t o = 0;
+    for (; *src && o + 1 < size; src++) {
+        char c = *src;
+        if (isalnum((unsigned char)c) || c == '.') dst[o++] = c;
+        else if (o && dst[o - 1] != '_') dst[o++] = '_';
+    }
+    dst[o] = '\0';
+}
+
+cm_status gemm_cache_path(const cm_backend *b, char *buf, size_t size) {
+    const char *vendor, *device, *driver;
+    size_t wg, lm;
+    backend_device_identity(b, &vendor, &device, &driver, &wg, &lm);
+    char dir[1024];
+    const char *env = getenv("CLMNIST_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (env && *env) snprintf(dir, sizeof dir, "%s", env);
+    else if (xdg && *xdg) snprintf(dir, sizeof dir, "%s/clmnist", xdg);
+    else if (home && *home) snprintf(dir, sizeof dir, "%s/.cache/clmnist", home);
+    else return cm_fail(CM_ERR_IO, "no cache directory: set CLMNIST_CACHE_DIR");
+    char name[512], raw[600];
+    snprintf(raw, sizeof raw, "%s-%s-%s", vendor, device, driver);
+    sanitise(name, sizeof name, raw);
+    if ((size_t)snprintf(buf, size, "%s/gemm-%s.json", dir, name) >= size)
+        return cm_fail(CM_ERR_IO, "cache path too long under %s", dir);
+    return CM_OK;
+}
+
+static cm_status make_dirs(const char *path) {
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    char *slash = strrchr(tmp, '/');
+    if (!slash) return CM_OK;
+    *slash = '\0';
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                return cm_fail(CM_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+            *p = '/';
+        }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return cm_fail(CM_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    return CM_OK;
+}
+
+cm_status gemm_cache_save(const cm_backend *b, const char *path, const gemm_params *p, const char *tuned_for,
+                          double gflops_before, double gflops_after) {
+    const char *vendor, *device, *driver;
+    size_t wg, lm;
+    backend_device_identity(b, &vendor, &device, &driver, &wg, &lm);
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "clmnist_gemm_tuning", 1);
+    cJSON_AddStringToObject(root, "clmnist_version", CLMNIST_VERSION);
+    cJSON_AddStringToObject(root, "vendor", vendor);
+    cJSON_AddStringToObject(root, "device", device);
+    cJSON_AddStringToObject(root, "driver", driver);
+    cJSON_AddStringToObject(root, "tuned_for", tuned_for);
+    cJSON_AddNumberToObject(root, "gflops_untuned", gflops_before);
+    cJSON_AddNumberToObject(root, "gflops_tuned", gflops_after);
+    if (p->has_direct) {
+        cJSON *d = cJSON_AddObjectToObject(root, "XgemmDirect");
+        for (int i = 0; i < GEMM_DIRECT_NPARAMS; i++) cJSON_AddNumberToObject(d, gemm_direct_names[i], (double)p->direct[i]);
+    }
+    cJSON *r = cJSON_AddObjectToObject(root, "GemmRoutine");
+    cJSON_AddNumberToObject(r, "XGEMM_MIN_INDIRECT_SIZE", (double)p->min_indirect);
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    cm_status st = make_dirs(path);
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = st == CM_OK ? fopen(tmp, "w") : NULL;
+    if (st == CM_OK && !f) st = cm_fail(CM_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+    if (f) {
+        int ok = fprintf(f, "%s\n", text) > 0;
+        ok = fclose(f) == 0 && ok;
+        if (!ok || rename(tmp, path) != 0) {
+            st = cm_fail(CM_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+            remove(tmp);
+        }
+    }
+    free(text);
+    return st;
+}
+
+/* Reads a size_t field of obj, 1..65536; 0 when absent or out of range. */
+static size_t get_size(const cJSON *obj, const char *name) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= 65536 ? (size_t)v->valuedouble : 0;
+}
+
+static cm_status parse_cache(const cm_backend *b, const char *path, gemm_params *p) {
+    FILE *f = fopen(path, "r");
+    if (!f) return cm_fail(CM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    cJSON *root = cJSON_Parse(buf);
+    cm_status st = CM_OK;
+    const char *vendor, *device, *driver;
+    size_t wg, lm;
+    backend_device_identity(b, &vendor, &device, &driver, &wg, &lm);
+    const cJSON *dev = cJSON_GetObjectItemCaseSensitive(root, "device");
+    const cJSON *drv = cJSON_GetObjectItemCaseSensitive(root, "driver");
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "XgemmDirect");
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, "GemmRoutine");
+    memset(p, 0, sizeof *p);
+    if (!cJSON_IsObject(root)) st = cm_fail(CM_ERR_FORMAT, "%s: not a JSON object", path);
+    else if (!cJSON_IsString(dev) || strcmp(dev->valuestring, device) || !cJSON_IsString(drv) ||
+             strcmp(drv->valuestring, driver))
+        st = cm_fail(CM_ERR_FORMAT, "%s: written for another device or driver", path);
+    else if (!(p->min_indirect = get_size(r, "XGEMM_MIN_INDIRECT_SIZE")))
+        st = cm_fail(CM_ERR_FORMAT, "%s: GemmRoutine.XGEMM_MIN_INDIRECT_SIZE missing or out of range", path);
+    else if (d) {
+        p->has_direct = 1;
+        for (int i = 0; i < GEMM_DIRECT_NPARAMS && st == CM_OK; i++)
+            if (!(p->direct[i] = get_size(d, gemm_direct_names[i])) && strncmp(gemm_direct_names[i], "PAD", 3))
+                st = cm_fail(CM_ERR_FORMAT, "%s: XgemmDirect.%s missing or out of range", path, gemm_direct_names[i]);
+    }
+    cJSON_Delete(root);
+    return st;
+}
+
+void gemm_cache_load(cm_backend *b) {
+    b->tuning[0] = '\0';
+    const char *off = getenv("CLMNIST_NO_TUNING");
+    if (off && *off && strcmp(off, "0")) return;
+    char path[1024];
+    if (gemm_cache_path(b, path, sizeof path) != CM_OK) return;
+    struct stat sb;
+    if (stat(path, &sb) != 0) return; /* not tuned: CLBlast's defaults */
+    gemm_params p;
+    cm_status st = parse_cache(b, path, &p);
+    if (st == CM_OK) st = gemm_params_apply(b, &p);
+    if (st != CM_OK) {
+        fprintf(stderr, "warning: ignoring the GEMM tuning cache: %s (run 'clmnist tune' again)\n", cm_last_error());
+        return;
+    }
+    snprintf(b->tuning, sizeof b->tuning, "%s", path);
+}

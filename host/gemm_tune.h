@@ -1,0 +1,59 @@
+/* gemm_tune.h: the GEMM shapes of an MLP training step and their timing (for `bench` and
+ * `tune`), and CLBlast kernel-parameter tuning for those shapes: the candidates `clmnist tune`
+ * searches, the per-device cache file it writes, and the loader the device backend calls at
+ * start-up so that `train` and `bench` use the tuned parameters automatically. */
+#ifndef CLMNIST_GEMM_TUNE_H
+#define CLMNIST_GEMM_TUNE_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "clmnist/backend.h"
+#include "clmnist/model.h"
+
+typedef struct {
+    const char *what; /* "layer 1 forward  Y=X.W^T" */
+    bool ta, tb;
+    int m, n, k;
+    double seconds; /* per call, after gemm_case_time */
+    double gflops;
+} gemm_case;
+
+/* The GEMMs of one training step at batch B: forward, weight gradient and input gradient of
+ * every layer (at most 3 * CM_MAX_LAYERS). */
+int gemm_model_cases(const cm_layout *L, int batch, gemm_case *out);
+/* Times g on b (one untimed call first, then repeats for at least min_seconds). */
+cm_status gemm_case_time(cm_backend *b, gemm_case *g, double min_seconds);
+
+/* CLBlast's direct GEMM kernel parameters, in this order, plus the size from which the
+ * indirect kernel is used (GemmRoutine XGEMM_MIN_INDIRECT_SIZE: m*n*k >= size^3). */
+#define GEMM_DIRECT_NPARAMS 10
+extern const char *const gemm_direct_names[GEMM_DIRECT_NPARAMS];
+typedef struct {
+    int has_direct;                     /* 0: leave the direct kernel's parameters as they are */
+    size_t direct[GEMM_DIRECT_NPARAMS]; /* WGD MDIMCD NDIMCD MDIMAD NDIMBD KWID VWMD VWND PADA PADB */
+    size_t min_indirect;
+} gemm_params;
+
+/* Device backend extensions (backend_device.c). */
+cm_status backend_device_override(cm_backend *b, const char *kernel, size_t n, const char *const *names,
+                                  const size_t *values);
+/* "vendor", "device name", "driver version" of a device backend. */
+void backend_device_identity(const cm_backend *b, const char **vendor, const char **device, const char **driver,
+                             size_t *max_work_group, size_t *local_mem);
+
+/* Applies p to b's device (every later GEMM uses it). */
+cm_status gemm_params_apply(cm_backend *b, const gemm_params *p);
+/* The cache file for b's device: $CLMNIST_CACHE_DIR, else $XDG_CACHE_HOME/clmnist, else
+ * ~/.cache/clmnist, then gemm-<vendor>-<device>-<driver>.json (sanitised). */
+cm_status gemm_cache_path(const cm_backend *b, char *buf, size_t size);
+cm_status gemm_cache_save(const cm_backend *b, const char *path, const gemm_params *p, const char *tuned_for,
+                          double gflops_before, double gflops_after);
+/* Loads b's cache file if there is one (unless CLMNIST_NO_TUNING is set) and applies it; sets
+ * b->tuning to a description. A malformed file gets a one-line warning and is ignored. */
+void gemm_cache_load(cm_backend *b);
+
+/* Every candidate `tune` tries for the direct kernel on a device allowing max_wg work-items
+ * per group and local_mem bytes of local memory; returns the count (<= max). */
+int gemm_direct_candidates(size_t max_wg, size_t local_mem, gemm_params *out, int max);
+
+#endif

@@ -1,0 +1,49 @@
+/* ref_mlp.h: an independent float64 implementation of the MLP's training loss, for gradient
+ * checks by central differences. Header-only (static functions). */
+#ifndef CLMNIST_TEST_REF_MLP_H
+#define CLMNIST_TEST_REF_MLP_H
+#include <math.h>
+#include <stdint.h>
+
+#include "clmnist/dataset.h"
+#include "clmnist/model.h"
+#include "clmnist/philox.h"
+
+/* Mean cross-entropy over the examples of `sp` (x = pixel / 255) in the order perm (NULL: in
+ * order). With p_drop > 0, every hidden activation goes through inverted dropout with the mask
+ * the trainer documents for global step 0: Philox(key (seed, TAG_DROPOUT), counter (i / 4, layer,
+ * 0, 0)) word i % 4, i = row * units + unit, row the position in the batch. */
+static __attribute__((unused)) double ref_mlp_loss(const cm_layout *L, const double *p, const cm_split *sp,
+                                                   const int32_t *perm, double p_drop, uint64_t seed) {
+    double total = 0.0, a[2][1024];
+    for (int k = 0; k < sp->count; k++) {
+        int e = perm ? perm[k] : k;
+        for (int i = 0; i < sp->dim; i++) a[0][i] = sp->images[(size_t)e * sp->dim + i] / 255.0;
+        int cur = 0;
+        for (int l = 0; l < L->nlayers; l++) {
+            int in = L->sizes[l], out = L->sizes[l + 1], hidden = l < L->nlayers - 1;
+            for (int o = 0; o < out; o++) {
+                double s = p[L->b_off[l] + o];
+                for (int i = 0; i < in; i++) s += p[L->w_off[l] + (size_t)o * in + i] * a[cur][i];
+                if (hidden && s < 0.0) s = 0.0;
+                if (hidden && p_drop > 0.0) {
+                    uint32_t el = (uint32_t)(k * out + o), u[4];
+                    const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32) ^ CM_PHILOX_TAG_DROPOUT};
+                    const uint32_t ctr[4] = {el / 4, (uint32_t)l, 0, 0};
+                    philox4x32_10(ctr, key, u);
+                    s = philox_unit(u[el % 4]) >= (float)p_drop ? s / (1.0 - p_drop) : 0.0;
+                }
+                a[1 - cur][o] = s;
+            }
+            cur = 1 - cur;
+        }
+        int classes = L->sizes[L->nlayers];
+        double mx = a[cur][0], sum = 0.0;
+        for (int c = 1; c < classes; c++) mx = a[cur][c] > mx ? a[cur][c] : mx;
+        for (int c = 0; c < classes; c++) sum += exp(a[cur][c] - mx);
+        total += log(sum) - (a[cur][sp->labels[e]] - mx);
+    }
+    return total / sp->count;
+}
+
+#endif
