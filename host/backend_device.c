@@ -360,12 +360,13 @@ static cm_status device_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *la
     ARG(k, 8, aug->shift);
     ARG(k, 9, aug->rotate);
     ARG(k, 10, aug->scale);
-    ARG(k, 11, seed_lo);
-    ARG(k, 12, seed_hi);
-    ARG(k, 13, step_lo);
-    ARG(k, 14, step_hi);
-    ARG_MEM(k, 15, x);
-    ARG_MEM(k, 16, y);
+    ARG(k, 11, aug->flip);
+    ARG(k, 12, seed_lo);
+    ARG(k, 13, seed_hi);
+    ARG(k, 14, step_lo);
+    ARG(k, 15, step_hi);
+    ARG_MEM(k, 16, x);
+    ARG_MEM(k, 17, y);
     return launch_gather(db, K_GATHER_AUG, src_u8, labels_u8, rows, height * width);
 }
 

@@ -123,7 +123,7 @@ static cm_status host_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, c
 
 /* The per-example inverse transform (output pixel -> source pixel), as kernel_gather_augment. */
 static void augment_transform(const cm_augment *a, uint64_t seed, uint64_t step, uint32_t row, float *ia, float *ib,
-                              float *tx, float *ty) {
+                              float *tx, float *ty, int *mirror) {
     const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32) ^ CM_PHILOX_TAG_AUGMENT};
     const uint32_t ctr[4] = {row, 0u, (uint32_t)step, (uint32_t)(step >> 32)};
     uint32_t u[4];
@@ -135,6 +135,12 @@ static void augment_transform(const cm_augment *a, uint64_t seed, uint64_t step,
     const float cs = a->rotate != 0.0f ? cosf(th) : 1.0f, sn = a->rotate != 0.0f ? sinf(th) : 0.0f;
     *ia = cs / s;
     *ib = sn / s;
+    *mirror = 0;
+    if (a->flip > 0.0f) {
+        const uint32_t ctr2[4] = {row, 1u, (uint32_t)step, (uint32_t)(step >> 32)};
+        philox4x32_10(ctr2, key, u);
+        *mirror = philox_unit(u[0]) < a->flip;
+    }
 }
 
 static float pixel_at(const uint8_t *img, int height, int width, int yy, int xx) {
@@ -150,11 +156,12 @@ static cm_status host_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labe
     for (int r = 0; r < rows; r++) {
         const uint8_t *img = src_u8->data + (size_t)ix[r] * dim;
         float ia, ib, tx, ty;
-        augment_transform(aug, seed, step, (uint32_t)r, &ia, &ib, &tx, &ty);
+        int mirror;
+        augment_transform(aug, seed, step, (uint32_t)r, &ia, &ib, &tx, &ty, &mirror);
         float *d = F(x) + (size_t)r * dim;
         for (int i = 0; i < height; i++)
             for (int j = 0; j < width; j++) {
-                const float dx = (float)j - cx - tx, dy = (float)i - cy - ty;
+                const float dx = (float)(mirror ? width - 1 - j : j) - cx - tx, dy = (float)i - cy - ty;
                 const float xs = ia * dx + ib * dy + cx, ys = -ib * dx + ia * dy + cy;
                 const float x0 = floorf(xs), y0 = floorf(ys), fx = xs - x0, fy = ys - y0;
                 const int xi = (int)x0, yi = (int)y0;

@@ -85,7 +85,8 @@ static void usage(const cm_command_info *info) {
     printf("  --dropout P       dropout probability after each hidden layer (0: off)\n");
     printf("  --max-norm C      cap the L2 norm of each unit's incoming weights at C (0: off)\n");
     printf("  --augment SPEC    random training-time transforms, e.g. shift=2,rotate=10,scale=0.1\n"
-           "                    (pixels, degrees, relative size; 'none' to turn off)\n");
+           "                    (pixels, degrees, relative size), flip=P (mirror with probability P);\n"
+           "                    'none' to turn off\n");
     printf("  --seed N          seed for initialisation, shuffling, dropout, augmentation (default %d)\n",
            DEFAULT_SEED);
     printf("  --val N           hold out the last N training images for validation\n");
@@ -107,12 +108,14 @@ static cm_status parse_augment(const char *text, cm_augment *out) {
             *eq = '\0';
             double v;
             float *dst = !strcmp(tok, "shift") ? &a.shift : !strcmp(tok, "rotate") ? &a.rotate
-                       : !strcmp(tok, "scale")  ? &a.scale : NULL;
+                       : !strcmp(tok, "scale")  ? &a.scale : !strcmp(tok, "flip") ? &a.flip : NULL;
             if (!dst)
-                return cm_fail(CM_ERR_USAGE, "--augment: unknown transform '%s' (expected shift, rotate or scale)", tok);
+                return cm_fail(CM_ERR_USAGE, "--augment: unknown transform '%s' (expected shift, rotate, scale or flip)",
+                               tok);
             char flag[32];
             snprintf(flag, sizeof flag, "--augment %s", tok);
-            CM_TRY(cli_parse_float(flag, eq + 1, 0.0, dst == &a.shift ? 64.0 : dst == &a.rotate ? 180.0 : 0.99, &v));
+            double max = dst == &a.shift ? 64.0 : dst == &a.rotate ? 180.0 : dst == &a.scale ? 0.99 : 1.0;
+            CM_TRY(cli_parse_float(flag, eq + 1, 0.0, max, &v));
             *dst = (float)v;
         }
     }
@@ -253,10 +256,14 @@ void cli_format_train_option(const cm_train_args *a, const char *name, char *buf
     else if (!strcmp(name, "max-norm")) snprintf(buf, size, "%s", ffmt(f1, sizeof f1, a->max_norm));
     else if (!strcmp(name, "augment")) {
         const cm_augment *g = &a->augment;
-        if (g->shift > 0 || g->rotate > 0 || g->scale > 0)
-            snprintf(buf, size, "shift=%s,rotate=%s,scale=%s", ffmt(f1, sizeof f1, g->shift),
-                     ffmt(f2, sizeof f2, g->rotate), ffmt(f3, sizeof f3, g->scale));
-        else snprintf(buf, size, "none");
+        if (g->shift > 0 || g->rotate > 0 || g->scale > 0 || g->flip > 0) {
+            char f4[32];
+            snprintf(buf, size, "shift=%s,rotate=%s,scale=%s%s%s", ffmt(f1, sizeof f1, g->shift),
+                     ffmt(f2, sizeof f2, g->rotate), ffmt(f3, sizeof f3, g->scale), g->flip > 0 ? ",flip=" : "",
+                     g->flip > 0 ? ffmt(f4, sizeof f4, g->flip) : "");
+        } else {
+            snprintf(buf, size, "none");
+        }
     } else if (!strcmp(name, "seed")) snprintf(buf, size, "%llu", (unsigned long long)a->seed);
     else if (!strcmp(name, "val")) snprintf(buf, size, "%d", a->val);
 }
@@ -273,7 +280,7 @@ void cli_describe_recipe(const cm_train_args *a, char *buf, size_t size) {
     if (a->weight_decay > 0) PUT(", weight decay %g", (double)a->weight_decay);
     if (a->dropout > 0) PUT(", dropout %g", (double)a->dropout);
     if (a->max_norm > 0) PUT(", max-norm %g", (double)a->max_norm);
-    if (a->augment.shift > 0 || a->augment.rotate > 0 || a->augment.scale > 0) {
+    if (a->augment.shift > 0 || a->augment.rotate > 0 || a->augment.scale > 0 || a->augment.flip > 0) {
         char aug[128];
         cli_format_train_option(a, "augment", aug, sizeof aug);
         PUT(", augment %s", aug);

@@ -141,10 +141,10 @@ static cm_status check_config(const cm_train_config *c) {
     if (c->warmup_steps < 0) return cm_fail(CM_ERR_USAGE, "--warmup-steps %d: must be 0 or more", c->warmup_steps);
     const cm_augment *a = &c->augment;
     if (!(a->shift >= 0.0f && a->shift <= 64.0f) || !(a->rotate >= 0.0f && a->rotate <= 180.0f) ||
-        !(a->scale >= 0.0f && a->scale < 1.0f))
-        return cm_fail(CM_ERR_USAGE, "--augment shift=%g,rotate=%g,scale=%g: expected shift in [0, 64] pixels, rotate "
-                                     "in [0, 180] degrees, scale in [0, 1)",
-                       (double)a->shift, (double)a->rotate, (double)a->scale);
+        !(a->scale >= 0.0f && a->scale < 1.0f) || !(a->flip >= 0.0f && a->flip <= 1.0f))
+        return cm_fail(CM_ERR_USAGE, "--augment shift=%g,rotate=%g,scale=%g,flip=%g: expected shift in [0, 64] pixels, "
+                                     "rotate in [0, 180] degrees, scale in [0, 1), flip in [0, 1]",
+                       (double)a->shift, (double)a->rotate, (double)a->scale, (double)a->flip);
     return CM_OK;
 }
 
@@ -231,7 +231,7 @@ static cm_status stage_train_batch(cm_trainer *t, int step) {
 
 static int augmenting(const cm_trainer *t) {
     const cm_augment *a = &t->cfg.augment;
-    return a->shift > 0.0f || a->rotate > 0.0f || a->scale > 0.0f;
+    return a->shift > 0.0f || a->rotate > 0.0f || a->scale > 0.0f || a->flip > 0.0f;
 }
 
 /* Logits for `rows` examples already in act[0]: every layer's GEMM, bias and ReLU, then (when

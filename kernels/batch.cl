@@ -20,7 +20,9 @@ __kernel void kernel_gather(const __global uchar *src, const __global uchar *lab
  *   u0..u3 = unit(Philox(key (seed_lo, seed_hi ^ TAG_AUGMENT), counter (r, 0, step_lo, step_hi)))
  *   shift (tx, ty) = shift * (2 u0 - 1, 2 u1 - 1); angle = rotate * (2 u2 - 1) degrees;
  *   s = 1 + scale * (2 u3 - 1); output pixel p maps to source R(-angle) (p - c - t) / s + c,
- *   c the image centre. The host twin is host_gather_augment (backend_host.c). */
+ *   c the image centre; with flip > 0, output column j reads column width-1-j first when
+ *   unit(Philox(key, counter (r, 1, step_lo, step_hi)).x) < flip (a mirror image).
+ *   The host twin is host_gather_augment (backend_host.c). */
 inline float cm_pixel_at(const __global uchar *img, int height, int width, int yy, int xx) {
     return yy >= 0 && yy < height && xx >= 0 && xx < width ? (float)img[yy * width + xx] : 0.0f;
 }
@@ -28,6 +30,7 @@ inline float cm_pixel_at(const __global uchar *img, int height, int width, int y
 __kernel void kernel_gather_augment(const __global uchar *src, const __global uchar *labels, const __global int *idx,
                                     const uint idx_off, const int rows, const int height, const int width,
                                     const float scale, const float shift, const float rotate, const float zoom,
+                                    const float flip,
                                     const uint seed_lo, const uint seed_hi, const uint step_lo, const uint step_hi,
                                     __global float *x, __global int *y) {
     const int p = (int)get_global_id(0), r = (int)get_global_id(1), dim = height * width;
@@ -42,7 +45,11 @@ __kernel void kernel_gather_augment(const __global uchar *src, const __global uc
     const float ia = cs / s, ib = sn / s;
     const float cx = (float)(width - 1) * 0.5f, cy = (float)(height - 1) * 0.5f;
     const int i = p / width, j = p - i * width;
-    const float dx = (float)j - cx - tx, dy = (float)i - cy - ty;
+    int mirror = 0;
+    if (flip > 0.0f)
+        mirror = cm_philox_unit(cm_philox4x32_10((uint4)((uint)r, 1u, step_lo, step_hi),
+                                                 (uint2)(seed_lo, seed_hi ^ CM_PHILOX_TAG_AUGMENT)).x) < flip;
+    const float dx = (float)(mirror ? width - 1 - j : j) - cx - tx, dy = (float)i - cy - ty;
     const float xs = ia * dx + ib * dy + cx, ys = -ib * dx + ia * dy + cy;
     const float x0 = floor(xs), y0 = floor(ys), fx = xs - x0, fy = ys - y0;
     const int xi = (int)x0, yi = (int)y0;

@@ -84,6 +84,7 @@ expect 2 "\-\-preset 'huge'" -- train --preset huge
 expect 2 "\-\-schedule 'linear': expected constant, cosine, step or onecycle" -- train --schedule linear
 expect 2 "\-\-augment shift 'x'" -- train --augment shift=x
 expect 2 "\-\-augment: unknown transform 'blur'" -- train --augment blur=1
+expect 2 "\-\-augment flip '2'" -- train --augment flip=2
 expect 2 "\-\-augment 'shift2'" -- train --augment shift2
 expect 2 "\-\-augment rotate '400'" -- train --augment rotate=400
 expect 2 "\-\-dropout '1'" -- train --dropout 1

@@ -265,7 +265,7 @@ static void test_gather_augment(void **state) {
     for (int i = 0; i < N; i++) lab[i] = (uint8_t)rng_bounded(&rng, 10);
     int32_t idx[140];
     for (int i = 0; i < 140; i++) idx[i] = (int32_t)rng_bounded(&rng, (uint32_t)N);
-    const cm_augment none = {0, 0, 0}, aug = {2.0f, 10.0f, 0.1f};
+    const cm_augment none = {0, 0, 0, 0}, aug = {2.0f, 10.0f, 0.1f, 0.5f};
     size_t nx = (size_t)rows * dim;
     float *plain[2], *ident[2], *warped[2];
     cm_backend *be[2] = {host, dev};

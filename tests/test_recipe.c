@@ -159,7 +159,7 @@ static void test_augment_moves_a_pixel_as_specified(void **state) {
     assert_int_equal(backend_upload(hb, S, 0, img, (size_t)N * H * W), CM_OK);
     assert_int_equal(backend_upload(hb, L, 0, labels, N), CM_OK);
     assert_int_equal(backend_upload(hb, I, 0, idx, sizeof idx), CM_OK);
-    const cm_augment aug = {3.0f, 30.0f, 0.2f};
+    const cm_augment aug = {3.0f, 30.0f, 0.2f, 0.0f};
     const uint64_t seed = 77, step = 123456;
     assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &aug, seed, step, X, Y), CM_OK);
     float *x = malloc(sizeof(float) * N * H * W);
@@ -189,6 +189,19 @@ static void test_augment_moves_a_pixel_as_specified(void **state) {
            moved / N);
     assert_true(worst < 0.35);
     assert_true(moved / N > 1.0); /* the transforms are not trivial */
+    /* flip=1 alone: every image exactly mirrored left-right; flip=0.5: some rows, not all */
+    const cm_augment mirror = {0, 0, 0, 1.0f}, half = {0, 0, 0, 0.5f};
+    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &mirror, seed, step, X, Y), CM_OK);
+    assert_int_equal(backend_download(hb, X, 0, x, sizeof(float) * N * H * W), CM_OK);
+    for (int r = 0; r < N; r++)
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++)
+                assert_true(x[(size_t)r * H * W + i * W + j] == (float)img[(size_t)r * H * W + i * W + (W - 1 - j)]);
+    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &half, seed, step, X, Y), CM_OK);
+    assert_int_equal(backend_download(hb, X, 0, x, sizeof(float) * N * H * W), CM_OK);
+    int mirrored = 0;
+    for (int r = 0; r < N; r++) mirrored += x[(size_t)r * H * W + py[r] * W + (W - 1 - px[r])] == 255.0f && px[r] != W - 1 - px[r];
+    assert_true(mirrored > N / 4 && mirrored < 3 * N / 4);
     cm_buf *all[] = {S, L, I, X, Y};
     for (int i = 0; i < 5; i++) backend_release(hb, all[i]);
     free(x), free(img);

@@ -36,9 +36,10 @@ typedef struct {
 
 /* Random affine augmentation of training images: per example a translation in [-shift, shift]
  * pixels on each axis, a rotation in [-rotate, rotate] degrees and a scaling by 1 + [-scale,
- * scale], about the image centre, sampled bilinearly from the uint8 image (zero outside). */
+ * scale], about the image centre, and with probability flip a left-right mirror image; sampled
+ * bilinearly from the uint8 image (zero outside). */
 typedef struct {
-    float shift, rotate, scale;
+    float shift, rotate, scale, flip;
 } cm_augment;
 
 enum {

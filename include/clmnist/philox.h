@@ -7,7 +7,8 @@
  *   dropout:      key (seed_lo, seed_hi ^ CM_PHILOX_TAG_DROPOUT), counter (i / 4, layer, step_lo, step_hi);
  *                 element i uses output word i % 4.
  *   augmentation: key (seed_lo, seed_hi ^ CM_PHILOX_TAG_AUGMENT), counter (row, 0, step_lo, step_hi);
- *                 words 0..3 are x shift, y shift, rotation and scale. */
+ *                 words 0..3 are x shift, y shift, rotation and scale; word 0 of counter
+ *                 (row, 1, step_lo, step_hi) decides the mirror image (u < flip). */
 #ifndef CLMNIST_PHILOX_H
 #define CLMNIST_PHILOX_H
 #include <stdint.h>

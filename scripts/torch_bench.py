@@ -1,0 +1,103 @@
+#!/usr/bin/python3
+"""torch_bench.py: PyTorch's training throughput for the MLP clmnist trains, timed as
+`clmnist bench` times it, for a ratio measured in the same run (scripts/compare_torch.sh).
+
+Same work per step as clmnist: the uint8 training set stays in memory, each step gathers a
+shuffled batch, scales it by 1/255, runs nn.Sequential(Linear, ReLU, ..., Linear) forward,
+cross-entropy, backward and torch.optim.SGD(momentum) with the same learning rate. A run is
+`--warmup` untimed steps then `--steps` timed ones; the script prints one line per run and the
+median images/s.
+
+usage: scripts/torch_bench.py [--data data/mnist] [--layers 512,256] [--batch 128]
+       [--steps 50] [--warmup 5] [--runs 5] [--threads 2] [--device cpu|cuda]
+"""
+import argparse
+import gzip
+import os
+import statistics
+import struct
+import sys
+import time
+
+import torch
+from torch import nn
+
+
+def read_idx(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    ndims = data[3]
+    dims = struct.unpack(">" + "I" * ndims, data[4 : 4 + 4 * ndims])
+    return torch.frombuffer(bytearray(data[4 + 4 * ndims :]), dtype=torch.uint8).reshape(dims)
+
+
+def find(data, stem):
+    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+        if os.path.exists(os.path.join(data, name)):
+            return os.path.join(data, name)
+    sys.exit(f"torch_bench.py: {data}: no {stem}[.gz]; run data/fetch mnist")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="data/mnist")
+    ap.add_argument("--layers", default="512,256")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=0.1)
+    ap.add_argument("--momentum", type=float, default=0.9)
+    ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(42)
+    dev = torch.device(a.device)
+    x_u8 = read_idx(find(a.data, "train-images-idx3-ubyte")).reshape(-1, 784).to(dev)
+    y = read_idx(find(a.data, "train-labels-idx1-ubyte")).long().to(dev)
+    sizes = [784] + [int(s) for s in a.layers.split(",")] + [10]
+
+    def make_model():
+        mods = []
+        for i in range(len(sizes) - 1):
+            mods.append(nn.Linear(sizes[i], sizes[i + 1]))
+            if i < len(sizes) - 2:
+                mods.append(nn.ReLU())
+        return nn.Sequential(*mods).to(dev)
+
+    results = []
+    for run in range(a.runs):
+        model = make_model()  # a fresh model per run, as clmnist bench makes a fresh trainer
+        opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum)
+        loss_fn = nn.CrossEntropyLoss()
+        perm = torch.randperm(x_u8.shape[0], device=dev)
+
+        def step(i):
+            idx = perm[(i * a.batch) % (x_u8.shape[0] - a.batch) :][: a.batch]
+            xb = x_u8[idx].float().mul_(1.0 / 255.0)
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xb), y[idx])
+            loss.backward()
+            opt.step()
+            return loss
+
+        for i in range(a.warmup):
+            step(i)
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for i in range(a.steps):
+            loss = step(a.warmup + i)
+        loss.item()  # wait for the last step, as clmnist bench drains the backend
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        ips = a.steps * a.batch / (time.perf_counter() - t0)
+        results.append(ips)
+        print(f"pytorch {a.device} run {run + 1}: {ips:.0f} images/s", flush=True)
+    print(f"pytorch {torch.__version__} {a.device} ({a.threads} threads) batch {a.batch}: median {statistics.median(results):.0f} images/s")
+
+
+if __name__ == "__main__":
+    main()
