@@ -22,14 +22,16 @@ typedef struct {
     const char *out;
     int max_candidates;
     double seconds; /* timing per shape and candidate */
+    double budget;  /* seconds for the whole search */
 } tune_opts;
 
-enum { X_OUT, X_MAX, X_SECONDS };
+enum { X_OUT, X_MAX, X_SECONDS, X_BUDGET };
 static const cm_extra_option tune_extra[] = {
     {"out", 1, "  --out FILE        where to write the tuning (default: the per-device cache file,\n"
                "                    which train and bench load automatically)\n"},
     {"max-candidates", 1, "  --max-candidates N  try at most N direct-kernel configurations (default all)\n"},
     {"seconds", 1, "  --seconds F       timing per shape and candidate (default 0.05)\n"},
+    {"budget", 1, "  --budget S        stop trying candidates after S seconds (default 600)\n"},
     {NULL, 0, NULL}};
 
 static cm_status on_extra(void *ctx, int index, const char *value) {
@@ -40,6 +42,7 @@ static cm_status on_extra(void *ctx, int index, const char *value) {
     case X_OUT: o->out = value; break;
     case X_MAX: CM_TRY(cli_parse_int("--max-candidates", value, 1, MAX_CANDIDATES, &v)); o->max_candidates = (int)v; break;
     case X_SECONDS: CM_TRY(cli_parse_float("--seconds", value, 0.001, 60.0, &d)); o->seconds = d; break;
+    case X_BUDGET: CM_TRY(cli_parse_float("--budget", value, 1.0, 1e6, &d)); o->budget = d; break;
     default: break;
     }
     return CM_OK;
@@ -113,13 +116,19 @@ static cm_status case_validate(cm_backend *dev, tune_case *c, int *ok) {
     return CM_OK;
 }
 
-/* Times every shape; returns the step's total GEMM seconds (each shape runs once per step). */
-static cm_status time_all(cm_backend *dev, tune_case *cs, int n, double seconds, double *per_case, double *total) {
+/* Times every shape; returns the step's total GEMM seconds (each shape runs once per step), or
+ * INFINITY as soon as the total passes `cutoff` (a candidate already slower than the best). */
+static cm_status time_all(cm_backend *dev, tune_case *cs, int n, double seconds, double cutoff, double *per_case,
+                          double *total) {
     *total = 0.0;
     for (int i = 0; i < n; i++) {
         CM_TRY(gemm_case_time(dev, &cs[i].g, seconds));
         per_case[i] = cs[i].g.seconds;
         *total += per_case[i];
+        if (*total > cutoff) {
+            *total = INFINITY;
+            break;
+        }
     }
     return CM_OK;
 }
@@ -153,13 +162,13 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
     gemm_params best = {0}, p;
     printf("tune: %s on %s\n", tuned_for, dev->device_name);
     /* 1. CLBlast as it comes */
-    if (st == CM_OK) st = time_all(dev, cs, n, 10 * o->seconds, before, &t_before);
+    if (st == CM_OK) st = time_all(dev, cs, n, 10 * o->seconds, INFINITY, before, &t_before);
     if (st == CM_OK)
         printf("untuned: %.2f ms of GEMM per step, %.1f GFLOP/s\n", 1e3 * t_before, flops / t_before / 1e9);
     /* 2. every shape through the indirect kernel, with its parameters as they are */
     p = (gemm_params){0, {0}, 1};
     if (st == CM_OK) st = gemm_params_apply(dev, &p);
-    if (st == CM_OK) st = time_all(dev, cs, n, o->seconds, ind, &t_ind);
+    if (st == CM_OK) st = time_all(dev, cs, n, o->seconds, INFINITY, ind, &t_ind);
     /* 3. the direct kernel's candidates, every shape through it */
     gemm_params *cand = malloc(sizeof *cand * MAX_CANDIDATES);
     const char *vendor, *device, *driver;
@@ -168,20 +177,23 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
     int nc = cand ? gemm_direct_candidates(max_wg, local_mem, cand, MAX_CANDIDATES) : 0;
     if (!cand) st = cm_fail(CM_ERR_MEMORY, "out of host memory");
     if (o->max_candidates && nc > o->max_candidates) nc = o->max_candidates;
-    int rejected = 0, failed = 0;
+    int rejected = 0, failed = 0, pruned = 0, tried = 0;
     cm_progress bar;
     progress_begin(&bar, stdout, "tune");
-    for (int c = 0; c < nc && st == CM_OK; c++) {
+    double t_start = timer_now();
+    for (int c = 0; c < nc && st == CM_OK && timer_now() - t_start < o->budget; c++, tried++) {
         cand[c].min_indirect = ALL_DIRECT;
         cm_status cst = gemm_params_apply(dev, &cand[c]);
         int ok = cst == CM_OK;
         for (int i = 0; i < n && ok && cst == CM_OK; i++) cst = case_validate(dev, &cs[i], &ok);
         double total = 0;
-        if (cst == CM_OK && ok) cst = time_all(dev, cs, n, o->seconds, dir, &total);
+        if (cst == CM_OK && ok) cst = time_all(dev, cs, n, o->seconds, best_total, dir, &total);
         if (cst != CM_OK) { /* a configuration this device cannot build or run: skip it */
             failed++;
         } else if (!ok) {
             rejected++;
+        } else if (!isfinite(total)) {
+            pruned++;
         } else if (total < best_total) {
             best_total = total;
             best = cand[c];
@@ -191,6 +203,7 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
         snprintf(extra, sizeof extra, "best %.1f GFLOP/s (untuned %.1f)", isfinite(best_total) ? flops / best_total / 1e9 : 0.0,
                  flops / t_before / 1e9);
         progress_update(&bar, c + 1, nc, extra);
+        if (!bar.enabled && (c + 1) % 10 == 0) printf("tune: %d of %d candidates, %s\n", c + 1, nc, extra);
     }
     progress_end(&bar);
     free(cand);
@@ -220,10 +233,11 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
         all_ok &= ok;
     }
     if (st == CM_OK && !all_ok) st = cm_fail(CM_ERR_DEVICE, "tune: the chosen parameters failed validation");
-    if (st == CM_OK) st = time_all(dev, cs, n, 10 * o->seconds, after, &t_after);
+    if (st == CM_OK) st = time_all(dev, cs, n, 10 * o->seconds, INFINITY, after, &t_after);
     if (st == CM_OK) {
-        printf("tried %d direct-kernel configurations (%d gave wrong results, %d did not build or run)\n", nc,
-               rejected, failed);
+        printf("tried %d of %d direct-kernel configurations in %.0f s (%d gave wrong results, %d did not build or "
+               "run, %d stopped once slower than the best)\n",
+               tried, nc, timer_now() - t_start, rejected, failed, pruned);
         printf("chosen: XgemmDirect");
         for (int i = 0; i < GEMM_DIRECT_NPARAMS; i++) printf(" %s=%zu", gemm_direct_names[i], best.direct[i]);
         printf("; indirect kernel from m*n*k >= %zu^3\n", best.min_indirect);
@@ -249,7 +263,8 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
 }
 
 cm_status cmd_tune(int argc, char **argv) {
-    tune_opts o = {.seconds = 0.05};
+    tune_opts o = {.seconds = 0.05, .budget = 600};
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines appear as they come, also in a log file */
     cm_command_info info = {"tune",
                             "Tunes CLBlast's GEMM for this device and the model's exact shapes, validates every "
                             "candidate against the host reference, and caches the fastest for train and bench.",
