@@ -35,7 +35,9 @@ cm_status backend_download(cm_backend *b, cm_buf *src, size_t offset, void *dst,
 cm_status backend_fill(cm_backend *b, cm_buf *dst, float value, size_t count) {
     return b->ops->fill(b, dst, value, count);
 }
-cm_status backend_finish(cm_backend *b) { return b->ops->finish(b); }
+cm_status backend_finish(cm_backend *b) {
+    return b->ops->finish(b);
+}
 cm_status backend_stage_rows(cm_backend *b, cm_buf *rows_u8, cm_buf *labels_u8, const uint8_t *src,
                              const uint8_t *labels, const int32_t *idx, int n, int dim) {
     return b->ops->stage_rows(b, rows_u8, labels_u8, src, labels, idx, n, dim);
@@ -50,8 +52,8 @@ cm_status backend_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u
     return b->ops->gather_augment(b, src_u8, labels_u8, idx, idx_off, rows, height, width, scale, aug, seed, step, x,
                                   y);
 }
-cm_status backend_gemm(cm_backend *b, bool trans_a, bool trans_b, int m, int n, int k, float alpha, cm_buf *a,
-                       int lda, cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc) {
+cm_status backend_gemm(cm_backend *b, bool trans_a, bool trans_b, int m, int n, int k, float alpha, cm_buf *a, int lda,
+                       cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc) {
     return b->ops->gemm(b, trans_a, trans_b, m, n, k, alpha, a, lda, bm, ldb, beta, c, ldc);
 }
 cm_status backend_bias_act(cm_backend *b, cm_buf *y, cm_buf *bias, int rows, int cols, bool relu) {
@@ -75,7 +77,8 @@ cm_status backend_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *
                          int classes) {
     return b->ops->argmax(b, logits, labels, pred, acc_correct, rows, classes);
 }
-cm_status backend_opt_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *m, cm_buf *v, size_t n, const cm_opt_step *s) {
+cm_status backend_opt_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *m, cm_buf *v, size_t n,
+                             const cm_opt_step *s) {
     if (s->kind == CM_OPT_NESTEROV && !m) return cm_fail(CM_ERR_USAGE, "opt_update: Nesterov needs a momentum buffer");
     if ((s->kind == CM_OPT_ADAM || s->kind == CM_OPT_ADAMW) && (!m || !v))
         return cm_fail(CM_ERR_USAGE, "opt_update: Adam needs both moment buffers");

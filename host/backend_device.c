@@ -24,11 +24,22 @@ struct cm_buf {
     cl_event read_done;  /* last compute-queue command that read the contents */
 };
 
-enum { K_BIAS_ACT, K_RELU_BWD, K_BIAS_GRAD, K_SOFTMAX, K_ARGMAX, K_OPT, K_GATHER, K_GATHER_AUG, K_DROPOUT,
-       K_MAX_NORM, K_COUNT };
+enum {
+    K_BIAS_ACT,
+    K_RELU_BWD,
+    K_BIAS_GRAD,
+    K_SOFTMAX,
+    K_ARGMAX,
+    K_OPT,
+    K_GATHER,
+    K_GATHER_AUG,
+    K_DROPOUT,
+    K_MAX_NORM,
+    K_COUNT
+};
 static const char *const kernel_names[K_COUNT] = {
-    "kernel_bias_act", "kernel_relu_backward",  "kernel_bias_grad", "kernel_softmax_xent", "kernel_argmax",
-    "kernel_opt_update", "kernel_gather", "kernel_gather_augment", "kernel_dropout", "kernel_max_norm"};
+    "kernel_bias_act",   "kernel_relu_backward", "kernel_bias_grad",      "kernel_softmax_xent", "kernel_argmax",
+    "kernel_opt_update", "kernel_gather",        "kernel_gather_augment", "kernel_dropout",      "kernel_max_norm"};
 
 typedef struct {
     CLBlastLayout layout;
@@ -79,7 +90,9 @@ cm_status cl_build_program(cl_context ctx, cl_device_id dev, const char *device_
     return CM_OK;
 }
 
-static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+static size_t round_up(size_t v, size_t m) {
+    return (v + m - 1) / m * m;
+}
 
 /* Work-group size: the largest multiple of the kernel's preferred multiple that is <= 256 and
  * allowed for this kernel on this device (NVIDIA: 32 -> 256, PoCL CPU: often 8 -> 256). */
@@ -168,8 +181,8 @@ static cm_status device_alloc(cm_backend *b, size_t bytes, unsigned flags, const
         st = create_buffer(db, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, bytes, what, &buf->pinned);
         if (st == CM_OK) {
             cl_int err;
-            buf->host = clEnqueueMapBuffer(db->xfer, buf->pinned, CL_TRUE, CL_MAP_WRITE, 0, bytes ? bytes : 4, 0,
-                                           NULL, NULL, &err);
+            buf->host = clEnqueueMapBuffer(db->xfer, buf->pinned, CL_TRUE, CL_MAP_WRITE, 0, bytes ? bytes : 4, 0, NULL,
+                                           NULL, &err);
             if (err != CL_SUCCESS) {
                 buf->host = NULL;
                 st = cl_fail_call(err, "clEnqueueMapBuffer(staging)", __FILE__, __LINE__);
@@ -237,8 +250,8 @@ static cm_status device_download(cm_backend *b, cm_buf *src, size_t offset, void
 static cm_status device_fill(cm_backend *b, cm_buf *dst, float value, size_t count) {
     CM_TRY(check_range(dst, 0, count * sizeof(float), "fill"));
     if (count)
-        CL_CHECK(clEnqueueFillBuffer(DB(b)->queue, dst->mem, &value, sizeof value, 0, count * sizeof(float), 0, NULL,
-                                     NULL));
+        CL_CHECK(
+            clEnqueueFillBuffer(DB(b)->queue, dst->mem, &value, sizeof value, 0, count * sizeof(float), 0, NULL, NULL));
     return CM_OK;
 }
 
@@ -296,7 +309,8 @@ static cm_status launch_2d(device_backend *db, int kid, size_t cols, size_t rows
     size_t local[2] = {db->local[kid], 1};
     if (cols < local[0]) { /* narrow rows: spread the group over rows instead */
         size_t w = 1;
-        while (w * 2 <= cols) w *= 2;
+        while (w * 2 <= cols)
+            w *= 2;
         local[0] = w;
         local[1] = db->local[kid] / w;
     }
@@ -325,8 +339,8 @@ static cm_status launch_gather(device_backend *db, int kid, cm_buf *src_u8, cm_b
     return CM_OK;
 }
 
-static cm_status device_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
-                               int rows, int dim, float scale, cm_buf *x, cm_buf *y) {
+static cm_status device_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off, int rows,
+                               int dim, float scale, cm_buf *x, cm_buf *y) {
     device_backend *db = DB(b);
     cl_kernel k = db->k[K_GATHER];
     cl_uint off = (cl_uint)idx_off;
@@ -342,9 +356,9 @@ static cm_status device_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8,
     return launch_gather(db, K_GATHER, src_u8, labels_u8, rows, dim);
 }
 
-static cm_status device_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx,
-                                       size_t idx_off, int rows, int height, int width, float scale,
-                                       const cm_augment *aug, uint64_t seed, uint64_t step, cm_buf *x, cm_buf *y) {
+static cm_status device_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
+                                       int rows, int height, int width, float scale, const cm_augment *aug,
+                                       uint64_t seed, uint64_t step, cm_buf *x, cm_buf *y) {
     device_backend *db = DB(b);
     cl_kernel k = db->k[K_GATHER_AUG];
     cl_uint off = (cl_uint)idx_off, seed_lo = (cl_uint)seed, seed_hi = (cl_uint)(seed >> 32);
@@ -496,8 +510,8 @@ static cm_status device_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *db_, int ro
     return CM_OK;
 }
 
-static cm_status device_softmax_xent(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *dlogits,
-                                     cm_buf *acc_loss, cm_buf *acc_correct, int rows, int classes) {
+static cm_status device_softmax_xent(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *dlogits, cm_buf *acc_loss,
+                                     cm_buf *acc_correct, int rows, int classes) {
     device_backend *db = DB(b);
     cl_kernel k = db->k[K_SOFTMAX];
     int want_grad = dlogits != NULL;
@@ -529,7 +543,7 @@ static cm_status device_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm
 }
 
 static cm_status device_opt_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *m, cm_buf *v, size_t n,
-                                  const cm_opt_step *s) {
+                                   const cm_opt_step *s) {
     device_backend *db = DB(b);
     cl_kernel k = db->k[K_OPT];
     cl_uint nn = (cl_uint)n;
@@ -559,8 +573,8 @@ cm_status backend_device_override(cm_backend *b, const char *kernel, size_t n, c
     if (strcmp(b->kind, "device")) return cm_fail(CM_ERR_USAGE, "GEMM tuning applies to the device backend only");
     device_backend *db = DB(b);
     CL_CHECK(clFinish(db->queue));
-    CLBLAST_CHECK(CLBlastOverrideParameters(db->desc.device, kernel, CLBlastPrecisionSingle, n, (const char **)names,
-                                            values));
+    CLBLAST_CHECK(
+        CLBlastOverrideParameters(db->desc.device, kernel, CLBlastPrecisionSingle, n, (const char **)names, values));
     db->nshapes = 0; /* the temporary-buffer sizes depend on the parameters: ask again */
     return CM_OK;
 }
@@ -615,8 +629,8 @@ static cm_status device_setup(device_backend *db) {
         srcs[n] = cm_kernel_sources[i].text;
         lens[n] = cm_kernel_sources[i].length;
     }
-    CM_TRY(cl_build_program(db->ctx, db->desc.device, db->desc.device_name, srcs, lens, n, "-cl-std=CL1.2",
-                            &db->program));
+    CM_TRY(
+        cl_build_program(db->ctx, db->desc.device, db->desc.device_name, srcs, lens, n, "-cl-std=CL1.2", &db->program));
     for (int i = 0; i < K_COUNT; i++) {
         db->k[i] = clCreateKernel(db->program, kernel_names[i], &err);
         if (err != CL_SUCCESS) return cl_fail_call(err, kernel_names[i], __FILE__, __LINE__);
@@ -626,7 +640,8 @@ static cm_status device_setup(device_backend *db) {
     size_t wg = db->local[K_BIAS_GRAD];
     db->grad_tc = wg >= 16 ? 16 : 1;
     db->grad_lanes = 1;
-    while (db->grad_tc * db->grad_lanes * 2 <= wg) db->grad_lanes *= 2;
+    while (db->grad_tc * db->grad_lanes * 2 <= wg)
+        db->grad_lanes *= 2;
 
     cl_ulong local_mem = 0;
     CL_CHECK(clGetDeviceInfo(db->desc.device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_mem, &local_mem, NULL));

@@ -47,8 +47,7 @@ static cm_status host_alloc(cm_backend *b, size_t bytes, unsigned flags, const c
     return CM_OK;
 }
 
-static cm_status host_view(cm_backend *b, cm_buf *parent, size_t offset, size_t bytes, const char *what,
-                           cm_buf **out) {
+static cm_status host_view(cm_backend *b, cm_buf *parent, size_t offset, size_t bytes, const char *what, cm_buf **out) {
     if (offset > parent->bytes || bytes > parent->bytes - offset)
         return cm_fail(CM_ERR_USAGE, "view '%s' [%zu, +%zu) lies outside its %zu-byte parent", what, offset, bytes,
                        parent->bytes);
@@ -90,11 +89,14 @@ static cm_status host_download(cm_backend *b, cm_buf *src, size_t offset, void *
 static cm_status host_fill(cm_backend *b, cm_buf *dst, float value, size_t count) {
     CM_TRY(check_range(dst, 0, count * sizeof(float), "fill"));
     float *p = F(dst);
-    for (size_t i = 0; i < count; i++) p[i] = value;
+    for (size_t i = 0; i < count; i++)
+        p[i] = value;
     return CM_OK;
 }
 
-static cm_status host_finish(cm_backend *b) { return CM_OK; }
+static cm_status host_finish(cm_backend *b) {
+    return CM_OK;
+}
 
 static cm_status host_stage_rows(cm_backend *b, cm_buf *rows_u8, cm_buf *labels_u8, const uint8_t *src,
                                  const uint8_t *labels, const int32_t *idx, int n, int dim) {
@@ -107,15 +109,16 @@ static cm_status host_stage_rows(cm_backend *b, cm_buf *rows_u8, cm_buf *labels_
     return CM_OK;
 }
 
-static cm_status host_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
-                             int rows, int dim, float scale, cm_buf *x, cm_buf *y) {
+static cm_status host_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off, int rows,
+                             int dim, float scale, cm_buf *x, cm_buf *y) {
     const int32_t *ix = I32(idx) + idx_off;
     float *xf = F(x);
     int32_t *yi = I32(y);
     for (int r = 0; r < rows; r++) {
         const uint8_t *s = src_u8->data + (size_t)ix[r] * dim;
         float *d = xf + (size_t)r * dim;
-        for (int c = 0; c < dim; c++) d[c] = (float)s[c] * scale;
+        for (int c = 0; c < dim; c++)
+            d[c] = (float)s[c] * scale;
         yi[r] = labels_u8->data[ix[r]];
     }
     return CM_OK;
@@ -148,8 +151,8 @@ static float pixel_at(const uint8_t *img, int height, int width, int yy, int xx)
 }
 
 static cm_status host_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
-                                     int rows, int height, int width, float scale, const cm_augment *aug,
-                                     uint64_t seed, uint64_t step, cm_buf *x, cm_buf *y) {
+                                     int rows, int height, int width, float scale, const cm_augment *aug, uint64_t seed,
+                                     uint64_t step, cm_buf *x, cm_buf *y) {
     const int32_t *ix = I32(idx) + idx_off;
     const int dim = height * width;
     const float cx = (float)(width - 1) * 0.5f, cy = (float)(height - 1) * 0.5f;
@@ -165,8 +168,8 @@ static cm_status host_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labe
                 const float xs = ia * dx + ib * dy + cx, ys = -ib * dx + ia * dy + cy;
                 const float x0 = floorf(xs), y0 = floorf(ys), fx = xs - x0, fy = ys - y0;
                 const int xi = (int)x0, yi = (int)y0;
-                const float top = (1.0f - fx) * pixel_at(img, height, width, yi, xi) +
-                                  fx * pixel_at(img, height, width, yi, xi + 1);
+                const float top =
+                    (1.0f - fx) * pixel_at(img, height, width, yi, xi) + fx * pixel_at(img, height, width, yi, xi + 1);
                 const float bot = (1.0f - fx) * pixel_at(img, height, width, yi + 1, xi) +
                                   fx * pixel_at(img, height, width, yi + 1, xi + 1);
                 d[i * width + j] = ((1.0f - fy) * top + fy * bot) * scale;
@@ -200,7 +203,8 @@ static cm_status host_bias_act(cm_backend *b, cm_buf *y, cm_buf *bias, int rows,
 static cm_status host_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n, float scale) {
     float *d = F(dy);
     const float *yf = F(y);
-    for (size_t i = 0; i < n; i++) d[i] = yf[i] > 0.0f ? d[i] * scale : 0.0f;
+    for (size_t i = 0; i < n; i++)
+        d[i] = yf[i] > 0.0f ? d[i] * scale : 0.0f;
     return CM_OK;
 }
 
@@ -224,9 +228,11 @@ static cm_status host_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uint6
 static cm_status host_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *db, int rows, int cols) {
     const float *d = F(dy);
     float *g = F(db);
-    for (int c = 0; c < cols; c++) g[c] = 0.0f;
+    for (int c = 0; c < cols; c++)
+        g[c] = 0.0f;
     for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++) g[c] += d[(size_t)r * cols + c];
+        for (int c = 0; c < cols; c++)
+            g[c] += d[(size_t)r * cols + c];
     return CM_OK;
 }
 
@@ -248,7 +254,8 @@ static cm_status host_softmax_xent(cm_backend *b, cm_buf *logits, cm_buf *labels
         const float *zr = z + (size_t)r * classes;
         int best = argmax_row(zr, classes);
         float mx = zr[best], sum = 0.0f;
-        for (int c = 0; c < classes; c++) sum += expf(zr[c] - mx);
+        for (int c = 0; c < classes; c++)
+            sum += expf(zr[c] - mx);
         int label = y[r];
         loss[r] += logf(sum) - (zr[label] - mx);
         correct[r] += best == label ? 1.0f : 0.0f;
@@ -262,8 +269,8 @@ static cm_status host_softmax_xent(cm_backend *b, cm_buf *logits, cm_buf *labels
     return CM_OK;
 }
 
-static cm_status host_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *pred, cm_buf *acc_correct,
-                             int rows, int classes) {
+static cm_status host_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *pred, cm_buf *acc_correct, int rows,
+                             int classes) {
     const float *z = F(logits);
     for (int r = 0; r < rows; r++) {
         const float *zr = z + (size_t)r * classes;
@@ -294,8 +301,10 @@ static cm_status host_opt_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *m,
             break;
         case CM_OPT_ADAM:
         case CM_OPT_ADAMW: {
-            if (s->kind == CM_OPT_ADAMW) wi *= 1.0f - s->lr * wd;
-            else if (wd != 0.0f) gi += wd * wi;
+            if (s->kind == CM_OPT_ADAMW)
+                wi *= 1.0f - s->lr * wd;
+            else if (wd != 0.0f)
+                gi += wd * wi;
             const float mi = s->beta1 * mf[i] + (1.0f - s->beta1) * gi;
             const float vi = s->beta2 * vf[i] + (1.0f - s->beta2) * gi * gi;
             mf[i] = mi;
@@ -312,11 +321,13 @@ static cm_status host_opt_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *m,
 static cm_status host_max_norm(cm_backend *b, cm_buf *w, int rows, int cols, float c) {
     for (int r = 0; r < rows; r++) {
         float *row = F(w) + (size_t)r * cols, ss = 0.0f;
-        for (int j = 0; j < cols; j++) ss += row[j] * row[j];
+        for (int j = 0; j < cols; j++)
+            ss += row[j] * row[j];
         const float norm = sqrtf(ss);
         if (norm > c) {
             const float k = c / norm;
-            for (int j = 0; j < cols; j++) row[j] *= k;
+            for (int j = 0; j < cols; j++)
+                row[j] *= k;
         }
     }
     return CM_OK;

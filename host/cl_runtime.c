@@ -6,8 +6,8 @@
 
 #include "cl_util.h"
 
-#define NO_DEVICE_ADVICE                                                                           \
-    "install an OpenCL driver: 'apt-get install pocl-opencl-icd' for the CPU, or your GPU "        \
+#define NO_DEVICE_ADVICE                                                                                               \
+    "install an OpenCL driver: 'apt-get install pocl-opencl-icd' for the CPU, or your GPU "                            \
     "vendor's OpenCL driver"
 
 const char *cl_device_type_name(cl_device_type type) {
@@ -19,7 +19,8 @@ const char *cl_device_type_name(cl_device_type type) {
 
 static void trim(char *s) {
     size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
     size_t lead = strspn(s, " \t");
     if (lead) memmove(s, s + lead, n - lead + 1);
 }
@@ -99,7 +100,8 @@ static int contains_ci(const char *hay, const char *needle) {
     size_t hn = strlen(hay), nn = strlen(needle);
     for (size_t i = 0; i + nn <= hn; i++) {
         size_t j = 0;
-        while (j < nn && tolower((unsigned char)hay[i + j]) == tolower((unsigned char)needle[j])) j++;
+        while (j < nn && tolower((unsigned char)hay[i + j]) == tolower((unsigned char)needle[j]))
+            j++;
         if (j == nn) return 1;
     }
     return 0;

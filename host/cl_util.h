@@ -15,18 +15,17 @@ const char *clblast_status_name(CLBlastStatusCode status);
 cm_status cl_fail_call(cl_int status, const char *call, const char *file, int line);
 cm_status clblast_fail_call(CLBlastStatusCode status, const char *call, const char *file, int line);
 
-#define CL_CHECK(call)                                                                             \
-    do {                                                                                           \
-        cl_int cl_check_status_ = (call);                                                          \
-        if (cl_check_status_ != CL_SUCCESS)                                                        \
-            return cl_fail_call(cl_check_status_, #call, __FILE__, __LINE__);                      \
+#define CL_CHECK(call)                                                                                                 \
+    do {                                                                                                               \
+        cl_int cl_check_status_ = (call);                                                                              \
+        if (cl_check_status_ != CL_SUCCESS) return cl_fail_call(cl_check_status_, #call, __FILE__, __LINE__);          \
     } while (0)
 
-#define CLBLAST_CHECK(call)                                                                        \
-    do {                                                                                           \
-        CLBlastStatusCode clblast_check_status_ = (call);                                          \
-        if (clblast_check_status_ != CLBlastSuccess)                                               \
-            return clblast_fail_call(clblast_check_status_, #call, __FILE__, __LINE__);            \
+#define CLBLAST_CHECK(call)                                                                                            \
+    do {                                                                                                               \
+        CLBlastStatusCode clblast_check_status_ = (call);                                                              \
+        if (clblast_check_status_ != CLBlastSuccess)                                                                   \
+            return clblast_fail_call(clblast_check_status_, #call, __FILE__, __LINE__);                                \
     } while (0)
 
 typedef struct {

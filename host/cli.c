@@ -44,26 +44,45 @@ typedef struct {
 } preset;
 
 /* fast: the default; reaches >= 98.2% on MNIST in 5 epochs (docs/RESULTS.md). */
-static const char *const fast_settings[] = {"layers=512,256", "epochs=5",       "batch=128",     "optimizer=momentum",
-                                            "lr=0.1",         "momentum=0.9",   "schedule=cosine", "weight-decay=0",
-                                            "warmup-steps=0", "dropout=0",      "max-norm=0",    "augment=none", NULL};
+static const char *const fast_settings[] = {"layers=512,256",
+                                            "epochs=5",
+                                            "batch=128",
+                                            "optimizer=momentum",
+                                            "lr=0.1",
+                                            "momentum=0.9",
+                                            "schedule=cosine",
+                                            "weight-decay=0",
+                                            "warmup-steps=0",
+                                            "dropout=0",
+                                            "max-norm=0",
+                                            "augment=none",
+                                            NULL};
 /* best: the most accurate MLP recipe measured here (docs/RESULTS.md). */
-static const char *const best_settings[] = {"layers=1024,1024", "epochs=20",        "batch=128",      "optimizer=nesterov",
-                                            "lr=0.05",          "momentum=0.9",     "schedule=cosine", "weight-decay=5e-5",
-                                            "warmup-steps=200", "dropout=0.2",      "max-norm=0",
-                                            "augment=shift=2,rotate=10,scale=0.1", NULL};
+static const char *const best_settings[] = {"layers=1024,1024",
+                                            "epochs=20",
+                                            "batch=128",
+                                            "optimizer=nesterov",
+                                            "lr=0.05",
+                                            "momentum=0.9",
+                                            "schedule=cosine",
+                                            "weight-decay=5e-5",
+                                            "warmup-steps=200",
+                                            "dropout=0.2",
+                                            "max-norm=0",
+                                            "augment=shift=2,rotate=10,scale=0.1",
+                                            NULL};
 static const preset presets[] = {
     {"fast", "784-512-256-10, SGD momentum 0.9, lr 0.1 cosine, 5 epochs", fast_settings},
-    {"best", "784-1024-1024-10, Nesterov, lr 0.05 cosine with warm-up, dropout 0.2, weight decay 5e-5, "
-             "augmentation shift=2,rotate=10,scale=0.1, 20 epochs",
+    {"best",
+     "784-1024-1024-10, Nesterov, lr 0.05 cosine with warm-up, dropout 0.2, weight decay 5e-5, "
+     "augmentation shift=2,rotate=10,scale=0.1, 20 epochs",
      best_settings},
 };
 
 static void usage(const cm_command_info *info) {
     printf("usage: clmnist %s [options]\n\n%s\n\noptions:\n", info->name, info->summary);
     printf("  --data DIR        IDX dataset directory (default: $CLMNIST_DATA or data/mnist)\n");
-    if (info->with_backend)
-        printf("  --backend B       'device' (OpenCL, default) or 'host' (plain-C reference)\n");
+    if (info->with_backend) printf("  --backend B       'device' (OpenCL, default) or 'host' (plain-C reference)\n");
     printf("  --device SEL      OpenCL device: index or name substring from 'clmnist devices'\n"
            "                    (default: $CLMNIST_DEVICE, else the first GPU, else device 0)\n");
     printf("  --preset P        the recipe the other flags start from (flags override it):\n");
@@ -93,7 +112,8 @@ static void usage(const cm_command_info *info) {
     printf("  --threads N       host backend threads (default: all cores)\n");
     printf("  --resident        keep the whole training set on the device (default when it fits)\n");
     printf("  --streamed        upload each batch as uint8, overlapped with compute\n");
-    for (const cm_extra_option *e = info->extra; e && e->name; e++) printf("%s", e->help);
+    for (const cm_extra_option *e = info->extra; e && e->name; e++)
+        printf("%s", e->help);
     printf("  -h, --help        show this help\n");
 }
 
@@ -104,14 +124,19 @@ static cm_status parse_augment(const char *text, cm_augment *out) {
         snprintf(buf, sizeof buf, "%s", text);
         for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             char *eq = strchr(tok, '=');
-            if (!eq) return cm_fail(CM_ERR_USAGE, "--augment '%s': expected key=value pairs, e.g. shift=2,rotate=10,scale=0.1", text);
+            if (!eq)
+                return cm_fail(CM_ERR_USAGE,
+                               "--augment '%s': expected key=value pairs, e.g. shift=2,rotate=10,scale=0.1", text);
             *eq = '\0';
             double v;
-            float *dst = !strcmp(tok, "shift") ? &a.shift : !strcmp(tok, "rotate") ? &a.rotate
-                       : !strcmp(tok, "scale")  ? &a.scale : !strcmp(tok, "flip") ? &a.flip : NULL;
+            float *dst = !strcmp(tok, "shift")    ? &a.shift
+                         : !strcmp(tok, "rotate") ? &a.rotate
+                         : !strcmp(tok, "scale")  ? &a.scale
+                         : !strcmp(tok, "flip")   ? &a.flip
+                                                  : NULL;
             if (!dst)
-                return cm_fail(CM_ERR_USAGE, "--augment: unknown transform '%s' (expected shift, rotate, scale or flip)",
-                               tok);
+                return cm_fail(CM_ERR_USAGE,
+                               "--augment: unknown transform '%s' (expected shift, rotate, scale or flip)", tok);
             char flag[32];
             snprintf(flag, sizeof flag, "--augment %s", tok);
             double max = dst == &a.shift ? 64.0 : dst == &a.rotate ? 180.0 : dst == &a.scale ? 0.99 : 1.0;
@@ -123,24 +148,61 @@ static cm_status parse_augment(const char *text, cm_augment *out) {
     return CM_OK;
 }
 
-enum { O_DATA = 256, O_BACKEND, O_DEVICE, O_PRESET, O_LAYERS, O_EPOCHS, O_BATCH, O_OPTIMIZER, O_LR, O_MOMENTUM,
-       O_BETA1, O_BETA2, O_EPS, O_WEIGHT_DECAY, O_SCHEDULE, O_WARMUP, O_STEP_SIZE, O_GAMMA, O_DROPOUT, O_MAX_NORM,
-       O_AUGMENT, O_SEED, O_VAL, O_THREADS, O_RESIDENT, O_STREAMED };
-static const struct option base_opts[] = {
-    {"data", required_argument, NULL, O_DATA},          {"backend", required_argument, NULL, O_BACKEND},
-    {"device", required_argument, NULL, O_DEVICE},      {"preset", required_argument, NULL, O_PRESET},
-    {"layers", required_argument, NULL, O_LAYERS},      {"epochs", required_argument, NULL, O_EPOCHS},
-    {"batch", required_argument, NULL, O_BATCH},        {"optimizer", required_argument, NULL, O_OPTIMIZER},
-    {"lr", required_argument, NULL, O_LR},              {"momentum", required_argument, NULL, O_MOMENTUM},
-    {"beta1", required_argument, NULL, O_BETA1},        {"beta2", required_argument, NULL, O_BETA2},
-    {"eps", required_argument, NULL, O_EPS},            {"weight-decay", required_argument, NULL, O_WEIGHT_DECAY},
-    {"schedule", required_argument, NULL, O_SCHEDULE},  {"warmup-steps", required_argument, NULL, O_WARMUP},
-    {"step-size", required_argument, NULL, O_STEP_SIZE}, {"gamma", required_argument, NULL, O_GAMMA},
-    {"dropout", required_argument, NULL, O_DROPOUT},    {"max-norm", required_argument, NULL, O_MAX_NORM},
-    {"augment", required_argument, NULL, O_AUGMENT},    {"seed", required_argument, NULL, O_SEED},
-    {"val", required_argument, NULL, O_VAL},            {"threads", required_argument, NULL, O_THREADS},
-    {"resident", no_argument, NULL, O_RESIDENT},        {"streamed", no_argument, NULL, O_STREAMED},
-    {"help", no_argument, NULL, 'h'}};
+enum {
+    O_DATA = 256,
+    O_BACKEND,
+    O_DEVICE,
+    O_PRESET,
+    O_LAYERS,
+    O_EPOCHS,
+    O_BATCH,
+    O_OPTIMIZER,
+    O_LR,
+    O_MOMENTUM,
+    O_BETA1,
+    O_BETA2,
+    O_EPS,
+    O_WEIGHT_DECAY,
+    O_SCHEDULE,
+    O_WARMUP,
+    O_STEP_SIZE,
+    O_GAMMA,
+    O_DROPOUT,
+    O_MAX_NORM,
+    O_AUGMENT,
+    O_SEED,
+    O_VAL,
+    O_THREADS,
+    O_RESIDENT,
+    O_STREAMED
+};
+static const struct option base_opts[] = {{"data", required_argument, NULL, O_DATA},
+                                          {"backend", required_argument, NULL, O_BACKEND},
+                                          {"device", required_argument, NULL, O_DEVICE},
+                                          {"preset", required_argument, NULL, O_PRESET},
+                                          {"layers", required_argument, NULL, O_LAYERS},
+                                          {"epochs", required_argument, NULL, O_EPOCHS},
+                                          {"batch", required_argument, NULL, O_BATCH},
+                                          {"optimizer", required_argument, NULL, O_OPTIMIZER},
+                                          {"lr", required_argument, NULL, O_LR},
+                                          {"momentum", required_argument, NULL, O_MOMENTUM},
+                                          {"beta1", required_argument, NULL, O_BETA1},
+                                          {"beta2", required_argument, NULL, O_BETA2},
+                                          {"eps", required_argument, NULL, O_EPS},
+                                          {"weight-decay", required_argument, NULL, O_WEIGHT_DECAY},
+                                          {"schedule", required_argument, NULL, O_SCHEDULE},
+                                          {"warmup-steps", required_argument, NULL, O_WARMUP},
+                                          {"step-size", required_argument, NULL, O_STEP_SIZE},
+                                          {"gamma", required_argument, NULL, O_GAMMA},
+                                          {"dropout", required_argument, NULL, O_DROPOUT},
+                                          {"max-norm", required_argument, NULL, O_MAX_NORM},
+                                          {"augment", required_argument, NULL, O_AUGMENT},
+                                          {"seed", required_argument, NULL, O_SEED},
+                                          {"val", required_argument, NULL, O_VAL},
+                                          {"threads", required_argument, NULL, O_THREADS},
+                                          {"resident", no_argument, NULL, O_RESIDENT},
+                                          {"streamed", no_argument, NULL, O_STREAMED},
+                                          {"help", no_argument, NULL, 'h'}};
 enum { NBASE = sizeof base_opts / sizeof base_opts[0] };
 
 static const char *const optimizer_names[] = {"sgd", "momentum", "nesterov", "adam", "adamw"};
@@ -159,37 +221,86 @@ static cm_status apply_option(cm_train_args *a, int id, const char *v) {
     case O_DEVICE: a->device = v; break;
     case O_PRESET: break; /* applied before the other flags */
     case O_LAYERS: a->layers = v; break;
-    case O_EPOCHS: CM_TRY(cli_parse_int("--epochs", v, 1, 100000, &n)); a->epochs = (int)n; break;
-    case O_BATCH: CM_TRY(cli_parse_int("--batch", v, 1, 1 << 20, &n)); a->batch = (int)n; break;
+    case O_EPOCHS:
+        CM_TRY(cli_parse_int("--epochs", v, 1, 100000, &n));
+        a->epochs = (int)n;
+        break;
+    case O_BATCH:
+        CM_TRY(cli_parse_int("--batch", v, 1, 1 << 20, &n));
+        a->batch = (int)n;
+        break;
     case O_OPTIMIZER: {
         size_t i = 0;
-        while (i < 5 && strcmp(v, optimizer_names[i])) i++;
+        while (i < 5 && strcmp(v, optimizer_names[i]))
+            i++;
         if (i == 5)
             return cm_fail(CM_ERR_USAGE, "--optimizer '%s': expected sgd, momentum, nesterov, adam or adamw", v);
         a->optimizer = optimizer_names[i];
         break;
     }
-    case O_LR: CM_TRY(cli_parse_float("--lr", v, 1e-12, 1e6, &d)); a->lr = (float)d; break;
-    case O_MOMENTUM: CM_TRY(cli_parse_float("--momentum", v, 0.0, 0.999, &d)); a->momentum = (float)d; break;
-    case O_BETA1: CM_TRY(cli_parse_float("--beta1", v, 0.0, 0.9999, &d)); a->beta1 = (float)d; break;
-    case O_BETA2: CM_TRY(cli_parse_float("--beta2", v, 0.0, 0.999999, &d)); a->beta2 = (float)d; break;
-    case O_EPS: CM_TRY(cli_parse_float("--eps", v, 1e-30, 1.0, &d)); a->eps = (float)d; break;
-    case O_WEIGHT_DECAY: CM_TRY(cli_parse_float("--weight-decay", v, 0.0, 1.0, &d)); a->weight_decay = (float)d; break;
+    case O_LR:
+        CM_TRY(cli_parse_float("--lr", v, 1e-12, 1e6, &d));
+        a->lr = (float)d;
+        break;
+    case O_MOMENTUM:
+        CM_TRY(cli_parse_float("--momentum", v, 0.0, 0.999, &d));
+        a->momentum = (float)d;
+        break;
+    case O_BETA1:
+        CM_TRY(cli_parse_float("--beta1", v, 0.0, 0.9999, &d));
+        a->beta1 = (float)d;
+        break;
+    case O_BETA2:
+        CM_TRY(cli_parse_float("--beta2", v, 0.0, 0.999999, &d));
+        a->beta2 = (float)d;
+        break;
+    case O_EPS:
+        CM_TRY(cli_parse_float("--eps", v, 1e-30, 1.0, &d));
+        a->eps = (float)d;
+        break;
+    case O_WEIGHT_DECAY:
+        CM_TRY(cli_parse_float("--weight-decay", v, 0.0, 1.0, &d));
+        a->weight_decay = (float)d;
+        break;
     case O_SCHEDULE: {
         int k = schedule_parse(v);
         if (k < 0) return cm_fail(CM_ERR_USAGE, "--schedule '%s': expected constant, cosine, step or onecycle", v);
         a->schedule = (cm_schedule)k;
         break;
     }
-    case O_WARMUP: CM_TRY(cli_parse_int("--warmup-steps", v, 0, 100000000, &n)); a->warmup_steps = (int)n; break;
-    case O_STEP_SIZE: CM_TRY(cli_parse_int("--step-size", v, 0, 100000, &n)); a->step_size = (int)n; break;
-    case O_GAMMA: CM_TRY(cli_parse_float("--gamma", v, 1e-6, 1.0, &d)); a->gamma = (float)d; break;
-    case O_DROPOUT: CM_TRY(cli_parse_float("--dropout", v, 0.0, 0.95, &d)); a->dropout = (float)d; break;
-    case O_MAX_NORM: CM_TRY(cli_parse_float("--max-norm", v, 0.0, 1e6, &d)); a->max_norm = (float)d; break;
+    case O_WARMUP:
+        CM_TRY(cli_parse_int("--warmup-steps", v, 0, 100000000, &n));
+        a->warmup_steps = (int)n;
+        break;
+    case O_STEP_SIZE:
+        CM_TRY(cli_parse_int("--step-size", v, 0, 100000, &n));
+        a->step_size = (int)n;
+        break;
+    case O_GAMMA:
+        CM_TRY(cli_parse_float("--gamma", v, 1e-6, 1.0, &d));
+        a->gamma = (float)d;
+        break;
+    case O_DROPOUT:
+        CM_TRY(cli_parse_float("--dropout", v, 0.0, 0.95, &d));
+        a->dropout = (float)d;
+        break;
+    case O_MAX_NORM:
+        CM_TRY(cli_parse_float("--max-norm", v, 0.0, 1e6, &d));
+        a->max_norm = (float)d;
+        break;
     case O_AUGMENT: CM_TRY(parse_augment(v, &a->augment)); break;
-    case O_SEED: CM_TRY(cli_parse_int("--seed", v, 0, 0x7fffffffL, &n)); a->seed = (uint64_t)n; break;
-    case O_VAL: CM_TRY(cli_parse_int("--val", v, 0, 0x7fffffffL, &n)); a->val = (int)n; break;
-    case O_THREADS: CM_TRY(cli_parse_int("--threads", v, 1, 1024, &n)); a->threads = (int)n; break;
+    case O_SEED:
+        CM_TRY(cli_parse_int("--seed", v, 0, 0x7fffffffL, &n));
+        a->seed = (uint64_t)n;
+        break;
+    case O_VAL:
+        CM_TRY(cli_parse_int("--val", v, 0, 0x7fffffffL, &n));
+        a->val = (int)n;
+        break;
+    case O_THREADS:
+        CM_TRY(cli_parse_int("--threads", v, 1, 1024, &n));
+        a->threads = (int)n;
+        break;
     case O_RESIDENT: a->feed = CM_FEED_RESIDENT; break;
     case O_STREAMED: a->feed = CM_FEED_STREAMED; break;
     default: return cm_fail(CM_ERR_USAGE, "internal: unknown option id %d", id);
@@ -218,10 +329,10 @@ static cm_status apply_preset(cm_train_args *a, const char *name) {
     return CM_OK;
 }
 
-const char *const cli_run_option_names[] = {"preset",       "layers",   "epochs",    "batch",  "optimizer", "lr",
-                                            "momentum",     "beta1",    "beta2",     "eps",    "weight-decay",
-                                            "schedule",     "warmup-steps", "step-size", "gamma", "dropout",
-                                            "max-norm",     "augment",  "seed",      "val",    NULL};
+const char *const cli_run_option_names[] = {
+    "preset", "layers",  "epochs",   "batch",        "optimizer", "lr",           "momentum",
+    "beta1",  "beta2",   "eps",      "weight-decay", "schedule",  "warmup-steps", "step-size",
+    "gamma",  "dropout", "max-norm", "augment",      "seed",      "val",          NULL};
 
 /* The shortest decimal text that reads back as the same float: "0.1", not "0.100000001". */
 static const char *ffmt(char *buf, size_t size, float v) {
@@ -235,25 +346,42 @@ static const char *ffmt(char *buf, size_t size, float v) {
 void cli_format_train_option(const cm_train_args *a, const char *name, char *buf, size_t size) {
     char f1[32], f2[32], f3[32];
     buf[0] = '\0';
-    if (!strcmp(name, "preset")) snprintf(buf, size, "%s", a->preset ? a->preset : "fast");
+    if (!strcmp(name, "preset"))
+        snprintf(buf, size, "%s", a->preset ? a->preset : "fast");
     else if (!strcmp(name, "layers")) {
         size_t o = 0;
-        for (int i = 0; i < a->nhidden && o < size; i++) o += (size_t)snprintf(buf + o, size - o, "%s%d", i ? "," : "", a->hidden[i]);
-    } else if (!strcmp(name, "epochs")) snprintf(buf, size, "%d", a->epochs);
-    else if (!strcmp(name, "batch")) snprintf(buf, size, "%d", a->batch);
-    else if (!strcmp(name, "optimizer")) snprintf(buf, size, "%s", a->optimizer);
-    else if (!strcmp(name, "lr")) snprintf(buf, size, "%s", ffmt(f1, sizeof f1, a->lr));
-    else if (!strcmp(name, "momentum")) snprintf(buf, size, "%s", ffmt(f1, sizeof f1, a->momentum));
-    else if (!strcmp(name, "beta1")) snprintf(buf, size, "%s", ffmt(f1, sizeof f1, a->beta1));
-    else if (!strcmp(name, "beta2")) snprintf(buf, size, "%s", ffmt(f1, sizeof f1, a->beta2));
-    else if (!strcmp(name, "eps")) snprintf(buf, size, "%s", ffmt(f1, sizeof f1, a->eps));
-    else if (!strcmp(name, "weight-decay")) snprintf(buf, size, "%s", ffmt(f1, sizeof f1, a->weight_decay));
-    else if (!strcmp(name, "schedule")) snprintf(buf, size, "%s", schedule_name(a->schedule));
-    else if (!strcmp(name, "warmup-steps")) snprintf(buf, size, "%d", a->warmup_steps);
-    else if (!strcmp(name, "step-size")) snprintf(buf, size, "%d", a->step_size);
-    else if (!strcmp(name, "gamma")) snprintf(buf, size, "%s", ffmt(f1, sizeof f1, a->gamma));
-    else if (!strcmp(name, "dropout")) snprintf(buf, size, "%s", ffmt(f1, sizeof f1, a->dropout));
-    else if (!strcmp(name, "max-norm")) snprintf(buf, size, "%s", ffmt(f1, sizeof f1, a->max_norm));
+        for (int i = 0; i < a->nhidden && o < size; i++)
+            o += (size_t)snprintf(buf + o, size - o, "%s%d", i ? "," : "", a->hidden[i]);
+    } else if (!strcmp(name, "epochs"))
+        snprintf(buf, size, "%d", a->epochs);
+    else if (!strcmp(name, "batch"))
+        snprintf(buf, size, "%d", a->batch);
+    else if (!strcmp(name, "optimizer"))
+        snprintf(buf, size, "%s", a->optimizer);
+    else if (!strcmp(name, "lr"))
+        snprintf(buf, size, "%s", ffmt(f1, sizeof f1, a->lr));
+    else if (!strcmp(name, "momentum"))
+        snprintf(buf, size, "%s", ffmt(f1, sizeof f1, a->momentum));
+    else if (!strcmp(name, "beta1"))
+        snprintf(buf, size, "%s", ffmt(f1, sizeof f1, a->beta1));
+    else if (!strcmp(name, "beta2"))
+        snprintf(buf, size, "%s", ffmt(f1, sizeof f1, a->beta2));
+    else if (!strcmp(name, "eps"))
+        snprintf(buf, size, "%s", ffmt(f1, sizeof f1, a->eps));
+    else if (!strcmp(name, "weight-decay"))
+        snprintf(buf, size, "%s", ffmt(f1, sizeof f1, a->weight_decay));
+    else if (!strcmp(name, "schedule"))
+        snprintf(buf, size, "%s", schedule_name(a->schedule));
+    else if (!strcmp(name, "warmup-steps"))
+        snprintf(buf, size, "%d", a->warmup_steps);
+    else if (!strcmp(name, "step-size"))
+        snprintf(buf, size, "%d", a->step_size);
+    else if (!strcmp(name, "gamma"))
+        snprintf(buf, size, "%s", ffmt(f1, sizeof f1, a->gamma));
+    else if (!strcmp(name, "dropout"))
+        snprintf(buf, size, "%s", ffmt(f1, sizeof f1, a->dropout));
+    else if (!strcmp(name, "max-norm"))
+        snprintf(buf, size, "%s", ffmt(f1, sizeof f1, a->max_norm));
     else if (!strcmp(name, "augment")) {
         const cm_augment *g = &a->augment;
         if (g->shift > 0 || g->rotate > 0 || g->scale > 0 || g->flip > 0) {
@@ -264,8 +392,10 @@ void cli_format_train_option(const cm_train_args *a, const char *name, char *buf
         } else {
             snprintf(buf, size, "none");
         }
-    } else if (!strcmp(name, "seed")) snprintf(buf, size, "%llu", (unsigned long long)a->seed);
-    else if (!strcmp(name, "val")) snprintf(buf, size, "%d", a->val);
+    } else if (!strcmp(name, "seed"))
+        snprintf(buf, size, "%llu", (unsigned long long)a->seed);
+    else if (!strcmp(name, "val"))
+        snprintf(buf, size, "%d", a->val);
 }
 
 void cli_describe_recipe(const cm_train_args *a, char *buf, size_t size) {
@@ -275,7 +405,8 @@ void cli_describe_recipe(const cm_train_args *a, char *buf, size_t size) {
     if (a->schedule == CM_SCHEDULE_STEP) PUT(" x%g every %d epochs", (double)a->gamma, a->step_size);
     if (a->warmup_steps) PUT(", warm-up %d steps", a->warmup_steps);
     PUT(")");
-    if (!strcmp(a->optimizer, "momentum") || !strcmp(a->optimizer, "nesterov")) PUT(" momentum %g", (double)a->momentum);
+    if (!strcmp(a->optimizer, "momentum") || !strcmp(a->optimizer, "nesterov"))
+        PUT(" momentum %g", (double)a->momentum);
     if (!strncmp(a->optimizer, "adam", 4)) PUT(" betas %g,%g", (double)a->beta1, (double)a->beta2);
     if (a->weight_decay > 0) PUT(", weight decay %g", (double)a->weight_decay);
     if (a->dropout > 0) PUT(", dropout %g", (double)a->dropout);
@@ -351,9 +482,9 @@ cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm
 cm_status cli_load_data(const cm_train_args *a, cm_dataset *ds) {
     double t0 = timer_now();
     CM_TRY(dataset_load_dir(a->data_dir, a->val, ds));
-    fprintf(a->info, "data: %s: %d training, %d %s images of %dx%d, %d classes (%.2f s)\n", a->data_dir, ds->train.count,
-           ds->test.count, a->val ? "validation" : "test", ds->train.rows, ds->train.cols, ds->classes,
-           timer_now() - t0);
+    fprintf(a->info, "data: %s: %d training, %d %s images of %dx%d, %d classes (%.2f s)\n", a->data_dir,
+            ds->train.count, ds->test.count, a->val ? "validation" : "test", ds->train.rows, ds->train.cols,
+            ds->classes, timer_now() - t0);
     return CM_OK;
 }
 
@@ -372,9 +503,12 @@ cm_status cli_init_model(const cm_train_args *a, const cm_dataset *ds, size_t al
 
 cm_train_config cli_train_config(const cm_train_args *a) {
     cm_optimizer opt = CM_OPT_SGD;
-    if (!strcmp(a->optimizer, "nesterov")) opt = CM_OPT_NESTEROV;
-    else if (!strcmp(a->optimizer, "adam")) opt = CM_OPT_ADAM;
-    else if (!strcmp(a->optimizer, "adamw")) opt = CM_OPT_ADAMW;
+    if (!strcmp(a->optimizer, "nesterov"))
+        opt = CM_OPT_NESTEROV;
+    else if (!strcmp(a->optimizer, "adam"))
+        opt = CM_OPT_ADAM;
+    else if (!strcmp(a->optimizer, "adamw"))
+        opt = CM_OPT_ADAMW;
     int adam = opt == CM_OPT_ADAM || opt == CM_OPT_ADAMW;
     cm_train_config cfg = {.batch = a->batch,
                            .optimizer = opt,
@@ -456,7 +590,8 @@ cm_status cli_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_
     const char *stems[2] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"};
     for (int i = 0; i < 2; i++) {
         char path[4096], hex[65];
-        if (dataset_find_file(a->data_dir, stems[i], path, sizeof path) == 0 && digest_file_sha256(path, hex) == CM_OK) {
+        if (dataset_find_file(a->data_dir, stems[i], path, sizeof path) == 0 &&
+            digest_file_sha256(path, hex) == CM_OK) {
             const char *base = strrchr(path, '/');
             cJSON_AddStringToObject(sha, base ? base + 1 : path, hex);
         }
@@ -480,15 +615,18 @@ cm_status cli_load_test_only(const char *dir, cm_dataset *ds) {
     memset(ds, 0, sizeof *ds);
     char ip[4096], lp[4096];
     if (dataset_find_file(dir, "t10k-images-idx3-ubyte", ip, sizeof ip) != 0)
-        return cm_fail(CM_ERR_IO, "%s: no t10k-images-idx3-ubyte[.gz] (or t10k-images.idx3-ubyte) here; "
-                                  "try data/fetch mnist or --data DIR", dir);
+        return cm_fail(CM_ERR_IO,
+                       "%s: no t10k-images-idx3-ubyte[.gz] (or t10k-images.idx3-ubyte) here; "
+                       "try data/fetch mnist or --data DIR",
+                       dir);
     if (dataset_find_file(dir, "t10k-labels-idx1-ubyte", lp, sizeof lp) != 0)
         return cm_fail(CM_ERR_IO, "%s: no t10k-labels-idx1-ubyte[.gz] here", dir);
     CM_TRY(dataset_load_split(ip, lp, &ds->test));
     ds->train = ds->test;
     ds->train.borrowed = 1;
     int mx = 0;
-    for (int32_t i = 0; i < ds->test.count; i++) mx = ds->test.labels[i] > mx ? ds->test.labels[i] : mx;
+    for (int32_t i = 0; i < ds->test.count; i++)
+        mx = ds->test.labels[i] > mx ? ds->test.labels[i] : mx;
     ds->classes = mx + 1;
     const char *base = strrchr(dir, '/');
     snprintf(ds->name, sizeof ds->name, "%s", base && base[1] ? base + 1 : dir);

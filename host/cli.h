@@ -17,13 +17,13 @@ typedef struct {
     const char *layers;
     int hidden[CM_MAX_LAYERS]; /* --layers, parsed */
     int nhidden;
-    const char *preset;   /* "fast" (default) or "best": the defaults the flags start from */
+    const char *preset; /* "fast" (default) or "best": the defaults the flags start from */
     int epochs;
     int batch;
     const char *optimizer; /* "sgd" | "momentum" | "nesterov" | "adam" | "adamw" */
     float lr;
     float momentum;
-    int momentum_given;   /* --momentum was on the command line */
+    int momentum_given; /* --momentum was on the command line */
     float beta1, beta2, eps;
     float weight_decay;
     cm_schedule schedule;
@@ -48,9 +48,9 @@ typedef struct {
 } cm_extra_option;
 
 typedef struct {
-    const char *name;    /* "train" */
-    const char *summary; /* one line */
-    int with_backend;    /* accepts --backend */
+    const char *name;             /* "train" */
+    const char *summary;          /* one line */
+    int with_backend;             /* accepts --backend */
     const cm_extra_option *extra; /* NULL-name terminated, or NULL */
     /* Called for each extra option given: index into `extra`, its value (NULL if none). */
     cm_status (*on_extra)(void *ctx, int index, const char *value);

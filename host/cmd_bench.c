@@ -24,9 +24,9 @@ typedef struct {
     cm_feed_mode feeds[MAX_ITEMS];
     int nfeeds;
     int steps, warmup, runs;
-    int gemm;          /* measure GEMM shapes */
+    int gemm;           /* measure GEMM shapes */
     double to_accuracy; /* 0: skip */
-    int eval_every;    /* steps between evaluations in the to-accuracy run (0: 4 per epoch) */
+    int eval_every;     /* steps between evaluations in the to-accuracy run (0: 4 per epoch) */
     int json;
     char lists[3][256]; /* storage for the parsed lists */
 } bench_opts;
@@ -49,8 +49,7 @@ static const cm_extra_option bench_extra[] = {
     {"json", 0, "  --json            print the results as one JSON object\n"},
     {NULL, 0, NULL}};
 
-static cm_status split_list(const char *flag, const char *text, char *store, size_t cap, const char **items,
-                            int *n) {
+static cm_status split_list(const char *flag, const char *text, char *store, size_t cap, const char **items, int *n) {
     if (strlen(text) >= cap) return cm_fail(CM_ERR_USAGE, "%s: list too long", flag);
     strcpy(store, text);
     *n = 0;
@@ -86,19 +85,38 @@ static cm_status on_extra(void *ctx, int index, const char *value) {
     case X_FEEDS:
         CM_TRY(split_list("--feeds", value, o->lists[2], sizeof o->lists[2], items, &n));
         for (int i = 0; i < n; i++) {
-            if (!strcmp(items[i], "resident")) o->feeds[i] = CM_FEED_RESIDENT;
-            else if (!strcmp(items[i], "streamed")) o->feeds[i] = CM_FEED_STREAMED;
-            else if (!strcmp(items[i], "auto")) o->feeds[i] = CM_FEED_AUTO;
-            else return cm_fail(CM_ERR_USAGE, "--feeds: '%s' is not 'resident', 'streamed' or 'auto'", items[i]);
+            if (!strcmp(items[i], "resident"))
+                o->feeds[i] = CM_FEED_RESIDENT;
+            else if (!strcmp(items[i], "streamed"))
+                o->feeds[i] = CM_FEED_STREAMED;
+            else if (!strcmp(items[i], "auto"))
+                o->feeds[i] = CM_FEED_AUTO;
+            else
+                return cm_fail(CM_ERR_USAGE, "--feeds: '%s' is not 'resident', 'streamed' or 'auto'", items[i]);
         }
         o->nfeeds = n;
         break;
-    case X_STEPS: CM_TRY(cli_parse_int("--steps", value, 1, 1000000, &v)); o->steps = (int)v; break;
-    case X_WARMUP: CM_TRY(cli_parse_int("--warmup", value, 0, 1000000, &v)); o->warmup = (int)v; break;
-    case X_RUNS: CM_TRY(cli_parse_int("--runs", value, 1, 1000, &v)); o->runs = (int)v; break;
+    case X_STEPS:
+        CM_TRY(cli_parse_int("--steps", value, 1, 1000000, &v));
+        o->steps = (int)v;
+        break;
+    case X_WARMUP:
+        CM_TRY(cli_parse_int("--warmup", value, 0, 1000000, &v));
+        o->warmup = (int)v;
+        break;
+    case X_RUNS:
+        CM_TRY(cli_parse_int("--runs", value, 1, 1000, &v));
+        o->runs = (int)v;
+        break;
     case X_NO_GEMM: o->gemm = 0; break;
-    case X_TO_ACC: CM_TRY(cli_parse_float("--to-accuracy", value, 0.0, 1.0, &d)); o->to_accuracy = d; break;
-    case X_EVAL_EVERY: CM_TRY(cli_parse_int("--eval-every", value, 1, 1000000, &v)); o->eval_every = (int)v; break;
+    case X_TO_ACC:
+        CM_TRY(cli_parse_float("--to-accuracy", value, 0.0, 1.0, &d));
+        o->to_accuracy = d;
+        break;
+    case X_EVAL_EVERY:
+        CM_TRY(cli_parse_int("--eval-every", value, 1, 1000000, &v));
+        o->eval_every = (int)v;
+        break;
     case X_JSON: o->json = 1; break;
     default: break;
     }
@@ -256,8 +274,8 @@ static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root)
         for (int j = 0; j < o->nbatches; j++) {
             int is_host = !strcmp(bk[i]->kind, "host");
             for (int f = 0; f < (is_host ? 1 : o->nfeeds); f++)
-                cfgs[ncfg++] = (tp_config){.backend = i, .batch = o->batches[j],
-                                           .feed = is_host ? CM_FEED_AUTO : o->feeds[f]};
+                cfgs[ncfg++] =
+                    (tp_config){.backend = i, .batch = o->batches[j], .feed = is_host ? CM_FEED_AUTO : o->feeds[f]};
         }
     if (st == CM_OK) {
         fprintf(out, "throughput: %s, %d runs of %d steps after %d warm-up steps, interleaved\n", arch, o->runs,
@@ -305,7 +323,8 @@ static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root)
         gemm_case cases[3 * CM_MAX_LAYERS];
         int B = o->batches[0];
         fprintf(out, "GEMM at batch %d (GFLOP/s):\n  %-28s %6s %6s %6s", B, "shape", "m", "n", "k");
-        for (int i = 0; i < o->nbackends; i++) fprintf(out, " %10s", bk[i]->kind);
+        for (int i = 0; i < o->nbackends; i++)
+            fprintf(out, " %10s", bk[i]->kind);
         fprintf(out, "\n");
         int n = gemm_model_cases(&models[0].layout, B, cases);
         for (int c = 0; st == CM_OK && c < n; c++) {
@@ -333,16 +352,17 @@ static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root)
     /* Time to accuracy with the training options as given. */
     cJSON *jt = cJSON_AddArrayToObject(root, "to_accuracy");
     if (st == CM_OK && o->to_accuracy > 0.0) {
-        fprintf(out, "time to %.2f%% test accuracy (batch %d, %d epochs planned):\n", 100.0 * o->to_accuracy,
-                a->batch, a->epochs);
+        fprintf(out, "time to %.2f%% test accuracy (batch %d, %d epochs planned):\n", 100.0 * o->to_accuracy, a->batch,
+                a->epochs);
         for (int i = 0; st == CM_OK && i < o->nbackends; i++) {
             tta_result r;
             st = time_to_accuracy(bk[i], &ds, &models[i], a, o, &r);
             if (st != CM_OK) break;
-            fprintf(out, "  %-7s %s after %.2f epochs: %.2f%%; data load %.2f s, backend setup %.2f s, training %.2f s "
-                         "(evaluation %.2f s not counted)\n",
-                    bk[i]->kind, r.reached ? "reached" : "NOT reached", r.epochs, 100.0 * r.accuracy, load_s, setup_s[i],
-                    r.train_s, r.eval_s);
+            fprintf(out,
+                    "  %-7s %s after %.2f epochs: %.2f%%; data load %.2f s, backend setup %.2f s, training %.2f s "
+                    "(evaluation %.2f s not counted)\n",
+                    bk[i]->kind, r.reached ? "reached" : "NOT reached", r.epochs, 100.0 * r.accuracy, load_s,
+                    setup_s[i], r.train_s, r.eval_s);
             cJSON *j = cJSON_CreateObject();
             cJSON_AddStringToObject(j, "backend", bk[i]->kind);
             cJSON_AddNumberToObject(j, "target", o->to_accuracy);
@@ -392,9 +412,10 @@ cm_status cmd_bench(int argc, char **argv) {
     o.feeds[0] = CM_FEED_RESIDENT;
     o.feeds[1] = CM_FEED_STREAMED;
     o.nfeeds = 2;
-    cm_command_info info = {"bench",
-                            "Measures training throughput, GEMM GFLOP/s, time to accuracy and memory for each backend.",
-                            0, bench_extra, on_extra, &o};
+    cm_command_info info = {
+        "bench",  "Measures training throughput, GEMM GFLOP/s, time to accuracy and memory for each backend.",
+        0,        bench_extra,
+        on_extra, &o};
     cm_train_args a;
     int help;
     CM_TRY(cli_parse_train(argc, argv, &info, &a, &help));

@@ -15,7 +15,10 @@ static const cm_command_info compare_info = {
     "Trains the host (plain C) and device (OpenCL) backends in lockstep from identical weights\n"
     "and batches; after step 1, step 100 and every epoch prints each tensor's max absolute and\n"
     "relative difference (|dev - host| / max(|host|, 1e-3)), both losses, accuracies and speeds.",
-    0, NULL, NULL, NULL};
+    0,
+    NULL,
+    NULL,
+    NULL};
 
 typedef struct {
     cm_backend *b;
@@ -36,7 +39,8 @@ static void diff_tensor(const float *h, const float *d, size_t n, double *max_ab
 
 static cm_status report(side s[2], const char *when, int64_t images, int epoch_end, const cm_dataset *ds) {
     const cm_layout *L = trainer_layout(s[0].t);
-    for (int i = 0; i < 2; i++) CM_TRY(trainer_get_params(s[i].t, s[i].params));
+    for (int i = 0; i < 2; i++)
+        CM_TRY(trainer_get_params(s[i].t, s[i].params));
     printf("\n== %s ==\n%-18s %14s %14s\n", when, "tensor", "max abs diff", "max rel diff");
     double worst = 0.0;
     for (int l = 0; l < L->nlayers; l++) {
@@ -53,12 +57,14 @@ static cm_status report(side s[2], const char *when, int64_t images, int epoch_e
         worst = fmax(worst, r);
     }
     cm_stats st[2], ev[2];
-    for (int i = 0; i < 2; i++) CM_TRY(trainer_train_stats(s[i].t, &st[i]));
+    for (int i = 0; i < 2; i++)
+        CM_TRY(trainer_train_stats(s[i].t, &st[i]));
     printf("%-18s %14s %14s\n", "", "host", "device");
     printf("%-18s %14.6f %14.6f\n", "train loss", st[0].loss, st[1].loss);
     printf("%-18s %13.2f%% %13.2f%%\n", "train accuracy", 100.0 * st[0].accuracy, 100.0 * st[1].accuracy);
     if (epoch_end) {
-        for (int i = 0; i < 2; i++) CM_TRY(trainer_evaluate(s[i].t, &ds->test, &ev[i]));
+        for (int i = 0; i < 2; i++)
+            CM_TRY(trainer_evaluate(s[i].t, &ds->test, &ev[i]));
         printf("%-18s %13.2f%% %13.2f%%\n", "test accuracy", 100.0 * ev[0].accuracy, 100.0 * ev[1].accuracy);
     }
     printf("%-18s %14.0f %14.0f\n", "images/s", (double)images / s[0].seconds, (double)images / s[1].seconds);
@@ -91,7 +97,8 @@ static cm_status run(const cm_train_args *a, side s[2], const cm_dataset *ds) {
     int steps = trainer_steps_per_epoch(s[0].t);
     int64_t images = 0, global_step = 0;
     for (int e = 0; e < a->epochs; e++) {
-        for (int i = 0; i < 2; i++) CM_TRY(trainer_begin_epoch(s[i].t, e));
+        for (int i = 0; i < 2; i++)
+            CM_TRY(trainer_begin_epoch(s[i].t, e));
         cm_progress bar;
         char label[32];
         snprintf(label, sizeof label, "epoch %d/%d", e + 1, a->epochs);

@@ -25,8 +25,8 @@ cm_status cmd_devices(int argc, char **argv) {
     for (int i = 0; i < n; i++) {
         const cl_device_desc *d = &list[i];
         printf("%-3d %-28.28s %-36.36s %-5s %4u %7.1f GiB %6zu  %s%s\n", d->index, d->platform_name, d->device_name,
-               cl_device_type_name(d->type), d->compute_units, (double)d->global_mem / 1073741824.0,
-               d->max_work_group, d->c_version, st == CM_OK && def.index == i ? "  (default)" : "");
+               cl_device_type_name(d->type), d->compute_units, (double)d->global_mem / 1073741824.0, d->max_work_group,
+               d->c_version, st == CM_OK && def.index == i ? "  (default)" : "");
     }
     free(list);
     return CM_OK;

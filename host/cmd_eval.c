@@ -31,7 +31,8 @@ static void eval_usage(int predict) {
                "and recall.\n\noptions:\n");
     printf("  --model FILE      a model saved by 'clmnist train' (safetensors)\n");
     if (!predict) {
-        printf("  --data DIR        IDX dataset directory with the t10k files (default: $CLMNIST_DATA or data/mnist)\n");
+        printf(
+            "  --data DIR        IDX dataset directory with the t10k files (default: $CLMNIST_DATA or data/mnist)\n");
         printf("  --report DIR      write DIR/report.html (confusion heat map, worst mistakes)\n");
         printf("  --batch N         examples per forward pass (default: the model's training batch)\n");
         printf("  --predictions F   write each test example's predicted class to F, one per line\n");
@@ -52,18 +53,25 @@ static cm_status parse(int argc, char **argv, int predict, eval_args *a, int *he
     *a = (eval_args){.data = env_data && *env_data ? env_data : "data/mnist", .backend = "device", .top = 3};
     *help = 0;
     enum { O_MODEL = 256, O_DATA, O_BACKEND, O_DEVICE, O_REPORT, O_BATCH, O_THREADS, O_JSON, O_INVERT, O_TOP, O_PRED };
-    static const struct option eval_opts[] = {
-        {"model", required_argument, NULL, O_MODEL},   {"data", required_argument, NULL, O_DATA},
-        {"backend", required_argument, NULL, O_BACKEND}, {"device", required_argument, NULL, O_DEVICE},
-        {"report", required_argument, NULL, O_REPORT}, {"batch", required_argument, NULL, O_BATCH},
-        {"threads", required_argument, NULL, O_THREADS}, {"predictions", required_argument, NULL, O_PRED},
-        {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0}};
-    static const struct option predict_opts[] = {
-        {"model", required_argument, NULL, O_MODEL},   {"backend", required_argument, NULL, O_BACKEND},
-        {"device", required_argument, NULL, O_DEVICE}, {"threads", required_argument, NULL, O_THREADS},
-        {"json", no_argument, NULL, O_JSON},           {"invert", required_argument, NULL, O_INVERT},
-        {"top", required_argument, NULL, O_TOP},       {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option eval_opts[] = {{"model", required_argument, NULL, O_MODEL},
+                                              {"data", required_argument, NULL, O_DATA},
+                                              {"backend", required_argument, NULL, O_BACKEND},
+                                              {"device", required_argument, NULL, O_DEVICE},
+                                              {"report", required_argument, NULL, O_REPORT},
+                                              {"batch", required_argument, NULL, O_BATCH},
+                                              {"threads", required_argument, NULL, O_THREADS},
+                                              {"predictions", required_argument, NULL, O_PRED},
+                                              {"help", no_argument, NULL, 'h'},
+                                              {NULL, 0, NULL, 0}};
+    static const struct option predict_opts[] = {{"model", required_argument, NULL, O_MODEL},
+                                                 {"backend", required_argument, NULL, O_BACKEND},
+                                                 {"device", required_argument, NULL, O_DEVICE},
+                                                 {"threads", required_argument, NULL, O_THREADS},
+                                                 {"json", no_argument, NULL, O_JSON},
+                                                 {"invert", required_argument, NULL, O_INVERT},
+                                                 {"top", required_argument, NULL, O_TOP},
+                                                 {"help", no_argument, NULL, 'h'},
+                                                 {NULL, 0, NULL, 0}};
     optind = 1;
     opterr = 0;
     int c;
@@ -80,17 +88,33 @@ static cm_status parse(int argc, char **argv, int predict, eval_args *a, int *he
         case O_DEVICE: a->device = optarg; break;
         case O_REPORT: a->report = optarg; break;
         case O_PRED: a->predictions = optarg; break;
-        case O_BATCH: CM_TRY(cli_parse_int("--batch", optarg, 1, 1 << 16, &v)); a->batch = (int)v; break;
-        case O_THREADS: CM_TRY(cli_parse_int("--threads", optarg, 1, 1024, &v)); a->threads = (int)v; break;
-        case O_JSON: a->json = 1; break;
-        case O_TOP: CM_TRY(cli_parse_int("--top", optarg, 1, 1000, &v)); a->top = (int)v; break;
-        case O_INVERT:
-            if (!strcmp(optarg, "auto")) a->invert = CM_INVERT_AUTO;
-            else if (!strcmp(optarg, "yes")) a->invert = CM_INVERT_YES;
-            else if (!strcmp(optarg, "no")) a->invert = CM_INVERT_NO;
-            else return cm_fail(CM_ERR_USAGE, "--invert '%s': expected auto, yes or no", optarg);
+        case O_BATCH:
+            CM_TRY(cli_parse_int("--batch", optarg, 1, 1 << 16, &v));
+            a->batch = (int)v;
             break;
-        case 'h': eval_usage(predict); *help = 1; return CM_OK;
+        case O_THREADS:
+            CM_TRY(cli_parse_int("--threads", optarg, 1, 1024, &v));
+            a->threads = (int)v;
+            break;
+        case O_JSON: a->json = 1; break;
+        case O_TOP:
+            CM_TRY(cli_parse_int("--top", optarg, 1, 1000, &v));
+            a->top = (int)v;
+            break;
+        case O_INVERT:
+            if (!strcmp(optarg, "auto"))
+                a->invert = CM_INVERT_AUTO;
+            else if (!strcmp(optarg, "yes"))
+                a->invert = CM_INVERT_YES;
+            else if (!strcmp(optarg, "no"))
+                a->invert = CM_INVERT_NO;
+            else
+                return cm_fail(CM_ERR_USAGE, "--invert '%s': expected auto, yes or no", optarg);
+            break;
+        case 'h':
+            eval_usage(predict);
+            *help = 1;
+            return CM_OK;
         case ':': return cm_fail(CM_ERR_USAGE, "clmnist %s: %s needs a value", name, argv[optind - 1]);
         default:
             return cm_fail(CM_ERR_USAGE, "clmnist %s: unknown option '%s' (see 'clmnist %s --help')", name,
@@ -98,8 +122,7 @@ static cm_status parse(int argc, char **argv, int predict, eval_args *a, int *he
         }
     }
     if (!a->model) return cm_fail(CM_ERR_USAGE, "clmnist %s: --model FILE is required", name);
-    if (!predict && optind < argc)
-        return cm_fail(CM_ERR_USAGE, "clmnist eval: unexpected argument '%s'", argv[optind]);
+    if (!predict && optind < argc) return cm_fail(CM_ERR_USAGE, "clmnist eval: unexpected argument '%s'", argv[optind]);
     if (predict && optind >= argc) return cm_fail(CM_ERR_USAGE, "clmnist predict: no IMAGE given");
     return CM_OK;
 }
@@ -162,8 +185,7 @@ static cm_status eval_run(const eval_args *a, const cm_dataset *ds, runner *r) {
                     (long long)ev.correct, stats.accuracy * (double)stats.count);
         char store[64][32];
         const char *ptrs[64];
-        const char *const *names =
-            classes <= 64 ? cli_meta_class_names(&r->file.meta, classes, store, ptrs) : NULL;
+        const char *const *names = classes <= 64 ? cli_meta_class_names(&r->file.meta, classes, store, ptrs) : NULL;
         char arch[128];
         model_describe(L, arch, sizeof arch);
         printf("model: %s: MLP %s, trained on %s\n", a->model, arch,
@@ -172,7 +194,8 @@ static cm_status eval_run(const eval_args *a, const cm_dataset *ds, runner *r) {
         eval_print(&ev, names, stdout);
         if (a->predictions) {
             FILE *f = fopen(a->predictions, "w");
-            for (int32_t i = 0; f && i < test->count; i++) fprintf(f, "%d\n", pred[i]);
+            for (int32_t i = 0; f && i < test->count; i++)
+                fprintf(f, "%d\n", pred[i]);
             if (!f || fclose(f) != 0) st = cm_fail(CM_ERR_IO, "--predictions %s: cannot write", a->predictions);
         }
         if (st == CM_OK && a->report) {
@@ -255,8 +278,8 @@ cm_status cmd_predict(int argc, char **argv) {
     int32_t *pred = NULL;
     if (ok > 0) {
         cm_dataset ds = {0};
-        ds.train = (cm_split){.count = ok, .rows = 28, .cols = 28, .dim = 784, .images = images, .labels = labels,
-                              .borrowed = 1};
+        ds.train = (cm_split){
+            .count = ok, .rows = 28, .cols = 28, .dim = 784, .images = images, .labels = labels, .borrowed = 1};
         ds.test = ds.train;
         ds.classes = 1;
         st = runner_open(&a, &ds, ok < 256 ? ok : 256, &r);
@@ -265,7 +288,8 @@ cm_status cmd_predict(int argc, char **argv) {
         if (st == CM_OK) {
             probs = malloc(sizeof(float) * (size_t)ok * classes);
             pred = malloc(sizeof(int32_t) * (size_t)ok);
-            st = probs && pred ? trainer_predict(r.t, &ds.test, pred, probs, NULL) : cm_fail(CM_ERR_MEMORY, "out of memory");
+            st = probs && pred ? trainer_predict(r.t, &ds.test, pred, probs, NULL)
+                               : cm_fail(CM_ERR_MEMORY, "out of memory");
         }
         char store[64][32];
         const char *ptrs[64];
@@ -279,7 +303,8 @@ cm_status cmd_predict(int argc, char **argv) {
                 int best = -1;
                 for (int c = 0; c < classes; c++) {
                     int used = 0;
-                    for (int q = 0; q < k; q++) used |= order[q] == c;
+                    for (int q = 0; q < k; q++)
+                        used |= order[q] == c;
                     if (!used && (best < 0 || p[c] > p[best])) best = c;
                 }
                 order[k] = best;
@@ -305,7 +330,8 @@ cm_status cmd_predict(int argc, char **argv) {
             } else {
                 char lbl[40];
                 printf("%s: %s (%.2f%%)  top-%d:", file, class_label(names, pred[j], lbl), 100.0 * p[pred[j]], top);
-                for (int k = 0; k < top; k++) printf(" %s %.2f%%", class_label(names, order[k], lbl), 100.0 * p[order[k]]);
+                for (int k = 0; k < top; k++)
+                    printf(" %s %.2f%%", class_label(names, order[k], lbl), 100.0 * p[order[k]]);
                 printf("%s\n", inverted[j] ? "  (inverted)" : "");
             }
         }
@@ -320,7 +346,8 @@ cm_status cmd_predict(int argc, char **argv) {
     }
     cJSON_Delete(out);
     if (ok > 0) runner_close(&r);
-    for (int i = 0; errors && i < n; i++) free(errors[i]);
+    for (int i = 0; errors && i < n; i++)
+        free(errors[i]);
     free(errors);
     free(probs), free(pred), free(images), free(labels), free(index), free(inverted);
     CM_TRY(st);

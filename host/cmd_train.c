@@ -127,7 +127,8 @@ static cm_status options_from_checkpoint(const char *path, const cm_meta *m, cm_
 /* Adopts the architecture of a loaded model as the run's --layers. */
 static void layers_from_model(const cm_layout *L, cm_train_args *a) {
     a->nhidden = L->nlayers - 1;
-    for (int i = 0; i < a->nhidden; i++) a->hidden[i] = L->sizes[i + 1];
+    for (int i = 0; i < a->nhidden; i++)
+        a->hidden[i] = L->sizes[i + 1];
 }
 
 /* params and state (trainer_opt_state_count arrays) are host scratch of layout.total floats. */
@@ -170,8 +171,8 @@ static cm_status write_report(cm_trainer *t, const train_files *f, const cm_data
 
 /* file: the model named by --init or --resume, already loaded (its options applied to a), or
  * empty for a fresh model; start_epoch: where a resumed run continues. */
-static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, const cm_dataset *ds,
-                       cm_model_file *file, int start_epoch) {
+static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, const cm_dataset *ds, cm_model_file *file,
+                       int start_epoch) {
     size_t align = b->align_bytes > CM_PARAM_ALIGN_BYTES ? b->align_bytes : CM_PARAM_ALIGN_BYTES;
     const char *from = f->resume ? f->resume : f->init;
     if (from && align > file->model.layout.align_bytes) { /* a device that wants wider alignment: rare */
@@ -206,7 +207,8 @@ static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, co
         params = malloc(sizeof(float) * n);
         lr_steps = malloc(sizeof(float) * (size_t)trainer_steps_per_epoch(t));
         int ok = params && lr_steps;
-        for (int i = 0; i < trainer_opt_state_count(t); i++) ok = ok && (state[i] = malloc(sizeof(float) * n));
+        for (int i = 0; i < trainer_opt_state_count(t); i++)
+            ok = ok && (state[i] = malloc(sizeof(float) * n));
         if (f->patience) ok = ok && (best = malloc(sizeof(float) * n));
         if (!ok) st = cm_fail(CM_ERR_MEMORY, "out of host memory");
     }
@@ -215,8 +217,8 @@ static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, co
         char recipe[512];
         cli_describe_recipe(a, recipe, sizeof recipe);
         printf("model: MLP %s (%zu parameters)%s%s, %s preset: %s, batch %d, %d epochs, seed %llu, data %s\n", arch,
-               trainer_layout(t)->count, from ? " from " : "", from ? from : "", a->preset, recipe, a->batch,
-               a->epochs, (unsigned long long)a->seed, trainer_is_resident(t) ? "resident" : "streamed");
+               trainer_layout(t)->count, from ? " from " : "", from ? from : "", a->preset, recipe, a->batch, a->epochs,
+               (unsigned long long)a->seed, trainer_is_resident(t) ? "resident" : "streamed");
         if (f->resume) printf("resuming after epoch %d of %d\n", start_epoch, a->epochs);
     }
     const char *eval_name = a->val ? "val" : "test";
@@ -232,12 +234,21 @@ static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, co
         if (st != CM_OK) break;
         total += secs;
         printf("epoch %d/%d: train loss %.4f, train acc %.2f%%, %s loss %.4f, %s acc %.2f%%, %.2f s (%.0f img/s)\n",
-               e + 1, a->epochs, tr.loss, 100.0 * tr.accuracy, eval_name, ev.loss, eval_name, 100.0 * ev.accuracy,
-               secs, (double)tr.count / secs);
+               e + 1, a->epochs, tr.loss, 100.0 * tr.accuracy, eval_name, ev.loss, eval_name, 100.0 * ev.accuracy, secs,
+               (double)tr.count / secs);
         fflush(stdout);
         if (f->report) {
-            cm_epoch_record r = {e + 1, tr.loss, tr.accuracy, ev.loss, ev.accuracy, lr0, trainer_current_lr(t),
-                                 secs, (double)tr.count / secs, lr_steps, trainer_steps_per_epoch(t)};
+            cm_epoch_record r = {e + 1,
+                                 tr.loss,
+                                 tr.accuracy,
+                                 ev.loss,
+                                 ev.accuracy,
+                                 lr0,
+                                 trainer_current_lr(t),
+                                 secs,
+                                 (double)tr.count / secs,
+                                 lr_steps,
+                                 trainer_steps_per_epoch(t)};
             st = report_epoch(f->report, &r);
         }
         if (st == CM_OK && f->checkpoint_every && (e + 1) % f->checkpoint_every == 0) {
@@ -294,7 +305,8 @@ static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, co
     free(params);
     free(best);
     free(lr_steps);
-    for (int i = 0; i < CM_OPT_STATE_MAX; i++) free(state[i]);
+    for (int i = 0; i < CM_OPT_STATE_MAX; i++)
+        free(state[i]);
     trainer_destroy(t);
     return st;
 }
@@ -304,7 +316,10 @@ cm_status cmd_train(int argc, char **argv) {
     cm_command_info info = {"train",
                             "Trains an MLP (784-512-256-10 by default) on the GPU, reports test accuracy and saves "
                             "the model.",
-                            1, train_extra, on_extra, &f};
+                            1,
+                            train_extra,
+                            on_extra,
+                            &f};
     cm_train_args a;
     int help;
     CM_TRY(cli_parse_train(argc, argv, &info, &a, &help));

@@ -27,8 +27,9 @@ typedef struct {
 
 enum { X_OUT, X_MAX, X_SECONDS, X_BUDGET };
 static const cm_extra_option tune_extra[] = {
-    {"out", 1, "  --out FILE        where to write the tuning (default: the per-device cache file,\n"
-               "                    which train and bench load automatically)\n"},
+    {"out", 1,
+     "  --out FILE        where to write the tuning (default: the per-device cache file,\n"
+     "                    which train and bench load automatically)\n"},
     {"max-candidates", 1, "  --max-candidates N  try at most N direct-kernel configurations (default all)\n"},
     {"seconds", 1, "  --seconds F       timing per shape and candidate (default 0.05)\n"},
     {"budget", 1, "  --budget S        stop trying candidates after S seconds (default 600)\n"},
@@ -40,9 +41,18 @@ static cm_status on_extra(void *ctx, int index, const char *value) {
     double d;
     switch (index) {
     case X_OUT: o->out = value; break;
-    case X_MAX: CM_TRY(cli_parse_int("--max-candidates", value, 1, MAX_CANDIDATES, &v)); o->max_candidates = (int)v; break;
-    case X_SECONDS: CM_TRY(cli_parse_float("--seconds", value, 0.001, 60.0, &d)); o->seconds = d; break;
-    case X_BUDGET: CM_TRY(cli_parse_float("--budget", value, 1.0, 1e6, &d)); o->budget = d; break;
+    case X_MAX:
+        CM_TRY(cli_parse_int("--max-candidates", value, 1, MAX_CANDIDATES, &v));
+        o->max_candidates = (int)v;
+        break;
+    case X_SECONDS:
+        CM_TRY(cli_parse_float("--seconds", value, 0.001, 60.0, &d));
+        o->seconds = d;
+        break;
+    case X_BUDGET:
+        CM_TRY(cli_parse_float("--budget", value, 1.0, 1e6, &d));
+        o->budget = d;
+        break;
     default: break;
     }
     return CM_OK;
@@ -57,7 +67,8 @@ typedef struct {
 } tune_case;
 
 static cm_status random_matrix(cm_backend *b, float *h, size_t n, cm_rng *rng, cm_buf **out) {
-    for (size_t i = 0; i < n; i++) h[i] = 2.0f * rng_uniform(rng) - 1.0f;
+    for (size_t i = 0; i < n; i++)
+        h[i] = 2.0f * rng_uniform(rng) - 1.0f;
     CM_TRY(backend_alloc(b, n * sizeof(float), 0, "tuning matrix", out));
     return backend_upload(b, *out, 0, h, n * sizeof(float));
 }
@@ -88,8 +99,7 @@ static cm_status case_setup(cm_backend *dev, cm_backend *host, tune_case *c, uin
     if (st == CM_OK) st = backend_upload(host, HA, 0, ha, na * sizeof(float));
     if (st == CM_OK) st = backend_upload(host, HB, 0, hb, nb * sizeof(float));
     if (st == CM_OK)
-        st = backend_gemm(host, g->ta, g->tb, g->m, g->n, g->k, 1.0f, HA, (int)c->lda, HB, (int)c->ldb, 0.0f, HC,
-                          g->n);
+        st = backend_gemm(host, g->ta, g->tb, g->m, g->n, g->k, 1.0f, HA, (int)c->lda, HB, (int)c->ldb, 0.0f, HC, g->n);
     if (st == CM_OK) st = backend_download(host, HC, 0, c->ref, c->nc * sizeof(float));
     backend_release(host, HA), backend_release(host, HB), backend_release(host, HC);
     free(ha), free(hb);
@@ -135,11 +145,14 @@ static cm_status time_all(cm_backend *dev, tune_case *cs, int n, double seconds,
 
 static double step_flops(const tune_case *cs, int n) {
     double f = 0.0;
-    for (int i = 0; i < n; i++) f += 2.0 * cs[i].g.m * cs[i].g.n * cs[i].g.k;
+    for (int i = 0; i < n; i++)
+        f += 2.0 * cs[i].g.m * cs[i].g.n * cs[i].g.k;
     return f;
 }
 
-static double mnk(const gemm_case *g) { return (double)g->m * g->n * g->k; }
+static double mnk(const gemm_case *g) {
+    return (double)g->m * g->n * g->k;
+}
 
 static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a, const cm_dataset *ds,
                       const tune_opts *o) {
@@ -185,7 +198,8 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
         cand[c].min_indirect = ALL_DIRECT;
         cm_status cst = gemm_params_apply(dev, &cand[c]);
         int ok = cst == CM_OK;
-        for (int i = 0; i < n && ok && cst == CM_OK; i++) cst = case_validate(dev, &cs[i], &ok);
+        for (int i = 0; i < n && ok && cst == CM_OK; i++)
+            cst = case_validate(dev, &cs[i], &ok);
         double total = 0;
         if (cst == CM_OK && ok) cst = time_all(dev, cs, n, o->seconds, best_total, dir, &total);
         if (cst != CM_OK) { /* a configuration this device cannot build or run: skip it */
@@ -200,8 +214,8 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
             memcpy(best_dir, dir, sizeof dir);
         }
         char extra[96];
-        snprintf(extra, sizeof extra, "best %.1f GFLOP/s (untuned %.1f)", isfinite(best_total) ? flops / best_total / 1e9 : 0.0,
-                 flops / t_before / 1e9);
+        snprintf(extra, sizeof extra, "best %.1f GFLOP/s (untuned %.1f)",
+                 isfinite(best_total) ? flops / best_total / 1e9 : 0.0, flops / t_before / 1e9);
         progress_update(&bar, c + 1, nc, extra);
         if (!bar.enabled && (c + 1) % 10 == 0) printf("tune: %d of %d candidates, %s\n", c + 1, nc, extra);
     }
@@ -216,11 +230,13 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
         int nt = 0;
         thresholds[nt++] = 1;
         thresholds[nt++] = ALL_DIRECT;
-        for (int i = 0; i < n; i++) thresholds[nt++] = (size_t)floor(cbrt(mnk(&cs[i].g))) + 1;
+        for (int i = 0; i < n; i++)
+            thresholds[nt++] = (size_t)floor(cbrt(mnk(&cs[i].g))) + 1;
         double best_mix = INFINITY;
         for (int t = 0; t < nt; t++) {
             double tt = (double)thresholds[t], total = 0;
-            for (int i = 0; i < n; i++) total += mnk(&cs[i].g) < tt * tt * tt ? best_dir[i] : ind[i];
+            for (int i = 0; i < n; i++)
+                total += mnk(&cs[i].g) < tt * tt * tt ? best_dir[i] : ind[i];
             if (total < best_mix) best_mix = total, best.min_indirect = thresholds[t];
         }
     }
@@ -239,7 +255,8 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
                "run, %d stopped once slower than the best)\n",
                tried, nc, timer_now() - t_start, rejected, failed, pruned);
         printf("chosen: XgemmDirect");
-        for (int i = 0; i < GEMM_DIRECT_NPARAMS; i++) printf(" %s=%zu", gemm_direct_names[i], best.direct[i]);
+        for (int i = 0; i < GEMM_DIRECT_NPARAMS; i++)
+            printf(" %s=%zu", gemm_direct_names[i], best.direct[i]);
         printf("; indirect kernel from m*n*k >= %zu^3\n", best.min_indirect);
         printf("\n  %-28s %6s %6s %6s %10s %10s %7s\n", "GEMM (GFLOP/s)", "m", "n", "k", "untuned", "tuned", "ratio");
         for (int i = 0; i < n; i++) {
@@ -250,15 +267,19 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
         printf("  %-28s %20s %10.1f %10.1f %6.2fx\n\n", "whole step", "", flops / t_before / 1e9, flops / t_after / 1e9,
                t_before / t_after);
         char path[1024];
-        if (o->out) snprintf(path, sizeof path, "%s", o->out);
-        else st = gemm_cache_path(dev, path, sizeof path);
-        if (st == CM_OK) st = gemm_cache_save(dev, path, &best, tuned_for, flops / t_before / 1e9, flops / t_after / 1e9);
+        if (o->out)
+            snprintf(path, sizeof path, "%s", o->out);
+        else
+            st = gemm_cache_path(dev, path, sizeof path);
+        if (st == CM_OK)
+            st = gemm_cache_save(dev, path, &best, tuned_for, flops / t_before / 1e9, flops / t_after / 1e9);
         if (st == CM_OK)
             printf("saved: %s%s\n", path,
                    o->out ? " (not loaded automatically: only the per-device cache path is)"
                           : " (train and bench load it automatically; CLMNIST_NO_TUNING=1 turns it off)");
     }
-    for (int i = 0; i < n; i++) case_free(dev, &cs[i]);
+    for (int i = 0; i < n; i++)
+        case_free(dev, &cs[i]);
     return st;
 }
 
@@ -268,7 +289,10 @@ cm_status cmd_tune(int argc, char **argv) {
     cm_command_info info = {"tune",
                             "Tunes CLBlast's GEMM for this device and the model's exact shapes, validates every "
                             "candidate against the host reference, and caches the fastest for train and bench.",
-                            0, tune_extra, on_extra, &o};
+                            0,
+                            tune_extra,
+                            on_extra,
+                            &o};
     cm_train_args a;
     int help;
     CM_TRY(cli_parse_train(argc, argv, &info, &a, &help));

@@ -93,8 +93,8 @@ cm_status dataset_read_idx(const char *path, int ndims, uint32_t dims[3], uint8_
         goto fail;
     }
     if (buf[0] != 0 || buf[1] != 0) {
-        st = cm_fail(CM_ERR_FORMAT, "%s: not an IDX file (bad magic %02x %02x %02x %02x)", path, buf[0], buf[1],
-                     buf[2], buf[3]);
+        st = cm_fail(CM_ERR_FORMAT, "%s: not an IDX file (bad magic %02x %02x %02x %02x)", path, buf[0], buf[1], buf[2],
+                     buf[3]);
         goto fail;
     }
     if (buf[2] != 0x08) {
@@ -114,8 +114,8 @@ cm_status dataset_read_idx(const char *path, int ndims, uint32_t dims[3], uint8_
     for (int i = 0; i < ndims; i++) {
         dims[i] = be32(buf + 4 + 4 * i);
         if (dims[i] == 0 || dims[i] > (uint32_t)INT32_MAX) {
-            st = cm_fail(CM_ERR_FORMAT, "%s: dimension %d is %u, must be between 1 and %d", path, i, dims[i],
-                         INT32_MAX);
+            st =
+                cm_fail(CM_ERR_FORMAT, "%s: dimension %d is %u, must be between 1 and %d", path, i, dims[i], INT32_MAX);
             goto fail;
         }
         if (payload > CM_IDX_MAX_BYTES / dims[i]) {
@@ -157,8 +157,8 @@ cm_status dataset_load_split(const char *images_path, const char *labels_path, c
     if (idims[0] != ldims[0]) {
         free(images);
         free(labels);
-        return cm_fail(CM_ERR_FORMAT, "%s: holds %u labels but %s holds %u images", labels_path, ldims[0],
-                       images_path, idims[0]);
+        return cm_fail(CM_ERR_FORMAT, "%s: holds %u labels but %s holds %u images", labels_path, ldims[0], images_path,
+                       idims[0]);
     }
     if ((uint64_t)idims[1] * idims[2] > 65536) {
         free(images);

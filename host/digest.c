@@ -14,7 +14,8 @@ cm_status digest_file_sha256(const char *path, char hex[65]) {
     int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
     unsigned char buf[1 << 16];
     size_t n;
-    while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0) ok = EVP_DigestUpdate(ctx, buf, n);
+    while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        ok = EVP_DigestUpdate(ctx, buf, n);
     ok = ok && !ferror(f);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
@@ -22,7 +23,8 @@ cm_status digest_file_sha256(const char *path, char hex[65]) {
     EVP_MD_CTX_free(ctx);
     fclose(f);
     if (!ok) return cm_fail(CM_ERR_IO, "%s: cannot compute its SHA-256", path);
-    for (unsigned i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
     return CM_OK;
 }
 

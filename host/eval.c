@@ -19,8 +19,8 @@ cm_status eval_compute(const cm_split *split, const int32_t *pred, const float *
         int t = split->labels[i], p = pred[i];
         if (t >= classes || p < 0 || p >= classes) {
             eval_free(out);
-            return cm_fail(CM_ERR_FORMAT, "example %d: label %d or prediction %d is not a class of a %d-class model",
-                           i, t, p, classes);
+            return cm_fail(CM_ERR_FORMAT, "example %d: label %d or prediction %d is not a class of a %d-class model", i,
+                           t, p, classes);
         }
         out->confusion[(size_t)t * classes + p]++;
         if (t == p) {
@@ -30,7 +30,8 @@ cm_status eval_compute(const cm_split *split, const int32_t *pred, const float *
         /* insert into the worst list, ordered by the wrong class's probability, descending */
         float conf = probs[(size_t)i * classes + p];
         int pos = out->nworst;
-        while (pos > 0 && out->worst_prob[pos - 1] < conf) pos--;
+        while (pos > 0 && out->worst_prob[pos - 1] < conf)
+            pos--;
         if (pos >= CM_EVAL_WORST) continue;
         int last = out->nworst < CM_EVAL_WORST ? out->nworst : CM_EVAL_WORST - 1;
         for (int k = last; k > pos; k--) {
@@ -66,8 +67,10 @@ void eval_free(cm_eval *e) {
 }
 
 static void print_pct(FILE *out, double v) {
-    if (isnan(v)) fprintf(out, " %8s", "-");
-    else fprintf(out, " %7.2f%%", 100.0 * v);
+    if (isnan(v))
+        fprintf(out, " %8s", "-");
+    else
+        fprintf(out, " %7.2f%%", 100.0 * v);
 }
 
 void eval_print(const cm_eval *e, const char *const *names, FILE *out) {
@@ -80,23 +83,31 @@ void eval_print(const cm_eval *e, const char *const *names, FILE *out) {
             (long long)e->count, e->loss);
     fprintf(out, "confusion matrix (rows: true class, columns: predicted)\n%*s", w, "");
     for (int c = 0; c < C; c++) {
-        if (names) fprintf(out, " %*.*s", w, w, names[c]);
-        else fprintf(out, " %*d", w, c);
+        if (names)
+            fprintf(out, " %*.*s", w, w, names[c]);
+        else
+            fprintf(out, " %*d", w, c);
     }
     fprintf(out, "\n");
     for (int t = 0; t < C; t++) {
-        if (names) snprintf(buf, sizeof buf, "%.*s", w, names[t]);
-        else snprintf(buf, sizeof buf, "%d", t);
+        if (names)
+            snprintf(buf, sizeof buf, "%.*s", w, names[t]);
+        else
+            snprintf(buf, sizeof buf, "%d", t);
         fprintf(out, "%*s", w, buf);
-        for (int p = 0; p < C; p++) fprintf(out, " %*lld", w, (long long)e->confusion[(size_t)t * C + p]);
+        for (int p = 0; p < C; p++)
+            fprintf(out, " %*lld", w, (long long)e->confusion[(size_t)t * C + p]);
         fprintf(out, "\n");
     }
     fprintf(out, "\n%*s %9s %9s %9s\n", w, "class", "precision", "recall", "examples");
     for (int c = 0; c < C; c++) {
         int64_t n = 0;
-        for (int k = 0; k < C; k++) n += e->confusion[(size_t)c * C + k];
-        if (names) snprintf(buf, sizeof buf, "%.*s", w, names[c]);
-        else snprintf(buf, sizeof buf, "%d", c);
+        for (int k = 0; k < C; k++)
+            n += e->confusion[(size_t)c * C + k];
+        if (names)
+            snprintf(buf, sizeof buf, "%.*s", w, names[c]);
+        else
+            snprintf(buf, sizeof buf, "%d", c);
         fprintf(out, "%*s", w, buf);
         print_pct(out, e->precision[c]);
         fprintf(out, " ");

@@ -40,7 +40,8 @@ int gemm_model_cases(const cm_layout *L, int B, gemm_case *out) {
 static cm_status alloc_random(cm_backend *b, size_t n, cm_rng *rng, cm_buf **out) {
     float *h = malloc(n * sizeof(float));
     if (!h) return cm_fail(CM_ERR_MEMORY, "out of host memory");
-    for (size_t i = 0; i < n; i++) h[i] = 2.0f * rng_uniform(rng) - 1.0f;
+    for (size_t i = 0; i < n; i++)
+        h[i] = 2.0f * rng_uniform(rng) - 1.0f;
     cm_status st = backend_alloc(b, n * sizeof(float), 0, "benchmark matrix", out);
     if (st == CM_OK) st = backend_upload(b, *out, 0, h, n * sizeof(float));
     free(h);
@@ -82,7 +83,8 @@ cm_status gemm_case_time(cm_backend *b, gemm_case *g, double min_seconds) {
 }
 
 cm_status gemm_params_apply(cm_backend *b, const gemm_params *p) {
-    if (p->has_direct) CM_TRY(backend_device_override(b, "XgemmDirect", GEMM_DIRECT_NPARAMS, gemm_direct_names, p->direct));
+    if (p->has_direct)
+        CM_TRY(backend_device_override(b, "XgemmDirect", GEMM_DIRECT_NPARAMS, gemm_direct_names, p->direct));
     const char *routine[1] = {"XGEMM_MIN_INDIRECT_SIZE"};
     return backend_device_override(b, "GemmRoutine", 1, routine, &p->min_indirect);
 }
@@ -100,8 +102,7 @@ int gemm_direct_candidates(size_t max_wg, size_t local_mem, gemm_params *out, in
                         size_t W = wgd[a], M = dim[mc], N = dim[nc], VM = vw[vm], VN = vw[vn];
                         if (W % 2 || W % (M * VM) || W % (N * VN) || W % N || W % M) continue;
                         if (M * N > max_wg || sizeof(float) * 2 * W * (W + 1) > local_mem) continue;
-                        if (n < max)
-                            out[n] = (gemm_params){1, {W, M, N, M, N, 2, VM, VN, 1, 1}, 0};
+                        if (n < max) out[n] = (gemm_params){1, {W, M, N, M, N, 2, VM, VN, 1, 1}, 0};
                         n++;
                     }
     return n < max ? n : max;
@@ -111,8 +112,10 @@ static void sanitise(char *dst, size_t size, const char *src) {
     size_t o = 0;
     for (; *src && o + 1 < size; src++) {
         char c = *src;
-        if (isalnum((unsigned char)c) || c == '.') dst[o++] = c;
-        else if (o && dst[o - 1] != '_') dst[o++] = '_';
+        if (isalnum((unsigned char)c) || c == '.')
+            dst[o++] = c;
+        else if (o && dst[o - 1] != '_')
+            dst[o++] = '_';
     }
     dst[o] = '\0';
 }
@@ -123,10 +126,14 @@ cm_status gemm_cache_path(const cm_backend *b, char *buf, size_t size) {
     backend_device_identity(b, &vendor, &device, &driver, &wg, &lm);
     char dir[1024];
     const char *env = getenv("CLMNIST_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (env && *env) snprintf(dir, sizeof dir, "%s", env);
-    else if (xdg && *xdg) snprintf(dir, sizeof dir, "%s/clmnist", xdg);
-    else if (home && *home) snprintf(dir, sizeof dir, "%s/.cache/clmnist", home);
-    else return cm_fail(CM_ERR_IO, "no cache directory: set CLMNIST_CACHE_DIR");
+    if (env && *env)
+        snprintf(dir, sizeof dir, "%s", env);
+    else if (xdg && *xdg)
+        snprintf(dir, sizeof dir, "%s/clmnist", xdg);
+    else if (home && *home)
+        snprintf(dir, sizeof dir, "%s/.cache/clmnist", home);
+    else
+        return cm_fail(CM_ERR_IO, "no cache directory: set CLMNIST_CACHE_DIR");
     char name[512], raw[600];
     snprintf(raw, sizeof raw, "%s-%s-%s", vendor, device, driver);
     sanitise(name, sizeof name, raw);
@@ -148,7 +155,8 @@ static cm_status make_dirs(const char *path) {
                 return cm_fail(CM_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
             *p = '/';
         }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return cm_fail(CM_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return cm_fail(CM_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
     return CM_OK;
 }
 
@@ -168,7 +176,8 @@ cm_status gemm_cache_save(const cm_backend *b, const char *path, const gemm_para
     cJSON_AddNumberToObject(root, "gflops_tuned", gflops_after);
     if (p->has_direct) {
         cJSON *d = cJSON_AddObjectToObject(root, "XgemmDirect");
-        for (int i = 0; i < GEMM_DIRECT_NPARAMS; i++) cJSON_AddNumberToObject(d, gemm_direct_names[i], (double)p->direct[i]);
+        for (int i = 0; i < GEMM_DIRECT_NPARAMS; i++)
+            cJSON_AddNumberToObject(d, gemm_direct_names[i], (double)p->direct[i]);
     }
     cJSON *r = cJSON_AddObjectToObject(root, "GemmRoutine");
     cJSON_AddNumberToObject(r, "XGEMM_MIN_INDIRECT_SIZE", (double)p->min_indirect);
@@ -215,7 +224,8 @@ static cm_status parse_cache(const cm_backend *b, const char *path, gemm_params 
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "XgemmDirect");
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, "GemmRoutine");
     memset(p, 0, sizeof *p);
-    if (!cJSON_IsObject(root)) st = cm_fail(CM_ERR_FORMAT, "%s: not a JSON object", path);
+    if (!cJSON_IsObject(root))
+        st = cm_fail(CM_ERR_FORMAT, "%s: not a JSON object", path);
     else if (!cJSON_IsString(dev) || strcmp(dev->valuestring, device) || !cJSON_IsString(drv) ||
              strcmp(drv->valuestring, driver))
         st = cm_fail(CM_ERR_FORMAT, "%s: written for another device or driver", path);

@@ -26,11 +26,14 @@ static void pack_b(float *dst, const float *b, int ldb, bool trans, int pc, int 
             float *d = dst + (size_t)j0 * kc + (size_t)p * NR;
             if (!trans) {
                 const float *src = b + (size_t)(pc + p) * ldb + jc + j0;
-                for (int j = 0; j < w; j++) d[j] = src[j];
+                for (int j = 0; j < w; j++)
+                    d[j] = src[j];
             } else {
-                for (int j = 0; j < w; j++) d[j] = b[(size_t)(jc + j0 + j) * ldb + pc + p];
+                for (int j = 0; j < w; j++)
+                    d[j] = b[(size_t)(jc + j0 + j) * ldb + pc + p];
             }
-            for (int j = w; j < NR; j++) d[j] = 0.0f;
+            for (int j = w; j < NR; j++)
+                d[j] = 0.0f;
         }
     }
 }
@@ -41,8 +44,10 @@ static void pack_a(float *dst, const float *a, int lda, bool trans, float alpha,
         int h = mc - i0 < MR ? mc - i0 : MR;
         float *d = dst + (size_t)i0 * kc;
         for (int p = 0; p < kc; p++) {
-            for (int i = 0; i < h; i++) d[(size_t)p * MR + i] = alpha * at(a, lda, trans, ic + i0 + i, pc + p);
-            for (int i = h; i < MR; i++) d[(size_t)p * MR + i] = 0.0f;
+            for (int i = 0; i < h; i++)
+                d[(size_t)p * MR + i] = alpha * at(a, lda, trans, ic + i0 + i, pc + p);
+            for (int i = h; i < MR; i++)
+                d[(size_t)p * MR + i] = 0.0f;
         }
     }
 }
@@ -56,7 +61,8 @@ typedef float v8f __attribute__((vector_size(32)));
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-static void micro_kernel(int kc, const float *ap, const float *bp, float *c, int ldc, int h, int w) {
+static void
+micro_kernel(int kc, const float *ap, const float *bp, float *c, int ldc, int h, int w) {
     v8f acc[MR][2];
     memset(acc, 0, sizeof acc);
     for (int p = 0; p < kc; p++) {
@@ -73,16 +79,19 @@ static void micro_kernel(int kc, const float *ap, const float *bp, float *c, int
     float out[MR][NR];
     memcpy(out, acc, sizeof out);
     for (int i = 0; i < h; i++)
-        for (int j = 0; j < w; j++) c[(size_t)i * ldc + j] += out[i][j];
+        for (int j = 0; j < w; j++)
+            c[(size_t)i * ldc + j] += out[i][j];
 }
 
-int host_gemm(host_gemm_scratch *s, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-              const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc) {
+int host_gemm(host_gemm_scratch *s, bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
+              int lda, const float *b, int ldb, float beta, float *c, int ldc) {
     for (int i = 0; i < m; i++) {
         float *row = c + (size_t)i * ldc;
-        if (beta == 0.0f) memset(row, 0, sizeof(float) * (size_t)n);
+        if (beta == 0.0f)
+            memset(row, 0, sizeof(float) * (size_t)n);
         else if (beta != 1.0f)
-            for (int j = 0; j < n; j++) row[j] *= beta;
+            for (int j = 0; j < n; j++)
+                row[j] *= beta;
     }
     if (k == 0 || alpha == 0.0f) return 0;
     int nthreads = 1;

@@ -40,7 +40,9 @@ cm_status image_load_gray(const char *path, uint8_t **pixels, int *width, int *h
     return CM_OK;
 }
 
-static int cmp_u8(const void *a, const void *b) { return *(const uint8_t *)a - *(const uint8_t *)b; }
+static int cmp_u8(const void *a, const void *b) {
+    return *(const uint8_t *)a - *(const uint8_t *)b;
+}
 
 /* Median of the border pixels: the background's level. */
 static uint8_t border_median(const uint8_t *g, int w, int h) {

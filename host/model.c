@@ -28,10 +28,11 @@ cm_status model_parse_layers(const char *spec, int *hidden, int *nhidden) {
     return CM_OK;
 }
 
-static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+static size_t round_up(size_t v, size_t m) {
+    return (v + m - 1) / m * m;
+}
 
-cm_status model_layout(cm_layout *layout, int input, const int *hidden, int nhidden, int classes,
-                       size_t align_bytes) {
+cm_status model_layout(cm_layout *layout, int input, const int *hidden, int nhidden, int classes, size_t align_bytes) {
     memset(layout, 0, sizeof *layout);
     if (nhidden < 0 || nhidden > CM_MAX_LAYERS - 1)
         return cm_fail(CM_ERR_USAGE, "at most %d hidden layers", CM_MAX_LAYERS - 1);
@@ -39,7 +40,8 @@ cm_status model_layout(cm_layout *layout, int input, const int *hidden, int nhid
         return cm_fail(CM_ERR_USAGE, "parameter alignment %zu is not a multiple of 4 bytes", align_bytes);
     layout->nlayers = nhidden + 1;
     layout->sizes[0] = input;
-    for (int i = 0; i < nhidden; i++) layout->sizes[i + 1] = hidden[i];
+    for (int i = 0; i < nhidden; i++)
+        layout->sizes[i + 1] = hidden[i];
     layout->sizes[nhidden + 1] = classes;
     layout->align_bytes = align_bytes;
     size_t align = align_bytes / sizeof(float), off = 0;
@@ -67,7 +69,8 @@ cm_status model_init(cm_model *model, const cm_layout *layout, uint64_t seed) {
         size_t in = (size_t)layout->sizes[l], out = (size_t)layout->sizes[l + 1];
         float limit = sqrtf(6.0f / (float)in);
         float *w = model->params + layout->w_off[l];
-        for (size_t i = 0; i < out * in; i++) w[i] = (2.0f * rng_uniform(&rng) - 1.0f) * limit;
+        for (size_t i = 0; i < out * in; i++)
+            w[i] = (2.0f * rng_uniform(&rng) - 1.0f) * limit;
     }
     return CM_OK;
 }

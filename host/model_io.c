@@ -31,7 +31,8 @@ const float *model_file_state(const cm_model_file *f, const char *name) {
 
 cm_status meta_set(cm_meta *m, const char *key, const char *fmt, ...) {
     int i = 0;
-    while (i < m->count && strcmp(m->key[i], key)) i++;
+    while (i < m->count && strcmp(m->key[i], key))
+        i++;
     if (i == m->count) {
         if (m->count == CM_META_MAX) return cm_fail(CM_ERR_USAGE, "model metadata: more than %d entries", CM_META_MAX);
         if (strlen(key) >= CM_META_KEY) return cm_fail(CM_ERR_USAGE, "model metadata: key '%s' too long", key);
@@ -76,7 +77,8 @@ static char *build_header(const cm_layout *L, int nstate, const char *const *sta
                           size_t *len) {
     cJSON *root = cJSON_CreateObject();
     cJSON *md = cJSON_AddObjectToObject(root, "__metadata__");
-    for (int i = 0; i < meta->count; i++) cJSON_AddStringToObject(md, meta->key[i], meta->value[i]);
+    for (int i = 0; i < meta->count; i++)
+        cJSON_AddStringToObject(md, meta->key[i], meta->value[i]);
     size_t offset = 0;
     char name[96];
     for (int pass = 0; pass < 1 + nstate; pass++)
@@ -103,7 +105,9 @@ static char *build_header(const cm_layout *L, int nstate, const char *const *sta
     return out;
 }
 
-static int write_all(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n; }
+static int write_all(FILE *f, const void *p, size_t n) {
+    return fwrite(p, 1, n, f) == n;
+}
 
 static int write_tensors(FILE *f, const cm_layout *L, const float *v) {
     for (int l = 0; l < L->nlayers; l++) {
@@ -116,10 +120,12 @@ static int write_tensors(FILE *f, const cm_layout *L, const float *v) {
 
 cm_status model_file_save(const char *path, const cm_layout *L, const float *params, int nstate,
                           const char *const *state_names, const float *const *state, const cm_meta *meta) {
-    if (nstate < 0 || nstate > CM_OPT_STATE_MAX) return cm_fail(CM_ERR_USAGE, "%s: %d optimizer state arrays", path, nstate);
+    if (nstate < 0 || nstate > CM_OPT_STATE_MAX)
+        return cm_fail(CM_ERR_USAGE, "%s: %d optimizer state arrays", path, nstate);
     for (int i = 0; i < nstate; i++) {
         int known = 0;
-        for (int k = 0; k < NKNOWN; k++) known |= !strcmp(state_names[i], known_states[k]);
+        for (int k = 0; k < NKNOWN; k++)
+            known |= !strcmp(state_names[i], known_states[k]);
         if (!known) return cm_fail(CM_ERR_USAGE, "%s: unknown optimizer state '%s'", path, state_names[i]);
     }
     size_t hlen = 0;
@@ -142,13 +148,17 @@ cm_status model_file_save(const char *path, const cm_layout *L, const float *par
     fchmod(fd, 0644);
     FILE *f = fdopen(fd, "wb");
     uint8_t len8[8];
-    for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        len8[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
     int ok = f && write_all(f, len8, 8) && write_all(f, header, hlen) && write_tensors(f, L, params);
-    for (int i = 0; i < nstate && ok; i++) ok = write_tensors(f, L, state[i]);
+    for (int i = 0; i < nstate && ok; i++)
+        ok = write_tensors(f, L, state[i]);
     ok = ok && fflush(f) == 0 && fsync(fd) == 0;
     int saved_errno = errno;
-    if (f) ok = (fclose(f) == 0) && ok;
-    else close(fd);
+    if (f)
+        ok = (fclose(f) == 0) && ok;
+    else
+        close(fd);
     free(header);
     if (ok && rename(tmp, path) != 0) {
         saved_errno = errno;
@@ -240,7 +250,9 @@ static cm_status check_entry(const st_file *f, const cJSON *e, span *sp, size_t 
     return CM_OK;
 }
 
-static void state_prefix(char *buf, size_t size, const char *state) { snprintf(buf, size, STATE_PREFIX "%s.", state); }
+static void state_prefix(char *buf, size_t size, const char *state) {
+    snprintf(buf, size, STATE_PREFIX "%s.", state);
+}
 
 /* Is `name` one of the tensors a model with `nlayers` layers (and the state arrays) has? */
 static int expected_name(const char *name, int nlayers, const cm_model_file *out) {
@@ -367,18 +379,21 @@ static cm_status parse_and_check(st_file *f, size_t align_bytes, cm_model_file *
         if (cJSON_GetArraySize(shape) != 2)
             return cm_fail(CM_ERR_FORMAT, "%s: '%s' must have shape [out, in]", f->path, name);
         int o = (int)cJSON_GetArrayItem(shape, 0)->valuedouble, in = (int)cJSON_GetArrayItem(shape, 1)->valuedouble;
-        if (nlayers == 0) sizes[0] = in;
+        if (nlayers == 0)
+            sizes[0] = in;
         else if (in != sizes[nlayers])
             return cm_fail(CM_ERR_FORMAT, "%s: '%s' has %d inputs but the layer before has %d outputs", f->path, name,
                            in, sizes[nlayers]);
         sizes[nlayers + 1] = o;
         tensor_name(name, sizeof name, "", nlayers, 1);
-        const cJSON *bshape = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(f->root, name), "shape");
+        const cJSON *bshape =
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(f->root, name), "shape");
         if (!bshape) return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' is missing", f->path, name);
         if (cJSON_GetArraySize(bshape) != 1 || (int)cJSON_GetArrayItem(bshape, 0)->valuedouble != o)
             return cm_fail(CM_ERR_FORMAT, "%s: '%s' must have shape [%d]", f->path, name, o);
     }
-    if (nlayers == 0) return cm_fail(CM_ERR_FORMAT, "%s: tensor 'layers.0.weight' is missing: not a clmnist model", f->path);
+    if (nlayers == 0)
+        return cm_fail(CM_ERR_FORMAT, "%s: tensor 'layers.0.weight' is missing: not a clmnist model", f->path);
     for (const cJSON *e = f->root->child; e; e = e->next)
         if (strcmp(e->string, "__metadata__") && !expected_name(e->string, nlayers, out))
             return cm_fail(CM_ERR_FORMAT, "%s: unexpected tensor '%s' for a %d-layer MLP", f->path, e->string, nlayers);
@@ -400,7 +415,8 @@ static cm_status parse_and_check(st_file *f, size_t align_bytes, cm_model_file *
                 int same = ms && ps && !strcmp(ms, ps);
                 free(ms);
                 free(ps);
-                if (!same) return cm_fail(CM_ERR_FORMAT, "%s: '%s' does not have the shape of its parameter", f->path, name);
+                if (!same)
+                    return cm_fail(CM_ERR_FORMAT, "%s: '%s' does not have the shape of its parameter", f->path, name);
             }
 
     /* metadata that describes the architecture must agree with the tensors */
@@ -435,7 +451,8 @@ cm_status model_file_load(const char *path, size_t align_bytes, cm_model_file *o
     if (len < 8) {
         st = cm_fail(CM_ERR_FORMAT, "%s: %zu bytes is too short for a safetensors file (truncated?)", path, len);
     } else {
-        for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | buf[i];
+        for (int i = 7; i >= 0; i--)
+            hlen = (hlen << 8) | buf[i];
         if (hlen > len - 8)
             st = cm_fail(CM_ERR_FORMAT, "%s: header length %llu runs past the end of the %zu-byte file (truncated?)",
                          path, (unsigned long long)hlen, len);

@@ -24,7 +24,8 @@ void progress_update(cm_progress *p, long done, long total, const char *extra) {
     enum { WIDTH = 28 };
     int fill = total > 0 ? (int)((double)WIDTH * (double)done / (double)total) : 0;
     char bar[WIDTH + 1];
-    for (int i = 0; i < WIDTH; i++) bar[i] = i < fill ? '#' : '.';
+    for (int i = 0; i < WIDTH; i++)
+        bar[i] = i < fill ? '#' : '.';
     bar[WIDTH] = '\0';
     double el = now - p->start, eta = done > 0 ? el * (double)(total - done) / (double)done : 0.0;
     fprintf(p->out, "\r\033[K%s [%s] %3d%% %ld/%ld  %s  ETA %.0fs", p->label, bar,

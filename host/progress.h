@@ -5,9 +5,9 @@
 
 typedef struct {
     FILE *out;
-    int enabled;   /* stdout is a TTY (and CLMNIST_NO_PROGRESS unset) */
-    double start;  /* timer_now() at begin */
-    double last;   /* last redraw */
+    int enabled;  /* stdout is a TTY (and CLMNIST_NO_PROGRESS unset) */
+    double start; /* timer_now() at begin */
+    double last;  /* last redraw */
     char label[64];
 } cm_progress;
 

@@ -72,7 +72,7 @@ static cm_status read_metrics(const char *dir, cm_epoch_record **out, int *n) {
     *n = 0;
     FILE *f = fopen(path, "r");
     if (!f) return CM_OK; /* no curves */
-    char *line = NULL; /* lines carry the per-step rates: no fixed limit */
+    char *line = NULL;    /* lines carry the per-step rates: no fixed limit */
     size_t linecap = 0;
     int cap = 0, lineno = 0;
     cm_status st = CM_OK;
@@ -144,10 +144,11 @@ static void svg_curves(FILE *f, const char *id, const char *title, const cm_epoc
     if (!accuracy && lo < 0) lo = 0;
     int emax = n ? r[n - 1].epoch : 1, emin = n ? r[0].epoch : 0;
     if (emax == emin) emin = emax - 1;
-#define X(e) (L + ((e) - emin) * (W - L - R) / (double)(emax - emin))
+#define X(e) (L + ((e)-emin) * (W - L - R) / (double)(emax - emin))
 #define Y(v) (T + (hi - (v)) * (H - T - B) / (hi - lo))
-    fprintf(f, "<svg id=\"%s\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-               "viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"%s\">\n",
+    fprintf(f,
+            "<svg id=\"%s\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+            "viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"%s\">\n",
             id, W, H, W, H, title);
     fprintf(f, "<text x=\"%.0f\" y=\"18\" class=\"title\">%s</text>\n", L, title);
     fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" class=\"frame\"/>\n", L, T, W - L - R,
@@ -176,11 +177,12 @@ static void svg_curves(FILE *f, const char *id, const char *title, const cm_epoc
             double v = s ? (accuracy ? 100.0 * r[i].test_accuracy : r[i].test_loss)
                          : (accuracy ? 100.0 * r[i].train_accuracy : r[i].train_loss);
             if (isfinite(v))
-                fprintf(f, "<circle class=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\"><title>%s epoch %d: %.4f</title></circle>",
-                        cls[s], X(r[i].epoch), Y(v), names[s], r[i].epoch, v);
+                fprintf(
+                    f, "<circle class=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\"><title>%s epoch %d: %.4f</title></circle>",
+                    cls[s], X(r[i].epoch), Y(v), names[s], r[i].epoch, v);
         }
-        fprintf(f, "\n<text x=\"%.0f\" y=\"%.0f\" class=\"legend %s\">%s</text>\n", W - R - 110 + 55 * s, T + 16, cls[s],
-                names[s]);
+        fprintf(f, "\n<text x=\"%.0f\" y=\"%.0f\" class=\"legend %s\">%s</text>\n", W - R - 110 + 55 * s, T + 16,
+                cls[s], names[s]);
     }
     fprintf(f, "</svg>\n");
 #undef X
@@ -191,24 +193,29 @@ static void svg_confusion(FILE *f, const cm_eval *ev, const char *const *names) 
     int C = ev->classes;
     double cell = C <= 10 ? 40 : C <= 30 ? 20 : 10, L = 90, T = 60;
     double W = L + cell * C + 10, H = T + cell * C + 10;
-    fprintf(f, "<svg id=\"confusion\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-               "viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"confusion matrix\">\n",
+    fprintf(f,
+            "<svg id=\"confusion\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+            "viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"confusion matrix\">\n",
             W, H, W, H);
     fprintf(f, "<text x=\"%.0f\" y=\"14\" class=\"tick\">predicted &#8594;</text>", L);
     fprintf(f, "<text x=\"4\" y=\"%.0f\" class=\"tick\">true &#8595;</text>\n", T - 8);
     char label[32];
     for (int c = 0; c < C; c++) {
-        if (names) snprintf(label, sizeof label, "%.10s", names[c]);
-        else snprintf(label, sizeof label, "%d", c);
+        if (names)
+            snprintf(label, sizeof label, "%.10s", names[c]);
+        else
+            snprintf(label, sizeof label, "%d", c);
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\" text-anchor=\"middle\">", L + cell * (c + 0.5), T - 6);
         html_escape(f, label);
-        fprintf(f, "</text><text x=\"%.1f\" y=\"%.1f\" class=\"tick\" text-anchor=\"end\">", L - 6, T + cell * (c + 0.6));
+        fprintf(f, "</text><text x=\"%.1f\" y=\"%.1f\" class=\"tick\" text-anchor=\"end\">", L - 6,
+                T + cell * (c + 0.6));
         html_escape(f, label);
         fprintf(f, "</text>\n");
     }
     for (int t = 0; t < C; t++) {
         int64_t row = 0;
-        for (int p = 0; p < C; p++) row += ev->confusion[(size_t)t * C + p];
+        for (int p = 0; p < C; p++)
+            row += ev->confusion[(size_t)t * C + p];
         for (int p = 0; p < C; p++) {
             int64_t v = ev->confusion[(size_t)t * C + p];
             double frac = row ? (double)v / row : 0.0;
@@ -216,8 +223,9 @@ static void svg_confusion(FILE *f, const cm_eval *ev, const char *const *names) 
             double shade = t == p ? frac : fmin(1.0, sqrt(frac) * 2.0);
             int red = t == p ? 255 - (int)(200 * shade) : 255, green = 255 - (int)(200 * shade),
                 blue = t == p ? 255 : 255 - (int)(200 * shade);
-            fprintf(f, "<rect class=\"cell\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\">"
-                       "<title>true %d, predicted %d: %lld (%.2f%% of class %d)</title></rect>",
+            fprintf(f,
+                    "<rect class=\"cell\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\">"
+                    "<title>true %d, predicted %d: %lld (%.2f%% of class %d)</title></rect>",
                     L + cell * p, T + cell * t, cell, cell, red, green, blue, t, p, (long long)v, 100.0 * frac, t);
             if (cell >= 20 && v)
                 fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" class=\"count\" text-anchor=\"middle\">%lld</text>",
@@ -254,14 +262,15 @@ static void mem_write(void *ctx, void *data, int size) {
 static void svg_mistakes(FILE *f, const cm_eval *ev, const cm_split *split, const char *const *names) {
     int per_row = 8, cell = 84, img = 56;
     int rows = (ev->nworst + per_row - 1) / per_row;
-    fprintf(f, "<svg id=\"mistakes\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" role=\"img\" "
-               "aria-label=\"most confidently misclassified examples\">\n",
+    fprintf(f,
+            "<svg id=\"mistakes\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" role=\"img\" "
+            "aria-label=\"most confidently misclassified examples\">\n",
             per_row * cell, rows * (cell + 16) + 4);
     for (int i = 0; i < ev->nworst; i++) {
         int idx = ev->worst[i], x = (i % per_row) * cell, y = (i / per_row) * (cell + 16);
         membuf m = {0};
-        stbi_write_png_to_func(mem_write, &m, split->cols, split->rows, 1,
-                               split->images + (size_t)idx * split->dim, split->cols);
+        stbi_write_png_to_func(mem_write, &m, split->cols, split->rows, 1, split->images + (size_t)idx * split->dim,
+                               split->cols);
         char *b64 = m.failed ? NULL : digest_base64(m.data, m.n);
         free(m.data);
         char t[32], p[32];
@@ -279,8 +288,9 @@ static void svg_mistakes(FILE *f, const cm_eval *ev, const cm_split *split, cons
         html_escape(f, p);
         fprintf(f, " with probability %.4f</title>", (double)ev->worst_prob[i]);
         if (b64)
-            fprintf(f, "<image x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" style=\"image-rendering:pixelated\" "
-                       "href=\"data:image/png;base64,%s\"/>",
+            fprintf(f,
+                    "<image x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" style=\"image-rendering:pixelated\" "
+                    "href=\"data:image/png;base64,%s\"/>",
                     x + (cell - img) / 2, y + 4, img, img, b64);
         free(b64);
         fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"tick\" text-anchor=\"middle\">true ", x + cell / 2, y + img + 20);
@@ -304,8 +314,8 @@ static const char *STYLE =
     "circle.s-train,.legend.s-train{fill:#1f77b4}circle.s-test,.legend.s-test{fill:#d62728}"
     ".cell{stroke:#fff}.count{font-size:10px;fill:#111}";
 
-cm_status report_write_html(const char *dir, const char *title, const cm_meta *meta, int with_curves,
-                            const cm_eval *ev, const cm_split *split, const char *const *names) {
+cm_status report_write_html(const char *dir, const char *title, const cm_meta *meta, int with_curves, const cm_eval *ev,
+                            const cm_split *split, const char *const *names) {
     CM_TRY(report_begin(dir, 1));
     char path[4096], tmp[4200];
     CM_TRY(path_in(path, sizeof path, dir, "report.html"));
@@ -328,7 +338,8 @@ cm_status report_write_html(const char *dir, const char *title, const cm_meta *m
                 100.0 * ev->accuracy, (long long)ev->correct, (long long)ev->count, ev->loss);
     if (with_curves) {
         fprintf(f, "<h2>Training curves</h2>\n");
-        if (n == 0) fprintf(f, "<p>No epochs recorded.</p>\n");
+        if (n == 0)
+            fprintf(f, "<p>No epochs recorded.</p>\n");
         else {
             svg_curves(f, "loss-curve", "cross-entropy loss", rec, n, 0);
             svg_curves(f, "accuracy-curve", "accuracy (%)", rec, n, 1);
@@ -341,14 +352,18 @@ cm_status report_write_html(const char *dir, const char *title, const cm_meta *m
                    "<th>recall</th></tr>\n");
         for (int c = 0; c < ev->classes; c++) {
             fprintf(f, "<tr><td>");
-            if (names) html_escape(f, names[c]);
-            else fprintf(f, "%d", c);
+            if (names)
+                html_escape(f, names[c]);
+            else
+                fprintf(f, "%d", c);
             fprintf(f, "</td><td class=\"num\">%.2f%%</td><td class=\"num\">%.2f%%</td></tr>\n",
                     100.0 * ev->precision[c], 100.0 * ev->recall[c]);
         }
         fprintf(f, "</table>\n<h2>Most confidently misclassified test examples</h2>\n");
-        if (ev->nworst) svg_mistakes(f, ev, split, names);
-        else fprintf(f, "<p>None: every example is classified correctly.</p>\n");
+        if (ev->nworst)
+            svg_mistakes(f, ev, split, names);
+        else
+            fprintf(f, "<p>None: every example is classified correctly.</p>\n");
     }
     fprintf(f, "<h2>Configuration</h2>\n<table id=\"config\">\n");
     for (int i = 0; meta && i < meta->count; i++) {

@@ -28,7 +28,9 @@ uint32_t rng_bounded(cm_rng *rng, uint32_t bound) {
     }
 }
 
-float rng_uniform(cm_rng *rng) { return (float)(rng_next_u32(rng) >> 8) * (1.0f / 16777216.0f); }
+float rng_uniform(cm_rng *rng) {
+    return (float)(rng_next_u32(rng) >> 8) * (1.0f / 16777216.0f);
+}
 
 void rng_shuffle(cm_rng *rng, int32_t *perm, int32_t n) {
     for (int32_t i = n - 1; i > 0; i--) {

@@ -8,7 +8,9 @@
 #endif
 
 /* Cosine interpolation from `from` (pct 0) to `to` (pct 1), as PyTorch's _annealing_cos. */
-static double anneal_cos(double from, double to, double pct) { return to + (from - to) / 2.0 * (1.0 + cos(M_PI * pct)); }
+static double anneal_cos(double from, double to, double pct) {
+    return to + (from - to) / 2.0 * (1.0 + cos(M_PI * pct));
+}
 
 static double base_lr(const cm_schedule_config *s, int64_t step) {
     double lr = s->lr, total = (double)(s->total > 0 ? s->total : 1);

@@ -14,6 +14,10 @@ cm_status cm_fail(cm_status code, const char *fmt, ...) {
     return code;
 }
 
-const char *cm_last_error(void) { return last_error; }
+const char *cm_last_error(void) {
+    return last_error;
+}
 
-void cm_clear_error(void) { last_error[0] = '\0'; }
+void cm_clear_error(void) {
+    last_error[0] = '\0';
+}

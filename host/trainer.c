@@ -34,27 +34,33 @@ struct cm_trainer {
     cm_buf *eval_loss, *eval_correct;
 
     /* data feed */
-    cm_buf *train_u8, *train_labels; /* resident: (N, dim) uint8 and (N) uint8 */
-    cm_buf *perm;                    /* resident: (N) int32 this epoch's order */
+    cm_buf *train_u8, *train_labels;       /* resident: (N, dim) uint8 and (N) uint8 */
+    cm_buf *perm;                          /* resident: (N) int32 this epoch's order */
     cm_buf *stage_u8[2], *stage_labels[2]; /* streamed: (B, dim), (B), double-buffered */
-    cm_buf *iota;                    /* (B) int32 0..B-1 to gather a staged batch */
-    int32_t *perm_host;              /* (N) */
-    int32_t *iota_host;              /* (iota_count) 0.. for sequential evaluation */
-    size_t iota_count;               /* the largest split of the dataset */
+    cm_buf *iota;                          /* (B) int32 0..B-1 to gather a staged batch */
+    int32_t *perm_host;                    /* (N) */
+    int32_t *iota_host;                    /* (iota_count) 0.. for sequential evaluation */
+    size_t iota_count;                     /* the largest split of the dataset */
 
-    int step;     /* step within the epoch */
+    int step;            /* step within the epoch */
     int64_t global_step; /* steps since the start of training */
-    int staged;   /* streamed: batches staged ahead of `step` (0 or 1) */
-    int64_t seen; /* examples trained this epoch */
+    int staged;          /* streamed: batches staged ahead of `step` (0 or 1) */
+    int64_t seen;        /* examples trained this epoch */
 };
 
-static size_t fbytes(size_t n) { return n * sizeof(float); }
+static size_t fbytes(size_t n) {
+    return n * sizeof(float);
+}
 
 int trainer_steps_per_epoch(const cm_trainer *t) {
     return (t->ds->train.count + t->cfg.batch - 1) / t->cfg.batch;
 }
-int trainer_is_resident(const cm_trainer *t) { return t->resident; }
-const cm_layout *trainer_layout(const cm_trainer *t) { return &t->L; }
+int trainer_is_resident(const cm_trainer *t) {
+    return t->resident;
+}
+const cm_layout *trainer_layout(const cm_trainer *t) {
+    return &t->L;
+}
 
 static cm_status make_views(cm_trainer *t) {
     cm_backend *b = t->b;
@@ -95,7 +101,8 @@ static cm_status setup(cm_trainer *t, const cm_model *model) {
     t->perm_host = malloc(sizeof(int32_t) * (size_t)tr->count);
     t->iota_host = malloc(sizeof(int32_t) * nmax);
     if (!t->perm_host || !t->iota_host) return cm_fail(CM_ERR_MEMORY, "out of host memory for the shuffle order");
-    for (size_t i = 0; i < nmax; i++) t->iota_host[i] = (int32_t)i;
+    for (size_t i = 0; i < nmax; i++)
+        t->iota_host[i] = (int32_t)i;
     t->iota_count = nmax;
 
     for (int s = 0; s < 2; s++) {
@@ -106,7 +113,8 @@ static cm_status setup(cm_trainer *t, const cm_model *model) {
     CM_TRY(backend_upload(b, t->iota, 0, t->iota_host, B * sizeof(int32_t)));
 
     size_t image_bytes = (size_t)tr->count * (size_t)tr->dim;
-    if (t->cfg.feed == CM_FEED_AUTO) /* measured equal on PoCL; resident spares the host per-step work (docs/BENCHMARKS.md) */
+    if (t->cfg.feed ==
+        CM_FEED_AUTO) /* measured equal on PoCL; resident spares the host per-step work (docs/BENCHMARKS.md) */
         t->resident = image_bytes <= b->max_alloc_bytes && image_bytes <= b->global_mem_bytes / 4;
     else
         t->resident = t->cfg.feed == CM_FEED_RESIDENT;
@@ -135,15 +143,17 @@ static cm_status check_config(const cm_train_config *c) {
         return cm_fail(CM_ERR_USAGE, "--weight-decay %g: must be 0 or positive", (double)c->weight_decay);
     if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
         return cm_fail(CM_ERR_USAGE, "--dropout %g: must be in [0, 1)", (double)c->dropout);
-    if (!(c->max_norm >= 0.0f)) return cm_fail(CM_ERR_USAGE, "--max-norm %g: must be 0 or positive", (double)c->max_norm);
+    if (!(c->max_norm >= 0.0f))
+        return cm_fail(CM_ERR_USAGE, "--max-norm %g: must be 0 or positive", (double)c->max_norm);
     if (c->schedule == CM_SCHEDULE_STEP && (c->step_size < 1 || !(c->gamma > 0.0f)))
         return cm_fail(CM_ERR_USAGE, "--schedule step needs --step-size >= 1 and --gamma > 0");
     if (c->warmup_steps < 0) return cm_fail(CM_ERR_USAGE, "--warmup-steps %d: must be 0 or more", c->warmup_steps);
     const cm_augment *a = &c->augment;
     if (!(a->shift >= 0.0f && a->shift <= 64.0f) || !(a->rotate >= 0.0f && a->rotate <= 180.0f) ||
         !(a->scale >= 0.0f && a->scale < 1.0f) || !(a->flip >= 0.0f && a->flip <= 1.0f))
-        return cm_fail(CM_ERR_USAGE, "--augment shift=%g,rotate=%g,scale=%g,flip=%g: expected shift in [0, 64] pixels, "
-                                     "rotate in [0, 180] degrees, scale in [0, 1), flip in [0, 1]",
+        return cm_fail(CM_ERR_USAGE,
+                       "--augment shift=%g,rotate=%g,scale=%g,flip=%g: expected shift in [0, 64] pixels, "
+                       "rotate in [0, 180] degrees, scale in [0, 1), flip in [0, 1]",
                        (double)a->shift, (double)a->rotate, (double)a->scale, (double)a->flip);
     return CM_OK;
 }
@@ -160,8 +170,7 @@ cm_status trainer_create(cm_backend *b, const cm_dataset *ds, const cm_model *mo
                        model->layout.align_bytes, b->device_name, b->align_bytes);
     if (model->layout.sizes[0] != ds->train.dim || model->layout.sizes[model->layout.nlayers] != ds->classes)
         return cm_fail(CM_ERR_USAGE, "model has %d inputs and %d classes; the data has %d and %d",
-                       model->layout.sizes[0], model->layout.sizes[model->layout.nlayers], ds->train.dim,
-                       ds->classes);
+                       model->layout.sizes[0], model->layout.sizes[model->layout.nlayers], ds->train.dim, ds->classes);
     CM_TRY(check_config(cfg));
     cm_trainer *t = calloc(1, sizeof *t);
     if (!t) return cm_fail(CM_ERR_MEMORY, "out of host memory");
@@ -192,10 +201,12 @@ void trainer_destroy(cm_trainer *t) {
         backend_release(b, t->act[l]);
         backend_release(b, t->dact[l]);
     }
-    cm_buf *bufs[] = {t->params,     t->grads,       t->opt_m,         t->opt_v,       t->labels,       t->acc_loss,    t->acc_correct,
-                      t->eval_loss,  t->eval_correct, t->train_u8,    t->train_labels, t->perm,
-                      t->stage_u8[0], t->stage_u8[1], t->stage_labels[0], t->stage_labels[1], t->iota};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) backend_release(b, bufs[i]);
+    cm_buf *bufs[] = {t->params,          t->grads,       t->opt_m,       t->opt_v,        t->labels,
+                      t->acc_loss,        t->acc_correct, t->eval_loss,   t->eval_correct, t->train_u8,
+                      t->train_labels,    t->perm,        t->stage_u8[0], t->stage_u8[1],  t->stage_labels[0],
+                      t->stage_labels[1], t->iota};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        backend_release(b, bufs[i]);
     free(t->perm_host);
     free(t->iota_host);
     free(t);
@@ -205,7 +216,8 @@ cm_status trainer_begin_epoch(cm_trainer *t, int epoch) {
     const cm_split *tr = &t->ds->train;
     cm_rng rng;
     rng_seed(&rng, t->cfg.seed, 0x73687566ULL + (uint64_t)epoch /* "shuf" + epoch */);
-    for (int32_t i = 0; i < tr->count; i++) t->perm_host[i] = i;
+    for (int32_t i = 0; i < tr->count; i++)
+        t->perm_host[i] = i;
     rng_shuffle(&rng, t->perm_host, tr->count);
     if (t->resident) CM_TRY(backend_upload(t->b, t->perm, 0, t->perm_host, sizeof(int32_t) * (size_t)tr->count));
     CM_TRY(backend_fill(t->b, t->acc_loss, 0.0f, (size_t)t->cfg.batch));
@@ -241,12 +253,12 @@ static cm_status forward(cm_trainer *t, int rows, int training) {
     for (int l = 0; l < L->nlayers; l++) {
         int in = L->sizes[l], out = L->sizes[l + 1], hidden = l < L->nlayers - 1;
         /* act[l+1] (rows, out) = act[l] (rows, in) . W[l]^T (in, out) */
-        CM_TRY(backend_gemm(t->b, false, true, rows, out, in, 1.0f, t->act[l], in, t->W[l], in, 0.0f,
-                            t->act[l + 1], out));
+        CM_TRY(
+            backend_gemm(t->b, false, true, rows, out, in, 1.0f, t->act[l], in, t->W[l], in, 0.0f, t->act[l + 1], out));
         CM_TRY(backend_bias_act(t->b, t->act[l + 1], t->bias[l], rows, out, hidden));
         if (training && hidden && t->cfg.dropout > 0.0f)
-            CM_TRY(backend_dropout(t->b, t->act[l + 1], (size_t)rows * out, t->cfg.dropout, t->cfg.seed,
-                                   (uint32_t)l, (uint64_t)t->global_step));
+            CM_TRY(backend_dropout(t->b, t->act[l + 1], (size_t)rows * out, t->cfg.dropout, t->cfg.seed, (uint32_t)l,
+                                   (uint64_t)t->global_step));
     }
     return CM_OK;
 }
@@ -257,8 +269,8 @@ static cm_status backward(cm_trainer *t, int rows) {
     for (int l = L->nlayers - 1; l >= 0; l--) {
         int in = L->sizes[l], out = L->sizes[l + 1];
         /* dW[l] (out, in) = dact[l+1]^T (out, rows) . act[l] (rows, in) */
-        CM_TRY(backend_gemm(t->b, true, false, out, in, rows, 1.0f, t->dact[l + 1], out, t->act[l], in, 0.0f,
-                            t->dW[l], in));
+        CM_TRY(backend_gemm(t->b, true, false, out, in, rows, 1.0f, t->dact[l + 1], out, t->act[l], in, 0.0f, t->dW[l],
+                            in));
         /* dbias[l] (out) = column sums of dact[l+1] */
         CM_TRY(backend_bias_grad(t->b, t->dact[l + 1], t->dbias[l], rows, out));
         if (l > 0) {
@@ -437,8 +449,10 @@ cm_status trainer_predict(cm_trainer *t, const cm_split *split, int32_t *pred, f
                 }
             pred[(size_t)i * B + r] = best;
             double sum = 0.0;
-            for (int c = 0; c < classes; c++) sum += exp((double)p[c] - mx);
-            for (int c = 0; c < classes; c++) p[c] = (float)(exp((double)p[c] - mx) / sum);
+            for (int c = 0; c < classes; c++)
+                sum += exp((double)p[c] - mx);
+            for (int c = 0; c < classes; c++)
+                p[c] = (float)(exp((double)p[c] - mx) / sum);
         }
     }
     t->staged = 0;
@@ -488,5 +502,9 @@ cm_status trainer_set_opt_state(cm_trainer *t, int i, const float *state) {
     return backend_upload(t->b, buf, 0, state, fbytes(t->L.total));
 }
 
-int64_t trainer_global_step(const cm_trainer *t) { return t->global_step; }
-void trainer_set_global_step(cm_trainer *t, int64_t step) { t->global_step = step; }
+int64_t trainer_global_step(const cm_trainer *t) {
+    return t->global_step;
+}
+void trainer_set_global_step(cm_trainer *t, int64_t step) {
+    t->global_step = step;
+}

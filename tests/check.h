@@ -15,12 +15,14 @@
 static __attribute__((unused)) void fill_uniform(float *x, size_t n, uint64_t seed) {
     cm_rng rng;
     rng_seed(&rng, seed, 99);
-    for (size_t i = 0; i < n; i++) x[i] = 2.0f * rng_uniform(&rng) - 1.0f;
+    for (size_t i = 0; i < n; i++)
+        x[i] = 2.0f * rng_uniform(&rng) - 1.0f;
 }
 
 /* Returns 1 if |got - ref| <= atol + rtol * |ref| everywhere; prints the first 5 mismatches
  * and the max absolute error either way when it fails. */
-static __attribute__((unused)) int check_close(const char *what, const float *got, const float *ref, size_t n, double atol, double rtol) {
+static __attribute__((unused)) int check_close(const char *what, const float *got, const float *ref, size_t n,
+                                               double atol, double rtol) {
     size_t bad = 0;
     double max_err = 0.0;
     for (size_t i = 0; i < n; i++) {
@@ -32,8 +34,9 @@ static __attribute__((unused)) int check_close(const char *what, const float *go
             bad++;
         }
     }
-    if (bad) fprintf(stderr, "%s: %zu of %zu elements out of tolerance (atol %g, rtol %g); max abs error %.3g\n",
-                     what, bad, n, atol, rtol, max_err);
+    if (bad)
+        fprintf(stderr, "%s: %zu of %zu elements out of tolerance (atol %g, rtol %g); max abs error %.3g\n", what, bad,
+                n, atol, rtol, max_err);
     return bad == 0;
 }
 
@@ -58,15 +61,16 @@ static __attribute__((unused)) void write_file(const char *path, const void *dat
 }
 
 /* An IDX file with a chosen header and `payload` bytes of data (which may disagree with the header). */
-static __attribute__((unused)) void write_idx(const char *path, unsigned char dtype, int ndims, const uint32_t *dims, const uint8_t *data,
-                      size_t payload, int gz) {
+static __attribute__((unused)) void write_idx(const char *path, unsigned char dtype, int ndims, const uint32_t *dims,
+                                              const uint8_t *data, size_t payload, int gz) {
     size_t header = 4 + 4 * (size_t)ndims;
     unsigned char *buf = malloc(header + payload + 1);
     buf[0] = 0;
     buf[1] = 0;
     buf[2] = dtype;
     buf[3] = (unsigned char)ndims;
-    for (int i = 0; i < ndims; i++) put_be32(buf + 4 + 4 * i, dims[i]);
+    for (int i = 0; i < ndims; i++)
+        put_be32(buf + 4 + 4 * i, dims[i]);
     if (payload) memcpy(buf + header, data, payload);
     write_file(path, buf, header + payload, gz);
     free(buf);

@@ -18,13 +18,15 @@ static __attribute__((unused)) double ref_mlp_loss(const cm_layout *L, const dou
     double total = 0.0, a[2][1024];
     for (int k = 0; k < sp->count; k++) {
         int e = perm ? perm[k] : k;
-        for (int i = 0; i < sp->dim; i++) a[0][i] = sp->images[(size_t)e * sp->dim + i] / 255.0;
+        for (int i = 0; i < sp->dim; i++)
+            a[0][i] = sp->images[(size_t)e * sp->dim + i] / 255.0;
         int cur = 0;
         for (int l = 0; l < L->nlayers; l++) {
             int in = L->sizes[l], out = L->sizes[l + 1], hidden = l < L->nlayers - 1;
             for (int o = 0; o < out; o++) {
                 double s = p[L->b_off[l] + o];
-                for (int i = 0; i < in; i++) s += p[L->w_off[l] + (size_t)o * in + i] * a[cur][i];
+                for (int i = 0; i < in; i++)
+                    s += p[L->w_off[l] + (size_t)o * in + i] * a[cur][i];
                 if (hidden && s < 0.0) s = 0.0;
                 if (hidden && p_drop > 0.0) {
                     uint32_t el = (uint32_t)(k * out + o), u[4];
@@ -39,8 +41,10 @@ static __attribute__((unused)) double ref_mlp_loss(const cm_layout *L, const dou
         }
         int classes = L->sizes[L->nlayers];
         double mx = a[cur][0], sum = 0.0;
-        for (int c = 1; c < classes; c++) mx = a[cur][c] > mx ? a[cur][c] : mx;
-        for (int c = 0; c < classes; c++) sum += exp(a[cur][c] - mx);
+        for (int c = 1; c < classes; c++)
+            mx = a[cur][c] > mx ? a[cur][c] : mx;
+        for (int c = 0; c < classes; c++)
+            sum += exp(a[cur][c] - mx);
         total += log(sum) - (a[cur][sp->labels[e]] - mx);
     }
     return total / sp->count;

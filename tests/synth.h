@@ -24,8 +24,10 @@ static __attribute__((unused)) void synth_dataset(cm_dataset *ds, int n_train, i
         sp->dim = rows * cols;
         sp->images = malloc((size_t)sp->count * sp->dim);
         sp->labels = malloc((size_t)sp->count);
-        for (int i = 0; i < sp->count * sp->dim; i++) sp->images[i] = (uint8_t)rng_next_u32(&r);
-        for (int i = 0; i < sp->count; i++) sp->labels[i] = (uint8_t)(i < classes ? (uint32_t)i : rng_bounded(&r, (uint32_t)classes));
+        for (int i = 0; i < sp->count * sp->dim; i++)
+            sp->images[i] = (uint8_t)rng_next_u32(&r);
+        for (int i = 0; i < sp->count; i++)
+            sp->labels[i] = (uint8_t)(i < classes ? (uint32_t)i : rng_bounded(&r, (uint32_t)classes));
     }
     ds->classes = classes;
     snprintf(ds->name, sizeof ds->name, "synthetic");
@@ -52,7 +54,8 @@ static __attribute__((unused)) cm_trainer *synth_train(cm_backend *b, const cm_d
     for (int e = 0; e < epochs; e++) {
         assert_int_equal(trainer_begin_epoch(t, e), CM_OK);
         int n = steps > 0 ? steps : trainer_steps_per_epoch(t);
-        for (int s = 0; s < n; s++) assert_int_equal(trainer_step(t), CM_OK);
+        for (int s = 0; s < n; s++)
+            assert_int_equal(trainer_step(t), CM_OK);
     }
     return t;
 }

@@ -15,7 +15,9 @@
 
 static char dir[256];
 
-static void path_of(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", dir, name); }
+static void path_of(char *out, size_t n, const char *name) {
+    snprintf(out, n, "%s/%s", dir, name);
+}
 
 /* Writes a 4-file dataset: n_train/n_test images of r x c, labels i % classes. */
 static void make_dataset(const char *sub, int n_train, int n_test, int r, int c, int classes, int gz, int dotted) {
@@ -30,8 +32,10 @@ static void make_dataset(const char *sub, int n_train, int n_test, int r, int c,
     for (int s = 0; s < 2; s++) {
         int n = counts[s];
         uint8_t *img = malloc((size_t)n * r * c), *lab = malloc((size_t)n);
-        for (int i = 0; i < n * r * c; i++) img[i] = (uint8_t)(i * 7 + s);
-        for (int i = 0; i < n; i++) lab[i] = (uint8_t)(i % classes);
+        for (int i = 0; i < n * r * c; i++)
+            img[i] = (uint8_t)(i * 7 + s);
+        for (int i = 0; i < n; i++)
+            lab[i] = (uint8_t)(i % classes);
         uint32_t idims[3] = {(uint32_t)n, (uint32_t)r, (uint32_t)c}, ldims[1] = {(uint32_t)n};
         const char *const *st = dotted ? dotted_stems[s] : stems[s];
         snprintf(p, sizeof p, "%s/%s%s", d, st[0], gz ? ".gz" : "");
@@ -71,8 +75,10 @@ static void test_load_raw_and_gz(void **state) {
             assert_int_equal(ds.train.dim, 15);
             assert_int_equal(ds.classes, 10);
             /* Pixels are exactly what was written, as uint8. */
-            for (int i = 0; i < 50 * 15; i++) assert_int_equal(ds.train.images[i], (uint8_t)(i * 7));
-            for (int i = 0; i < 20; i++) assert_int_equal(ds.test.labels[i], i % 10);
+            for (int i = 0; i < 50 * 15; i++)
+                assert_int_equal(ds.train.images[i], (uint8_t)(i * 7));
+            for (int i = 0; i < 20; i++)
+                assert_int_equal(ds.test.labels[i], i % 10);
             assert_string_equal(ds.name, sub);
             dataset_free(&ds);
         }
@@ -115,7 +121,8 @@ static void expect_bad(const char *name, int ndims, const char *what) {
 static void test_malformed_files(void **state) {
     char p[400];
     uint8_t px[64];
-    for (int i = 0; i < 64; i++) px[i] = (uint8_t)(i * 3);
+    for (int i = 0; i < 64; i++)
+        px[i] = (uint8_t)(i * 3);
     uint32_t d3[3] = {4, 4, 4}, d1[1] = {64};
 
     path_of(p, sizeof p, "short");
@@ -173,7 +180,8 @@ static void test_malformed_files(void **state) {
     uint8_t big[4096];
     cm_rng rng;
     rng_seed(&rng, 5, 5);
-    for (int i = 0; i < 4096; i++) big[i] = (uint8_t)rng_next_u32(&rng);
+    for (int i = 0; i < 4096; i++)
+        big[i] = (uint8_t)rng_next_u32(&rng);
     uint32_t dbig[3] = {16, 16, 16};
     write_idx(p, 0x08, 3, dbig, big, 4096, 1);
     FILE *f = fopen(p, "rb");

@@ -85,7 +85,8 @@ static void test_elementwise_ops(void **state) {
         assert_true(check_close("bias_act+relu", r[1], r[0], n, 0, 0));
         assert_true(check_close("relu_backward", rb[1], rb[0], n, 0, 0));
         assert_true(check_close("bias_grad", rg[1], rg[0], cols, 1e-6 * rows, 1e-5));
-        for (int i = 0; i < 2; i++) free(r[i]), free(rb[i]), free(rg[i]);
+        for (int i = 0; i < 2; i++)
+            free(r[i]), free(rb[i]), free(rg[i]);
         free(y), free(bias), free(dy);
     }
 }
@@ -97,10 +98,12 @@ static void test_softmax_argmax(void **state) {
         float *z = malloc(4 * n), acc0[2][1024];
         int32_t *lab = malloc(4 * rows);
         fill_uniform(z, n, 50 + s);
-        for (size_t i = 0; i < n; i++) z[i] *= 8.0f;
+        for (size_t i = 0; i < n; i++)
+            z[i] *= 8.0f;
         cm_rng rng;
         rng_seed(&rng, s, 1);
-        for (int i = 0; i < rows; i++) lab[i] = (int32_t)rng_bounded(&rng, (uint32_t)classes);
+        for (int i = 0; i < rows; i++)
+            lab[i] = (int32_t)rng_bounded(&rng, (uint32_t)classes);
         fill_uniform(acc0[0], rows, 60 + s);
         float *d[2], *loss[2], *corr[2], *corr2[2];
         int32_t *pred[2];
@@ -117,14 +120,16 @@ static void test_softmax_argmax(void **state) {
             get(be[i], D, d[i], 4 * n), get(be[i], L, loss[i], 4 * rows), get(be[i], C, corr[i], 4 * rows);
             get(be[i], P, pred[i], 4 * rows), get(be[i], C2, corr2[i], 4 * rows);
             cm_buf *all[] = {Z, Y, D, L, C, P, C2};
-            for (int j = 0; j < 7; j++) backend_release(be[i], all[j]);
+            for (int j = 0; j < 7; j++)
+                backend_release(be[i], all[j]);
         }
         assert_true(check_close("softmax dlogits", d[1], d[0], n, 1e-7, 1e-5));
         assert_true(check_close("softmax loss", loss[1], loss[0], rows, 1e-6, 1e-5));
         assert_true(check_close("softmax correct", corr[1], corr[0], rows, 0, 0));
         assert_memory_equal(pred[1], pred[0], 4 * rows);
         assert_true(check_close("argmax correct", corr2[1], corr2[0], rows, 0, 0));
-        for (int i = 0; i < 2; i++) free(d[i]), free(loss[i]), free(corr[i]), free(pred[i]), free(corr2[i]);
+        for (int i = 0; i < 2; i++)
+            free(d[i]), free(loss[i]), free(corr[i]), free(pred[i]), free(corr2[i]);
         free(z), free(lab);
     }
 }
@@ -145,7 +150,8 @@ static void test_optimizers_and_gather(void **state) {
             size_t n = ns[s];
             float *w = malloc(4 * n), *g = malloc(4 * n), *m0 = malloc(4 * n), *v0 = malloc(4 * n), *out[2][3];
             fill_uniform(w, n, 1), fill_uniform(g, n, 2), fill_uniform(m0, n, 3), fill_uniform(v0, n, 4);
-            for (size_t i = 0; i < n; i++) v0[i] = v0[i] * v0[i]; /* a second moment is >= 0 */
+            for (size_t i = 0; i < n; i++)
+                v0[i] = v0[i] * v0[i]; /* a second moment is >= 0 */
             int adam = kinds[kk].kind >= CM_OPT_ADAM, use_m = kk > 0;
             cm_backend *be[2] = {host, dev};
             for (int i = 0; i < 2; i++) {
@@ -159,9 +165,11 @@ static void test_optimizers_and_gather(void **state) {
                     }
                     assert_int_equal(backend_opt_update(be[i], W, G, use_m ? M : NULL, adam ? V : NULL, n, &st), CM_OK);
                 }
-                for (int j = 0; j < 3; j++) out[i][j] = malloc(4 * n);
+                for (int j = 0; j < 3; j++)
+                    out[i][j] = malloc(4 * n);
                 get(be[i], W, out[i][0], 4 * n), get(be[i], M, out[i][1], 4 * n), get(be[i], V, out[i][2], 4 * n);
-                backend_release(be[i], W), backend_release(be[i], G), backend_release(be[i], M), backend_release(be[i], V);
+                backend_release(be[i], W), backend_release(be[i], G), backend_release(be[i], M),
+                    backend_release(be[i], V);
             }
             char what[64];
             snprintf(what, sizeof what, "%s w (n=%zu)", names[kk], n);
@@ -171,7 +179,8 @@ static void test_optimizers_and_gather(void **state) {
             snprintf(what, sizeof what, "%s v (n=%zu)", names[kk], n);
             assert_true(check_close(what, out[1][2], out[0][2], n, 1e-7, 1e-6));
             for (int i = 0; i < 2; i++)
-                for (int j = 0; j < 3; j++) free(out[i][j]);
+                for (int j = 0; j < 3; j++)
+                    free(out[i][j]);
             free(w), free(g), free(m0), free(v0);
         }
     /* gather: random rows of a random uint8 set, with an index offset; then the staged path. */
@@ -179,10 +188,13 @@ static void test_optimizers_and_gather(void **state) {
     uint8_t *src = malloc((size_t)N * dim), lab[1000];
     cm_rng rng;
     rng_seed(&rng, 8, 8);
-    for (int i = 0; i < N * dim; i++) src[i] = (uint8_t)rng_next_u32(&rng);
-    for (int i = 0; i < N; i++) lab[i] = (uint8_t)rng_bounded(&rng, 10);
+    for (int i = 0; i < N * dim; i++)
+        src[i] = (uint8_t)rng_next_u32(&rng);
+    for (int i = 0; i < N; i++)
+        lab[i] = (uint8_t)rng_bounded(&rng, 10);
     int32_t idx[140];
-    for (int i = 0; i < 140; i++) idx[i] = (int32_t)rng_bounded(&rng, (uint32_t)N);
+    for (int i = 0; i < 140; i++)
+        idx[i] = (int32_t)rng_bounded(&rng, (uint32_t)N);
     float *x[2];
     int32_t y[2][129];
     cm_backend *be[2] = {host, dev};
@@ -197,7 +209,8 @@ static void test_optimizers_and_gather(void **state) {
         assert_int_equal(backend_alloc(be[i], (size_t)rows * dim, CM_BUF_STAGING, "stage", &SR), CM_OK);
         assert_int_equal(backend_alloc(be[i], rows, CM_BUF_STAGING, "stage labels", &SL), CM_OK);
         int32_t iota[129];
-        for (int r = 0; r < rows; r++) iota[r] = r;
+        for (int r = 0; r < rows; r++)
+            iota[r] = r;
         cm_buf *IO = put(be[i], iota, sizeof iota), *X2 = put(be[i], NULL, 4 * (size_t)rows * dim);
         assert_int_equal(backend_stage_rows(be[i], SR, SL, src, lab, idx + 11, rows, dim), CM_OK);
         assert_int_equal(backend_gather(be[i], SR, SL, IO, 0, rows, dim, 1.0f / 255.0f, X2, Y), CM_OK);
@@ -206,11 +219,13 @@ static void test_optimizers_and_gather(void **state) {
         assert_memory_equal(x2, x[i], 4 * (size_t)rows * dim);
         free(x2);
         cm_buf *all[] = {S, L, I, X, Y, SR, SL, IO, X2};
-        for (int j = 0; j < 9; j++) backend_release(be[i], all[j]);
+        for (int j = 0; j < 9; j++)
+            backend_release(be[i], all[j]);
     }
     assert_true(check_close("gather", x[1], x[0], (size_t)rows * dim, 0, 1e-7));
     assert_memory_equal(y[1], y[0], sizeof y[0]);
-    for (int r = 0; r < rows; r++) assert_int_equal(y[0][r], lab[idx[11 + r]]);
+    for (int r = 0; r < rows; r++)
+        assert_int_equal(y[0][r], lab[idx[11 + r]]);
     free(x[0]), free(x[1]), free(src);
 }
 
@@ -231,7 +246,8 @@ static void test_dropout_and_max_norm(void **state) {
         }
         assert_memory_equal(out[1], out[0], 4 * n);
         size_t zeros = 0;
-        for (size_t i = 0; i < n; i++) zeros += out[0][i] == 0.0f;
+        for (size_t i = 0; i < n; i++)
+            zeros += out[0][i] == 0.0f;
         if (n >= 1000) assert_true(zeros > n / 5 && zeros < n * 2 / 5); /* p = 0.3 */
         free(out[0]), free(out[1]), free(y);
     }
@@ -261,10 +277,13 @@ static void test_gather_augment(void **state) {
     uint8_t *src = malloc((size_t)N * dim), lab[300];
     cm_rng rng;
     rng_seed(&rng, 9, 9);
-    for (int i = 0; i < N * dim; i++) src[i] = (uint8_t)rng_next_u32(&rng);
-    for (int i = 0; i < N; i++) lab[i] = (uint8_t)rng_bounded(&rng, 10);
+    for (int i = 0; i < N * dim; i++)
+        src[i] = (uint8_t)rng_next_u32(&rng);
+    for (int i = 0; i < N; i++)
+        lab[i] = (uint8_t)rng_bounded(&rng, 10);
     int32_t idx[140];
-    for (int i = 0; i < 140; i++) idx[i] = (int32_t)rng_bounded(&rng, (uint32_t)N);
+    for (int i = 0; i < 140; i++)
+        idx[i] = (int32_t)rng_bounded(&rng, (uint32_t)N);
     const cm_augment none = {0, 0, 0, 0}, aug = {2.0f, 10.0f, 0.1f, 0.5f};
     size_t nx = (size_t)rows * dim;
     float *plain[2], *ident[2], *warped[2];
@@ -283,9 +302,11 @@ static void test_gather_augment(void **state) {
         get(be[i], X, warped[i], 4 * nx);
         int32_t y[129];
         get(be[i], Y, y, sizeof y);
-        for (int r = 0; r < rows; r++) assert_int_equal(y[r], lab[idx[7 + r]]);
+        for (int r = 0; r < rows; r++)
+            assert_int_equal(y[r], lab[idx[7 + r]]);
         cm_buf *all[] = {S, L, I, X, Y};
-        for (int j = 0; j < 5; j++) backend_release(be[i], all[j]);
+        for (int j = 0; j < 5; j++)
+            backend_release(be[i], all[j]);
     }
     /* the identity transform leaves every image exactly as the plain gather makes it */
     assert_memory_equal(ident[0], plain[0], 4 * nx);
@@ -294,7 +315,8 @@ static void test_gather_augment(void **state) {
      * may differ by a few ulp, and bilinear sampling is continuous in the coordinates) */
     assert_true(check_close("gather_augment", warped[1], warped[0], nx, 2e-4, 1e-4));
     assert_memory_not_equal(warped[0], plain[0], 4 * nx);
-    for (int i = 0; i < 2; i++) free(plain[i]), free(ident[i]), free(warped[i]);
+    for (int i = 0; i < 2; i++)
+        free(plain[i]), free(ident[i]), free(warped[i]);
     free(src);
 }
 
@@ -309,12 +331,22 @@ static void test_training_step_device_vs_host(void **state) {
     assert_int_equal(model_init(&m, &L, 5), CM_OK);
     /* the default recipe, and one with every training feature on: AdamW, warm-up, dropout (the
      * same Philox masks on both), max-norm and augmentation */
-    cm_train_config recipes[2] = {{.batch = 100, .lr = 0.1f, .momentum = 0.9f, .seed = 3, .epochs = 1,
-                                   .schedule = CM_SCHEDULE_COSINE},
-                                  {.batch = 100, .optimizer = CM_OPT_ADAMW, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f,
-                                   .eps = 1e-8f, .weight_decay = 0.05f, .seed = 3, .epochs = 1,
-                                   .schedule = CM_SCHEDULE_ONECYCLE, .warmup_steps = 2, .dropout = 0.25f,
-                                   .max_norm = 1.5f, .augment = {2.0f, 10.0f, 0.1f}}};
+    cm_train_config recipes[2] = {
+        {.batch = 100, .lr = 0.1f, .momentum = 0.9f, .seed = 3, .epochs = 1, .schedule = CM_SCHEDULE_COSINE},
+        {.batch = 100,
+         .optimizer = CM_OPT_ADAMW,
+         .lr = 1e-3f,
+         .beta1 = 0.9f,
+         .beta2 = 0.999f,
+         .eps = 1e-8f,
+         .weight_decay = 0.05f,
+         .seed = 3,
+         .epochs = 1,
+         .schedule = CM_SCHEDULE_ONECYCLE,
+         .warmup_steps = 2,
+         .dropout = 0.25f,
+         .max_norm = 1.5f,
+         .augment = {2.0f, 10.0f, 0.1f}}};
     for (int k = 0; k < 4; k++) {
         int feed = k & 1;
         cm_train_config cfg = recipes[k >> 1];
@@ -345,8 +377,13 @@ static void test_short_run_same_accuracy(void **state) {
     assert_int_equal(model_layout(&L, 784, hidden, 2, 10, 4096), CM_OK);
     cm_model m;
     assert_int_equal(model_init(&m, &L, 42), CM_OK);
-    cm_train_config cfg = {.batch = 64, .lr = 0.1f, .momentum = 0.9f, .seed = 42, .epochs = 1,
-                           .schedule = CM_SCHEDULE_COSINE, .feed = CM_FEED_AUTO};
+    cm_train_config cfg = {.batch = 64,
+                           .lr = 0.1f,
+                           .momentum = 0.9f,
+                           .seed = 42,
+                           .epochs = 1,
+                           .schedule = CM_SCHEDULE_COSINE,
+                           .feed = CM_FEED_AUTO};
     cm_trainer *th = synth_train(host, &ds, &m, cfg, -1, 1), *td = synth_train(dev, &ds, &m, cfg, -1, 1);
     cm_stats eh, ed;
     assert_int_equal(trainer_evaluate(th, &ds.test, &eh), CM_OK);

@@ -30,10 +30,12 @@ static void test_rng_reference_values(void **state) {
     const uint32_t expect[6] = {0xa15c02b7, 0x7b47f409, 0xba1d3330, 0x83d2f293, 0xbfa4784b, 0xcbed606e};
     cm_rng r;
     rng_seed(&r, 42, 54);
-    for (int i = 0; i < 6; i++) assert_int_equal(rng_next_u32(&r), expect[i]);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(rng_next_u32(&r), expect[i]);
     /* bounded() stays in range; shuffle is a permutation and reproducible. */
     int32_t a[100], b[100];
-    for (int i = 0; i < 100; i++) a[i] = b[i] = i;
+    for (int i = 0; i < 100; i++)
+        a[i] = b[i] = i;
     rng_seed(&r, 7, 1);
     rng_shuffle(&r, a, 100);
     rng_seed(&r, 7, 1);
@@ -44,9 +46,11 @@ static void test_rng_reference_values(void **state) {
         seen[a[i]]++;
         moved += a[i] != i;
     }
-    for (int i = 0; i < 100; i++) assert_int_equal(seen[i], 1);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(seen[i], 1);
     assert_true(moved > 80);
-    for (int i = 0; i < 1000; i++) assert_true(rng_bounded(&r, 7) < 7);
+    for (int i = 0; i < 1000; i++)
+        assert_true(rng_bounded(&r, 7) < 7);
 }
 
 /* Independent reference: plain triple loop in double. */
@@ -148,7 +152,7 @@ static void test_softmax_xent_hand_values(void **state) {
     assert_float_equal(loss[1], logf(3.0f), 1e-6);
     assert_float_equal(corr[0], 1.0f, 0);
     assert_float_equal(corr[1], 1.0f, 0);
-    const float expect[6] = {(1.0f / 6) / 2, (2.0f / 6) / 2, (3.0f / 6 - 1) / 2,
+    const float expect[6] = {(1.0f / 6) / 2,     (2.0f / 6) / 2, (3.0f / 6 - 1) / 2,
                              (1.0f / 3 - 1) / 2, (1.0f / 3) / 2, (1.0f / 3) / 2};
     assert_true(check_close("dlogits", d, expect, 6, 1e-6, 1e-5));
     backend_release(hb, Z);
@@ -182,9 +186,9 @@ static void opt_two_steps(cm_opt_step s, const float *w, const float *g, float *
             s.step_size = (float)(s.lr / (1.0 - pow(s.beta1, t)));
             s.bc2_sqrt = (float)sqrt(1.0 - pow(s.beta2, t));
         }
-        assert_int_equal(backend_opt_update(hb, W, G, s.kind == CM_OPT_SGD && s.momentum == 0.0f ? NULL : M,
-                                            adam ? V : NULL, 3, &s),
-                         CM_OK);
+        assert_int_equal(
+            backend_opt_update(hb, W, G, s.kind == CM_OPT_SGD && s.momentum == 0.0f ? NULL : M, adam ? V : NULL, 3, &s),
+            CM_OK);
     }
     read_back(W, out, 12);
     backend_release(hb, G), backend_release(hb, M), backend_release(hb, V);
@@ -212,16 +216,17 @@ static void test_optimizers_two_steps_by_hand(void **state) {
     assert_true(check_close("adam", out, (float[]){0.8f, -1.8f, -0.2f}, 3, 1e-6, 1e-5));
     /* AdamW, weight decay 0.5: w *= 1 - 0.05 before each Adam step: 1 -> 0.95 - 0.1 = 0.85 ->
      * 0.8075 - 0.1 = 0.7075; w0 = 0, g = 2: -0.1 -> -0.095 - 0.1 = -0.195 */
-    opt_two_steps((cm_opt_step){.kind = CM_OPT_ADAMW, .lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
-                                .weight_decay = 0.5f},
-                  w, g, out);
-    assert_true(check_close("adamw", out, (float[]){0.7075f, -1.61f, -0.195f}, 3,
-                            1e-6, 1e-5));
+    opt_two_steps(
+        (cm_opt_step){
+            .kind = CM_OPT_ADAMW, .lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.5f},
+        w, g, out);
+    assert_true(check_close("adamw", out, (float[]){0.7075f, -1.61f, -0.195f}, 3, 1e-6, 1e-5));
     /* Adam with L2 weight decay 0.5 (coupled): the gradient changes with w, so the steps are no
      * longer exactly lr; values worked out in float64 from torch.optim.Adam's update rule */
-    opt_two_steps((cm_opt_step){.kind = CM_OPT_ADAM, .lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
-                                .weight_decay = 0.5f},
-                  w, g, out);
+    opt_two_steps(
+        (cm_opt_step){
+            .kind = CM_OPT_ADAM, .lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.5f},
+        w, g, out);
     assert_true(check_close("adam + L2", out, (float[]){0.800166488f, -1.800074f, -0.199926004f}, 3, 1e-6, 1e-5));
 }
 
@@ -236,8 +241,8 @@ static void test_gather_and_stage(void **state) {
     int32_t y[4];
     read_back(X, x, sizeof x);
     read_back(Y, y, sizeof y);
-    const float xe[12] = {1.0f, 128 / 255.0f, 64 / 255.0f, 0, 1 / 255.0f, 2 / 255.0f,
-                          7 / 255.0f, 8 / 255.0f, 9 / 255.0f, 1.0f, 128 / 255.0f, 64 / 255.0f};
+    const float xe[12] = {1.0f,       128 / 255.0f, 64 / 255.0f, 0,    1 / 255.0f,   2 / 255.0f,
+                          7 / 255.0f, 8 / 255.0f,   9 / 255.0f,  1.0f, 128 / 255.0f, 64 / 255.0f};
     const int32_t ye[4] = {4, 3, 1, 4};
     assert_true(check_close("gather", x, xe, 12, 1e-7, 1e-6));
     assert_memory_equal(y, ye, sizeof y);
@@ -273,7 +278,9 @@ static void test_views_and_bounds(void **state) {
     backend_release(hb, P);
 }
 
-static int setup(void **state) { return backend_host_create(NULL, &hb) == CM_OK ? 0 : -1; }
+static int setup(void **state) {
+    return backend_host_create(NULL, &hb) == CM_OK ? 0 : -1;
+}
 static int teardown(void **state) {
     backend_destroy(hb);
     return 0;
@@ -281,10 +288,14 @@ static int teardown(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rng_reference_values),     cmocka_unit_test(test_gemm_against_reference),
-        cmocka_unit_test(test_bias_act_and_relu_backward), cmocka_unit_test(test_bias_grad),
-        cmocka_unit_test(test_softmax_xent_hand_values),  cmocka_unit_test(test_argmax),
-        cmocka_unit_test(test_optimizers_two_steps_by_hand),    cmocka_unit_test(test_gather_and_stage),
+        cmocka_unit_test(test_rng_reference_values),
+        cmocka_unit_test(test_gemm_against_reference),
+        cmocka_unit_test(test_bias_act_and_relu_backward),
+        cmocka_unit_test(test_bias_grad),
+        cmocka_unit_test(test_softmax_xent_hand_values),
+        cmocka_unit_test(test_argmax),
+        cmocka_unit_test(test_optimizers_two_steps_by_hand),
+        cmocka_unit_test(test_gather_and_stage),
         cmocka_unit_test(test_views_and_bounds),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

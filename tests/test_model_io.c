@@ -45,7 +45,8 @@ static void random_model(cm_model *m, uint64_t seed) {
     int hidden[2] = {13, 5};
     assert_int_equal(model_layout(&L, 7, hidden, 2, 3, CM_PARAM_ALIGN_BYTES), CM_OK);
     assert_int_equal(model_init(m, &L, seed), CM_OK);
-    for (int l = 0; l < L.nlayers; l++) fill_uniform(m->params + L.b_off[l], (size_t)L.sizes[l + 1], seed + 9 + l);
+    for (int l = 0; l < L.nlayers; l++)
+        fill_uniform(m->params + L.b_off[l], (size_t)L.sizes[l + 1], seed + 9 + l);
 }
 
 static void test_round_trip_bitwise(void **state) {
@@ -82,7 +83,8 @@ static void test_round_trip_bitwise(void **state) {
     long size = ftell(fp);
     fclose(fp);
     uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--) hlen = hlen << 8 | len8[i];
+    for (int i = 7; i >= 0; i--)
+        hlen = hlen << 8 | len8[i];
     assert_int_equal(hlen % 8, 0);
     assert_int_equal((uint64_t)size, 8 + hlen + 3 * m.layout.count * 4);
     model_file_free(&f);
@@ -114,10 +116,12 @@ static const char *forge(const char *name, const char *header, size_t data_len, 
     FILE *f = fopen(p, "wb");
     uint64_t n = claimed_len >= 0 ? (uint64_t)claimed_len : strlen(header);
     uint8_t len8[8];
-    for (int i = 0; i < 8; i++) len8[i] = (uint8_t)(n >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        len8[i] = (uint8_t)(n >> (8 * i));
     fwrite(len8, 1, 8, f);
     fwrite(header, 1, strlen(header), f);
-    for (size_t i = 0; i < data_len; i++) fputc((int)(i * 7 % 251), f);
+    for (size_t i = 0; i < data_len; i++)
+        fputc((int)(i * 7 % 251), f);
     fclose(f);
     return p;
 }
@@ -160,52 +164,53 @@ static void test_malformed_files(void **state) {
     expect_format_error(forge("json.safetensors", "{\"layers.0.weight\": [", 68, -1), "malformed");
     expect_format_error(forge("trunc.safetensors", all, 50, -1), "truncated");
     expect_format_error(forge("missing.safetensors", "{" T_W0 "," T_W1 "," T_B1 "}", 68, -1), "layers.0.bias");
-    expect_format_error(forge("nolayers.safetensors", "{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
-                              4, -1),
-                        "layers.0.weight");
     expect_format_error(
-        forge("dtype.safetensors",
-              "{\"layers.0.weight\":{\"dtype\":\"F16\",\"shape\":[3,2],\"data_offsets\":[0,12]}," T_B0 "," T_W1 "," T_B1 "}",
-              68, -1),
-        "F16");
-    expect_format_error(
-        forge("shape.safetensors",
-              "{\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[3,3],\"data_offsets\":[0,24]}," T_B0 "," T_W1 "," T_B1 "}",
-              68, -1),
-        "shape needs");
-    expect_format_error(
-        forge("chain.safetensors",
-              "{" T_W0 "," T_B0 ",\"layers.2.weight\":{\"dtype\":\"F32\",\"shape\":[3,2],\"data_offsets\":[36,60]},"
-              "\"layers.2.bias\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[60,72]}}",
-              72, -1),
-        "layer before");
-    expect_format_error(
-        forge("outside.safetensors",
-              "{" T_W0 "," T_B0 "," T_W1 ",\"layers.2.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[64,72]}}",
-              68, -1),
-        "ends at byte 72");
-    expect_format_error(
-        forge("overlap.safetensors",
-              "{" T_W0 ",\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[20,32]}," T_W1 "," T_B1 "}",
-              68, -1),
-        "overlap");
-    expect_format_error(
-        forge("negative.safetensors",
-              "{" T_W0 "," T_B0 "," T_W1 ",\"layers.2.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[-8,0]}}",
-              68, -1),
-        "data_offsets");
-    expect_format_error(
-        forge("extra.safetensors",
-              "{" T_W0 "," T_B0 "," T_W1 "," T_B1 ",\"layers.1.weight\":{\"dtype\":\"F32\",\"shape\":[1],"
-              "\"data_offsets\":[68,72]}}",
-              72, -1),
-        "unexpected tensor 'layers.1.weight'");
+        forge("nolayers.safetensors", "{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, -1),
+        "layers.0.weight");
+    expect_format_error(forge("dtype.safetensors",
+                              "{\"layers.0.weight\":{\"dtype\":\"F16\",\"shape\":[3,2],\"data_offsets\":[0,12]}," T_B0
+                              "," T_W1 "," T_B1 "}",
+                              68, -1),
+                        "F16");
+    expect_format_error(forge("shape.safetensors",
+                              "{\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[3,3],\"data_offsets\":[0,24]}," T_B0
+                              "," T_W1 "," T_B1 "}",
+                              68, -1),
+                        "shape needs");
+    expect_format_error(forge("chain.safetensors",
+                              "{" T_W0 "," T_B0
+                              ",\"layers.2.weight\":{\"dtype\":\"F32\",\"shape\":[3,2],\"data_offsets\":[36,60]},"
+                              "\"layers.2.bias\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[60,72]}}",
+                              72, -1),
+                        "layer before");
+    expect_format_error(forge("outside.safetensors",
+                              "{" T_W0 "," T_B0 "," T_W1
+                              ",\"layers.2.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[64,72]}}",
+                              68, -1),
+                        "ends at byte 72");
+    expect_format_error(forge("overlap.safetensors",
+                              "{" T_W0
+                              ",\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[20,32]}," T_W1
+                              "," T_B1 "}",
+                              68, -1),
+                        "overlap");
+    expect_format_error(forge("negative.safetensors",
+                              "{" T_W0 "," T_B0 "," T_W1
+                              ",\"layers.2.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[-8,0]}}",
+                              68, -1),
+                        "data_offsets");
+    expect_format_error(forge("extra.safetensors",
+                              "{" T_W0 "," T_B0 "," T_W1 "," T_B1
+                              ",\"layers.1.weight\":{\"dtype\":\"F32\",\"shape\":[1],"
+                              "\"data_offsets\":[68,72]}}",
+                              72, -1),
+                        "unexpected tensor 'layers.1.weight'");
     expect_format_error(forge("arch.safetensors",
                               "{\"__metadata__\":{\"layers\":\"784-10\"}," T_W0 "," T_B0 "," T_W1 "," T_B1 "}", 68, -1),
                         "metadata says layers 784-10 but the tensors are 2-3-2");
-    expect_format_error(forge("metatype.safetensors", "{\"__metadata__\":{\"epochs\":3}," T_W0 "," T_B0 "," T_W1 "," T_B1 "}",
-                              68, -1),
-                        "not a string");
+    expect_format_error(
+        forge("metatype.safetensors", "{\"__metadata__\":{\"epochs\":3}," T_W0 "," T_B0 "," T_W1 "," T_B1 "}", 68, -1),
+        "not a string");
     expect_format_error(forge("notobj.safetensors", "[1,2,3]", 0, -1), "not a JSON object");
     cm_model_file f;
     assert_int_equal(model_file_load(tmp_path("does-not-exist.safetensors"), CM_PARAM_ALIGN_BYTES, &f), CM_ERR_IO);
@@ -275,17 +280,20 @@ static void resume_equals_uninterrupted(cm_train_config cfg) {
     }
     trainer_set_global_step(resumed, step);
     assert_int_equal(trainer_begin_epoch(resumed, 1), CM_OK);
-    for (int s = 0; s < trainer_steps_per_epoch(resumed); s++) assert_int_equal(trainer_step(resumed), CM_OK);
+    for (int s = 0; s < trainer_steps_per_epoch(resumed); s++)
+        assert_int_equal(trainer_step(resumed), CM_OK);
     assert_int_equal(trainer_get_params(resumed, got), CM_OK);
     assert_memory_equal(got, want, L.total * sizeof(float));
     /* and the check has teeth: without the optimizer state the result differs */
     float *zeros = calloc(L.total, sizeof(float));
     cm_trainer *cold;
     assert_int_equal(trainer_create(b, &ds, &f.model, &cfg, &cold), CM_OK);
-    for (int i = 0; i < nstate; i++) assert_int_equal(trainer_set_opt_state(cold, i, zeros), CM_OK);
+    for (int i = 0; i < nstate; i++)
+        assert_int_equal(trainer_set_opt_state(cold, i, zeros), CM_OK);
     trainer_set_global_step(cold, step);
     assert_int_equal(trainer_begin_epoch(cold, 1), CM_OK);
-    for (int s = 0; s < trainer_steps_per_epoch(cold); s++) assert_int_equal(trainer_step(cold), CM_OK);
+    for (int s = 0; s < trainer_steps_per_epoch(cold); s++)
+        assert_int_equal(trainer_step(cold), CM_OK);
     assert_int_equal(trainer_get_params(cold, got), CM_OK);
     assert_true(memcmp(got, want, L.total * sizeof(float)) != 0);
     trainer_destroy(cold);
@@ -298,12 +306,27 @@ static void resume_equals_uninterrupted(cm_train_config cfg) {
 }
 
 static void test_resume_equals_uninterrupted(void **state) {
-    cm_train_config sgd = {.batch = 32, .lr = 0.05f, .momentum = 0.9f, .schedule = CM_SCHEDULE_COSINE, .epochs = 2,
-                           .seed = 9, .feed = CM_FEED_AUTO};
+    cm_train_config sgd = {.batch = 32,
+                           .lr = 0.05f,
+                           .momentum = 0.9f,
+                           .schedule = CM_SCHEDULE_COSINE,
+                           .epochs = 2,
+                           .seed = 9,
+                           .feed = CM_FEED_AUTO};
     resume_equals_uninterrupted(sgd);
-    cm_train_config adamw = {.batch = 32, .optimizer = CM_OPT_ADAMW, .lr = 3e-3f, .beta1 = 0.9f, .beta2 = 0.999f,
-                             .eps = 1e-8f, .weight_decay = 0.01f, .schedule = CM_SCHEDULE_ONECYCLE, .epochs = 2,
-                             .dropout = 0.3f, .augment = {1.0f, 5.0f, 0.05f}, .seed = 9, .feed = CM_FEED_AUTO};
+    cm_train_config adamw = {.batch = 32,
+                             .optimizer = CM_OPT_ADAMW,
+                             .lr = 3e-3f,
+                             .beta1 = 0.9f,
+                             .beta2 = 0.999f,
+                             .eps = 1e-8f,
+                             .weight_decay = 0.01f,
+                             .schedule = CM_SCHEDULE_ONECYCLE,
+                             .epochs = 2,
+                             .dropout = 0.3f,
+                             .augment = {1.0f, 5.0f, 0.05f},
+                             .seed = 9,
+                             .feed = CM_FEED_AUTO};
     resume_equals_uninterrupted(adamw);
 }
 
@@ -313,7 +336,8 @@ static void test_eval_metrics_by_hand(void **state) {
     int32_t pred[8] = {0, 1, 0, 1, 1, 2, 0, 2};
     float probs[8 * 3];
     for (int i = 0; i < 8; i++)
-        for (int c = 0; c < 3; c++) probs[i * 3 + c] = c == pred[i] ? 0.5f + 0.05f * i : (0.5f - 0.05f * i) / 2;
+        for (int c = 0; c < 3; c++)
+            probs[i * 3 + c] = c == pred[i] ? 0.5f + 0.05f * i : (0.5f - 0.05f * i) / 2;
     cm_split s = {.count = 8, .rows = 1, .cols = 1, .dim = 1, .labels = labels};
     cm_eval e;
     assert_int_equal(eval_compute(&s, pred, probs, 3, &e), CM_OK);
@@ -342,7 +366,8 @@ static void test_image_to_mnist(void **state) {
     uint8_t *page = malloc((size_t)w * h);
     memset(page, 255, (size_t)w * h);
     for (int y = 5; y < 17; y++)
-        for (int x = 3; x < 7; x++) page[y * w + x] = 0;
+        for (int x = 3; x < 7; x++)
+            page[y * w + x] = 0;
     uint8_t out[784];
     int inv;
     assert_int_equal(image_to_mnist(page, w, h, CM_INVERT_AUTO, "bar", out, &inv), CM_OK);
@@ -398,7 +423,8 @@ static void test_predict_png_matches_model(void **state) {
         memset(page, 255, 90 * 70 * 3);
         for (int y = 0; y < 56; y++)
             for (int x = 0; x < 56; x++)
-                for (int c = 0; c < 3; c++) page[((y + 9) * 90 + x + 25) * 3 + c] = 255 - d[(y / 2) * 28 + x / 2];
+                for (int c = 0; c < 3; c++)
+                    page[((y + 9) * 90 + x + 25) * 3 + c] = 255 - d[(y / 2) * 28 + x / 2];
         assert_int_not_equal(stbi_write_png(p2, 90, 70, 3, page, 90 * 3), 0);
         free(page);
         for (int k = 0; k < 2; k++) {
@@ -433,10 +459,14 @@ static void test_predict_png_matches_model(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip_bitwise),   cmocka_unit_test(test_forged_valid_file_loads),
-        cmocka_unit_test(test_malformed_files),      cmocka_unit_test(test_save_is_atomic),
-        cmocka_unit_test(test_resume_equals_uninterrupted), cmocka_unit_test(test_eval_metrics_by_hand),
-        cmocka_unit_test(test_image_to_mnist),       cmocka_unit_test(test_predict_png_matches_model),
+        cmocka_unit_test(test_round_trip_bitwise),
+        cmocka_unit_test(test_forged_valid_file_loads),
+        cmocka_unit_test(test_malformed_files),
+        cmocka_unit_test(test_save_is_atomic),
+        cmocka_unit_test(test_resume_equals_uninterrupted),
+        cmocka_unit_test(test_eval_metrics_by_hand),
+        cmocka_unit_test(test_image_to_mnist),
+        cmocka_unit_test(test_predict_png_matches_model),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

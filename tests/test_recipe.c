@@ -80,7 +80,8 @@ static void test_dropout_statistics(void **state) {
     const size_t n = 1000000;
     const float p = 0.3f;
     float *ones = malloc(4 * n), *a = malloc(4 * n), *b = malloc(4 * n);
-    for (size_t i = 0; i < n; i++) ones[i] = 1.0f;
+    for (size_t i = 0; i < n; i++)
+        ones[i] = 1.0f;
     cm_buf *Y;
     assert_int_equal(backend_alloc(hb, 4 * n, 0, "y", &Y), CM_OK);
     float *outs[2] = {a, b};
@@ -185,8 +186,7 @@ static void test_augment_moves_a_pixel_as_specified(void **state) {
         worst = err > worst ? err : worst;
         moved += hypot(ex - px[r], ey - py[r]);
     }
-    printf("augmentation: a pixel lands within %.3f px of its specified place (mean move %.2f px)\n", worst,
-           moved / N);
+    printf("augmentation: a pixel lands within %.3f px of its specified place (mean move %.2f px)\n", worst, moved / N);
     assert_true(worst < 0.35);
     assert_true(moved / N > 1.0); /* the transforms are not trivial */
     /* flip=1 alone: every image exactly mirrored left-right; flip=0.5: some rows, not all */
@@ -200,10 +200,12 @@ static void test_augment_moves_a_pixel_as_specified(void **state) {
     assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &half, seed, step, X, Y), CM_OK);
     assert_int_equal(backend_download(hb, X, 0, x, sizeof(float) * N * H * W), CM_OK);
     int mirrored = 0;
-    for (int r = 0; r < N; r++) mirrored += x[(size_t)r * H * W + py[r] * W + (W - 1 - px[r])] == 255.0f && px[r] != W - 1 - px[r];
+    for (int r = 0; r < N; r++)
+        mirrored += x[(size_t)r * H * W + py[r] * W + (W - 1 - px[r])] == 255.0f && px[r] != W - 1 - px[r];
     assert_true(mirrored > N / 4 && mirrored < 3 * N / 4);
     cm_buf *all[] = {S, L, I, X, Y};
-    for (int i = 0; i < 5; i++) backend_release(hb, all[i]);
+    for (int i = 0; i < 5; i++)
+        backend_release(hb, all[i]);
     free(x), free(img);
 }
 
@@ -222,7 +224,8 @@ static void test_dropout_gradients_match_finite_differences(void **state) {
     assert_int_equal(model_layout(&L, 6, hidden, 2, 4, 64), CM_OK);
     cm_model m;
     assert_int_equal(model_init(&m, &L, 3), CM_OK);
-    for (int l = 0; l < L.nlayers; l++) fill_uniform(m.params + L.b_off[l], (size_t)L.sizes[l + 1], 40 + l);
+    for (int l = 0; l < L.nlayers; l++)
+        fill_uniform(m.params + L.b_off[l], (size_t)L.sizes[l + 1], 40 + l);
     const float pd = 0.4f;
     const uint64_t seed = 6;
     cm_train_config cfg = {.batch = 9, .lr = 0.01f, .dropout = pd, .seed = seed, .feed = CM_FEED_RESIDENT};
@@ -235,10 +238,12 @@ static void test_dropout_gradients_match_finite_differences(void **state) {
     int32_t perm[9];
     cm_rng rng;
     rng_seed(&rng, seed, 0x73687566ULL);
-    for (int i = 0; i < 9; i++) perm[i] = i;
+    for (int i = 0; i < 9; i++)
+        perm[i] = i;
     rng_shuffle(&rng, perm, 9);
     double *p = malloc(sizeof(double) * L.total);
-    for (size_t i = 0; i < L.total; i++) p[i] = m.params[i];
+    for (size_t i = 0; i < L.total; i++)
+        p[i] = m.params[i];
     assert_float_equal(st.loss, ref_loss_dropout(&L, p, &ds.train, perm, pd, seed), 1e-5);
     const double h = 1e-5;
     for (size_t i = 0; i < L.total; i++) {
@@ -292,7 +297,9 @@ static void test_adam_beats_plain_sgd(void **state) {
     dataset_free(&ds);
 }
 
-static int setup(void **state) { return backend_host_create(NULL, &hb) == CM_OK ? 0 : -1; }
+static int setup(void **state) {
+    return backend_host_create(NULL, &hb) == CM_OK ? 0 : -1;
+}
 static int teardown(void **state) {
     backend_destroy(hb);
     return 0;

@@ -29,7 +29,8 @@ static void test_gradients_match_finite_differences(void **state) {
     cm_model m;
     assert_int_equal(model_init(&m, &L, 3), CM_OK);
     /* Non-zero biases too, so every parameter's gradient is exercised. */
-    for (int l = 0; l < L.nlayers; l++) fill_uniform(m.params + L.b_off[l], (size_t)L.sizes[l + 1], 40 + l);
+    for (int l = 0; l < L.nlayers; l++)
+        fill_uniform(m.params + L.b_off[l], (size_t)L.sizes[l + 1], 40 + l);
 
     cm_backend *b;
     assert_int_equal(backend_host_create(NULL, &b), CM_OK);
@@ -44,7 +45,8 @@ static void test_gradients_match_finite_differences(void **state) {
     assert_int_equal(trainer_train_stats(t, &st), CM_OK);
 
     double *p = malloc(sizeof(double) * L.total);
-    for (size_t i = 0; i < L.total; i++) p[i] = m.params[i];
+    for (size_t i = 0; i < L.total; i++)
+        p[i] = m.params[i];
     assert_float_equal(st.loss, ref_loss(&L, p, &ds.train), 1e-5);
 
     float *fd = calloc(L.total, sizeof(float));
@@ -66,7 +68,8 @@ static void test_gradients_match_finite_differences(void **state) {
     /* The update used exactly these gradients: params = p - lr * g. */
     float *after = malloc(sizeof(float) * L.total), *expect = malloc(sizeof(float) * L.total);
     assert_int_equal(trainer_get_params(t, after), CM_OK);
-    for (size_t i = 0; i < L.total; i++) expect[i] = m.params[i] - 0.01f * g[i];
+    for (size_t i = 0; i < L.total; i++)
+        expect[i] = m.params[i] - 0.01f * g[i];
     assert_true(check_close("params after step", after, expect, L.total, 1e-7, 1e-6));
 
     free(after), free(expect), free(fd), free(p), free(g);
@@ -95,8 +98,8 @@ static void test_resident_equals_streamed(void **state) {
     assert_int_equal(model_init(&m, &L, 9), CM_OK);
     cm_backend *b;
     assert_int_equal(backend_host_create(NULL, &b), CM_OK);
-    cm_train_config cfg = {.batch = 32, .lr = 0.05f, .momentum = 0.9f, .seed = 4, .epochs = 1,
-                           .schedule = CM_SCHEDULE_COSINE};
+    cm_train_config cfg = {
+        .batch = 32, .lr = 0.05f, .momentum = 0.9f, .seed = 4, .epochs = 1, .schedule = CM_SCHEDULE_COSINE};
     cfg.feed = CM_FEED_RESIDENT;
     float *a = train_steps(b, &ds, &m, cfg, 7); /* 200/32 -> 7 steps, the last one partial */
     cfg.feed = CM_FEED_STREAMED;
@@ -125,7 +128,8 @@ static void test_schedule_and_divergence(void **state) {
     assert_int_equal(trainer_create(b, &ds, &m, &cfg, &t), CM_OK);
     assert_float_equal(trainer_current_lr(t), 0.2f, 1e-7);
     assert_int_equal(trainer_begin_epoch(t, 0), CM_OK);
-    for (int i = 0; i < 10; i++) assert_int_equal(trainer_step(t), CM_OK);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(trainer_step(t), CM_OK);
     /* 10 of 20 steps: cos(pi/2) = 0 -> half the base rate */
     assert_float_equal(trainer_current_lr(t), 0.1f, 1e-6);
     trainer_destroy(t);
@@ -134,7 +138,8 @@ static void test_schedule_and_divergence(void **state) {
     cfg.schedule = CM_SCHEDULE_CONSTANT;
     assert_int_equal(trainer_create(b, &ds, &m, &cfg, &t), CM_OK);
     assert_int_equal(trainer_begin_epoch(t, 0), CM_OK);
-    for (int i = 0; i < 10; i++) assert_int_equal(trainer_step(t), CM_OK);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(trainer_step(t), CM_OK);
     cm_stats st;
     assert_int_equal(trainer_train_stats(t, &st), CM_ERR_NUMERIC);
     assert_non_null(strstr(cm_last_error(), "--lr"));
@@ -156,14 +161,15 @@ static void test_mnist_subset_end_to_end(void **state) {
     assert_int_equal(model_init(&m, &L, 42), CM_OK);
     cm_backend *b;
     assert_int_equal(backend_host_create(NULL, &b), CM_OK);
-    cm_train_config cfg = {.batch = 128, .lr = 0.1f, .momentum = 0.9f, .seed = 42, .epochs = 2,
-                           .schedule = CM_SCHEDULE_COSINE};
+    cm_train_config cfg = {
+        .batch = 128, .lr = 0.1f, .momentum = 0.9f, .seed = 42, .epochs = 2, .schedule = CM_SCHEDULE_COSINE};
     cm_trainer *t;
     assert_int_equal(trainer_create(b, &ds, &m, &cfg, &t), CM_OK);
     cm_stats tr, ev;
     for (int e = 0; e < 2; e++) {
         assert_int_equal(trainer_begin_epoch(t, e), CM_OK);
-        for (int s = 0; s < trainer_steps_per_epoch(t); s++) assert_int_equal(trainer_step(t), CM_OK);
+        for (int s = 0; s < trainer_steps_per_epoch(t); s++)
+            assert_int_equal(trainer_step(t), CM_OK);
         assert_int_equal(trainer_train_stats(t, &tr), CM_OK);
     }
     assert_int_equal(trainer_evaluate(t, &ds.test, &ev), CM_OK);

@@ -66,12 +66,12 @@ typedef struct {
                         int dim, float scale, cm_buf *x, cm_buf *y);
     /* As gather, but each row (an height x width image) goes through its own random transform
      * drawn from Philox(seed, step, r) (include/clmnist/philox.h). All-zero aug: gather. */
-    cm_status (*gather_augment)(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
-                                int rows, int height, int width, float scale, const cm_augment *aug, uint64_t seed,
-                                uint64_t step, cm_buf *x, cm_buf *y);
+    cm_status (*gather_augment)(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off, int rows,
+                                int height, int width, float scale, const cm_augment *aug, uint64_t seed, uint64_t step,
+                                cm_buf *x, cm_buf *y);
     /* C (m, n) = alpha * op(A) op(B) + beta * C; op(A) is (m, k), op(B) is (k, n). */
-    cm_status (*gemm)(cm_backend *b, bool trans_a, bool trans_b, int m, int n, int k, float alpha, cm_buf *a,
-                      int lda, cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc);
+    cm_status (*gemm)(cm_backend *b, bool trans_a, bool trans_b, int m, int n, int k, float alpha, cm_buf *a, int lda,
+                      cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc);
     /* y (rows, cols) += bias (cols); then y = max(y, 0) if relu. In place. */
     cm_status (*bias_act)(cm_backend *b, cm_buf *y, cm_buf *bias, int rows, int cols, bool relu);
     /* dy (n) = y > 0 ? dy * scale : 0, where y is the ReLU output (after dropout, if any; scale
@@ -96,8 +96,7 @@ typedef struct {
      *   Adam:     g' = g + wd w; m = b1 m + (1 - b1) g'; v = b2 v + (1 - b2) g'^2;
      *             w -= step_size m / (sqrt(v) / bc2_sqrt + eps)
      *   AdamW:    w *= 1 - lr wd; then Adam with g' = g. */
-    cm_status (*opt_update)(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *m, cm_buf *v, size_t n,
-                            const cm_opt_step *s);
+    cm_status (*opt_update)(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *m, cm_buf *v, size_t n, const cm_opt_step *s);
     /* Max-norm constraint: each row of w (rows, cols) whose L2 norm exceeds c is scaled to norm c. */
     cm_status (*max_norm)(cm_backend *b, cm_buf *w, int rows, int cols, float c);
 } cm_backend_ops;
@@ -126,8 +125,8 @@ static inline void backend_account(cm_backend *b, size_t bytes, int add) {
 
 /* Backend selection. */
 typedef struct {
-    const char *device;  /* --device N or a name substring; NULL: $CLMNIST_DEVICE, else first GPU */
-    int threads;         /* host backend: OpenMP threads (0 = default) */
+    const char *device; /* --device N or a name substring; NULL: $CLMNIST_DEVICE, else first GPU */
+    int threads;        /* host backend: OpenMP threads (0 = default) */
 } cm_backend_options;
 
 cm_status backend_host_create(const cm_backend_options *opt, cm_backend **out);
@@ -151,8 +150,8 @@ cm_status backend_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_bu
 cm_status backend_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
                                  int rows, int height, int width, float scale, const cm_augment *aug, uint64_t seed,
                                  uint64_t step, cm_buf *x, cm_buf *y);
-cm_status backend_gemm(cm_backend *b, bool trans_a, bool trans_b, int m, int n, int k, float alpha, cm_buf *a,
-                       int lda, cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc);
+cm_status backend_gemm(cm_backend *b, bool trans_a, bool trans_b, int m, int n, int k, float alpha, cm_buf *a, int lda,
+                       cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc);
 cm_status backend_bias_act(cm_backend *b, cm_buf *y, cm_buf *bias, int rows, int cols, bool relu);
 cm_status backend_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n, float scale);
 cm_status backend_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t seed, uint32_t layer, uint64_t step);

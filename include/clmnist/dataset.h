@@ -11,13 +11,13 @@
 #define CM_IDX_MAX_BYTES ((size_t)2 << 30)
 
 typedef struct {
-    int32_t count;    /* number of examples */
-    int32_t rows;     /* image height */
-    int32_t cols;     /* image width */
-    int32_t dim;      /* rows * cols */
-    uint8_t *images;  /* (count, dim) row-major, owned unless `borrowed` */
-    uint8_t *labels;  /* (count) */
-    int borrowed;     /* 1 if images/labels point into another split */
+    int32_t count;   /* number of examples */
+    int32_t rows;    /* image height */
+    int32_t cols;    /* image width */
+    int32_t dim;     /* rows * cols */
+    uint8_t *images; /* (count, dim) row-major, owned unless `borrowed` */
+    uint8_t *labels; /* (count) */
+    int borrowed;    /* 1 if images/labels point into another split */
 } cm_split;
 
 typedef struct {

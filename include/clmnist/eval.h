@@ -14,11 +14,11 @@ typedef struct {
     int classes;
     int64_t count;
     int64_t correct;
-    double accuracy;      /* correct / count */
-    double loss;          /* mean cross-entropy (set by the caller: the trainer computes it) */
-    int64_t *confusion;   /* (classes, classes): confusion[true * classes + predicted] */
-    double *precision;    /* (classes): TP / predicted as c; NaN when nothing was predicted as c */
-    double *recall;       /* (classes): TP / examples of c; NaN when c has no examples */
+    double accuracy;    /* correct / count */
+    double loss;        /* mean cross-entropy (set by the caller: the trainer computes it) */
+    int64_t *confusion; /* (classes, classes): confusion[true * classes + predicted] */
+    double *precision;  /* (classes): TP / predicted as c; NaN when nothing was predicted as c */
+    double *recall;     /* (classes): TP / examples of c; NaN when c has no examples */
     int nworst;
     int32_t worst[CM_EVAL_WORST];      /* example indices, most confident mistake first */
     int32_t worst_pred[CM_EVAL_WORST]; /* what the model said */

@@ -13,13 +13,13 @@
 #define CM_PARAM_ALIGN_BYTES 1024
 
 typedef struct {
-    int nlayers;                    /* number of Linear layers (hidden + output) */
-    int sizes[CM_MAX_LAYERS + 1];   /* sizes[0] = input, sizes[nlayers] = classes */
-    size_t w_off[CM_MAX_LAYERS];    /* element offset of layer l's weight in params */
-    size_t b_off[CM_MAX_LAYERS];    /* element offset of layer l's bias */
-    size_t total;                   /* elements in the padded parameter array */
-    size_t count;                   /* real parameters (excluding padding) */
-    size_t align_bytes;             /* tensor alignment used for the layout */
+    int nlayers;                  /* number of Linear layers (hidden + output) */
+    int sizes[CM_MAX_LAYERS + 1]; /* sizes[0] = input, sizes[nlayers] = classes */
+    size_t w_off[CM_MAX_LAYERS];  /* element offset of layer l's weight in params */
+    size_t b_off[CM_MAX_LAYERS];  /* element offset of layer l's bias */
+    size_t total;                 /* elements in the padded parameter array */
+    size_t count;                 /* real parameters (excluding padding) */
+    size_t align_bytes;           /* tensor alignment used for the layout */
 } cm_layout;
 
 typedef struct {
@@ -31,8 +31,7 @@ typedef struct {
 cm_status model_parse_layers(const char *spec, int *hidden, int *nhidden);
 
 /* Computes the layout for input -> hidden... -> classes with tensors aligned to align_bytes. */
-cm_status model_layout(cm_layout *layout, int input, const int *hidden, int nhidden, int classes,
-                       size_t align_bytes);
+cm_status model_layout(cm_layout *layout, int input, const int *hidden, int nhidden, int classes, size_t align_bytes);
 
 /* Allocates params for `layout` and fills them: He-uniform weights U(-sqrt(6/in), sqrt(6/in))
  * from PCG32(seed), zero biases. The same seed gives the same bits on every platform. */

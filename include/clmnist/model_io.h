@@ -36,10 +36,10 @@ const char *meta_get(const cm_meta *m, const char *key);
 #define CM_OPT_STATE_MAX 2
 
 typedef struct {
-    cm_model model;                         /* parameters, laid out with the alignment asked for */
-    int nstate;                             /* optimizer state arrays in the file (0 for a model) */
-    char state_name[CM_OPT_STATE_MAX][16];  /* "momentum", or "exp_avg" and "exp_avg_sq" */
-    float *state[CM_OPT_STATE_MAX];         /* (model.layout.total) each */
+    cm_model model;                        /* parameters, laid out with the alignment asked for */
+    int nstate;                            /* optimizer state arrays in the file (0 for a model) */
+    char state_name[CM_OPT_STATE_MAX][16]; /* "momentum", or "exp_avg" and "exp_avg_sq" */
+    float *state[CM_OPT_STATE_MAX];        /* (model.layout.total) each */
     cm_meta meta;
 } cm_model_file;
 

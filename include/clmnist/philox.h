@@ -38,6 +38,8 @@ static inline void philox4x32_10(const uint32_t ctr_in[4], const uint32_t key_in
 }
 
 /* A uniform float in [0, 1) from the top 24 bits: exact, so host and device agree bit for bit. */
-static inline float philox_unit(uint32_t x) { return (float)(x >> 8) * (1.0f / 16777216.0f); }
+static inline float philox_unit(uint32_t x) {
+    return (float)(x >> 8) * (1.0f / 16777216.0f);
+}
 
 #endif

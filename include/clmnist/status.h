@@ -21,10 +21,10 @@ const char *cm_last_error(void);
 void cm_clear_error(void);
 
 /* Propagate a failed status unchanged. */
-#define CM_TRY(expr)                                                                               \
-    do {                                                                                           \
-        cm_status cm_try_status_ = (expr);                                                         \
-        if (cm_try_status_ != CM_OK) return cm_try_status_;                                        \
+#define CM_TRY(expr)                                                                                                   \
+    do {                                                                                                               \
+        cm_status cm_try_status_ = (expr);                                                                             \
+        if (cm_try_status_ != CM_OK) return cm_try_status_;                                                            \
     } while (0)
 
 #endif

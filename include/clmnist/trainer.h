@@ -12,22 +12,22 @@
 typedef enum { CM_FEED_AUTO = -1, CM_FEED_STREAMED = 0, CM_FEED_RESIDENT = 1 } cm_feed_mode;
 
 typedef struct {
-    int batch;             /* examples per step */
-    cm_optimizer optimizer; /* SGD (the zero value), Nesterov, Adam, AdamW */
-    float lr;              /* base (peak, for one-cycle) learning rate */
-    float momentum;        /* SGD, Nesterov: momentum; 0 for plain SGD */
+    int batch;               /* examples per step */
+    cm_optimizer optimizer;  /* SGD (the zero value), Nesterov, Adam, AdamW */
+    float lr;                /* base (peak, for one-cycle) learning rate */
+    float momentum;          /* SGD, Nesterov: momentum; 0 for plain SGD */
     float beta1, beta2, eps; /* Adam(W) */
-    float weight_decay;    /* L2 on the gradient; decoupled for AdamW. Applies to every parameter. */
-    cm_schedule schedule;  /* see schedule.h */
-    int warmup_steps;      /* linear warm-up over the first steps (0: none) */
-    int step_size;         /* step schedule: epochs between decays */
-    float gamma;           /* step schedule: decay factor */
-    int epochs;            /* planned epochs: the schedule's length */
-    float dropout;         /* dropout probability after every hidden layer (0: off) */
-    float max_norm;        /* max L2 norm of each unit's incoming weights (0: off) */
-    cm_augment augment;    /* training-time augmentation (all zero: off) */
-    uint64_t seed;         /* shuffle, dropout and augmentation seed (the init seed is model_init's) */
-    cm_feed_mode feed;     /* resident: whole training set on the backend; streamed: per-batch uploads */
+    float weight_decay;      /* L2 on the gradient; decoupled for AdamW. Applies to every parameter. */
+    cm_schedule schedule;    /* see schedule.h */
+    int warmup_steps;        /* linear warm-up over the first steps (0: none) */
+    int step_size;           /* step schedule: epochs between decays */
+    float gamma;             /* step schedule: decay factor */
+    int epochs;              /* planned epochs: the schedule's length */
+    float dropout;           /* dropout probability after every hidden layer (0: off) */
+    float max_norm;          /* max L2 norm of each unit's incoming weights (0: off) */
+    cm_augment augment;      /* training-time augmentation (all zero: off) */
+    uint64_t seed;           /* shuffle, dropout and augmentation seed (the init seed is model_init's) */
+    cm_feed_mode feed;       /* resident: whole training set on the backend; streamed: per-batch uploads */
 } cm_train_config;
 
 typedef struct {
