@@ -50,4 +50,24 @@ static __attribute__((unused)) double ref_mlp_loss(const cm_layout *L, const dou
     return total / sp->count;
 }
 
+/* Central differences of ref_mlp_loss with step h for every weight and bias (padding stays 0). */
+static __attribute__((unused)) void ref_mlp_fd_grad(const cm_layout *L, double *p, const cm_split *sp,
+                                                    const int32_t *perm, double p_drop, uint64_t seed, double h,
+                                                    float *fd) {
+    for (int l = 0; l < L->nlayers; l++) {
+        size_t ranges[2][2] = {{L->w_off[l], (size_t)L->sizes[l] * L->sizes[l + 1]},
+                               {L->b_off[l], (size_t)L->sizes[l + 1]}};
+        for (int r = 0; r < 2; r++)
+            for (size_t i = ranges[r][0]; i < ranges[r][0] + ranges[r][1]; i++) {
+                double keep = p[i];
+                p[i] = keep + h;
+                double up = ref_mlp_loss(L, p, sp, perm, p_drop, seed);
+                p[i] = keep - h;
+                double down = ref_mlp_loss(L, p, sp, perm, p_drop, seed);
+                p[i] = keep;
+                fd[i] = (float)((up - down) / (2 * h));
+            }
+    }
+}
+
 #endif
