@@ -87,3 +87,12 @@ cm_status backend_opt_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *m, cm_
 cm_status backend_max_norm(cm_backend *b, cm_buf *w, int rows, int cols, float c) {
     return b->ops->max_norm(b, w, rows, cols, c);
 }
+
+cm_status backend_profile_reset(cm_backend *b) {
+    if (!b->ops->profile_reset) return cm_fail(CM_ERR_USAGE, "backend '%s' cannot profile", b->kind);
+    return b->ops->profile_reset(b);
+}
+cm_status backend_profile_read(cm_backend *b, cm_profile_entry *out, int max, int *n) {
+    if (!b->ops->profile_read) return cm_fail(CM_ERR_USAGE, "backend '%s' cannot profile", b->kind);
+    return b->ops->profile_read(b, out, max, n);
+}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cl_profile.h"
 #include "cl_util.h"
 #include "clmnist/backend.h"
 #include "gemm_tune.h"
@@ -62,6 +63,7 @@ typedef struct {
     gemm_shape shapes[32]; /* temp sizes already asked of CLBlast */
     int nshapes;
     size_t local_mem;
+    cl_profile *prof; /* event profiling (bench --profile); NULL when off */
 } device_backend;
 
 #define DB(b) ((device_backend *)(b))
@@ -133,6 +135,7 @@ static void device_destroy(cm_backend *b) {
     if (db->queue) clFinish(db->queue);
     if (db->xfer) clFinish(db->xfer);
     if (db->gemm_temp) clReleaseMemObject(db->gemm_temp);
+    cl_profile_destroy(db->prof);
     for (int i = 0; i < K_COUNT; i++)
         if (db->k[i]) clReleaseKernel(db->k[i]);
     if (db->program) clReleaseProgram(db->program);
@@ -228,6 +231,33 @@ static cm_status device_view(cm_backend *b, cm_buf *parent, size_t offset, size_
     return CM_OK;
 }
 
+/* The event slot to pass to an enqueue call: &ev when profiling, else NULL (no event made). */
+#define PROF_EVENT(db, ev) ((db)->prof ? (ev) : NULL)
+
+/* Hands a profiled command's event(s) to the profiler; nothing when not profiling. */
+static cm_status prof_add(device_backend *db, const char *label, cl_event start, cl_event end) {
+    if (!db->prof || !end) {
+        if (start) clReleaseEvent(start);
+        return CM_OK;
+    }
+    return cl_profile_add(db->prof, label, start, end);
+}
+
+static cm_status device_profile_reset(cm_backend *b) {
+    device_backend *db = DB(b);
+    if (!db->prof) return cm_fail(CM_ERR_USAGE, "device '%s' was opened without profiling", db->desc.device_name);
+    CL_CHECK(clFinish(db->xfer));
+    CL_CHECK(clFinish(db->queue));
+    cl_profile_reset(db->prof);
+    return CM_OK;
+}
+
+static cm_status device_profile_read(cm_backend *b, cm_profile_entry *out, int max, int *n) {
+    device_backend *db = DB(b);
+    if (!db->prof) return cm_fail(CM_ERR_USAGE, "device '%s' was opened without profiling", db->desc.device_name);
+    return cl_profile_read(db->prof, out, max, n);
+}
+
 static cm_status check_range(const cm_buf *buf, size_t offset, size_t bytes, const char *op) {
     if (offset > buf->bytes || bytes > buf->bytes - offset)
         return cm_fail(CM_ERR_USAGE, "%s of %zu bytes at offset %zu overruns '%s' (%zu bytes)", op, bytes, offset,
@@ -237,22 +267,29 @@ static cm_status check_range(const cm_buf *buf, size_t offset, size_t bytes, con
 
 static cm_status device_upload(cm_backend *b, cm_buf *dst, size_t offset, const void *src, size_t bytes) {
     CM_TRY(check_range(dst, offset, bytes, "upload"));
-    if (bytes) CL_CHECK(clEnqueueWriteBuffer(DB(b)->queue, dst->mem, CL_TRUE, offset, bytes, src, 0, NULL, NULL));
-    return CM_OK;
+    cl_event ev = NULL;
+    if (bytes)
+        CL_CHECK(
+            clEnqueueWriteBuffer(DB(b)->queue, dst->mem, CL_TRUE, offset, bytes, src, 0, NULL, PROF_EVENT(DB(b), &ev)));
+    return prof_add(DB(b), "upload", NULL, ev);
 }
 
 static cm_status device_download(cm_backend *b, cm_buf *src, size_t offset, void *dst, size_t bytes) {
     CM_TRY(check_range(src, offset, bytes, "download"));
-    if (bytes) CL_CHECK(clEnqueueReadBuffer(DB(b)->queue, src->mem, CL_TRUE, offset, bytes, dst, 0, NULL, NULL));
-    return CM_OK;
+    cl_event ev = NULL;
+    if (bytes)
+        CL_CHECK(
+            clEnqueueReadBuffer(DB(b)->queue, src->mem, CL_TRUE, offset, bytes, dst, 0, NULL, PROF_EVENT(DB(b), &ev)));
+    return prof_add(DB(b), "download", NULL, ev);
 }
 
 static cm_status device_fill(cm_backend *b, cm_buf *dst, float value, size_t count) {
     CM_TRY(check_range(dst, 0, count * sizeof(float), "fill"));
+    cl_event ev = NULL;
     if (count)
-        CL_CHECK(
-            clEnqueueFillBuffer(DB(b)->queue, dst->mem, &value, sizeof value, 0, count * sizeof(float), 0, NULL, NULL));
-    return CM_OK;
+        CL_CHECK(clEnqueueFillBuffer(DB(b)->queue, dst->mem, &value, sizeof value, 0, count * sizeof(float), 0, NULL,
+                                     PROF_EVENT(DB(b), &ev)));
+    return prof_add(DB(b), "fill", NULL, ev);
 }
 
 static cm_status device_finish(cm_backend *b) {
@@ -269,7 +306,8 @@ static cm_status stage_one(device_backend *db, cm_buf *dst, size_t bytes) {
                                   after ? &after : NULL, &done));
     buf_clear_events(dst);
     dst->write_done = done;
-    return CM_OK;
+    if (db->prof) clRetainEvent(done);
+    return prof_add(db, "upload batch (transfer queue, overlaps compute)", NULL, done);
 }
 
 static cm_status device_stage_rows(cm_backend *b, cm_buf *rows_u8, cm_buf *labels_u8, const uint8_t *src,
@@ -298,8 +336,9 @@ static cm_status device_stage_rows(cm_backend *b, cm_buf *rows_u8, cm_buf *label
 static cm_status launch_1d(device_backend *db, int kid, size_t n) {
     if (n == 0) return CM_OK;
     size_t local = db->local[kid], global = round_up(n, local);
-    CL_CHECK(clEnqueueNDRangeKernel(db->queue, db->k[kid], 1, NULL, &global, &local, 0, NULL, NULL));
-    return CM_OK;
+    cl_event ev = NULL;
+    CL_CHECK(clEnqueueNDRangeKernel(db->queue, db->k[kid], 1, NULL, &global, &local, 0, NULL, PROF_EVENT(db, &ev)));
+    return prof_add(db, kernel_names[kid], NULL, ev);
 }
 
 /* 2-D launch: dim 0 over `cols` with the kernel's work-group width, dim 1 over rows. */
@@ -315,8 +354,14 @@ static cm_status launch_2d(device_backend *db, int kid, size_t cols, size_t rows
         local[1] = db->local[kid] / w;
     }
     size_t global[2] = {round_up(cols, local[0]), round_up(rows, local[1])};
-    CL_CHECK(clEnqueueNDRangeKernel(db->queue, db->k[kid], 2, NULL, global, local, nwait, wait, done));
-    return CM_OK;
+    cl_event ev = NULL;
+    CL_CHECK(clEnqueueNDRangeKernel(db->queue, db->k[kid], 2, NULL, global, local, nwait, wait,
+                                    done ? done : PROF_EVENT(db, &ev)));
+    if (done && db->prof) {
+        ev = *done;
+        clRetainEvent(ev);
+    }
+    return prof_add(db, kernel_names[kid], NULL, ev);
 }
 
 /* Launches a gather-family kernel (arguments already set) over (dim, rows), after the uploads
@@ -432,15 +477,26 @@ static cm_status device_gemm(cm_backend *b, bool ta, bool tb, int m, int n, int 
         db->gemm_temp_bytes = temp;
         backend_account(b, temp, 1);
     }
-    if (temp > 0) {
-        CLBLAST_CHECK(CLBlastSgemmWithTempBuffer(key.layout, key.ta, key.tb, key.m, key.n, key.k, alpha, a->mem, 0,
-                                                 key.lda, bm->mem, 0, key.ldb, beta, c->mem, 0, key.ldc, &db->queue,
-                                                 NULL, db->gemm_temp));
-    } else {
-        CLBLAST_CHECK(CLBlastSgemm(key.layout, key.ta, key.tb, key.m, key.n, key.k, alpha, a->mem, 0, key.lda, bm->mem,
-                                   0, key.ldb, beta, c->mem, 0, key.ldc, &db->queue, NULL));
+    /* profiled: from a marker before the call to CLBlast's last kernel, so that the padding
+     * and transposition kernels of its indirect GEMM count too */
+    cl_event start = NULL, ev = NULL;
+    if (db->prof) CL_CHECK(clEnqueueMarkerWithWaitList(db->queue, 0, NULL, &start));
+    CLBlastStatusCode cs;
+    if (temp > 0)
+        cs = CLBlastSgemmWithTempBuffer(key.layout, key.ta, key.tb, key.m, key.n, key.k, alpha, a->mem, 0, key.lda,
+                                        bm->mem, 0, key.ldb, beta, c->mem, 0, key.ldc, &db->queue, PROF_EVENT(db, &ev),
+                                        db->gemm_temp);
+    else
+        cs = CLBlastSgemm(key.layout, key.ta, key.tb, key.m, key.n, key.k, alpha, a->mem, 0, key.lda, bm->mem, 0,
+                          key.ldb, beta, c->mem, 0, key.ldc, &db->queue, PROF_EVENT(db, &ev));
+    if (cs != CLBlastSuccess) {
+        if (start) clReleaseEvent(start);
+        return clblast_fail_call(cs, "CLBlastSgemm", __FILE__, __LINE__);
     }
-    return CM_OK;
+    if (!db->prof) return CM_OK;
+    char label[64];
+    snprintf(label, sizeof label, "CLBlast GEMM %zux%zux%zu %c%c", key.m, key.n, key.k, ta ? 'T' : 'N', tb ? 'T' : 'N');
+    return prof_add(db, label, start, ev);
 }
 
 static cm_status device_bias_act(cm_backend *b, cm_buf *y, cm_buf *bias, int rows, int cols, bool relu) {
@@ -506,8 +562,9 @@ static cm_status device_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *db_, int ro
     size_t local[2] = {db->grad_tc, db->grad_lanes};
     size_t global[2] = {round_up((size_t)cols, db->grad_tc), db->grad_lanes};
     if (cols <= 0) return CM_OK;
-    CL_CHECK(clEnqueueNDRangeKernel(db->queue, k, 2, NULL, global, local, 0, NULL, NULL));
-    return CM_OK;
+    cl_event ev = NULL;
+    CL_CHECK(clEnqueueNDRangeKernel(db->queue, k, 2, NULL, global, local, 0, NULL, PROF_EVENT(db, &ev)));
+    return prof_add(db, kernel_names[K_BIAS_GRAD], NULL, ev);
 }
 
 static cm_status device_softmax_xent(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *dlogits, cm_buf *acc_loss,
@@ -610,16 +667,20 @@ static const cm_backend_ops device_ops = {
     .argmax = device_argmax,
     .opt_update = device_opt_update,
     .max_norm = device_max_norm,
+    .profile_reset = device_profile_reset,
+    .profile_read = device_profile_read,
 };
 
-static cm_status device_setup(device_backend *db) {
+static cm_status device_setup(device_backend *db, bool profile) {
     cl_int err;
+    cl_command_queue_properties qprops = profile ? CL_QUEUE_PROFILING_ENABLE : 0;
+    if (profile) CM_TRY(cl_profile_create(&db->prof));
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)db->desc.platform, 0};
     db->ctx = clCreateContext(props, 1, &db->desc.device, NULL, NULL, &err);
     CL_CHECK(err);
-    db->queue = clCreateCommandQueue(db->ctx, db->desc.device, 0, &err);
+    db->queue = clCreateCommandQueue(db->ctx, db->desc.device, qprops, &err);
     CL_CHECK(err);
-    db->xfer = clCreateCommandQueue(db->ctx, db->desc.device, 0, &err);
+    db->xfer = clCreateCommandQueue(db->ctx, db->desc.device, qprops, &err);
     CL_CHECK(err);
 
     const char *srcs[16];
@@ -657,7 +718,7 @@ cm_status backend_device_create(const cm_backend_options *opt, cm_backend **out)
     device_backend *db = calloc(1, sizeof *db);
     if (!db) return cm_fail(CM_ERR_MEMORY, "out of host memory");
     cm_status st = cl_select_device(opt ? opt->device : NULL, &db->desc);
-    if (st == CM_OK) st = device_setup(db);
+    if (st == CM_OK) st = device_setup(db, opt && opt->profile);
     if (st != CM_OK) {
         device_destroy(&db->base);
         return st;

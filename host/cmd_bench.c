@@ -28,10 +28,23 @@ typedef struct {
     double to_accuracy; /* 0: skip */
     int eval_every;     /* steps between evaluations in the to-accuracy run (0: 4 per epoch) */
     int json;
+    int profile;        /* per-kernel device time of a training step */
     char lists[3][256]; /* storage for the parsed lists */
 } bench_opts;
 
-enum { X_BACKENDS, X_BATCHES, X_FEEDS, X_STEPS, X_WARMUP, X_RUNS, X_NO_GEMM, X_TO_ACC, X_EVAL_EVERY, X_JSON };
+enum {
+    X_BACKENDS,
+    X_BATCHES,
+    X_FEEDS,
+    X_STEPS,
+    X_WARMUP,
+    X_RUNS,
+    X_NO_GEMM,
+    X_TO_ACC,
+    X_EVAL_EVERY,
+    X_JSON,
+    X_PROFILE
+};
 static const cm_extra_option bench_extra[] = {
     {"backends", 1, "  --backends LIST   backends to measure, comma-separated (default device,host)\n"},
     {"batches", 1, "  --batches LIST    batch sizes for the throughput table (default 128,512)\n"},
@@ -47,6 +60,9 @@ static const cm_extra_option bench_extra[] = {
      "                    (e.g. 0.98) and report load, setup and training time\n"},
     {"eval-every", 1, "  --eval-every N    steps between test evaluations for --to-accuracy (default 4 per epoch)\n"},
     {"json", 0, "  --json            print the results as one JSON object\n"},
+    {"profile", 0,
+     "  --profile         also profile --steps training steps at the first batch size on the\n"
+     "                    device with OpenCL event profiling: device time per kernel and GEMM\n"},
     {NULL, 0, NULL}};
 
 static cm_status split_list(const char *flag, const char *text, char *store, size_t cap, const char **items, int *n) {
@@ -118,6 +134,7 @@ static cm_status on_extra(void *ctx, int index, const char *value) {
         o->eval_every = (int)v;
         break;
     case X_JSON: o->json = 1; break;
+    case X_PROFILE: o->profile = 1; break;
     default: break;
     }
     return CM_OK;
@@ -224,6 +241,85 @@ static cm_status time_to_accuracy(cm_backend *b, const cm_dataset *ds, const cm_
     }
     progress_end(&bar);
     trainer_destroy(t);
+    return st;
+}
+
+/* ---- per-kernel profile ------------------------------------------------------------------------ */
+
+static int cmp_entry(const void *a, const void *b) {
+    double x = ((const cm_profile_entry *)a)->seconds, y = ((const cm_profile_entry *)b)->seconds;
+    return (x < y) - (x > y);
+}
+
+/* Trains `steps` steps (after `warmup`) on a device backend opened with profiling, and prints
+ * the device time of every kernel, GEMM and transfer per step, largest first, next to the wall
+ * time per step. A separate backend, so that profiling never slows the throughput runs. */
+static cm_status profile_steps(const cm_train_args *a, const bench_opts *o, const cm_dataset *ds, FILE *out,
+                               cJSON *root) {
+    cm_backend_options bo = {.device = a->device, .threads = a->threads, .profile = true};
+    cm_backend *b = NULL;
+    cm_model model = {0};
+    cm_trainer *t = NULL;
+    cm_status st = backend_create("device", &bo, &b);
+    if (st == CM_OK) {
+        size_t align = b->align_bytes > CM_PARAM_ALIGN_BYTES ? b->align_bytes : CM_PARAM_ALIGN_BYTES;
+        st = cli_init_model(a, ds, align, b, &model);
+    }
+    cm_train_config cfg = cli_train_config(a);
+    cfg.batch = o->batches[0];
+    if (st == CM_OK) st = trainer_create(b, ds, &model, &cfg, &t);
+    int per_epoch = t ? trainer_steps_per_epoch(t) : 1, done = 0, epoch = 0;
+    if (st == CM_OK) st = trainer_begin_epoch(t, epoch);
+    double t0 = 0.0;
+    for (int s = 0; st == CM_OK && s < o->warmup + o->steps; s++) {
+        if (s == o->warmup) {
+            st = backend_profile_reset(b); /* drains the queues */
+            t0 = timer_now();
+        }
+        if (st == CM_OK && done == per_epoch) {
+            st = trainer_begin_epoch(t, ++epoch);
+            done = 0;
+        }
+        if (st == CM_OK) st = trainer_step(t);
+        done++;
+    }
+    if (st == CM_OK) st = backend_finish(b);
+    double wall = timer_now() - t0;
+    cm_profile_entry e[64];
+    int n = 0;
+    if (st == CM_OK) st = backend_profile_read(b, e, 64, &n);
+    if (st == CM_OK) {
+        qsort(e, (size_t)n, sizeof e[0], cmp_entry);
+        double total = 0.0;
+        for (int i = 0; i < n; i++)
+            if (!strstr(e[i].name, "transfer queue")) total += e[i].seconds;
+        int steps = o->steps;
+        fprintf(out, "profile: %d steps at batch %d on %s (OpenCL event times; GEMM from a marker before the call)\n",
+                steps, cfg.batch, b->device_name);
+        fprintf(out, "  %-52s %9s %10s %7s\n", "operation", "calls/step", "ms/step", "share");
+        cJSON *jp = cJSON_AddObjectToObject(root, "profile");
+        cJSON_AddNumberToObject(jp, "batch", cfg.batch);
+        cJSON_AddNumberToObject(jp, "steps", steps);
+        cJSON_AddNumberToObject(jp, "wall_ms_per_step", 1e3 * wall / steps);
+        cJSON_AddNumberToObject(jp, "device_ms_per_step", 1e3 * total / steps);
+        cJSON *ja = cJSON_AddArrayToObject(jp, "operations");
+        for (int i = 0; i < n; i++) {
+            int overlap = strstr(e[i].name, "transfer queue") != NULL;
+            fprintf(out, "  %-52s %9.2f %10.3f %6.1f%%\n", e[i].name, (double)e[i].calls / steps,
+                    1e3 * e[i].seconds / steps, overlap ? 0.0 : 100.0 * e[i].seconds / total);
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "name", e[i].name);
+            cJSON_AddNumberToObject(j, "calls_per_step", (double)e[i].calls / steps);
+            cJSON_AddNumberToObject(j, "ms_per_step", 1e3 * e[i].seconds / steps);
+            cJSON_AddItemToArray(ja, j);
+        }
+        fprintf(out, "  %-52s %9s %10.3f\n", "sum on the compute queue", "", 1e3 * total / steps);
+        fprintf(out, "  %-52s %9s %10.3f  (the rest: launch overhead and idle time)\n", "wall time per step", "",
+                1e3 * wall / steps);
+    }
+    trainer_destroy(t);
+    model_free(&model);
+    backend_destroy(b);
     return st;
 }
 
@@ -348,6 +444,8 @@ static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root)
             fflush(out);
         }
     }
+
+    if (st == CM_OK && o->profile) st = profile_steps(a, o, &ds, out, root);
 
     /* Time to accuracy with the training options as given. */
     cJSON *jt = cJSON_AddArrayToObject(root, "to_accuracy");

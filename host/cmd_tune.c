@@ -1,5 +1,5 @@
-/* cmd_tune.c: `clmnist tune`: searches CLBlast's direct-GEMM parameters and the direct/indirect
- * switch-over size for the exact GEMM shapes of a training step, validates every candidate's
+/* cmd_tune.c: `clmnist tune`: searches CLBlast's direct- and indirect-GEMM kernel parameters
+ * and the direct/indirect switch-over size for the exact GEMM shapes of a training step, validates every candidate's
  * result against the host reference, keeps the fastest, and writes the per-device cache that the
  * device backend loads at start-up. Before/after GFLOP/s are measured in the same run. */
 #include <math.h>
@@ -15,7 +15,7 @@
 #include "timer.h"
 
 #define MAX_CASES (3 * CM_MAX_LAYERS)
-#define MAX_CANDIDATES 512
+#define MAX_CANDIDATES 4096
 #define ALL_DIRECT 65536 /* XGEMM_MIN_INDIRECT_SIZE so large that every shape takes the direct kernel */
 
 typedef struct {
@@ -30,7 +30,7 @@ static const cm_extra_option tune_extra[] = {
     {"out", 1,
      "  --out FILE        where to write the tuning (default: the per-device cache file,\n"
      "                    which train and bench load automatically)\n"},
-    {"max-candidates", 1, "  --max-candidates N  try at most N direct-kernel configurations (default all)\n"},
+    {"max-candidates", 1, "  --max-candidates N  try at most N configurations of each GEMM kernel (default all)\n"},
     {"seconds", 1, "  --seconds F       timing per shape and candidate (default 0.05)\n"},
     {"budget", 1, "  --budget S        stop trying candidates after S seconds (default 600)\n"},
     {NULL, 0, NULL}};
@@ -154,6 +154,60 @@ static double mnk(const gemm_case *g) {
     return (double)g->m * g->n * g->k;
 }
 
+/* What one search did with its candidates. */
+typedef struct {
+    int tried, total, rejected, failed, pruned;
+    double seconds;
+} search_counts;
+
+/* Tries candidates cand[0..nc) of one kernel, every shape routed to that kernel (`route` is the
+ * XGEMM_MIN_INDIRECT_SIZE that does it), until `budget` seconds have passed: validates each
+ * against the host reference, times it (stopping once slower than the best so far), and keeps
+ * the fastest in *best, best_times (per shape) and *best_total. */
+static cm_status search(cm_backend *dev, tune_case *cs, int n, gemm_params *cand, int nc, size_t route, double budget,
+                        const char *label, double flops, gemm_params *best, double *best_times, double *best_total,
+                        search_counts *cnt, double seconds) {
+    double times[MAX_CASES];
+    cm_status st = CM_OK;
+    *cnt = (search_counts){0, nc, 0, 0, 0, 0};
+    cm_progress bar;
+    progress_begin(&bar, stdout, label);
+    double t_start = timer_now();
+    for (int c = 0; c < nc && st == CM_OK && timer_now() - t_start < budget; c++, cnt->tried++) {
+        cand[c].min_indirect = route;
+        cm_status cst = gemm_params_apply(dev, &cand[c]);
+        int ok = cst == CM_OK;
+        for (int i = 0; i < n && ok && cst == CM_OK; i++)
+            cst = case_validate(dev, &cs[i], &ok);
+        double total = 0;
+        if (cst == CM_OK && ok) cst = time_all(dev, cs, n, seconds, *best_total, times, &total);
+        if (cst != CM_OK) { /* a configuration this device cannot build or run: skip it */
+            cnt->failed++;
+        } else if (!ok) {
+            cnt->rejected++;
+        } else if (!isfinite(total)) {
+            cnt->pruned++;
+        } else if (total < *best_total) {
+            *best_total = total;
+            *best = cand[c];
+            memcpy(best_times, times, sizeof times);
+        }
+        char extra[96];
+        snprintf(extra, sizeof extra, "best %.1f GFLOP/s", isfinite(*best_total) ? flops / *best_total / 1e9 : 0.0);
+        progress_update(&bar, c + 1, nc, extra);
+        if (!bar.enabled && (c + 1) % 10 == 0) printf("%s: %d of %d candidates, %s\n", label, c + 1, nc, extra);
+    }
+    progress_end(&bar);
+    cnt->seconds = timer_now() - t_start;
+    return st;
+}
+
+static void print_counts(const char *kernel, const search_counts *c) {
+    printf("%s: tried %d of %d configurations in %.0f s (%d gave wrong results, %d did not build or run, %d stopped "
+           "once slower than the best)\n",
+           kernel, c->tried, c->total, c->seconds, c->rejected, c->failed, c->pruned);
+}
+
 static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a, const cm_dataset *ds,
                       const tune_opts *o) {
     cm_layout L;
@@ -170,62 +224,51 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
         cs[i].g = gc[i];
         st = case_setup(dev, host, &cs[i], 100 + (uint64_t)i);
     }
-    double before[MAX_CASES], ind[MAX_CASES], dir[MAX_CASES], best_dir[MAX_CASES], after[MAX_CASES];
-    double t_before = 0, t_ind = 0, t_after = 0, best_total = INFINITY, flops = step_flops(cs, n);
-    gemm_params best = {0}, p;
+    double before[MAX_CASES], best_ind[MAX_CASES], best_dir[MAX_CASES], after[MAX_CASES];
+    double t_before = 0, t_ind = 0, t_after = 0, dir_total = INFINITY, flops = step_flops(cs, n);
+    gemm_params best_d = {0}, best_i = {0}, best = {0};
     printf("tune: %s on %s\n", tuned_for, dev->device_name);
     /* 1. CLBlast as it comes */
     if (st == CM_OK) st = time_all(dev, cs, n, 10 * o->seconds, INFINITY, before, &t_before);
     if (st == CM_OK)
         printf("untuned: %.2f ms of GEMM per step, %.1f GFLOP/s\n", 1e3 * t_before, flops / t_before / 1e9);
-    /* 2. every shape through the indirect kernel, with its parameters as they are */
-    p = (gemm_params){0, {0}, 1};
-    if (st == CM_OK) st = gemm_params_apply(dev, &p);
-    if (st == CM_OK) st = time_all(dev, cs, n, o->seconds, INFINITY, ind, &t_ind);
-    /* 3. the direct kernel's candidates, every shape through it */
-    gemm_params *cand = malloc(sizeof *cand * MAX_CANDIDATES);
+    /* 2. every shape through the indirect kernel with CLBlast's parameters: the indirect
+     *    search's starting point (before any override, which cannot be undone) */
+    best_i = (gemm_params){0};
+    best_i.min_indirect = 1;
+    if (st == CM_OK) st = gemm_params_apply(dev, &best_i);
+    if (st == CM_OK) st = time_all(dev, cs, n, o->seconds, INFINITY, best_ind, &t_ind);
+    /* 3. the direct kernel's candidates (a third of the budget), then the indirect kernel's */
     const char *vendor, *device, *driver;
     size_t max_wg, local_mem;
     backend_device_identity(dev, &vendor, &device, &driver, &max_wg, &local_mem);
-    int nc = cand ? gemm_direct_candidates(max_wg, local_mem, cand, MAX_CANDIDATES) : 0;
-    if (!cand) st = cm_fail(CM_ERR_MEMORY, "out of host memory");
-    if (o->max_candidates && nc > o->max_candidates) nc = o->max_candidates;
-    int rejected = 0, failed = 0, pruned = 0, tried = 0;
-    cm_progress bar;
-    progress_begin(&bar, stdout, "tune");
-    double t_start = timer_now();
-    for (int c = 0; c < nc && st == CM_OK && timer_now() - t_start < o->budget; c++, tried++) {
-        cand[c].min_indirect = ALL_DIRECT;
-        cm_status cst = gemm_params_apply(dev, &cand[c]);
-        int ok = cst == CM_OK;
-        for (int i = 0; i < n && ok && cst == CM_OK; i++)
-            cst = case_validate(dev, &cs[i], &ok);
-        double total = 0;
-        if (cst == CM_OK && ok) cst = time_all(dev, cs, n, o->seconds, best_total, dir, &total);
-        if (cst != CM_OK) { /* a configuration this device cannot build or run: skip it */
-            failed++;
-        } else if (!ok) {
-            rejected++;
-        } else if (!isfinite(total)) {
-            pruned++;
-        } else if (total < best_total) {
-            best_total = total;
-            best = cand[c];
-            memcpy(best_dir, dir, sizeof dir);
-        }
-        char extra[96];
-        snprintf(extra, sizeof extra, "best %.1f GFLOP/s (untuned %.1f)",
-                 isfinite(best_total) ? flops / best_total / 1e9 : 0.0, flops / t_before / 1e9);
-        progress_update(&bar, c + 1, nc, extra);
-        if (!bar.enabled && (c + 1) % 10 == 0) printf("tune: %d of %d candidates, %s\n", c + 1, nc, extra);
-    }
-    progress_end(&bar);
-    free(cand);
-    if (st == CM_OK && !isfinite(best_total))
-        st = cm_fail(CM_ERR_DEVICE, "tune: none of %d direct-kernel configurations ran correctly on '%s'", nc,
-                     dev->device_name);
-    /* 4. the switch-over size: shapes below it take the tuned direct kernel, the others the indirect one */
+    gemm_params *cand = malloc(sizeof *cand * MAX_CANDIDATES);
+    if (!cand && st == CM_OK) st = cm_fail(CM_ERR_MEMORY, "out of host memory");
+    search_counts cd = {0}, ci = {0};
+    double t0 = timer_now();
     if (st == CM_OK) {
+        int nc = gemm_direct_candidates(max_wg, local_mem, cand, MAX_CANDIDATES);
+        if (o->max_candidates && nc > o->max_candidates) nc = o->max_candidates;
+        st = search(dev, cs, n, cand, nc, ALL_DIRECT, o->budget / 3, "direct", flops, &best_d, best_dir, &dir_total,
+                    &cd, o->seconds);
+    }
+    if (st == CM_OK && !isfinite(dir_total))
+        st = cm_fail(CM_ERR_DEVICE, "tune: none of %d direct-kernel configurations ran correctly on '%s'", cd.total,
+                     dev->device_name);
+    if (st == CM_OK) {
+        int nc = gemm_indirect_candidates(max_wg, local_mem, cand, MAX_CANDIDATES);
+        if (o->max_candidates && nc > o->max_candidates) nc = o->max_candidates;
+        double left = o->budget - (timer_now() - t0);
+        st = search(dev, cs, n, cand, nc, 1, left > 0 ? left : 0, "indirect", flops, &best_i, best_ind, &t_ind, &ci,
+                    o->seconds);
+    }
+    free(cand);
+    /* 4. per shape the faster kernel, through the switch-over size: shapes below it take the
+     *    tuned direct kernel, the others the tuned indirect one */
+    if (st == CM_OK) {
+        best = best_d;
+        best.has_indirect = best_i.has_indirect;
+        memcpy(best.indirect, best_i.indirect, sizeof best.indirect);
         size_t thresholds[MAX_CASES + 2];
         int nt = 0;
         thresholds[nt++] = 1;
@@ -236,33 +279,52 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
         for (int t = 0; t < nt; t++) {
             double tt = (double)thresholds[t], total = 0;
             for (int i = 0; i < n; i++)
-                total += mnk(&cs[i].g) < tt * tt * tt ? best_dir[i] : ind[i];
+                total += mnk(&cs[i].g) < tt * tt * tt ? best_dir[i] : best_ind[i];
             if (total < best_mix) best_mix = total, best.min_indirect = thresholds[t];
         }
     }
-    /* 5. the result, validated and timed as the baseline was */
+    /* 5. the result, validated and timed as the baseline was. When no indirect candidate beat
+     *    CLBlast's own parameters, the last candidate's override is still in place in this
+     *    process, so those shapes keep their timing from step 2 (the cache does not override). */
+    int stale = st == CM_OK && !best.has_indirect && ci.tried > 0;
     if (st == CM_OK) st = gemm_params_apply(dev, &best);
     int all_ok = 1;
+    double bt = (double)best.min_indirect;
     for (int i = 0; i < n && st == CM_OK; i++) {
-        int ok;
-        st = case_validate(dev, &cs[i], &ok);
+        int ok = 1, indirect = mnk(&cs[i].g) >= bt * bt * bt;
+        if (!(stale && indirect)) st = case_validate(dev, &cs[i], &ok);
         all_ok &= ok;
     }
     if (st == CM_OK && !all_ok) st = cm_fail(CM_ERR_DEVICE, "tune: the chosen parameters failed validation");
     if (st == CM_OK) st = time_all(dev, cs, n, 10 * o->seconds, INFINITY, after, &t_after);
+    if (st == CM_OK && stale) {
+        t_after = 0;
+        for (int i = 0; i < n; i++) {
+            if (mnk(&cs[i].g) >= bt * bt * bt) after[i] = best_ind[i];
+            t_after += after[i];
+        }
+    }
     if (st == CM_OK) {
-        printf("tried %d of %d direct-kernel configurations in %.0f s (%d gave wrong results, %d did not build or "
-               "run, %d stopped once slower than the best)\n",
-               tried, nc, timer_now() - t_start, rejected, failed, pruned);
+        print_counts("direct kernel (XgemmDirect)", &cd);
+        print_counts("indirect kernel (Xgemm)", &ci);
         printf("chosen: XgemmDirect");
         for (int i = 0; i < GEMM_DIRECT_NPARAMS; i++)
             printf(" %s=%zu", gemm_direct_names[i], best.direct[i]);
+        if (best.has_indirect) {
+            printf("; Xgemm");
+            for (int i = 0; i < GEMM_INDIRECT_NPARAMS; i++)
+                printf(" %s=%zu", gemm_indirect_names[i], best.indirect[i]);
+        } else {
+            printf("; Xgemm as CLBlast has it");
+        }
         printf("; indirect kernel from m*n*k >= %zu^3\n", best.min_indirect);
-        printf("\n  %-28s %6s %6s %6s %10s %10s %7s\n", "GEMM (GFLOP/s)", "m", "n", "k", "untuned", "tuned", "ratio");
+        printf("\n  %-28s %6s %6s %6s %10s %10s %7s %s\n", "GEMM (GFLOP/s)", "m", "n", "k", "untuned", "tuned", "ratio",
+               "kernel");
         for (int i = 0; i < n; i++) {
             double f = 2.0 * mnk(&cs[i].g) / 1e9;
-            printf("  %-28s %6d %6d %6d %10.1f %10.1f %6.2fx\n", cs[i].g.what, cs[i].g.m, cs[i].g.n, cs[i].g.k,
-                   f / before[i], f / after[i], before[i] / after[i]);
+            printf("  %-28s %6d %6d %6d %10.1f %10.1f %6.2fx %s\n", cs[i].g.what, cs[i].g.m, cs[i].g.n, cs[i].g.k,
+                   f / before[i], f / after[i], before[i] / after[i],
+                   mnk(&cs[i].g) >= bt * bt * bt ? "indirect" : "direct");
         }
         printf("  %-28s %20s %10.1f %10.1f %6.2fx\n\n", "whole step", "", flops / t_before / 1e9, flops / t_after / 1e9,
                t_before / t_after);

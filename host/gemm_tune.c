@@ -16,6 +16,9 @@
 
 const char *const gemm_direct_names[GEMM_DIRECT_NPARAMS] = {"WGD",  "MDIMCD", "NDIMCD", "MDIMAD", "NDIMBD",
                                                             "KWID", "VWMD",   "VWND",   "PADA",   "PADB"};
+const char *const gemm_indirect_names[GEMM_INDIRECT_NPARAMS] = {"GEMMK", "KREG",  "KWG",   "KWI", "MDIMA", "MDIMC",
+                                                                "MWG",   "NDIMB", "NDIMC", "NWG", "SA",    "SB",
+                                                                "STRM",  "STRN",  "VWM",   "VWN"};
 
 int gemm_model_cases(const cm_layout *L, int B, gemm_case *out) {
     static char names[3 * CM_MAX_LAYERS][48];
@@ -85,6 +88,8 @@ cm_status gemm_case_time(cm_backend *b, gemm_case *g, double min_seconds) {
 cm_status gemm_params_apply(cm_backend *b, const gemm_params *p) {
     if (p->has_direct)
         CM_TRY(backend_device_override(b, "XgemmDirect", GEMM_DIRECT_NPARAMS, gemm_direct_names, p->direct));
+    if (p->has_indirect)
+        CM_TRY(backend_device_override(b, "Xgemm", GEMM_INDIRECT_NPARAMS, gemm_indirect_names, p->indirect));
     const char *routine[1] = {"XGEMM_MIN_INDIRECT_SIZE"};
     return backend_device_override(b, "GemmRoutine", 1, routine, &p->min_indirect);
 }
@@ -102,10 +107,65 @@ int gemm_direct_candidates(size_t max_wg, size_t local_mem, gemm_params *out, in
                         size_t W = wgd[a], M = dim[mc], N = dim[nc], VM = vw[vm], VN = vw[vn];
                         if (W % 2 || W % (M * VM) || W % (N * VN) || W % N || W % M) continue;
                         if (M * N > max_wg || sizeof(float) * 2 * W * (W + 1) > local_mem) continue;
-                        if (n < max) out[n] = (gemm_params){1, {W, M, N, M, N, 2, VM, VN, 1, 1}, 0};
+                        if (n < max) out[n] = (gemm_params){1, {W, M, N, M, N, 2, VM, VN, 1, 1}, 0, {0}, 0};
                         n++;
                     }
     return n < max ? n : max;
+}
+
+static int multiple(size_t v, size_t of) {
+    return of && v % of == 0;
+}
+
+/* 1 when an indirect-kernel configuration meets the constraints of CLBlast's Xgemm tuner for
+ * kernel 0 (integer work per work-item, KWG a multiple of the re-shaped tile heights, local
+ * memory and work-group size within the device's limits). */
+static int indirect_valid(const size_t *x, size_t max_wg, size_t local_mem) {
+    size_t wg = x[XG_MDIMC] * x[XG_NDIMC];
+    if (wg > max_wg || !multiple(x[XG_KWG], x[XG_KWI])) return 0;
+    if (!multiple(x[XG_MWG], x[XG_MDIMC] * x[XG_VWM]) || !multiple(x[XG_NWG], x[XG_NDIMC] * x[XG_VWN])) return 0;
+    if (!multiple(x[XG_MWG], x[XG_MDIMA] * x[XG_VWM]) || !multiple(x[XG_NWG], x[XG_NDIMB] * x[XG_VWN])) return 0;
+    if (x[XG_GEMMK] != 0 || x[XG_KREG] != 1) return 0; /* kernel 1: see gemm_indirect_candidates */
+    if (!multiple(x[XG_KWG], wg / x[XG_MDIMA]) || !multiple(x[XG_KWG], wg / x[XG_NDIMB])) return 0;
+    return sizeof(float) * (x[XG_SA] * x[XG_KWG] * x[XG_MWG] + x[XG_SB] * x[XG_KWG] * x[XG_NWG]) <= local_mem;
+}
+
+/* Kernel 0 (GEMMK 0, local-memory tiles): the value sets of CLBlast's tuner with MDIMA = MDIMC,
+ * NDIMB = NDIMC, SA = SB and no strided access, shuffled with a fixed seed. Kernel 1 (GEMMK 1,
+ * 2-D register tiling) is not searched: with CLBlast 1.5.3 on PoCL its configurations wrote past
+ * their buffers and corrupted the heap (heap corruption within four candidates, every time). */
+int gemm_indirect_candidates(size_t max_wg, size_t local_mem, gemm_params *out, int max) {
+    static const size_t wg[] = {16, 32, 64, 128}, dim0[] = {8, 16, 32}, vw[] = {1, 2, 4, 8}, kwg0[] = {16, 32};
+    int n = 0;
+    for (size_t mw = 0; mw < 4; mw++)
+        for (size_t nw = 0; nw < 4; nw++)
+            for (size_t vm = 0; vm < 4; vm++)
+                for (size_t vn = 0; vn < 4; vn++) {
+                    for (size_t kw = 0; kw < 2; kw++)
+                        for (size_t mc = 0; mc < 3; mc++)
+                            for (size_t nc = 0; nc < 3; nc++)
+                                for (size_t sa = 0; sa < 2; sa++) {
+                                    size_t x[GEMM_INDIRECT_NPARAMS] = {0};
+                                    x[XG_GEMMK] = 0, x[XG_KREG] = 1, x[XG_KWG] = kwg0[kw], x[XG_KWI] = 2;
+                                    x[XG_MDIMA] = x[XG_MDIMC] = dim0[mc], x[XG_NDIMB] = x[XG_NDIMC] = dim0[nc];
+                                    x[XG_MWG] = wg[mw], x[XG_NWG] = wg[nw], x[XG_SA] = x[XG_SB] = sa;
+                                    x[XG_VWM] = vw[vm], x[XG_VWN] = vw[vn];
+                                    if (n < max && indirect_valid(x, max_wg, local_mem)) {
+                                        out[n] = (gemm_params){0};
+                                        out[n].has_indirect = 1;
+                                        memcpy(out[n++].indirect, x, sizeof x);
+                                    }
+                                }
+                }
+    cm_rng rng;
+    rng_seed(&rng, 2024, 5);
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)rng_bounded(&rng, (uint32_t)i + 1);
+        gemm_params t = out[i];
+        out[i] = out[j];
+        out[j] = t;
+    }
+    return n;
 }
 
 static void sanitise(char *dst, size_t size, const char *src) {
@@ -179,6 +239,11 @@ cm_status gemm_cache_save(const cm_backend *b, const char *path, const gemm_para
         for (int i = 0; i < GEMM_DIRECT_NPARAMS; i++)
             cJSON_AddNumberToObject(d, gemm_direct_names[i], (double)p->direct[i]);
     }
+    if (p->has_indirect) {
+        cJSON *d = cJSON_AddObjectToObject(root, "Xgemm");
+        for (int i = 0; i < GEMM_INDIRECT_NPARAMS; i++)
+            cJSON_AddNumberToObject(d, gemm_indirect_names[i], (double)p->indirect[i]);
+    }
     cJSON *r = cJSON_AddObjectToObject(root, "GemmRoutine");
     cJSON_AddNumberToObject(r, "XGEMM_MIN_INDIRECT_SIZE", (double)p->min_indirect);
     char *text = cJSON_Print(root);
@@ -201,10 +266,25 @@ cm_status gemm_cache_save(const cm_backend *b, const char *path, const gemm_para
     return st;
 }
 
-/* Reads a size_t field of obj, 1..65536; 0 when absent or out of range. */
-static size_t get_size(const cJSON *obj, const char *name) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= 65536 ? (size_t)v->valuedouble : 0;
+/* Reads the integer field `name` of obj into *v: lo..65536; 0 when absent or out of range. */
+static int get_size(const cJSON *obj, const char *name, double lo, size_t *v) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!cJSON_IsNumber(x) || x->valuedouble < lo || x->valuedouble > 65536 || x->valuedouble != (size_t)x->valuedouble)
+        return 0;
+    *v = (size_t)x->valuedouble;
+    return 1;
+}
+
+/* Every field of a kernel's parameter object; the flags and GEMMK may be 0. */
+static cm_status get_kernel_params(const char *path, const cJSON *obj, const char *kernel, const char *const *names,
+                                   int n, size_t *out) {
+    for (int i = 0; i < n; i++) {
+        int zero_ok = !strncmp(names[i], "PAD", 3) || !strcmp(names[i], "SA") || !strcmp(names[i], "SB") ||
+                      !strncmp(names[i], "STR", 3) || !strcmp(names[i], "GEMMK");
+        if (!get_size(obj, names[i], zero_ok ? 0 : 1, &out[i]))
+            return cm_fail(CM_ERR_FORMAT, "%s: %s.%s missing or out of range", path, kernel, names[i]);
+    }
+    return CM_OK;
 }
 
 static cm_status parse_cache(const cm_backend *b, const char *path, gemm_params *p) {
@@ -222,6 +302,7 @@ static cm_status parse_cache(const cm_backend *b, const char *path, gemm_params 
     const cJSON *dev = cJSON_GetObjectItemCaseSensitive(root, "device");
     const cJSON *drv = cJSON_GetObjectItemCaseSensitive(root, "driver");
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "XgemmDirect");
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(root, "Xgemm");
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, "GemmRoutine");
     memset(p, 0, sizeof *p);
     if (!cJSON_IsObject(root))
@@ -229,13 +310,17 @@ static cm_status parse_cache(const cm_backend *b, const char *path, gemm_params 
     else if (!cJSON_IsString(dev) || strcmp(dev->valuestring, device) || !cJSON_IsString(drv) ||
              strcmp(drv->valuestring, driver))
         st = cm_fail(CM_ERR_FORMAT, "%s: written for another device or driver", path);
-    else if (!(p->min_indirect = get_size(r, "XGEMM_MIN_INDIRECT_SIZE")))
+    else if (!get_size(r, "XGEMM_MIN_INDIRECT_SIZE", 1, &p->min_indirect))
         st = cm_fail(CM_ERR_FORMAT, "%s: GemmRoutine.XGEMM_MIN_INDIRECT_SIZE missing or out of range", path);
-    else if (d) {
+    if (st == CM_OK && d) {
         p->has_direct = 1;
-        for (int i = 0; i < GEMM_DIRECT_NPARAMS && st == CM_OK; i++)
-            if (!(p->direct[i] = get_size(d, gemm_direct_names[i])) && strncmp(gemm_direct_names[i], "PAD", 3))
-                st = cm_fail(CM_ERR_FORMAT, "%s: XgemmDirect.%s missing or out of range", path, gemm_direct_names[i]);
+        st = get_kernel_params(path, d, "XgemmDirect", gemm_direct_names, GEMM_DIRECT_NPARAMS, p->direct);
+    }
+    if (st == CM_OK && x) {
+        p->has_indirect = 1;
+        st = get_kernel_params(path, x, "Xgemm", gemm_indirect_names, GEMM_INDIRECT_NPARAMS, p->indirect);
+        if (st == CM_OK && !indirect_valid(p->indirect, wg, lm))
+            st = cm_fail(CM_ERR_FORMAT, "%s: Xgemm parameters break CLBlast's constraints for this device", path);
     }
     cJSON_Delete(root);
     return st;

@@ -24,13 +24,36 @@ int gemm_model_cases(const cm_layout *L, int batch, gemm_case *out);
 /* Times g on b (one untimed call first, then repeats for at least min_seconds). */
 cm_status gemm_case_time(cm_backend *b, gemm_case *g, double min_seconds);
 
-/* CLBlast's direct GEMM kernel parameters, in this order, plus the size from which the
+/* CLBlast's direct GEMM kernel parameters (XgemmDirect), in this order; its indirect GEMM
+ * kernel's parameters (Xgemm, CLBlast's alphabetical order); and the size from which the
  * indirect kernel is used (GemmRoutine XGEMM_MIN_INDIRECT_SIZE: m*n*k >= size^3). */
 #define GEMM_DIRECT_NPARAMS 10
+#define GEMM_INDIRECT_NPARAMS 16
 extern const char *const gemm_direct_names[GEMM_DIRECT_NPARAMS];
+extern const char *const gemm_indirect_names[GEMM_INDIRECT_NPARAMS];
+enum {
+    XG_GEMMK,
+    XG_KREG,
+    XG_KWG,
+    XG_KWI,
+    XG_MDIMA,
+    XG_MDIMC,
+    XG_MWG,
+    XG_NDIMB,
+    XG_NDIMC,
+    XG_NWG,
+    XG_SA,
+    XG_SB,
+    XG_STRM,
+    XG_STRN,
+    XG_VWM,
+    XG_VWN
+};
 typedef struct {
-    int has_direct;                     /* 0: leave the direct kernel's parameters as they are */
-    size_t direct[GEMM_DIRECT_NPARAMS]; /* WGD MDIMCD NDIMCD MDIMAD NDIMBD KWID VWMD VWND PADA PADB */
+    int has_direct;                         /* 0: leave the direct kernel's parameters as they are */
+    size_t direct[GEMM_DIRECT_NPARAMS];     /* WGD MDIMCD NDIMCD MDIMAD NDIMBD KWID VWMD VWND PADA PADB */
+    int has_indirect;                       /* 0: leave the indirect kernel's parameters as they are */
+    size_t indirect[GEMM_INDIRECT_NPARAMS]; /* indexed by XG_* */
     size_t min_indirect;
 } gemm_params;
 
@@ -55,5 +78,8 @@ void gemm_cache_load(cm_backend *b);
 /* Every candidate `tune` tries for the direct kernel on a device allowing max_wg work-items
  * per group and local_mem bytes of local memory; returns the count (<= max). */
 int gemm_direct_candidates(size_t max_wg, size_t local_mem, gemm_params *out, int max);
+/* The same for the indirect kernel (both of its variants, GEMMK 0 and 1), in a fixed
+ * pseudo-random order so that a search cut short by its time budget still samples all kinds. */
+int gemm_indirect_candidates(size_t max_wg, size_t local_mem, gemm_params *out, int max);
 
 #endif

@@ -151,10 +151,54 @@ if "$bin" devices >/dev/null 2>&1; then
     "$bin" train "${tuned[@]}" >"$tmp/tuned.txt" 2>&1
     check "train loads the tuning" grep -q "^GEMM: tuned parameters from $tmp/tune/gemm-" "$tmp/tuned.txt"
     check "tuned training learns ($(acc "$tmp/tuned.txt"))" grep -q "test accuracy: [89][0-9]" "$tmp/tuned.txt"
+    check "tune searched the indirect kernel too" grep -q "^indirect kernel (Xgemm): tried [1-9]" "$tmp/tune.txt"
+    real=$(ls "$tmp"/tune/gemm-*.json)
+    cp "$real" "$tmp/real.json"
+    # hand-written indirect-kernel parameters, every shape through that kernel: applied, and
+    # training still learns; parameters that break CLBlast's constraints or pick kernel 1: refused
+    xgemm() { # xgemm FIELD=VALUE...: the real cache with a chosen Xgemm entry
+        python3 - "$tmp/real.json" "$real" "$@" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+x = dict(GEMMK=0, KREG=1, KWG=32, KWI=2, MDIMA=16, MDIMC=16, MWG=64, NDIMB=8, NDIMC=8, NWG=64,
+         SA=0, SB=0, STRM=0, STRN=0, VWM=4, VWN=2)
+for kv in sys.argv[3:]:
+    k, v = kv.split("=")
+    x[k] = int(v)
+c["Xgemm"] = x
+c["GemmRoutine"] = {"XGEMM_MIN_INDIRECT_SIZE": 1}
+json.dump(c, open(sys.argv[2], "w"))
+PY
+    }
+    xgemm
+    "$bin" train "${tuned[@]}" >"$tmp/xgemm.txt" 2>"$tmp/xgemm.err"
+    check "hand-written Xgemm parameters load and train ($(acc "$tmp/xgemm.txt"))" bash -c "[ ! -s '$tmp/xgemm.err' ] \
+        && grep -q '^GEMM: tuned' '$tmp/xgemm.txt' && grep -q 'test accuracy: [89][0-9]' '$tmp/xgemm.txt'"
+    for bad in MWG=24 GEMMK=1 KWI=3; do
+        xgemm "$bad"
+        "$bin" train "${tuned[@]}" >"$tmp/bad.txt" 2>"$tmp/bad.err"
+        check "Xgemm $bad: refused with one warning, untuned" bash -c "[ \$(wc -l <'$tmp/bad.err') = 1 ] \
+            && grep -q 'warning: ignoring the GEMM tuning cache.*Xgemm' '$tmp/bad.err' && ! grep -q '^GEMM: tuned' '$tmp/bad.txt'"
+    done
     for f in "$tmp"/tune/gemm-*.json; do echo '{"device": 1' >"$f"; done
     "$bin" train "${tuned[@]}" >"$tmp/forged.txt" 2>"$tmp/forged.err"
     check "a forged cache: exit 0, one warning, untuned" bash -c "[ $? = 0 ] && [ \$(wc -l <'$tmp/forged.err') = 1 ] \
         && grep -q 'warning: ignoring the GEMM tuning cache' '$tmp/forged.err' && ! grep -q '^GEMM: tuned' '$tmp/forged.txt'"
     unset CLMNIST_CACHE_DIR
+
+    # 6. bench --profile: every GEMM and kernel of a step counted once per call, and the device
+    #    time within the wall time
+    CLMNIST_NO_TUNING=1 "$bin" bench --data "$data" --layers 16 --backends device --batches 32 --runs 1 --steps 4 \
+        --warmup 1 --no-gemm --profile --json >"$tmp/prof.json" 2>"$tmp/prof.err"
+    check "bench --profile: 5 GEMM shapes once per step, bias_act twice, one optimizer update, device <= wall" \
+        python3 -c "
+import json, sys
+p = json.load(open(sys.argv[1]))['profile']
+ops = {o['name']: o for o in p['operations']}
+gemms = [o for n, o in ops.items() if n.startswith('CLBlast GEMM')]
+assert len(gemms) == 5 and all(o['calls_per_step'] == 1 for o in gemms), gemms
+assert ops['kernel_bias_act']['calls_per_step'] == 2 and ops['kernel_opt_update']['calls_per_step'] == 1
+assert 0 < p['device_ms_per_step'] <= 1.05 * p['wall_ms_per_step'] + 0.1, p
+" "$tmp/prof.json"
 fi
 exit $fail

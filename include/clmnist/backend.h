@@ -42,6 +42,13 @@ typedef struct {
     float shift, rotate, scale, flip;
 } cm_augment;
 
+/* Device time of one kind of operation, summed over a profiled stretch (bench --profile). */
+typedef struct {
+    char name[64]; /* kernel_<op>, "CLBlast GEMM m x n x k NT", "upload (transfer queue)", ... */
+    long calls;
+    double seconds;
+} cm_profile_entry;
+
 enum {
     CM_BUF_STAGING = 1u << 0, /* refilled from the host every step: stage_rows() target */
 };
@@ -99,6 +106,10 @@ typedef struct {
     cm_status (*opt_update)(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *m, cm_buf *v, size_t n, const cm_opt_step *s);
     /* Max-norm constraint: each row of w (rows, cols) whose L2 norm exceeds c is scaled to norm c. */
     cm_status (*max_norm)(cm_backend *b, cm_buf *w, int rows, int cols, float c);
+    /* Optional (NULL where the backend cannot profile): start recording every operation's
+     * device time from now (dropping earlier records), or read the totals per operation. */
+    cm_status (*profile_reset)(cm_backend *b);
+    cm_status (*profile_read)(cm_backend *b, cm_profile_entry *out, int max, int *n);
 } cm_backend_ops;
 
 struct cm_backend {
@@ -127,6 +138,7 @@ static inline void backend_account(cm_backend *b, size_t bytes, int add) {
 typedef struct {
     const char *device; /* --device N or a name substring; NULL: $CLMNIST_DEVICE, else first GPU */
     int threads;        /* host backend: OpenMP threads (0 = default) */
+    bool profile;       /* device backend: queues with CL_QUEUE_PROFILING_ENABLE (bench --profile) */
 } cm_backend_options;
 
 cm_status backend_host_create(const cm_backend_options *opt, cm_backend **out);
@@ -162,5 +174,8 @@ cm_status backend_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *
                          int classes);
 cm_status backend_opt_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *m, cm_buf *v, size_t n, const cm_opt_step *s);
 cm_status backend_max_norm(cm_backend *b, cm_buf *w, int rows, int cols, float c);
+/* CM_ERR_USAGE when the backend cannot profile (it was not created with .profile). */
+cm_status backend_profile_reset(cm_backend *b);
+cm_status backend_profile_read(cm_backend *b, cm_profile_entry *out, int max, int *n);
 
 #endif
