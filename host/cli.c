@@ -561,6 +561,21 @@ const char *const *cli_meta_class_names(const cm_meta *meta, int classes, char (
     return ok ? names : NULL;
 }
 
+char *cli_dataset_digests(const char *data_dir) {
+    cJSON *sha = cJSON_CreateObject();
+    const char *stems[2] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"};
+    for (int i = 0; sha && i < 2; i++) {
+        char path[4096], hex[65];
+        if (dataset_find_file(data_dir, stems[i], path, sizeof path) == 0 && digest_file_sha256(path, hex) == CM_OK) {
+            const char *base = strrchr(path, '/');
+            cJSON_AddStringToObject(sha, base ? base + 1 : path, hex);
+        }
+    }
+    char *text = sha ? cJSON_PrintUnformatted(sha) : NULL;
+    cJSON_Delete(sha);
+    return text;
+}
+
 cm_status cli_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_backend *b, cm_meta *m) {
     memset(m, 0, sizeof *m);
     char arch[256];
@@ -586,18 +601,7 @@ cm_status cli_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_
         free(text);
     }
     CM_TRY(meta_set(m, "dataset", "%s", ds->name));
-    cJSON *sha = cJSON_CreateObject();
-    const char *stems[2] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"};
-    for (int i = 0; i < 2; i++) {
-        char path[4096], hex[65];
-        if (dataset_find_file(a->data_dir, stems[i], path, sizeof path) == 0 &&
-            digest_file_sha256(path, hex) == CM_OK) {
-            const char *base = strrchr(path, '/');
-            cJSON_AddStringToObject(sha, base ? base + 1 : path, hex);
-        }
-    }
-    char *text = cJSON_PrintUnformatted(sha);
-    cJSON_Delete(sha);
+    char *text = cli_dataset_digests(a->data_dir);
     if (text) CM_TRY(meta_set(m, "dataset_sha256", "%s", text));
     free(text);
     for (const char *const *name = cli_run_option_names; *name; name++) {

@@ -338,7 +338,18 @@ cm_status cmd_train(int argc, char **argv) {
     cm_status st = f.resume ? options_from_checkpoint(f.resume, &file.meta, &a, &start_epoch) : CM_OK;
     cm_dataset ds = {0};
     if (st == CM_OK) st = cli_load_data(&a, &ds);
+    const char *want = f.resume ? meta_get(&file.meta, "dataset_sha256") : NULL;
+    if (st == CM_OK && want) { /* a run continues on the data it started on */
+        char *have = cli_dataset_digests(a.data_dir);
+        if (have && strcmp(have, want))
+            st = cm_fail(CM_ERR_USAGE,
+                         "%s: the checkpoint was trained on other data than %s (the training files' SHA-256 "
+                         "differ); resume with the --data it started on",
+                         f.resume, a.data_dir);
+        free(have);
+    }
     if (st != CM_OK) {
+        dataset_free(&ds);
         model_file_free(&file);
         return st;
     }

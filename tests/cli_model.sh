@@ -39,6 +39,23 @@ check "resume says where it starts" grep -q "resuming after epoch 1 of 2" "$tmp/
 check "resumed model is bitwise the uninterrupted one" cmp -s "$tmp/full.safetensors" "$tmp/resumed.safetensors"
 "$bin" train --data "$data" --backend host --resume "$tmp/resumed.safetensors" >"$tmp/notckpt.txt" 2>&1
 check "a final model is not a checkpoint" grep -q "not a checkpoint" "$tmp/notckpt.txt"
+# the same files but one training label changed: resuming on them is refused
+mkdir "$tmp/other"
+for f in "$data"/*; do ln -s "$(readlink -f "$f")" "$tmp/other/"; done
+python3 - "$data" "$tmp/other" <<'EOF'
+import glob, gzip, os, sys
+src = sorted(glob.glob(sys.argv[1] + "/train-labels-idx1-ubyte*"))[0]
+raw = (gzip.open if src.endswith(".gz") else open)(src, "rb").read()
+for p in glob.glob(sys.argv[2] + "/train-labels-idx1-ubyte*"):
+    os.remove(p)
+out = os.path.join(sys.argv[2], "train-labels-idx1-ubyte")
+open(out, "wb").write(raw[:8] + bytes([(raw[8] + 1) % 10]) + raw[9:])
+EOF
+"$bin" train --data "$tmp/other" --backend host --threads 2 --resume "$tmp/ckpt.safetensors" --no-save \
+    >"$tmp/otherdata.txt" 2>&1
+code=$?
+check "resume on other data: exit 2, names the checkpoint" bash -c "[ $code = 2 ] && \
+    grep -q 'ckpt.safetensors: the checkpoint was trained on other data than .*other' '$tmp/otherdata.txt'"
 
 # 2b. a run whose loss turns non-finite stops with a clear error and saves nothing
 python3 - "$tmp/huge.safetensors" <<'EOF'
