@@ -160,6 +160,19 @@ typedef struct {
     double seconds;
 } search_counts;
 
+/* The next candidate to try: once half the budget is spent and a candidate has beaten the
+ * default, an untried neighbour of the best (one parameter different), so the rest of the
+ * budget refines what the random sample found; otherwise the next untried one in order. */
+static int next_candidate(const gemm_params *cand, int nc, const char *tried, int *cursor, const gemm_params *best,
+                          int refine) {
+    if (refine && best->has_indirect)
+        for (int i = 0; i < nc; i++)
+            if (!tried[i] && gemm_indirect_distance(&cand[i], best) == 1) return i;
+    while (*cursor < nc && tried[*cursor])
+        (*cursor)++;
+    return *cursor < nc ? *cursor : -1;
+}
+
 /* Tries candidates cand[0..nc) of one kernel, every shape routed to that kernel (`route` is the
  * XGEMM_MIN_INDIRECT_SIZE that does it), until `budget` seconds have passed: validates each
  * against the host reference, times it (stopping once slower than the best so far), and keeps
@@ -170,10 +183,17 @@ static cm_status search(cm_backend *dev, tune_case *cs, int n, gemm_params *cand
     double times[MAX_CASES];
     cm_status st = CM_OK;
     *cnt = (search_counts){0, nc, 0, 0, 0, 0};
+    char *tried = calloc((size_t)nc + 1, 1);
+    if (!tried) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    int cursor = 0;
     cm_progress bar;
     progress_begin(&bar, stdout, label);
     double t_start = timer_now();
-    for (int c = 0; c < nc && st == CM_OK && timer_now() - t_start < budget; c++, cnt->tried++) {
+    while (st == CM_OK && timer_now() - t_start < budget) {
+        int c = next_candidate(cand, nc, tried, &cursor, best, timer_now() - t_start > budget / 2);
+        if (c < 0) break;
+        tried[c] = 1;
+        cnt->tried++;
         cand[c].min_indirect = route;
         cm_status cst = gemm_params_apply(dev, &cand[c]);
         int ok = cst == CM_OK;
@@ -194,10 +214,12 @@ static cm_status search(cm_backend *dev, tune_case *cs, int n, gemm_params *cand
         }
         char extra[96];
         snprintf(extra, sizeof extra, "best %.1f GFLOP/s", isfinite(*best_total) ? flops / *best_total / 1e9 : 0.0);
-        progress_update(&bar, c + 1, nc, extra);
-        if (!bar.enabled && (c + 1) % 10 == 0) printf("%s: %d of %d candidates, %s\n", label, c + 1, nc, extra);
+        progress_update(&bar, cnt->tried, nc, extra);
+        if (!bar.enabled && cnt->tried % 5 == 0)
+            printf("%s: %d of %d candidates, %s\n", label, cnt->tried, nc, extra);
     }
     progress_end(&bar);
+    free(tried);
     cnt->seconds = timer_now() - t_start;
     return st;
 }
@@ -238,7 +260,7 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
     best_i.min_indirect = 1;
     if (st == CM_OK) st = gemm_params_apply(dev, &best_i);
     if (st == CM_OK) st = time_all(dev, cs, n, o->seconds, INFINITY, best_ind, &t_ind);
-    /* 3. the direct kernel's candidates (a third of the budget), then the indirect kernel's */
+    /* 3. the direct kernel's candidates (a fifth of the budget), then the indirect kernel's */
     const char *vendor, *device, *driver;
     size_t max_wg, local_mem;
     backend_device_identity(dev, &vendor, &device, &driver, &max_wg, &local_mem);
@@ -249,7 +271,7 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
     if (st == CM_OK) {
         int nc = gemm_direct_candidates(max_wg, local_mem, cand, MAX_CANDIDATES);
         if (o->max_candidates && nc > o->max_candidates) nc = o->max_candidates;
-        st = search(dev, cs, n, cand, nc, ALL_DIRECT, o->budget / 3, "direct", flops, &best_d, best_dir, &dir_total,
+        st = search(dev, cs, n, cand, nc, ALL_DIRECT, o->budget / 5, "direct", flops, &best_d, best_dir, &dir_total,
                     &cd, o->seconds);
     }
     if (st == CM_OK && !isfinite(dir_total))

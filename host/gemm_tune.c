@@ -168,6 +168,15 @@ int gemm_indirect_candidates(size_t max_wg, size_t local_mem, gemm_params *out, 
     return n;
 }
 
+int gemm_indirect_distance(const gemm_params *a, const gemm_params *b) {
+    /* MDIMA, NDIMB and SB move with MDIMC, NDIMC and SA in the searched space */
+    static const int knobs[] = {XG_KWG, XG_MDIMC, XG_MWG, XG_NDIMC, XG_NWG, XG_SA, XG_VWM, XG_VWN, XG_KWI, XG_GEMMK};
+    int d = 0;
+    for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++)
+        d += a->indirect[knobs[i]] != b->indirect[knobs[i]];
+    return d;
+}
+
 static void sanitise(char *dst, size_t size, const char *src) {
     size_t o = 0;
     for (; *src && o + 1 < size; src++) {

@@ -81,5 +81,7 @@ int gemm_direct_candidates(size_t max_wg, size_t local_mem, gemm_params *out, in
 /* The same for the indirect kernel (both of its variants, GEMMK 0 and 1), in a fixed
  * pseudo-random order so that a search cut short by its time budget still samples all kinds. */
 int gemm_indirect_candidates(size_t max_wg, size_t local_mem, gemm_params *out, int max);
+/* How many of the searched indirect-kernel parameters differ between a and b (1: neighbours). */
+int gemm_indirect_distance(const gemm_params *a, const gemm_params *b);
 
 #endif
