@@ -636,6 +636,10 @@ cm_status backend_device_override(cm_backend *b, const char *kernel, size_t n, c
     return CM_OK;
 }
 
+int backend_device_is_cpu(const cm_backend *b) {
+    return (((const device_backend *)b)->desc.type & CL_DEVICE_TYPE_CPU) != 0;
+}
+
 void backend_device_identity(const cm_backend *b, const char **vendor, const char **device, const char **driver,
                              size_t *max_work_group, size_t *local_mem) {
     const device_backend *db = (const device_backend *)b;

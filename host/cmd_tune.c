@@ -215,8 +215,7 @@ static cm_status search(cm_backend *dev, tune_case *cs, int n, gemm_params *cand
         char extra[96];
         snprintf(extra, sizeof extra, "best %.1f GFLOP/s", isfinite(*best_total) ? flops / *best_total / 1e9 : 0.0);
         progress_update(&bar, cnt->tried, nc, extra);
-        if (!bar.enabled && cnt->tried % 5 == 0)
-            printf("%s: %d of %d candidates, %s\n", label, cnt->tried, nc, extra);
+        if (!bar.enabled && cnt->tried % 5 == 0) printf("%s: %d of %d candidates, %s\n", label, cnt->tried, nc, extra);
     }
     progress_end(&bar);
     free(tried);
@@ -278,7 +277,7 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
         st = cm_fail(CM_ERR_DEVICE, "tune: none of %d direct-kernel configurations ran correctly on '%s'", cd.total,
                      dev->device_name);
     if (st == CM_OK) {
-        int nc = gemm_indirect_candidates(max_wg, local_mem, cand, MAX_CANDIDATES);
+        int nc = gemm_indirect_candidates(max_wg, local_mem, backend_device_is_cpu(dev), cand, MAX_CANDIDATES);
         if (o->max_candidates && nc > o->max_candidates) nc = o->max_candidates;
         double left = o->budget - (timer_now() - t0);
         st = search(dev, cs, n, cand, nc, 1, left > 0 ? left : 0, "indirect", flops, &best_i, best_ind, &t_ind, &ci,

@@ -131,32 +131,32 @@ static int indirect_valid(const size_t *x, size_t max_wg, size_t local_mem) {
 }
 
 /* Kernel 0 (GEMMK 0, local-memory tiles): the value sets of CLBlast's tuner with MDIMA = MDIMC,
- * NDIMB = NDIMC, SA = SB and no strided access, shuffled with a fixed seed. Kernel 1 (GEMMK 1,
+ * NDIMB = NDIMC, SA = SB and no strided access, shuffled with a fixed seed. On a CPU device the
+ * configurations that keep their tiles in registers come first (no local memory, 64 to 128
+ * results per work-item): a CPU has no on-chip local memory for SA/SB to use, and the winners of
+ * the first full searches on PoCL all had that shape. Kernel 1 (GEMMK 1,
  * 2-D register tiling) is not searched: with CLBlast 1.5.3 on PoCL its configurations wrote past
  * their buffers and corrupted the heap (heap corruption within four candidates, every time). */
-int gemm_indirect_candidates(size_t max_wg, size_t local_mem, gemm_params *out, int max) {
-    static const size_t wg[] = {16, 32, 64, 128}, dim0[] = {8, 16, 32}, vw[] = {1, 2, 4, 8}, kwg0[] = {16, 32};
+int gemm_indirect_candidates(size_t max_wg, size_t local_mem, int cpu, gemm_params *out, int max) {
+    static const size_t wg[] = {16, 32, 64, 128}, dim[] = {8, 16, 32}, vw[] = {1, 2, 4, 8}, kwg[] = {16, 32};
     int n = 0;
-    for (size_t mw = 0; mw < 4; mw++)
-        for (size_t nw = 0; nw < 4; nw++)
-            for (size_t vm = 0; vm < 4; vm++)
-                for (size_t vn = 0; vn < 4; vn++) {
-                    for (size_t kw = 0; kw < 2; kw++)
-                        for (size_t mc = 0; mc < 3; mc++)
-                            for (size_t nc = 0; nc < 3; nc++)
-                                for (size_t sa = 0; sa < 2; sa++) {
-                                    size_t x[GEMM_INDIRECT_NPARAMS] = {0};
-                                    x[XG_GEMMK] = 0, x[XG_KREG] = 1, x[XG_KWG] = kwg0[kw], x[XG_KWI] = 2;
-                                    x[XG_MDIMA] = x[XG_MDIMC] = dim0[mc], x[XG_NDIMB] = x[XG_NDIMC] = dim0[nc];
-                                    x[XG_MWG] = wg[mw], x[XG_NWG] = wg[nw], x[XG_SA] = x[XG_SB] = sa;
-                                    x[XG_VWM] = vw[vm], x[XG_VWN] = vw[vn];
-                                    if (n < max && indirect_valid(x, max_wg, local_mem)) {
-                                        out[n] = (gemm_params){0};
-                                        out[n].has_indirect = 1;
-                                        memcpy(out[n++].indirect, x, sizeof x);
-                                    }
-                                }
-                }
+    for (int code = 0; code < 4 * 4 * 4 * 4 * 2 * 3 * 3 * 2 && n < max; code++) {
+        int c = code; /* mixed-radix digits, fastest first: SA NDIMC MDIMC KWG VWN VWM NWG MWG */
+        size_t x[GEMM_INDIRECT_NPARAMS] = {0};
+        x[XG_SA] = x[XG_SB] = (size_t)(c % 2), c /= 2;
+        x[XG_NDIMB] = x[XG_NDIMC] = dim[c % 3], c /= 3;
+        x[XG_MDIMA] = x[XG_MDIMC] = dim[c % 3], c /= 3;
+        x[XG_KWG] = kwg[c % 2], c /= 2;
+        x[XG_VWN] = vw[c % 4], c /= 4;
+        x[XG_VWM] = vw[c % 4], c /= 4;
+        x[XG_NWG] = wg[c % 4], c /= 4;
+        x[XG_MWG] = wg[c];
+        x[XG_KWI] = 2, x[XG_KREG] = 1;
+        if (!indirect_valid(x, max_wg, local_mem)) continue;
+        out[n] = (gemm_params){0};
+        out[n].has_indirect = 1;
+        memcpy(out[n++].indirect, x, sizeof x);
+    }
     cm_rng rng;
     rng_seed(&rng, 2024, 5);
     for (int i = n - 1; i > 0; i--) {
@@ -164,6 +164,21 @@ int gemm_indirect_candidates(size_t max_wg, size_t local_mem, gemm_params *out, 
         gemm_params t = out[i];
         out[i] = out[j];
         out[j] = t;
+    }
+    if (cpu) { /* stable partition: register-tiled configurations first */
+        gemm_params *tmp = malloc(sizeof *tmp * (size_t)(n ? n : 1));
+        if (tmp) {
+            int k = 0;
+            for (int pass = 0; pass < 2; pass++)
+                for (int i = 0; i < n; i++) {
+                    const size_t *x = out[i].indirect;
+                    size_t tile = (x[XG_MWG] / x[XG_MDIMC]) * (x[XG_NWG] / x[XG_NDIMC]);
+                    int preferred = x[XG_SA] == 0 && tile >= 64 && tile <= 128;
+                    if (preferred == (pass == 0)) tmp[k++] = out[i];
+                }
+            memcpy(out, tmp, sizeof *tmp * (size_t)n);
+            free(tmp);
+        }
     }
     return n;
 }
@@ -275,7 +290,8 @@ cm_status gemm_cache_save(const cm_backend *b, const char *path, const gemm_para
     return st;
 }
 
-/* Reads the integer field `name` of obj into *v: lo..65536; 0 when absent or out of range. */
+/* Reads the integer field `name` of obj (lo..65536) into *v and returns 1; 0 when it is absent,
+ * not an integer or out of range. */
 static int get_size(const cJSON *obj, const char *name, double lo, size_t *v) {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, name);
     if (!cJSON_IsNumber(x) || x->valuedouble < lo || x->valuedouble > 65536 || x->valuedouble != (size_t)x->valuedouble)

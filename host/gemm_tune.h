@@ -78,9 +78,11 @@ void gemm_cache_load(cm_backend *b);
 /* Every candidate `tune` tries for the direct kernel on a device allowing max_wg work-items
  * per group and local_mem bytes of local memory; returns the count (<= max). */
 int gemm_direct_candidates(size_t max_wg, size_t local_mem, gemm_params *out, int max);
-/* The same for the indirect kernel (both of its variants, GEMMK 0 and 1), in a fixed
- * pseudo-random order so that a search cut short by its time budget still samples all kinds. */
-int gemm_indirect_candidates(size_t max_wg, size_t local_mem, gemm_params *out, int max);
+/* The same for the indirect kernel (GEMMK 0), in a fixed pseudo-random order so that a search
+ * cut short by its time budget still samples all kinds; cpu: register-tiled ones first. */
+int gemm_indirect_candidates(size_t max_wg, size_t local_mem, int cpu, gemm_params *out, int max);
+/* 1 when b's device is a CPU. */
+int backend_device_is_cpu(const cm_backend *b);
 /* How many of the searched indirect-kernel parameters differ between a and b (1: neighbours). */
 int gemm_indirect_distance(const gemm_params *a, const gemm_params *b);
 
