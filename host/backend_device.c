@@ -627,7 +627,7 @@ static cm_status device_opt_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *
 
 cm_status backend_device_override(cm_backend *b, const char *kernel, size_t n, const char *const *names,
                                   const size_t *values) {
-    if (strcmp(b->kind, "device")) return cm_fail(CM_ERR_USAGE, "GEMM tuning applies to the device backend only");
+    if (strcmp(b->kind, "device") != 0) return cm_fail(CM_ERR_USAGE, "GEMM tuning applies to the device backend only");
     device_backend *db = DB(b);
     CL_CHECK(clFinish(db->queue));
     CLBLAST_CHECK(

@@ -226,7 +226,7 @@ static cm_status time_to_accuracy(cm_backend *b, const cm_dataset *ds, const cm_
                 st = backend_finish(b);
                 double t1 = timer_now();
                 r->train_s += t1 - t0;
-                cm_stats ev;
+                cm_stats ev = {0};
                 if (st == CM_OK) st = trainer_evaluate(t, &ds->test, &ev);
                 t0 = timer_now();
                 r->eval_s += t0 - t1;

@@ -332,8 +332,8 @@ static cm_status parse_cache(const cm_backend *b, const char *path, gemm_params 
     memset(p, 0, sizeof *p);
     if (!cJSON_IsObject(root))
         st = cm_fail(CM_ERR_FORMAT, "%s: not a JSON object", path);
-    else if (!cJSON_IsString(dev) || strcmp(dev->valuestring, device) || !cJSON_IsString(drv) ||
-             strcmp(drv->valuestring, driver))
+    else if (!cJSON_IsString(dev) || strcmp(dev->valuestring, device) != 0 || !cJSON_IsString(drv) ||
+             strcmp(drv->valuestring, driver) != 0)
         st = cm_fail(CM_ERR_FORMAT, "%s: written for another device or driver", path);
     else if (!get_size(r, "XGEMM_MIN_INDIRECT_SIZE", 1, &p->min_indirect))
         st = cm_fail(CM_ERR_FORMAT, "%s: GemmRoutine.XGEMM_MIN_INDIRECT_SIZE missing or out of range", path);
@@ -354,7 +354,7 @@ static cm_status parse_cache(const cm_backend *b, const char *path, gemm_params 
 void gemm_cache_load(cm_backend *b) {
     b->tuning[0] = '\0';
     const char *off = getenv("CLMNIST_NO_TUNING");
-    if (off && *off && strcmp(off, "0")) return;
+    if (off && *off && strcmp(off, "0") != 0) return;
     char path[1024];
     if (gemm_cache_path(b, path, sizeof path) != CM_OK) return;
     struct stat sb;
