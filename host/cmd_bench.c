@@ -161,22 +161,16 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* One timed run: a fresh trainer from the same initial weights, `warmup` untimed steps, then
- * `steps` timed ones, with the backend drained before and after the timed part. */
-static cm_status throughput_run(cm_backend *b, const cm_dataset *ds, const cm_model *model, const cm_train_args *a,
-                                const bench_opts *o, tp_config *c) {
-    cm_train_config cfg = cli_train_config(a);
-    cfg.batch = c->batch;
-    cfg.feed = c->feed;
-    cm_trainer *t;
-    CM_TRY(trainer_create(b, ds, model, &cfg, &t));
-    c->feed_used = trainer_is_resident(t) ? "resident" : "streamed";
+/* Trains `warmup` untimed steps from epoch 0, then `steps` timed ones (starting new epochs as
+ * needed), with the backend drained before and after the timed part; with `profile`, the drain
+ * also clears the backend's profile so that it holds the timed steps only. */
+static cm_status timed_steps(cm_trainer *t, cm_backend *b, int warmup, int steps, int profile, double *secs) {
     int per_epoch = trainer_steps_per_epoch(t), done = 0, epoch = 0;
     cm_status st = trainer_begin_epoch(t, epoch);
-    double t0 = 0.0;
-    for (int s = 0; st == CM_OK && s < o->warmup + o->steps; s++) {
-        if (s == o->warmup) {
-            st = backend_finish(b);
+    double t0 = timer_now();
+    for (int s = 0; st == CM_OK && s < warmup + steps; s++) {
+        if (s == warmup) {
+            st = profile ? backend_profile_reset(b) : backend_finish(b);
             t0 = timer_now();
         }
         if (st == CM_OK && done == per_epoch) {
@@ -187,7 +181,22 @@ static cm_status throughput_run(cm_backend *b, const cm_dataset *ds, const cm_mo
         done++;
     }
     if (st == CM_OK) st = backend_finish(b);
-    double secs = timer_now() - t0;
+    *secs = timer_now() - t0;
+    return st;
+}
+
+/* One timed run: a fresh trainer from the same initial weights, `warmup` untimed steps, then
+ * `steps` timed ones, with the backend drained before and after the timed part. */
+static cm_status throughput_run(cm_backend *b, const cm_dataset *ds, const cm_model *model, const cm_train_args *a,
+                                const bench_opts *o, tp_config *c) {
+    cm_train_config cfg = cli_train_config(a);
+    cfg.batch = c->batch;
+    cfg.feed = c->feed;
+    cm_trainer *t;
+    CM_TRY(trainer_create(b, ds, model, &cfg, &t));
+    c->feed_used = trainer_is_resident(t) ? "resident" : "streamed";
+    double secs = 0.0;
+    cm_status st = timed_steps(t, b, o->warmup, o->steps, 0, &secs);
     if (st == CM_OK) {
         cm_stats stats; /* the loss must still be finite: a diverged run would time garbage */
         st = trainer_train_stats(t, &stats);
@@ -268,23 +277,8 @@ static cm_status profile_steps(const cm_train_args *a, const bench_opts *o, cons
     cm_train_config cfg = cli_train_config(a);
     cfg.batch = o->batches[0];
     if (st == CM_OK) st = trainer_create(b, ds, &model, &cfg, &t);
-    int per_epoch = t ? trainer_steps_per_epoch(t) : 1, done = 0, epoch = 0;
-    if (st == CM_OK) st = trainer_begin_epoch(t, epoch);
-    double t0 = 0.0;
-    for (int s = 0; st == CM_OK && s < o->warmup + o->steps; s++) {
-        if (s == o->warmup) {
-            st = backend_profile_reset(b); /* drains the queues */
-            t0 = timer_now();
-        }
-        if (st == CM_OK && done == per_epoch) {
-            st = trainer_begin_epoch(t, ++epoch);
-            done = 0;
-        }
-        if (st == CM_OK) st = trainer_step(t);
-        done++;
-    }
-    if (st == CM_OK) st = backend_finish(b);
-    double wall = timer_now() - t0;
+    double wall = 0.0;
+    if (st == CM_OK) st = timed_steps(t, b, o->warmup, o->steps, 1, &wall);
     cm_profile_entry e[64];
     int n = 0;
     if (st == CM_OK) st = backend_profile_read(b, e, 64, &n);
