@@ -131,20 +131,68 @@ static void layers_from_model(const cm_layout *L, cm_train_args *a) {
         a->hidden[i] = L->sizes[i + 1];
 }
 
+/* Early stopping's bookkeeping, which a checkpoint carries so that a resumed run stops where an
+ * uninterrupted one would and keeps the same weights. */
+typedef struct {
+    int patience;    /* epochs without a better validation accuracy before stopping; 0: off */
+    int best_epoch;  /* 0: none yet */
+    double best_acc; /* its validation accuracy */
+    float *best;     /* (layout.total) its weights */
+} early_stop;
+
+/* Records epoch `epoch`'s validation accuracy; *stop when the patience has run out. */
+static cm_status early_stop_update(early_stop *es, cm_trainer *t, int epoch, double acc, int *stop) {
+    *stop = 0;
+    if (es->best_epoch == 0 || acc > es->best_acc) {
+        es->best_acc = acc;
+        es->best_epoch = epoch;
+        return trainer_get_params(t, es->best);
+    }
+    *stop = epoch - es->best_epoch >= es->patience;
+    return CM_OK;
+}
+
+/* Takes the best epoch so far and its weights from a checkpoint that has them. */
+static cm_status early_stop_restore(early_stop *es, const char *path, const cm_model_file *file, size_t total) {
+    const char *epoch = meta_get(&file->meta, "early_stopping.best_epoch");
+    const char *acc = meta_get(&file->meta, "early_stopping.best_accuracy");
+    const float *best = model_file_state(file, "best");
+    if (!epoch && !acc && !best) return CM_OK; /* checkpointed before the first evaluation, or without --patience */
+    long e;
+    char *end = NULL;
+    double a = acc ? strtod(acc, &end) : -1.0;
+    if (!epoch || !best || !end || *end || a < 0.0 || a > 1.0 ||
+        cli_parse_int("best_epoch", epoch, 1, 1000000, &e) != CM_OK)
+        return cm_fail(CM_ERR_FORMAT, "%s: incomplete early-stopping state (best epoch, accuracy and weights)", path);
+    es->best_epoch = (int)e;
+    es->best_acc = a;
+    memcpy(es->best, best, sizeof(float) * total);
+    return CM_OK;
+}
+
 /* params and state (trainer_opt_state_count arrays) are host scratch of layout.total floats. */
 static cm_status save_checkpoint(cm_trainer *t, const train_files *f, const cm_meta *base, int epochs_done,
-                                 float *params, float **state) {
+                                 float *params, float **state, const early_stop *es) {
     cm_meta m = *base;
     CM_TRY(meta_set(&m, "checkpoint.epoch", "%d", epochs_done));
     CM_TRY(meta_set(&m, "checkpoint.global_step", "%lld", (long long)trainer_global_step(t)));
     CM_TRY(trainer_get_params(t, params));
     int n = trainer_opt_state_count(t);
-    const char *names[CM_OPT_STATE_MAX];
+    const char *names[CM_FILE_STATE_MAX];
+    const float *arrays[CM_FILE_STATE_MAX];
     for (int i = 0; i < n; i++) {
         names[i] = trainer_opt_state_name(t, i);
+        arrays[i] = state[i];
         CM_TRY(trainer_get_opt_state(t, i, state[i]));
     }
-    return model_file_save(f->checkpoint, trainer_layout(t), params, n, names, (const float *const *)state, &m);
+    if (es->patience) CM_TRY(meta_set(&m, "early_stopping.patience", "%d", es->patience));
+    if (es->best_epoch) {
+        CM_TRY(meta_set(&m, "early_stopping.best_epoch", "%d", es->best_epoch));
+        CM_TRY(meta_set(&m, "early_stopping.best_accuracy", "%.17g", es->best_acc));
+        names[n] = "best";
+        arrays[n++] = es->best;
+    }
+    return model_file_save(f->checkpoint, trainer_layout(t), params, n, names, arrays, &m);
 }
 
 static cm_status write_report(cm_trainer *t, const train_files *f, const cm_dataset *ds, const cm_meta *meta,
@@ -188,7 +236,12 @@ static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, co
     model_describe(&file->model.layout, arch, sizeof arch);
     cm_train_config cfg = cli_train_config(a);
     cm_trainer *t = NULL;
+    early_stop es = {.patience = f->patience};
     if (st == CM_OK) st = trainer_create(b, ds, &file->model, &cfg, &t);
+    if (st == CM_OK && es.patience && !(es.best = malloc(sizeof(float) * trainer_layout(t)->total)))
+        st = cm_fail(CM_ERR_MEMORY, "out of host memory");
+    if (st == CM_OK && f->resume && es.patience)
+        st = early_stop_restore(&es, f->resume, file, trainer_layout(t)->total);
     if (st == CM_OK && f->resume) {
         trainer_set_global_step(t, (int64_t)start_epoch * trainer_steps_per_epoch(t));
         for (int i = 0; i < trainer_opt_state_count(t) && st == CM_OK; i++) {
@@ -201,7 +254,7 @@ static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, co
     model_file_free(file);
     cm_meta meta;
     if (st == CM_OK) st = cli_model_meta(a, ds, b, &meta);
-    float *params = NULL, *best = NULL, *state[CM_OPT_STATE_MAX] = {NULL}, *lr_steps = NULL;
+    float *params = NULL, *state[CM_OPT_STATE_MAX] = {NULL}, *lr_steps = NULL;
     if (st == CM_OK) {
         size_t n = trainer_layout(t)->total;
         params = malloc(sizeof(float) * n);
@@ -209,7 +262,6 @@ static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, co
         int ok = params && lr_steps;
         for (int i = 0; i < trainer_opt_state_count(t); i++)
             ok = ok && (state[i] = malloc(sizeof(float) * n));
-        if (f->patience) ok = ok && (best = malloc(sizeof(float) * n));
         if (!ok) st = cm_fail(CM_ERR_MEMORY, "out of host memory");
     }
     if (st == CM_OK && f->report) st = report_begin(f->report, f->resume != NULL);
@@ -220,12 +272,14 @@ static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, co
                trainer_layout(t)->count, from ? " from " : "", from ? from : "", a->preset, recipe, a->batch, a->epochs,
                (unsigned long long)a->seed, trainer_is_resident(t) ? "resident" : "streamed");
         if (f->resume) printf("resuming after epoch %d of %d\n", start_epoch, a->epochs);
+        if (f->resume && es.best_epoch)
+            printf("early stopping: best so far epoch %d (val acc %.2f%%), patience %d\n", es.best_epoch,
+                   100.0 * es.best_acc, es.patience);
     }
     const char *eval_name = a->val ? "val" : "test";
     double total = 0.0;
     cm_stats tr, ev = {0};
-    int last_ckpt = -1, end_epoch = a->epochs, best_epoch = 0;
-    double best_acc = -1.0;
+    int last_ckpt = -1, end_epoch = a->epochs;
     if (f->stop_after && start_epoch + f->stop_after < end_epoch) end_epoch = start_epoch + f->stop_after;
     for (int e = start_epoch; e < end_epoch && st == CM_OK; e++) {
         double secs, lr0 = trainer_current_lr(t);
@@ -251,29 +305,26 @@ static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, co
                                  trainer_steps_per_epoch(t)};
             st = report_epoch(f->report, &r);
         }
+        int stop = 0; /* early stopping on the validation split */
+        if (st == CM_OK && es.patience) st = early_stop_update(&es, t, e + 1, ev.accuracy, &stop);
         if (st == CM_OK && f->checkpoint_every && (e + 1) % f->checkpoint_every == 0) {
-            st = save_checkpoint(t, f, &meta, e + 1, params, state);
+            st = save_checkpoint(t, f, &meta, e + 1, params, state, &es);
             if (st == CM_OK) {
                 printf("checkpoint: %s (after epoch %d)\n", f->checkpoint, e + 1);
                 last_ckpt = e + 1;
             }
         }
-        if (st == CM_OK && f->patience) { /* early stopping on the validation split */
-            if (ev.accuracy > best_acc) {
-                best_acc = ev.accuracy;
-                best_epoch = e + 1;
-                st = trainer_get_params(t, best);
-            } else if (e + 1 - best_epoch >= f->patience) {
-                printf("early stopping: no better val accuracy for %d epochs\n", f->patience);
-                end_epoch = e + 1;
-                break;
-            }
+        if (st == CM_OK && stop) {
+            printf("early stopping: no better val accuracy for %d epochs\n", es.patience);
+            end_epoch = e + 1;
+            break;
         }
     }
-    if (st == CM_OK && f->patience && best_epoch > 0) {
-        printf("early stopping: keeping the weights of epoch %d (val acc %.2f%%)\n", best_epoch, 100.0 * best_acc);
-        st = trainer_set_params(t, best);
-        if (st == CM_OK) st = meta_set(&meta, "train.best_epoch", "%d", best_epoch);
+    if (st == CM_OK && es.best_epoch > 0) {
+        printf("early stopping: keeping the weights of epoch %d (val acc %.2f%%)\n", es.best_epoch,
+               100.0 * es.best_acc);
+        st = trainer_set_params(t, es.best);
+        if (st == CM_OK) st = meta_set(&meta, "train.best_epoch", "%d", es.best_epoch);
     }
     if (st == CM_ERR_NUMERIC) {
         char msg[1024];
@@ -303,7 +354,7 @@ static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, co
                    last_ckpt == end_epoch ? f->checkpoint : "");
     }
     free(params);
-    free(best);
+    free(es.best);
     free(lr_steps);
     for (int i = 0; i < CM_OPT_STATE_MAX; i++)
         free(state[i]);
@@ -325,8 +376,6 @@ cm_status cmd_train(int argc, char **argv) {
     CM_TRY(cli_parse_train(argc, argv, &info, &a, &help));
     if (help) return CM_OK;
     if (f.resume && f.init) return cm_fail(CM_ERR_USAGE, "--resume and --init: give one or the other");
-    if (f.patience && !a.val)
-        return cm_fail(CM_ERR_USAGE, "--patience needs a validation split: add --val N (e.g. --val 5000)");
     /* The model file is read once, before the data: a checkpoint's --val decides the split. */
     cm_model_file file = {0};
     int start_epoch = 0;
@@ -336,6 +385,17 @@ cm_status cmd_train(int argc, char **argv) {
         layers_from_model(&file.model.layout, &a);
     }
     cm_status st = f.resume ? options_from_checkpoint(f.resume, &file.meta, &a, &start_epoch) : CM_OK;
+    const char *patience = f.resume ? meta_get(&file.meta, "early_stopping.patience") : NULL;
+    long v;
+    if (st == CM_OK && patience) { /* like the other options, the checkpoint's replaces the flag */
+        st = cli_parse_int("early_stopping.patience", patience, 1, 1000000, &v);
+        if (st == CM_OK)
+            f.patience = (int)v;
+        else
+            st = cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: %s", f.resume, cm_last_error());
+    }
+    if (st == CM_OK && f.patience && !a.val)
+        st = cm_fail(CM_ERR_USAGE, "--patience needs a validation split: add --val N (e.g. --val 5000)");
     cm_dataset ds = {0};
     if (st == CM_OK) st = cli_load_data(&a, &ds);
     const char *want = f.resume ? meta_get(&file.meta, "dataset_sha256") : NULL;

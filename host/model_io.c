@@ -17,8 +17,10 @@
 #error "model_io.c writes float32 as stored in memory: a little-endian host is required"
 #endif
 
-#define STATE_PREFIX "optimizer."
-static const char *const known_states[] = {"momentum", "exp_avg", "exp_avg_sq"};
+/* The state arrays a checkpoint may hold, and the group their tensor names start with: the
+ * optimizer's (PyTorch's names) and early stopping's best weights so far. */
+static const char *const known_states[] = {"momentum", "exp_avg", "exp_avg_sq", "best"};
+static const char *const state_groups[] = {"optimizer.", "optimizer.", "optimizer.", "early_stopping."};
 enum { NKNOWN = sizeof known_states / sizeof known_states[0] };
 
 const float *model_file_state(const cm_model_file *f, const char *name) {
@@ -73,6 +75,16 @@ static cJSON *tensor_entry(int rows, int cols, size_t *offset) {
 }
 
 /* The JSON header, padded with spaces to a multiple of 8 bytes as the format recommends. */
+/* "optimizer.momentum." for state "momentum": the prefix of its tensors' names. */
+static void state_prefix(char *buf, size_t size, const char *state) {
+    for (int k = 0; k < NKNOWN; k++)
+        if (!strcmp(state, known_states[k])) {
+            snprintf(buf, size, "%s%s.", state_groups[k], state);
+            return;
+        }
+    buf[0] = '\0';
+}
+
 static char *build_header(const cm_layout *L, int nstate, const char *const *state_names, const cm_meta *meta,
                           size_t *len) {
     cJSON *root = cJSON_CreateObject();
@@ -84,7 +96,7 @@ static char *build_header(const cm_layout *L, int nstate, const char *const *sta
     for (int pass = 0; pass < 1 + nstate; pass++)
         for (int l = 0; l < L->nlayers; l++) {
             char prefix[64] = "";
-            if (pass) snprintf(prefix, sizeof prefix, STATE_PREFIX "%s.", state_names[pass - 1]);
+            if (pass) state_prefix(prefix, sizeof prefix, state_names[pass - 1]);
             tensor_name(name, sizeof name, prefix, l, 0);
             cJSON_AddItemToObject(root, name, tensor_entry(L->sizes[l + 1], L->sizes[l], &offset));
             tensor_name(name, sizeof name, prefix, l, 1);
@@ -120,13 +132,12 @@ static int write_tensors(FILE *f, const cm_layout *L, const float *v) {
 
 cm_status model_file_save(const char *path, const cm_layout *L, const float *params, int nstate,
                           const char *const *state_names, const float *const *state, const cm_meta *meta) {
-    if (nstate < 0 || nstate > CM_OPT_STATE_MAX)
-        return cm_fail(CM_ERR_USAGE, "%s: %d optimizer state arrays", path, nstate);
+    if (nstate < 0 || nstate > CM_FILE_STATE_MAX) return cm_fail(CM_ERR_USAGE, "%s: %d state arrays", path, nstate);
     for (int i = 0; i < nstate; i++) {
         int known = 0;
         for (int k = 0; k < NKNOWN; k++)
             known |= !strcmp(state_names[i], known_states[k]);
-        if (!known) return cm_fail(CM_ERR_USAGE, "%s: unknown optimizer state '%s'", path, state_names[i]);
+        if (!known) return cm_fail(CM_ERR_USAGE, "%s: unknown state array '%s'", path, state_names[i]);
     }
     size_t hlen = 0;
     char *header = build_header(L, nstate, state_names, meta, &hlen);
@@ -250,10 +261,6 @@ static cm_status check_entry(const st_file *f, const cJSON *e, span *sp, size_t 
     return CM_OK;
 }
 
-static void state_prefix(char *buf, size_t size, const char *state) {
-    snprintf(buf, size, STATE_PREFIX "%s.", state);
-}
-
 /* Is `name` one of the tensors a model with `nlayers` layers (and the state arrays) has? */
 static int expected_name(const char *name, int nlayers, const cm_model_file *out) {
     char buf[96], prefix[64];
@@ -269,21 +276,24 @@ static int expected_name(const char *name, int nlayers, const cm_model_file *out
     return 0;
 }
 
-/* Records the optimizer state a tensor name belongs to ("optimizer.{state}.layers..."). */
+/* Records the state array a tensor name belongs to ("optimizer.{state}.layers..." or
+ * "early_stopping.best.layers..."). */
 static cm_status note_state(const st_file *f, const char *name, cm_model_file *out) {
-    if (strncmp(name, STATE_PREFIX, strlen(STATE_PREFIX))) return CM_OK;
-    const char *s = name + strlen(STATE_PREFIX), *dot = strchr(s, '.');
-    size_t len = dot ? (size_t)(dot - s) : strlen(s);
-    for (int i = 0; i < out->nstate; i++)
-        if (strlen(out->state_name[i]) == len && !strncmp(out->state_name[i], s, len)) return CM_OK;
-    for (int k = 0; k < NKNOWN; k++)
-        if (strlen(known_states[k]) == len && !strncmp(known_states[k], s, len)) {
-            if (out->nstate == CM_OPT_STATE_MAX)
-                return cm_fail(CM_ERR_FORMAT, "%s: more than %d optimizer state arrays", f->path, CM_OPT_STATE_MAX);
-            snprintf(out->state_name[out->nstate++], sizeof out->state_name[0], "%s", known_states[k]);
-            return CM_OK;
-        }
-    return cm_fail(CM_ERR_FORMAT, "%s: unexpected tensor '%s' (unknown optimizer state)", f->path, name);
+    char prefix[64];
+    for (int k = 0; k < NKNOWN; k++) {
+        state_prefix(prefix, sizeof prefix, known_states[k]);
+        if (strncmp(name, prefix, strlen(prefix)) != 0) continue;
+        for (int i = 0; i < out->nstate; i++)
+            if (!strcmp(out->state_name[i], known_states[k])) return CM_OK;
+        if (out->nstate == CM_FILE_STATE_MAX)
+            return cm_fail(CM_ERR_FORMAT, "%s: more than %d state arrays", f->path, CM_FILE_STATE_MAX);
+        snprintf(out->state_name[out->nstate++], sizeof out->state_name[0], "%s", known_states[k]);
+        return CM_OK;
+    }
+    if (!strncmp(name, "optimizer.", strlen("optimizer.")) ||
+        !strncmp(name, "early_stopping.", strlen("early_stopping.")))
+        return cm_fail(CM_ERR_FORMAT, "%s: unexpected tensor '%s' (unknown state array)", f->path, name);
+    return CM_OK;
 }
 
 static cm_status read_whole(const char *path, uint8_t **buf, size_t *len) {
@@ -476,7 +486,7 @@ cm_status model_file_load(const char *path, size_t align_bytes, cm_model_file *o
 
 void model_file_free(cm_model_file *f) {
     model_free(&f->model);
-    for (int i = 0; i < CM_OPT_STATE_MAX; i++) {
+    for (int i = 0; i < CM_FILE_STATE_MAX; i++) {
         free(f->state[i]);
         f->state[i] = NULL;
     }

@@ -116,6 +116,37 @@ assert accs[int(sys.argv[2]) - 1] == max(accs), accs
 "$bin" eval --model "$tmp/es.safetensors" --data "$data" --backend host >"$tmp/es_eval.txt" 2>&1
 check "eval of the kept weights equals the final test accuracy" [ "$(acc "$tmp/es.txt")" = "$(acc "$tmp/es_eval.txt")" ]
 
+# 2e. early stopping resumes with its best epoch and weights: at lr 1 this run peaks at epoch 1 and
+# stops at epoch 3; stopped after epoch 1 and resumed, it must stop at the same epoch and keep the
+# same weights (a resumed run that forgot epoch 1 would keep epoch 2's and train on to epoch 4)
+es=(--epochs 4 --val 10000 --patience 2 --lr 1 --schedule constant)
+"$bin" train "${common[@]}" "${es[@]}" --out "$tmp/es_full.safetensors" >"$tmp/es_full.txt" 2>&1
+check "the uninterrupted early-stopping run keeps epoch 1 and stops at 3" bash -c "
+grep -q 'keeping the weights of epoch 1 ' '$tmp/es_full.txt' && grep -q '^done: .*, 3 epochs in' '$tmp/es_full.txt'"
+"$bin" train "${common[@]}" "${es[@]}" --stop-after 1 --checkpoint-every 1 --checkpoint "$tmp/es_ckpt.safetensors" \
+    --no-save >/dev/null 2>&1
+"$bin" train --data "$data" --backend host --threads 2 --resume "$tmp/es_ckpt.safetensors" \
+    --out "$tmp/es_resumed.safetensors" >"$tmp/es_resume.txt" 2>&1
+check "resume restores the best epoch so far" grep -q "early stopping: best so far epoch 1 (val acc .*), patience 2" \
+    "$tmp/es_resume.txt"
+check "the resumed run stops where the uninterrupted one did" grep -q "^done: .*, 2 epochs in" "$tmp/es_resume.txt"
+check "resumed early-stopping model is bitwise the uninterrupted one" \
+    cmp -s "$tmp/es_full.safetensors" "$tmp/es_resumed.safetensors"
+python3 - "$tmp/es_ckpt.safetensors" "$tmp/es_forged.safetensors" <<'EOF'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+h = json.loads(raw[8:8 + n])
+h["__metadata__"]["early_stopping.best_accuracy"] = "1.5"
+hb = json.dumps(h).encode()
+hb += b" " * (-len(hb) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(hb)) + hb + raw[8 + n:])
+EOF
+"$bin" train --data "$data" --backend host --resume "$tmp/es_forged.safetensors" --no-save >"$tmp/es_forged.txt" 2>&1
+code=$?
+check "a checkpoint with a forged best accuracy: exit 1, an error naming it" bash -c "[ $code = 1 ] && \
+    grep -q '^clmnist: error: .*es_forged.safetensors: incomplete early-stopping state' '$tmp/es_forged.txt'"
+
 # 3. predict: a PGM of test digit 0 (a 7), a non-image, a missing file
 python3 - "$data" "$tmp" <<'EOF'
 import gzip, os, sys

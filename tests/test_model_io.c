@@ -97,6 +97,25 @@ static void test_round_trip_bitwise(void **state) {
         assert_memory_equal(model_file_state(&f, "momentum") + m.layout.w_off[l], mom + m.layout.w_off[l],
                             (size_t)m.layout.sizes[l] * m.layout.sizes[l + 1] * 4);
     model_file_free(&f);
+    /* Adam's two arrays and early stopping's best weights: three arrays, each under its group */
+    const char *three[3] = {"exp_avg", "exp_avg_sq", "best"};
+    const float *state3[3] = {mom, sq, m.params};
+    assert_int_equal(model_file_save(p, &m.layout, m.params, 3, three, state3, &meta), CM_OK);
+    assert_int_equal(model_file_load(p, CM_PARAM_ALIGN_BYTES, &f), CM_OK);
+    assert_int_equal(f.nstate, 3);
+    for (int l = 0; l < 3; l++) {
+        size_t wn = (size_t)m.layout.sizes[l] * m.layout.sizes[l + 1] * 4;
+        assert_memory_equal(model_file_state(&f, "best") + m.layout.w_off[l], m.params + m.layout.w_off[l], wn);
+        assert_memory_equal(model_file_state(&f, "exp_avg_sq") + m.layout.w_off[l], sq + m.layout.w_off[l], wn);
+    }
+    model_file_free(&f);
+    fp = fopen(p, "rb");
+    char head[4096] = {0};
+    assert_true(fread(head, 1, sizeof head - 1, fp) > 8);
+    fclose(fp);
+    assert_non_null(strstr(head + 8, "\"early_stopping.best.layers.4.bias\""));
+    assert_non_null(strstr(head + 8, "\"optimizer.exp_avg.layers.0.weight\""));
+    assert_null(strstr(head + 8, "\"optimizer.best."));
     /* an unknown state name is refused when saving */
     const char *bad[1] = {"velocity"};
     assert_int_equal(model_file_save(p, &m.layout, m.params, 1, bad, state2, &meta), CM_ERR_USAGE);
@@ -205,6 +224,12 @@ static void test_malformed_files(void **state) {
                               "\"data_offsets\":[68,72]}}",
                               72, -1),
                         "unexpected tensor 'layers.1.weight'");
+    expect_format_error(forge("state.safetensors",
+                              "{" T_W0 "," T_B0 "," T_W1 "," T_B1
+                              ",\"early_stopping.worst.layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[3],"
+                              "\"data_offsets\":[68,80]}}",
+                              80, -1),
+                        "unknown state array");
     expect_format_error(forge("arch.safetensors",
                               "{\"__metadata__\":{\"layers\":\"784-10\"}," T_W0 "," T_B0 "," T_W1 "," T_B1 "}", 68, -1),
                         "metadata says layers 784-10 but the tensors are 2-3-2");

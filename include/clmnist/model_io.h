@@ -33,20 +33,23 @@ cm_status meta_set(cm_meta *m, const char *key, const char *fmt, ...) __attribut
 /* The value of key, or NULL. */
 const char *meta_get(const cm_meta *m, const char *key);
 
-#define CM_OPT_STATE_MAX 2
+#define CM_OPT_STATE_MAX 2                       /* optimizer state arrays */
+#define CM_FILE_STATE_MAX (CM_OPT_STATE_MAX + 1) /* and early stopping's best weights */
 
 typedef struct {
-    cm_model model;                        /* parameters, laid out with the alignment asked for */
-    int nstate;                            /* optimizer state arrays in the file (0 for a model) */
-    char state_name[CM_OPT_STATE_MAX][16]; /* "momentum", or "exp_avg" and "exp_avg_sq" */
-    float *state[CM_OPT_STATE_MAX];        /* (model.layout.total) each */
+    cm_model model;                         /* parameters, laid out with the alignment asked for */
+    int nstate;                             /* state arrays in the file (0 for a model) */
+    char state_name[CM_FILE_STATE_MAX][16]; /* "momentum", or "exp_avg" and "exp_avg_sq"; "best" */
+    float *state[CM_FILE_STATE_MAX];        /* (model.layout.total) each */
     cm_meta meta;
 } cm_model_file;
 
 /* The state array called name in f, or NULL. */
 const float *model_file_state(const cm_model_file *f, const char *name);
 
-/* Writes params and nstate optimizer state arrays (names from the list above) with `meta` to
+/* Writes params and nstate state arrays (names from the list above; tensors
+ * "optimizer.{name}.layers..." for the optimizer's, "early_stopping.best.layers..." for the best
+ * weights of an early-stopping run) with `meta` to
  * path atomically: a temporary file in the same directory, fsync, rename. An existing file at
  * path is replaced only on success. */
 cm_status model_file_save(const char *path, const cm_layout *layout, const float *params, int nstate,
