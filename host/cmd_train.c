@@ -157,7 +157,8 @@ static cm_status early_stop_restore(early_stop *es, const char *path, const cm_m
     const char *epoch = meta_get(&file->meta, "early_stopping.best_epoch");
     const char *acc = meta_get(&file->meta, "early_stopping.best_accuracy");
     const float *best = model_file_state(file, "best");
-    if (!epoch && !acc && !best) return CM_OK; /* checkpointed before the first evaluation, or without --patience */
+    if (!es->best || (!epoch && !acc && !best))
+        return CM_OK; /* checkpointed before the first evaluation, or without --patience */
     long e;
     char *end = NULL;
     double a = acc ? strtod(acc, &end) : -1.0;
@@ -401,7 +402,7 @@ cm_status cmd_train(int argc, char **argv) {
     const char *want = f.resume ? meta_get(&file.meta, "dataset_sha256") : NULL;
     if (st == CM_OK && want) { /* a run continues on the data it started on */
         char *have = cli_dataset_digests(a.data_dir);
-        if (have && strcmp(have, want))
+        if (have && strcmp(have, want) != 0)
             st = cm_fail(CM_ERR_USAGE,
                          "%s: the checkpoint was trained on other data than %s (the training files' SHA-256 "
                          "differ); resume with the --data it started on",

@@ -33,12 +33,12 @@ const float *model_file_state(const cm_model_file *f, const char *name) {
 
 cm_status meta_set(cm_meta *m, const char *key, const char *fmt, ...) {
     int i = 0;
-    while (i < m->count && strcmp(m->key[i], key))
+    while (i < m->count && strcmp(m->key[i], key) != 0)
         i++;
     if (i == m->count) {
         if (m->count == CM_META_MAX) return cm_fail(CM_ERR_USAGE, "model metadata: more than %d entries", CM_META_MAX);
         if (strlen(key) >= CM_META_KEY) return cm_fail(CM_ERR_USAGE, "model metadata: key '%s' too long", key);
-        strcpy(m->key[i], key);
+        snprintf(m->key[i], CM_META_KEY, "%s", key);
         m->count++;
     }
     va_list ap;
@@ -232,7 +232,7 @@ static cm_status check_entry(const st_file *f, const cJSON *e, span *sp, size_t 
     const cJSON *offs = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
     if (!cJSON_IsString(dtype) || !cJSON_IsArray(shape) || !cJSON_IsArray(offs))
         return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' lacks dtype, shape or data_offsets", f->path, name);
-    if (strcmp(dtype->valuestring, "F32"))
+    if (strcmp(dtype->valuestring, "F32") != 0)
         return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' has dtype %s; clmnist reads F32 only", f->path, name,
                        dtype->valuestring);
     int nd = cJSON_GetArraySize(shape);
@@ -354,7 +354,7 @@ static cm_status parse_and_check(st_file *f, size_t align_bytes, cm_model_file *
     /* every tensor entry well-formed, spans disjoint */
     int ntensors = 0;
     for (const cJSON *e = f->root->child; e; e = e->next)
-        if (strcmp(e->string, "__metadata__")) ntensors++;
+        if (strcmp(e->string, "__metadata__") != 0) ntensors++;
     span *spans = calloc((size_t)ntensors + 1, sizeof *spans);
     if (!spans) return cm_fail(CM_ERR_MEMORY, "out of host memory");
     int k = 0;
@@ -405,7 +405,7 @@ static cm_status parse_and_check(st_file *f, size_t align_bytes, cm_model_file *
     if (nlayers == 0)
         return cm_fail(CM_ERR_FORMAT, "%s: tensor 'layers.0.weight' is missing: not a clmnist model", f->path);
     for (const cJSON *e = f->root->child; e; e = e->next)
-        if (strcmp(e->string, "__metadata__") && !expected_name(e->string, nlayers, out))
+        if (strcmp(e->string, "__metadata__") != 0 && !expected_name(e->string, nlayers, out))
             return cm_fail(CM_ERR_FORMAT, "%s: unexpected tensor '%s' for a %d-layer MLP", f->path, e->string, nlayers);
     if (ntensors != 2 * nlayers * (1 + out->nstate))
         return cm_fail(CM_ERR_FORMAT, "%s: %d tensors where a %d-layer MLP has %d (a name appears twice?)", f->path,
@@ -435,10 +435,10 @@ static cm_status parse_and_check(st_file *f, size_t align_bytes, cm_model_file *
     char arch[256];
     model_describe(&L, arch, sizeof arch);
     const char *m_layers = meta_get(&out->meta, "layers");
-    if (m_layers && strcmp(m_layers, arch))
+    if (m_layers && strcmp(m_layers, arch) != 0)
         return cm_fail(CM_ERR_FORMAT, "%s: metadata says layers %s but the tensors are %s", f->path, m_layers, arch);
     const char *act = meta_get(&out->meta, "activation");
-    if (act && strcmp(act, "relu"))
+    if (act && strcmp(act, "relu") != 0)
         return cm_fail(CM_ERR_FORMAT, "%s: activation '%s' is not supported (clmnist MLPs use relu)", f->path, act);
 
     out->model.layout = L;
