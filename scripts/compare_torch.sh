@@ -4,6 +4,10 @@
 # then one PyTorch run), so drift on a shared machine hits both alike; each side reports the
 # median images/s over the rounds. Same MLP, batch, optimizer (SGD, momentum 0.9, lr 0.1), data
 # (MNIST uint8 in memory, gathered and scaled per step) and timing (5 warm-up steps, then 50).
+# PyTorch runs in two configurations, both with OpenBLAS on THREADS threads: torch's intra-op pool
+# at THREADS threads (torch.set_num_threads(THREADS), what "PyTorch on 2 threads" gives) and at
+# 1 thread. On the 2-core CI machine the second is several times faster: the two thread pools
+# otherwise compete for the same cores. Ratios are given against both.
 # Usage: scripts/compare_torch.sh [ROUNDS (default 5)] [BATCH (default 128)] [THREADS (default 2)]
 set -euo pipefail
 rounds=${1:-5} batch=${2:-128} threads=${3:-2}
@@ -13,14 +17,17 @@ trap 'rm -rf "$tmp"' EXIT
 for r in $(seq "$rounds"); do
     CLMNIST_NO_PROGRESS=1 "$bin" bench --backends device,host --batches "$batch" --feeds resident --no-gemm \
         --runs 1 --steps 50 --warmup 5 --threads "$threads" --json >"$tmp/clmnist.$r.json" 2>/dev/null
-    /usr/bin/python3 scripts/torch_bench.py --batch "$batch" --runs 1 --steps 50 --warmup 5 --threads "$threads" \
-        >"$tmp/torch.$r.txt"
+    for intra in "$threads" 1; do
+        OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 scripts/torch_bench.py --batch "$batch" --runs 1 --steps 50 \
+            --warmup 5 --threads "$intra" >"$tmp/torch$intra.$r.txt"
+    done
     echo "round $r/$rounds done" >&2
 done
-python3 - "$tmp" "$rounds" "$batch" <<'PY'
+python3 - "$tmp" "$rounds" "$batch" "$threads" <<'PY'
 import glob, json, re, statistics as st, sys
-tmp, rounds, batch = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-ips = {"clmnist device": [], "clmnist host": [], "pytorch cpu": []}
+tmp, rounds, batch, threads = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+torch_a, torch_b = f"pytorch intra-op {threads}", "pytorch intra-op 1"
+ips = {"clmnist device": [], "clmnist host": [], torch_a: [], torch_b: []}
 device = ""
 for r in range(1, rounds + 1):
     j = json.load(open(f"{tmp}/clmnist.{r}.json"))
@@ -28,10 +35,14 @@ for r in range(1, rounds + 1):
         ips["clmnist " + t["backend"]].append(t["images_per_s_median"])
         if t["backend"] == "device":
             device = t["device"]
-    m = re.search(r"run 1: ([0-9.]+) images/s", open(f"{tmp}/torch.{r}.txt").read())
-    ips["pytorch cpu"].append(float(m.group(1)))
-torch_med = st.median(ips["pytorch cpu"])
-print(f"batch {batch}, {rounds} alternating rounds, median images/s (min-max); device: {device}")
+    for name, intra in ((torch_a, threads), (torch_b, "1")):
+        m = re.search(r"run 1: ([0-9.]+) images/s", open(f"{tmp}/torch{intra}.{r}.txt").read())
+        ips[name].append(float(m.group(1)))
+med_a, med_b = st.median(ips[torch_a]), st.median(ips[torch_b])
+print(f"batch {batch}, {rounds} alternating rounds, median images/s (min-max); OpenBLAS on {threads} threads;")
+print(f"device: {device}")
+print(f"  {'':20s} {'median':>8s}  {'(min-max)':17s} {'ratio to ' + torch_a:>26s} {'ratio to ' + torch_b:>26s}")
 for k, v in ips.items():
-    print(f"  {k:15s} {st.median(v):8.0f}  ({min(v):.0f}-{max(v):.0f})  ratio to PyTorch {st.median(v) / torch_med:.2f}")
+    rng = f"({min(v):.0f}-{max(v):.0f})"
+    print(f"  {k:20s} {st.median(v):8.0f}  {rng:17s} {st.median(v) / med_a:26.2f} {st.median(v) / med_b:26.2f}")
 PY
