@@ -85,11 +85,11 @@ const char *const *cli_known_class_names(const char *dataset_name, int classes);
 /* Class names from a model's "class_names" metadata (a JSON array of strings) into store
  * (classes entries of 32 bytes), pointers into names; returns NULL when absent or malformed. */
 const char *const *cli_meta_class_names(const cm_meta *meta, int classes, char (*store)[32], const char **names);
-/* Describes a run in model metadata: architecture, input, classes, dataset and the SHA-256 of
- * its training files, training options, device and version. */
 /* {"train-images-idx3-ubyte": "<sha256>", ...} of the training files in data_dir, as a JSON
  * string (malloc'd; NULL when out of memory): recorded in model files, checked on --resume. */
 char *cli_dataset_digests(const char *data_dir);
+/* Describes a run in model metadata: architecture, input, classes, dataset and the SHA-256 of
+ * its training files, training options, device and version. */
 cm_status cli_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_backend *b, cm_meta *meta);
 /* Loads only the test split of dir into ds->test (ds->train borrows it, for a trainer). */
 cm_status cli_load_test_only(const char *dir, cm_dataset *ds);

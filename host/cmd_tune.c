@@ -1,7 +1,8 @@
 /* cmd_tune.c: `clmnist tune`: searches CLBlast's direct- and indirect-GEMM kernel parameters
- * and the direct/indirect switch-over size for the exact GEMM shapes of a training step, validates every candidate's
- * result against the host reference, keeps the fastest, and writes the per-device cache that the
- * device backend loads at start-up. Before/after GFLOP/s are measured in the same run. */
+ * and the direct/indirect switch-over size for the exact GEMM shapes of a training step,
+ * validates every candidate's result against the host reference, keeps the fastest, and writes
+ * the per-device cache that the device backend loads at start-up. Before/after GFLOP/s are
+ * measured in the same run. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +155,12 @@ static double mnk(const gemm_case *g) {
     return (double)g->m * g->n * g->k;
 }
 
+/* CLBlast's routing: g takes the indirect kernel when m*n*k >= min_indirect^3. */
+static int takes_indirect(const gemm_case *g, size_t min_indirect) {
+    double t = (double)min_indirect;
+    return mnk(g) >= t * t * t;
+}
+
 /* What one search did with its candidates. */
 typedef struct {
     int tried, total, rejected, failed, pruned;
@@ -181,7 +188,6 @@ static cm_status search(cm_backend *dev, tune_case *cs, int n, gemm_params *cand
                         const char *label, double flops, gemm_params *best, double *best_times, double *best_total,
                         search_counts *cnt, double seconds) {
     double times[MAX_CASES];
-    cm_status st = CM_OK;
     *cnt = (search_counts){0, nc, 0, 0, 0, 0};
     char *tried = calloc((size_t)nc + 1, 1);
     if (!tried) return cm_fail(CM_ERR_MEMORY, "out of host memory");
@@ -189,7 +195,7 @@ static cm_status search(cm_backend *dev, tune_case *cs, int n, gemm_params *cand
     cm_progress bar;
     progress_begin(&bar, stdout, label);
     double t_start = timer_now();
-    while (st == CM_OK && timer_now() - t_start < budget) {
+    while (timer_now() - t_start < budget) {
         int c = next_candidate(cand, nc, tried, &cursor, best, timer_now() - t_start > budget / 2);
         if (c < 0) break;
         tried[c] = 1;
@@ -220,7 +226,7 @@ static cm_status search(cm_backend *dev, tune_case *cs, int n, gemm_params *cand
     progress_end(&bar);
     free(tried);
     cnt->seconds = timer_now() - t_start;
-    return st;
+    return CM_OK;
 }
 
 static void print_counts(const char *kernel, const search_counts *c) {
@@ -255,7 +261,6 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
         printf("untuned: %.2f ms of GEMM per step, %.1f GFLOP/s\n", 1e3 * t_before, flops / t_before / 1e9);
     /* 2. every shape through the indirect kernel with CLBlast's parameters: the indirect
      *    search's starting point (before any override, which cannot be undone) */
-    best_i = (gemm_params){0};
     best_i.min_indirect = 1;
     if (st == CM_OK) st = gemm_params_apply(dev, &best_i);
     if (st == CM_OK) st = time_all(dev, cs, n, o->seconds, INFINITY, best_ind, &t_ind);
@@ -298,9 +303,9 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
             thresholds[nt++] = (size_t)floor(cbrt(mnk(&cs[i].g))) + 1;
         double best_mix = INFINITY;
         for (int t = 0; t < nt; t++) {
-            double tt = (double)thresholds[t], total = 0;
+            double total = 0;
             for (int i = 0; i < n; i++)
-                total += mnk(&cs[i].g) < tt * tt * tt ? best_dir[i] : best_ind[i];
+                total += takes_indirect(&cs[i].g, thresholds[t]) ? best_ind[i] : best_dir[i];
             if (total < best_mix) best_mix = total, best.min_indirect = thresholds[t];
         }
     }
@@ -310,9 +315,8 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
     int stale = st == CM_OK && !best.has_indirect && ci.tried > 0;
     if (st == CM_OK) st = gemm_params_apply(dev, &best);
     int all_ok = 1;
-    double bt = (double)best.min_indirect;
     for (int i = 0; i < n && st == CM_OK; i++) {
-        int ok = 1, indirect = mnk(&cs[i].g) >= bt * bt * bt;
+        int ok = 1, indirect = takes_indirect(&cs[i].g, best.min_indirect);
         if (!(stale && indirect)) st = case_validate(dev, &cs[i], &ok);
         all_ok &= ok;
     }
@@ -321,7 +325,7 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
     if (st == CM_OK && stale) {
         t_after = 0;
         for (int i = 0; i < n; i++) {
-            if (mnk(&cs[i].g) >= bt * bt * bt) after[i] = best_ind[i];
+            if (takes_indirect(&cs[i].g, best.min_indirect)) after[i] = best_ind[i];
             t_after += after[i];
         }
     }
@@ -345,7 +349,7 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
             double f = 2.0 * mnk(&cs[i].g) / 1e9;
             printf("  %-28s %6d %6d %6d %10.1f %10.1f %6.2fx %s\n", cs[i].g.what, cs[i].g.m, cs[i].g.n, cs[i].g.k,
                    f / before[i], f / after[i], before[i] / after[i],
-                   mnk(&cs[i].g) >= bt * bt * bt ? "indirect" : "direct");
+                   takes_indirect(&cs[i].g, best.min_indirect) ? "indirect" : "direct");
         }
         printf("  %-28s %20s %10.1f %10.1f %6.2fx\n\n", "whole step", "", flops / t_before / 1e9, flops / t_after / 1e9,
                t_before / t_after);
