@@ -9,6 +9,7 @@
 #include "clmnist/model_io.h"
 #include "clmnist/report.h"
 #include "commands.h"
+#include "gemm_tune.h"
 #include "progress.h"
 #include "timer.h"
 
@@ -420,7 +421,12 @@ cm_status cmd_train(int argc, char **argv) {
     st = backend_create(a.backend, &bo, &b);
     if (st == CM_OK) {
         printf("backend: %s: %s (ready in %.2f s)\n", b->kind, b->device_name, timer_now() - t0);
-        if (b->tuning[0]) printf("GEMM: tuned parameters from %s\n", b->tuning);
+        if (b->tuning[0])
+            printf("GEMM: tuned parameters from %s\n", b->tuning);
+        else if (strcmp(b->kind, "device") == 0)
+            printf("GEMM: CLBlast's defaults for this device (%s)\n",
+                   gemm_tuning_disabled() ? "CLMNIST_NO_TUNING is set"
+                                          : "no tuning cache; 'clmnist tune' searches for faster parameters once");
         st = train(&a, &f, b, &ds, &file, start_epoch);
         backend_destroy(b);
     }

@@ -351,10 +351,14 @@ static cm_status parse_cache(const cm_backend *b, const char *path, gemm_params 
     return st;
 }
 
+int gemm_tuning_disabled(void) {
+    const char *off = getenv("CLMNIST_NO_TUNING");
+    return off && *off && strcmp(off, "0") != 0;
+}
+
 void gemm_cache_load(cm_backend *b) {
     b->tuning[0] = '\0';
-    const char *off = getenv("CLMNIST_NO_TUNING");
-    if (off && *off && strcmp(off, "0") != 0) return;
+    if (gemm_tuning_disabled()) return;
     char path[1024];
     if (gemm_cache_path(b, path, sizeof path) != CM_OK) return;
     struct stat sb;

@@ -75,6 +75,9 @@ cm_status gemm_cache_save(const cm_backend *b, const char *path, const gemm_para
  * b->tuning to a description. A malformed file gets a one-line warning and is ignored. */
 void gemm_cache_load(cm_backend *b);
 
+/* Whether CLMNIST_NO_TUNING is set (non-empty, not "0"): CLBlast's defaults, no cache. */
+int gemm_tuning_disabled(void);
+
 /* Every candidate `tune` tries for the direct kernel on a device allowing max_wg work-items
  * per group and local_mem bytes of local memory; returns the count (<= max). */
 int gemm_direct_candidates(size_t max_wg, size_t local_mem, gemm_params *out, int max);

@@ -8,11 +8,16 @@ cross-entropy, backward and torch.optim.SGD(momentum) with the same learning rat
 `--warmup` untimed steps then `--steps` timed ones; the script prints one line per run and the
 median images/s.
 
+With `--gemm` it times instead the eight matrix products of one training step, as `clmnist bench`
+times its GEMM table (same shapes and transposes, row-major, one untimed call, then repeated for at
+least 0.3 s), and prints one JSON object per shape with its GFLOP/s (scripts/gemm_blas.sh).
+
 usage: scripts/torch_bench.py [--data data/mnist] [--layers 512,256] [--batch 128]
-       [--steps 50] [--warmup 5] [--runs 5] [--threads 2] [--device cpu|cuda]
+       [--steps 50] [--warmup 5] [--runs 5] [--threads 2] [--device cpu|cuda] [--gemm]
 """
 import argparse
 import gzip
+import json
 import os
 import statistics
 import struct
@@ -39,6 +44,39 @@ def find(data, stem):
     sys.exit(f"torch_bench.py: {data}: no {stem}[.gz]; run data/fetch mnist")
 
 
+def gemm_shapes(sizes, batch):
+    """The products of one step, in clmnist bench's order: per layer Y=X.W^T (m=B, n=out, k=in),
+    dW=dY^T.X (m=out, n=in, k=B) and, above the first layer, dX=dY.W (m=B, n=in, k=out)."""
+    shapes = []
+    for i in range(len(sizes) - 1):
+        fan_in, fan_out = sizes[i], sizes[i + 1]
+        shapes.append((f"layer {i + 1} forward  Y=X.W^T", False, True, batch, fan_out, fan_in))
+        shapes.append((f"layer {i + 1} weight   dW=dY^T.X", True, False, fan_out, fan_in, batch))
+        if i > 0:
+            shapes.append((f"layer {i + 1} input    dX=dY.W", False, False, batch, fan_in, fan_out))
+    return shapes
+
+
+def time_gemm(dev, ta, tb, m, n, k, min_seconds=0.3):
+    """GFLOP/s of C = op(A).op(B) with A, B stored row-major as clmnist stores them."""
+    g = torch.Generator().manual_seed(7)
+    a = (torch.rand((k, m) if ta else (m, k), generator=g) * 2 - 1).to(dev)
+    b = (torch.rand((n, k) if tb else (k, n), generator=g) * 2 - 1).to(dev)
+    c = torch.empty((m, n), device=dev)
+    opa, opb = (a.t() if ta else a), (b.t() if tb else b)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    torch.mm(opa, opb, out=c)
+    sync()
+    reps, t0 = 0, time.perf_counter()
+    while reps < 3 or time.perf_counter() - t0 < min_seconds:
+        torch.mm(opa, opb, out=c)
+        reps += 1
+        if reps % 4 == 0:
+            sync()
+    sync()
+    return 2.0 * m * n * k * reps / (time.perf_counter() - t0) / 1e9
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="data/mnist")
@@ -51,10 +89,17 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--gemm", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(42)
     dev = torch.device(a.device)
+    if a.gemm:
+        sizes = [784] + [int(s) for s in a.layers.split(",")] + [10]
+        for name, ta, tb, m, n, k in gemm_shapes(sizes, a.batch):
+            rate = time_gemm(dev, ta, tb, m, n, k)
+            print(json.dumps({"torch": torch.__version__, "shape": name, "trans_a": ta, "trans_b": tb, "m": m, "n": n, "k": k, "gflops": rate}))
+        return
     x_u8 = read_idx(find(a.data, "train-images-idx3-ubyte")).reshape(-1, 784).to(dev)
     y = read_idx(find(a.data, "train-labels-idx1-ubyte")).long().to(dev)
     sizes = [784] + [int(s) for s in a.layers.split(",")] + [10]
