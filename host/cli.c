@@ -1,6 +1,7 @@
 /* cli.c: the training options shared by `train` and `compare`, and their setup steps. */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -20,7 +21,7 @@ cm_status cli_parse_int(const char *flag, const char *text, long min, long max, 
     char *end;
     errno = 0;
     long v = strtol(text, &end, 10);
-    if (end == text || *end || errno || v < min || v > max)
+    if (end == text || *end || errno || isspace((unsigned char)text[0]) || v < min || v > max)
         return cm_fail(CM_ERR_USAGE, "%s '%s': expected an integer between %ld and %ld", flag, text, min, max);
     *out = v;
     return CM_OK;
@@ -30,7 +31,7 @@ cm_status cli_parse_float(const char *flag, const char *text, double min, double
     char *end;
     errno = 0;
     double v = strtod(text, &end);
-    if (end == text || *end || errno || !isfinite(v) || v < min || v > max)
+    if (end == text || *end || errno || isspace((unsigned char)text[0]) || !isfinite(v) || v < min || v > max)
         return cm_fail(CM_ERR_USAGE, "%s '%s': expected a number between %g and %g", flag, text, min, max);
     *out = v;
     return CM_OK;
@@ -308,7 +309,10 @@ static cm_status apply_option(cm_train_args *a, int id, const char *v) {
     return CM_OK;
 }
 
+static cm_status apply_preset(cm_train_args *a, const char *name);
+
 cm_status cli_set_train_option(cm_train_args *a, const char *name, const char *value) {
+    if (!strcmp(name, "preset")) return apply_preset(a, value);
     for (int i = 0; i < NBASE; i++)
         if (!strcmp(base_opts[i].name, name)) return apply_option(a, base_opts[i].val, value);
     return cm_fail(CM_ERR_USAGE, "unknown option '%s'", name);
@@ -583,7 +587,7 @@ cm_status cli_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_
     CM_TRY(model_layout(&L, ds->train.dim, a->hidden, a->nhidden, ds->classes, CM_PARAM_ALIGN_BYTES));
     model_describe(&L, arch, sizeof arch);
     CM_TRY(meta_set(m, "format", "pt"));
-    CM_TRY(meta_set(m, "clmnist.format_version", "1"));
+    CM_TRY(meta_set(m, "clmnist.format_version", "%s", CM_MODEL_FORMAT_VERSION));
     CM_TRY(meta_set(m, "clmnist.version", "%s", CLMNIST_VERSION));
     CM_TRY(meta_set(m, "architecture", "mlp"));
     CM_TRY(meta_set(m, "layers", "%s", arch));

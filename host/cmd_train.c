@@ -161,9 +161,8 @@ static cm_status early_stop_restore(early_stop *es, const char *path, const cm_m
     if (!es->best || (!epoch && !acc && !best))
         return CM_OK; /* checkpointed before the first evaluation, or without --patience */
     long e;
-    char *end = NULL;
-    double a = acc ? strtod(acc, &end) : -1.0;
-    if (!epoch || !best || !end || *end || a < 0.0 || a > 1.0 ||
+    double a;
+    if (!epoch || !acc || !best || cli_parse_float("best_accuracy", acc, 0.0, 1.0, &a) != CM_OK ||
         cli_parse_int("best_epoch", epoch, 1, 1000000, &e) != CM_OK)
         return cm_fail(CM_ERR_FORMAT, "%s: incomplete early-stopping state (best epoch, accuracy and weights)", path);
     es->best_epoch = (int)e;
@@ -397,7 +396,9 @@ cm_status cmd_train(int argc, char **argv) {
             st = cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: %s", f.resume, cm_last_error());
     }
     if (st == CM_OK && f.patience && !a.val)
-        st = cm_fail(CM_ERR_USAGE, "--patience needs a validation split: add --val N (e.g. --val 5000)");
+        st = patience ? cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: early stopping without a validation split",
+                                f.resume)
+                      : cm_fail(CM_ERR_USAGE, "--patience needs a validation split: add --val N (e.g. --val 5000)");
     cm_dataset ds = {0};
     if (st == CM_OK) st = cli_load_data(&a, &ds);
     const char *want = f.resume ? meta_get(&file.meta, "dataset_sha256") : NULL;

@@ -43,8 +43,13 @@ cm_status meta_set(cm_meta *m, const char *key, const char *fmt, ...) {
     }
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(m->value[i], CM_META_VALUE, fmt, ap);
+    int n = vsnprintf(m->value[i], CM_META_VALUE, fmt, ap);
     va_end(ap);
+    if (n < 0 || n >= CM_META_VALUE) {
+        m->value[i][0] = '\0';
+        return cm_fail(CM_ERR_USAGE, "model metadata: the value of '%s' is longer than %d bytes", key,
+                       CM_META_VALUE - 1);
+    }
     return CM_OK;
 }
 
@@ -440,6 +445,13 @@ static cm_status parse_and_check(st_file *f, size_t align_bytes, cm_model_file *
     const char *act = meta_get(&out->meta, "activation");
     if (act && strcmp(act, "relu") != 0)
         return cm_fail(CM_ERR_FORMAT, "%s: activation '%s' is not supported (clmnist MLPs use relu)", f->path, act);
+    const char *kind = meta_get(&out->meta, "architecture");
+    if (kind && strcmp(kind, "mlp") != 0)
+        return cm_fail(CM_ERR_FORMAT, "%s: architecture '%s' is not supported (clmnist reads MLPs)", f->path, kind);
+    const char *version = meta_get(&out->meta, "clmnist.format_version");
+    if (version && strcmp(version, CM_MODEL_FORMAT_VERSION) != 0)
+        return cm_fail(CM_ERR_FORMAT, "%s: clmnist format version '%s'; this clmnist reads version %s", f->path,
+                       version, CM_MODEL_FORMAT_VERSION);
 
     out->model.layout = L;
     CM_TRY(copy_tensors(f, &L, "", &out->model.params));

@@ -29,6 +29,8 @@ expect 2 "unknown option '--bogus'" -- train --bogus
 expect 2 "\-\-epochs 'x'" -- train --epochs x
 expect 2 "\-\-batch '0'" -- train --batch 0
 expect 2 "\-\-lr '-1'" -- train --lr -1
+expect 2 "\-\-lr ' 0.1'" -- train --lr ' 0.1'
+expect 2 "\-\-epochs ' 3'" -- train --epochs ' 3'
 expect 2 "\-\-layers '512,,3'" -- train --layers 512,,3
 expect 2 "\-\-backend 'gpu'" -- train --backend gpu
 expect 2 "\-\-schedule 'warp'" -- train --schedule warp

@@ -132,20 +132,43 @@ check "resume restores the best epoch so far" grep -q "early stopping: best so f
 check "the resumed run stops where the uninterrupted one did" grep -q "^done: .*, 2 epochs in" "$tmp/es_resume.txt"
 check "resumed early-stopping model is bitwise the uninterrupted one" \
     cmp -s "$tmp/es_full.safetensors" "$tmp/es_resumed.safetensors"
-python3 - "$tmp/es_ckpt.safetensors" "$tmp/es_forged.safetensors" <<'EOF'
+forge_meta() { # forge_meta KEY VALUE OUT: the early-stopping checkpoint with one metadata value replaced
+    python3 - "$tmp/es_ckpt.safetensors" "$@" <<'EOF'
 import json, struct, sys
 raw = open(sys.argv[1], "rb").read()
 n = struct.unpack("<Q", raw[:8])[0]
 h = json.loads(raw[8:8 + n])
-h["__metadata__"]["early_stopping.best_accuracy"] = "1.5"
+h["__metadata__"][sys.argv[2]] = sys.argv[3]
 hb = json.dumps(h).encode()
 hb += b" " * (-len(hb) % 8)
-open(sys.argv[2], "wb").write(struct.pack("<Q", len(hb)) + hb + raw[8 + n:])
+open(sys.argv[4], "wb").write(struct.pack("<Q", len(hb)) + hb + raw[8 + n:])
 EOF
-"$bin" train --data "$data" --backend host --resume "$tmp/es_forged.safetensors" --no-save >"$tmp/es_forged.txt" 2>&1
-code=$?
-check "a checkpoint with a forged best accuracy: exit 1, an error naming it" bash -c "[ $code = 1 ] && \
-    grep -q '^clmnist: error: .*es_forged.safetensors: incomplete early-stopping state' '$tmp/es_forged.txt'"
+}
+# each forged value: exit 1 and one error line naming the checkpoint and what is wrong
+while IFS='|' read -r key value want; do
+    forge_meta "$key" "$value" "$tmp/es_forged.safetensors"
+    "$bin" train --data "$data" --backend host --resume "$tmp/es_forged.safetensors" --no-save \
+        >"$tmp/es_forged.txt" 2>"$tmp/es_forged.err"
+    code=$?
+    check "a checkpoint with $key '$value': exit 1, one error naming it" bash -c "[ $code = 1 ] && \
+        [ \$(wc -l <'$tmp/es_forged.err') = 1 ] && grep -qF -- \"es_forged.safetensors: $want\" '$tmp/es_forged.err'"
+done <<'CASES'
+early_stopping.best_accuracy|1.5|incomplete early-stopping state
+early_stopping.best_accuracy|nan|incomplete early-stopping state
+early_stopping.best_accuracy||incomplete early-stopping state
+train.preset|x|bad checkpoint metadata: --preset 'x'
+train.batch| 128|bad checkpoint metadata: --batch ' 128'
+train.val|0|bad checkpoint metadata: early stopping without a validation split
+architecture|cnn|architecture 'cnn' is not supported
+clmnist.format_version|2|clmnist format version '2'; this clmnist reads version 1
+CASES
+# the checkpoint's preset is the run's (its options, saved after the preset, still decide)
+forge_meta train.preset best "$tmp/es_best.safetensors"
+"$bin" train --data "$data" --backend host --threads 2 --resume "$tmp/es_best.safetensors" --no-save \
+    >"$tmp/es_best.txt" 2>&1
+check "a resumed run takes the checkpoint's preset and its saved options" bash -c "\
+    grep -q '^model: .*, best preset: momentum lr 1 (constant)' '$tmp/es_best.txt' && \
+    grep -q '^done: .*, 2 epochs in' '$tmp/es_best.txt'"
 
 # 3. predict: a PGM of test digit 0 (a 7), a non-image, a missing file
 python3 - "$data" "$tmp" <<'EOF'

@@ -237,6 +237,29 @@ static void test_malformed_files(void **state) {
         forge("metatype.safetensors", "{\"__metadata__\":{\"epochs\":3}," T_W0 "," T_B0 "," T_W1 "," T_B1 "}", 68, -1),
         "not a string");
     expect_format_error(forge("notobj.safetensors", "[1,2,3]", 0, -1), "not a JSON object");
+    expect_format_error(forge("cnn.safetensors",
+                              "{\"__metadata__\":{\"architecture\":\"cnn\"}," T_W0 "," T_B0 "," T_W1 "," T_B1 "}", 68,
+                              -1),
+                        "architecture 'cnn' is not supported");
+    expect_format_error(
+        forge("version.safetensors",
+              "{\"__metadata__\":{\"clmnist.format_version\":\"2\"}," T_W0 "," T_B0 "," T_W1 "," T_B1 "}", 68, -1),
+        "clmnist format version '2'; this clmnist reads version " CM_MODEL_FORMAT_VERSION);
+    { /* metadata too long for the reader: refused, never truncated; the message wraps the cause intact */
+        char header[3 * CM_META_VALUE];
+        char value[CM_META_VALUE + 1];
+        memset(value, 'v', CM_META_VALUE);
+        value[CM_META_VALUE] = '\0';
+        snprintf(header, sizeof header, "{\"__metadata__\":{\"note\":\"%s\"}," T_W0 "," T_B0 "," T_W1 "," T_B1 "}",
+                 value);
+        expect_format_error(forge("longvalue.safetensors", header, 68, -1),
+                            ": metadata: model metadata: the value of 'note' is longer than 1023 bytes");
+        char key[CM_META_KEY + 1];
+        memset(key, 'k', CM_META_KEY);
+        key[CM_META_KEY] = '\0';
+        snprintf(header, sizeof header, "{\"__metadata__\":{\"%s\":\"1\"}," T_W0 "," T_B0 "," T_W1 "," T_B1 "}", key);
+        expect_format_error(forge("longkey.safetensors", header, 68, -1), "model metadata: key 'kkkkkkkk");
+    }
     cm_model_file f;
     assert_int_equal(model_file_load(tmp_path("does-not-exist.safetensors"), CM_PARAM_ALIGN_BYTES, &f), CM_ERR_IO);
 }

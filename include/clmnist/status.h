@@ -13,7 +13,8 @@ typedef enum {
     CM_ERR_NUMERIC, /* NaN/Inf during training */
 } cm_status;
 
-/* Records a printf-style message for the calling thread and returns `code`. */
+/* Records a printf-style message for the calling thread and returns `code`; the message may wrap
+   the previous one (cm_last_error() as an argument). */
 cm_status cm_fail(cm_status code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The message recorded by the last cm_fail on this thread ("" if none). */
 const char *cm_last_error(void);
