@@ -271,9 +271,18 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
     gemm_params *cand = malloc(sizeof *cand * MAX_CANDIDATES);
     if (!cand && st == CM_OK) st = cm_fail(CM_ERR_MEMORY, "out of host memory");
     search_counts cd = {0}, ci = {0};
+    gemm_params cached = {0};
+    char cache_file[1024];
+    cm_status cst = gemm_cache_read(dev, cache_file, sizeof cache_file, &cached);
+    if (cst == CM_OK)
+        printf("starting from the configuration in %s\n", cache_file);
+    else if (cst != CM_ERR_IO) /* malformed: the search starts afresh and replaces it */
+        printf("not starting from the cache: %s\n", cm_last_error());
+    cm_clear_error();
     double t0 = timer_now();
     if (st == CM_OK) {
         int nc = gemm_direct_candidates(max_wg, local_mem, cand, MAX_CANDIDATES);
+        gemm_candidates_put_first(cand, &nc, MAX_CANDIDATES, &cached, 1);
         if (o->max_candidates && nc > o->max_candidates) nc = o->max_candidates;
         st = search(dev, cs, n, cand, nc, ALL_DIRECT, o->budget / 5, "direct", flops, &best_d, best_dir, &dir_total,
                     &cd, o->seconds);
@@ -283,6 +292,7 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
                      dev->device_name);
     if (st == CM_OK) {
         int nc = gemm_indirect_candidates(max_wg, local_mem, backend_device_is_cpu(dev), cand, MAX_CANDIDATES);
+        gemm_candidates_put_first(cand, &nc, MAX_CANDIDATES, &cached, 0);
         if (o->max_candidates && nc > o->max_candidates) nc = o->max_candidates;
         double left = o->budget - (timer_now() - t0);
         st = search(dev, cs, n, cand, nc, 1, left > 0 ? left : 0, "indirect", flops, &best_i, best_ind, &t_ind, &ci,

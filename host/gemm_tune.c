@@ -183,6 +183,26 @@ int gemm_indirect_candidates(size_t max_wg, size_t local_mem, int cpu, gemm_para
     return n;
 }
 
+void gemm_candidates_put_first(gemm_params *cand, int *nc, int max, const gemm_params *cached, int direct) {
+    if (max < 1 || !(direct ? cached->has_direct : cached->has_indirect)) return;
+    gemm_params c = {0};
+    if (direct) {
+        c.has_direct = 1;
+        memcpy(c.direct, cached->direct, sizeof c.direct);
+    } else {
+        c.has_indirect = 1;
+        memcpy(c.indirect, cached->indirect, sizeof c.indirect);
+    }
+    int i = 0;
+    while (i < *nc && (direct ? memcmp(cand[i].direct, c.direct, sizeof c.direct)
+                              : memcmp(cand[i].indirect, c.indirect, sizeof c.indirect)) != 0)
+        i++;
+    if (i == *nc && *nc < max) (*nc)++;
+    if (i == max) i--; /* a full list: the cached one replaces the last */
+    memmove(cand + 1, cand, sizeof *cand * (size_t)i);
+    cand[0] = c;
+}
+
 int gemm_indirect_distance(const gemm_params *a, const gemm_params *b) {
     /* MDIMA, NDIMB and SB move with MDIMC, NDIMC and SA in the searched space */
     static const int knobs[] = {XG_KWG, XG_MDIMC, XG_MWG, XG_NDIMC, XG_NWG, XG_SA, XG_VWM, XG_VWN, XG_KWI, XG_GEMMK};
@@ -356,15 +376,20 @@ int gemm_tuning_disabled(void) {
     return off && *off && strcmp(off, "0") != 0;
 }
 
+cm_status gemm_cache_read(const cm_backend *b, char *path, size_t size, gemm_params *p) {
+    CM_TRY(gemm_cache_path(b, path, size));
+    struct stat sb;
+    if (stat(path, &sb) != 0) return CM_ERR_IO; /* not tuned */
+    return parse_cache(b, path, p);
+}
+
 void gemm_cache_load(cm_backend *b) {
     b->tuning[0] = '\0';
     if (gemm_tuning_disabled()) return;
     char path[1024];
-    if (gemm_cache_path(b, path, sizeof path) != CM_OK) return;
-    struct stat sb;
-    if (stat(path, &sb) != 0) return; /* not tuned: CLBlast's defaults */
     gemm_params p;
-    cm_status st = parse_cache(b, path, &p);
+    cm_status st = gemm_cache_read(b, path, sizeof path, &p);
+    if (st == CM_ERR_IO) return; /* not tuned: CLBlast's defaults */
     if (st == CM_OK) st = gemm_params_apply(b, &p);
     if (st != CM_OK) {
         fprintf(stderr, "warning: ignoring the GEMM tuning cache: %s (run 'clmnist tune' again)\n", cm_last_error());

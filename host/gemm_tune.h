@@ -75,6 +75,10 @@ cm_status gemm_cache_save(const cm_backend *b, const char *path, const gemm_para
  * b->tuning to a description. A malformed file gets a one-line warning and is ignored. */
 void gemm_cache_load(cm_backend *b);
 
+/* The parameters in b's cache file (its path into path), not applied: CM_ERR_IO when b has no
+ * cache, CM_ERR_FORMAT when it is malformed or for another device or driver. */
+cm_status gemm_cache_read(const cm_backend *b, char *path, size_t size, gemm_params *p);
+
 /* Whether CLMNIST_NO_TUNING is set (non-empty, not "0"): CLBlast's defaults, no cache. */
 int gemm_tuning_disabled(void);
 
@@ -86,6 +90,11 @@ int gemm_direct_candidates(size_t max_wg, size_t local_mem, gemm_params *out, in
 int gemm_indirect_candidates(size_t max_wg, size_t local_mem, int cpu, gemm_params *out, int max);
 /* 1 when b's device is a CPU. */
 int backend_device_is_cpu(const cm_backend *b);
+/* Moves the cached configuration of one kernel (`direct`, else the indirect one) to the front of
+ * cand[0..*nc) (at most max), inserting it when the list lacks it: `tune` times it first, so a
+ * tune that runs again (a longer budget, a noisier moment) ends no slower than the cache it
+ * replaces. Nothing changes when `cached` has no parameters for that kernel. */
+void gemm_candidates_put_first(gemm_params *cand, int *nc, int max, const gemm_params *cached, int direct);
 /* How many of the searched indirect-kernel parameters differ between a and b (1: neighbours). */
 int gemm_indirect_distance(const gemm_params *a, const gemm_params *b);
 

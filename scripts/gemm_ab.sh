@@ -17,27 +17,18 @@ for r in $(seq "$rounds"); do
     done
     echo "round $r/$rounds done" >&2
 done
-python3 - "$tmp" "$rounds" <<'PY'
-import json, statistics as st, sys
+python3 - "$tmp" "$rounds" "$(dirname "$0")" <<'PY'
+import json, sys
 tmp, rounds = sys.argv[1], int(sys.argv[2])
-shapes, rate = [], {"untuned": {}, "tuned": {}}
-for mode in rate:
+sys.path.insert(0, sys.argv[3])
+from gemm_rounds import Rounds
+t = Rounds(("untuned", "tuned"))
+for mode in t.rate:
     for r in range(1, rounds + 1):
         j = json.load(open(f"{tmp}/{mode}.{r}.json"))
-        flops = secs = 0.0
-        for g in j["gemm"]:
-            key = (g["shape"], g["m"], g["n"], g["k"])
-            if key not in shapes:
-                shapes.append(key)
-            f = 2.0 * g["m"] * g["n"] * g["k"]
-            flops, secs = flops + f, secs + f / (g["gflops"] * 1e9)
-            rate[mode].setdefault(key, []).append(g["gflops"])
-        rate[mode].setdefault("whole step", []).append(flops / secs / 1e9)
+        t.add(mode, j["gemm"])
 print(f"device GEMM GFLOP/s, median of {rounds} alternating rounds ({j['model']}, batch 128)")
 print(f"  {'shape':28s} {'m':>6s} {'n':>6s} {'k':>6s} {'untuned':>9s} {'tuned':>9s} {'ratio':>7s}")
-for key in shapes + ["whole step"]:
-    u, t = st.median(rate["untuned"][key]), st.median(rate["tuned"][key])
-    name = key if isinstance(key, str) else key[0]
-    dims = ("", "", "") if isinstance(key, str) else key[1:]
-    print(f"  {name:28s} {dims[0]:>6} {dims[1]:>6} {dims[2]:>6} {u:9.1f} {t:9.1f} {t / u:6.2f}x")
+for name, dims, (u, d) in t.medians():
+    print(f"  {name:28s} {dims[0]:>6} {dims[1]:>6} {dims[2]:>6} {u:9.1f} {d:9.1f} {d / u:6.2f}x")
 PY

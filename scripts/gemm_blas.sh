@@ -17,34 +17,22 @@ for r in $(seq "$rounds"); do
         --threads "$threads" >"$tmp/torch.$r.jsonl"
     echo "round $r/$rounds done" >&2
 done
-python3 - "$tmp" "$rounds" "$threads" <<'PY'
-import json, statistics as st, sys
+python3 - "$tmp" "$rounds" "$threads" "$(dirname "$0")" <<'PY'
+import json, sys
 tmp, rounds, threads = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-cols = ("device", "host", "openblas")
-shapes, rate = [], {c: {} for c in cols}
-def add(col, rows, r):
-    flops = secs = 0.0
-    for g in rows:
-        key = (g["shape"], g["m"], g["n"], g["k"])
-        if key not in shapes:
-            shapes.append(key)
-        f = 2.0 * g["m"] * g["n"] * g["k"]
-        flops, secs = flops + f, secs + f / (g["gflops"] * 1e9)
-        rate[col].setdefault(key, []).append(g["gflops"])
-    rate[col].setdefault("whole step", []).append(flops / secs / 1e9)
+sys.path.insert(0, sys.argv[4])
+from gemm_rounds import Rounds
+t = Rounds(("device", "host", "openblas"))
 for r in range(1, rounds + 1):
     j = json.load(open(f"{tmp}/clmnist.{r}.json"))
     for col in ("device", "host"):
-        add(col, [g for g in j["gemm"] if g["backend"] == col], r)
-    add("openblas", [json.loads(line) for line in open(f"{tmp}/torch.{r}.jsonl")], r)
+        t.add(col, [g for g in j["gemm"] if g["backend"] == col])
+    t.add("openblas", [json.loads(line) for line in open(f"{tmp}/torch.{r}.jsonl")])
 device = next(b["device"] for b in j["backends"] if b["backend"] == "device")
 print(f"GEMM GFLOP/s, median of {rounds} alternating rounds ({j['model']}, batch 128, {threads} threads)")
 torch_version = json.loads(open(f"{tmp}/torch.1.jsonl").readline())["torch"]
 print(f"device: {device}; OpenBLAS through torch.mm (PyTorch {torch_version})")
 print(f"  {'shape':28s} {'m':>5s} {'n':>5s} {'k':>5s} {'device':>8s} {'host':>8s} {'OpenBLAS':>9s} {'dev/BLAS':>9s} {'host/BLAS':>10s}")
-for key in shapes + ["whole step"]:
-    d, h, o = (st.median(rate[c][key]) for c in cols)
-    name = key if isinstance(key, str) else key[0]
-    dims = ("", "", "") if isinstance(key, str) else key[1:]
+for name, dims, (d, h, o) in t.medians():
     print(f"  {name:28s} {dims[0]:>5} {dims[1]:>5} {dims[2]:>5} {d:8.1f} {h:8.1f} {o:9.1f} {d / o:8.2f}x {h / o:9.2f}x")
 PY

@@ -13,7 +13,7 @@ times its GEMM table (same shapes and transposes, row-major, one untimed call, t
 least 0.3 s), and prints one JSON object per shape with its GFLOP/s (scripts/gemm_blas.sh).
 
 usage: scripts/torch_bench.py [--data data/mnist] [--layers 512,256] [--batch 128]
-       [--steps 50] [--warmup 5] [--runs 5] [--threads 2] [--device cpu|cuda] [--gemm]
+       [--steps 50] [--warmup 5] [--runs 5] [--threads 2] [--device cpu|cuda] [--gemm] [--any-blas]
 """
 import argparse
 import gzip
@@ -77,6 +77,18 @@ def time_gemm(dev, ta, tb, m, n, k, min_seconds=0.3):
     return 2.0 * m * n * k * reps / (time.perf_counter() - t0) / 1e9
 
 
+def blas_in_use():
+    """The file behind libblas.so.3, which torch.mm calls: Debian's torch links it, and
+    update-alternatives points it at OpenBLAS or at the reference BLAS (the mapped file in
+    /proc/self/maps is the resolved one)."""
+    torch.mm(torch.ones(8, 8), torch.ones(8, 8))
+    try:
+        libs = {line.split()[-1] for line in open("/proc/self/maps") if "/libblas.so.3" in line}
+    except OSError:
+        return "an unknown BLAS"
+    return " ".join(sorted(libs)) or "no libblas.so.3"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="data/mnist")
@@ -90,7 +102,12 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--gemm", action="store_true")
+    ap.add_argument("--any-blas", action="store_true", help="time PyTorch even without OpenBLAS")
     a = ap.parse_args()
+    blas = blas_in_use()
+    if a.device == "cpu" and "openblas" not in blas and not a.any_blas:
+        sys.exit(f"torch_bench.py: PyTorch runs on {blas}, not OpenBLAS, and would be timed several times "
+                 "too slow: apt-get install libopenblas0-pthread (or pass --any-blas)")
     torch.set_num_threads(a.threads)
     torch.manual_seed(42)
     dev = torch.device(a.device)

@@ -223,6 +223,10 @@ if "$bin" devices >/dev/null 2>&1; then
     check "train loads the tuning" grep -q "^GEMM: tuned parameters from $tmp/tune/gemm-" "$tmp/tuned.txt"
     check "tuned training learns ($(acc "$tmp/tuned.txt"))" grep -q "test accuracy: [89][0-9]" "$tmp/tuned.txt"
     check "tune searched the indirect kernel too" grep -q "^indirect kernel (Xgemm): tried [1-9]" "$tmp/tune.txt"
+    "$bin" tune --data "$data" --layers 16 --batch 8 --max-candidates 2 --seconds 0.002 >"$tmp/tune2.txt" 2>&1
+    check "tune again starts from the cache and replaces it" bash -c "\
+        grep -q '^starting from the configuration in $tmp/tune/gemm-.*json' '$tmp/tune2.txt' && \
+        grep -q '^saved: $tmp/tune/gemm-.*json' '$tmp/tune2.txt'"
     real=$(ls "$tmp"/tune/gemm-*.json)
     cp "$real" "$tmp/real.json"
     # hand-written indirect-kernel parameters, every shape through that kernel: applied, and

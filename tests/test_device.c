@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "cl_util.h"
+#include "gemm_tune.h"
 #include "clmnist/trainer.h"
 #include "synth.h"
 
@@ -396,6 +397,65 @@ static void test_short_run_same_accuracy(void **state) {
     dataset_free(&ds);
 }
 
+/* Field by field: structs may differ in their padding. */
+static int same_params(const gemm_params *a, const gemm_params *b) {
+    return a->has_direct == b->has_direct && a->has_indirect == b->has_indirect && a->min_indirect == b->min_indirect &&
+           !memcmp(a->direct, b->direct, sizeof a->direct) && !memcmp(a->indirect, b->indirect, sizeof a->indirect);
+}
+
+/* `tune` starts from the cached configuration: moved to the front when the list has it, inserted
+ * when it does not, the others kept in order; a cache without that kernel changes nothing. */
+static void test_tune_starts_from_cache(void **state) {
+    (void)state;
+    enum { MAX = 4096 };
+    gemm_params *cand = malloc(sizeof *cand * MAX), *orig = malloc(sizeof *orig * MAX);
+    assert_non_null(cand);
+    assert_non_null(orig);
+    for (int direct = 0; direct < 2; direct++) {
+        int n0 = direct ? gemm_direct_candidates(1024, 65536, orig, MAX)
+                        : gemm_indirect_candidates(1024, 65536, 1, orig, MAX);
+        assert_true(n0 > 20);
+        const int k = n0 / 2 + 3;
+        /* present at k: moved to 0, the count unchanged, 0..k-1 shifted by one, the rest in place */
+        memcpy(cand, orig, sizeof *cand * (size_t)n0);
+        int n = n0;
+        gemm_candidates_put_first(cand, &n, MAX, &orig[k], direct);
+        assert_int_equal(n, n0);
+        assert_true(same_params(&cand[0], &orig[k]));
+        assert_memory_equal(&cand[1], &orig[0], sizeof *cand * (size_t)k);
+        assert_memory_equal(&cand[k + 1], &orig[k + 1], sizeof *cand * (size_t)(n0 - k - 1));
+        /* absent: inserted at 0, everything after it */
+        gemm_params other = orig[k];
+        if (direct)
+            other.direct[0] = 48; /* WGD 48 is not a candidate */
+        else
+            other.indirect[XG_MWG] = 48;
+        memcpy(cand, orig, sizeof *cand * (size_t)n0);
+        n = n0;
+        gemm_candidates_put_first(cand, &n, MAX, &other, direct);
+        assert_int_equal(n, n0 + 1);
+        assert_true(same_params(&cand[0], &other));
+        assert_memory_equal(&cand[1], &orig[0], sizeof *cand * (size_t)n0);
+        /* a full list keeps its length: the last one drops out */
+        memcpy(cand, orig, sizeof *cand * (size_t)n0);
+        n = n0;
+        gemm_candidates_put_first(cand, &n, n0, &other, direct);
+        assert_int_equal(n, n0);
+        assert_true(same_params(&cand[0], &other));
+        assert_memory_equal(&cand[1], &orig[0], sizeof *cand * (size_t)(n0 - 1));
+        /* a cache without this kernel's parameters */
+        gemm_params none = orig[k];
+        none.has_direct = none.has_indirect = 0;
+        memcpy(cand, orig, sizeof *cand * (size_t)n0);
+        n = n0;
+        gemm_candidates_put_first(cand, &n, MAX, &none, direct);
+        assert_int_equal(n, n0);
+        assert_memory_equal(cand, orig, sizeof *cand * (size_t)n0);
+    }
+    free(cand);
+    free(orig);
+}
+
 static void test_error_paths(void **state) {
     cl_device_desc d;
     assert_int_equal(cl_select_device("99", &d), CM_ERR_DEVICE);
@@ -476,6 +536,7 @@ int main(void) {
         cmocka_unit_test(test_training_step_device_vs_host),
         cmocka_unit_test(test_short_run_same_accuracy),
         cmocka_unit_test(test_error_paths),
+        cmocka_unit_test(test_tune_starts_from_cache),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
