@@ -120,7 +120,7 @@ static void usage(const cm_command_info *info) {
 
 static cm_status parse_augment(const char *text, cm_augment *out) {
     cm_augment a = {0};
-    if (strcmp(text, "none") && strcmp(text, "off")) {
+    if (strcmp(text, "none") != 0 && strcmp(text, "off") != 0) {
         char buf[256];
         snprintf(buf, sizeof buf, "%s", text);
         for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -215,7 +215,7 @@ static cm_status apply_option(cm_train_args *a, int id, const char *v) {
     switch (id) {
     case O_DATA: a->data_dir = v; break;
     case O_BACKEND:
-        if (strcmp(v, "host") && strcmp(v, "device"))
+        if (strcmp(v, "host") != 0 && strcmp(v, "device") != 0)
             return cm_fail(CM_ERR_USAGE, "--backend '%s': expected 'host' or 'device'", v);
         a->backend = v;
         break;
@@ -232,7 +232,7 @@ static cm_status apply_option(cm_train_args *a, int id, const char *v) {
         break;
     case O_OPTIMIZER: {
         size_t i = 0;
-        while (i < 5 && strcmp(v, optimizer_names[i]))
+        while (i < 5 && strcmp(v, optimizer_names[i]) != 0)
             i++;
         if (i == 5)
             return cm_fail(CM_ERR_USAGE, "--optimizer '%s': expected sgd, momentum, nesterov, adam or adamw", v);

@@ -387,7 +387,7 @@ void gemm_cache_load(cm_backend *b) {
     b->tuning[0] = '\0';
     if (gemm_tuning_disabled()) return;
     char path[1024];
-    gemm_params p;
+    gemm_params p = {0};
     cm_status st = gemm_cache_read(b, path, sizeof path, &p);
     if (st == CM_ERR_IO) return; /* not tuned: CLBlast's defaults */
     if (st == CM_OK) st = gemm_params_apply(b, &p);
