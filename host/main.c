@@ -29,6 +29,8 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    /* Line by line even into a file or a pipe: a log of a long `train` or `tune` is current. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2) {
         usage(stderr);
         return 2;
