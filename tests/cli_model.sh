@@ -259,6 +259,11 @@ PY
     "$bin" train "${tuned[@]}" >"$tmp/forged.txt" 2>"$tmp/forged.err"
     check "a forged cache: exit 0, one warning, untuned" bash -c "[ $? = 0 ] && [ \$(wc -l <'$tmp/forged.err') = 1 ] \
         && grep -q 'warning: ignoring the GEMM tuning cache' '$tmp/forged.err' && grep -q \"^GEMM: CLBlast's defaults\" '$tmp/forged.txt'"
+    "$bin" tune --data "$data" --layers 16 --batch 8 --max-candidates 2 --seconds 0.002 >"$tmp/tune3.txt" 2>&1
+    code=$?
+    check "tune over a forged cache: says why it starts afresh, replaces it" bash -c "[ $code = 0 ] && \
+        grep -q '^not starting from the cache: .*gemm-.*json: not a JSON object' '$tmp/tune3.txt' && \
+        grep -q '^saved: ' '$tmp/tune3.txt' && python3 -c 'import glob, json; [json.load(open(f)) for f in glob.glob(\"$tmp/tune/gemm-*.json\")]'"
     unset CLMNIST_CACHE_DIR
 
     # 6. bench --profile: every GEMM and kernel of a step counted once per call, and the device
