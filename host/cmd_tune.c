@@ -273,12 +273,13 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
     search_counts cd = {0}, ci = {0};
     gemm_params cached = {0};
     char cache_file[1024];
-    cm_status cst = gemm_cache_read(dev, cache_file, sizeof cache_file, &cached);
-    if (cst == CM_OK)
+    int found;
+    if (gemm_cache_read(dev, cache_file, sizeof cache_file, &cached, &found) != CM_OK) {
+        printf("not starting from the cache: %s\n", cm_last_error()); /* the search replaces it */
+        cached = (gemm_params){0};
+        cm_clear_error();
+    } else if (found)
         printf("starting from the configuration in %s\n", cache_file);
-    else if (cst != CM_ERR_IO) /* malformed: the search starts afresh and replaces it */
-        printf("not starting from the cache: %s\n", cm_last_error());
-    cm_clear_error();
     double t0 = timer_now();
     if (st == CM_OK) {
         int nc = gemm_direct_candidates(max_wg, local_mem, cand, MAX_CANDIDATES);

@@ -376,10 +376,12 @@ int gemm_tuning_disabled(void) {
     return off && *off && strcmp(off, "0") != 0;
 }
 
-cm_status gemm_cache_read(const cm_backend *b, char *path, size_t size, gemm_params *p) {
-    CM_TRY(gemm_cache_path(b, path, size));
+cm_status gemm_cache_read(const cm_backend *b, char *path, size_t size, gemm_params *p, int *found) {
+    *found = 0;
+    if (gemm_cache_path(b, path, size) != CM_OK) return CM_OK; /* nowhere to keep one: not tuned */
     struct stat sb;
-    if (stat(path, &sb) != 0) return CM_ERR_IO; /* not tuned */
+    if (stat(path, &sb) != 0) return CM_OK; /* not tuned */
+    *found = 1;
     return parse_cache(b, path, p);
 }
 
@@ -388,8 +390,9 @@ void gemm_cache_load(cm_backend *b) {
     if (gemm_tuning_disabled()) return;
     char path[1024];
     gemm_params p = {0};
-    cm_status st = gemm_cache_read(b, path, sizeof path, &p);
-    if (st == CM_ERR_IO) return; /* not tuned: CLBlast's defaults */
+    int found;
+    cm_status st = gemm_cache_read(b, path, sizeof path, &p, &found);
+    if (!found) return; /* not tuned: CLBlast's defaults */
     if (st == CM_OK) st = gemm_params_apply(b, &p);
     if (st != CM_OK) {
         fprintf(stderr, "warning: ignoring the GEMM tuning cache: %s (run 'clmnist tune' again)\n", cm_last_error());

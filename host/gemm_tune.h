@@ -75,9 +75,10 @@ cm_status gemm_cache_save(const cm_backend *b, const char *path, const gemm_para
  * b->tuning to a description. A malformed file gets a one-line warning and is ignored. */
 void gemm_cache_load(cm_backend *b);
 
-/* The parameters in b's cache file (its path into path), not applied: CM_ERR_IO when b has no
- * cache, CM_ERR_FORMAT when it is malformed or for another device or driver. */
-cm_status gemm_cache_read(const cm_backend *b, char *path, size_t size, gemm_params *p);
+/* The parameters in b's cache file (its path into path), not applied. *found is 0 when b has no
+ * cache (CM_OK, *p untouched); a cache that cannot be read, is malformed or is for another device
+ * or driver is found, with an error. */
+cm_status gemm_cache_read(const cm_backend *b, char *path, size_t size, gemm_params *p, int *found);
 
 /* Whether CLMNIST_NO_TUNING is set (non-empty, not "0"): CLBlast's defaults, no cache. */
 int gemm_tuning_disabled(void);
