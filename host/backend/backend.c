@@ -1,14 +1,8 @@
-/* backend.c: backend selection and the wrappers that dispatch through the operation table. */
+/* backend.c: the wrappers that dispatch through the operation table. Backend selection by
+ * name is in select.c, which alone knows both implementations. */
 #include "clmnist/backend.h"
 
 #include <string.h>
-
-cm_status backend_create(const char *kind, const cm_backend_options *opt, cm_backend **out) {
-    *out = NULL;
-    if (!kind || strcmp(kind, "device") == 0) return backend_device_create(opt, out);
-    if (strcmp(kind, "host") == 0) return backend_host_create(opt, out);
-    return cm_fail(CM_ERR_USAGE, "--backend '%s': expected 'host' or 'device'", kind);
-}
 
 void backend_destroy(cm_backend *b) {
     if (b) b->ops->destroy(b);
