@@ -90,3 +90,69 @@ cm_status backend_profile_read(cm_backend *b, cm_profile_entry *out, int max, in
     if (!b->ops->profile_read) return cm_fail(CM_ERR_USAGE, "backend '%s' cannot profile", b->kind);
     return b->ops->profile_read(b, out, max, n);
 }
+
+/* ---- layer operations: shared argument checks, then the table --------------------------- */
+cm_status window_resolve(cm_window *w, const char *what) {
+    if (w->batch < 1 || w->channels < 1 || w->height < 1 || w->width < 1 || w->kernel < 1 || w->stride < 1 ||
+        w->pad < 0)
+        return cm_fail(CM_ERR_USAGE, "%s: bad window (B %d, C %d, %dx%d, kernel %d, stride %d, padding %d)", what,
+                       w->batch, w->channels, w->height, w->width, w->kernel, w->stride, w->pad);
+    if (w->kernel > w->height + 2 * w->pad || w->kernel > w->width + 2 * w->pad)
+        return cm_fail(CM_ERR_USAGE, "%s: kernel %d is larger than its %dx%d input (padding %d)", what, w->kernel,
+                       w->height, w->width, w->pad);
+    w->out_h = (w->height + 2 * w->pad - w->kernel) / w->stride + 1;
+    w->out_w = (w->width + 2 * w->pad - w->kernel) / w->stride + 1;
+    return CM_OK;
+}
+
+/* An operation a backend's table leaves NULL fails with a message rather than a crash. */
+#define NEED(op)                                                                                                       \
+    do {                                                                                                               \
+        if (!b->ops->op) return cm_fail(CM_ERR_USAGE, "backend '%s' has no %s operation", b->kind, #op);            \
+    } while (0)
+
+cm_status backend_relu(cm_backend *b, cm_buf *y, size_t n) {
+    NEED(relu);
+    return b->ops->relu(b, y, n);
+}
+cm_status backend_im2col(cm_backend *b, cm_buf *x, cm_buf *col, const cm_window *w) {
+    NEED(im2col);
+    return b->ops->im2col(b, x, col, w);
+}
+cm_status backend_col2im(cm_backend *b, cm_buf *col, cm_buf *dx, const cm_window *w) {
+    NEED(col2im);
+    return b->ops->col2im(b, col, dx, w);
+}
+cm_status backend_cnhw_to_nchw(cm_backend *b, cm_buf *src, cm_buf *bias, cm_buf *y, int batch, int channels, int hw,
+                               bool relu) {
+    NEED(cnhw_to_nchw);
+    return b->ops->cnhw_to_nchw(b, src, bias, y, batch, channels, hw, relu);
+}
+cm_status backend_nchw_to_cnhw(cm_backend *b, cm_buf *src, cm_buf *dst, int batch, int channels, int hw) {
+    NEED(nchw_to_cnhw);
+    return b->ops->nchw_to_cnhw(b, src, dst, batch, channels, hw);
+}
+cm_status backend_channel_sum(cm_backend *b, cm_buf *x, cm_buf *out, int batch, int channels, int hw) {
+    NEED(channel_sum);
+    return b->ops->channel_sum(b, x, out, batch, channels, hw);
+}
+cm_status backend_maxpool_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *arg, const cm_window *w) {
+    NEED(maxpool_forward);
+    if (w->pad != 0) return cm_fail(CM_ERR_USAGE, "maxpool: padding %d is not supported", w->pad);
+    return b->ops->maxpool_forward(b, x, y, arg, w);
+}
+cm_status backend_maxpool_backward(cm_backend *b, cm_buf *dy, cm_buf *arg, cm_buf *dx, const cm_window *w) {
+    NEED(maxpool_backward);
+    return b->ops->maxpool_backward(b, dy, arg, dx, w);
+}
+cm_status backend_bn_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *gamma, cm_buf *beta, cm_buf *running_mean,
+                             cm_buf *running_var, cm_buf *save_mean, cm_buf *save_invstd, const cm_bn_shape *s,
+                             bool training) {
+    NEED(bn_forward);
+    return b->ops->bn_forward(b, x, y, gamma, beta, running_mean, running_var, save_mean, save_invstd, s, training);
+}
+cm_status backend_bn_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamma, cm_buf *save_mean,
+                              cm_buf *save_invstd, cm_buf *dx, cm_buf *dgamma, cm_buf *dbeta, const cm_bn_shape *s) {
+    NEED(bn_backward);
+    return b->ops->bn_backward(b, dy, x, gamma, save_mean, save_invstd, dx, dgamma, dbeta, s);
+}

@@ -53,6 +53,21 @@ enum {
     CM_BUF_STAGING = 1u << 0, /* refilled from the host every step: stage_rows() target */
 };
 
+/* The geometry of a 2-d convolution or pooling window over a batch of NCHW images: square
+ * kernel, equal stride and zero padding on both axes (PyTorch's int arguments), floor mode:
+ * out_h = (height + 2 pad - kernel) / stride + 1, likewise out_w. */
+typedef struct {
+    int batch, channels, height, width; /* input (B, C, H, W) */
+    int kernel, stride, pad;
+    int out_h, out_w;
+} cm_window;
+
+/* Per-channel BatchNorm over (B, C, HW): BatchNorm1d is HW = 1, BatchNorm2d HW = H * W. */
+typedef struct {
+    int batch, channels, hw;
+    float eps, momentum; /* PyTorch's: running = (1 - momentum) running + momentum batch_stat */
+} cm_bn_shape;
+
 typedef struct {
     void (*destroy)(cm_backend *b);
     cm_status (*alloc)(cm_backend *b, size_t bytes, unsigned flags, const char *what, cm_buf **out);
@@ -106,6 +121,46 @@ typedef struct {
     cm_status (*opt_update)(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *m, cm_buf *v, size_t n, const cm_opt_step *s);
     /* Max-norm constraint: each row of w (rows, cols) whose L2 norm exceeds c is scaled to norm c. */
     cm_status (*max_norm)(cm_backend *b, cm_buf *w, int rows, int cols, float c);
+
+    /* ---- layer operations (kernels/nn/conv.cl, pool.cl, batchnorm.cl, activation.cl) ---- */
+    /* y (n) = max(y, 0), in place. */
+    cm_status (*relu)(cm_backend *b, cm_buf *y, size_t n);
+    /* col (C*K*K, B*OH*OW) from x (B, C, H, W), the whole batch in one matrix:
+     *   col[(c*K + i)*K + j][(b*OH + oh)*OW + ow] = x[b][c][oh*S - P + i][ow*S - P + j], 0 outside. */
+    cm_status (*im2col)(cm_backend *b, cm_buf *x, cm_buf *col, const cm_window *w);
+    /* The adjoint of im2col: dx (B, C, H, W) = for each element, the sum of every col entry
+     * im2col would have read from it. Overwrites dx (no accumulation into earlier contents). */
+    cm_status (*col2im)(cm_backend *b, cm_buf *col, cm_buf *dx, const cm_window *w);
+    /* y (B, C, HW) from src (C, B*HW): y[b][c][s] = src[c][b*HW + s] + bias[c] (bias NULL: 0),
+     * then max(., 0) if relu. The convolution GEMM's output into NCHW, with its bias. */
+    cm_status (*cnhw_to_nchw)(cm_backend *b, cm_buf *src, cm_buf *bias, cm_buf *y, int batch, int channels, int hw,
+                              bool relu);
+    /* dst (C, B*HW) from src (B, C, HW): dst[c][b*HW + s] = src[b][c][s]. */
+    cm_status (*nchw_to_cnhw)(cm_backend *b, cm_buf *src, cm_buf *dst, int batch, int channels, int hw);
+    /* out (C) = sum over b and s of x (B, C, HW)[b][c][s]: a convolution's bias gradient. Overwrites. */
+    cm_status (*channel_sum)(cm_backend *b, cm_buf *x, cm_buf *out, int batch, int channels, int hw);
+    /* MaxPool2d (w->pad must be 0): y (B, C, OH, OW) = max over each window of x (B, C, H, W);
+     * arg (B, C, OH, OW) int32 = h * W + w of the window's first maximum (row-major scan) within
+     * its (b, c) plane. */
+    cm_status (*maxpool_forward)(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *arg, const cm_window *w);
+    /* dx (B, C, H, W) = sum of dy (B, C, OH, OW) over the outputs whose arg names that element
+     * (overlapping windows add up). Overwrites dx. */
+    cm_status (*maxpool_backward)(cm_backend *b, cm_buf *dy, cm_buf *arg, cm_buf *dx, const cm_window *w);
+    /* BatchNorm forward, as torch.nn.BatchNorm1d/2d, x and y (B, C, HW), every other buffer (C).
+     * training: mean and biased var over the N = B*HW values of each channel; save_mean = mean,
+     *   save_invstd = 1 / sqrt(var + eps); running_mean = (1 - m) running_mean + m mean;
+     *   running_var = (1 - m) running_var + m var * N / (N - 1) (var itself when N = 1);
+     *   y = gamma (x - mean) save_invstd + beta.
+     * eval: y = gamma (x - running_mean) / sqrt(running_var + eps) + beta; nothing else written. */
+    cm_status (*bn_forward)(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *gamma, cm_buf *beta, cm_buf *running_mean,
+                            cm_buf *running_var, cm_buf *save_mean, cm_buf *save_invstd, const cm_bn_shape *s,
+                            bool training);
+    /* BatchNorm backward of a training forward: with xhat = (x - save_mean) save_invstd,
+     *   dbeta (C) = sum dy; dgamma (C) = sum dy xhat (sums over b and s; both overwritten);
+     *   dx (B, C, HW) = gamma save_invstd (dy - dbeta / N - xhat dgamma / N). */
+    cm_status (*bn_backward)(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamma, cm_buf *save_mean,
+                             cm_buf *save_invstd, cm_buf *dx, cm_buf *dgamma, cm_buf *dbeta, const cm_bn_shape *s);
+
     /* Optional (NULL where the backend cannot profile): start recording every operation's
      * device time from now (dropping earlier records), or read the totals per operation. */
     cm_status (*profile_reset)(cm_backend *b);
@@ -174,6 +229,22 @@ cm_status backend_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *
                          int classes);
 cm_status backend_opt_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *m, cm_buf *v, size_t n, const cm_opt_step *s);
 cm_status backend_max_norm(cm_backend *b, cm_buf *w, int rows, int cols, float c);
+cm_status backend_relu(cm_backend *b, cm_buf *y, size_t n);
+cm_status backend_im2col(cm_backend *b, cm_buf *x, cm_buf *col, const cm_window *w);
+cm_status backend_col2im(cm_backend *b, cm_buf *col, cm_buf *dx, const cm_window *w);
+cm_status backend_cnhw_to_nchw(cm_backend *b, cm_buf *src, cm_buf *bias, cm_buf *y, int batch, int channels, int hw,
+                               bool relu);
+cm_status backend_nchw_to_cnhw(cm_backend *b, cm_buf *src, cm_buf *dst, int batch, int channels, int hw);
+cm_status backend_channel_sum(cm_backend *b, cm_buf *x, cm_buf *out, int batch, int channels, int hw);
+cm_status backend_maxpool_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *arg, const cm_window *w);
+cm_status backend_maxpool_backward(cm_backend *b, cm_buf *dy, cm_buf *arg, cm_buf *dx, const cm_window *w);
+cm_status backend_bn_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *gamma, cm_buf *beta, cm_buf *running_mean,
+                             cm_buf *running_var, cm_buf *save_mean, cm_buf *save_invstd, const cm_bn_shape *s,
+                             bool training);
+cm_status backend_bn_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamma, cm_buf *save_mean,
+                              cm_buf *save_invstd, cm_buf *dx, cm_buf *dgamma, cm_buf *dbeta, const cm_bn_shape *s);
+/* out_h and out_w from the rest of w; CM_ERR_USAGE (naming what) when the window does not fit. */
+cm_status window_resolve(cm_window *w, const char *what);
 /* CM_ERR_USAGE when the backend cannot profile (it was not created with .profile). */
 cm_status backend_profile_reset(cm_backend *b);
 cm_status backend_profile_read(cm_backend *b, cm_profile_entry *out, int max, int *n);
