@@ -6,6 +6,7 @@
 
 #include "clmnist/dataset.h"
 #include "clmnist/trainer.h"
+#include "clmnist/model.h"
 #include "clmnist/rng.h"
 
 /* Random uint8 images (rows x cols) with labels 0..classes-1 (every class present). */
@@ -58,6 +59,29 @@ static __attribute__((unused)) cm_trainer *synth_train(cm_backend *b, const cm_d
             assert_int_equal(trainer_step(t), CM_OK);
     }
     return t;
+}
+
+/* The MLP layout of --layers (Flatten, Linear, ReLU [, Dropout(p)], ..., Linear) on a flat
+ * input of `input` values. */
+static __attribute__((unused)) cm_status synth_mlp_layout(cm_layout *L, int input, const int *hidden, int nhidden,
+                                                          int classes, size_t align, float dropout) {
+    cm_layer layers[CM_MAX_LAYERS];
+    int n;
+    CM_TRY(model_mlp_layers(hidden, nhidden, classes, dropout, layers, &n));
+    return model_layout(L, layers, n, (cm_shape){input, 1, 1, 1}, classes, align);
+}
+
+/* Uniform [-1, 1] biases (from seed, seed + 1, ... per layer), so every gradient is exercised. */
+static __attribute__((unused)) void synth_fill_biases(cm_model *m, uint64_t seed) {
+    const cm_layout *L = &m->layout;
+    for (int l = 0; l < L->nlayers; l++) {
+        const cm_layer *ly = &L->layers[l];
+        if (ly->bias == CM_NO_TENSOR) continue;
+        cm_rng rng;
+        rng_seed(&rng, seed++, 99);
+        for (int i = 0; i < ly->out_shape.c; i++)
+            m->params[ly->bias + (size_t)i] = 2.0f * rng_uniform(&rng) - 1.0f;
+    }
 }
 
 #endif

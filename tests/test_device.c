@@ -327,9 +327,11 @@ static void test_training_step_device_vs_host(void **state) {
     int hidden[2] = {129, 33};
     cm_layout L;
     size_t align = dev->align_bytes > 1024 ? dev->align_bytes : 1024;
-    assert_int_equal(model_layout(&L, 784, hidden, 2, 10, align), CM_OK);
-    cm_model m;
+    assert_int_equal(synth_mlp_layout(&L, 784, hidden, 2, 10, align, 0.0f), CM_OK);
+    cm_model m, md; /* md: the same parameters with Dropout(0.25) after each hidden ReLU */
     assert_int_equal(model_init(&m, &L, 5), CM_OK);
+    assert_int_equal(synth_mlp_layout(&md.layout, 784, hidden, 2, 10, align, 0.25f), CM_OK);
+    md.params = m.params;
     /* the default recipe, and one with every training feature on: AdamW, warm-up, dropout (the
      * same Philox masks on both), max-norm and augmentation */
     cm_train_config recipes[2] = {
@@ -345,14 +347,14 @@ static void test_training_step_device_vs_host(void **state) {
          .epochs = 1,
          .schedule = CM_SCHEDULE_ONECYCLE,
          .warmup_steps = 2,
-         .dropout = 0.25f,
          .max_norm = 1.5f,
          .augment = {2.0f, 10.0f, 0.1f}}};
     for (int k = 0; k < 4; k++) {
         int feed = k & 1;
         cm_train_config cfg = recipes[k >> 1];
         cfg.feed = feed ? CM_FEED_RESIDENT : CM_FEED_STREAMED;
-        cm_trainer *th = synth_train(host, &ds, &m, cfg, 1, 1), *td = synth_train(dev, &ds, &m, cfg, 1, 1);
+        const cm_model *mk = k >> 1 ? &md : &m;
+        cm_trainer *th = synth_train(host, &ds, mk, cfg, 1, 1), *td = synth_train(dev, &ds, mk, cfg, 1, 1);
         float *ph = malloc(4 * L.total), *pd = malloc(4 * L.total), *gh = malloc(4 * L.total),
               *gd = malloc(4 * L.total);
         assert_int_equal(trainer_get_params(th, ph), CM_OK), assert_int_equal(trainer_get_params(td, pd), CM_OK);
@@ -375,7 +377,7 @@ static void test_short_run_same_accuracy(void **state) {
     if (mnist_subset(&ds, 6000, 2000) != 0) skip();
     int hidden[2] = {128, 64};
     cm_layout L;
-    assert_int_equal(model_layout(&L, 784, hidden, 2, 10, 4096), CM_OK);
+    assert_int_equal(synth_mlp_layout(&L, 784, hidden, 2, 10, 4096, 0.0f), CM_OK);
     cm_model m;
     assert_int_equal(model_init(&m, &L, 42), CM_OK);
     cm_train_config cfg = {.batch = 64,
@@ -478,7 +480,7 @@ static void test_error_paths(void **state) {
     synth_dataset(&ds, 20, 5, 28, 28, 10, 2);
     int hidden[1] = {4096};
     cm_layout L;
-    assert_int_equal(model_layout(&L, 784, hidden, 1, 10, 4096), CM_OK);
+    assert_int_equal(synth_mlp_layout(&L, 784, hidden, 1, 10, 4096, 0.0f), CM_OK);
     cm_model m;
     assert_int_equal(model_init(&m, &L, 1), CM_OK);
     cm_train_config cfg = {.batch = 1 << 20, .lr = 0.1f, .seed = 1, .epochs = 1};

@@ -43,7 +43,7 @@ static int group_teardown(void **state) {
 static void random_model(cm_model *m, uint64_t seed) {
     cm_layout L;
     int hidden[2] = {13, 5};
-    assert_int_equal(model_layout(&L, 7, hidden, 2, 3, CM_PARAM_ALIGN_BYTES), CM_OK);
+    assert_int_equal(synth_mlp_layout(&L, 7, hidden, 2, 3, CM_PARAM_ALIGN_BYTES, 0.0f), CM_OK);
     assert_int_equal(model_init(m, &L, seed), CM_OK);
     for (int l = 0; l < L.nlayers; l++)
         fill_uniform(m->params + L.b_off[l], (size_t)L.sizes[l + 1], seed + 9 + l);
@@ -292,7 +292,7 @@ static void resume_equals_uninterrupted(cm_train_config cfg) {
     synth_dataset(&ds, 300, 50, 6, 5, 4, 11);
     cm_layout L;
     int hidden[1] = {17};
-    assert_int_equal(model_layout(&L, 30, hidden, 1, 4, CM_PARAM_ALIGN_BYTES), CM_OK);
+    assert_int_equal(synth_mlp_layout(&L, 30, hidden, 1, 4, CM_PARAM_ALIGN_BYTES, 0.0f), CM_OK);
     cm_model m;
     assert_int_equal(model_init(&m, &L, 5), CM_OK);
     cm_trainer *full = synth_train(b, &ds, &m, cfg, 0, 2);
@@ -449,7 +449,7 @@ static void test_predict_png_matches_model(void **state) {
     assert_int_equal(backend_create("host", &bo, &b), CM_OK);
     cm_layout L;
     int hidden[1] = {64};
-    assert_int_equal(model_layout(&L, 784, hidden, 1, 10, CM_PARAM_ALIGN_BYTES), CM_OK);
+    assert_int_equal(synth_mlp_layout(&L, 784, hidden, 1, 10, CM_PARAM_ALIGN_BYTES, 0.0f), CM_OK);
     cm_model m;
     assert_int_equal(model_init(&m, &L, 1), CM_OK);
     cm_train_config cfg = {.batch = 64, .lr = 0.1f, .momentum = 0.9f, .epochs = 3, .seed = 2, .feed = CM_FEED_AUTO};

@@ -214,14 +214,15 @@ static void test_dropout_gradients_match_finite_differences(void **state) {
     synth_dataset(&ds, 9, 3, 2, 3, 4, 11);
     int hidden[2] = {11, 13};
     cm_layout L;
-    assert_int_equal(model_layout(&L, 6, hidden, 2, 4, 64), CM_OK);
-    cm_model m;
-    assert_int_equal(model_init(&m, &L, 3), CM_OK);
-    for (int l = 0; l < L.nlayers; l++)
-        fill_uniform(m.params + L.b_off[l], (size_t)L.sizes[l + 1], 40 + l);
     const float pd = 0.4f;
     const uint64_t seed = 6;
-    cm_train_config cfg = {.batch = 9, .lr = 0.01f, .dropout = pd, .seed = seed, .feed = CM_FEED_RESIDENT};
+    assert_int_equal(synth_mlp_layout(&L, 6, hidden, 2, 4, 64, pd), CM_OK);
+    cm_model m, plain_m; /* plain_m: the same parameters without the Dropout layers */
+    assert_int_equal(model_init(&m, &L, 3), CM_OK);
+    synth_fill_biases(&m, 40);
+    assert_int_equal(synth_mlp_layout(&plain_m.layout, 6, hidden, 2, 4, 64, 0.0f), CM_OK);
+    plain_m.params = m.params;
+    cm_train_config cfg = {.batch = 9, .lr = 0.01f, .seed = seed, .feed = CM_FEED_RESIDENT};
     cm_trainer *t = synth_train(hb, &ds, &m, cfg, 1, 1);
     float *g = calloc(L.total, sizeof(float)), *fd = calloc(L.total, sizeof(float));
     assert_int_equal(trainer_get_grads(t, g), CM_OK);
@@ -243,9 +244,7 @@ static void test_dropout_gradients_match_finite_differences(void **state) {
     ref_mlp_fd_grad(&L, p, &ds.train, perm, pd, seed, 1e-5, fd);
     assert_true(check_close("dropout gradient vs central differences", g, fd, L.total, 2e-5, 2e-3));
     /* teeth: some hidden units were dropped, so the gradient differs from the no-dropout one */
-    cm_train_config plain = cfg;
-    plain.dropout = 0.0f;
-    cm_trainer *t0 = synth_train(hb, &ds, &m, plain, 1, 1);
+    cm_trainer *t0 = synth_train(hb, &ds, &plain_m, cfg, 1, 1);
     float *g0 = calloc(L.total, sizeof(float));
     assert_int_equal(trainer_get_grads(t0, g0), CM_OK);
     assert_memory_not_equal(g, g0, sizeof(float) * L.total);
@@ -262,7 +261,7 @@ static void test_adam_beats_plain_sgd(void **state) {
     if (mnist_subset(&ds, 3000, 2000) != 0) skip();
     int hidden[1] = {128};
     cm_layout L;
-    assert_int_equal(model_layout(&L, ds.train.dim, hidden, 1, ds.classes, 1024), CM_OK);
+    assert_int_equal(synth_mlp_layout(&L, ds.train.dim, hidden, 1, ds.classes, 1024, 0.0f), CM_OK);
     cm_model m;
     assert_int_equal(model_init(&m, &L, 1), CM_OK);
     cm_train_config sgd = {.batch = 64, .lr = 0.05f, .seed = 3, .epochs = 1, .schedule = CM_SCHEDULE_CONSTANT};

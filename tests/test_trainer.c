@@ -20,12 +20,11 @@ static void test_gradients_match_finite_differences(void **state) {
     synth_dataset(&ds, 9, 3, 2, 3, 4, 11); /* 9 examples of 6 pixels, 4 classes */
     int hidden[2] = {5, 7};
     cm_layout L;
-    assert_int_equal(model_layout(&L, 6, hidden, 2, 4, 64), CM_OK);
+    assert_int_equal(synth_mlp_layout(&L, 6, hidden, 2, 4, 64, 0.0f), CM_OK);
     cm_model m;
     assert_int_equal(model_init(&m, &L, 3), CM_OK);
     /* Non-zero biases too, so every parameter's gradient is exercised. */
-    for (int l = 0; l < L.nlayers; l++)
-        fill_uniform(m.params + L.b_off[l], (size_t)L.sizes[l + 1], 40 + l);
+    synth_fill_biases(&m, 40);
 
     cm_backend *b;
     assert_int_equal(backend_host_create(NULL, &b), CM_OK);
@@ -76,7 +75,7 @@ static void test_resident_equals_streamed(void **state) {
     synth_dataset(&ds, 200, 10, 8, 8, 10, 5);
     int hidden[1] = {33};
     cm_layout L;
-    assert_int_equal(model_layout(&L, 64, hidden, 1, 10, 64), CM_OK);
+    assert_int_equal(synth_mlp_layout(&L, 64, hidden, 1, 10, 64, 0.0f), CM_OK);
     cm_model m;
     assert_int_equal(model_init(&m, &L, 9), CM_OK);
     cm_backend *b;
@@ -101,7 +100,7 @@ static void test_schedule_and_divergence(void **state) {
     synth_dataset(&ds, 100, 10, 4, 4, 3, 6);
     int hidden[1] = {8};
     cm_layout L;
-    assert_int_equal(model_layout(&L, 16, hidden, 1, 3, 64), CM_OK);
+    assert_int_equal(synth_mlp_layout(&L, 16, hidden, 1, 3, 64, 0.0f), CM_OK);
     cm_model m;
     assert_int_equal(model_init(&m, &L, 1), CM_OK);
     cm_backend *b;
@@ -139,7 +138,7 @@ static void test_mnist_subset_end_to_end(void **state) {
     if (mnist_subset(&ds, 10000, 10000) != 0) skip();
     int hidden[2] = {512, 256};
     cm_layout L;
-    assert_int_equal(model_layout(&L, ds.train.dim, hidden, 2, ds.classes, 1024), CM_OK);
+    assert_int_equal(synth_mlp_layout(&L, ds.train.dim, hidden, 2, ds.classes, 1024, 0.0f), CM_OK);
     cm_model m;
     assert_int_equal(model_init(&m, &L, 42), CM_OK);
     cm_backend *b;

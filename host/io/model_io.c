@@ -1,4 +1,5 @@
-/* model_io.c: safetensors writer and defensive reader for MLP models and checkpoints. */
+/* model_io.c: safetensors writer and defensive reader for models and checkpoints: format 2
+ * (a "modules" layer list) and format 1 (MLPs, tensors named after their Linear layers). */
 #include "clmnist/model_io.h"
 
 #include <cjson/cJSON.h>
@@ -12,6 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "modules.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "model_io.c writes float32 as stored in memory: a little-endian host is required"
@@ -61,17 +64,25 @@ const char *meta_get(const cm_meta *m, const char *key) {
 
 /* ---- writing --------------------------------------------------------------------------------- */
 
-static void tensor_name(char *buf, size_t size, const char *prefix, int layer, int is_bias) {
-    snprintf(buf, size, "%slayers.%d.%s", prefix, 2 * layer, is_bias ? "bias" : "weight");
+/* Optimizer state covers the trainable tensors; early stopping's best weights every tensor
+ * (BatchNorm's running statistics belong to the weights they were gathered with). */
+static int state_covers(const char *state, const cm_tensor *t) {
+    return t->trainable || (state && !strcmp(state, "best"));
 }
 
-static cJSON *tensor_entry(int rows, int cols, size_t *offset) {
+/* "{prefix}layers.{i}.{name}"; i is the layer's index in the file's module list (format 1
+ * files have no Flatten in front, so their indices are one lower). */
+static void tensor_name(char *buf, size_t size, const char *prefix, const cm_tensor *t, int legacy) {
+    snprintf(buf, size, "%slayers.%d.%s", prefix, t->layer - (legacy ? 1 : 0), t->name);
+}
+
+static cJSON *tensor_entry(const cm_tensor *t, size_t *offset) {
     cJSON *e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "dtype", "F32");
     cJSON *shape = cJSON_AddArrayToObject(e, "shape");
-    cJSON_AddItemToArray(shape, cJSON_CreateNumber(rows));
-    if (cols > 0) cJSON_AddItemToArray(shape, cJSON_CreateNumber(cols));
-    size_t bytes = (size_t)rows * (size_t)(cols > 0 ? cols : 1) * sizeof(float);
+    for (int d = 0; d < t->rank; d++)
+        cJSON_AddItemToArray(shape, cJSON_CreateNumber(t->dims[d]));
+    size_t bytes = t->numel * sizeof(float);
     cJSON *off = cJSON_AddArrayToObject(e, "data_offsets");
     cJSON_AddItemToArray(off, cJSON_CreateNumber((double)*offset));
     cJSON_AddItemToArray(off, cJSON_CreateNumber((double)(*offset + bytes)));
@@ -79,35 +90,42 @@ static cJSON *tensor_entry(int rows, int cols, size_t *offset) {
     return e;
 }
 
-/* The JSON header, padded with spaces to a multiple of 8 bytes as the format recommends. */
 /* "optimizer.momentum." for state "momentum": the prefix of its tensors' names. */
 static void state_prefix(char *buf, size_t size, const char *state) {
+    buf[0] = '\0';
+    if (!state) return;
     for (int k = 0; k < NKNOWN; k++)
         if (!strcmp(state, known_states[k])) {
             snprintf(buf, size, "%s%s.", state_groups[k], state);
             return;
         }
-    buf[0] = '\0';
 }
 
+/* The JSON header, padded with spaces to a multiple of 8 bytes as the format recommends. The
+ * "modules" metadata comes from the layout itself, so it always matches the tensors. */
 static char *build_header(const cm_layout *L, int nstate, const char *const *state_names, const cm_meta *meta,
                           size_t *len) {
     cJSON *root = cJSON_CreateObject();
     cJSON *md = cJSON_AddObjectToObject(root, "__metadata__");
     for (int i = 0; i < meta->count; i++)
-        cJSON_AddStringToObject(md, meta->key[i], meta->value[i]);
+        if (strcmp(meta->key[i], "modules") != 0) cJSON_AddStringToObject(md, meta->key[i], meta->value[i]);
+    char *modules = modules_to_json(L);
+    if (modules) cJSON_AddStringToObject(md, "modules", modules);
+    free(modules);
+    cm_tensor tensors[CM_MAX_TENSORS];
+    int nt = model_tensors(L, tensors);
     size_t offset = 0;
-    char name[96];
-    for (int pass = 0; pass < 1 + nstate; pass++)
-        for (int l = 0; l < L->nlayers; l++) {
-            char prefix[64] = "";
-            if (pass) state_prefix(prefix, sizeof prefix, state_names[pass - 1]);
-            tensor_name(name, sizeof name, prefix, l, 0);
-            cJSON_AddItemToObject(root, name, tensor_entry(L->sizes[l + 1], L->sizes[l], &offset));
-            tensor_name(name, sizeof name, prefix, l, 1);
-            cJSON_AddItemToObject(root, name, tensor_entry(L->sizes[l + 1], 0, &offset));
+    char name[128], prefix[64];
+    for (int pass = 0; pass < 1 + nstate; pass++) {
+        const char *state = pass ? state_names[pass - 1] : NULL;
+        state_prefix(prefix, sizeof prefix, state);
+        for (int i = 0; i < nt; i++) {
+            if (pass && !state_covers(state, &tensors[i])) continue;
+            tensor_name(name, sizeof name, prefix, &tensors[i], 0);
+            cJSON_AddItemToObject(root, name, tensor_entry(&tensors[i], &offset));
         }
-    char *json = cJSON_PrintUnformatted(root);
+    }
+    char *json = modules ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);
     if (!json) return NULL;
     size_t n = strlen(json), padded = (n + 7) / 8 * 8;
@@ -126,12 +144,13 @@ static int write_all(FILE *f, const void *p, size_t n) {
     return fwrite(p, 1, n, f) == n;
 }
 
-static int write_tensors(FILE *f, const cm_layout *L, const float *v) {
-    for (int l = 0; l < L->nlayers; l++) {
-        size_t in = (size_t)L->sizes[l], out = (size_t)L->sizes[l + 1];
-        if (!write_all(f, v + L->w_off[l], out * in * sizeof(float))) return 0;
-        if (!write_all(f, v + L->b_off[l], out * sizeof(float))) return 0;
-    }
+static int write_tensors(FILE *f, const cm_layout *L, const float *v, const char *state) {
+    cm_tensor tensors[CM_MAX_TENSORS];
+    int nt = model_tensors(L, tensors);
+    for (int i = 0; i < nt; i++)
+        if ((!state || state_covers(state, &tensors[i])) &&
+            !write_all(f, v + tensors[i].offset, tensors[i].numel * sizeof(float)))
+            return 0;
     return 1;
 }
 
@@ -166,9 +185,9 @@ cm_status model_file_save(const char *path, const cm_layout *L, const float *par
     uint8_t len8[8];
     for (int i = 0; i < 8; i++)
         len8[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
-    int ok = f && write_all(f, len8, 8) && write_all(f, header, hlen) && write_tensors(f, L, params);
+    int ok = f && write_all(f, len8, 8) && write_all(f, header, hlen) && write_tensors(f, L, params, NULL);
     for (int i = 0; i < nstate && ok; i++)
-        ok = write_tensors(f, L, state[i]);
+        ok = write_tensors(f, L, state[i], state_names[i]);
     ok = ok && fflush(f) == 0 && fsync(fd) == 0;
     int saved_errno = errno;
     if (f)
@@ -241,11 +260,12 @@ static cm_status check_entry(const st_file *f, const cJSON *e, span *sp, size_t 
         return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' has dtype %s; clmnist reads F32 only", f->path, name,
                        dtype->valuestring);
     int nd = cJSON_GetArraySize(shape);
-    if (nd < 1 || nd > 2)
-        return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' has %d dimensions; expected 1 or 2", f->path, name, nd);
+    if (nd < 1 || nd > 4)
+        return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' has %d dimensions; expected 1 to 4", f->path, name, nd);
     size_t count = 1;
     for (int i = 0; i < nd; i++) {
-        if (!json_size(cJSON_GetArrayItem(shape, i), 1 << 30, &dims[i]) || dims[i] == 0)
+        if (!json_size(cJSON_GetArrayItem(shape, i), 1 << 30, &dims[i]) || dims[i] == 0 ||
+            count * dims[i] > ((size_t)1 << 32))
             return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' has an invalid shape", f->path, name);
         count *= dims[i];
     }
@@ -264,21 +284,6 @@ static cm_status check_entry(const st_file *f, const cJSON *e, span *sp, size_t 
     sp->name = name;
     *ndims = nd;
     return CM_OK;
-}
-
-/* Is `name` one of the tensors a model with `nlayers` layers (and the state arrays) has? */
-static int expected_name(const char *name, int nlayers, const cm_model_file *out) {
-    char buf[96], prefix[64];
-    for (int pass = 0; pass < 1 + out->nstate; pass++) {
-        prefix[0] = '\0';
-        if (pass) state_prefix(prefix, sizeof prefix, out->state_name[pass - 1]);
-        for (int l = 0; l < nlayers; l++)
-            for (int bias = 0; bias < 2; bias++) {
-                tensor_name(buf, sizeof buf, prefix, l, bias);
-                if (!strcmp(buf, name)) return 1;
-            }
-    }
-    return 0;
 }
 
 /* Records the state array a tensor name belongs to ("optimizer.{state}.layers..." or
@@ -326,24 +331,135 @@ static cm_status read_whole(const char *path, uint8_t **buf, size_t *len) {
     return CM_OK;
 }
 
-/* Copies tensors named with `prefix` into a fresh array laid out by L. */
-static cm_status copy_tensors(const st_file *f, const cm_layout *L, const char *prefix, float **out) {
-    float *v = calloc(L->total, sizeof(float));
-    if (!v) return cm_fail(CM_ERR_MEMORY, "%s: out of memory", f->path);
-    char name[96];
-    for (int l = 0; l < L->nlayers; l++)
-        for (int bias = 0; bias < 2; bias++) {
-            tensor_name(name, sizeof name, prefix, l, bias);
+/* The shape of tensor `name` in the header, as "[a,b]" text (or NULL if absent) for comparison. */
+static int shape_matches(const st_file *f, const char *name, const cm_tensor *t) {
+    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(f->root, name), "shape");
+    if (!shape || cJSON_GetArraySize(shape) != t->rank) return 0;
+    for (int d = 0; d < t->rank; d++)
+        if (cJSON_GetArrayItem(shape, d)->valuedouble != (double)t->dims[d]) return 0;
+    return 1;
+}
+
+/* Every tensor the layout (and the file's state arrays) needs is there with its shape, and
+ * nothing else is; then each array is copied into a fresh buffer laid out by L. */
+static cm_status read_tensors(const st_file *f, const cm_layout *L, int legacy, int ntensors, cm_model_file *out) {
+    cm_tensor tensors[CM_MAX_TENSORS];
+    int nt = model_tensors(L, tensors), expected = 0;
+    char name[128], prefix[64];
+    for (int pass = 0; pass < 1 + out->nstate; pass++) {
+        const char *state = pass ? out->state_name[pass - 1] : NULL;
+        float *v = calloc(L->total ? L->total : 1, sizeof(float));
+        if (!v) return cm_fail(CM_ERR_MEMORY, "%s: out of memory", f->path);
+        if (pass) out->state[pass - 1] = v;
+        else out->model.params = v;
+        state_prefix(prefix, sizeof prefix, state);
+        for (int i = 0; i < nt; i++) {
+            const cm_tensor *t = &tensors[i];
+            if (pass && !state_covers(state, t)) continue;
+            tensor_name(name, sizeof name, prefix, t, legacy);
+            expected++;
             const cJSON *e = cJSON_GetObjectItemCaseSensitive(f->root, name);
+            if (!e) return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' is missing", f->path, name);
+            if (!shape_matches(f, name, t)) {
+                char want[64];
+                int n = snprintf(want, sizeof want, "%d", t->dims[0]);
+                for (int d = 1; d < t->rank && n > 0 && (size_t)n < sizeof want; d++)
+                    n += snprintf(want + n, sizeof want - (size_t)n, ", %d", t->dims[d]);
+                return cm_fail(CM_ERR_FORMAT, "%s: '%s' must have shape [%s] for the layers the file describes",
+                               f->path, name, want);
+            }
             size_t b = (size_t)cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(e, "data_offsets"), 0)->valuedouble;
-            size_t n = (size_t)L->sizes[l + 1] * (bias ? 1 : (size_t)L->sizes[l]);
-            memcpy(v + (bias ? L->b_off[l] : L->w_off[l]), f->data + b, n * sizeof(float));
+            memcpy(v + t->offset, f->data + b, t->numel * sizeof(float));
         }
-    *out = v;
+    }
+    if (ntensors != expected)
+        return cm_fail(CM_ERR_FORMAT, "%s: %d tensors where its layers have %d (an unexpected tensor?)", f->path,
+                       ntensors, expected);
+    return CM_OK;
+}
+
+/* "1x28x28", or "28x28" (format 1: one channel). */
+static int parse_input_shape(const char *text, cm_shape *s) {
+    int a, b, c, n = 0;
+    *s = (cm_shape){0, 0, 0, 0};
+    if (text && sscanf(text, "%dx%dx%d%n", &a, &b, &c, &n) == 3 && !text[n]) *s = (cm_shape){a, b, c, 0};
+    else if (text && sscanf(text, "%dx%d%n", &b, &c, &n) == 2 && !text[n]) *s = (cm_shape){1, b, c, 0};
+    return s->c > 0 && s->h > 0 && s->w > 0 && s->c <= 4096 && s->h <= 65536 && s->w <= 65536;
+}
+
+/* Format 1: the chain of Linear layers "layers.{2l}" becomes Flatten, Linear, ReLU, ..., Linear. */
+static cm_status legacy_layers(const st_file *f, cm_layer *layers, int *n, int *in_features) {
+    *n = 0;
+    layers[(*n)++] = layer_default(CM_LAYER_FLATTEN);
+    for (int l = 0;; l++) {
+        char name[64];
+        snprintf(name, sizeof name, "layers.%d.weight", 2 * l);
+        const cJSON *shape =
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(f->root, name), "shape");
+        if (!shape) {
+            if (l == 0)
+                return cm_fail(CM_ERR_FORMAT, "%s: tensor 'layers.0.weight' is missing: not a clmnist model", f->path);
+            return CM_OK;
+        }
+        if (*n + 2 > CM_MAX_LAYERS) return cm_fail(CM_ERR_FORMAT, "%s: too many Linear layers", f->path);
+        if (cJSON_GetArraySize(shape) != 2)
+            return cm_fail(CM_ERR_FORMAT, "%s: '%s' must have shape [out, in]", f->path, name);
+        if (l > 0) layers[(*n)++] = layer_default(CM_LAYER_RELU);
+        else *in_features = (int)cJSON_GetArrayItem(shape, 1)->valuedouble;
+        layers[*n] = layer_default(CM_LAYER_LINEAR);
+        layers[(*n)++].out = (int)cJSON_GetArrayItem(shape, 0)->valuedouble;
+    }
+}
+
+/* The layer list and input shape the file describes: "modules" (format 2) or its tensors
+ * (format 1), checked against its other architecture metadata. */
+static cm_status file_layout(const st_file *f, const cm_meta *meta, const char *modules, size_t align_bytes,
+                             cm_layout *L, int *legacy) {
+    const char *version = meta_get(meta, "clmnist.format_version");
+    if (version && strcmp(version, "1") != 0 && strcmp(version, CM_MODEL_FORMAT_VERSION) != 0)
+        return cm_fail(CM_ERR_FORMAT, "%s: clmnist format version '%s'; this clmnist reads versions 1 and %s",
+                       f->path, version, CM_MODEL_FORMAT_VERSION);
+    *legacy = !modules;
+    if (version && (strcmp(version, "1") == 0) != *legacy)
+        return cm_fail(CM_ERR_FORMAT, "%s: format version %s %s 'modules' metadata", f->path, version,
+                       *legacy ? "needs" : "has no");
+    const char *kind = meta_get(meta, "architecture");
+    if (kind && strcmp(kind, *legacy ? "mlp" : "sequential") != 0)
+        return cm_fail(CM_ERR_FORMAT, "%s: architecture '%s' is not supported (expected '%s')", f->path, kind,
+                       *legacy ? "mlp" : "sequential");
+    const char *act = meta_get(meta, "activation");
+    if (act && strcmp(act, "relu") != 0)
+        return cm_fail(CM_ERR_FORMAT, "%s: activation '%s' is not supported (clmnist MLPs use relu)", f->path, act);
+    cm_layer layers[CM_MAX_LAYERS];
+    int n = 0, expect_in[CM_MAX_LAYERS], in_features = 0;
+    cm_shape input;
+    int have_shape = parse_input_shape(meta_get(meta, "input_shape"), &input);
+    if (*legacy) {
+        CM_TRY(legacy_layers(f, layers, &n, &in_features));
+        if (!have_shape || (int)shape_numel(input) != in_features) input = (cm_shape){in_features, 1, 1, 0};
+    } else {
+        CM_TRY(modules_from_json(f->path, modules, layers, &n, expect_in));
+        if (!have_shape)
+            return cm_fail(CM_ERR_FORMAT, "%s: metadata 'input_shape' (CxHxW, e.g. 1x28x28) is missing or invalid",
+                           f->path);
+    }
+    cm_status st = model_layout(L, layers, n, input, 0, align_bytes);
+    if (st != CM_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", cm_last_error());
+        return cm_fail(CM_ERR_FORMAT, "%s: its layers do not fit together: %s", f->path, why);
+    }
+    if (!*legacy) CM_TRY(modules_check_inputs(f->path, L, expect_in));
+    char arch[1024];
+    model_describe(L, arch, sizeof arch);
+    const char *m_layers = meta_get(meta, "layers");
+    if (!*legacy && m_layers && strcmp(m_layers, arch) != 0)
+        return cm_fail(CM_ERR_FORMAT, "%s: metadata says layers %s but the modules are %s", f->path, m_layers, arch);
     return CM_OK;
 }
 
 static cm_status parse_and_check(st_file *f, size_t align_bytes, cm_model_file *out) {
+    const char *modules_text = NULL, **modules = &modules_text;
     if (!cJSON_IsObject(f->root)) return cm_fail(CM_ERR_FORMAT, "%s: the header is not a JSON object", f->path);
     /* metadata */
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(f->root, "__metadata__");
@@ -352,6 +468,10 @@ static cm_status parse_and_check(st_file *f, size_t align_bytes, cm_model_file *
         for (const cJSON *e = md->child; e; e = e->next) {
             if (!cJSON_IsString(e))
                 return cm_fail(CM_ERR_FORMAT, "%s: metadata '%s' is not a string", f->path, e->string);
+            if (!strcmp(e->string, "modules")) {
+                *modules = e->valuestring;
+                continue;
+            }
             if (meta_set(&out->meta, e->string, "%s", e->valuestring) != CM_OK)
                 return cm_fail(CM_ERR_FORMAT, "%s: metadata: %s", f->path, cm_last_error());
         }
@@ -366,7 +486,7 @@ static cm_status parse_and_check(st_file *f, size_t align_bytes, cm_model_file *
     cm_status st = CM_OK;
     for (const cJSON *e = f->root->child; e && st == CM_OK; e = e->next) {
         if (!strcmp(e->string, "__metadata__")) continue;
-        size_t dims[2];
+        size_t dims[4];
         int nd;
         st = check_entry(f, e, &spans[k++], dims, &nd);
         if (st == CM_OK) st = note_state(f, e->string, out);
@@ -381,86 +501,12 @@ static cm_status parse_and_check(st_file *f, size_t align_bytes, cm_model_file *
     free(spans);
     CM_TRY(st);
 
-    /* the architecture, from the chain of Linear layers */
-    int sizes[CM_MAX_LAYERS + 1], nlayers = 0;
-    char name[96];
-    for (;; nlayers++) {
-        tensor_name(name, sizeof name, "", nlayers, 0);
-        const cJSON *w = cJSON_GetObjectItemCaseSensitive(f->root, name);
-        if (!w) break;
-        if (nlayers == CM_MAX_LAYERS)
-            return cm_fail(CM_ERR_FORMAT, "%s: more than %d Linear layers", f->path, CM_MAX_LAYERS);
-        const cJSON *shape = cJSON_GetObjectItemCaseSensitive(w, "shape");
-        if (cJSON_GetArraySize(shape) != 2)
-            return cm_fail(CM_ERR_FORMAT, "%s: '%s' must have shape [out, in]", f->path, name);
-        int o = (int)cJSON_GetArrayItem(shape, 0)->valuedouble, in = (int)cJSON_GetArrayItem(shape, 1)->valuedouble;
-        if (nlayers == 0)
-            sizes[0] = in;
-        else if (in != sizes[nlayers])
-            return cm_fail(CM_ERR_FORMAT, "%s: '%s' has %d inputs but the layer before has %d outputs", f->path, name,
-                           in, sizes[nlayers]);
-        sizes[nlayers + 1] = o;
-        tensor_name(name, sizeof name, "", nlayers, 1);
-        const cJSON *bshape =
-            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(f->root, name), "shape");
-        if (!bshape) return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' is missing", f->path, name);
-        if (cJSON_GetArraySize(bshape) != 1 || (int)cJSON_GetArrayItem(bshape, 0)->valuedouble != o)
-            return cm_fail(CM_ERR_FORMAT, "%s: '%s' must have shape [%d]", f->path, name, o);
-    }
-    if (nlayers == 0)
-        return cm_fail(CM_ERR_FORMAT, "%s: tensor 'layers.0.weight' is missing: not a clmnist model", f->path);
-    for (const cJSON *e = f->root->child; e; e = e->next)
-        if (strcmp(e->string, "__metadata__") != 0 && !expected_name(e->string, nlayers, out))
-            return cm_fail(CM_ERR_FORMAT, "%s: unexpected tensor '%s' for a %d-layer MLP", f->path, e->string, nlayers);
-    if (ntensors != 2 * nlayers * (1 + out->nstate))
-        return cm_fail(CM_ERR_FORMAT, "%s: %d tensors where a %d-layer MLP has %d (a name appears twice?)", f->path,
-                       ntensors, nlayers, 2 * nlayers * (1 + out->nstate));
-    for (int si = 0; si < out->nstate; si++)
-        for (int l = 0; l < nlayers; l++)
-            for (int bias = 0; bias < 2; bias++) {
-                char pname[96], prefix[64];
-                state_prefix(prefix, sizeof prefix, out->state_name[si]);
-                tensor_name(name, sizeof name, prefix, l, bias);
-                const cJSON *m = cJSON_GetObjectItemCaseSensitive(f->root, name);
-                tensor_name(pname, sizeof pname, "", l, bias);
-                const cJSON *p = cJSON_GetObjectItemCaseSensitive(f->root, pname);
-                if (!m) return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' is missing", f->path, name);
-                char *ms = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(m, "shape"));
-                char *ps = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(p, "shape"));
-                int same = ms && ps && !strcmp(ms, ps);
-                free(ms);
-                free(ps);
-                if (!same)
-                    return cm_fail(CM_ERR_FORMAT, "%s: '%s' does not have the shape of its parameter", f->path, name);
-            }
-
-    /* metadata that describes the architecture must agree with the tensors */
+    /* the architecture, then every tensor it implies */
     cm_layout L;
-    CM_TRY(model_layout(&L, sizes[0], sizes + 1, nlayers - 1, sizes[nlayers], align_bytes));
-    char arch[256];
-    model_describe(&L, arch, sizeof arch);
-    const char *m_layers = meta_get(&out->meta, "layers");
-    if (m_layers && strcmp(m_layers, arch) != 0)
-        return cm_fail(CM_ERR_FORMAT, "%s: metadata says layers %s but the tensors are %s", f->path, m_layers, arch);
-    const char *act = meta_get(&out->meta, "activation");
-    if (act && strcmp(act, "relu") != 0)
-        return cm_fail(CM_ERR_FORMAT, "%s: activation '%s' is not supported (clmnist MLPs use relu)", f->path, act);
-    const char *kind = meta_get(&out->meta, "architecture");
-    if (kind && strcmp(kind, "mlp") != 0)
-        return cm_fail(CM_ERR_FORMAT, "%s: architecture '%s' is not supported (clmnist reads MLPs)", f->path, kind);
-    const char *version = meta_get(&out->meta, "clmnist.format_version");
-    if (version && strcmp(version, CM_MODEL_FORMAT_VERSION) != 0)
-        return cm_fail(CM_ERR_FORMAT, "%s: clmnist format version '%s'; this clmnist reads version %s", f->path,
-                       version, CM_MODEL_FORMAT_VERSION);
-
+    int legacy = 0;
+    CM_TRY(file_layout(f, &out->meta, modules_text, align_bytes, &L, &legacy));
     out->model.layout = L;
-    CM_TRY(copy_tensors(f, &L, "", &out->model.params));
-    for (int si = 0; si < out->nstate; si++) {
-        char prefix[64];
-        state_prefix(prefix, sizeof prefix, out->state_name[si]);
-        CM_TRY(copy_tensors(f, &L, prefix, &out->state[si]));
-    }
-    return CM_OK;
+    return read_tensors(f, &L, legacy, ntensors, out);
 }
 
 cm_status model_file_load(const char *path, size_t align_bytes, cm_model_file *out) {

@@ -89,7 +89,10 @@ static void usage(const cm_command_info *info) {
     printf("  --preset P        the recipe the other flags start from (flags override it):\n");
     for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
         printf("                      %-5s %s%s\n", presets[i].name, presets[i].summary, i ? "" : " (default)");
-    printf("  --layers L        hidden layer sizes, e.g. 512,256\n");
+    printf("  --layers L        an MLP's hidden layer sizes, e.g. 512,256\n");
+    printf("  --arch SPEC       any layer sequence, e.g. conv32k5p2-bn-relu-pool2-flatten-fc128-relu-fc10\n"
+           "                    (conv<C>k<K>[s<S>][p<P>], pool<K>[s<S>], bn, relu, drop<P>, flatten, fc<N>;\n"
+           "                    see README); replaces --layers and --dropout\n");
     printf("  --epochs N        passes over the training set\n");
     printf("  --batch N         examples per step\n");
     printf("  --optimizer O     sgd, momentum (SGD with momentum), nesterov, adam or adamw\n");
@@ -155,6 +158,7 @@ enum {
     O_DEVICE,
     O_PRESET,
     O_LAYERS,
+    O_ARCH,
     O_EPOCHS,
     O_BATCH,
     O_OPTIMIZER,
@@ -182,6 +186,7 @@ static const struct option base_opts[] = {{"data", required_argument, NULL, O_DA
                                           {"device", required_argument, NULL, O_DEVICE},
                                           {"preset", required_argument, NULL, O_PRESET},
                                           {"layers", required_argument, NULL, O_LAYERS},
+                                          {"arch", required_argument, NULL, O_ARCH},
                                           {"epochs", required_argument, NULL, O_EPOCHS},
                                           {"batch", required_argument, NULL, O_BATCH},
                                           {"optimizer", required_argument, NULL, O_OPTIMIZER},
@@ -221,7 +226,14 @@ static cm_status apply_option(cm_train_args *a, int id, const char *v) {
         break;
     case O_DEVICE: a->device = v; break;
     case O_PRESET: break; /* applied before the other flags */
-    case O_LAYERS: a->layers = v; break;
+    case O_LAYERS:
+        a->layers = v;
+        a->arch[0] = '\0'; /* --layers after an --arch (or a CNN preset) means an MLP */
+        break;
+    case O_ARCH:
+        if (strlen(v) >= sizeof a->arch) return cm_fail(CM_ERR_USAGE, "--arch: longer than %zu characters", sizeof a->arch - 1);
+        snprintf(a->arch, sizeof a->arch, "%s", v);
+        break;
     case O_EPOCHS:
         CM_TRY(cli_parse_int("--epochs", v, 1, 100000, &n));
         a->epochs = (int)n;
@@ -334,7 +346,7 @@ static cm_status apply_preset(cm_train_args *a, const char *name) {
 }
 
 const char *const cli_run_option_names[] = {
-    "preset", "layers",  "epochs",   "batch",        "optimizer", "lr",           "momentum",
+    "preset", "layers",  "arch", "epochs",   "batch",        "optimizer", "lr",           "momentum",
     "beta1",  "beta2",   "eps",      "weight-decay", "schedule",  "warmup-steps", "step-size",
     "gamma",  "dropout", "max-norm", "augment",      "seed",      "val",          NULL};
 
@@ -352,6 +364,8 @@ void cli_format_train_option(const cm_train_args *a, const char *name, char *buf
     buf[0] = '\0';
     if (!strcmp(name, "preset"))
         snprintf(buf, size, "%s", a->preset ? a->preset : "fast");
+    else if (!strcmp(name, "arch"))
+        snprintf(buf, size, "%s", a->arch);
     else if (!strcmp(name, "layers")) {
         size_t o = 0;
         for (int i = 0; i < a->nhidden && o < size; i++)
@@ -477,6 +491,13 @@ cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm
     if (!strcmp(a->optimizer, "sgd") && !a->momentum_given) a->momentum = 0.0f; /* plain SGD */
     if (a->schedule == CM_SCHEDULE_STEP && a->step_size == 0) a->step_size = a->epochs >= 3 ? a->epochs / 3 : 1;
     CM_TRY(model_parse_layers(a->layers, a->hidden, &a->nhidden)); /* a bad --layers fails before data loads */
+    if (a->arch[0]) {
+        cm_layer layers[CM_MAX_LAYERS];
+        int n;
+        CM_TRY(model_parse_arch(a->arch, layers, &n)); /* shapes are checked once the data's are known */
+        if (a->dropout > 0.0f)
+            return cm_fail(CM_ERR_USAGE, "--dropout applies to --layers MLPs; with --arch put drop<P> in the spec");
+    }
     if (optind < argc)
         return cm_fail(CM_ERR_USAGE, "clmnist %s: unexpected argument '%s' (see 'clmnist %s --help')", info->name,
                        argv[optind], info->name);
@@ -492,15 +513,32 @@ cm_status cli_load_data(const cm_train_args *a, cm_dataset *ds) {
     return CM_OK;
 }
 
+cm_status cli_layout(const cm_train_args *a, const cm_dataset *ds, size_t align_bytes, cm_layout *L) {
+    cm_layer layers[CM_MAX_LAYERS];
+    int n = 0;
+    if (a->arch[0])
+        CM_TRY(model_parse_arch(a->arch, layers, &n));
+    else
+        CM_TRY(model_mlp_layers(a->hidden, a->nhidden, ds->classes, a->dropout, layers, &n));
+    cm_shape input = {1, ds->train.rows, ds->train.cols, 0};
+    cm_status st = model_layout(L, layers, n, input, ds->classes, align_bytes);
+    if (st != CM_OK && a->arch[0]) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", cm_last_error());
+        return cm_fail(st, "--arch '%s': %s", a->arch, why);
+    }
+    return st;
+}
+
 cm_status cli_init_model(const cm_train_args *a, const cm_dataset *ds, size_t align_bytes, const cm_backend *b,
                          cm_model *model) {
     cm_layout layout;
-    CM_TRY(model_layout(&layout, ds->train.dim, a->hidden, a->nhidden, ds->classes, align_bytes));
+    CM_TRY(cli_layout(a, ds, align_bytes, &layout));
     size_t bytes = layout.total * sizeof(float);
     if (bytes > b->max_alloc_bytes)
         return cm_fail(CM_ERR_MEMORY,
                        "device '%s': buffer 'parameters' needs %.1f MiB but the device allows at most %.1f MiB per "
-                       "buffer; use smaller --layers",
+                       "buffer; use a smaller network",
                        b->device_name, (double)bytes / 1048576.0, (double)b->max_alloc_bytes / 1048576.0);
     return model_init(model, &layout, a->seed);
 }
@@ -527,7 +565,6 @@ cm_train_config cli_train_config(const cm_train_args *a) {
                            .step_size = a->step_size,
                            .gamma = a->gamma,
                            .epochs = a->epochs,
-                           .dropout = a->dropout,
                            .max_norm = a->max_norm,
                            .augment = a->augment,
                            .seed = a->seed,
@@ -582,18 +619,21 @@ char *cli_dataset_digests(const char *data_dir) {
 
 cm_status cli_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_backend *b, cm_meta *m) {
     memset(m, 0, sizeof *m);
-    char arch[256];
+    char arch[1024];
     cm_layout L;
-    CM_TRY(model_layout(&L, ds->train.dim, a->hidden, a->nhidden, ds->classes, CM_PARAM_ALIGN_BYTES));
+    CM_TRY(cli_layout(a, ds, CM_PARAM_ALIGN_BYTES, &L));
     model_describe(&L, arch, sizeof arch);
     CM_TRY(meta_set(m, "format", "pt"));
     CM_TRY(meta_set(m, "clmnist.format_version", "%s", CM_MODEL_FORMAT_VERSION));
     CM_TRY(meta_set(m, "clmnist.version", "%s", CLMNIST_VERSION));
-    CM_TRY(meta_set(m, "architecture", "mlp"));
+    CM_TRY(meta_set(m, "architecture", "sequential")); /* the layers: "modules", written with the tensors */
     CM_TRY(meta_set(m, "layers", "%s", arch));
-    CM_TRY(meta_set(m, "activation", "relu"));
     CM_TRY(meta_set(m, "input_size", "%d", ds->train.dim));
-    CM_TRY(meta_set(m, "input_shape", "%dx%d", ds->train.rows, ds->train.cols));
+    CM_TRY(meta_set(m, "input_shape", "1x%dx%d", ds->train.rows, ds->train.cols));
+    /* x = (pixel * input_scale - input_mean) / input_std, pixel the uint8 value; NCHW float32 */
+    CM_TRY(meta_set(m, "input_scale", "%.9g", (double)(1.0f / 255.0f)));
+    CM_TRY(meta_set(m, "input_mean", "0"));
+    CM_TRY(meta_set(m, "input_std", "1"));
     CM_TRY(meta_set(m, "input_scaling", "pixels / 255 (uint8 to [0, 1]); white ink on black, as in MNIST"));
     CM_TRY(meta_set(m, "classes", "%d", ds->classes));
     const char *const *names = cli_known_class_names(ds->name, ds->classes);

@@ -15,6 +15,7 @@ typedef struct {
     const char *backend; /* "host" | "device" */
     const char *device;
     const char *layers;
+    char arch[512];            /* --arch spec; "" for the MLP of --layers */
     int hidden[CM_MAX_LAYERS]; /* --layers, parsed */
     int nhidden;
     const char *preset; /* "fast" (default) or "best": the defaults the flags start from */
@@ -73,6 +74,9 @@ void cli_describe_recipe(const cm_train_args *a, char *buf, size_t size);
 
 /* Loads the dataset named by the arguments and prints one line describing it. */
 cm_status cli_load_data(const cm_train_args *a, cm_dataset *ds);
+/* The layer list of --arch, or the MLP of --layers, on the data's image shape; shape errors
+ * name the layer at fault, before anything is allocated. */
+cm_status cli_layout(const cm_train_args *a, const cm_dataset *ds, size_t align_bytes, cm_layout *L);
 /* Builds the model layout and seeded initial parameters, aligned for `align_bytes`; refuses
  * (before allocating) a model larger than `b`'s largest buffer. */
 cm_status cli_init_model(const cm_train_args *a, const cm_dataset *ds, size_t align_bytes, const cm_backend *b,

@@ -127,11 +127,11 @@ static cm_status parse(int argc, char **argv, int predict, eval_args *a, int *he
     return CM_OK;
 }
 
-/* A backend, the model file and a trainer over `ds` that only runs forward passes. */
+/* A backend, the model file and its inference context. */
 typedef struct {
     cm_backend *b;
     cm_model_file file;
-    cm_trainer *t;
+    cm_infer *c;
 } runner;
 
 static cm_status runner_open(const eval_args *a, const cm_dataset *ds, int batch, runner *r) {
@@ -146,24 +146,21 @@ static cm_status runner_open(const eval_args *a, const cm_dataset *ds, int batch
         batch = mb && cli_parse_int("train.batch", mb, 1, 1 << 16, &v) == CM_OK ? (int)v : 256;
     }
     const cm_layout *L = &r->file.model.layout;
-    if (L->sizes[0] != ds->train.dim)
-        return cm_fail(CM_ERR_USAGE, "%s: the model takes %d inputs but the images have %d pixels", a->model,
-                       L->sizes[0], ds->train.dim);
-    cm_dataset local = *ds;
-    local.classes = L->sizes[L->nlayers]; /* labels beyond the model's classes are caught by eval_compute */
-    cm_train_config cfg = {.batch = batch, .lr = 0.1f, .momentum = 0.0f, .epochs = 1, .feed = CM_FEED_STREAMED};
-    return trainer_create(r->b, &local, &r->file.model, &cfg, &r->t);
+    if ((int)shape_numel(L->input) != ds->test.dim)
+        return cm_fail(CM_ERR_USAGE, "%s: the model takes %dx%dx%d inputs but the images are %dx%d", a->model,
+                       L->input.c, L->input.h, L->input.w, ds->test.rows, ds->test.cols);
+    return infer_create(r->b, &r->file.model, batch, &r->c);
 }
 
 static void runner_close(runner *r) {
-    trainer_destroy(r->t);
+    infer_destroy(r->c);
     model_file_free(&r->file);
     backend_destroy(r->b);
 }
 
 static cm_status eval_run(const eval_args *a, const cm_dataset *ds, runner *r) {
-    const cm_layout *L = trainer_layout(r->t);
-    int classes = L->sizes[L->nlayers];
+    const cm_layout *L = infer_layout(r->c);
+    int classes = L->classes;
     const cm_split *test = &ds->test;
     for (int32_t i = 0; i < test->count; i++)
         if (test->labels[i] >= classes)
@@ -174,7 +171,7 @@ static cm_status eval_run(const eval_args *a, const cm_dataset *ds, runner *r) {
     int32_t *pred = malloc(sizeof(int32_t) * (size_t)test->count);
     float *probs = malloc(sizeof(float) * (size_t)test->count * classes);
     cm_status st = pred && probs ? CM_OK : cm_fail(CM_ERR_MEMORY, "out of host memory");
-    if (st == CM_OK) st = trainer_predict(r->t, test, pred, probs, &stats);
+    if (st == CM_OK) st = infer_run(r->c, test, pred, probs, &stats);
     double secs = timer_now() - t0;
     cm_eval ev;
     if (st == CM_OK) st = eval_compute(test, pred, probs, classes, &ev);
@@ -186,9 +183,9 @@ static cm_status eval_run(const eval_args *a, const cm_dataset *ds, runner *r) {
         char store[64][32];
         const char *ptrs[64];
         const char *const *names = classes <= 64 ? cli_meta_class_names(&r->file.meta, classes, store, ptrs) : NULL;
-        char arch[128];
+        char arch[1024];
         model_describe(L, arch, sizeof arch);
-        printf("model: %s: MLP %s, trained on %s\n", a->model, arch,
+        printf("model: %s: %s, trained on %s\n", a->model, arch,
                meta_get(&r->file.meta, "dataset") ? meta_get(&r->file.meta, "dataset") : "(unknown)");
         printf("eval: %d test images of %s on %s in %.2f s\n", test->count, a->data, r->b->device_name, secs);
         eval_print(&ev, names, stdout);
@@ -283,12 +280,12 @@ cm_status cmd_predict(int argc, char **argv) {
         ds.test = ds.train;
         ds.classes = 1;
         st = runner_open(&a, &ds, ok < 256 ? ok : 256, &r);
-        const cm_layout *L = st == CM_OK ? trainer_layout(r.t) : NULL;
-        int classes = L ? L->sizes[L->nlayers] : 0;
+        const cm_layout *L = st == CM_OK ? infer_layout(r.c) : NULL;
+        int classes = L ? L->classes : 0;
         if (st == CM_OK) {
             probs = malloc(sizeof(float) * (size_t)ok * classes);
             pred = malloc(sizeof(int32_t) * (size_t)ok);
-            st = probs && pred ? trainer_predict(r.t, &ds.test, pred, probs, NULL)
+            st = probs && pred ? infer_run(r.c, &ds.test, pred, probs, NULL)
                                : cm_fail(CM_ERR_MEMORY, "out of memory");
         }
         char store[64][32];

@@ -125,11 +125,9 @@ static cm_status options_from_checkpoint(const char *path, const cm_meta *m, cm_
     return CM_OK;
 }
 
-/* Adopts the architecture of a loaded model as the run's --layers. */
+/* Adopts the architecture of a loaded model as the run's --arch. */
 static void layers_from_model(const cm_layout *L, cm_train_args *a) {
-    a->nhidden = L->nlayers - 1;
-    for (int i = 0; i < a->nhidden; i++)
-        a->hidden[i] = L->sizes[i + 1];
+    model_describe(L, a->arch, sizeof a->arch);
 }
 
 /* Early stopping's bookkeeping, which a checkpoint carries so that a resumed run stops where an

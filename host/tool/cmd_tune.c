@@ -238,8 +238,8 @@ static void print_counts(const char *kernel, const search_counts *c) {
 static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a, const cm_dataset *ds,
                       const tune_opts *o) {
     cm_layout L;
-    CM_TRY(model_layout(&L, ds->train.dim, a->hidden, a->nhidden, ds->classes, CM_PARAM_ALIGN_BYTES));
-    char arch[128], tuned_for[192];
+    CM_TRY(cli_layout(a, ds, CM_PARAM_ALIGN_BYTES, &L));
+    char arch[1024], tuned_for[1200];
     model_describe(&L, arch, sizeof arch);
     snprintf(tuned_for, sizeof tuned_for, "%s, batch %d", arch, a->batch);
     gemm_case gc[MAX_CASES];

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clmnist/infer.h"
+#include "clmnist/net.h"
 #include "clmnist/rng.h"
 
 #define PIXEL_SCALE (1.0f / 255.0f)
@@ -19,19 +21,14 @@ struct cm_trainer {
     const cm_dataset *ds;
     int resident;
 
-    cm_buf *params;                  /* (L.total) every weight and bias */
-    cm_buf *grads;                   /* (L.total) same layout */
-    cm_buf *opt_m;                   /* (L.total) momentum / Adam's exp_avg; NULL for plain SGD */
-    cm_buf *opt_v;                   /* (L.total) Adam's exp_avg_sq; NULL otherwise */
-    cm_buf *W[CM_MAX_LAYERS];        /* views: (out, in) */
-    cm_buf *bias[CM_MAX_LAYERS];     /* views: (out) */
-    cm_buf *dW[CM_MAX_LAYERS];       /* views: (out, in) */
-    cm_buf *dbias[CM_MAX_LAYERS];    /* views: (out) */
-    cm_buf *act[CM_MAX_LAYERS + 1];  /* act[0] = x (B, in); act[l+1] = layer l output (B, out) */
-    cm_buf *dact[CM_MAX_LAYERS + 1]; /* dact[l] = d loss / d act[l] (pre-ReLU for hidden layers) */
-    cm_buf *labels;                  /* (B) int32 */
-    cm_buf *acc_loss, *acc_correct;  /* (B) per-slot sums over the epoch */
-    cm_buf *eval_loss, *eval_correct;
+    cm_buf *params;                 /* (L.total) every weight, bias and buffer */
+    cm_buf *grads;                  /* (L.trainable) gradients of the trainable part */
+    cm_buf *opt_m;                  /* (L.trainable) momentum / Adam's exp_avg; NULL for plain SGD */
+    cm_buf *opt_v;                  /* (L.trainable) Adam's exp_avg_sq; NULL otherwise */
+    cm_net *net;                    /* the layers, their activations for a batch */
+    cm_buf *labels;                 /* (B) int32 */
+    cm_buf *acc_loss, *acc_correct; /* (B) per-slot sums over the epoch */
+    cm_infer *eval; /* evaluation through the same net and parameters, in eval mode */
 
     /* data feed */
     cm_buf *train_u8, *train_labels;       /* resident: (N, dim) uint8 and (N) uint8 */
@@ -39,8 +36,6 @@ struct cm_trainer {
     cm_buf *stage_u8[2], *stage_labels[2]; /* streamed: (B, dim), (B), double-buffered */
     cm_buf *iota;                          /* (B) int32 0..B-1 to gather a staged batch */
     int32_t *perm_host;                    /* (N) */
-    int32_t *iota_host;                    /* (iota_count) 0.. for sequential evaluation */
-    size_t iota_count;                     /* the largest split of the dataset */
 
     int step;            /* step within the epoch */
     int64_t global_step; /* steps since the start of training */
@@ -62,55 +57,38 @@ const cm_layout *trainer_layout(const cm_trainer *t) {
     return &t->L;
 }
 
-static cm_status make_views(cm_trainer *t) {
-    cm_backend *b = t->b;
-    for (int l = 0; l < t->L.nlayers; l++) {
-        size_t in = (size_t)t->L.sizes[l], out = (size_t)t->L.sizes[l + 1];
-        CM_TRY(backend_view(b, t->params, fbytes(t->L.w_off[l]), fbytes(out * in), "weight", &t->W[l]));
-        CM_TRY(backend_view(b, t->params, fbytes(t->L.b_off[l]), fbytes(out), "bias", &t->bias[l]));
-        CM_TRY(backend_view(b, t->grads, fbytes(t->L.w_off[l]), fbytes(out * in), "weight grad", &t->dW[l]));
-        CM_TRY(backend_view(b, t->grads, fbytes(t->L.b_off[l]), fbytes(out), "bias grad", &t->dbias[l]));
-    }
-    return CM_OK;
-}
-
 static cm_status setup(cm_trainer *t, const cm_model *model) {
     cm_backend *b = t->b;
     const cm_split *tr = &t->ds->train;
     size_t B = (size_t)t->cfg.batch;
     CM_TRY(backend_alloc(b, fbytes(t->L.total), 0, "parameters", &t->params));
-    CM_TRY(backend_alloc(b, fbytes(t->L.total), 0, "gradients", &t->grads));
+    CM_TRY(backend_alloc(b, fbytes(t->L.trainable), 0, "gradients", &t->grads));
     CM_TRY(backend_upload(b, t->params, 0, model->params, fbytes(t->L.total)));
     for (int i = 0; i < trainer_opt_state_count(t); i++)
-        CM_TRY(backend_alloc(b, fbytes(t->L.total), 0, trainer_opt_state_name(t, i), i ? &t->opt_v : &t->opt_m));
-    CM_TRY(make_views(t));
-    for (int l = 0; l <= t->L.nlayers; l++) {
-        CM_TRY(backend_alloc(b, fbytes(B * (size_t)t->L.sizes[l]), 0, "activations", &t->act[l]));
-        if (l > 0) CM_TRY(backend_alloc(b, fbytes(B * (size_t)t->L.sizes[l]), 0, "activation grads", &t->dact[l]));
-    }
+        CM_TRY(backend_alloc(b, fbytes(t->L.trainable), 0, trainer_opt_state_name(t, i), i ? &t->opt_v : &t->opt_m));
+    CM_TRY(net_create(b, &t->L, t->params, t->grads, (int)B, &t->net));
     CM_TRY(backend_alloc(b, B * sizeof(int32_t), 0, "labels", &t->labels));
     CM_TRY(backend_alloc(b, fbytes(B), 0, "loss sums", &t->acc_loss));
     CM_TRY(backend_alloc(b, fbytes(B), 0, "correct counts", &t->acc_correct));
-    CM_TRY(backend_alloc(b, fbytes(B), 0, "eval loss sums", &t->eval_loss));
-    CM_TRY(backend_alloc(b, fbytes(B), 0, "eval correct counts", &t->eval_correct));
+    CM_TRY(infer_create_shared(b, t->net, &t->L, (int)B, &t->eval));
 
-    size_t nmax = (size_t)tr->count;
-    const cm_split *others[2] = {&t->ds->test, &t->ds->heldout};
-    for (int i = 0; i < 2; i++)
-        if ((size_t)others[i]->count > nmax) nmax = (size_t)others[i]->count;
     t->perm_host = malloc(sizeof(int32_t) * (size_t)tr->count);
-    t->iota_host = malloc(sizeof(int32_t) * nmax);
-    if (!t->perm_host || !t->iota_host) return cm_fail(CM_ERR_MEMORY, "out of host memory for the shuffle order");
-    for (size_t i = 0; i < nmax; i++)
-        t->iota_host[i] = (int32_t)i;
-    t->iota_count = nmax;
-
+    int32_t *iota = malloc(sizeof(int32_t) * B);
+    if (!t->perm_host || !iota) {
+        free(iota);
+        return cm_fail(CM_ERR_MEMORY, "out of host memory for the shuffle order");
+    }
+    for (size_t i = 0; i < B; i++)
+        iota[i] = (int32_t)i;
     for (int s = 0; s < 2; s++) {
         CM_TRY(backend_alloc(b, B * (size_t)tr->dim, CM_BUF_STAGING, "staged batch images", &t->stage_u8[s]));
         CM_TRY(backend_alloc(b, B, CM_BUF_STAGING, "staged batch labels", &t->stage_labels[s]));
     }
     CM_TRY(backend_alloc(b, B * sizeof(int32_t), 0, "batch index", &t->iota));
-    CM_TRY(backend_upload(b, t->iota, 0, t->iota_host, B * sizeof(int32_t)));
+    cm_status st = backend_upload(b, t->iota, 0, iota, B * sizeof(int32_t));
+    if (st == CM_OK) st = backend_finish(b); /* before iota goes */
+    free(iota);
+    CM_TRY(st);
 
     size_t image_bytes = (size_t)tr->count * (size_t)tr->dim;
     if (t->cfg.feed ==
@@ -141,8 +119,6 @@ static cm_status check_config(const cm_train_config *c) {
     }
     if (!(c->weight_decay >= 0.0f) || !isfinite(c->weight_decay))
         return cm_fail(CM_ERR_USAGE, "--weight-decay %g: must be 0 or positive", (double)c->weight_decay);
-    if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
-        return cm_fail(CM_ERR_USAGE, "--dropout %g: must be in [0, 1)", (double)c->dropout);
     if (!(c->max_norm >= 0.0f))
         return cm_fail(CM_ERR_USAGE, "--max-norm %g: must be 0 or positive", (double)c->max_norm);
     if (c->schedule == CM_SCHEDULE_STEP && (c->step_size < 1 || !(c->gamma > 0.0f)))
@@ -168,9 +144,10 @@ cm_status trainer_create(cm_backend *b, const cm_dataset *ds, const cm_model *mo
     if (model->layout.align_bytes % b->align_bytes)
         return cm_fail(CM_ERR_USAGE, "model parameters are aligned to %zu bytes; backend '%s' needs %zu",
                        model->layout.align_bytes, b->device_name, b->align_bytes);
-    if (model->layout.sizes[0] != ds->train.dim || model->layout.sizes[model->layout.nlayers] != ds->classes)
-        return cm_fail(CM_ERR_USAGE, "model has %d inputs and %d classes; the data has %d and %d",
-                       model->layout.sizes[0], model->layout.sizes[model->layout.nlayers], ds->train.dim, ds->classes);
+    const cm_layout *L = &model->layout;
+    if ((int)shape_numel(L->input) != ds->train.dim || L->classes != ds->classes)
+        return cm_fail(CM_ERR_USAGE, "model takes %dx%dx%d inputs and has %d classes; the data has %dx%d images and %d",
+                       L->input.c, L->input.h, L->input.w, L->classes, ds->train.rows, ds->train.cols, ds->classes);
     CM_TRY(check_config(cfg));
     cm_trainer *t = calloc(1, sizeof *t);
     if (!t) return cm_fail(CM_ERR_MEMORY, "out of host memory");
@@ -191,24 +168,15 @@ void trainer_destroy(cm_trainer *t) {
     if (!t) return;
     cm_backend *b = t->b;
     backend_finish(b);
-    for (int l = 0; l < CM_MAX_LAYERS; l++) {
-        backend_release(b, t->W[l]);
-        backend_release(b, t->bias[l]);
-        backend_release(b, t->dW[l]);
-        backend_release(b, t->dbias[l]);
-    }
-    for (int l = 0; l <= CM_MAX_LAYERS; l++) {
-        backend_release(b, t->act[l]);
-        backend_release(b, t->dact[l]);
-    }
+    infer_destroy(t->eval);
+    net_destroy(t->net);
     cm_buf *bufs[] = {t->params,          t->grads,       t->opt_m,       t->opt_v,        t->labels,
-                      t->acc_loss,        t->acc_correct, t->eval_loss,   t->eval_correct, t->train_u8,
+                      t->acc_loss,        t->acc_correct, t->train_u8,
                       t->train_labels,    t->perm,        t->stage_u8[0], t->stage_u8[1],  t->stage_labels[0],
                       t->stage_labels[1], t->iota};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         backend_release(b, bufs[i]);
     free(t->perm_host);
-    free(t->iota_host);
     free(t);
 }
 
@@ -246,44 +214,11 @@ static int augmenting(const cm_trainer *t) {
     return a->shift > 0.0f || a->rotate > 0.0f || a->scale > 0.0f || a->flip > 0.0f;
 }
 
-/* Logits for `rows` examples already in act[0]: every layer's GEMM, bias and ReLU, then (when
- * training) dropout on the hidden activations, its mask keyed by seed, layer and global step. */
-static cm_status forward(cm_trainer *t, int rows, int training) {
-    const cm_layout *L = &t->L;
-    for (int l = 0; l < L->nlayers; l++) {
-        int in = L->sizes[l], out = L->sizes[l + 1], hidden = l < L->nlayers - 1;
-        /* act[l+1] (rows, out) = act[l] (rows, in) . W[l]^T (in, out) */
-        CM_TRY(
-            backend_gemm(t->b, false, true, rows, out, in, 1.0f, t->act[l], in, t->W[l], in, 0.0f, t->act[l + 1], out));
-        CM_TRY(backend_bias_act(t->b, t->act[l + 1], t->bias[l], rows, out, hidden));
-        if (training && hidden && t->cfg.dropout > 0.0f)
-            CM_TRY(backend_dropout(t->b, t->act[l + 1], (size_t)rows * out, t->cfg.dropout, t->cfg.seed, (uint32_t)l,
-                                   (uint64_t)t->global_step));
-    }
-    return CM_OK;
+static cm_net_mode train_mode(const cm_trainer *t) {
+    cm_net_mode m = {.training = true, .seed = t->cfg.seed, .step = (uint64_t)t->global_step};
+    return m;
 }
 
-/* Gradients of the mean loss given dact[nlayers] (rows, classes). */
-static cm_status backward(cm_trainer *t, int rows) {
-    const cm_layout *L = &t->L;
-    for (int l = L->nlayers - 1; l >= 0; l--) {
-        int in = L->sizes[l], out = L->sizes[l + 1];
-        /* dW[l] (out, in) = dact[l+1]^T (out, rows) . act[l] (rows, in) */
-        CM_TRY(backend_gemm(t->b, true, false, out, in, rows, 1.0f, t->dact[l + 1], out, t->act[l], in, 0.0f, t->dW[l],
-                            in));
-        /* dbias[l] (out) = column sums of dact[l+1] */
-        CM_TRY(backend_bias_grad(t->b, t->dact[l + 1], t->dbias[l], rows, out));
-        if (l > 0) {
-            /* dact[l] (rows, in) = dact[l+1] (rows, out) . W[l] (out, in), then through the ReLU */
-            CM_TRY(backend_gemm(t->b, false, false, rows, in, out, 1.0f, t->dact[l + 1], out, t->W[l], in, 0.0f,
-                                t->dact[l], in));
-            /* through dropout (act[l] is already masked and scaled) and the ReLU */
-            float keep_scale = t->cfg.dropout > 0.0f ? 1.0f / (1.0f - t->cfg.dropout) : 1.0f;
-            CM_TRY(backend_relu_backward(t->b, t->dact[l], t->act[l], (size_t)rows * (size_t)in, keep_scale));
-        }
-    }
-    return CM_OK;
-}
 
 cm_schedule_config trainer_schedule(const cm_trainer *t) {
     int64_t spe = trainer_steps_per_epoch(t);
@@ -319,15 +254,10 @@ static cm_opt_step opt_step(const cm_trainer *t) {
     return s;
 }
 
-cm_status trainer_step(cm_trainer *t) {
+/* x (rows, C, H, W) float and labels (rows) int32: this step's batch, augmented if asked. */
+static cm_status load_train_batch(cm_trainer *t, int rows, int steps) {
     const cm_split *tr = &t->ds->train;
-    int steps = trainer_steps_per_epoch(t);
-    if (t->step >= steps) return cm_fail(CM_ERR_USAGE, "trainer_step: the epoch has no batches left");
-    int rows = batch_rows(t, t->step, tr->count);
-    int classes = t->L.sizes[t->L.nlayers];
-
-    /* act[0] (rows, dim) float, labels (rows) int32: this step's batch, augmented if asked */
-    cm_buf *src = t->train_u8, *src_labels = t->train_labels, *idx = t->perm;
+    cm_buf *src = t->train_u8, *src_labels = t->train_labels, *idx = t->perm, *x = net_input(t->net);
     size_t idx_off = (size_t)t->step * t->cfg.batch;
     if (!t->resident) {
         if (!t->staged) CM_TRY(stage_train_batch(t, t->step));
@@ -335,128 +265,52 @@ cm_status trainer_step(cm_trainer *t) {
     }
     if (augmenting(t))
         CM_TRY(backend_gather_augment(t->b, src, src_labels, idx, idx_off, rows, tr->rows, tr->cols, PIXEL_SCALE,
-                                      &t->cfg.augment, t->cfg.seed, (uint64_t)t->global_step, t->act[0], t->labels));
+                                      &t->cfg.augment, t->cfg.seed, (uint64_t)t->global_step, x, t->labels));
     else
-        CM_TRY(backend_gather(t->b, src, src_labels, idx, idx_off, rows, tr->dim, PIXEL_SCALE, t->act[0], t->labels));
+        CM_TRY(backend_gather(t->b, src, src_labels, idx, idx_off, rows, tr->dim, PIXEL_SCALE, x, t->labels));
     if (!t->resident) { /* upload the next batch while this one computes */
         t->staged = t->step + 1 < steps;
         if (t->staged) CM_TRY(stage_train_batch(t, t->step + 1));
     }
-    CM_TRY(forward(t, rows, 1));
-    /* loss: dact[L] (rows, classes) = d mean cross-entropy / d logits */
-    CM_TRY(backend_softmax_xent(t->b, t->act[t->L.nlayers], t->labels, t->dact[t->L.nlayers], t->acc_loss,
-                                t->acc_correct, rows, classes));
-    CM_TRY(backward(t, rows));
-    /* update: one launch over the whole flat parameter array, then the max-norm constraint */
+    return CM_OK;
+}
+
+cm_status trainer_step(cm_trainer *t) {
+    int steps = trainer_steps_per_epoch(t);
+    if (t->step >= steps) return cm_fail(CM_ERR_USAGE, "trainer_step: the epoch has no batches left");
+    int rows = batch_rows(t, t->step, t->ds->train.count);
+    cm_net_mode mode = train_mode(t);
+
+    CM_TRY(load_train_batch(t, rows, steps)); /* x (rows, C, H, W), labels (rows) */
+    CM_TRY(net_forward(t->net, rows, &mode)); /* logits (rows, classes) */
+    /* loss: dlogits (rows, classes) = d mean cross-entropy / d logits; sums into acc_* (B) */
+    CM_TRY(backend_softmax_xent(t->b, net_logits(t->net), t->labels, net_dlogits(t->net), t->acc_loss, t->acc_correct,
+                                rows, t->L.classes));
+    CM_TRY(net_backward(t->net, rows, &mode)); /* grads (L.trainable) */
+    /* update: one launch over the whole trainable part of the flat array, then the max-norm constraint */
     cm_opt_step os = opt_step(t);
-    CM_TRY(backend_opt_update(t->b, t->params, t->grads, t->opt_m, t->opt_v, t->L.total, &os));
-    if (t->cfg.max_norm > 0.0f)
-        for (int l = 0; l < t->L.nlayers; l++)
-            CM_TRY(backend_max_norm(t->b, t->W[l], t->L.sizes[l + 1], t->L.sizes[l], t->cfg.max_norm));
+    CM_TRY(backend_opt_update(t->b, t->params, t->grads, t->opt_m, t->opt_v, t->L.trainable, &os));
+    if (t->cfg.max_norm > 0.0f) CM_TRY(net_max_norm(t->net, t->cfg.max_norm));
     t->step++;
     t->global_step++;
     t->seen += rows;
     return CM_OK;
 }
 
-static cm_status read_sums(cm_trainer *t, cm_buf *loss, cm_buf *correct, int64_t count, cm_stats *out) {
-    size_t B = (size_t)t->cfg.batch;
-    float *h = malloc(fbytes(2 * B));
-    if (!h) return cm_fail(CM_ERR_MEMORY, "out of host memory");
-    cm_status st = backend_download(t->b, loss, 0, h, fbytes(B));
-    if (st == CM_OK) st = backend_download(t->b, correct, 0, h + B, fbytes(B));
-    double l = 0.0, c = 0.0;
-    for (size_t i = 0; i < B; i++) {
-        l += h[i];
-        c += h[B + i];
-    }
-    free(h);
-    CM_TRY(st);
-    out->count = count;
-    out->loss = count ? l / (double)count : 0.0;
-    out->accuracy = count ? c / (double)count : 0.0;
-    return CM_OK;
-}
-
 cm_status trainer_train_stats(cm_trainer *t, cm_stats *out) {
-    CM_TRY(read_sums(t, t->acc_loss, t->acc_correct, t->seen, out));
+    CM_TRY(stats_from_sums(t->b, t->acc_loss, t->acc_correct, t->cfg.batch, t->seen, out));
     if (!isfinite(out->loss))
         return cm_fail(CM_ERR_NUMERIC, "training diverged: the loss is %s after step %d of the epoch; try a lower --lr",
                        isnan(out->loss) ? "NaN" : "infinite", t->step);
     return CM_OK;
 }
 
-static cm_status check_split(const cm_trainer *t, const cm_split *split) {
-    if (split->dim != t->L.sizes[0])
-        return cm_fail(CM_ERR_USAGE, "the images have %d pixels; the model expects %d", split->dim, t->L.sizes[0]);
-    if ((size_t)split->count > t->iota_count)
-        return cm_fail(CM_ERR_USAGE, "%d examples; the trainer was set up for at most %zu", split->count,
-                       t->iota_count);
-    return CM_OK;
-}
-
-/* Batch i of a split, in order, staged and gathered into act[0] and run forward; *rows examples. */
-static cm_status forward_split_batch(cm_trainer *t, const cm_split *split, int i, int *rows) {
-    int B = t->cfg.batch, s = i & 1;
-    *rows = split->count - i * B < B ? split->count - i * B : B;
-    CM_TRY(backend_stage_rows(t->b, t->stage_u8[s], t->stage_labels[s], split->images, split->labels,
-                              t->iota_host + (size_t)i * B, *rows, split->dim));
-    CM_TRY(backend_gather(t->b, t->stage_u8[s], t->stage_labels[s], t->iota, 0, *rows, split->dim, PIXEL_SCALE,
-                          t->act[0], t->labels));
-    return forward(t, *rows, 0);
-}
-
 cm_status trainer_evaluate(cm_trainer *t, const cm_split *split, cm_stats *out) {
-    int B = t->cfg.batch, classes = t->L.sizes[t->L.nlayers];
-    CM_TRY(backend_fill(t->b, t->eval_loss, 0.0f, (size_t)B));
-    CM_TRY(backend_fill(t->b, t->eval_correct, 0.0f, (size_t)B));
-    CM_TRY(check_split(t, split));
-    int nb = (split->count + B - 1) / B;
-    for (int i = 0; i < nb; i++) {
-        int rows;
-        CM_TRY(forward_split_batch(t, split, i, &rows));
-        CM_TRY(backend_softmax_xent(t->b, t->act[t->L.nlayers], t->labels, NULL, t->eval_loss, t->eval_correct, rows,
-                                    classes));
-    }
-    /* The next training step may have been staged into a slot we just reused: stage it again. */
-    t->staged = 0;
-    return read_sums(t, t->eval_loss, t->eval_correct, split->count, out);
+    return infer_run(t->eval, split, NULL, NULL, out);
 }
 
 cm_status trainer_predict(cm_trainer *t, const cm_split *split, int32_t *pred, float *probs, cm_stats *stats) {
-    int B = t->cfg.batch, classes = t->L.sizes[t->L.nlayers];
-    CM_TRY(check_split(t, split));
-    if (stats) {
-        CM_TRY(backend_fill(t->b, t->eval_loss, 0.0f, (size_t)B));
-        CM_TRY(backend_fill(t->b, t->eval_correct, 0.0f, (size_t)B));
-    }
-    int nb = (split->count + B - 1) / B;
-    for (int i = 0; i < nb; i++) {
-        int rows;
-        CM_TRY(forward_split_batch(t, split, i, &rows));
-        if (stats) /* the loss and count exactly as trainer_evaluate computes them */
-            CM_TRY(backend_softmax_xent(t->b, t->act[t->L.nlayers], t->labels, NULL, t->eval_loss, t->eval_correct,
-                                        rows, classes));
-        float *p = probs + (size_t)i * B * classes;
-        CM_TRY(backend_download(t->b, t->act[t->L.nlayers], 0, p, fbytes((size_t)rows * classes)));
-        for (int r = 0; r < rows; r++, p += classes) { /* stable softmax, in double */
-            float mx = p[0];
-            int best = 0;
-            for (int c = 1; c < classes; c++)
-                if (p[c] > mx) {
-                    mx = p[c];
-                    best = c;
-                }
-            pred[(size_t)i * B + r] = best;
-            double sum = 0.0;
-            for (int c = 0; c < classes; c++)
-                sum += exp((double)p[c] - mx);
-            for (int c = 0; c < classes; c++)
-                p[c] = (float)(exp((double)p[c] - mx) / sum);
-        }
-    }
-    t->staged = 0;
-    return stats ? read_sums(t, t->eval_loss, t->eval_correct, split->count, stats) : CM_OK;
+    return infer_run(t->eval, split, pred, probs, stats);
 }
 
 cm_status trainer_get_params(cm_trainer *t, float *params) {
@@ -464,7 +318,8 @@ cm_status trainer_get_params(cm_trainer *t, float *params) {
 }
 
 cm_status trainer_get_grads(cm_trainer *t, float *grads) {
-    return backend_download(t->b, t->grads, 0, grads, fbytes(t->L.total));
+    memset(grads, 0, fbytes(t->L.total));
+    return backend_download(t->b, t->grads, 0, grads, fbytes(t->L.trainable));
 }
 
 cm_status trainer_set_params(cm_trainer *t, const float *params) {
@@ -493,13 +348,14 @@ static cm_buf *opt_state_buf(cm_trainer *t, int i) {
 cm_status trainer_get_opt_state(cm_trainer *t, int i, float *state) {
     cm_buf *buf = opt_state_buf(t, i);
     if (!buf) return cm_fail(CM_ERR_USAGE, "the optimizer has no state array %d", i);
-    return backend_download(t->b, buf, 0, state, fbytes(t->L.total));
+    memset(state, 0, fbytes(t->L.total));
+    return backend_download(t->b, buf, 0, state, fbytes(t->L.trainable));
 }
 
 cm_status trainer_set_opt_state(cm_trainer *t, int i, const float *state) {
     cm_buf *buf = opt_state_buf(t, i);
     if (!buf) return cm_fail(CM_ERR_USAGE, "the optimizer has no state array %d", i);
-    return backend_upload(t->b, buf, 0, state, fbytes(t->L.total));
+    return backend_upload(t->b, buf, 0, state, fbytes(t->L.trainable));
 }
 
 int64_t trainer_global_step(const cm_trainer *t) {

@@ -21,7 +21,7 @@
 /* Largest JSON header accepted: far above any MLP's, far below what could exhaust memory. */
 #define CM_SAFETENSORS_MAX_HEADER ((size_t)16 << 20)
 /* The "clmnist.format_version" this build writes and reads. */
-#define CM_MODEL_FORMAT_VERSION "1"
+#define CM_MODEL_FORMAT_VERSION "2"
 
 typedef struct {
     int count;

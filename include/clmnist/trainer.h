@@ -1,11 +1,12 @@
-/* trainer.h: mini-batch SGD for an MLP, written once against the backend interface.
- * One trainer = one backend + one copy of the parameters + the activation buffers. */
+/* trainer.h: mini-batch training of a layer sequence, written once against the backend
+ * interface. One trainer = one backend + one copy of the parameters + the activation buffers. */
 #ifndef CLMNIST_TRAINER_H
 #define CLMNIST_TRAINER_H
 #include <stdint.h>
 
 #include "clmnist/backend.h"
 #include "clmnist/dataset.h"
+#include "clmnist/infer.h"
 #include "clmnist/model.h"
 #include "clmnist/schedule.h"
 
@@ -23,18 +24,11 @@ typedef struct {
     int step_size;           /* step schedule: epochs between decays */
     float gamma;             /* step schedule: decay factor */
     int epochs;              /* planned epochs: the schedule's length */
-    float dropout;           /* dropout probability after every hidden layer (0: off) */
-    float max_norm;          /* max L2 norm of each unit's incoming weights (0: off) */
+    float max_norm;          /* max L2 norm of each Linear unit's incoming weights (0: off) */
     cm_augment augment;      /* training-time augmentation (all zero: off) */
     uint64_t seed;           /* shuffle, dropout and augmentation seed (the init seed is model_init's) */
     cm_feed_mode feed;       /* resident: whole training set on the backend; streamed: per-batch uploads */
 } cm_train_config;
-
-typedef struct {
-    double loss;     /* mean cross-entropy per example */
-    double accuracy; /* fraction correct, 0..1 */
-    int64_t count;   /* examples counted */
-} cm_stats;
 
 typedef struct cm_trainer cm_trainer;
 
@@ -61,7 +55,8 @@ cm_status trainer_evaluate(cm_trainer *t, const cm_split *split, cm_stats *out);
  * the backend's logits. If stats is not NULL, it also gets what trainer_evaluate would report,
  * from the same forward pass. */
 cm_status trainer_predict(cm_trainer *t, const cm_split *split, int32_t *pred, float *probs, cm_stats *stats);
-/* Copies the parameters, or the gradients of the last step, (layout.total floats) to the host. */
+/* Copies the parameters, or the gradients of the last step, (layout.total floats; gradients
+ * cover the trainable part, the rest reads 0) to the host. */
 cm_status trainer_get_params(cm_trainer *t, float *params);
 /* Replaces the parameters (layout.total floats), e.g. to restore the best epoch's weights. */
 cm_status trainer_set_params(cm_trainer *t, const float *params);

@@ -1,4 +1,4 @@
-/* gemm_tune.c: the model's GEMM shapes and their timing; CLBlast direct-GEMM candidates; the
+/* gemm_tune.c: CLBlast GEMM kernel candidates; the
  * per-device tuning cache (JSON) and its loader. The search itself is in cmd_tune.c. */
 #include "gemm_tune.h"
 
@@ -20,70 +20,6 @@ const char *const gemm_indirect_names[GEMM_INDIRECT_NPARAMS] = {"GEMMK", "KREG",
                                                                 "MWG",   "NDIMB", "NDIMC", "NWG", "SA",    "SB",
                                                                 "STRM",  "STRN",  "VWM",   "VWN"};
 
-int gemm_model_cases(const cm_layout *L, int B, gemm_case *out) {
-    static char names[3 * CM_MAX_LAYERS][48];
-    int n = 0;
-    for (int l = 0; l < L->nlayers; l++) {
-        int in = L->sizes[l], o = L->sizes[l + 1];
-        snprintf(names[n], sizeof names[n], "layer %d forward  Y=X.W^T", l + 1);
-        out[n] = (gemm_case){names[n], false, true, B, o, in, 0, 0};
-        n++;
-        snprintf(names[n], sizeof names[n], "layer %d weight   dW=dY^T.X", l + 1);
-        out[n] = (gemm_case){names[n], true, false, o, in, B, 0, 0};
-        n++;
-        if (l > 0) {
-            snprintf(names[n], sizeof names[n], "layer %d input    dX=dY.W", l + 1);
-            out[n] = (gemm_case){names[n], false, false, B, in, o, 0, 0};
-            n++;
-        }
-    }
-    return n;
-}
-
-static cm_status alloc_random(cm_backend *b, size_t n, cm_rng *rng, cm_buf **out) {
-    float *h = malloc(n * sizeof(float));
-    if (!h) return cm_fail(CM_ERR_MEMORY, "out of host memory");
-    for (size_t i = 0; i < n; i++)
-        h[i] = 2.0f * rng_uniform(rng) - 1.0f;
-    cm_status st = backend_alloc(b, n * sizeof(float), 0, "benchmark matrix", out);
-    if (st == CM_OK) st = backend_upload(b, *out, 0, h, n * sizeof(float));
-    free(h);
-    return st;
-}
-
-cm_status gemm_case_time(cm_backend *b, gemm_case *g, double min_seconds) {
-    cm_rng rng;
-    rng_seed(&rng, 7, 1);
-    size_t am = g->ta ? (size_t)g->k : (size_t)g->m, ak = g->ta ? (size_t)g->m : (size_t)g->k;
-    size_t bk = g->tb ? (size_t)g->n : (size_t)g->k, bn = g->tb ? (size_t)g->k : (size_t)g->n;
-    cm_buf *A = NULL, *B = NULL, *C = NULL;
-    cm_status st = alloc_random(b, am * ak, &rng, &A);
-    if (st == CM_OK) st = alloc_random(b, bk * bn, &rng, &B);
-    if (st == CM_OK) st = alloc_random(b, (size_t)g->m * g->n, &rng, &C);
-    int reps = 0;
-    double t0 = 0.0, secs = 0.0;
-    /* one untimed call (kernel compile, temporary buffer), then repeat for at least min_seconds */
-    for (int i = 0; st == CM_OK && (reps < 3 || secs < min_seconds) && reps < 100000; i++) {
-        st = backend_gemm(b, g->ta, g->tb, g->m, g->n, g->k, 1.0f, A, (int)ak, B, (int)bn, 0.0f, C, g->n);
-        if (st == CM_OK && i == 0) {
-            st = backend_finish(b);
-            t0 = timer_now();
-        } else if (st == CM_OK) {
-            reps++;
-            if (reps % 4 == 0 || reps < 4) st = backend_finish(b);
-            secs = timer_now() - t0;
-        }
-    }
-    if (st == CM_OK) st = backend_finish(b);
-    secs = timer_now() - t0;
-    backend_release(b, A);
-    backend_release(b, B);
-    backend_release(b, C);
-    CM_TRY(st);
-    g->seconds = secs / reps;
-    g->gflops = 2.0 * g->m * g->n * g->k / g->seconds / 1e9;
-    return CM_OK;
-}
 
 cm_status gemm_params_apply(cm_backend *b, const gemm_params *p) {
     if (p->has_direct)

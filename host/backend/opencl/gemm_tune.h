@@ -1,5 +1,4 @@
-/* gemm_tune.h: the GEMM shapes of an MLP training step and their timing (for `bench` and
- * `tune`), and CLBlast kernel-parameter tuning for those shapes: the candidates `clmnist tune`
+/* gemm_tune.h: CLBlast kernel-parameter tuning for a network's GEMM shapes (gemm_cases.h): the candidates `clmnist tune`
  * searches, the per-device cache file it writes, and the loader the device backend calls at
  * start-up so that `train` and `bench` use the tuned parameters automatically. */
 #ifndef CLMNIST_GEMM_TUNE_H
@@ -9,20 +8,7 @@
 
 #include "clmnist/backend.h"
 #include "clmnist/model.h"
-
-typedef struct {
-    const char *what; /* "layer 1 forward  Y=X.W^T" */
-    bool ta, tb;
-    int m, n, k;
-    double seconds; /* per call, after gemm_case_time */
-    double gflops;
-} gemm_case;
-
-/* The GEMMs of one training step at batch B: forward, weight gradient and input gradient of
- * every layer (at most 3 * CM_MAX_LAYERS). */
-int gemm_model_cases(const cm_layout *L, int batch, gemm_case *out);
-/* Times g on b (one untimed call first, then repeats for at least min_seconds). */
-cm_status gemm_case_time(cm_backend *b, gemm_case *g, double min_seconds);
+#include "gemm_cases.h"
 
 /* CLBlast's direct GEMM kernel parameters (XgemmDirect), in this order; its indirect GEMM
  * kernel's parameters (Xgemm, CLBlast's alphabetical order); and the size from which the

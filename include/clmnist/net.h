@@ -1,0 +1,42 @@
+/* net.h: a layer sequence bound to a backend: views of every tensor in the flat parameter (and
+ * gradient) buffers, one activation buffer per layer for a batch of up to `batch` examples, and
+ * the forward and backward passes, written once against the backend interface.
+ *
+ * In-place layers (ReLU, Dropout, Flatten) share their input's buffer, and a ReLU after a Linear
+ * or Conv2d runs inside that layer's output step (model_layout sets fused_relu). */
+#ifndef CLMNIST_NET_H
+#define CLMNIST_NET_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "clmnist/backend.h"
+#include "clmnist/model.h"
+
+typedef struct cm_net cm_net;
+
+/* What a forward pass does beyond inference: batch statistics and running averages in
+ * BatchNorm, dropout masks keyed by (seed, layer index, step). */
+typedef struct {
+    bool training;
+    uint64_t seed;
+    uint64_t step;
+} cm_net_mode;
+
+/* params: (L->total) floats; grads: (L->trainable) floats, or NULL for inference only. Both must
+ * outlive the net. */
+cm_status net_create(cm_backend *b, const cm_layout *L, cm_buf *params, cm_buf *grads, int batch, cm_net **out);
+void net_destroy(cm_net *n);
+
+cm_buf *net_input(cm_net *n);   /* (batch, C, H, W) float: the caller fills it */
+cm_buf *net_logits(cm_net *n);  /* (batch, classes) */
+cm_buf *net_dlogits(cm_net *n); /* (batch, classes): the caller sets d loss / d logits before backward */
+
+/* logits (rows, classes) from input (rows, C, H, W). */
+cm_status net_forward(cm_net *n, int rows, const cm_net_mode *mode);
+/* Every gradient of the loss into grads (overwritten) from dlogits, after a training forward
+ * of the same rows and mode. */
+cm_status net_backward(cm_net *n, int rows, const cm_net_mode *mode);
+/* The max-norm constraint on every Linear weight: rows of norm above c scaled to c. */
+cm_status net_max_norm(cm_net *n, float c);
+
+#endif
