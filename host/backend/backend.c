@@ -111,16 +111,29 @@ cm_status window_resolve(cm_window *w, const char *what) {
         if (!b->ops->op) return cm_fail(CM_ERR_USAGE, "backend '%s' has no %s operation", b->kind, #op);            \
     } while (0)
 
+/* A window whose out_h/out_w are not the ones window_resolve gives is a caller's bug: refuse it
+ * here, once, rather than in each backend. */
+static cm_status window_check(const cm_window *w, const char *op) {
+    cm_window r = *w;
+    CM_TRY(window_resolve(&r, op));
+    if (r.out_h != w->out_h || r.out_w != w->out_w)
+        return cm_fail(CM_ERR_USAGE, "%s: output %dx%d does not follow from the window (expected %dx%d)", op,
+                       w->out_h, w->out_w, r.out_h, r.out_w);
+    return CM_OK;
+}
+
 cm_status backend_relu(cm_backend *b, cm_buf *y, size_t n) {
     NEED(relu);
     return b->ops->relu(b, y, n);
 }
 cm_status backend_im2col(cm_backend *b, cm_buf *x, cm_buf *col, const cm_window *w) {
     NEED(im2col);
+    CM_TRY(window_check(w, "im2col"));
     return b->ops->im2col(b, x, col, w);
 }
 cm_status backend_col2im(cm_backend *b, cm_buf *col, cm_buf *dx, const cm_window *w) {
     NEED(col2im);
+    CM_TRY(window_check(w, "col2im"));
     return b->ops->col2im(b, col, dx, w);
 }
 cm_status backend_cnhw_to_nchw(cm_backend *b, cm_buf *src, cm_buf *bias, cm_buf *y, int batch, int channels, int hw,
@@ -138,11 +151,14 @@ cm_status backend_channel_sum(cm_backend *b, cm_buf *x, cm_buf *out, int batch, 
 }
 cm_status backend_maxpool_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *arg, const cm_window *w) {
     NEED(maxpool_forward);
+    CM_TRY(window_check(w, "maxpool_forward"));
     if (w->pad != 0) return cm_fail(CM_ERR_USAGE, "maxpool: padding %d is not supported", w->pad);
     return b->ops->maxpool_forward(b, x, y, arg, w);
 }
 cm_status backend_maxpool_backward(cm_backend *b, cm_buf *dy, cm_buf *arg, cm_buf *dx, const cm_window *w) {
     NEED(maxpool_backward);
+    CM_TRY(window_check(w, "maxpool_backward"));
+    if (w->pad != 0) return cm_fail(CM_ERR_USAGE, "maxpool: padding %d is not supported", w->pad);
     return b->ops->maxpool_backward(b, dy, arg, dx, w);
 }
 cm_status backend_bn_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *gamma, cm_buf *beta, cm_buf *running_mean,
