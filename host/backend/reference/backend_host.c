@@ -10,21 +10,14 @@
 
 #include "clmnist/backend.h"
 #include "clmnist/philox.h"
+#include "host_buf.h"
 #include "host_gemm.h"
-
-struct cm_buf {
-    unsigned char *data;
-    size_t bytes;
-    int owned;
-};
+#include "nn_ops.h"
 
 typedef struct {
     cm_backend base;
     host_gemm_scratch scratch;
 } host_backend;
-
-#define F(buf) ((float *)(void *)(buf)->data)
-#define I32(buf) ((int32_t *)(void *)(buf)->data)
 
 static void host_destroy(cm_backend *b) {
     host_backend *hb = (host_backend *)b;
@@ -65,13 +58,6 @@ static void host_release(cm_backend *b, cm_buf *buf) {
         backend_account(b, buf->bytes, 0);
     }
     free(buf);
-}
-
-static cm_status check_range(const cm_buf *buf, size_t offset, size_t bytes, const char *op) {
-    if (offset > buf->bytes || bytes > buf->bytes - offset)
-        return cm_fail(CM_ERR_USAGE, "%s of %zu bytes at offset %zu overruns a %zu-byte buffer", op, bytes, offset,
-                       buf->bytes);
-    return CM_OK;
 }
 
 static cm_status host_upload(cm_backend *b, cm_buf *dst, size_t offset, const void *src, size_t bytes) {
@@ -354,6 +340,16 @@ static const cm_backend_ops host_ops = {
     .argmax = host_argmax,
     .opt_update = host_opt_update,
     .max_norm = host_max_norm,
+    .relu = host_relu,
+    .im2col = host_im2col,
+    .col2im = host_col2im,
+    .cnhw_to_nchw = host_cnhw_to_nchw,
+    .nchw_to_cnhw = host_nchw_to_cnhw,
+    .channel_sum = host_channel_sum,
+    .maxpool_forward = host_maxpool_forward,
+    .maxpool_backward = host_maxpool_backward,
+    .bn_forward = host_bn_forward,
+    .bn_backward = host_bn_backward,
 };
 
 cm_status backend_host_create(const cm_backend_options *opt, cm_backend **out) {

@@ -1,0 +1,342 @@
+/* nn_ops.c: the reference backend's layer operations (convolution by im2col, max pooling,
+ * BatchNorm, ReLU), as plain loops straight from the contracts in include/clmnist/backend.h.
+ * The OpenCL kernels are tested against these. Reductions accumulate in double. OpenMP splits
+ * the work by output rows, (b, c) planes or channels, so no two threads write one element and
+ * the result does not depend on the thread count. */
+#include <math.h>
+#include <string.h>
+
+#include "host_buf.h"
+#include "nn_ops.h"
+
+/* ---- argument checks: a wrong size is an error, never a write past a buffer ---------------- */
+static cm_status check_floats(const cm_buf *buf, size_t count, const char *op, const char *name) {
+    if (!buf) return cm_fail(CM_ERR_USAGE, "%s: buffer '%s' is missing", op, name);
+    if (count > buf->bytes / sizeof(float))
+        return cm_fail(CM_ERR_USAGE, "%s: '%s' needs %zu floats, its buffer holds %zu", op, name, count,
+                       buf->bytes / sizeof(float));
+    return CM_OK;
+}
+
+/* The window must be valid and its out_h, out_w those window_resolve() gives. */
+static cm_status check_window(const cm_window *w, const char *op) {
+    cm_window r = *w;
+    CM_TRY(window_resolve(&r, op));
+    if (r.out_h != w->out_h || r.out_w != w->out_w)
+        return cm_fail(CM_ERR_USAGE, "%s: window output %dx%d, expected %dx%d (window_resolve)", op, w->out_h, w->out_w,
+                       r.out_h, r.out_w);
+    return CM_OK;
+}
+
+static cm_status check_dims(int batch, int channels, int hw, const char *op) {
+    if (batch < 1 || channels < 1 || hw < 1)
+        return cm_fail(CM_ERR_USAGE, "%s: bad shape (B %d, C %d, HW %d)", op, batch, channels, hw);
+    return CM_OK;
+}
+
+static size_t in_count(const cm_window *w) { /* (B, C, H, W) */
+    return (size_t)w->batch * (size_t)w->channels * (size_t)w->height * (size_t)w->width;
+}
+static size_t out_count(const cm_window *w) { /* (B, C, OH, OW) */
+    return (size_t)w->batch * (size_t)w->channels * (size_t)w->out_h * (size_t)w->out_w;
+}
+
+/* ---- activation -------------------------------------------------------------------------- */
+cm_status host_relu(cm_backend *b, cm_buf *y, size_t n) {
+    CM_TRY(check_floats(y, n, "relu", "y"));
+    float *yf = F(y);
+    for (size_t i = 0; i < n; i++)
+        yf[i] = yf[i] < 0.0f ? 0.0f : yf[i]; /* as bias_act: a NaN passes through */
+    return CM_OK;
+}
+
+/* ---- convolution as a matrix product ------------------------------------------------------ */
+cm_status host_im2col(cm_backend *b, cm_buf *x, cm_buf *col, const cm_window *w) {
+    CM_TRY(check_window(w, "im2col"));
+    const int C = w->channels, K = w->kernel, S = w->stride, P = w->pad, H = w->height, W = w->width;
+    const int OH = w->out_h, OW = w->out_w;
+    const size_t ncol = (size_t)w->batch * OH * OW; /* columns of col */
+    CM_TRY(check_floats(x, in_count(w), "im2col", "x"));
+    CM_TRY(check_floats(col, (size_t)C * K * K * ncol, "im2col", "col"));
+    const float *xf = F(x);
+    float *cf = F(col);
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < C * K * K; r++) { /* row r = (c*K + i)*K + j of col (C*K*K, B*OH*OW) */
+        const int c = r / (K * K), i = r / K % K, j = r % K;
+        float *dst = cf + (size_t)r * ncol;
+        for (int n = 0; n < w->batch; n++) {
+            const float *plane = xf + ((size_t)n * C + c) * H * W; /* x[n][c] (H, W) */
+            for (int oh = 0; oh < OH; oh++) {
+                const int ih = oh * S - P + i;
+                float *d = dst + ((size_t)n * OH + oh) * OW;
+                for (int ow = 0; ow < OW; ow++) {
+                    const int iw = ow * S - P + j;
+                    d[ow] = ih >= 0 && ih < H && iw >= 0 && iw < W ? plane[(size_t)ih * W + iw] : 0.0f;
+                }
+            }
+        }
+    }
+    return CM_OK;
+}
+
+/* One input pixel (n, c, ih, iw) of col2im: the sum of every col entry im2col reads from it,
+ * i.e. over the kernel taps (i, j) with ih = oh*S - P + i and iw = ow*S - P + j for some
+ * output position 0 <= oh < OH, 0 <= ow < OW. */
+static float col2im_pixel(const float *cf, const cm_window *w, size_t ncol, int n, int c, int ih, int iw) {
+    const int K = w->kernel, S = w->stride, P = w->pad;
+    double sum = 0.0;
+    for (int i = 0; i < K; i++) {
+        const int th = ih + P - i; /* = oh * S */
+        if (th < 0 || th % S != 0 || th / S >= w->out_h) continue;
+        const int oh = th / S;
+        for (int j = 0; j < K; j++) {
+            const int tw = iw + P - j; /* = ow * S */
+            if (tw < 0 || tw % S != 0 || tw / S >= w->out_w) continue;
+            const int ow = tw / S;
+            const size_t row = ((size_t)c * K + i) * K + j, column = ((size_t)n * w->out_h + oh) * w->out_w + ow;
+            sum += (double)cf[row * ncol + column];
+        }
+    }
+    return (float)sum;
+}
+
+/* Written as a gather (each dx element sums its own col entries), so dx is overwritten and
+ * the (b, c) planes are independent. */
+cm_status host_col2im(cm_backend *b, cm_buf *col, cm_buf *dx, const cm_window *w) {
+    CM_TRY(check_window(w, "col2im"));
+    const int C = w->channels, K = w->kernel, H = w->height, W = w->width;
+    const size_t ncol = (size_t)w->batch * w->out_h * w->out_w;
+    CM_TRY(check_floats(col, (size_t)C * K * K * ncol, "col2im", "col"));
+    CM_TRY(check_floats(dx, in_count(w), "col2im", "dx"));
+    const float *cf = F(col);
+    float *df = F(dx);
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < w->batch * C; p++) { /* plane p = n*C + c of dx (B, C, H, W) */
+        const int n = p / C, c = p % C;
+        float *plane = df + (size_t)p * H * W;
+        for (int ih = 0; ih < H; ih++)
+            for (int iw = 0; iw < W; iw++)
+                plane[(size_t)ih * W + iw] = col2im_pixel(cf, w, ncol, n, c, ih, iw);
+    }
+    return CM_OK;
+}
+
+/* ---- layout changes around the convolution GEMM ------------------------------------------ */
+cm_status host_cnhw_to_nchw(cm_backend *b, cm_buf *src, cm_buf *bias, cm_buf *y, int batch, int channels, int hw,
+                            bool relu) {
+    CM_TRY(check_dims(batch, channels, hw, "cnhw_to_nchw"));
+    const size_t total = (size_t)batch * channels * hw;
+    CM_TRY(check_floats(src, total, "cnhw_to_nchw", "src"));
+    CM_TRY(check_floats(y, total, "cnhw_to_nchw", "y"));
+    if (bias) CM_TRY(check_floats(bias, (size_t)channels, "cnhw_to_nchw", "bias"));
+    const float *sf = F(src), *bf = bias ? F(bias) : NULL;
+    float *yf = F(y);
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < channels; c++) {
+        const float bc = bf ? bf[c] : 0.0f;
+        for (int n = 0; n < batch; n++) {
+            const float *s = sf + ((size_t)c * batch + n) * hw; /* src[c][n*HW ...] of (C, B*HW) */
+            float *d = yf + ((size_t)n * channels + c) * hw;    /* y[n][c] of (B, C, HW) */
+            for (int k = 0; k < hw; k++) {
+                const float v = s[k] + bc;
+                d[k] = relu && v < 0.0f ? 0.0f : v;
+            }
+        }
+    }
+    return CM_OK;
+}
+
+cm_status host_nchw_to_cnhw(cm_backend *b, cm_buf *src, cm_buf *dst, int batch, int channels, int hw) {
+    CM_TRY(check_dims(batch, channels, hw, "nchw_to_cnhw"));
+    const size_t total = (size_t)batch * channels * hw;
+    CM_TRY(check_floats(src, total, "nchw_to_cnhw", "src"));
+    CM_TRY(check_floats(dst, total, "nchw_to_cnhw", "dst"));
+    const float *sf = F(src);
+    float *df = F(dst);
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < channels; c++)
+        for (int n = 0; n < batch; n++)
+            memcpy(df + ((size_t)c * batch + n) * hw, sf + ((size_t)n * channels + c) * hw, sizeof(float) * hw);
+    return CM_OK;
+}
+
+cm_status host_channel_sum(cm_backend *b, cm_buf *x, cm_buf *out, int batch, int channels, int hw) {
+    CM_TRY(check_dims(batch, channels, hw, "channel_sum"));
+    CM_TRY(check_floats(x, (size_t)batch * channels * hw, "channel_sum", "x"));
+    CM_TRY(check_floats(out, (size_t)channels, "channel_sum", "out"));
+    const float *xf = F(x);
+    float *of = F(out);
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < channels; c++) {
+        double sum = 0.0;
+        for (int n = 0; n < batch; n++) {
+            const float *p = xf + ((size_t)n * channels + c) * hw; /* x[n][c] (HW) */
+            for (int k = 0; k < hw; k++)
+                sum += p[k];
+        }
+        of[c] = (float)sum;
+    }
+    return CM_OK;
+}
+
+/* ---- max pooling -------------------------------------------------------------------------- */
+cm_status host_maxpool_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *arg, const cm_window *w) {
+    CM_TRY(check_window(w, "maxpool_forward"));
+    if (w->pad != 0) return cm_fail(CM_ERR_USAGE, "maxpool_forward: padding %d is not supported", w->pad);
+    CM_TRY(check_floats(x, in_count(w), "maxpool_forward", "x"));
+    CM_TRY(check_floats(y, out_count(w), "maxpool_forward", "y"));
+    CM_TRY(check_floats(arg, out_count(w), "maxpool_forward", "arg")); /* int32, same size */
+    const int H = w->height, W = w->width, OH = w->out_h, OW = w->out_w, K = w->kernel, S = w->stride;
+    const float *xf = F(x);
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < w->batch * w->channels; p++) { /* one (b, c) plane */
+        const float *in = xf + (size_t)p * H * W;
+        float *yo = F(y) + (size_t)p * OH * OW;
+        int32_t *ao = I32(arg) + (size_t)p * OH * OW;
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++) {
+                int best = oh * S * W + ow * S; /* the window's top-left element */
+                for (int i = 0; i < K; i++)
+                    for (int j = 0; j < K; j++) {
+                        const int at = (oh * S + i) * W + ow * S + j;
+                        if (in[at] > in[best]) best = at; /* strict: the first maximum wins ties */
+                    }
+                yo[oh * OW + ow] = in[best];
+                ao[oh * OW + ow] = best;
+            }
+    }
+    return CM_OK;
+}
+
+cm_status host_maxpool_backward(cm_backend *b, cm_buf *dy, cm_buf *arg, cm_buf *dx, const cm_window *w) {
+    CM_TRY(check_window(w, "maxpool_backward"));
+    const size_t plane_in = (size_t)w->height * w->width, plane_out = (size_t)w->out_h * w->out_w;
+    CM_TRY(check_floats(dy, out_count(w), "maxpool_backward", "dy"));
+    CM_TRY(check_floats(arg, out_count(w), "maxpool_backward", "arg"));
+    CM_TRY(check_floats(dx, in_count(w), "maxpool_backward", "dx"));
+    const int32_t *af = I32(arg);
+    for (size_t k = 0; k < out_count(w); k++)
+        if (af[k] < 0 || (size_t)af[k] >= plane_in)
+            return cm_fail(CM_ERR_USAGE, "maxpool_backward: arg[%zu] = %d lies outside its %dx%d plane", k, af[k],
+                           w->height, w->width);
+    const float *dyf = F(dy);
+    float *dxf = F(dx);
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < w->batch * w->channels; p++) { /* one (b, c) plane */
+        float *d = dxf + (size_t)p * plane_in;
+        for (size_t k = 0; k < plane_in; k++)
+            d[k] = 0.0f;
+        for (size_t k = 0; k < plane_out; k++)
+            d[af[(size_t)p * plane_out + k]] += dyf[(size_t)p * plane_out + k];
+    }
+    return CM_OK;
+}
+
+/* ---- BatchNorm ---------------------------------------------------------------------------- */
+static cm_status check_bn(const cm_bn_shape *s, const char *op) {
+    CM_TRY(check_dims(s->batch, s->channels, s->hw, op));
+    if (!(s->eps >= 0.0f) || !(s->momentum >= 0.0f && s->momentum <= 1.0f))
+        return cm_fail(CM_ERR_USAGE, "%s: eps %g must be >= 0 and momentum %g in [0, 1]", op, (double)s->eps,
+                       (double)s->momentum);
+    return CM_OK;
+}
+
+/* Mean and biased variance (two passes, double) of channel c of x (B, C, HW). */
+static void channel_stats(const float *x, const cm_bn_shape *s, int c, double *mean, double *var) {
+    const double n = (double)s->batch * s->hw;
+    double sum = 0.0, ss = 0.0;
+    for (int bi = 0; bi < s->batch; bi++)
+        for (int k = 0; k < s->hw; k++)
+            sum += x[((size_t)bi * s->channels + c) * s->hw + k];
+    *mean = sum / n;
+    for (int bi = 0; bi < s->batch; bi++)
+        for (int k = 0; k < s->hw; k++) {
+            const double d = x[((size_t)bi * s->channels + c) * s->hw + k] - *mean;
+            ss += d * d;
+        }
+    *var = ss / n;
+}
+
+/* y[., c, .] = scale * (x - shift) + beta over channel c of (B, C, HW), in double. */
+static void channel_affine(const float *x, float *y, const cm_bn_shape *s, int c, double shift, double scale,
+                           double beta) {
+    for (int bi = 0; bi < s->batch; bi++) {
+        const size_t o = ((size_t)bi * s->channels + c) * s->hw;
+        for (int k = 0; k < s->hw; k++)
+            y[o + k] = (float)(scale * ((double)x[o + k] - shift) + beta);
+    }
+}
+
+cm_status host_bn_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *gamma, cm_buf *beta, cm_buf *running_mean,
+                          cm_buf *running_var, cm_buf *save_mean, cm_buf *save_invstd, const cm_bn_shape *s,
+                          bool training) {
+    CM_TRY(check_bn(s, "bn_forward"));
+    const size_t total = (size_t)s->batch * s->channels * s->hw, C = (size_t)s->channels;
+    CM_TRY(check_floats(x, total, "bn_forward", "x"));
+    CM_TRY(check_floats(y, total, "bn_forward", "y"));
+    CM_TRY(check_floats(gamma, C, "bn_forward", "gamma"));
+    CM_TRY(check_floats(beta, C, "bn_forward", "beta"));
+    CM_TRY(check_floats(running_mean, C, "bn_forward", "running_mean"));
+    CM_TRY(check_floats(running_var, C, "bn_forward", "running_var"));
+    if (training) {
+        CM_TRY(check_floats(save_mean, C, "bn_forward", "save_mean"));
+        CM_TRY(check_floats(save_invstd, C, "bn_forward", "save_invstd"));
+    }
+    const double n = (double)s->batch * s->hw, m = s->momentum;
+    const float *xf = F(x), *g = F(gamma), *be = F(beta);
+    float *rm = F(running_mean), *rv = F(running_var);
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < s->channels; c++) {
+        if (!training) {
+            const double invstd = 1.0 / sqrt((double)rv[c] + s->eps);
+            channel_affine(xf, F(y), s, c, rm[c], g[c] * invstd, be[c]);
+            continue;
+        }
+        double mean, var;
+        channel_stats(xf, s, c, &mean, &var);
+        const double invstd = 1.0 / sqrt(var + s->eps), unbiased = n > 1.0 ? var * n / (n - 1.0) : var;
+        F(save_mean)[c] = (float)mean;
+        F(save_invstd)[c] = (float)invstd;
+        rm[c] = (float)((1.0 - m) * rm[c] + m * mean);
+        rv[c] = (float)((1.0 - m) * rv[c] + m * unbiased);
+        channel_affine(xf, F(y), s, c, mean, g[c] * invstd, be[c]);
+    }
+    return CM_OK;
+}
+
+cm_status host_bn_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamma, cm_buf *save_mean, cm_buf *save_invstd,
+                           cm_buf *dx, cm_buf *dgamma, cm_buf *dbeta, const cm_bn_shape *s) {
+    CM_TRY(check_bn(s, "bn_backward"));
+    const size_t total = (size_t)s->batch * s->channels * s->hw, C = (size_t)s->channels;
+    CM_TRY(check_floats(dy, total, "bn_backward", "dy"));
+    CM_TRY(check_floats(x, total, "bn_backward", "x"));
+    CM_TRY(check_floats(dx, total, "bn_backward", "dx"));
+    CM_TRY(check_floats(gamma, C, "bn_backward", "gamma"));
+    CM_TRY(check_floats(save_mean, C, "bn_backward", "save_mean"));
+    CM_TRY(check_floats(save_invstd, C, "bn_backward", "save_invstd"));
+    CM_TRY(check_floats(dgamma, C, "bn_backward", "dgamma"));
+    CM_TRY(check_floats(dbeta, C, "bn_backward", "dbeta"));
+    const double n = (double)s->batch * s->hw;
+    const float *dyf = F(dy), *xf = F(x);
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < s->channels; c++) {
+        const double mean = F(save_mean)[c], invstd = F(save_invstd)[c];
+        double sum_dy = 0.0, sum_dy_xhat = 0.0;
+        for (int bi = 0; bi < s->batch; bi++)
+            for (int k = 0; k < s->hw; k++) {
+                const size_t at = ((size_t)bi * s->channels + c) * s->hw + k;
+                sum_dy += dyf[at];
+                sum_dy_xhat += dyf[at] * ((xf[at] - mean) * invstd);
+            }
+        F(dbeta)[c] = (float)sum_dy;
+        F(dgamma)[c] = (float)sum_dy_xhat;
+        const double scale = F(gamma)[c] * invstd;
+        for (int bi = 0; bi < s->batch; bi++)
+            for (int k = 0; k < s->hw; k++) {
+                const size_t at = ((size_t)bi * s->channels + c) * s->hw + k;
+                const double xhat = (xf[at] - mean) * invstd;
+                F(dx)[at] = (float)(scale * (dyf[at] - sum_dy / n - xhat * sum_dy_xhat / n));
+            }
+    }
+    return CM_OK;
+}

@@ -1,0 +1,25 @@
+/* nn_ops.h: the reference backend's layer operations (nn_ops.c), for backend_host.c's table.
+ * Semantics: the comments on cm_backend_ops in include/clmnist/backend.h. */
+#ifndef CLMNIST_NN_OPS_H
+#define CLMNIST_NN_OPS_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "clmnist/backend.h"
+
+cm_status host_relu(cm_backend *b, cm_buf *y, size_t n);
+cm_status host_im2col(cm_backend *b, cm_buf *x, cm_buf *col, const cm_window *w);
+cm_status host_col2im(cm_backend *b, cm_buf *col, cm_buf *dx, const cm_window *w);
+cm_status host_cnhw_to_nchw(cm_backend *b, cm_buf *src, cm_buf *bias, cm_buf *y, int batch, int channels, int hw,
+                            bool relu);
+cm_status host_nchw_to_cnhw(cm_backend *b, cm_buf *src, cm_buf *dst, int batch, int channels, int hw);
+cm_status host_channel_sum(cm_backend *b, cm_buf *x, cm_buf *out, int batch, int channels, int hw);
+cm_status host_maxpool_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *arg, const cm_window *w);
+cm_status host_maxpool_backward(cm_backend *b, cm_buf *dy, cm_buf *arg, cm_buf *dx, const cm_window *w);
+cm_status host_bn_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *gamma, cm_buf *beta, cm_buf *running_mean,
+                          cm_buf *running_var, cm_buf *save_mean, cm_buf *save_invstd, const cm_bn_shape *s,
+                          bool training);
+cm_status host_bn_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamma, cm_buf *save_mean, cm_buf *save_invstd,
+                           cm_buf *dx, cm_buf *dgamma, cm_buf *dbeta, const cm_bn_shape *s);
+
+#endif
