@@ -191,6 +191,9 @@ cm_status device_maxpool_backward(cm_backend *b, cm_buf *dy, cm_buf *arg, cm_buf
 static cm_status bn_check(const cm_bn_shape *s, const char *op, cm_buf *x, cm_buf *y, cm_buf *c1, cm_buf *c2,
                           cm_buf *c3) {
     CM_TRY(check_bchw(s->batch, s->channels, s->hw, op));
+    if (!(s->eps >= 0.0f) || !(s->momentum >= 0.0f && s->momentum <= 1.0f))
+        return cm_fail(CM_ERR_USAGE, "%s: eps %g must be >= 0 and momentum %g in [0, 1]", op, (double)s->eps,
+                       (double)s->momentum);
     size_t n = (size_t)s->batch * s->channels * s->hw, c = (size_t)s->channels;
     CM_TRY(need(x, n, op, "x"));
     CM_TRY(need(y, n, op, "y/dx"));
