@@ -28,3 +28,18 @@ inline uint4 cm_philox4x32_10(uint4 c, uint2 k) {
 
 /* Uniform in [0, 1) from the top 24 bits: exact, as philox_unit() on the host. */
 inline float cm_philox_unit(uint x) { return (float)(x >> 8) * (1.0f / 16777216.0f); }
+
+/* Sum of v over the work-group (dim 0 only; its size a power of two), by a tree in local
+ * memory; scratch holds get_local_size(0) floats. Every work-item gets the sum; all must call. */
+inline float cm_group_sum(__local float *scratch, float v) {
+    const int lid = (int)get_local_id(0), n = (int)get_local_size(0);
+    scratch[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = n / 2; s > 0; s >>= 1) {
+        if (lid < s) scratch[lid] += scratch[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float sum = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE); /* scratch may be reused right after */
+    return sum;
+}

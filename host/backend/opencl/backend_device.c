@@ -1,72 +1,38 @@
 /* backend_device.c: the OpenCL backend. Custom kernels (kernels/ *.cl files, embedded at build time)
  * do the element-wise work, CLBlast every matrix product. All compute goes to one in-order
  * queue; a second queue carries host-to-device batch uploads so that they overlap compute
- * (events order the two). The host waits only in download() and finish(). */
+ * (events order the two). The host waits only in download() and finish(). The layer operations
+ * (convolution, pooling, BatchNorm) are in nn_ops_device.c; device_internal.h is what both share. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cl_profile.h"
-#include "cl_util.h"
-#include "clmnist/backend.h"
+#include "device_internal.h"
 #include "gemm_tune.h"
 #include "kernels_embedded.h"
 
-struct cm_buf {
-    cl_mem mem;
-    size_t bytes;
-    unsigned flags;
-    const char *what;
-    int owned; /* 0 for a view */
-    /* CM_BUF_STAGING only: pinned host mirror and the events that order the two queues. */
-    cl_mem pinned;
-    unsigned char *host;
-    cl_event write_done; /* upload of the current contents (transfer queue) */
-    cl_event read_done;  /* last compute-queue command that read the contents */
-};
-
-enum {
-    K_BIAS_ACT,
-    K_RELU_BWD,
-    K_BIAS_GRAD,
-    K_SOFTMAX,
-    K_ARGMAX,
-    K_OPT,
-    K_GATHER,
-    K_GATHER_AUG,
-    K_DROPOUT,
-    K_MAX_NORM,
-    K_COUNT
-};
-static const char *const kernel_names[K_COUNT] = {
-    "kernel_bias_act",   "kernel_relu_backward", "kernel_bias_grad",      "kernel_softmax_xent", "kernel_argmax",
-    "kernel_opt_update", "kernel_gather",        "kernel_gather_augment", "kernel_dropout",      "kernel_max_norm"};
-
-typedef struct {
-    CLBlastLayout layout;
-    CLBlastTranspose ta, tb;
-    size_t m, n, k, lda, ldb, ldc, temp_bytes;
-} gemm_shape;
-
-typedef struct {
-    cm_backend base;
-    cl_device_desc desc;
-    cl_context ctx;
-    cl_command_queue queue; /* compute */
-    cl_command_queue xfer;  /* uploads of staged batches */
-    cl_program program;
-    cl_kernel k[K_COUNT];
-    size_t local[K_COUNT]; /* 1-D work-group size chosen per kernel for this device */
-    size_t grad_tc, grad_lanes;
-    cl_mem gemm_temp; /* CLBlast's temporary buffer, allocated once and grown on demand */
-    size_t gemm_temp_bytes;
-    gemm_shape shapes[32]; /* temp sizes already asked of CLBlast */
-    int nshapes;
-    size_t local_mem;
-    cl_profile *prof; /* event profiling (bench --profile); NULL when off */
-} device_backend;
-
-#define DB(b) ((device_backend *)(b))
+const char *const device_kernel_names[K_COUNT] = {"kernel_bias_act",
+                                                  "kernel_relu_backward",
+                                                  "kernel_bias_grad",
+                                                  "kernel_softmax_xent",
+                                                  "kernel_argmax",
+                                                  "kernel_opt_update",
+                                                  "kernel_gather",
+                                                  "kernel_gather_augment",
+                                                  "kernel_dropout",
+                                                  "kernel_max_norm",
+                                                  "kernel_relu",
+                                                  "kernel_im2col",
+                                                  "kernel_col2im",
+                                                  "kernel_cnhw_to_nchw",
+                                                  "kernel_nchw_to_cnhw",
+                                                  "kernel_channel_sum",
+                                                  "kernel_maxpool_forward",
+                                                  "kernel_maxpool_backward",
+                                                  "kernel_bn_stats",
+                                                  "kernel_bn_normalize",
+                                                  "kernel_bn_backward_reduce",
+                                                  "kernel_bn_backward_dx"};
 
 cm_status cl_build_program(cl_context ctx, cl_device_id dev, const char *device_name, const char **sources,
                            const size_t *lengths, cl_uint count, const char *options, cl_program *out) {
@@ -92,7 +58,7 @@ cm_status cl_build_program(cl_context ctx, cl_device_id dev, const char *device_
     return CM_OK;
 }
 
-static size_t round_up(size_t v, size_t m) {
+size_t device_round_up(size_t v, size_t m) {
     return (v + m - 1) / m * m;
 }
 
@@ -231,11 +197,7 @@ static cm_status device_view(cm_backend *b, cm_buf *parent, size_t offset, size_
     return CM_OK;
 }
 
-/* The event slot to pass to an enqueue call: &ev when profiling, else NULL (no event made). */
-#define PROF_EVENT(db, ev) ((db)->prof ? (ev) : NULL)
-
-/* Hands a profiled command's event(s) to the profiler; nothing when not profiling. */
-static cm_status prof_add(device_backend *db, const char *label, cl_event start, cl_event end) {
+cm_status device_prof_add(device_backend *db, const char *label, cl_event start, cl_event end) {
     if (!db->prof || !end) {
         if (start) clReleaseEvent(start);
         return CM_OK;
@@ -271,7 +233,7 @@ static cm_status device_upload(cm_backend *b, cm_buf *dst, size_t offset, const 
     if (bytes)
         CL_CHECK(
             clEnqueueWriteBuffer(DB(b)->queue, dst->mem, CL_TRUE, offset, bytes, src, 0, NULL, PROF_EVENT(DB(b), &ev)));
-    return prof_add(DB(b), "upload", NULL, ev);
+    return device_prof_add(DB(b), "upload", NULL, ev);
 }
 
 static cm_status device_download(cm_backend *b, cm_buf *src, size_t offset, void *dst, size_t bytes) {
@@ -280,7 +242,7 @@ static cm_status device_download(cm_backend *b, cm_buf *src, size_t offset, void
     if (bytes)
         CL_CHECK(
             clEnqueueReadBuffer(DB(b)->queue, src->mem, CL_TRUE, offset, bytes, dst, 0, NULL, PROF_EVENT(DB(b), &ev)));
-    return prof_add(DB(b), "download", NULL, ev);
+    return device_prof_add(DB(b), "download", NULL, ev);
 }
 
 static cm_status device_fill(cm_backend *b, cm_buf *dst, float value, size_t count) {
@@ -289,7 +251,7 @@ static cm_status device_fill(cm_backend *b, cm_buf *dst, float value, size_t cou
     if (count)
         CL_CHECK(clEnqueueFillBuffer(DB(b)->queue, dst->mem, &value, sizeof value, 0, count * sizeof(float), 0, NULL,
                                      PROF_EVENT(DB(b), &ev)));
-    return prof_add(DB(b), "fill", NULL, ev);
+    return device_prof_add(DB(b), "fill", NULL, ev);
 }
 
 static cm_status device_finish(cm_backend *b) {
@@ -307,7 +269,7 @@ static cm_status stage_one(device_backend *db, cm_buf *dst, size_t bytes) {
     buf_clear_events(dst);
     dst->write_done = done;
     if (db->prof) clRetainEvent(done);
-    return prof_add(db, "upload batch (transfer queue, overlaps compute)", NULL, done);
+    return device_prof_add(db, "upload batch (transfer queue, overlaps compute)", NULL, done);
 }
 
 static cm_status device_stage_rows(cm_backend *b, cm_buf *rows_u8, cm_buf *labels_u8, const uint8_t *src,
@@ -330,19 +292,15 @@ static cm_status device_stage_rows(cm_backend *b, cm_buf *rows_u8, cm_buf *label
     return CM_OK;
 }
 
-#define ARG(k, i, v) CL_CHECK(clSetKernelArg((k), (i), sizeof(v), &(v)))
-#define ARG_MEM(k, i, buf) CL_CHECK(clSetKernelArg((k), (i), sizeof(cl_mem), (buf) ? &(buf)->mem : NULL))
-
-static cm_status launch_1d(device_backend *db, int kid, size_t n) {
+cm_status device_launch_1d(device_backend *db, int kid, size_t n) {
     if (n == 0) return CM_OK;
-    size_t local = db->local[kid], global = round_up(n, local);
+    size_t local = db->local[kid], global = device_round_up(n, local);
     cl_event ev = NULL;
     CL_CHECK(clEnqueueNDRangeKernel(db->queue, db->k[kid], 1, NULL, &global, &local, 0, NULL, PROF_EVENT(db, &ev)));
-    return prof_add(db, kernel_names[kid], NULL, ev);
+    return device_prof_add(db, device_kernel_names[kid], NULL, ev);
 }
 
-/* 2-D launch: dim 0 over `cols` with the kernel's work-group width, dim 1 over rows. */
-static cm_status launch_2d(device_backend *db, int kid, size_t cols, size_t rows, cl_uint nwait, const cl_event *wait,
+cm_status device_launch_2d(device_backend *db, int kid, size_t cols, size_t rows, cl_uint nwait, const cl_event *wait,
                            cl_event *done) {
     if (cols == 0 || rows == 0) return CM_OK;
     size_t local[2] = {db->local[kid], 1};
@@ -353,7 +311,7 @@ static cm_status launch_2d(device_backend *db, int kid, size_t cols, size_t rows
         local[0] = w;
         local[1] = db->local[kid] / w;
     }
-    size_t global[2] = {round_up(cols, local[0]), round_up(rows, local[1])};
+    size_t global[2] = {device_round_up(cols, local[0]), device_round_up(rows, local[1])};
     cl_event ev = NULL;
     CL_CHECK(clEnqueueNDRangeKernel(db->queue, db->k[kid], 2, NULL, global, local, nwait, wait,
                                     done ? done : PROF_EVENT(db, &ev)));
@@ -361,7 +319,7 @@ static cm_status launch_2d(device_backend *db, int kid, size_t cols, size_t rows
         ev = *done;
         clRetainEvent(ev);
     }
-    return prof_add(db, kernel_names[kid], NULL, ev);
+    return device_prof_add(db, device_kernel_names[kid], NULL, ev);
 }
 
 /* Launches a gather-family kernel (arguments already set) over (dim, rows), after the uploads
@@ -373,7 +331,7 @@ static cm_status launch_gather(device_backend *db, int kid, cm_buf *src_u8, cm_b
     if (labels_u8->write_done) wait[nwait++] = labels_u8->write_done;
     int staged = (src_u8->flags & CM_BUF_STAGING) != 0;
     cl_event done = NULL;
-    CM_TRY(launch_2d(db, kid, (size_t)dim, (size_t)rows, nwait, nwait ? wait : NULL, staged ? &done : NULL));
+    CM_TRY(device_launch_2d(db, kid, (size_t)dim, (size_t)rows, nwait, nwait ? wait : NULL, staged ? &done : NULL));
     if (staged && done) {
         if (src_u8->read_done) clReleaseEvent(src_u8->read_done);
         src_u8->read_done = done;
@@ -496,7 +454,7 @@ static cm_status device_gemm(cm_backend *b, bool ta, bool tb, int m, int n, int 
     if (!db->prof) return CM_OK;
     char label[64];
     snprintf(label, sizeof label, "CLBlast GEMM %zux%zux%zu %c%c", key.m, key.n, key.k, ta ? 'T' : 'N', tb ? 'T' : 'N');
-    return prof_add(db, label, start, ev);
+    return device_prof_add(db, label, start, ev);
 }
 
 static cm_status device_bias_act(cm_backend *b, cm_buf *y, cm_buf *bias, int rows, int cols, bool relu) {
@@ -508,7 +466,7 @@ static cm_status device_bias_act(cm_backend *b, cm_buf *y, cm_buf *bias, int row
     ARG(k, 2, rows);
     ARG(k, 3, cols);
     ARG(k, 4, r);
-    return launch_2d(db, K_BIAS_ACT, (size_t)cols, (size_t)rows, 0, NULL, NULL);
+    return device_launch_2d(db, K_BIAS_ACT, (size_t)cols, (size_t)rows, 0, NULL, NULL);
 }
 
 static cm_status device_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n, float scale) {
@@ -519,7 +477,7 @@ static cm_status device_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size
     ARG_MEM(k, 1, y);
     ARG(k, 2, nn);
     ARG(k, 3, scale);
-    return launch_1d(db, K_RELU_BWD, n);
+    return device_launch_1d(db, K_RELU_BWD, n);
 }
 
 static cm_status device_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t seed, uint32_t layer,
@@ -538,7 +496,7 @@ static cm_status device_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uin
     ARG(k, 6, lay);
     ARG(k, 7, step_lo);
     ARG(k, 8, step_hi);
-    return launch_1d(db, K_DROPOUT, (n + 3) / 4);
+    return device_launch_1d(db, K_DROPOUT, (n + 3) / 4);
 }
 
 static cm_status device_max_norm(cm_backend *b, cm_buf *w, int rows, int cols, float c) {
@@ -548,7 +506,7 @@ static cm_status device_max_norm(cm_backend *b, cm_buf *w, int rows, int cols, f
     ARG(k, 1, rows);
     ARG(k, 2, cols);
     ARG(k, 3, c);
-    return launch_1d(db, K_MAX_NORM, (size_t)rows);
+    return device_launch_1d(db, K_MAX_NORM, (size_t)rows);
 }
 
 static cm_status device_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *db_, int rows, int cols) {
@@ -560,11 +518,11 @@ static cm_status device_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *db_, int ro
     ARG(k, 3, cols);
     CL_CHECK(clSetKernelArg(k, 4, sizeof(float) * db->grad_tc * db->grad_lanes, NULL));
     size_t local[2] = {db->grad_tc, db->grad_lanes};
-    size_t global[2] = {round_up((size_t)cols, db->grad_tc), db->grad_lanes};
+    size_t global[2] = {device_round_up((size_t)cols, db->grad_tc), db->grad_lanes};
     if (cols <= 0) return CM_OK;
     cl_event ev = NULL;
     CL_CHECK(clEnqueueNDRangeKernel(db->queue, k, 2, NULL, global, local, 0, NULL, PROF_EVENT(db, &ev)));
-    return prof_add(db, kernel_names[K_BIAS_GRAD], NULL, ev);
+    return device_prof_add(db, device_kernel_names[K_BIAS_GRAD], NULL, ev);
 }
 
 static cm_status device_softmax_xent(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *dlogits, cm_buf *acc_loss,
@@ -580,7 +538,7 @@ static cm_status device_softmax_xent(cm_backend *b, cm_buf *logits, cm_buf *labe
     ARG_MEM(k, 5, acc_correct);
     ARG(k, 6, rows);
     ARG(k, 7, classes);
-    return launch_1d(db, K_SOFTMAX, (size_t)rows);
+    return device_launch_1d(db, K_SOFTMAX, (size_t)rows);
 }
 
 static cm_status device_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *pred, cm_buf *acc_correct,
@@ -596,7 +554,7 @@ static cm_status device_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm
     ARG(k, 5, count);
     ARG(k, 6, rows);
     ARG(k, 7, classes);
-    return launch_1d(db, K_ARGMAX, (size_t)rows);
+    return device_launch_1d(db, K_ARGMAX, (size_t)rows);
 }
 
 static cm_status device_opt_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *m, cm_buf *v, size_t n,
@@ -620,7 +578,7 @@ static cm_status device_opt_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *
     ARG(k, 12, s->eps);
     ARG(k, 13, s->step_size);
     ARG(k, 14, s->bc2_sqrt);
-    return launch_1d(db, K_OPT, n);
+    return device_launch_1d(db, K_OPT, n);
 }
 
 /* ---- extensions for GEMM tuning (gemm_tune.h) ------------------------------------------------ */
@@ -671,6 +629,16 @@ static const cm_backend_ops device_ops = {
     .argmax = device_argmax,
     .opt_update = device_opt_update,
     .max_norm = device_max_norm,
+    .relu = device_relu,
+    .im2col = device_im2col,
+    .col2im = device_col2im,
+    .cnhw_to_nchw = device_cnhw_to_nchw,
+    .nchw_to_cnhw = device_nchw_to_cnhw,
+    .channel_sum = device_channel_sum,
+    .maxpool_forward = device_maxpool_forward,
+    .maxpool_backward = device_maxpool_backward,
+    .bn_forward = device_bn_forward,
+    .bn_backward = device_bn_backward,
     .profile_reset = device_profile_reset,
     .profile_read = device_profile_read,
 };
@@ -697,8 +665,8 @@ static cm_status device_setup(device_backend *db, bool profile) {
     CM_TRY(
         cl_build_program(db->ctx, db->desc.device, db->desc.device_name, srcs, lens, n, "-cl-std=CL1.2", &db->program));
     for (int i = 0; i < K_COUNT; i++) {
-        db->k[i] = clCreateKernel(db->program, kernel_names[i], &err);
-        if (err != CL_SUCCESS) return cl_fail_call(err, kernel_names[i], __FILE__, __LINE__);
+        db->k[i] = clCreateKernel(db->program, device_kernel_names[i], &err);
+        if (err != CL_SUCCESS) return cl_fail_call(err, device_kernel_names[i], __FILE__, __LINE__);
         CM_TRY(pick_local(db, db->k[i], &db->local[i]));
     }
     /* bias_grad: 16 columns wide when possible, lanes a power of two filling the group. */

@@ -1,0 +1,86 @@
+/* conv.cl: the data movement around a convolution done as one GEMM over the whole batch.
+ * x is (B, C, H, W); the window is K x K, stride S, zero padding P; OH, OW the output size.
+ *
+ * kernel_im2col       col (C*K*K, B*OH*OW) from x (B, C, H, W):
+ *                     col[(c*K + i)*K + j][(b*OH + oh)*OW + ow] = x[b][c][oh*S - P + i][ow*S - P + j],
+ *                     0 outside the image. 2-D range: dim 0 over B*OH*OW (a row of col, coalesced
+ *                     writes), dim 1 over C*K*K.
+ * kernel_col2im       dx (B, C, H, W) = the adjoint of im2col, as a gather: each element of dx sums
+ *                     the col entries that im2col read from it (at most ceil(K/S)^2 of them).
+ *                     Deterministic, no atomics; overwrites dx. 1-D range over B*C*H*W.
+ * kernel_cnhw_to_nchw y (B, C, HW) from src (C, B*HW): y[b][c][s] = src[c][b*HW + s] + bias[c]
+ *                     (has_bias 0: no bias), then max(., 0) if relu != 0. 2-D range: dim 0 over
+ *                     HW, dim 1 over B*C (row b*C + c of y).
+ * kernel_nchw_to_cnhw dst (C, B*HW) from src (B, C, HW): dst[c][b*HW + s] = src[b][c][s].
+ *                     2-D range: dim 0 over HW, dim 1 over C*B (row c*B + b of dst).
+ * kernel_channel_sum  out (C) = sum over b and s of x (B, C, HW)[b][c][s]. Overwrites out. One
+ *                     work-group per channel (range: C * L, L the group size, a power of two);
+ *                     lane l sums elements l, l + L, ... of the channel, then a tree in local
+ *                     memory (scratch: L floats). */
+
+__kernel void kernel_im2col(const __global float *x, __global float *col, const int B, const int C, const int H,
+                            const int W, const int K, const int S, const int P, const int OH, const int OW) {
+    const int n = (int)get_global_id(0), r = (int)get_global_id(1);
+    const int ncols = B * OH * OW;
+    if (n >= ncols || r >= C * K * K) return;
+    const int j = r % K, i = (r / K) % K, c = r / (K * K);
+    const int ow = n % OW, oh = (n / OW) % OH, b = n / (OH * OW);
+    const int h = oh * S - P + i, w = ow * S - P + j;
+    float v = 0.0f;
+    if (h >= 0 && h < H && w >= 0 && w < W) v = x[(((size_t)b * C + c) * H + h) * W + w];
+    col[(size_t)r * ncols + n] = v;
+}
+
+__kernel void kernel_col2im(const __global float *col, __global float *dx, const int B, const int C, const int H,
+                            const int W, const int K, const int S, const int P, const int OH, const int OW) {
+    const size_t g = get_global_id(0);
+    if (g >= (size_t)B * C * H * W) return;
+    const int w = (int)(g % W), h = (int)((g / W) % H);
+    const int c = (int)((g / ((size_t)W * H)) % C), b = (int)(g / ((size_t)W * H * C));
+    const int hp = h + P, wp = w + P; /* in padded coordinates: output oh reads rows oh*S .. oh*S + K - 1 */
+    const int oh0 = hp < K ? 0 : (hp - K) / S + 1, oh1 = min(hp / S, OH - 1);
+    const int ow0 = wp < K ? 0 : (wp - K) / S + 1, ow1 = min(wp / S, OW - 1);
+    const size_t ncols = (size_t)B * OH * OW;
+    float sum = 0.0f;
+    for (int oh = oh0; oh <= oh1; oh++) {
+        const int i = hp - oh * S;
+        for (int ow = ow0; ow <= ow1; ow++) {
+            const int j = wp - ow * S;
+            const size_t row = ((size_t)c * K + i) * K + j;
+            sum += col[row * ncols + ((size_t)b * OH + oh) * OW + ow];
+        }
+    }
+    dx[g] = sum;
+}
+
+__kernel void kernel_cnhw_to_nchw(const __global float *src, const __global float *bias, __global float *y, const int B,
+                                  const int C, const int HW, const int has_bias, const int relu) {
+    const int s = (int)get_global_id(0), r = (int)get_global_id(1);
+    if (s >= HW || r >= B * C) return;
+    const int b = r / C, c = r % C;
+    float v = src[((size_t)c * B + b) * HW + s];
+    if (has_bias) v += bias[c];
+    if (relu && v < 0.0f) v = 0.0f;
+    y[(size_t)r * HW + s] = v;
+}
+
+__kernel void kernel_nchw_to_cnhw(const __global float *src, __global float *dst, const int B, const int C,
+                                  const int HW) {
+    const int s = (int)get_global_id(0), r = (int)get_global_id(1);
+    if (s >= HW || r >= B * C) return;
+    const int c = r / B, b = r % B;
+    dst[(size_t)r * HW + s] = src[((size_t)b * C + c) * HW + s];
+}
+
+__kernel void kernel_channel_sum(const __global float *x, __global float *out, const int B, const int C, const int HW,
+                                 __local float *scratch) {
+    const int c = (int)get_group_id(0), lid = (int)get_local_id(0), L = (int)get_local_size(0);
+    const int n = B * HW;
+    float s = 0.0f;
+    for (int e = lid; e < n; e += L) {
+        const int b = e / HW;
+        s += x[((size_t)b * C + c) * HW + (e - b * HW)];
+    }
+    s = cm_group_sum(scratch, s);
+    if (lid == 0) out[c] = s;
+}

@@ -1,0 +1,54 @@
+/* pool.cl: 2-d max pooling (torch.nn.MaxPool2d, floor mode, no padding), forward and backward.
+ * x is (B, C, H, W), y and arg (B, C, OH, OW); window K x K, stride S; OH = (H - K) / S + 1.
+ *
+ * kernel_maxpool_forward  y[b][c][oh][ow] = max of x[b][c][oh*S + i][ow*S + j] over i, j < K;
+ *                         arg (int32) = h * W + w of the first maximum in row-major scan order
+ *                         (a later equal value does not replace it). 1-D range over B*C*OH*OW.
+ * kernel_maxpool_backward dx (B, C, H, W) as a gather: each element loops over the (at most
+ *                         ceil(K/S)^2) windows that contain it and sums dy where arg names it;
+ *                         deterministic, overlapping windows add up, overwrites dx.
+ *                         1-D range over B*C*H*W. */
+
+__kernel void kernel_maxpool_forward(const __global float *x, __global float *y, __global int *arg, const int B,
+                                     const int C, const int H, const int W, const int K, const int S, const int OH,
+                                     const int OW) {
+    const size_t g = get_global_id(0);
+    if (g >= (size_t)B * C * OH * OW) return;
+    const int ow = (int)(g % OW), oh = (int)((g / OW) % OH);
+    const size_t plane = g / ((size_t)OH * OW);
+    const __global float *xp = x + plane * H * W;
+    const int h0 = oh * S, w0 = ow * S;
+    int best = h0 * W + w0;
+    float m = xp[best];
+    for (int i = 0; i < K; i++)
+        for (int j = 0; j < K; j++) {
+            const int at = (h0 + i) * W + w0 + j;
+            const float v = xp[at];
+            if (v > m) {
+                m = v;
+                best = at;
+            }
+        }
+    y[g] = m;
+    arg[g] = best;
+}
+
+__kernel void kernel_maxpool_backward(const __global float *dy, const __global int *arg, __global float *dx,
+                                      const int B, const int C, const int H, const int W, const int K, const int S,
+                                      const int OH, const int OW) {
+    const size_t g = get_global_id(0);
+    if (g >= (size_t)B * C * H * W) return;
+    const int w = (int)(g % W), h = (int)((g / W) % H);
+    const size_t plane = g / ((size_t)H * W);
+    const int oh0 = h < K ? 0 : (h - K) / S + 1, oh1 = min(h / S, OH - 1);
+    const int ow0 = w < K ? 0 : (w - K) / S + 1, ow1 = min(w / S, OW - 1);
+    const int self = h * W + w;
+    const size_t base = plane * OH * OW;
+    float sum = 0.0f;
+    for (int oh = oh0; oh <= oh1; oh++)
+        for (int ow = ow0; ow <= ow1; ow++) {
+            const size_t o = base + (size_t)oh * OW + ow;
+            if (arg[o] == self) sum += dy[o];
+        }
+    dx[g] = sum;
+}
