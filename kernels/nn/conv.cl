@@ -3,8 +3,9 @@
  *
  * kernel_im2col       col (C*K*K, B*OH*OW) from x (B, C, H, W):
  *                     col[(c*K + i)*K + j][(b*OH + oh)*OW + ow] = x[b][c][oh*S - P + i][ow*S - P + j],
- *                     0 outside the image. 2-D range: dim 0 over B*OH*OW (a row of col, coalesced
- *                     writes), dim 1 over C*K*K.
+ *                     0 outside the image. 2-D range: dim 0 over B*OH, dim 1 over C*K*K; each
+ *                     work-item writes one output row of OW values, so the index arithmetic is
+ *                     per row, not per element (on CPU devices it was most of the cost).
  * kernel_col2im       dx (B, C, H, W) = the adjoint of im2col, as a gather: each element of dx sums
  *                     the col entries that im2col read from it (at most ceil(K/S)^2 of them).
  *                     Deterministic, no atomics; overwrites dx. 1-D range over B*C*H*W.
@@ -20,15 +21,21 @@
 
 __kernel void kernel_im2col(const __global float *x, __global float *col, const int B, const int C, const int H,
                             const int W, const int K, const int S, const int P, const int OH, const int OW) {
-    const int n = (int)get_global_id(0), r = (int)get_global_id(1);
-    const int ncols = B * OH * OW;
-    if (n >= ncols || r >= C * K * K) return;
+    const int boh = (int)get_global_id(0), r = (int)get_global_id(1);
+    if (boh >= B * OH || r >= C * K * K) return;
     const int j = r % K, i = (r / K) % K, c = r / (K * K);
-    const int ow = n % OW, oh = (n / OW) % OH, b = n / (OH * OW);
-    const int h = oh * S - P + i, w = ow * S - P + j;
-    float v = 0.0f;
-    if (h >= 0 && h < H && w >= 0 && w < W) v = x[(((size_t)b * C + c) * H + h) * W + w];
-    col[(size_t)r * ncols + n] = v;
+    const int oh = boh % OH, b = boh / OH, h = oh * S - P + i;
+    __global float *dst = col + (size_t)r * B * OH * OW + (size_t)boh * OW;
+    if (h < 0 || h >= H) {
+        for (int ow = 0; ow < OW; ow++)
+            dst[ow] = 0.0f;
+        return;
+    }
+    const __global float *src = x + (((size_t)b * C + c) * H + h) * W;
+    for (int ow = 0; ow < OW; ow++) {
+        const int w = ow * S - P + j;
+        dst[ow] = w >= 0 && w < W ? src[w] : 0.0f;
+    }
 }
 
 __kernel void kernel_col2im(const __global float *col, __global float *dx, const int B, const int C, const int H,

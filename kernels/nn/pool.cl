@@ -7,7 +7,11 @@
  * kernel_maxpool_backward dx (B, C, H, W) as a gather: each element loops over the (at most
  *                         ceil(K/S)^2) windows that contain it and sums dy where arg names it;
  *                         deterministic, overlapping windows add up, overwrites dx.
- *                         1-D range over B*C*H*W. */
+ *                         1-D range over B*C*H*W.
+ * kernel_maxpool_backward_scatter  the same when windows do not overlap (S >= K): dx zeroed
+ *                         first, then dx[plane][arg] = dy for each output; every input element is
+ *                         in at most one window, so there are no conflicts. 1-D range over
+ *                         B*C*OH*OW. */
 
 __kernel void kernel_maxpool_forward(const __global float *x, __global float *y, __global int *arg, const int B,
                                      const int C, const int H, const int W, const int K, const int S, const int OH,
@@ -51,4 +55,13 @@ __kernel void kernel_maxpool_backward(const __global float *dy, const __global i
             if (arg[o] == self) sum += dy[o];
         }
     dx[g] = sum;
+}
+
+__kernel void kernel_maxpool_backward_scatter(const __global float *dy, const __global int *arg, __global float *dx,
+                                              const int B, const int C, const int H, const int W, const int K,
+                                              const int S, const int OH, const int OW) {
+    const size_t g = get_global_id(0);
+    if (g >= (size_t)B * C * OH * OW) return;
+    const size_t plane = g / ((size_t)OH * OW);
+    dx[plane * H * W + arg[g]] = dy[g];
 }

@@ -82,7 +82,8 @@ cm_status device_im2col(cm_backend *b, cm_buf *x, cm_buf *col, const cm_window *
     ARG_MEM(k, 0, x);
     ARG_MEM(k, 1, col);
     CM_TRY(window_args(k, 2, &w, 1));
-    return device_launch_2d(db, K_IM2COL, cols, rows, 0, NULL, NULL);
+    (void)cols;
+    return device_launch_2d(db, K_IM2COL, (size_t)w.batch * w.out_h, rows, 0, NULL, NULL);
 }
 
 cm_status device_col2im(cm_backend *b, cm_buf *col, cm_buf *dx, const cm_window *win) {
@@ -179,12 +180,15 @@ cm_status device_maxpool_backward(cm_backend *b, cm_buf *dy, cm_buf *arg, cm_buf
     CM_TRY(need(dy, window_out(&w), "maxpool_backward", "dy"));
     CM_TRY(need(arg, window_out(&w), "maxpool_backward", "arg"));
     CM_TRY(need(dx, window_in(&w), "maxpool_backward", "dx"));
-    cl_kernel k = db->k[K_MAXPOOL_BWD];
+    int scatter = w.stride >= w.kernel; /* windows do not overlap: zero, then one write per output */
+    int kid = scatter ? K_MAXPOOL_SCATTER : K_MAXPOOL_BWD;
+    if (scatter) CM_TRY(backend_fill(b, dx, 0.0f, window_in(&w)));
+    cl_kernel k = db->k[kid];
     ARG_MEM(k, 0, dy);
     ARG_MEM(k, 1, arg);
     ARG_MEM(k, 2, dx);
     CM_TRY(window_args(k, 3, &w, 0));
-    return device_launch_1d(db, K_MAXPOOL_BWD, window_in(&w));
+    return device_launch_1d(db, kid, scatter ? window_out(&w) : window_in(&w));
 }
 
 /* Shape and the per-channel buffers every BatchNorm call needs. */
