@@ -40,6 +40,17 @@ static __attribute__((unused)) int check_close(const char *what, const float *go
     return bad == 0;
 }
 
+/* ||got - ref|| / ||ref|| in double (||got - ref|| when ref is all zero). */
+static __attribute__((unused)) double rel_l2(const float *got, const float *ref, size_t n) {
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)got[i] - (double)ref[i];
+        num += d * d;
+        den += (double)ref[i] * (double)ref[i];
+    }
+    return den > 0.0 ? sqrt(num / den) : sqrt(num);
+}
+
 static __attribute__((unused)) void put_be32(unsigned char *p, uint32_t v) {
     p[0] = (unsigned char)(v >> 24);
     p[1] = (unsigned char)(v >> 16);

@@ -36,6 +36,7 @@ static cJSON *layer_json(const cm_layer *l) {
         cJSON_AddNumberToObject(o, "kernel_size", l->kernel);
         cJSON_AddNumberToObject(o, "stride", l->stride);
         cJSON_AddNumberToObject(o, "padding", l->pad);
+        if (l->no_bias) cJSON_AddFalseToObject(o, "bias");
         break;
     case CM_LAYER_MAXPOOL2D:
         cJSON_AddNumberToObject(o, "kernel_size", l->kernel);
@@ -106,6 +107,18 @@ static cm_status get_float(const ctx *c, const cJSON *o, const char *key, float 
     return CM_OK;
 }
 
+/* "bias": true (the default), or false where the layer can do without (*no_bias = 1). */
+static cm_status get_bias(const ctx *c, const cJSON *o, int false_ok, int *no_bias) {
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "bias");
+    *no_bias = 0;
+    if (!e || cJSON_IsTrue(e)) return CM_OK;
+    if (cJSON_IsFalse(e) && false_ok) {
+        *no_bias = 1;
+        return CM_OK;
+    }
+    return bad(c, "bias", false_ok ? "must be true or false" : "must be true");
+}
+
 /* Arguments that must keep PyTorch's default value (clmnist implements only that case). */
 static cm_status check_fixed(const ctx *c, const cJSON *o) {
     static const struct {
@@ -117,7 +130,7 @@ static cm_status check_fixed(const ctx *c, const cJSON *o) {
         if (e && !(cJSON_IsNumber(e) && e->valuedouble == fixed[k].value))
             return bad(c, fixed[k].key, "has a value clmnist does not implement");
     }
-    static const char *const must_true[] = {"bias", "affine", "track_running_stats"};
+    static const char *const must_true[] = {"affine", "track_running_stats"};
     for (size_t k = 0; k < sizeof must_true / sizeof must_true[0]; k++) {
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, must_true[k]);
         if (e && !cJSON_IsTrue(e)) return bad(c, must_true[k], "must be true");
@@ -161,6 +174,7 @@ static cm_status parse_module(const ctx *c, const cJSON *o, cm_layer *l, int *ex
         CM_TRY(get_int(c, o, "in_features", 1, 0, expect_in, NULL));
         CM_TRY(get_int(c, o, "out_features", 1, 0, &l->out, &given));
         if (!given || *expect_in < 0) return bad(c, "in_features/out_features", "are required");
+        CM_TRY(get_bias(c, o, 0, &given));
         break;
     case CM_LAYER_CONV2D:
         CM_TRY(get_int(c, o, "in_channels", 1, 0, expect_in, NULL));
@@ -170,6 +184,7 @@ static cm_status parse_module(const ctx *c, const cJSON *o, cm_layer *l, int *ex
         if (!given) return bad(c, "kernel_size", "is required");
         CM_TRY(get_int(c, o, "stride", 1, 1, &l->stride, NULL));
         CM_TRY(get_int(c, o, "padding", 0, 1, &l->pad, NULL));
+        CM_TRY(get_bias(c, o, 1, &l->no_bias));
         break;
     case CM_LAYER_MAXPOOL2D:
         CM_TRY(get_int(c, o, "kernel_size", 1, 1, &l->kernel, &given));

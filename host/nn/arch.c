@@ -4,6 +4,7 @@
  *   token  := 'conv' C 'k' K ['s' S] ['p' P]   Conv2d(out_channels=C, kernel_size=K, stride=S (1), padding=P (0))
  *           | 'pool' K ['s' S]                  MaxPool2d(kernel_size=K, stride=S (K))
  *           | 'bn'                              BatchNorm2d on images, BatchNorm1d on vectors
+ *                                               (a Conv2d right before it has bias=False)
  *           | 'relu' | 'flatten'
  *           | 'drop' P                          Dropout(p=P), 0 <= P < 1
  *           | 'fc' N                            Linear(out_features=N)
@@ -103,6 +104,8 @@ cm_status model_parse_arch(const char *spec, cm_layer *layers, int *nlayers) {
         }
         if (layers[i].type == CM_LAYER_FLATTEN || layers[i].type == CM_LAYER_LINEAR) flat = 1;
         if (layers[i].type == CM_LAYER_BATCHNORM2D && flat) layers[i].type = CM_LAYER_BATCHNORM1D;
+        if (i > 0 && layers[i - 1].type == CM_LAYER_CONV2D && layers[i].type == CM_LAYER_BATCHNORM2D)
+            layers[i - 1].no_bias = 1; /* as PyTorch recipes write it: the normalisation removes a bias */
         *nlayers = i + 1;
         if (!dash) return CM_OK;
         p = dash + 1;

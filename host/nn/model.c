@@ -123,7 +123,7 @@ static void tensor_sizes(const cm_layer *l, size_t n[4]) {
         n[1] = (size_t)l->out;
     } else if (l->type == CM_LAYER_CONV2D) {
         n[0] = (size_t)l->out * (size_t)l->in.c * (size_t)l->kernel * (size_t)l->kernel;
-        n[1] = (size_t)l->out;
+        n[1] = l->no_bias ? 0 : (size_t)l->out;
     } else if (l->type == CM_LAYER_BATCHNORM1D || l->type == CM_LAYER_BATCHNORM2D) {
         n[0] = n[1] = n[2] = n[3] = (size_t)l->in.c;
     }

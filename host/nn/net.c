@@ -236,7 +236,7 @@ cm_status net_forward(cm_net *n, int rows, const cm_net_mode *mode) {
 static cm_status conv_backward(cm_net *n, const cm_layer *l, layer_rt *r, cm_buf *x, cm_buf *dx, int rows) {
     cm_window w = conv_window(l, rows);
     int ckk = l->in.c * l->kernel * l->kernel, ohw = w.out_h * w.out_w, cols = rows * ohw;
-    CM_TRY(backend_channel_sum(n->b, r->dout, r->dbias, rows, l->out, ohw)); /* dbias (OC) */
+    if (r->dbias) CM_TRY(backend_channel_sum(n->b, r->dout, r->dbias, rows, l->out, ohw)); /* dbias (OC) */
     CM_TRY(backend_nchw_to_cnhw(n->b, r->dout, n->cnhw, rows, l->out, ohw)); /* cnhw (OC, B OH OW) */
     CM_TRY(backend_im2col(n->b, x, n->col, &w));                            /* col (C k k, B OH OW) */
     /* dW (OC, C k k) = cnhw . col^T */

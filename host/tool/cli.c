@@ -619,7 +619,7 @@ char *cli_dataset_digests(const char *data_dir) {
 
 cm_status cli_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_backend *b, cm_meta *m) {
     memset(m, 0, sizeof *m);
-    char arch[1024];
+    char arch[CM_ARCH_TEXT];
     cm_layout L;
     CM_TRY(cli_layout(a, ds, CM_PARAM_ALIGN_BYTES, &L));
     model_describe(&L, arch, sizeof arch);

@@ -15,7 +15,7 @@ typedef struct {
     const char *backend; /* "host" | "device" */
     const char *device;
     const char *layers;
-    char arch[512];            /* --arch spec; "" for the MLP of --layers */
+    char arch[CM_ARCH_TEXT];   /* --arch spec; "" for the MLP of --layers */
     int hidden[CM_MAX_LAYERS]; /* --layers, parsed */
     int nhidden;
     const char *preset; /* "fast" (default) or "best": the defaults the flags start from */

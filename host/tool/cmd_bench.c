@@ -351,7 +351,7 @@ static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root)
         }
     }
     FILE *out = o->json ? stderr : stdout;
-    char arch[128] = "";
+    char arch[CM_ARCH_TEXT] = "";
     if (st == CM_OK) model_describe(&models[0].layout, arch, sizeof arch);
     cJSON_AddStringToObject(root, "model", arch);
 

@@ -87,7 +87,7 @@ static cm_status run(const cm_train_args *a, side s[2], const cm_dataset *ds) {
         if (st == CM_OK && !(s[i].params = malloc(sizeof(float) * model.layout.total)))
             st = cm_fail(CM_ERR_MEMORY, "out of host memory");
     }
-    char arch[128];
+    char arch[CM_ARCH_TEXT];
     model_describe(&model.layout, arch, sizeof arch);
     model_free(&model);
     CM_TRY(st);

@@ -183,7 +183,7 @@ static cm_status eval_run(const eval_args *a, const cm_dataset *ds, runner *r) {
         char store[64][32];
         const char *ptrs[64];
         const char *const *names = classes <= 64 ? cli_meta_class_names(&r->file.meta, classes, store, ptrs) : NULL;
-        char arch[1024];
+        char arch[CM_ARCH_TEXT];
         model_describe(L, arch, sizeof arch);
         printf("model: %s: %s, trained on %s\n", a->model, arch,
                meta_get(&r->file.meta, "dataset") ? meta_get(&r->file.meta, "dataset") : "(unknown)");

@@ -231,7 +231,7 @@ static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, co
     cm_status st = CM_OK;
     if (start_epoch >= a->epochs)
         st = cm_fail(CM_ERR_USAGE, "%s: the run already finished its %d epochs", f->resume, a->epochs);
-    char arch[128];
+    char arch[CM_ARCH_TEXT];
     model_describe(&file->model.layout, arch, sizeof arch);
     cm_train_config cfg = cli_train_config(a);
     cm_trainer *t = NULL;

@@ -239,7 +239,7 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
                       const tune_opts *o) {
     cm_layout L;
     CM_TRY(cli_layout(a, ds, CM_PARAM_ALIGN_BYTES, &L));
-    char arch[1024], tuned_for[1200];
+    char arch[CM_ARCH_TEXT], tuned_for[CM_ARCH_TEXT + 64];
     model_describe(&L, arch, sizeof arch);
     snprintf(tuned_for, sizeof tuned_for, "%s, batch %d", arch, a->batch);
     gemm_case gc[MAX_CASES];

@@ -23,6 +23,8 @@
 #define CM_PARAM_ALIGN_BYTES 1024
 /* Offset of a tensor a layer does not have. */
 #define CM_NO_TENSOR ((size_t)-1)
+/* Room for an --arch spec or a layout's description. */
+#define CM_ARCH_TEXT 1024
 
 typedef enum {
     CM_LAYER_LINEAR = 0, /* Linear(in_features, out_features) */
@@ -49,6 +51,8 @@ typedef struct {
     int kernel, stride, pad; /* Conv2d, MaxPool2d (pad 0) */
     float p;                 /* Dropout */
     float eps, momentum;     /* BatchNorm */
+    int no_bias;             /* Conv2d(bias=False): --arch sets it when BatchNorm follows, which
+                                would cancel the bias (its gradient is zero) */
     /* derived by model_layout */
     cm_shape in, out_shape;
     int fused_relu; /* Linear/Conv2d followed by ReLU: the ReLU runs inside this layer's output step */
