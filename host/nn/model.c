@@ -67,8 +67,8 @@ static size_t round_up(size_t v, size_t m) {
 static cm_status layer_error(const cm_layer *l, int i, cm_shape in, const char *why) {
     char tok[48];
     layer_token(l, tok, sizeof tok);
-    if (in.flat) return cm_fail(CM_ERR_USAGE, "layer %d (%s) on a %d-vector: %s", i, tok, in.c, why);
-    return cm_fail(CM_ERR_USAGE, "layer %d (%s) on a %dx%dx%d input: %s", i, tok, in.c, in.h, in.w, why);
+    if (in.flat) return cm_fail(CM_ERR_USAGE, "layer %d (%s) on a %d-vector: %s", i + 1, tok, in.c, why);
+    return cm_fail(CM_ERR_USAGE, "layer %d (%s) on a %dx%dx%d input: %s", i + 1, tok, in.c, in.h, in.w, why);
 }
 
 /* Output shape of layer l on input `in`, or an error naming it. */

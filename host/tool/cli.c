@@ -37,49 +37,6 @@ cm_status cli_parse_float(const char *flag, const char *text, double min, double
     return CM_OK;
 }
 
-/* ---- presets: the defaults the flags start from ------------------------------------------------ */
-
-typedef struct {
-    const char *name, *summary;
-    const char *const *settings; /* "option=value" pairs, NULL-terminated */
-} preset;
-
-/* fast: the default; reaches >= 98.2% on MNIST in 5 epochs (docs/RESULTS.md). */
-static const char *const fast_settings[] = {"layers=512,256",
-                                            "epochs=5",
-                                            "batch=128",
-                                            "optimizer=momentum",
-                                            "lr=0.1",
-                                            "momentum=0.9",
-                                            "schedule=cosine",
-                                            "weight-decay=0",
-                                            "warmup-steps=0",
-                                            "dropout=0",
-                                            "max-norm=0",
-                                            "augment=none",
-                                            NULL};
-/* best: the most accurate MLP recipe measured here (docs/RESULTS.md). */
-static const char *const best_settings[] = {"layers=1024,1024",
-                                            "epochs=20",
-                                            "batch=128",
-                                            "optimizer=nesterov",
-                                            "lr=0.05",
-                                            "momentum=0.9",
-                                            "schedule=cosine",
-                                            "weight-decay=5e-5",
-                                            "warmup-steps=200",
-                                            "dropout=0.2",
-                                            "max-norm=0",
-                                            "augment=shift=2,rotate=10,scale=0.1",
-                                            NULL};
-static const preset presets[] = {
-    {"fast", "784-512-256-10, SGD momentum 0.9, lr 0.1 cosine, 5 epochs", fast_settings},
-    {"best",
-     "784-1024-1024-10, Nesterov, lr 0.05 cosine with warm-up, dropout 0.2, weight decay 5e-5, "
-     "augmentation shift=2,rotate=10,scale=0.1, 20 epochs",
-     best_settings},
-};
-
 static void usage(const cm_command_info *info) {
     printf("usage: clmnist %s [options]\n\n%s\n\noptions:\n", info->name, info->summary);
     printf("  --data DIR        IDX dataset directory (default: $CLMNIST_DATA or data/mnist)\n");
@@ -87,8 +44,8 @@ static void usage(const cm_command_info *info) {
     printf("  --device SEL      OpenCL device: index or name substring from 'clmnist devices'\n"
            "                    (default: $CLMNIST_DEVICE, else the first GPU, else device 0)\n");
     printf("  --preset P        the recipe the other flags start from (flags override it):\n");
-    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
-        printf("                      %-5s %s%s\n", presets[i].name, presets[i].summary, i ? "" : " (default)");
+    for (const cli_preset *p = cli_presets; p->name; p++)
+        printf("                      %-8s %s%s\n", p->name, p->summary, p == cli_presets ? " (default)" : "");
     printf("  --layers L        an MLP's hidden layer sizes, e.g. 512,256\n");
     printf("  --arch SPEC       any layer sequence, e.g. conv32k5p2-bn-relu-pool2-flatten-fc128-relu-fc10\n"
            "                    (conv<C>k<K>[s<S>][p<P>], pool<K>[s<S>], bn, relu, drop<P>, flatten, fc<N>;\n"
@@ -331,10 +288,10 @@ cm_status cli_set_train_option(cm_train_args *a, const char *name, const char *v
 }
 
 static cm_status apply_preset(cm_train_args *a, const char *name) {
-    const preset *p = NULL;
-    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
-        if (!strcmp(presets[i].name, name)) p = &presets[i];
-    if (!p) return cm_fail(CM_ERR_USAGE, "--preset '%s': expected 'fast' or 'best'", name);
+    const cli_preset *p = cli_presets;
+    while (p->name && strcmp(p->name, name) != 0)
+        p++;
+    if (!p->name) return cm_fail(CM_ERR_USAGE, "--preset '%s': expected fast, best, cnn or cnn-best", name);
     a->preset = p->name;
     for (const char *const *kv = p->settings; *kv; kv++) {
         char key[64];

@@ -41,6 +41,14 @@ typedef struct {
     FILE *info; /* where setup lines ("data: ...") go: stdout, or stderr when stdout carries JSON */
 } cm_train_args;
 
+/* A preset: the option values ("option=value", NULL-terminated) the flags start from. */
+typedef struct {
+    const char *name, *summary;
+    const char *const *settings;
+} cli_preset;
+/* fast (the default), best, cnn, cnn-best; ends with a NULL name (presets.c). */
+extern const cli_preset cli_presets[];
+
 /* An option a subcommand adds to the shared training options. */
 typedef struct {
     const char *name; /* long name without "--" */

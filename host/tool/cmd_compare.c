@@ -93,7 +93,7 @@ static cm_status run(const cm_train_args *a, side s[2], const cm_dataset *ds) {
     CM_TRY(st);
     char recipe[512];
     cli_describe_recipe(a, recipe, sizeof recipe);
-    printf("compare: MLP %s, %s, batch %d, seed %llu\n  host:   %s\n  device: %s\n", arch, recipe, a->batch,
+    printf("compare: %s, %s, batch %d, seed %llu\n  host:   %s\n  device: %s\n", arch, recipe, a->batch,
            (unsigned long long)a->seed, s[0].b->device_name, s[1].b->device_name);
     int steps = trainer_steps_per_epoch(s[0].t);
     int64_t images = 0, global_step = 0;
