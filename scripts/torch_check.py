@@ -3,9 +3,16 @@
 
 Reads the safetensors file with a short reader of the published format (Debian packages
 python3-torch but not the `safetensors` module; where that module is installed,
-safetensors.torch.load_file gives the same dict), builds nn.Sequential(Linear, ReLU, ..., Linear)
-from the metadata, loads the state dict by name, and classifies every test image (pixels / 255).
-It compares PyTorch's accuracy with the test_accuracy recorded in the file and, with
+safetensors.torch.load_file gives the same dict) and rebuilds the network from the file alone:
+  format 2: the `modules` metadata, one {"type": torch.nn class, ...its constructor arguments}
+            per layer: nn.Sequential(*[getattr(nn, m.pop("type"))(**m) for m in modules]);
+            input (N, C, H, W) float32 from `input_shape` "CxHxW" and
+            x = (pixel * input_scale - input_mean) / input_std;
+  format 1: (MLPs of the previous release, no `modules`) nn.Sequential(Linear, ReLU, ..., Linear)
+            from the tensors "layers.{2l}.weight"; input flattened, pixels / 255.
+It loads the state dict by name (only BatchNorm's num_batches_tracked may be missing), puts the
+model in eval mode (BatchNorm on its running statistics, no dropout), classifies every test image,
+and compares PyTorch's accuracy with the test_accuracy recorded in the file and, with
 --predictions, every predicted class with those `clmnist eval --predictions FILE` wrote.
 
 usage: scripts/torch_check.py MODEL.safetensors [--data data/mnist] [--predictions FILE]
@@ -48,6 +55,59 @@ def read_idx(path):
     return torch.frombuffer(bytearray(raw[4 + 4 * ndim :]), dtype=torch.uint8).reshape(dims)
 
 
+def build_v2(meta):
+    """Format 2: the network from `modules`, the input transform from the input_* metadata."""
+    modules = json.loads(meta["modules"])
+    model = nn.Sequential(*[getattr(nn, m.pop("type"))(**m) for m in modules])
+    shape = [int(s) for s in meta["input_shape"].split("x")]
+    scale = float(meta.get("input_scale", 1.0 / 255.0))
+    mean, std = float(meta.get("input_mean", 0.0)), float(meta.get("input_std", 1.0))
+
+    def transform(pixels):  # uint8 (N, H, W) -> float32 (N, C, H, W)
+        x = pixels.reshape(-1, *shape).to(torch.float32)
+        return (x * scale - mean) / std
+
+    return model, transform
+
+
+def build_v1(state):
+    """Format 1: Linear layers "layers.{2l}" with ReLU between them, on flattened pixels / 255."""
+    mods, l = [], 0
+    while f"layers.{2 * l}.weight" in state:
+        if l > 0:
+            mods.append(nn.ReLU())
+        out_f, in_f = state[f"layers.{2 * l}.weight"].shape
+        mods.append(nn.Linear(in_f, out_f))
+        l += 1
+    if not mods:
+        sys.exit("torch_check: no 'modules' metadata and no tensor 'layers.0.weight': not a clmnist model")
+    in_f = mods[0].in_features
+
+    def transform(pixels):
+        return pixels.reshape(-1, in_f).to(torch.float32) / 255.0
+
+    return nn.Sequential(*mods), transform
+
+
+def load_model(path):
+    """The model in eval mode, its input transform, a description and the metadata."""
+    state, meta = load_safetensors(path)
+    v2 = "modules" in meta
+    model, transform = build_v2(meta) if v2 else build_v1(state)
+    # clmnist names tensors "layers.{module index}.{name}" (format 1: Linear l is module 2l of
+    # the Sequential above): strip the prefix for Sequential; a checkpoint's optimizer and
+    # early-stopping state ("optimizer.*", "early_stopping.*") stay out
+    params = {k[len("layers.") :]: v for k, v in state.items() if k.startswith("layers.")}
+    result = model.load_state_dict(params, strict=False)
+    missing = [k for k in result.missing_keys if not k.endswith(".num_batches_tracked")]
+    if missing or result.unexpected_keys:
+        sys.exit(f"torch_check: {path}: missing tensors {missing}, unexpected tensors {result.unexpected_keys}")
+    model.eval()
+    desc = meta.get("layers", "") if v2 else "MLP " + "-".join(
+        [str(model[0].in_features)] + [str(m.out_features) for m in model if isinstance(m, nn.Linear)])
+    return model, transform, f"format {'2' if v2 else '1'}, {desc}", meta
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("model")
@@ -55,30 +115,24 @@ def main():
     ap.add_argument("--predictions", help="file of clmnist's predicted classes, one per line, to compare")
     args = ap.parse_args()
 
-    state, meta = load_safetensors(args.model)
-    sizes = [int(s) for s in meta["layers"].split("-")]
-    mods = []
-    for i in range(len(sizes) - 1):
-        mods.append(nn.Linear(sizes[i], sizes[i + 1]))
-        if i < len(sizes) - 2:
-            mods.append(nn.ReLU())
-    model = nn.Sequential(*mods)
-    # clmnist names tensors "layers.{module index}.weight|bias": strip the prefix for Sequential
-    model.load_state_dict({k[len("layers.") :]: v for k, v in state.items() if k.startswith("layers.")})
-    model.eval()
-
-    x = read_idx(os.path.join(args.data, "t10k-images-idx3-ubyte")).reshape(-1, sizes[0]).float() / 255.0
+    model, transform, desc, meta = load_model(args.model)
+    x = transform(read_idx(os.path.join(args.data, "t10k-images-idx3-ubyte")))
     y = read_idx(os.path.join(args.data, "t10k-labels-idx1-ubyte")).long()
     with torch.no_grad():
         logits = model(x)
     pred = logits.argmax(dim=1)
     acc = (pred == y).float().mean().item()
-    print(f"pytorch {torch.__version__}: {args.model}: MLP {meta['layers']}, {len(y)} test images")
-    print(f"pytorch test accuracy: {100 * acc:.2f}%  (clmnist recorded: {100 * float(meta['test_accuracy']):.2f}%)")
-    ok = round(acc, 6) == round(float(meta["test_accuracy"]), 6)
+    print(f"pytorch {torch.__version__}: {args.model}: {desc}, {len(y)} test images")
+    ok = True
+    if "test_accuracy" in meta:
+        recorded = float(meta["test_accuracy"])
+        print(f"pytorch test accuracy: {100 * acc:.2f}%  (clmnist recorded: {100 * recorded:.2f}%)")
+        ok = round(acc, 6) == round(recorded, 6)
+    else:
+        print(f"pytorch test accuracy: {100 * acc:.2f}%  (the file records none)")
     if args.predictions:
         theirs = torch.tensor([int(l) for l in open(args.predictions)], dtype=torch.long)
-        same = (theirs == pred).sum().item()
+        same = (theirs == pred).sum().item() if len(theirs) == len(pred) else 0
         print(f"identical predictions: {same} of {len(pred)}")
         ok = ok and same == len(pred)
     print("MATCH" if ok else "MISMATCH")

@@ -102,13 +102,18 @@ static void state_prefix(char *buf, size_t size, const char *state) {
 }
 
 /* The JSON header, padded with spaces to a multiple of 8 bytes as the format recommends. The
- * "modules" metadata comes from the layout itself, so it always matches the tensors. */
+ * "modules" and "input_shape" metadata come from the layout itself, so they always match the
+ * tensors (and the file loads whatever metadata the caller gave). */
 static char *build_header(const cm_layout *L, int nstate, const char *const *state_names, const cm_meta *meta,
                           size_t *len) {
     cJSON *root = cJSON_CreateObject();
     cJSON *md = cJSON_AddObjectToObject(root, "__metadata__");
     for (int i = 0; i < meta->count; i++)
-        if (strcmp(meta->key[i], "modules") != 0) cJSON_AddStringToObject(md, meta->key[i], meta->value[i]);
+        if (strcmp(meta->key[i], "modules") != 0 && strcmp(meta->key[i], "input_shape") != 0)
+            cJSON_AddStringToObject(md, meta->key[i], meta->value[i]);
+    char shape[64];
+    snprintf(shape, sizeof shape, "%dx%dx%d", L->input.c, L->input.h, L->input.w);
+    cJSON_AddStringToObject(md, "input_shape", shape);
     char *modules = modules_to_json(L);
     if (modules) cJSON_AddStringToObject(md, "modules", modules);
     free(modules);
@@ -331,7 +336,7 @@ static cm_status read_whole(const char *path, uint8_t **buf, size_t *len) {
     return CM_OK;
 }
 
-/* The shape of tensor `name` in the header, as "[a,b]" text (or NULL if absent) for comparison. */
+/* Whether tensor `name` of the header has t's shape. */
 static int shape_matches(const st_file *f, const char *name, const cm_tensor *t) {
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(f->root, name), "shape");
     if (!shape || cJSON_GetArraySize(shape) != t->rank) return 0;
@@ -340,41 +345,61 @@ static int shape_matches(const st_file *f, const char *name, const cm_tensor *t)
     return 1;
 }
 
+/* The first tensor of the file that read_tensors did not take (found[0..nfound)), named in the
+ * error: one no layer has, or a name that appears twice in the header. */
+static cm_status unexpected_tensor(const st_file *f, const cJSON *const *found, int nfound) {
+    for (const cJSON *e = f->root->child; e; e = e->next) {
+        if (!strcmp(e->string, "__metadata__")) continue;
+        int taken = 0, twice = 0;
+        for (int i = 0; i < nfound && !taken; i++) {
+            taken = found[i] == e;
+            twice |= !strcmp(found[i]->string, e->string);
+        }
+        if (!taken)
+            return cm_fail(CM_ERR_FORMAT, "%s: unexpected tensor '%s' (%s)", f->path, e->string,
+                           twice ? "its name appears twice" : "none of the file's layers has it");
+    }
+    return cm_fail(CM_ERR_FORMAT, "%s: tensor count does not match its layers", f->path);
+}
+
+static cm_status shape_error(const st_file *f, const char *name, const cm_tensor *t) {
+    char want[64];
+    int n = snprintf(want, sizeof want, "%d", t->dims[0]);
+    for (int d = 1; d < t->rank && n > 0 && (size_t)n < sizeof want; d++)
+        n += snprintf(want + n, sizeof want - (size_t)n, ", %d", t->dims[d]);
+    return cm_fail(CM_ERR_FORMAT, "%s: '%s' must have shape [%s] for the layers the file describes", f->path, name,
+                   want);
+}
+
 /* Every tensor the layout (and the file's state arrays) needs is there with its shape, and
  * nothing else is; then each array is copied into a fresh buffer laid out by L. */
 static cm_status read_tensors(const st_file *f, const cm_layout *L, int legacy, int ntensors, cm_model_file *out) {
     cm_tensor tensors[CM_MAX_TENSORS];
+    const cJSON *found[CM_MAX_TENSORS * (1 + CM_FILE_STATE_MAX)];
     int nt = model_tensors(L, tensors), expected = 0;
     char name[128], prefix[64];
     for (int pass = 0; pass < 1 + out->nstate; pass++) {
         const char *state = pass ? out->state_name[pass - 1] : NULL;
         float *v = calloc(L->total ? L->total : 1, sizeof(float));
         if (!v) return cm_fail(CM_ERR_MEMORY, "%s: out of memory", f->path);
-        if (pass) out->state[pass - 1] = v;
-        else out->model.params = v;
+        if (pass)
+            out->state[pass - 1] = v;
+        else
+            out->model.params = v;
         state_prefix(prefix, sizeof prefix, state);
         for (int i = 0; i < nt; i++) {
             const cm_tensor *t = &tensors[i];
             if (pass && !state_covers(state, t)) continue;
             tensor_name(name, sizeof name, prefix, t, legacy);
-            expected++;
             const cJSON *e = cJSON_GetObjectItemCaseSensitive(f->root, name);
             if (!e) return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' is missing", f->path, name);
-            if (!shape_matches(f, name, t)) {
-                char want[64];
-                int n = snprintf(want, sizeof want, "%d", t->dims[0]);
-                for (int d = 1; d < t->rank && n > 0 && (size_t)n < sizeof want; d++)
-                    n += snprintf(want + n, sizeof want - (size_t)n, ", %d", t->dims[d]);
-                return cm_fail(CM_ERR_FORMAT, "%s: '%s' must have shape [%s] for the layers the file describes",
-                               f->path, name, want);
-            }
+            if (!shape_matches(f, name, t)) return shape_error(f, name, t);
+            found[expected++] = e;
             size_t b = (size_t)cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(e, "data_offsets"), 0)->valuedouble;
             memcpy(v + t->offset, f->data + b, t->numel * sizeof(float));
         }
     }
-    if (ntensors != expected)
-        return cm_fail(CM_ERR_FORMAT, "%s: %d tensors where its layers have %d (an unexpected tensor?)", f->path,
-                       ntensors, expected);
+    if (ntensors != expected) return unexpected_tensor(f, found, expected);
     return CM_OK;
 }
 
@@ -382,8 +407,10 @@ static cm_status read_tensors(const st_file *f, const cm_layout *L, int legacy, 
 static int parse_input_shape(const char *text, cm_shape *s) {
     int a, b, c, n = 0;
     *s = (cm_shape){0, 0, 0, 0};
-    if (text && sscanf(text, "%dx%dx%d%n", &a, &b, &c, &n) == 3 && !text[n]) *s = (cm_shape){a, b, c, 0};
-    else if (text && sscanf(text, "%dx%d%n", &b, &c, &n) == 2 && !text[n]) *s = (cm_shape){1, b, c, 0};
+    if (text && sscanf(text, "%dx%dx%d%n", &a, &b, &c, &n) == 3 && !text[n])
+        *s = (cm_shape){a, b, c, 0};
+    else if (text && sscanf(text, "%dx%d%n", &b, &c, &n) == 2 && !text[n])
+        *s = (cm_shape){1, b, c, 0};
     return s->c > 0 && s->h > 0 && s->w > 0 && s->c <= 4096 && s->h <= 65536 && s->w <= 65536;
 }
 
@@ -394,8 +421,7 @@ static cm_status legacy_layers(const st_file *f, cm_layer *layers, int *n, int *
     for (int l = 0;; l++) {
         char name[64];
         snprintf(name, sizeof name, "layers.%d.weight", 2 * l);
-        const cJSON *shape =
-            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(f->root, name), "shape");
+        const cJSON *shape = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(f->root, name), "shape");
         if (!shape) {
             if (l == 0)
                 return cm_fail(CM_ERR_FORMAT, "%s: tensor 'layers.0.weight' is missing: not a clmnist model", f->path);
@@ -404,32 +430,64 @@ static cm_status legacy_layers(const st_file *f, cm_layer *layers, int *n, int *
         if (*n + 2 > CM_MAX_LAYERS) return cm_fail(CM_ERR_FORMAT, "%s: too many Linear layers", f->path);
         if (cJSON_GetArraySize(shape) != 2)
             return cm_fail(CM_ERR_FORMAT, "%s: '%s' must have shape [out, in]", f->path, name);
-        if (l > 0) layers[(*n)++] = layer_default(CM_LAYER_RELU);
-        else *in_features = (int)cJSON_GetArrayItem(shape, 1)->valuedouble;
+        if (l > 0)
+            layers[(*n)++] = layer_default(CM_LAYER_RELU);
+        else
+            *in_features = (int)cJSON_GetArrayItem(shape, 1)->valuedouble;
         layers[*n] = layer_default(CM_LAYER_LINEAR);
         layers[(*n)++].out = (int)cJSON_GetArrayItem(shape, 0)->valuedouble;
     }
+}
+
+/* The "layers" metadata, when present, names the layers the file describes: the --arch spec
+ * ("conv8k5p2-bn-relu-pool2-flatten-fc10", format 2) or the MLP's sizes ("784-16-10", format 1). */
+static cm_status check_layers_meta(const st_file *f, const cm_meta *meta, const cm_layout *L, int legacy) {
+    const char *m_layers = meta_get(meta, "layers");
+    if (!m_layers) return CM_OK;
+    char arch[1024];
+    if (!legacy) {
+        model_describe(L, arch, sizeof arch);
+        if (strcmp(m_layers, arch) != 0)
+            return cm_fail(CM_ERR_FORMAT, "%s: metadata says layers %s but the modules are %s", f->path, m_layers,
+                           arch);
+        return CM_OK;
+    }
+    size_t n = (size_t)snprintf(arch, sizeof arch, "%zu", shape_numel(L->layers[0].out_shape));
+    for (int i = 0; i < L->nlayers && n < sizeof arch; i++)
+        if (L->layers[i].type == CM_LAYER_LINEAR)
+            n += (size_t)snprintf(arch + n, sizeof arch - n, "-%d", L->layers[i].out);
+    if (strcmp(m_layers, arch) != 0)
+        return cm_fail(CM_ERR_FORMAT, "%s: metadata says layers %s but the tensors are %s", f->path, m_layers, arch);
+    return CM_OK;
+}
+
+/* The format version and the architecture metadata agree with the presence of "modules". */
+static cm_status check_version(const st_file *f, const cm_meta *meta, int legacy) {
+    const char *version = meta_get(meta, "clmnist.format_version");
+    if (version && strcmp(version, "1") != 0 && strcmp(version, CM_MODEL_FORMAT_VERSION) != 0)
+        return cm_fail(CM_ERR_FORMAT, "%s: clmnist format version '%s'; this clmnist reads versions 1 and %s", f->path,
+                       version, CM_MODEL_FORMAT_VERSION);
+    if (version && legacy && strcmp(version, "1") != 0)
+        return cm_fail(CM_ERR_FORMAT, "%s: format version %s needs 'modules' metadata, and the file has none", f->path,
+                       version);
+    if (version && !legacy && strcmp(version, "1") == 0)
+        return cm_fail(CM_ERR_FORMAT, "%s: format version 1 has no 'modules' metadata, but the file has it", f->path);
+    const char *kind = meta_get(meta, "architecture");
+    if (kind && strcmp(kind, legacy ? "mlp" : "sequential") != 0)
+        return cm_fail(CM_ERR_FORMAT, "%s: architecture '%s' is not supported (expected '%s')", f->path, kind,
+                       legacy ? "mlp" : "sequential");
+    const char *act = meta_get(meta, "activation");
+    if (act && strcmp(act, "relu") != 0)
+        return cm_fail(CM_ERR_FORMAT, "%s: activation '%s' is not supported (clmnist MLPs use relu)", f->path, act);
+    return CM_OK;
 }
 
 /* The layer list and input shape the file describes: "modules" (format 2) or its tensors
  * (format 1), checked against its other architecture metadata. */
 static cm_status file_layout(const st_file *f, const cm_meta *meta, const char *modules, size_t align_bytes,
                              cm_layout *L, int *legacy) {
-    const char *version = meta_get(meta, "clmnist.format_version");
-    if (version && strcmp(version, "1") != 0 && strcmp(version, CM_MODEL_FORMAT_VERSION) != 0)
-        return cm_fail(CM_ERR_FORMAT, "%s: clmnist format version '%s'; this clmnist reads versions 1 and %s",
-                       f->path, version, CM_MODEL_FORMAT_VERSION);
     *legacy = !modules;
-    if (version && (strcmp(version, "1") == 0) != *legacy)
-        return cm_fail(CM_ERR_FORMAT, "%s: format version %s %s 'modules' metadata", f->path, version,
-                       *legacy ? "needs" : "has no");
-    const char *kind = meta_get(meta, "architecture");
-    if (kind && strcmp(kind, *legacy ? "mlp" : "sequential") != 0)
-        return cm_fail(CM_ERR_FORMAT, "%s: architecture '%s' is not supported (expected '%s')", f->path, kind,
-                       *legacy ? "mlp" : "sequential");
-    const char *act = meta_get(meta, "activation");
-    if (act && strcmp(act, "relu") != 0)
-        return cm_fail(CM_ERR_FORMAT, "%s: activation '%s' is not supported (clmnist MLPs use relu)", f->path, act);
+    CM_TRY(check_version(f, meta, *legacy));
     cm_layer layers[CM_MAX_LAYERS];
     int n = 0, expect_in[CM_MAX_LAYERS], in_features = 0;
     cm_shape input;
@@ -450,12 +508,7 @@ static cm_status file_layout(const st_file *f, const cm_meta *meta, const char *
         return cm_fail(CM_ERR_FORMAT, "%s: its layers do not fit together: %s", f->path, why);
     }
     if (!*legacy) CM_TRY(modules_check_inputs(f->path, L, expect_in));
-    char arch[1024];
-    model_describe(L, arch, sizeof arch);
-    const char *m_layers = meta_get(meta, "layers");
-    if (!*legacy && m_layers && strcmp(m_layers, arch) != 0)
-        return cm_fail(CM_ERR_FORMAT, "%s: metadata says layers %s but the modules are %s", f->path, m_layers, arch);
-    return CM_OK;
+    return check_layers_meta(f, meta, L, *legacy);
 }
 
 static cm_status parse_and_check(st_file *f, size_t align_bytes, cm_model_file *out) {
@@ -530,8 +583,11 @@ cm_status model_file_load(const char *path, size_t align_bytes, cm_model_file *o
     }
     st_file f = {path, NULL, 0, NULL};
     if (st == CM_OK) {
-        f.root = cJSON_ParseWithLength((const char *)buf + 8, (size_t)hlen);
-        if (!f.root) st = cm_fail(CM_ERR_FORMAT, "%s: the JSON header is malformed", path);
+        const char *json = (const char *)buf + 8, *end = NULL;
+        f.root = cJSON_ParseWithLengthOpts(json, (size_t)hlen, &end, 0);
+        while (f.root && end < json + hlen && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+            end++; /* the padding */
+        if (!f.root || end != json + hlen) st = cm_fail(CM_ERR_FORMAT, "%s: the JSON header is malformed", path);
         f.data = buf + 8 + hlen;
         f.data_len = len - 8 - (size_t)hlen;
     }

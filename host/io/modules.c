@@ -127,6 +127,10 @@ static cm_status check_fixed(const ctx *c, const cJSON *o) {
     } fixed[] = {{"dilation", 1}, {"groups", 1}, {"start_dim", 1}, {"end_dim", -1}};
     for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++) {
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, fixed[k].key);
+        if (e && cJSON_IsArray(e) && cJSON_GetArraySize(e) == 2 && !strcmp(fixed[k].key, "dilation")) {
+            const cJSON *b = cJSON_GetArrayItem(e, 1); /* PyTorch's (1, 1) */
+            e = cJSON_IsNumber(b) && b->valuedouble == fixed[k].value ? cJSON_GetArrayItem(e, 0) : b;
+        }
         if (e && !(cJSON_IsNumber(e) && e->valuedouble == fixed[k].value))
             return bad(c, fixed[k].key, "has a value clmnist does not implement");
     }
@@ -136,16 +140,22 @@ static cm_status check_fixed(const ctx *c, const cJSON *o) {
         if (e && !cJSON_IsTrue(e)) return bad(c, must_true[k], "must be true");
     }
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "padding_mode");
-    if (e && !(cJSON_IsString(e) && !strcmp(e->valuestring, "zeros"))) return bad(c, "padding_mode", "must be \"zeros\"");
+    if (e && !(cJSON_IsString(e) && !strcmp(e->valuestring, "zeros")))
+        return bad(c, "padding_mode", "must be \"zeros\"");
     e = cJSON_GetObjectItemCaseSensitive(o, "ceil_mode");
     if (e && !cJSON_IsFalse(e)) return bad(c, "ceil_mode", "must be false");
     return CM_OK;
 }
 
+/* Whether key is one of the space-separated words of list (never "", never a key with a space). */
 static int allowed(const char *key, const char *list) {
     size_t n = strlen(key);
-    for (const char *p = list; (p = strstr(p, key)) != NULL; p += n)
-        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) return 1;
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, " ");
+        if (len == n && n && !memcmp(p, key, n)) return 1;
+        p += len;
+        p += *p == ' ';
+    }
     return 0;
 }
 
@@ -209,7 +219,7 @@ static cm_status parse_module(const ctx *c, const cJSON *o, cm_layer *l, int *ex
 
 cm_status modules_from_json(const char *path, const char *text, cm_layer *layers, int *nlayers, int *expect_in) {
     *nlayers = 0;
-    cJSON *arr = cJSON_Parse(text);
+    cJSON *arr = cJSON_ParseWithOpts(text, NULL, 1); /* nothing after the array but white space */
     if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 1 || cJSON_GetArraySize(arr) > CM_MAX_LAYERS) {
         cJSON_Delete(arr);
         return cm_fail(CM_ERR_FORMAT, "%s: metadata 'modules' is not a JSON array of 1 to %d layers", path,
@@ -236,8 +246,8 @@ cm_status modules_check_inputs(const char *path, const cm_layout *L, const int *
         const cm_layer *l = &L->layers[i];
         int have = l->type == CM_LAYER_LINEAR ? (int)shape_numel(l->in) : l->in.c;
         if (expect_in[i] >= 0 && expect_in[i] != have)
-            return cm_fail(CM_ERR_FORMAT, "%s: modules[%d] (%s) says %d inputs, but the layers before it give %d",
-                           path, i, layer_type_name(l->type), expect_in[i], have);
+            return cm_fail(CM_ERR_FORMAT, "%s: modules[%d] (%s) says %d inputs, but the layers before it give %d", path,
+                           i, layer_type_name(l->type), expect_in[i], have);
     }
     return CM_OK;
 }

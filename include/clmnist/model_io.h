@@ -1,13 +1,16 @@
 /* model_io.h: models and checkpoints as safetensors files (the format PyTorch and the Hugging
  * Face tools read): an 8-byte little-endian header length, a JSON header, raw float32 tensors.
  *
- * Tensor names follow PyTorch: a model is nn.Sequential(Linear, ReLU, Linear, ..., Linear), so
- * Linear layer l is module 2*l and its tensors are "layers.{2l}.weight" (out, in) and
- * "layers.{2l}.bias" (out). A checkpoint adds the optimizer state as
- * "optimizer.{state}.layers.{2l}.weight|bias", {state} one of "momentum" (SGD with momentum,
- * Nesterov) or "exp_avg" and "exp_avg_sq" (Adam, AdamW), and its position in the
- * "checkpoint.*" metadata.
- * Every string in __metadata__ is kept in a cm_meta. */
+ * Format 2 (written): the model is torch.nn.Sequential of the layers in the "modules" metadata
+ * (see host/io/modules.c); layer i's tensors are "layers.{i}.weight|bias|running_mean|running_var"
+ * with PyTorch's shapes, and "input_shape" ("CxHxW") the shape of one example. A checkpoint adds
+ * the optimizer state of the trainable tensors as "optimizer.{state}.layers...", {state} one of
+ * "momentum" (SGD with momentum, Nesterov) or "exp_avg" and "exp_avg_sq" (Adam, AdamW), early
+ * stopping's best weights (every tensor) as "early_stopping.best.layers...", and its position in
+ * the "checkpoint.*" metadata.
+ * Format 1 (read: MLPs of the previous release) has no "modules": Linear l is "layers.{2l}",
+ * and the file loads as Flatten, Linear, ReLU, ..., Linear (layer index = file index + 1).
+ * Every string in __metadata__ but "modules" is kept in a cm_meta. */
 #ifndef CLMNIST_MODEL_IO_H
 #define CLMNIST_MODEL_IO_H
 #include <stddef.h>
@@ -51,7 +54,8 @@ const float *model_file_state(const cm_model_file *f, const char *name);
 
 /* Writes params and nstate state arrays (names from the list above; tensors
  * "optimizer.{name}.layers..." for the optimizer's, "early_stopping.best.layers..." for the best
- * weights of an early-stopping run) with `meta` to
+ * weights of an early-stopping run) with `meta` ("modules" and "input_shape" are written from
+ * the layout, whatever meta says) to
  * path atomically: a temporary file in the same directory, fsync, rename. An existing file at
  * path is replaced only on success. */
 cm_status model_file_save(const char *path, const cm_layout *layout, const float *params, int nstate,
