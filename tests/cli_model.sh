@@ -160,7 +160,7 @@ train.preset|x|bad checkpoint metadata: --preset 'x'
 train.batch| 128|bad checkpoint metadata: --batch ' 128'
 train.val|0|bad checkpoint metadata: early stopping without a validation split
 architecture|cnn|architecture 'cnn' is not supported
-clmnist.format_version|2|clmnist format version '2'; this clmnist reads version 1
+clmnist.format_version|3|clmnist format version '3'; this clmnist reads versions 1 and 2
 CASES
 # the checkpoint's preset is the run's (its options, saved after the preset, still decide)
 forge_meta train.preset best "$tmp/es_best.safetensors"

@@ -117,7 +117,7 @@ static cm_status options_from_checkpoint(const char *path, const cm_meta *m, cm_
         char key[64];
         snprintf(key, sizeof key, "train.%s", *name);
         const char *v = meta_get(m, key);
-        if (!v || !strcmp(*name, "layers") || !strcmp(*name, "preset")) continue;
+        if (!v || !strcmp(*name, "preset")) continue; /* train.layers and train.arch: checked in train() */
         if (!strcmp(*name, "optimizer") && !strcmp(v, "sgd-momentum")) v = "momentum"; /* format 1 name */
         st = cli_set_train_option(a, *name, v);
     }
@@ -216,6 +216,22 @@ static cm_status write_report(cm_trainer *t, const train_files *f, const cm_data
     return st;
 }
 
+/* A checkpoint's train.layers / train.arch must describe its tensors: they go into the model file
+ * the resumed run writes. */
+static cm_status same_architecture(const cm_train_args *a, const cm_dataset *ds, const char *path,
+                                   const cm_layout *file_layout) {
+    cm_layout L;
+    char want[CM_ARCH_TEXT], have[CM_ARCH_TEXT];
+    cm_status st = cli_layout(a, ds, CM_PARAM_ALIGN_BYTES, &L);
+    model_describe(file_layout, have, sizeof have);
+    if (st != CM_OK) return cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: %s", path, cm_last_error());
+    model_describe(&L, want, sizeof want);
+    if (strcmp(want, have) != 0)
+        return cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: its training options describe %s, its tensors %s",
+                       path, want, have);
+    return CM_OK;
+}
+
 /* file: the model named by --init or --resume, already loaded (its options applied to a), or
  * empty for a fresh model; start_epoch: where a resumed run continues. */
 static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, const cm_dataset *ds, cm_model_file *file,
@@ -228,8 +244,8 @@ static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, co
     } else if (!from) {
         CM_TRY(cli_init_model(a, ds, align, b, &file->model));
     }
-    cm_status st = CM_OK;
-    if (start_epoch >= a->epochs)
+    cm_status st = f->resume ? same_architecture(a, ds, f->resume, &file->model.layout) : CM_OK;
+    if (st == CM_OK && start_epoch >= a->epochs)
         st = cm_fail(CM_ERR_USAGE, "%s: the run already finished its %d epochs", f->resume, a->epochs);
     char arch[CM_ARCH_TEXT];
     model_describe(&file->model.layout, arch, sizeof arch);
@@ -267,7 +283,7 @@ static cm_status train(cm_train_args *a, const train_files *f, cm_backend *b, co
     if (st == CM_OK) {
         char recipe[512];
         cli_describe_recipe(a, recipe, sizeof recipe);
-        printf("model: MLP %s (%zu parameters)%s%s, %s preset: %s, batch %d, %d epochs, seed %llu, data %s\n", arch,
+        printf("model: %s (%zu parameters)%s%s, %s preset: %s, batch %d, %d epochs, seed %llu, data %s\n", arch,
                trainer_layout(t)->count, from ? " from " : "", from ? from : "", a->preset, recipe, a->batch, a->epochs,
                (unsigned long long)a->seed, trainer_is_resident(t) ? "resident" : "streamed");
         if (f->resume) printf("resuming after epoch %d of %d\n", start_epoch, a->epochs);
@@ -379,11 +395,9 @@ cm_status cmd_train(int argc, char **argv) {
     cm_model_file file = {0};
     int start_epoch = 0;
     const char *from = f.resume ? f.resume : f.init;
-    if (from) {
-        CM_TRY(model_file_load(from, CM_PARAM_ALIGN_BYTES, &file));
-        layers_from_model(&file.model.layout, &a);
-    }
+    if (from) CM_TRY(model_file_load(from, CM_PARAM_ALIGN_BYTES, &file));
     cm_status st = f.resume ? options_from_checkpoint(f.resume, &file.meta, &a, &start_epoch) : CM_OK;
+    if (f.init) layers_from_model(&file.model.layout, &a); /* --init: the file's architecture is the run's */
     const char *patience = f.resume ? meta_get(&file.meta, "early_stopping.patience") : NULL;
     long v;
     if (st == CM_OK && patience) { /* like the other options, the checkpoint's replaces the flag */

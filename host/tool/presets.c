@@ -27,7 +27,7 @@ static const char *const best_settings[] = {"layers=1024,1024",
  * with BatchNorm and light augmentation. */
 static const char *const cnn_settings[] = {
     "arch=conv24k5-bn-relu-pool2-conv32k3-bn-relu-pool2-flatten-fc256-relu-drop0.25-fc10",
-    "epochs=4",
+    "epochs=8",
     "batch=128",
     "optimizer=adam",
     "lr=0.004",
@@ -43,9 +43,8 @@ static const char *const cnn_settings[] = {
 /* cnn-best: the most accurate single model trained here in reasonable time: a wider CNN with
  * BatchNorm, dropout, stronger augmentation and a longer one-cycle schedule. */
 static const char *const cnn_best_settings[] = {
-    "arch=conv32k3p1-bn-relu-conv32k3p1-bn-relu-pool2-conv64k3p1-bn-relu-conv64k3p1-bn-relu-pool2-flatten-fc256-"
-    "bn-relu-drop0.4-fc10",
-    "epochs=15",
+    "arch=conv32k5-bn-relu-pool2-conv64k3-bn-relu-pool2-flatten-fc256-bn-relu-drop0.4-fc10",
+    "epochs=12",
     "batch=128",
     "optimizer=adam",
     "lr=0.003",
@@ -67,11 +66,11 @@ const cli_preset cli_presets[] = {
      best_settings},
     {"cnn",
      "CNN conv24k5-bn-relu-pool2-conv32k3-bn-relu-pool2-flatten-fc256-relu-drop0.25-fc10, Adam (0.7, 0.9) "
-     "lr 0.004 one-cycle, augmentation shift=2,rotate=10,scale=0.1, 4 epochs",
+     "lr 0.004 one-cycle, augmentation shift=2,rotate=10,scale=0.1, 8 epochs",
      cnn_settings},
     {"cnn-best",
-     "CNN 2x conv32k3p1-bn-relu, pool2, 2x conv64k3p1-bn-relu, pool2, fc256-bn-relu-drop0.4-fc10, Adam lr 0.003 "
-     "one-cycle, augmentation shift=2.5,rotate=12,scale=0.12, 15 epochs",
+     "CNN conv32k5-bn-relu-pool2-conv64k3-bn-relu-pool2-flatten-fc256-bn-relu-drop0.4-fc10, Adam lr 0.003 "
+     "one-cycle, augmentation shift=2.5,rotate=12,scale=0.12, 12 epochs",
      cnn_best_settings},
     {NULL, NULL, NULL},
 };
