@@ -184,6 +184,7 @@ static cm_status apply_option(cm_train_args *a, int id, const char *v) {
     case O_DEVICE: a->device = v; break;
     case O_PRESET: break; /* applied before the other flags */
     case O_LAYERS:
+        CM_TRY(model_parse_layers(v, a->hidden, &a->nhidden)); /* a bad --layers fails before data loads */
         a->layers = v;
         a->arch[0] = '\0'; /* --layers after an --arch (or a CNN preset) means an MLP */
         break;
@@ -447,7 +448,6 @@ cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm
         return cm_fail(CM_ERR_USAGE, "--momentum applies to sgd, momentum and nesterov; %s uses --beta1", a->optimizer);
     if (!strcmp(a->optimizer, "sgd") && !a->momentum_given) a->momentum = 0.0f; /* plain SGD */
     if (a->schedule == CM_SCHEDULE_STEP && a->step_size == 0) a->step_size = a->epochs >= 3 ? a->epochs / 3 : 1;
-    CM_TRY(model_parse_layers(a->layers, a->hidden, &a->nhidden)); /* a bad --layers fails before data loads */
     if (a->arch[0]) {
         cm_layer layers[CM_MAX_LAYERS];
         int n;
