@@ -70,6 +70,7 @@ static void usage(const cm_command_info *info) {
     printf("  --seed N          seed for initialisation, shuffling, dropout, augmentation (default %d)\n",
            DEFAULT_SEED);
     printf("  --val N           hold out the last N training images for validation\n");
+    printf("  --limit N         train on the first N training images only (0: all)\n");
     printf("  --threads N       host backend threads (default: all cores)\n");
     printf("  --resident        keep the whole training set on the device (default when it fits)\n");
     printf("  --streamed        upload each batch as uint8, overlapped with compute\n");
@@ -134,6 +135,7 @@ enum {
     O_AUGMENT,
     O_SEED,
     O_VAL,
+    O_LIMIT,
     O_THREADS,
     O_RESIDENT,
     O_STREAMED
@@ -162,6 +164,7 @@ static const struct option base_opts[] = {{"data", required_argument, NULL, O_DA
                                           {"augment", required_argument, NULL, O_AUGMENT},
                                           {"seed", required_argument, NULL, O_SEED},
                                           {"val", required_argument, NULL, O_VAL},
+                                          {"limit", required_argument, NULL, O_LIMIT},
                                           {"threads", required_argument, NULL, O_THREADS},
                                           {"resident", no_argument, NULL, O_RESIDENT},
                                           {"streamed", no_argument, NULL, O_STREAMED},
@@ -268,6 +271,10 @@ static cm_status apply_option(cm_train_args *a, int id, const char *v) {
         CM_TRY(cli_parse_int("--val", v, 0, 0x7fffffffL, &n));
         a->val = (int)n;
         break;
+    case O_LIMIT:
+        CM_TRY(cli_parse_int("--limit", v, 0, 0x7fffffffL, &n));
+        a->limit = (int)n;
+        break;
     case O_THREADS:
         CM_TRY(cli_parse_int("--threads", v, 1, 1024, &n));
         a->threads = (int)n;
@@ -306,7 +313,7 @@ static cm_status apply_preset(cm_train_args *a, const char *name) {
 const char *const cli_run_option_names[] = {
     "preset", "layers",  "arch", "epochs",   "batch",        "optimizer", "lr",           "momentum",
     "beta1",  "beta2",   "eps",      "weight-decay", "schedule",  "warmup-steps", "step-size",
-    "gamma",  "dropout", "max-norm", "augment",      "seed",      "val",          NULL};
+    "gamma",  "dropout", "max-norm", "augment",      "seed",      "val",          "limit", NULL};
 
 /* The shortest decimal text that reads back as the same float: "0.1", not "0.100000001". */
 static const char *ffmt(char *buf, size_t size, float v) {
@@ -372,6 +379,8 @@ void cli_format_train_option(const cm_train_args *a, const char *name, char *buf
         snprintf(buf, size, "%llu", (unsigned long long)a->seed);
     else if (!strcmp(name, "val"))
         snprintf(buf, size, "%d", a->val);
+    else if (!strcmp(name, "limit"))
+        snprintf(buf, size, "%d", a->limit);
 }
 
 void cli_describe_recipe(const cm_train_args *a, char *buf, size_t size) {
@@ -464,6 +473,7 @@ cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm
 cm_status cli_load_data(const cm_train_args *a, cm_dataset *ds) {
     double t0 = timer_now();
     CM_TRY(dataset_load_dir(a->data_dir, a->val, ds));
+    if (a->limit > 0 && a->limit < ds->train.count) ds->train.count = a->limit; /* the first N, in file order */
     fprintf(a->info, "data: %s: %d training, %d %s images of %dx%d, %d classes (%.2f s)\n", a->data_dir,
             ds->train.count, ds->test.count, a->val ? "validation" : "test", ds->train.rows, ds->train.cols,
             ds->classes, timer_now() - t0);

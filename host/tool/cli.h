@@ -36,6 +36,7 @@ typedef struct {
     cm_augment augment;
     uint64_t seed;
     int val;
+    int limit; /* --limit: train on the first N images (0: all) */
     int threads;
     cm_feed_mode feed;
     FILE *info; /* where setup lines ("data: ...") go: stdout, or stderr when stdout carries JSON */
