@@ -58,8 +58,7 @@ static void ref_bn(const cm_layer *l, const double *p, const double *x, int n, d
 }
 
 static void ref_maxpool(const cm_layer *l, const double *x, int n, double *y) {
-    int C = l->in.c, H = l->in.h, W = l->in.w, K = l->kernel, S = l->stride, OH = l->out_shape.h,
-        OW = l->out_shape.w;
+    int C = l->in.c, H = l->in.h, W = l->in.w, K = l->kernel, S = l->stride, OH = l->out_shape.h, OW = l->out_shape.w;
     for (int bc = 0; bc < n * C; bc++)
         for (int oh = 0; oh < OH; oh++)
             for (int ow = 0; ow < OW; ow++) {

@@ -156,7 +156,7 @@ static void test_cnn_short_run_same_accuracy(void **state) {
     }
     printf("CNN on 2000 MNIST images, 2 epochs: host %.2f%%, device %.2f%% test accuracy\n", 100 * ev[0].accuracy,
            100 * ev[1].accuracy);
-    assert_true(ev[0].accuracy > 0.85); /* it learned (chance: 10%; measured 89.2%) */
+    assert_true(ev[0].accuracy > 0.85);                          /* it learned (chance: 10%; measured 89.2%) */
     assert_true(fabs(ev[0].accuracy - ev[1].accuracy) <= 0.003); /* 3 of 1000 test images */
     model_free(&m);
     dataset_free(&ds);

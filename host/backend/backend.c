@@ -108,7 +108,7 @@ cm_status window_resolve(cm_window *w, const char *what) {
 /* An operation a backend's table leaves NULL fails with a message rather than a crash. */
 #define NEED(op)                                                                                                       \
     do {                                                                                                               \
-        if (!b->ops->op) return cm_fail(CM_ERR_USAGE, "backend '%s' has no %s operation", b->kind, #op);            \
+        if (!b->ops->op) return cm_fail(CM_ERR_USAGE, "backend '%s' has no %s operation", b->kind, #op);               \
     } while (0)
 
 /* A window whose out_h/out_w are not the ones window_resolve gives is a caller's bug: refuse it
@@ -117,8 +117,8 @@ static cm_status window_check(const cm_window *w, const char *op) {
     cm_window r = *w;
     CM_TRY(window_resolve(&r, op));
     if (r.out_h != w->out_h || r.out_w != w->out_w)
-        return cm_fail(CM_ERR_USAGE, "%s: output %dx%d does not follow from the window (expected %dx%d)", op,
-                       w->out_h, w->out_w, r.out_h, r.out_w);
+        return cm_fail(CM_ERR_USAGE, "%s: output %dx%d does not follow from the window (expected %dx%d)", op, w->out_h,
+                       w->out_w, r.out_h, r.out_w);
     return CM_OK;
 }
 

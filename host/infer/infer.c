@@ -63,8 +63,10 @@ cm_status infer_create(cm_backend *b, const cm_model *model, int batch, cm_infer
     if (st == CM_OK) st = backend_upload(b, c->params, 0, model->params, fbytes(c->L->total));
     if (st == CM_OK) st = net_create(b, c->L, c->params, NULL, batch, &c->net);
     if (st == CM_OK) st = setup(c);
-    if (st != CM_OK) infer_destroy(c);
-    else *out = c;
+    if (st != CM_OK)
+        infer_destroy(c);
+    else
+        *out = c;
     return st;
 }
 
@@ -74,8 +76,10 @@ cm_status infer_create_shared(cm_backend *b, cm_net *net, const cm_layout *L, in
     c->L = L;
     c->net = net;
     cm_status st = setup(c);
-    if (st != CM_OK) infer_destroy(c);
-    else *out = c;
+    if (st != CM_OK)
+        infer_destroy(c);
+    else
+        *out = c;
     return st;
 }
 
@@ -86,8 +90,8 @@ void infer_destroy(cm_infer *c) {
         net_destroy(c->net);
         backend_release(c->b, c->params);
     }
-    cm_buf *bufs[] = {c->stage_u8[0], c->stage_u8[1], c->stage_labels[0], c->stage_labels[1],
-                      c->iota,        c->labels,      c->loss,           c->correct};
+    cm_buf *bufs[] = {c->stage_u8[0], c->stage_u8[1], c->stage_labels[0], c->stage_labels[1], c->iota,
+                      c->labels,      c->loss,        c->correct};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         backend_release(c->b, bufs[i]);
     free(c->iota_host);
@@ -123,8 +127,8 @@ static cm_status forward_rows(cm_infer *c, const cm_split *split, int32_t r0, in
     if (!idx) return cm_fail(CM_ERR_MEMORY, "out of host memory");
     for (int r = 0; r < rows; r++)
         idx[r] = r0 + r;
-    cm_status st = backend_stage_rows(c->b, c->stage_u8[slot], c->stage_labels[slot], split->images, split->labels,
-                                      idx, rows, split->dim);
+    cm_status st = backend_stage_rows(c->b, c->stage_u8[slot], c->stage_labels[slot], split->images, split->labels, idx,
+                                      rows, split->dim);
     free(idx);
     CM_TRY(st);
     CM_TRY(backend_gather(c->b, c->stage_u8[slot], c->stage_labels[slot], c->iota, 0, rows, split->dim, PIXEL_SCALE,

@@ -73,7 +73,8 @@ static cm_status parse_token(const char *tok, cm_layer *l) {
     if (!ok) {
         switch (l->type) {
         case CM_LAYER_CONV2D:
-            return cm_fail(CM_ERR_USAGE, "expected conv<C>k<K>[s<S>][p<P>] (e.g. conv32k5p2), C 1-65536, K and S 1-4096");
+            return cm_fail(CM_ERR_USAGE,
+                           "expected conv<C>k<K>[s<S>][p<P>] (e.g. conv32k5p2), C 1-65536, K and S 1-4096");
         case CM_LAYER_MAXPOOL2D: return cm_fail(CM_ERR_USAGE, "expected pool<K>[s<S>] (e.g. pool2 or pool3s2)");
         case CM_LAYER_LINEAR: return cm_fail(CM_ERR_USAGE, "expected fc<N> (e.g. fc10), N 1-16777216");
         default: return cm_fail(CM_ERR_USAGE, "expected drop<P> with 0 <= P < 1 (e.g. drop0.3)");
@@ -131,8 +132,7 @@ cm_status model_parse_layers(const char *spec, int *hidden, int *nhidden) {
     return CM_OK;
 }
 
-cm_status model_mlp_layers(const int *hidden, int nhidden, int classes, float dropout, cm_layer *layers,
-                           int *nlayers) {
+cm_status model_mlp_layers(const int *hidden, int nhidden, int classes, float dropout, cm_layer *layers, int *nlayers) {
     int n = 0;
     if (nhidden < 0 || nhidden > (CM_MAX_LAYERS - 2) / 3)
         return cm_fail(CM_ERR_USAGE, "at most %d hidden layers", (CM_MAX_LAYERS - 2) / 3);

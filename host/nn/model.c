@@ -48,8 +48,10 @@ void layer_token(const cm_layer *l, char *buf, size_t size) {
         break;
     }
     case CM_LAYER_MAXPOOL2D:
-        if (l->stride == l->kernel) snprintf(buf, size, "pool%d", l->kernel);
-        else snprintf(buf, size, "pool%ds%d", l->kernel, l->stride);
+        if (l->stride == l->kernel)
+            snprintf(buf, size, "pool%d", l->kernel);
+        else
+            snprintf(buf, size, "pool%ds%d", l->kernel, l->stride);
         break;
     case CM_LAYER_BATCHNORM1D:
     case CM_LAYER_BATCHNORM2D: snprintf(buf, size, "bn"); break;
@@ -175,7 +177,8 @@ cm_status model_layout(cm_layout *L, const cm_layer *layers, int nlayers, cm_sha
         if (!s.flat)
             return cm_fail(CM_ERR_USAGE, "the last layer (%s) gives a %dx%dx%d output; end with 'flatten' and 'fc%d'",
                            tok, s.c, s.h, s.w, classes > 0 ? classes : 10);
-        return cm_fail(CM_ERR_USAGE, "the last layer (%s) gives %d outputs; the data has %d classes", tok, s.c, classes);
+        return cm_fail(CM_ERR_USAGE, "the last layer (%s) gives %d outputs; the data has %d classes", tok, s.c,
+                       classes);
     }
     L->classes = s.c;
     for (int i = 0; i + 1 < nlayers; i++) /* fusion: an optimisation of the sequence, not its definition */

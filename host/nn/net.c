@@ -17,7 +17,7 @@ typedef struct {
     cm_buf *dw, *dbias;              /* views into grads */
     cm_buf *out, *dout;              /* owned unless the layer works in place */
     int owns_out;
-    cm_buf *arg;                    /* MaxPool2d: (B, C, OH, OW) int32 */
+    cm_buf *arg;                     /* MaxPool2d: (B, C, OH, OW) int32 */
     cm_buf *save_mean, *save_invstd; /* BatchNorm: (C) batch statistics of the last training forward */
     int need_dx;                     /* some layer before this one has parameters */
 } layer_rt;
@@ -177,7 +177,8 @@ static cm_window conv_window(const cm_layer *l, int rows) {
 }
 
 static cm_bn_shape bn_shape(const cm_layer *l, int rows) {
-    cm_bn_shape s = {.batch = rows, .channels = l->in.c, .hw = l->in.h * l->in.w, .eps = l->eps, .momentum = l->momentum};
+    cm_bn_shape s = {
+        .batch = rows, .channels = l->in.c, .hw = l->in.h * l->in.w, .eps = l->eps, .momentum = l->momentum};
     return s;
 }
 
@@ -226,7 +227,8 @@ static cm_status layer_forward(cm_net *n, int i, int rows, const cm_net_mode *m)
 }
 
 cm_status net_forward(cm_net *n, int rows, const cm_net_mode *mode) {
-    if (rows < 1 || rows > n->batch) return cm_fail(CM_ERR_USAGE, "net_forward: %d rows; the net holds 1 to %d", rows, n->batch);
+    if (rows < 1 || rows > n->batch)
+        return cm_fail(CM_ERR_USAGE, "net_forward: %d rows; the net holds 1 to %d", rows, n->batch);
     for (int i = 0; i < n->L.nlayers; i++)
         CM_TRY(layer_forward(n, i, rows, mode));
     return CM_OK;
@@ -237,8 +239,8 @@ static cm_status conv_backward(cm_net *n, const cm_layer *l, layer_rt *r, cm_buf
     cm_window w = conv_window(l, rows);
     int ckk = l->in.c * l->kernel * l->kernel, ohw = w.out_h * w.out_w, cols = rows * ohw;
     if (r->dbias) CM_TRY(backend_channel_sum(n->b, r->dout, r->dbias, rows, l->out, ohw)); /* dbias (OC) */
-    CM_TRY(backend_nchw_to_cnhw(n->b, r->dout, n->cnhw, rows, l->out, ohw)); /* cnhw (OC, B OH OW) */
-    CM_TRY(backend_im2col(n->b, x, n->col, &w));                            /* col (C k k, B OH OW) */
+    CM_TRY(backend_nchw_to_cnhw(n->b, r->dout, n->cnhw, rows, l->out, ohw));               /* cnhw (OC, B OH OW) */
+    CM_TRY(backend_im2col(n->b, x, n->col, &w));                                           /* col (C k k, B OH OW) */
     /* dW (OC, C k k) = cnhw . col^T */
     CM_TRY(backend_gemm(n->b, false, true, l->out, ckk, cols, 1.0f, n->cnhw, cols, n->col, cols, 0.0f, r->dw, ckk));
     if (!r->need_dx) return CM_OK;
@@ -285,7 +287,8 @@ static cm_status layer_backward(cm_net *n, int i, int rows, const cm_net_mode *m
 
 cm_status net_backward(cm_net *n, int rows, const cm_net_mode *mode) {
     if (!n->grads) return cm_fail(CM_ERR_USAGE, "net_backward: this net was created for inference only");
-    if (rows < 1 || rows > n->batch) return cm_fail(CM_ERR_USAGE, "net_backward: %d rows; the net holds 1 to %d", rows, n->batch);
+    if (rows < 1 || rows > n->batch)
+        return cm_fail(CM_ERR_USAGE, "net_backward: %d rows; the net holds 1 to %d", rows, n->batch);
     for (int i = n->L.nlayers - 1; i >= 0; i--)
         CM_TRY(layer_backward(n, i, rows, mode));
     return CM_OK;
@@ -294,8 +297,7 @@ cm_status net_backward(cm_net *n, int rows, const cm_net_mode *mode) {
 cm_status net_max_norm(cm_net *n, float c) {
     for (int i = 0; i < n->L.nlayers; i++) {
         const cm_layer *l = &n->L.layers[i];
-        if (l->type == CM_LAYER_LINEAR)
-            CM_TRY(backend_max_norm(n->b, n->rt[i].w, l->out, (int)shape_numel(l->in), c));
+        if (l->type == CM_LAYER_LINEAR) CM_TRY(backend_max_norm(n->b, n->rt[i].w, l->out, (int)shape_numel(l->in), c));
     }
     return CM_OK;
 }

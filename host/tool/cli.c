@@ -192,7 +192,8 @@ static cm_status apply_option(cm_train_args *a, int id, const char *v) {
         a->arch[0] = '\0'; /* --layers after an --arch (or a CNN preset) means an MLP */
         break;
     case O_ARCH:
-        if (strlen(v) >= sizeof a->arch) return cm_fail(CM_ERR_USAGE, "--arch: longer than %zu characters", sizeof a->arch - 1);
+        if (strlen(v) >= sizeof a->arch)
+            return cm_fail(CM_ERR_USAGE, "--arch: longer than %zu characters", sizeof a->arch - 1);
         snprintf(a->arch, sizeof a->arch, "%s", v);
         break;
     case O_EPOCHS:
@@ -311,9 +312,9 @@ static cm_status apply_preset(cm_train_args *a, const char *name) {
 }
 
 const char *const cli_run_option_names[] = {
-    "preset", "layers",  "arch", "epochs",   "batch",        "optimizer", "lr",           "momentum",
-    "beta1",  "beta2",   "eps",      "weight-decay", "schedule",  "warmup-steps", "step-size",
-    "gamma",  "dropout", "max-norm", "augment",      "seed",      "val",          "limit", NULL};
+    "preset",  "layers",   "arch",    "epochs",       "batch",    "optimizer",    "lr",        "momentum",
+    "beta1",   "beta2",    "eps",     "weight-decay", "schedule", "warmup-steps", "step-size", "gamma",
+    "dropout", "max-norm", "augment", "seed",         "val",      "limit",        NULL};
 
 /* The shortest decimal text that reads back as the same float: "0.1", not "0.100000001". */
 static const char *ffmt(char *buf, size_t size, float v) {

@@ -285,8 +285,7 @@ cm_status cmd_predict(int argc, char **argv) {
         if (st == CM_OK) {
             probs = malloc(sizeof(float) * (size_t)ok * classes);
             pred = malloc(sizeof(int32_t) * (size_t)ok);
-            st = probs && pred ? infer_run(r.c, &ds.test, pred, probs, NULL)
-                               : cm_fail(CM_ERR_MEMORY, "out of memory");
+            st = probs && pred ? infer_run(r.c, &ds.test, pred, probs, NULL) : cm_fail(CM_ERR_MEMORY, "out of memory");
         }
         char store[64][32];
         const char *ptrs[64];

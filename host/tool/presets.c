@@ -5,9 +5,18 @@
 #include "cli.h"
 
 /* fast: the default; a 784-512-256-10 MLP, >= 98.2% on MNIST in 5 epochs. */
-static const char *const fast_settings[] = {"layers=512,256", "epochs=5",         "batch=128",      "optimizer=momentum",
-                                            "lr=0.1",         "momentum=0.9",     "schedule=cosine", "weight-decay=0",
-                                            "warmup-steps=0", "dropout=0",        "max-norm=0",     "augment=none",
+static const char *const fast_settings[] = {"layers=512,256",
+                                            "epochs=5",
+                                            "batch=128",
+                                            "optimizer=momentum",
+                                            "lr=0.1",
+                                            "momentum=0.9",
+                                            "schedule=cosine",
+                                            "weight-decay=0",
+                                            "warmup-steps=0",
+                                            "dropout=0",
+                                            "max-norm=0",
+                                            "augment=none",
                                             NULL};
 /* best: the most accurate MLP recipe measured here. */
 static const char *const best_settings[] = {"layers=1024,1024",

@@ -28,7 +28,7 @@ struct cm_trainer {
     cm_net *net;                    /* the layers, their activations for a batch */
     cm_buf *labels;                 /* (B) int32 */
     cm_buf *acc_loss, *acc_correct; /* (B) per-slot sums over the epoch */
-    cm_infer *eval; /* evaluation through the same net and parameters, in eval mode */
+    cm_infer *eval;                 /* evaluation through the same net and parameters, in eval mode */
 
     /* data feed */
     cm_buf *train_u8, *train_labels;       /* resident: (N, dim) uint8 and (N) uint8 */
@@ -170,10 +170,9 @@ void trainer_destroy(cm_trainer *t) {
     backend_finish(b);
     infer_destroy(t->eval);
     net_destroy(t->net);
-    cm_buf *bufs[] = {t->params,          t->grads,       t->opt_m,       t->opt_v,        t->labels,
-                      t->acc_loss,        t->acc_correct, t->train_u8,
-                      t->train_labels,    t->perm,        t->stage_u8[0], t->stage_u8[1],  t->stage_labels[0],
-                      t->stage_labels[1], t->iota};
+    cm_buf *bufs[] = {t->params,      t->grads,       t->opt_m,           t->opt_v,           t->labels,
+                      t->acc_loss,    t->acc_correct, t->train_u8,        t->train_labels,    t->perm,
+                      t->stage_u8[0], t->stage_u8[1], t->stage_labels[0], t->stage_labels[1], t->iota};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         backend_release(b, bufs[i]);
     free(t->perm_host);
@@ -218,7 +217,6 @@ static cm_net_mode train_mode(const cm_trainer *t) {
     cm_net_mode m = {.training = true, .seed = t->cfg.seed, .step = (uint64_t)t->global_step};
     return m;
 }
-
 
 cm_schedule_config trainer_schedule(const cm_trainer *t) {
     int64_t spe = trainer_steps_per_epoch(t);

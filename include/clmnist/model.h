@@ -62,8 +62,8 @@ typedef struct {
 typedef struct {
     int nlayers;
     cm_layer layers[CM_MAX_LAYERS];
-    cm_shape input; /* one example */
-    int classes;    /* the last layer's outputs */
+    cm_shape input;          /* one example */
+    int classes;             /* the last layer's outputs */
     size_t trainable, total; /* elements: see the top of this file (padding included) */
     size_t count;            /* real trainable parameters (excluding padding and buffers) */
     size_t align_bytes;      /* tensor alignment used for the layout */
@@ -101,8 +101,7 @@ cm_status model_parse_arch(const char *spec, cm_layer *layers, int *nlayers);
 cm_status model_parse_layers(const char *spec, int *hidden, int *nhidden);
 /* The MLP of --layers: Flatten, then Linear + ReLU (+ Dropout(p) when p > 0) per hidden size,
  * then Linear(classes). */
-cm_status model_mlp_layers(const int *hidden, int nhidden, int classes, float dropout, cm_layer *layers,
-                           int *nlayers);
+cm_status model_mlp_layers(const int *hidden, int nhidden, int classes, float dropout, cm_layer *layers, int *nlayers);
 
 /* Infers shapes and places tensors for `layers` on an `input` example. Fails, naming the layer
  * (index and token) and the shapes, when a layer does not fit its input (a kernel larger than
