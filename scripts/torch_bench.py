@@ -1,24 +1,29 @@
 #!/usr/bin/python3
-"""torch_bench.py: PyTorch's training throughput for the MLP clmnist trains, timed as
+"""torch_bench.py: PyTorch's training throughput for the network clmnist trains, timed as
 `clmnist bench` times it, for a ratio measured in the same run (scripts/compare_torch.sh).
 
 Same work per step as clmnist: the uint8 training set stays in memory, each step gathers a
-shuffled batch, scales it by 1/255, runs nn.Sequential(Linear, ReLU, ..., Linear) forward,
-cross-entropy, backward and torch.optim.SGD(momentum) with the same learning rate. A run is
-`--warmup` untimed steps then `--steps` timed ones; the script prints one line per run and the
-median images/s.
+shuffled batch, scales it by 1/255, runs the network forward, cross-entropy, backward and the
+optimizer step. The network is nn.Sequential(Linear, ReLU, ..., Linear) from --layers, or, with
+--arch, the layer sequence of clmnist's --arch grammar (README "Convolutional networks": Conv2d
+with bias=False when bn follows, MaxPool2d, BatchNorm2d/1d, ReLU, Dropout, Flatten, Linear) on
+(N, 1, H, W) images. The optimizer is torch.optim.SGD(momentum) or, with --optimizer adam,
+torch.optim.Adam(betas=(--beta1, --beta2)). A run is `--warmup` untimed steps then `--steps`
+timed ones; the script prints one line per run and the median images/s.
 
 With `--gemm` it times instead the eight matrix products of one training step, as `clmnist bench`
 times its GEMM table (same shapes and transposes, row-major, one untimed call, then repeated for at
 least 0.3 s), and prints one JSON object per shape with its GFLOP/s (scripts/gemm_blas.sh).
 
-usage: scripts/torch_bench.py [--data data/mnist] [--layers 512,256] [--batch 128]
+usage: scripts/torch_bench.py [--data data/mnist] [--layers 512,256 | --arch SPEC] [--batch 128]
+       [--optimizer sgd|adam] [--lr F] [--momentum F] [--beta1 F] [--beta2 F]
        [--steps 50] [--warmup 5] [--runs 5] [--threads 2] [--device cpu|cuda] [--gemm] [--any-blas]
 """
 import argparse
 import gzip
 import json
 import os
+import re
 import statistics
 import struct
 import sys
@@ -55,6 +60,42 @@ def gemm_shapes(sizes, batch):
         if i > 0:
             shapes.append((f"layer {i + 1} input    dX=dY.W", False, False, batch, fan_in, fan_out))
     return shapes
+
+
+def arch_model(spec, shape, classes):
+    """nn.Sequential of clmnist's --arch SPEC on inputs of shape (C, H, W)."""
+    toks, mods = spec.split("-"), []
+    c, h, w = shape
+    feat = None  # features once flat, else None
+    for i, t in enumerate(toks):
+        nxt = toks[i + 1] if i + 1 < len(toks) else ""
+        if m := re.fullmatch(r"conv(\d+)k(\d+)(?:s(\d+))?(?:p(\d+))?", t):
+            oc, k, st, p = int(m[1]), int(m[2]), int(m[3] or 1), int(m[4] or 0)
+            mods.append(nn.Conv2d(c, oc, k, stride=st, padding=p, bias=nxt != "bn"))
+            c, h, w = oc, (h + 2 * p - k) // st + 1, (w + 2 * p - k) // st + 1
+        elif m := re.fullmatch(r"pool(\d+)(?:s(\d+))?", t):
+            k, st = int(m[1]), int(m[2] or m[1])
+            mods.append(nn.MaxPool2d(k, stride=st))
+            h, w = (h - k) // st + 1, (w - k) // st + 1
+        elif t == "bn":
+            mods.append(nn.BatchNorm2d(c) if feat is None else nn.BatchNorm1d(feat))
+        elif t == "relu":
+            mods.append(nn.ReLU())
+        elif m := re.fullmatch(r"drop([0-9.]+)", t):
+            mods.append(nn.Dropout(float(m[1])))
+        elif t == "flatten":
+            mods.append(nn.Flatten())
+            feat = c * h * w
+        elif m := re.fullmatch(r"fc(\d+)", t):
+            if feat is None:
+                sys.exit(f"torch_bench.py: --arch: {t} needs 'flatten' before it")
+            mods.append(nn.Linear(feat, int(m[1])))
+            feat = int(m[1])
+        else:
+            sys.exit(f"torch_bench.py: --arch: unknown token {t!r}")
+    if feat != classes:
+        sys.exit(f"torch_bench.py: --arch: the network gives {feat} outputs, not {classes}")
+    return nn.Sequential(*mods)
 
 
 def time_gemm(dev, ta, tb, m, n, k, min_seconds=0.3):
@@ -96,6 +137,10 @@ def main():
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--momentum", type=float, default=0.9)
+    ap.add_argument("--arch", help="a clmnist --arch spec (replaces --layers)")
+    ap.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
+    ap.add_argument("--beta1", type=float, default=0.9)
+    ap.add_argument("--beta2", type=float, default=0.999)
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--runs", type=int, default=5)
@@ -117,11 +162,19 @@ def main():
             rate = time_gemm(dev, ta, tb, m, n, k)
             print(json.dumps({"torch": torch.__version__, "shape": name, "trans_a": ta, "trans_b": tb, "m": m, "n": n, "k": k, "gflops": rate}))
         return
-    x_u8 = read_idx(find(a.data, "train-images-idx3-ubyte")).reshape(-1, 784).to(dev)
+    images = read_idx(find(a.data, "train-images-idx3-ubyte"))
     y = read_idx(find(a.data, "train-labels-idx1-ubyte")).long().to(dev)
-    sizes = [784] + [int(s) for s in a.layers.split(",")] + [10]
+    if a.arch:
+        x_u8 = images.reshape(-1, 1, images.shape[1], images.shape[2]).to(dev)
+        if "conv" in a.arch and not torch.backends.mkldnn.is_available() and not a.any_blas:
+            sys.exit("torch_bench.py: this PyTorch has no MKL-DNN (oneDNN) for its convolutions")
+    else:
+        x_u8 = images.reshape(images.shape[0], -1).to(dev)
+    sizes = [x_u8[0].numel()] + [int(s) for s in a.layers.split(",")] + [10]
 
     def make_model():
+        if a.arch:
+            return arch_model(a.arch, tuple(x_u8.shape[1:]), 10).to(dev)
         mods = []
         for i in range(len(sizes) - 1):
             mods.append(nn.Linear(sizes[i], sizes[i + 1]))
@@ -132,7 +185,11 @@ def main():
     results = []
     for run in range(a.runs):
         model = make_model()  # a fresh model per run, as clmnist bench makes a fresh trainer
-        opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum)
+        if a.optimizer == "adam":
+            opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(a.beta1, a.beta2))
+        else:
+            opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum)
+        model.train()
         loss_fn = nn.CrossEntropyLoss()
         perm = torch.randperm(x_u8.shape[0], device=dev)
 
