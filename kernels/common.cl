@@ -43,3 +43,24 @@ inline float cm_group_sum(__local float *scratch, float v) {
     barrier(CLK_LOCAL_MEM_FENCE); /* scratch may be reused right after */
     return sum;
 }
+
+/* Visits every element i of channel c of a (B, C, HW) tensor, split over the L lanes of a
+ * work-group (lane lid): lanes stride over a row's HW values when rows are long (neighbouring
+ * lanes read neighbouring values), over the B rows when they are short. No index division per
+ * element. BODY uses the size_t i. */
+#define CM_CHANNEL_LOOP(B, C, HW, c, lid, L, BODY)                                                                      \
+    do {                                                                                                               \
+        if ((HW) >= (L)) {                                                                                             \
+            for (int b_ = 0; b_ < (B); b_++)                                                                           \
+                for (int s_ = (lid); s_ < (HW); s_ += (L)) {                                                           \
+                    const size_t i = ((size_t)b_ * (C) + (c)) * (HW) + s_;                                             \
+                    BODY;                                                                                              \
+                }                                                                                                      \
+        } else {                                                                                                       \
+            for (int b_ = (lid); b_ < (B); b_ += (L))                                                                  \
+                for (int s_ = 0; s_ < (HW); s_++) {                                                                    \
+                    const size_t i = ((size_t)b_ * (C) + (c)) * (HW) + s_;                                             \
+                    BODY;                                                                                              \
+                }                                                                                                      \
+        }                                                                                                              \
+    } while (0)

@@ -33,8 +33,8 @@ __kernel void kernel_gather_augment(const __global uchar *src, const __global uc
                                     const float flip,
                                     const uint seed_lo, const uint seed_hi, const uint step_lo, const uint step_hi,
                                     __global float *x, __global int *y) {
-    const int p = (int)get_global_id(0), r = (int)get_global_id(1), dim = height * width;
-    if (p >= dim || r >= rows) return;
+    const int r = (int)get_global_id(1), dim = height * width;
+    if (r >= rows) return;
     const size_t row = (size_t)idx[idx_off + r];
     const uint4 u = cm_philox4x32_10((uint4)((uint)r, 0u, step_lo, step_hi), (uint2)(seed_lo, seed_hi ^ CM_PHILOX_TAG_AUGMENT));
     const float tx = shift * (2.0f * cm_philox_unit(u.x) - 1.0f);
@@ -44,18 +44,21 @@ __kernel void kernel_gather_augment(const __global uchar *src, const __global uc
     const float cs = rotate != 0.0f ? cos(th) : 1.0f, sn = rotate != 0.0f ? sin(th) : 0.0f;
     const float ia = cs / s, ib = sn / s;
     const float cx = (float)(width - 1) * 0.5f, cy = (float)(height - 1) * 0.5f;
-    const int i = p / width, j = p - i * width;
     int mirror = 0;
     if (flip > 0.0f)
         mirror = cm_philox_unit(cm_philox4x32_10((uint4)((uint)r, 1u, step_lo, step_hi),
                                                  (uint2)(seed_lo, seed_hi ^ CM_PHILOX_TAG_AUGMENT)).x) < flip;
-    const float dx = (float)(mirror ? width - 1 - j : j) - cx - tx, dy = (float)i - cy - ty;
-    const float xs = ia * dx + ib * dy + cx, ys = -ib * dx + ia * dy + cy;
-    const float x0 = floor(xs), y0 = floor(ys), fx = xs - x0, fy = ys - y0;
-    const int xi = (int)x0, yi = (int)y0;
     const __global uchar *img = src + row * dim;
-    const float top = (1.0f - fx) * cm_pixel_at(img, height, width, yi, xi) + fx * cm_pixel_at(img, height, width, yi, xi + 1);
-    const float bot = (1.0f - fx) * cm_pixel_at(img, height, width, yi + 1, xi) + fx * cm_pixel_at(img, height, width, yi + 1, xi + 1);
-    x[(size_t)r * dim + p] = ((1.0f - fy) * top + fy * bot) * scale;
-    if (p == 0) y[r] = labels[row];
+    /* the transform once per image; dim 0 strides over its pixels (a loop on CPU devices) */
+    for (int p = (int)get_global_id(0); p < dim; p += (int)get_global_size(0)) {
+        const int i = p / width, j = p - i * width;
+        const float dx = (float)(mirror ? width - 1 - j : j) - cx - tx, dy = (float)i - cy - ty;
+        const float xs = ia * dx + ib * dy + cx, ys = -ib * dx + ia * dy + cy;
+        const float x0 = floor(xs), y0 = floor(ys), fx = xs - x0, fy = ys - y0;
+        const int xi = (int)x0, yi = (int)y0;
+        const float top = (1.0f - fx) * cm_pixel_at(img, height, width, yi, xi) + fx * cm_pixel_at(img, height, width, yi, xi + 1);
+        const float bot = (1.0f - fx) * cm_pixel_at(img, height, width, yi + 1, xi) + fx * cm_pixel_at(img, height, width, yi + 1, xi + 1);
+        x[(size_t)r * dim + p] = ((1.0f - fy) * top + fy * bot) * scale;
+    }
+    if (get_global_id(0) == 0) y[r] = labels[row];
 }

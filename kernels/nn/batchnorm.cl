@@ -24,17 +24,13 @@ __kernel void kernel_bn_stats(const __global float *x, __global float *save_mean
     const int c = (int)get_group_id(0), lid = (int)get_local_id(0), L = (int)get_local_size(0);
     const int n = B * HW;
     float s = 0.0f;
-    for (int e = lid; e < n; e += L) {
-        const int b = e / HW;
-        s += x[((size_t)b * C + c) * HW + (e - b * HW)];
-    }
+    CM_CHANNEL_LOOP(B, C, HW, c, lid, L, s += x[i]);
     const float mean = cm_group_sum(scratch, s) / (float)n;
     float q = 0.0f;
-    for (int e = lid; e < n; e += L) {
-        const int b = e / HW;
-        const float d = x[((size_t)b * C + c) * HW + (e - b * HW)] - mean;
+    CM_CHANNEL_LOOP(B, C, HW, c, lid, L, {
+        const float d = x[i] - mean;
         q += d * d;
-    }
+    });
     const float var = cm_group_sum(scratch, q) / (float)n;
     if (lid != 0) return;
     save_mean[c] = mean;
@@ -47,12 +43,14 @@ __kernel void kernel_bn_stats(const __global float *x, __global float *save_mean
 __kernel void kernel_bn_normalize(const __global float *x, __global float *y, const __global float *gamma,
                                   const __global float *beta, const __global float *mean, const __global float *scale,
                                   const int scale_is_var, const int B, const int C, const int HW, const float eps) {
-    const int s = (int)get_global_id(0), r = (int)get_global_id(1);
-    if (s >= HW || r >= B * C) return;
+    const int r = (int)get_global_id(1);
+    if (r >= B * C) return;
     const int c = r % C;
-    const float inv = scale_is_var ? 1.0f / sqrt(scale[c] + eps) : scale[c];
-    const size_t i = (size_t)r * HW + s;
-    y[i] = gamma[c] * ((x[i] - mean[c]) * inv) + beta[c];
+    const float inv = scale_is_var ? 1.0f / sqrt(scale[c] + eps) : scale[c], g = gamma[c] * inv;
+    const float m = mean[c], bt = beta[c];
+    const size_t row = (size_t)r * HW;
+    for (int s = (int)get_global_id(0); s < HW; s += (int)get_global_size(0))
+        y[row + s] = g * (x[row + s] - m) + bt;
 }
 
 __kernel void kernel_bn_backward_reduce(const __global float *dy, const __global float *x,
@@ -63,12 +61,11 @@ __kernel void kernel_bn_backward_reduce(const __global float *dy, const __global
     const int n = B * HW;
     const float mean = save_mean[c], inv = save_invstd[c];
     float sd = 0.0f, sdx = 0.0f;
-    for (int e = lid; e < n; e += L) {
-        const int b = e / HW;
-        const size_t i = ((size_t)b * C + c) * HW + (e - b * HW);
+    (void)n;
+    CM_CHANNEL_LOOP(B, C, HW, c, lid, L, {
         sd += dy[i];
         sdx += dy[i] * ((x[i] - mean) * inv);
-    }
+    });
     sd = cm_group_sum(scratch, sd);
     sdx = cm_group_sum(scratch, sdx);
     if (lid == 0) {
@@ -81,11 +78,14 @@ __kernel void kernel_bn_backward_dx(const __global float *dy, const __global flo
                                     const __global float *save_mean, const __global float *save_invstd,
                                     const __global float *dgamma, const __global float *dbeta, __global float *dx,
                                     const int B, const int C, const int HW) {
-    const int s = (int)get_global_id(0), r = (int)get_global_id(1);
-    if (s >= HW || r >= B * C) return;
+    const int r = (int)get_global_id(1);
+    if (r >= B * C) return;
     const int c = r % C;
-    const float inv_n = 1.0f / (float)(B * HW), inv = save_invstd[c];
-    const size_t i = (size_t)r * HW + s;
-    const float xhat = (x[i] - save_mean[c]) * inv;
-    dx[i] = gamma[c] * inv * (dy[i] - dbeta[c] * inv_n - xhat * dgamma[c] * inv_n);
+    const float inv_n = 1.0f / (float)(B * HW), inv = save_invstd[c], m = save_mean[c];
+    const float gi = gamma[c] * inv, db = dbeta[c] * inv_n, dg = dgamma[c] * inv_n;
+    const size_t row = (size_t)r * HW;
+    for (int s = (int)get_global_id(0); s < HW; s += (int)get_global_size(0)) {
+        const float xhat = (x[row + s] - m) * inv;
+        dx[row + s] = gi * (dy[row + s] - db - xhat * dg);
+    }
 }

@@ -10,14 +10,15 @@
  *                     the col entries that im2col read from it (at most ceil(K/S)^2 of them).
  *                     Deterministic, no atomics; overwrites dx. 1-D range over B*C*H*W.
  * kernel_cnhw_to_nchw y (B, C, HW) from src (C, B*HW): y[b][c][s] = src[c][b*HW + s] + bias[c]
- *                     (has_bias 0: no bias), then max(., 0) if relu != 0. 2-D range: dim 0 over
- *                     HW, dim 1 over B*C (row b*C + c of y).
+ *                     (has_bias 0: no bias), then max(., 0) if relu != 0. 2-D range: dim 1 over
+ *                     B*C (row b*C + c of y); dim 0 strides over the row's HW values (size 1 on CPU
+ *                     devices: a loop per row, no index arithmetic per element; HW on GPUs).
  * kernel_nchw_to_cnhw dst (C, B*HW) from src (B, C, HW): dst[c][b*HW + s] = src[b][c][s].
- *                     2-D range: dim 0 over HW, dim 1 over C*B (row c*B + b of dst).
+ *                     Range as kernel_cnhw_to_nchw, rows c*B + b of dst.
  * kernel_channel_sum  out (C) = sum over b and s of x (B, C, HW)[b][c][s]. Overwrites out. One
  *                     work-group per channel (range: C * L, L the group size, a power of two);
- *                     lane l sums elements l, l + L, ... of the channel, then a tree in local
- *                     memory (scratch: L floats). */
+ *                     the lanes split the channel as CM_CHANNEL_LOOP (common.cl) says, then a
+ *                     tree in local memory (scratch: L floats). */
 
 __kernel void kernel_im2col(const __global float *x, __global float *col, const int B, const int C, const int H,
                             const int W, const int K, const int S, const int P, const int OH, const int OW) {
@@ -62,32 +63,34 @@ __kernel void kernel_col2im(const __global float *col, __global float *dx, const
 
 __kernel void kernel_cnhw_to_nchw(const __global float *src, const __global float *bias, __global float *y, const int B,
                                   const int C, const int HW, const int has_bias, const int relu) {
-    const int s = (int)get_global_id(0), r = (int)get_global_id(1);
-    if (s >= HW || r >= B * C) return;
+    const int r = (int)get_global_id(1);
+    if (r >= B * C) return;
     const int b = r / C, c = r % C;
-    float v = src[((size_t)c * B + b) * HW + s];
-    if (has_bias) v += bias[c];
-    if (relu && v < 0.0f) v = 0.0f;
-    y[(size_t)r * HW + s] = v;
+    const float add = has_bias ? bias[c] : 0.0f;
+    const __global float *in = src + ((size_t)c * B + b) * HW;
+    __global float *out = y + (size_t)r * HW;
+    for (int s = (int)get_global_id(0); s < HW; s += (int)get_global_size(0)) {
+        const float v = in[s] + add;
+        out[s] = (relu && v < 0.0f) ? 0.0f : v;
+    }
 }
 
 __kernel void kernel_nchw_to_cnhw(const __global float *src, __global float *dst, const int B, const int C,
                                   const int HW) {
-    const int s = (int)get_global_id(0), r = (int)get_global_id(1);
-    if (s >= HW || r >= B * C) return;
+    const int r = (int)get_global_id(1);
+    if (r >= B * C) return;
     const int c = r / B, b = r % B;
-    dst[(size_t)r * HW + s] = src[((size_t)b * C + c) * HW + s];
+    const __global float *in = src + ((size_t)b * C + c) * HW;
+    __global float *out = dst + (size_t)r * HW;
+    for (int s = (int)get_global_id(0); s < HW; s += (int)get_global_size(0))
+        out[s] = in[s];
 }
 
 __kernel void kernel_channel_sum(const __global float *x, __global float *out, const int B, const int C, const int HW,
                                  __local float *scratch) {
     const int c = (int)get_group_id(0), lid = (int)get_local_id(0), L = (int)get_local_size(0);
-    const int n = B * HW;
     float s = 0.0f;
-    for (int e = lid; e < n; e += L) {
-        const int b = e / HW;
-        s += x[((size_t)b * C + c) * HW + (e - b * HW)];
-    }
+    CM_CHANNEL_LOOP(B, C, HW, c, lid, L, s += x[i]);
     s = cm_group_sum(scratch, s);
     if (lid == 0) out[c] = s;
 }

@@ -385,7 +385,8 @@ static cm_status device_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *la
     ARG(k, 15, step_hi);
     ARG_MEM(k, 16, x);
     ARG_MEM(k, 17, y);
-    return launch_gather(db, K_GATHER_AUG, src_u8, labels_u8, rows, height * width);
+    /* one work-item per image on CPU devices (the transform is computed once), per pixel on GPUs */
+    return launch_gather(db, K_GATHER_AUG, src_u8, labels_u8, rows, backend_device_is_cpu(b) ? 1 : height * width);
 }
 
 static cm_status gemm_temp_for(device_backend *db, const gemm_shape *key, size_t *bytes) {

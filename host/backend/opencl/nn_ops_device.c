@@ -6,6 +6,7 @@
 #include <limits.h>
 
 #include "device_internal.h"
+#include "gemm_tune.h"
 
 /* Fails with CM_ERR_USAGE when buf holds fewer than count elements of 4 bytes. */
 static cm_status need(const cm_buf *buf, size_t count, const char *op, const char *name) {
@@ -42,6 +43,13 @@ static cm_status window_args(cl_kernel k, cl_uint i, const cm_window *w, int wit
             i++;
         }
     return CM_OK;
+}
+
+/* A row kernel (dim 1 over rows, dim 0 striding over a row's n values): on CPU devices one
+ * work-item per row, looping (PoCL vectorises the loop; per-element index arithmetic cost 10x),
+ * on GPUs one per element, so that neighbouring work-items read neighbouring values. */
+static cm_status launch_rows(device_backend *db, int kid, size_t n, size_t rows) {
+    return device_launch_2d(db, kid, backend_device_is_cpu(&db->base) ? 1 : n, rows, 0, NULL, NULL);
 }
 
 /* One work-group per channel: a power-of-two group no larger than the kernel allows nor than
@@ -124,7 +132,7 @@ cm_status device_cnhw_to_nchw(cm_backend *b, cm_buf *src, cm_buf *bias, cm_buf *
     ARG(k, 5, hw);
     ARG(k, 6, has_bias);
     ARG(k, 7, r);
-    return device_launch_2d(db, K_CNHW_TO_NCHW, (size_t)hw, (size_t)batch * channels, 0, NULL, NULL);
+    return launch_rows(db, K_CNHW_TO_NCHW, (size_t)hw, (size_t)batch * channels);
 }
 
 cm_status device_nchw_to_cnhw(cm_backend *b, cm_buf *src, cm_buf *dst, int batch, int channels, int hw) {
@@ -139,7 +147,7 @@ cm_status device_nchw_to_cnhw(cm_backend *b, cm_buf *src, cm_buf *dst, int batch
     ARG(k, 2, batch);
     ARG(k, 3, channels);
     ARG(k, 4, hw);
-    return device_launch_2d(db, K_NCHW_TO_CNHW, (size_t)hw, (size_t)batch * channels, 0, NULL, NULL);
+    return launch_rows(db, K_NCHW_TO_CNHW, (size_t)hw, (size_t)batch * channels);
 }
 
 cm_status device_channel_sum(cm_backend *b, cm_buf *x, cm_buf *out, int batch, int channels, int hw) {
@@ -221,7 +229,7 @@ static cm_status bn_normalize(device_backend *db, cm_buf *x, cm_buf *y, cm_buf *
     ARG(k, 8, s->channels);
     ARG(k, 9, s->hw);
     ARG(k, 10, s->eps);
-    return device_launch_2d(db, K_BN_NORMALIZE, (size_t)s->hw, (size_t)s->batch * s->channels, 0, NULL, NULL);
+    return launch_rows(db, K_BN_NORMALIZE, (size_t)s->hw, (size_t)s->batch * s->channels);
 }
 
 cm_status device_bn_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *gamma, cm_buf *beta, cm_buf *running_mean,
@@ -282,5 +290,5 @@ cm_status device_bn_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamma
     ARG(k, 8, s->batch);
     ARG(k, 9, s->channels);
     ARG(k, 10, s->hw);
-    return device_launch_2d(db, K_BN_BWD_DX, (size_t)s->hw, (size_t)s->batch * s->channels, 0, NULL, NULL);
+    return launch_rows(db, K_BN_BWD_DX, (size_t)s->hw, (size_t)s->batch * s->channels);
 }
