@@ -1,0 +1,250 @@
+/* train_loop.c: epochs, evaluation, early stopping, checkpoints and resuming (train_loop.h). */
+#include "clmnist/train_loop.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "timer.h"
+
+/* Early stopping's bookkeeping, which a checkpoint carries so that a resumed run stops where an
+ * uninterrupted one would and keeps the same weights. */
+typedef struct {
+    int patience;    /* epochs without a better accuracy before stopping; 0: off */
+    int best_epoch;  /* 0: none yet */
+    double best_acc; /* its accuracy */
+    float *best;     /* (layout.total) its weights */
+} early_stop;
+
+struct cm_train_loop {
+    cm_trainer *t;
+    cm_train_run run;
+    early_stop es;
+    float *params;                  /* (layout.total) host scratch for checkpoints */
+    float *state[CM_OPT_STATE_MAX]; /* (layout.total) each: the optimizer state, likewise */
+    float *lr_steps;                /* (steps per epoch) the rate of each step */
+};
+
+/* Metadata values, read as the command line reads its flags (same messages). */
+static cm_status parse_int(const char *name, const char *text, long min, long max, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end || errno || isspace((unsigned char)text[0]) || v < min || v > max)
+        return cm_fail(CM_ERR_USAGE, "%s '%s': expected an integer between %ld and %ld", name, text, min, max);
+    *out = v;
+    return CM_OK;
+}
+
+static cm_status parse_float(const char *name, const char *text, double min, double max, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end || errno || isspace((unsigned char)text[0]) || !isfinite(v) || v < min || v > max)
+        return cm_fail(CM_ERR_USAGE, "%s '%s': expected a number between %g and %g", name, text, min, max);
+    *out = v;
+    return CM_OK;
+}
+
+cm_status train_checkpoint_epoch(const char *path, const cm_meta *m, int *epoch) {
+    const char *v = meta_get(m, "checkpoint.epoch");
+    if (!v) return cm_fail(CM_ERR_FORMAT, "%s: not a checkpoint (metadata 'checkpoint.epoch' is missing)", path);
+    long n;
+    if (parse_int("checkpoint.epoch", v, 1, 100000, &n) != CM_OK)
+        return cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: %s", path, cm_last_error());
+    *epoch = (int)n;
+    return CM_OK;
+}
+
+cm_status train_checkpoint_patience(const char *path, const cm_meta *m, int *patience) {
+    const char *v = meta_get(m, "early_stopping.patience");
+    long n = 0;
+    if (v && parse_int("early_stopping.patience", v, 1, 1000000, &n) != CM_OK)
+        return cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: %s", path, cm_last_error());
+    *patience = (int)n;
+    return CM_OK;
+}
+
+cm_status train_loop_create(cm_trainer *t, const cm_train_run *run, cm_train_loop **out) {
+    *out = NULL;
+    cm_train_loop *l = calloc(1, sizeof *l);
+    if (!l) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    l->t = t;
+    l->run = *run;
+    l->es.patience = run->patience;
+    size_t n = trainer_layout(t)->total;
+    l->params = malloc(sizeof(float) * n);
+    l->lr_steps = malloc(sizeof(float) * (size_t)trainer_steps_per_epoch(t));
+    int ok = l->params && l->lr_steps;
+    if (ok && l->es.patience) ok = (l->es.best = malloc(sizeof(float) * n)) != NULL;
+    for (int i = 0; i < trainer_opt_state_count(t); i++)
+        ok = ok && (l->state[i] = malloc(sizeof(float) * n));
+    if (!ok) {
+        train_loop_destroy(l);
+        return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    }
+    *out = l;
+    return CM_OK;
+}
+
+void train_loop_destroy(cm_train_loop *l) {
+    if (!l) return;
+    free(l->params);
+    free(l->es.best);
+    free(l->lr_steps);
+    for (int i = 0; i < CM_OPT_STATE_MAX; i++)
+        free(l->state[i]);
+    free(l);
+}
+
+void train_loop_best(const cm_train_loop *l, int *epoch, double *accuracy) {
+    *epoch = l->es.best_epoch;
+    *accuracy = l->es.best_acc;
+}
+
+/* Takes the best epoch so far and its weights from a checkpoint that has them. */
+static cm_status early_stop_restore(early_stop *es, const char *path, const cm_model_file *file, size_t total) {
+    const char *epoch = meta_get(&file->meta, "early_stopping.best_epoch");
+    const char *acc = meta_get(&file->meta, "early_stopping.best_accuracy");
+    const float *best = model_file_state(file, "best");
+    if (!es->best || (!epoch && !acc && !best))
+        return CM_OK; /* checkpointed before the first evaluation, or without early stopping */
+    long e = 0;
+    double a = 0.0;
+    if (!epoch || !acc || !best || parse_float("best_accuracy", acc, 0.0, 1.0, &a) != CM_OK ||
+        parse_int("best_epoch", epoch, 1, 1000000, &e) != CM_OK)
+        return cm_fail(CM_ERR_FORMAT, "%s: incomplete early-stopping state (best epoch, accuracy and weights)", path);
+    es->best_epoch = (int)e;
+    es->best_acc = a;
+    memcpy(es->best, best, sizeof(float) * total);
+    return CM_OK;
+}
+
+cm_status train_loop_resume(cm_train_loop *l, const char *path, const cm_model_file *file) {
+    cm_trainer *t = l->t;
+    if (l->es.patience) CM_TRY(early_stop_restore(&l->es, path, file, trainer_layout(t)->total));
+    trainer_set_global_step(t, (int64_t)l->run.start_epoch * trainer_steps_per_epoch(t));
+    for (int i = 0; i < trainer_opt_state_count(t); i++) {
+        const float *saved = model_file_state(file, trainer_opt_state_name(t, i));
+        if (!saved)
+            return cm_fail(CM_ERR_FORMAT, "%s: the checkpoint has no '%s' optimizer state", path,
+                           trainer_opt_state_name(t, i));
+        CM_TRY(trainer_set_opt_state(t, i, saved));
+    }
+    return CM_OK;
+}
+
+/* Records epoch `epoch`'s accuracy; *stop when the patience has run out. */
+static cm_status early_stop_update(early_stop *es, cm_trainer *t, int epoch, double acc, int *stop) {
+    *stop = 0;
+    if (es->best_epoch == 0 || acc > es->best_acc) {
+        es->best_acc = acc;
+        es->best_epoch = epoch;
+        return trainer_get_params(t, es->best);
+    }
+    *stop = epoch - es->best_epoch >= es->patience;
+    return CM_OK;
+}
+
+/* The model after `epochs_done` epochs, its optimizer state and early stopping's, to the
+ * checkpoint file (atomically: model_file_save). */
+static cm_status save_checkpoint(cm_train_loop *l, int epochs_done) {
+    cm_trainer *t = l->t;
+    const early_stop *es = &l->es;
+    cm_meta m = *l->run.meta;
+    CM_TRY(meta_set(&m, "checkpoint.epoch", "%d", epochs_done));
+    CM_TRY(meta_set(&m, "checkpoint.global_step", "%lld", (long long)trainer_global_step(t)));
+    CM_TRY(trainer_get_params(t, l->params));
+    int n = trainer_opt_state_count(t);
+    const char *names[CM_FILE_STATE_MAX];
+    const float *arrays[CM_FILE_STATE_MAX];
+    for (int i = 0; i < n; i++) {
+        names[i] = trainer_opt_state_name(t, i);
+        arrays[i] = l->state[i];
+        CM_TRY(trainer_get_opt_state(t, i, l->state[i]));
+    }
+    if (es->patience) CM_TRY(meta_set(&m, "early_stopping.patience", "%d", es->patience));
+    if (es->best_epoch) {
+        CM_TRY(meta_set(&m, "early_stopping.best_epoch", "%d", es->best_epoch));
+        CM_TRY(meta_set(&m, "early_stopping.best_accuracy", "%.17g", es->best_acc));
+        names[n] = "best";
+        arrays[n++] = es->best;
+    }
+    return model_file_save(l->run.checkpoint, trainer_layout(t), l->params, n, names, arrays, &m);
+}
+
+/* Trains epoch `e` (0-based) and evaluates it into r. */
+static cm_status run_epoch(cm_train_loop *l, const cm_train_observer *obs, int e, cm_epoch_result *r) {
+    cm_trainer *t = l->t;
+    int steps = trainer_steps_per_epoch(t);
+    *r = (cm_epoch_result){.epoch = e + 1, .epochs = l->run.epochs, .lr_steps = l->lr_steps, .nsteps = steps};
+    r->lr_start = trainer_current_lr(t);
+    if (obs->epoch_begin) CM_TRY(obs->epoch_begin(obs->ctx, e + 1, l->run.epochs, steps));
+    double t0 = timer_now();
+    CM_TRY(trainer_begin_epoch(t, e));
+    for (int s = 0; s < steps; s++) {
+        l->lr_steps[s] = trainer_current_lr(t);
+        CM_TRY(trainer_step(t));
+        if (obs->step) CM_TRY(obs->step(obs->ctx, t, s + 1, steps));
+    }
+    CM_TRY(trainer_train_stats(t, &r->train));
+    r->seconds = timer_now() - t0;
+    if (obs->evaluating) obs->evaluating(obs->ctx);
+    CM_TRY(trainer_evaluate(t, l->run.eval, &r->eval));
+    r->lr_end = trainer_current_lr(t);
+    return CM_OK;
+}
+
+/* After epoch r->epoch: the observer's report, early stopping, the checkpoint; *stop when early
+ * stopping ends the run. */
+static cm_status after_epoch(cm_train_loop *l, const cm_train_observer *obs, const cm_epoch_result *r,
+                             cm_train_result *out, int *stop) {
+    const cm_train_run *run = &l->run;
+    *stop = 0;
+    if (obs->epoch_end) CM_TRY(obs->epoch_end(obs->ctx, r));
+    if (l->es.patience) CM_TRY(early_stop_update(&l->es, l->t, r->epoch, r->eval.accuracy, stop));
+    if (run->checkpoint && run->checkpoint_every && r->epoch % run->checkpoint_every == 0) {
+        CM_TRY(save_checkpoint(l, r->epoch));
+        if (obs->checkpoint) obs->checkpoint(obs->ctx, run->checkpoint, r->epoch);
+        out->last_checkpoint = r->epoch;
+    }
+    if (*stop && obs->early_stop) obs->early_stop(obs->ctx, l->es.patience);
+    return CM_OK;
+}
+
+cm_status train_loop_run(cm_train_loop *l, const cm_train_observer *obs, cm_train_result *out) {
+    static const cm_train_observer none = {0};
+    if (!obs) obs = &none;
+    const cm_train_run *run = &l->run;
+    *out = (cm_train_result){.end_epoch = run->start_epoch};
+    int end_epoch = run->epochs, stop = 0;
+    if (run->stop_after && run->start_epoch + run->stop_after < end_epoch)
+        end_epoch = run->start_epoch + run->stop_after;
+    cm_status st = CM_OK;
+    for (int e = run->start_epoch; e < end_epoch && st == CM_OK && !stop; e++) {
+        cm_epoch_result r;
+        st = run_epoch(l, obs, e, &r);
+        if (st != CM_OK) break;
+        out->seconds += r.seconds;
+        out->eval = r.eval;
+        out->end_epoch = e + 1;
+        st = after_epoch(l, obs, &r, out, &stop);
+    }
+    if (st == CM_OK && l->es.best_epoch > 0) {
+        if (obs->best_kept) obs->best_kept(obs->ctx, l->es.best_epoch, l->es.best_acc);
+        st = trainer_set_params(l->t, l->es.best);
+        if (st == CM_OK) st = meta_set(run->meta, "train.best_epoch", "%d", l->es.best_epoch);
+    }
+    if (st == CM_ERR_NUMERIC) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", cm_last_error());
+        if (out->last_checkpoint > 0)
+            return cm_fail(CM_ERR_NUMERIC, "%s; the last good checkpoint is %s (after epoch %d)", msg, run->checkpoint,
+                           out->last_checkpoint);
+        return cm_fail(CM_ERR_NUMERIC, "%s; no model was saved", msg);
+    }
+    return st;
+}
