@@ -17,26 +17,6 @@
 
 #define DEFAULT_SEED 42
 
-cm_status cli_parse_int(const char *flag, const char *text, long min, long max, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (end == text || *end || errno || isspace((unsigned char)text[0]) || v < min || v > max)
-        return cm_fail(CM_ERR_USAGE, "%s '%s': expected an integer between %ld and %ld", flag, text, min, max);
-    *out = v;
-    return CM_OK;
-}
-
-cm_status cli_parse_float(const char *flag, const char *text, double min, double max, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (end == text || *end || errno || isspace((unsigned char)text[0]) || !isfinite(v) || v < min || v > max)
-        return cm_fail(CM_ERR_USAGE, "%s '%s': expected a number between %g and %g", flag, text, min, max);
-    *out = v;
-    return CM_OK;
-}
-
 static void usage(const cm_command_info *info) {
     printf("usage: clmnist %s [options]\n\n%s\n\noptions:\n", info->name, info->summary);
     printf("  --data DIR        IDX dataset directory (default: $CLMNIST_DATA or data/mnist)\n");
@@ -102,7 +82,7 @@ static cm_status parse_augment(const char *text, cm_augment *out) {
             char flag[32];
             snprintf(flag, sizeof flag, "--augment %s", tok);
             double max = dst == &a.shift ? 64.0 : dst == &a.rotate ? 180.0 : dst == &a.scale ? 0.99 : 1.0;
-            CM_TRY(cli_parse_float(flag, eq + 1, 0.0, max, &v));
+            CM_TRY(cm_parse_float(flag, eq + 1, 0.0, max, &v));
             *dst = (float)v;
         }
     }
@@ -197,11 +177,11 @@ static cm_status apply_option(cm_train_args *a, int id, const char *v) {
         snprintf(a->arch, sizeof a->arch, "%s", v);
         break;
     case O_EPOCHS:
-        CM_TRY(cli_parse_int("--epochs", v, 1, 100000, &n));
+        CM_TRY(cm_parse_int("--epochs", v, 1, 100000, &n));
         a->epochs = (int)n;
         break;
     case O_BATCH:
-        CM_TRY(cli_parse_int("--batch", v, 1, 1 << 20, &n));
+        CM_TRY(cm_parse_int("--batch", v, 1, 1 << 20, &n));
         a->batch = (int)n;
         break;
     case O_OPTIMIZER: {
@@ -214,27 +194,27 @@ static cm_status apply_option(cm_train_args *a, int id, const char *v) {
         break;
     }
     case O_LR:
-        CM_TRY(cli_parse_float("--lr", v, 1e-12, 1e6, &d));
+        CM_TRY(cm_parse_float("--lr", v, 1e-12, 1e6, &d));
         a->lr = (float)d;
         break;
     case O_MOMENTUM:
-        CM_TRY(cli_parse_float("--momentum", v, 0.0, 0.999, &d));
+        CM_TRY(cm_parse_float("--momentum", v, 0.0, 0.999, &d));
         a->momentum = (float)d;
         break;
     case O_BETA1:
-        CM_TRY(cli_parse_float("--beta1", v, 0.0, 0.9999, &d));
+        CM_TRY(cm_parse_float("--beta1", v, 0.0, 0.9999, &d));
         a->beta1 = (float)d;
         break;
     case O_BETA2:
-        CM_TRY(cli_parse_float("--beta2", v, 0.0, 0.999999, &d));
+        CM_TRY(cm_parse_float("--beta2", v, 0.0, 0.999999, &d));
         a->beta2 = (float)d;
         break;
     case O_EPS:
-        CM_TRY(cli_parse_float("--eps", v, 1e-30, 1.0, &d));
+        CM_TRY(cm_parse_float("--eps", v, 1e-30, 1.0, &d));
         a->eps = (float)d;
         break;
     case O_WEIGHT_DECAY:
-        CM_TRY(cli_parse_float("--weight-decay", v, 0.0, 1.0, &d));
+        CM_TRY(cm_parse_float("--weight-decay", v, 0.0, 1.0, &d));
         a->weight_decay = (float)d;
         break;
     case O_SCHEDULE: {
@@ -244,40 +224,40 @@ static cm_status apply_option(cm_train_args *a, int id, const char *v) {
         break;
     }
     case O_WARMUP:
-        CM_TRY(cli_parse_int("--warmup-steps", v, 0, 100000000, &n));
+        CM_TRY(cm_parse_int("--warmup-steps", v, 0, 100000000, &n));
         a->warmup_steps = (int)n;
         break;
     case O_STEP_SIZE:
-        CM_TRY(cli_parse_int("--step-size", v, 0, 100000, &n));
+        CM_TRY(cm_parse_int("--step-size", v, 0, 100000, &n));
         a->step_size = (int)n;
         break;
     case O_GAMMA:
-        CM_TRY(cli_parse_float("--gamma", v, 1e-6, 1.0, &d));
+        CM_TRY(cm_parse_float("--gamma", v, 1e-6, 1.0, &d));
         a->gamma = (float)d;
         break;
     case O_DROPOUT:
-        CM_TRY(cli_parse_float("--dropout", v, 0.0, 0.95, &d));
+        CM_TRY(cm_parse_float("--dropout", v, 0.0, 0.95, &d));
         a->dropout = (float)d;
         break;
     case O_MAX_NORM:
-        CM_TRY(cli_parse_float("--max-norm", v, 0.0, 1e6, &d));
+        CM_TRY(cm_parse_float("--max-norm", v, 0.0, 1e6, &d));
         a->max_norm = (float)d;
         break;
     case O_AUGMENT: CM_TRY(parse_augment(v, &a->augment)); break;
     case O_SEED:
-        CM_TRY(cli_parse_int("--seed", v, 0, 0x7fffffffL, &n));
+        CM_TRY(cm_parse_int("--seed", v, 0, 0x7fffffffL, &n));
         a->seed = (uint64_t)n;
         break;
     case O_VAL:
-        CM_TRY(cli_parse_int("--val", v, 0, 0x7fffffffL, &n));
+        CM_TRY(cm_parse_int("--val", v, 0, 0x7fffffffL, &n));
         a->val = (int)n;
         break;
     case O_LIMIT:
-        CM_TRY(cli_parse_int("--limit", v, 0, 0x7fffffffL, &n));
+        CM_TRY(cm_parse_int("--limit", v, 0, 0x7fffffffL, &n));
         a->limit = (int)n;
         break;
     case O_THREADS:
-        CM_TRY(cli_parse_int("--threads", v, 1, 1024, &n));
+        CM_TRY(cm_parse_int("--threads", v, 1, 1024, &n));
         a->threads = (int)n;
         break;
     case O_RESIDENT: a->feed = CM_FEED_RESIDENT; break;

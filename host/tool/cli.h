@@ -8,6 +8,7 @@
 #include "clmnist/dataset.h"
 #include "clmnist/model.h"
 #include "clmnist/model_io.h"
+#include "clmnist/parse.h"
 #include "clmnist/trainer.h"
 
 typedef struct {
@@ -106,9 +107,5 @@ char *cli_dataset_digests(const char *data_dir);
 cm_status cli_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_backend *b, cm_meta *meta);
 /* Loads only the test split of dir into ds->test (ds->train borrows it, for a trainer). */
 cm_status cli_load_test_only(const char *dir, cm_dataset *ds);
-
-/* Integer/float flag parsers that name the flag in their errors. */
-cm_status cli_parse_int(const char *flag, const char *text, long min, long max, long *out);
-cm_status cli_parse_float(const char *flag, const char *text, double min, double max, double *out);
 
 #endif

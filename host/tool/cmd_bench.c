@@ -93,7 +93,7 @@ static cm_status on_extra(void *ctx, int index, const char *value) {
     case X_BATCHES:
         CM_TRY(split_list("--batches", value, o->lists[1], sizeof o->lists[1], items, &n));
         for (int i = 0; i < n; i++) {
-            CM_TRY(cli_parse_int("--batches", items[i], 1, 1 << 16, &v));
+            CM_TRY(cm_parse_int("--batches", items[i], 1, 1 << 16, &v));
             o->batches[i] = (int)v;
         }
         o->nbatches = n;
@@ -113,24 +113,24 @@ static cm_status on_extra(void *ctx, int index, const char *value) {
         o->nfeeds = n;
         break;
     case X_STEPS:
-        CM_TRY(cli_parse_int("--steps", value, 1, 1000000, &v));
+        CM_TRY(cm_parse_int("--steps", value, 1, 1000000, &v));
         o->steps = (int)v;
         break;
     case X_WARMUP:
-        CM_TRY(cli_parse_int("--warmup", value, 0, 1000000, &v));
+        CM_TRY(cm_parse_int("--warmup", value, 0, 1000000, &v));
         o->warmup = (int)v;
         break;
     case X_RUNS:
-        CM_TRY(cli_parse_int("--runs", value, 1, 1000, &v));
+        CM_TRY(cm_parse_int("--runs", value, 1, 1000, &v));
         o->runs = (int)v;
         break;
     case X_NO_GEMM: o->gemm = 0; break;
     case X_TO_ACC:
-        CM_TRY(cli_parse_float("--to-accuracy", value, 0.0, 1.0, &d));
+        CM_TRY(cm_parse_float("--to-accuracy", value, 0.0, 1.0, &d));
         o->to_accuracy = d;
         break;
     case X_EVAL_EVERY:
-        CM_TRY(cli_parse_int("--eval-every", value, 1, 1000000, &v));
+        CM_TRY(cm_parse_int("--eval-every", value, 1, 1000000, &v));
         o->eval_every = (int)v;
         break;
     case X_JSON: o->json = 1; break;

@@ -89,16 +89,16 @@ static cm_status parse(int argc, char **argv, int predict, eval_args *a, int *he
         case O_REPORT: a->report = optarg; break;
         case O_PRED: a->predictions = optarg; break;
         case O_BATCH:
-            CM_TRY(cli_parse_int("--batch", optarg, 1, 1 << 16, &v));
+            CM_TRY(cm_parse_int("--batch", optarg, 1, 1 << 16, &v));
             a->batch = (int)v;
             break;
         case O_THREADS:
-            CM_TRY(cli_parse_int("--threads", optarg, 1, 1024, &v));
+            CM_TRY(cm_parse_int("--threads", optarg, 1, 1024, &v));
             a->threads = (int)v;
             break;
         case O_JSON: a->json = 1; break;
         case O_TOP:
-            CM_TRY(cli_parse_int("--top", optarg, 1, 1000, &v));
+            CM_TRY(cm_parse_int("--top", optarg, 1, 1000, &v));
             a->top = (int)v;
             break;
         case O_INVERT:
@@ -143,7 +143,7 @@ static cm_status runner_open(const eval_args *a, const cm_dataset *ds, int batch
     if (batch <= 0) {
         const char *mb = meta_get(&r->file.meta, "train.batch");
         long v = 0;
-        batch = mb && cli_parse_int("train.batch", mb, 1, 1 << 16, &v) == CM_OK ? (int)v : 256;
+        batch = mb && cm_parse_int("train.batch", mb, 1, 1 << 16, &v) == CM_OK ? (int)v : 256;
     }
     const cm_layout *L = &r->file.model.layout;
     if ((int)shape_numel(L->input) != ds->test.dim)

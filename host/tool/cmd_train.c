@@ -54,18 +54,18 @@ static cm_status on_extra(void *ctx, int index, const char *value) {
     case X_NO_SAVE: f->out = NULL; break;
     case X_INIT: f->init = value; break;
     case X_CKPT_EVERY:
-        CM_TRY(cli_parse_int("--checkpoint-every", value, 1, 1000000, &v));
+        CM_TRY(cm_parse_int("--checkpoint-every", value, 1, 1000000, &v));
         f->checkpoint_every = (int)v;
         break;
     case X_CKPT: f->checkpoint = value; break;
     case X_RESUME: f->resume = value; break;
     case X_REPORT: f->report = value; break;
     case X_STOP_AFTER:
-        CM_TRY(cli_parse_int("--stop-after", value, 1, 1000000, &v));
+        CM_TRY(cm_parse_int("--stop-after", value, 1, 1000000, &v));
         f->stop_after = (int)v;
         break;
     case X_PATIENCE:
-        CM_TRY(cli_parse_int("--patience", value, 1, 1000000, &v));
+        CM_TRY(cm_parse_int("--patience", value, 1, 1000000, &v));
         f->patience = (int)v;
         break;
     default: break;

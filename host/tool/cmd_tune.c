@@ -43,15 +43,15 @@ static cm_status on_extra(void *ctx, int index, const char *value) {
     switch (index) {
     case X_OUT: o->out = value; break;
     case X_MAX:
-        CM_TRY(cli_parse_int("--max-candidates", value, 1, MAX_CANDIDATES, &v));
+        CM_TRY(cm_parse_int("--max-candidates", value, 1, MAX_CANDIDATES, &v));
         o->max_candidates = (int)v;
         break;
     case X_SECONDS:
-        CM_TRY(cli_parse_float("--seconds", value, 0.001, 60.0, &d));
+        CM_TRY(cm_parse_float("--seconds", value, 0.001, 60.0, &d));
         o->seconds = d;
         break;
     case X_BUDGET:
-        CM_TRY(cli_parse_float("--budget", value, 1.0, 1e6, &d));
+        CM_TRY(cm_parse_float("--budget", value, 1.0, 1e6, &d));
         o->budget = d;
         break;
     default: break;

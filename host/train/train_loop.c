@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clmnist/parse.h"
 #include "timer.h"
 
 /* Early stopping's bookkeeping, which a checkpoint carries so that a resumed run stops where an
@@ -28,32 +29,11 @@ struct cm_train_loop {
     float *lr_steps;                /* (steps per epoch) the rate of each step */
 };
 
-/* Metadata values, read as the command line reads its flags (same messages). */
-static cm_status parse_int(const char *name, const char *text, long min, long max, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (end == text || *end || errno || isspace((unsigned char)text[0]) || v < min || v > max)
-        return cm_fail(CM_ERR_USAGE, "%s '%s': expected an integer between %ld and %ld", name, text, min, max);
-    *out = v;
-    return CM_OK;
-}
-
-static cm_status parse_float(const char *name, const char *text, double min, double max, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (end == text || *end || errno || isspace((unsigned char)text[0]) || !isfinite(v) || v < min || v > max)
-        return cm_fail(CM_ERR_USAGE, "%s '%s': expected a number between %g and %g", name, text, min, max);
-    *out = v;
-    return CM_OK;
-}
-
 cm_status train_checkpoint_epoch(const char *path, const cm_meta *m, int *epoch) {
     const char *v = meta_get(m, "checkpoint.epoch");
     if (!v) return cm_fail(CM_ERR_FORMAT, "%s: not a checkpoint (metadata 'checkpoint.epoch' is missing)", path);
     long n;
-    if (parse_int("checkpoint.epoch", v, 1, 100000, &n) != CM_OK)
+    if (cm_parse_int("checkpoint.epoch", v, 1, 100000, &n) != CM_OK)
         return cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: %s", path, cm_last_error());
     *epoch = (int)n;
     return CM_OK;
@@ -62,7 +42,7 @@ cm_status train_checkpoint_epoch(const char *path, const cm_meta *m, int *epoch)
 cm_status train_checkpoint_patience(const char *path, const cm_meta *m, int *patience) {
     const char *v = meta_get(m, "early_stopping.patience");
     long n = 0;
-    if (v && parse_int("early_stopping.patience", v, 1, 1000000, &n) != CM_OK)
+    if (v && cm_parse_int("early_stopping.patience", v, 1, 1000000, &n) != CM_OK)
         return cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: %s", path, cm_last_error());
     *patience = (int)n;
     return CM_OK;
@@ -114,8 +94,8 @@ static cm_status early_stop_restore(early_stop *es, const char *path, const cm_m
         return CM_OK; /* checkpointed before the first evaluation, or without early stopping */
     long e = 0;
     double a = 0.0;
-    if (!epoch || !acc || !best || parse_float("best_accuracy", acc, 0.0, 1.0, &a) != CM_OK ||
-        parse_int("best_epoch", epoch, 1, 1000000, &e) != CM_OK)
+    if (!epoch || !acc || !best || cm_parse_float("best_accuracy", acc, 0.0, 1.0, &a) != CM_OK ||
+        cm_parse_int("best_epoch", epoch, 1, 1000000, &e) != CM_OK)
         return cm_fail(CM_ERR_FORMAT, "%s: incomplete early-stopping state (best epoch, accuracy and weights)", path);
     es->best_epoch = (int)e;
     es->best_acc = a;
