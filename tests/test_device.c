@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "backends.h"
 #include "check.h"
 #include "cl_util.h"
 #include "gemm_tune.h"
@@ -506,19 +507,7 @@ static void test_error_paths(void **state) {
 }
 
 static int setup(void **state) {
-    cl_device_desc *list;
-    int n;
-    if (cl_list_devices(&list, &n) != CM_OK) {
-        printf("SKIP: no OpenCL device: %s\n", cm_last_error());
-        exit(77);
-    }
-    free(list);
-    if (backend_host_create(NULL, &host) != CM_OK || backend_device_create(NULL, &dev) != CM_OK) {
-        fprintf(stderr, "backend setup failed: %s\n", cm_last_error());
-        return -1;
-    }
-    printf("device: %s\n", dev->device_name);
-    return 0;
+    return backends_create_both(&host, &dev);
 }
 
 static int teardown(void **state) {
