@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "device_ext.h"
 #include "device_internal.h"
 #include "gemm_tune.h"
 #include "kernels_embedded.h"
@@ -581,33 +582,6 @@ static cm_status device_opt_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *
     ARG(k, 13, s->step_size);
     ARG(k, 14, s->bc2_sqrt);
     return device_launch_1d(db, K_OPT, n);
-}
-
-/* ---- extensions for GEMM tuning (gemm_tune.h) ------------------------------------------------ */
-
-cm_status backend_device_override(cm_backend *b, const char *kernel, size_t n, const char *const *names,
-                                  const size_t *values) {
-    if (strcmp(b->kind, "device") != 0) return cm_fail(CM_ERR_USAGE, "GEMM tuning applies to the device backend only");
-    device_backend *db = DB(b);
-    CL_CHECK(clFinish(db->queue));
-    CLBLAST_CHECK(
-        CLBlastOverrideParameters(db->desc.device, kernel, CLBlastPrecisionSingle, n, (const char **)names, values));
-    db->nshapes = 0; /* the temporary-buffer sizes depend on the parameters: ask again */
-    return CM_OK;
-}
-
-int backend_device_is_cpu(const cm_backend *b) {
-    return (((const device_backend *)b)->desc.type & CL_DEVICE_TYPE_CPU) != 0;
-}
-
-void backend_device_identity(const cm_backend *b, const char **vendor, const char **device, const char **driver,
-                             size_t *max_work_group, size_t *local_mem) {
-    const device_backend *db = (const device_backend *)b;
-    *vendor = db->desc.vendor;
-    *device = db->desc.device_name;
-    *driver = db->desc.driver_version;
-    *max_work_group = db->desc.max_work_group;
-    *local_mem = db->local_mem;
 }
 
 static const cm_backend_ops device_ops = {

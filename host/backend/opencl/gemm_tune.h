@@ -8,6 +8,7 @@
 
 #include "clmnist/backend.h"
 #include "clmnist/model.h"
+#include "device_ext.h"
 #include "gemm_cases.h"
 
 /* CLBlast's direct GEMM kernel parameters (XgemmDirect), in this order; its indirect GEMM
@@ -43,12 +44,6 @@ typedef struct {
     size_t min_indirect;
 } gemm_params;
 
-/* Device backend extensions (backend_device.c). */
-cm_status backend_device_override(cm_backend *b, const char *kernel, size_t n, const char *const *names,
-                                  const size_t *values);
-/* "vendor", "device name", "driver version" of a device backend. */
-void backend_device_identity(const cm_backend *b, const char **vendor, const char **device, const char **driver,
-                             size_t *max_work_group, size_t *local_mem);
 
 /* Applies p to b's device (every later GEMM uses it). */
 cm_status gemm_params_apply(cm_backend *b, const gemm_params *p);
@@ -75,8 +70,6 @@ int gemm_direct_candidates(size_t max_wg, size_t local_mem, gemm_params *out, in
 /* The same for the indirect kernel (GEMMK 0), in a fixed pseudo-random order so that a search
  * cut short by its time budget still samples all kinds; cpu: register-tiled ones first. */
 int gemm_indirect_candidates(size_t max_wg, size_t local_mem, int cpu, gemm_params *out, int max);
-/* 1 when b's device is a CPU. */
-int backend_device_is_cpu(const cm_backend *b);
 /* Moves the cached configuration of one kernel (`direct`, else the indirect one) to the front of
  * cand[0..*nc) (at most max), inserting it when the list lacks it: `tune` times it first, so a
  * tune that runs again (a longer budget, a noisier moment) ends no slower than the cache it

@@ -5,8 +5,8 @@
  * then enqueues on the compute queue with the profiling hook of backend_device.c. */
 #include <limits.h>
 
+#include "device_ext.h"
 #include "device_internal.h"
-#include "gemm_tune.h"
 
 /* Fails with CM_ERR_USAGE when buf holds fewer than count elements of 4 bytes. */
 static cm_status need(const cm_buf *buf, size_t count, const char *op, const char *name) {
