@@ -3,20 +3,31 @@
  * metadata (format version, architecture, layers, input shape). */
 #include "file_layout.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "modules.h"
 
-/* "1x28x28", or "28x28" (format 1: one channel). */
+/* "1x28x28", or "28x28" (format 1: one channel); every size 1..65536 (channels 1..4096). */
 static int parse_input_shape(const char *text, cm_shape *s) {
-    int a, b, c, n = 0;
+    long v[3];
+    int n = 0;
+    const char *p = text;
     *s = (cm_shape){0, 0, 0, 0};
-    if (text && sscanf(text, "%dx%dx%d%n", &a, &b, &c, &n) == 3 && !text[n])
-        *s = (cm_shape){a, b, c, 0};
-    else if (text && sscanf(text, "%dx%d%n", &b, &c, &n) == 2 && !text[n])
-        *s = (cm_shape){1, b, c, 0};
-    return s->c > 0 && s->h > 0 && s->w > 0 && s->c <= 4096 && s->h <= 65536 && s->w <= 65536;
+    while (p && n < 3) {
+        char *end;
+        errno = 0;
+        if (*p < '0' || *p > '9') return 0;
+        v[n++] = strtol(p, &end, 10);
+        if (errno || v[n - 1] < 1 || v[n - 1] > 65536) return 0;
+        p = *end == 'x' ? end + 1 : (*end == '\0' ? NULL : end);
+        if (p && *end != 'x') return 0;
+    }
+    if (p || n < 2) return 0; /* text left over, or too few sizes */
+    *s = n == 3 ? (cm_shape){(int)v[0], (int)v[1], (int)v[2], 0} : (cm_shape){1, (int)v[0], (int)v[1], 0};
+    return s->c <= 4096;
 }
 
 /* Format 1: the chain of Linear layers "layers.{2l}" becomes Flatten, Linear, ReLU, ..., Linear. */
