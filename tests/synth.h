@@ -61,6 +61,25 @@ static __attribute__((unused)) cm_trainer *synth_train(cm_backend *b, const cm_d
     return t;
 }
 
+/* The recipe with every training feature on that the device-vs-host step tests use: AdamW,
+ * one-cycle with warm-up, weight decay, max-norm and augmentation (batch 100, seed 3). */
+static __attribute__((unused)) cm_train_config synth_full_recipe(void) {
+    cm_train_config c = {.batch = 100,
+                         .optimizer = CM_OPT_ADAMW,
+                         .lr = 1e-3f,
+                         .beta1 = 0.9f,
+                         .beta2 = 0.999f,
+                         .eps = 1e-8f,
+                         .weight_decay = 0.05f,
+                         .seed = 3,
+                         .epochs = 1,
+                         .schedule = CM_SCHEDULE_ONECYCLE,
+                         .warmup_steps = 2,
+                         .max_norm = 1.5f,
+                         .augment = {2.0f, 10.0f, 0.1f, 0.0f}};
+    return c;
+}
+
 /* The MLP layout of --layers (Flatten, Linear, ReLU [, Dropout(p)], ..., Linear) on a flat
  * input of `input` values. */
 static __attribute__((unused)) cm_status synth_mlp_layout(cm_layout *L, int input, const int *hidden, int nhidden,

@@ -337,19 +337,7 @@ static void test_training_step_device_vs_host(void **state) {
      * same Philox masks on both), max-norm and augmentation */
     cm_train_config recipes[2] = {
         {.batch = 100, .lr = 0.1f, .momentum = 0.9f, .seed = 3, .epochs = 1, .schedule = CM_SCHEDULE_COSINE},
-        {.batch = 100,
-         .optimizer = CM_OPT_ADAMW,
-         .lr = 1e-3f,
-         .beta1 = 0.9f,
-         .beta2 = 0.999f,
-         .eps = 1e-8f,
-         .weight_decay = 0.05f,
-         .seed = 3,
-         .epochs = 1,
-         .schedule = CM_SCHEDULE_ONECYCLE,
-         .warmup_steps = 2,
-         .max_norm = 1.5f,
-         .augment = {2.0f, 10.0f, 0.1f}}};
+        synth_full_recipe()};
     for (int k = 0; k < 4; k++) {
         int feed = k & 1;
         cm_train_config cfg = recipes[k >> 1];
