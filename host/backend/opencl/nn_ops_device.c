@@ -17,16 +17,6 @@ static cm_status need(const cm_buf *buf, size_t count, const char *op, const cha
     return CM_OK;
 }
 
-/* The window's out_h/out_w must be window_resolve's (the caller fills them); *copy gets the rest. */
-static cm_status window_check(const cm_window *w, const char *op, cm_window *copy) {
-    *copy = *w;
-    CM_TRY(window_resolve(copy, op));
-    if (copy->out_h != w->out_h || copy->out_w != w->out_w)
-        return cm_fail(CM_ERR_USAGE, "%s: window output %dx%d does not match its geometry (%dx%d); call window_resolve",
-                       op, w->out_h, w->out_w, copy->out_h, copy->out_w);
-    return CM_OK;
-}
-
 static size_t window_in(const cm_window *w) {
     return (size_t)w->batch * w->channels * w->height * w->width;
 }
@@ -81,8 +71,7 @@ cm_status device_relu(cm_backend *b, cm_buf *y, size_t n) {
 
 cm_status device_im2col(cm_backend *b, cm_buf *x, cm_buf *col, const cm_window *win) {
     device_backend *db = DB(b);
-    cm_window w;
-    CM_TRY(window_check(win, "im2col", &w));
+    cm_window w = *win; /* checked by the wrapper (backend.c: window_check) */
     size_t rows = (size_t)w.channels * w.kernel * w.kernel, cols = (size_t)w.batch * w.out_h * w.out_w;
     CM_TRY(need(x, window_in(&w), "im2col", "x"));
     CM_TRY(need(col, rows * cols, "im2col", "col"));
@@ -96,8 +85,7 @@ cm_status device_im2col(cm_backend *b, cm_buf *x, cm_buf *col, const cm_window *
 
 cm_status device_col2im(cm_backend *b, cm_buf *col, cm_buf *dx, const cm_window *win) {
     device_backend *db = DB(b);
-    cm_window w;
-    CM_TRY(window_check(win, "col2im", &w));
+    cm_window w = *win; /* checked by the wrapper (backend.c: window_check) */
     size_t rows = (size_t)w.channels * w.kernel * w.kernel, cols = (size_t)w.batch * w.out_h * w.out_w;
     CM_TRY(need(col, rows * cols, "col2im", "col"));
     CM_TRY(need(dx, window_in(&w), "col2im", "dx"));
@@ -166,9 +154,7 @@ cm_status device_channel_sum(cm_backend *b, cm_buf *x, cm_buf *out, int batch, i
 
 cm_status device_maxpool_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *arg, const cm_window *win) {
     device_backend *db = DB(b);
-    cm_window w;
-    CM_TRY(window_check(win, "maxpool_forward", &w));
-    if (w.pad != 0) return cm_fail(CM_ERR_USAGE, "maxpool_forward: padding %d is not supported", w.pad);
+    cm_window w = *win; /* checked by the wrapper (backend.c: window_check) */
     CM_TRY(need(x, window_in(&w), "maxpool_forward", "x"));
     CM_TRY(need(y, window_out(&w), "maxpool_forward", "y"));
     CM_TRY(need(arg, window_out(&w), "maxpool_forward", "arg"));
@@ -182,9 +168,7 @@ cm_status device_maxpool_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *ar
 
 cm_status device_maxpool_backward(cm_backend *b, cm_buf *dy, cm_buf *arg, cm_buf *dx, const cm_window *win) {
     device_backend *db = DB(b);
-    cm_window w;
-    CM_TRY(window_check(win, "maxpool_backward", &w));
-    if (w.pad != 0) return cm_fail(CM_ERR_USAGE, "maxpool_backward: padding %d is not supported", w.pad);
+    cm_window w = *win; /* checked by the wrapper (backend.c: window_check) */
     CM_TRY(need(dy, window_out(&w), "maxpool_backward", "dy"));
     CM_TRY(need(arg, window_out(&w), "maxpool_backward", "arg"));
     CM_TRY(need(dx, window_in(&w), "maxpool_backward", "dx"));
