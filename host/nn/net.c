@@ -29,6 +29,8 @@ struct cm_net {
     cm_buf *params, *grads;
     cm_buf *x, *dx; /* (B, C, H, W) input and its gradient (the latter only as a sink) */
     cm_buf *col, *cnhw;
+    const layer_rt *col_of; /* the Conv2d whose im2col col holds now (NULL: none), ... */
+    int col_rows;           /* ... for this many rows: its backward need not compute it again */
     layer_rt rt[CM_MAX_LAYERS];
 };
 
@@ -187,6 +189,7 @@ static cm_status conv_forward(cm_net *n, const cm_layer *l, layer_rt *r, cm_buf 
     cm_window w = conv_window(l, rows);
     int ckk = l->in.c * l->kernel * l->kernel, cols = rows * w.out_h * w.out_w;
     CM_TRY(backend_im2col(n->b, x, n->col, &w)); /* col (C k k, B OH OW) */
+    n->col_of = r, n->col_rows = rows;
     /* cnhw (OC, B OH OW) = W (OC, C k k) . col */
     CM_TRY(backend_gemm(n->b, false, false, l->out, cols, ckk, 1.0f, r->w, ckk, n->col, cols, 0.0f, n->cnhw, cols));
     return backend_cnhw_to_nchw(n->b, n->cnhw, r->bias, r->out, rows, l->out, w.out_h * w.out_w, l->fused_relu);
@@ -240,12 +243,16 @@ static cm_status conv_backward(cm_net *n, const cm_layer *l, layer_rt *r, cm_buf
     int ckk = l->in.c * l->kernel * l->kernel, ohw = w.out_h * w.out_w, cols = rows * ohw;
     if (r->dbias) CM_TRY(backend_channel_sum(n->b, r->dout, r->dbias, rows, l->out, ohw)); /* dbias (OC) */
     CM_TRY(backend_nchw_to_cnhw(n->b, r->dout, n->cnhw, rows, l->out, ohw));               /* cnhw (OC, B OH OW) */
-    CM_TRY(backend_im2col(n->b, x, n->col, &w));                                           /* col (C k k, B OH OW) */
+    if (n->col_of != r || n->col_rows != rows) {     /* the last Conv2d's forward left it there */
+        CM_TRY(backend_im2col(n->b, x, n->col, &w)); /* col (C k k, B OH OW) */
+        n->col_of = r, n->col_rows = rows;
+    }
     /* dW (OC, C k k) = cnhw . col^T */
     CM_TRY(backend_gemm(n->b, false, true, l->out, ckk, cols, 1.0f, n->cnhw, cols, n->col, cols, 0.0f, r->dw, ckk));
     if (!r->need_dx) return CM_OK;
     /* dcol (C k k, B OH OW) = W^T . cnhw, then back onto the image */
     CM_TRY(backend_gemm(n->b, true, false, ckk, cols, l->out, 1.0f, r->w, ckk, n->cnhw, cols, 0.0f, n->col, cols));
+    n->col_of = NULL; /* col holds dcol now */
     return backend_col2im(n->b, n->col, dx, &w);
 }
 
