@@ -34,6 +34,12 @@ if(NOT OpenSSL_FOUND)
   message(FATAL_ERROR "OpenSSL libcrypto (SHA-256, base64) not found: apt-get install libssl-dev (or run scripts/bootstrap)")
 endif()
 
+# The host backend's GEMM. Debian installs OpenBLASConfig.cmake with libopenblas-dev.
+find_package(OpenBLAS QUIET CONFIG)
+if(NOT OpenBLAS_FOUND)
+  message(FATAL_ERROR "OpenBLAS not found: apt-get install libopenblas-dev (or run scripts/bootstrap)")
+endif()
+
 if(CLMNIST_TESTS)
   find_package(cmocka QUIET CONFIG)
   if(NOT cmocka_FOUND)

@@ -116,10 +116,10 @@ assert accs[int(sys.argv[2]) - 1] == max(accs), accs
 "$bin" eval --model "$tmp/es.safetensors" --data "$data" --backend host >"$tmp/es_eval.txt" 2>&1
 check "eval of the kept weights equals the final test accuracy" [ "$(acc "$tmp/es.txt")" = "$(acc "$tmp/es_eval.txt")" ]
 
-# 2e. early stopping resumes with its best epoch and weights: at lr 1 this run peaks at epoch 1 and
+# 2e. early stopping resumes with its best epoch and weights: at lr 2 this run peaks at epoch 1 and
 # stops at epoch 3; stopped after epoch 1 and resumed, it must stop at the same epoch and keep the
 # same weights (a resumed run that forgot epoch 1 would keep epoch 2's and train on to epoch 4)
-es=(--epochs 4 --val 10000 --patience 2 --lr 1 --schedule constant)
+es=(--epochs 4 --val 10000 --patience 2 --lr 2 --schedule constant)
 "$bin" train "${common[@]}" "${es[@]}" --out "$tmp/es_full.safetensors" >"$tmp/es_full.txt" 2>&1
 check "the uninterrupted early-stopping run keeps epoch 1 and stops at 3" bash -c "
 grep -q 'keeping the weights of epoch 1 ' '$tmp/es_full.txt' && grep -q '^done: .*, 3 epochs in' '$tmp/es_full.txt'"
@@ -167,7 +167,7 @@ forge_meta train.preset best "$tmp/es_best.safetensors"
 "$bin" train --data "$data" --backend host --threads 2 --resume "$tmp/es_best.safetensors" --no-save \
     >"$tmp/es_best.txt" 2>&1
 check "a resumed run takes the checkpoint's preset and its saved options" bash -c "\
-    grep -q '^model: .*, best preset: momentum lr 1 (constant)' '$tmp/es_best.txt' && \
+    grep -q '^model: .*, best preset: momentum lr 2 (constant)' '$tmp/es_best.txt' && \
     grep -q '^done: .*, 2 epochs in' '$tmp/es_best.txt'"
 
 # 3. predict: a PGM of test digit 0 (a 7), a non-image, a missing file
@@ -273,13 +273,30 @@ PY
     check "bench --profile: 5 GEMM shapes once per step, bias_act twice, one optimizer update, device <= wall" \
         python3 -c "
 import json, sys
-p = json.load(open(sys.argv[1]))['profile']
+p, = json.load(open(sys.argv[1]))['profile']
 ops = {o['name']: o for o in p['operations']}
 gemms = [o for n, o in ops.items() if n.startswith('CLBlast GEMM')]
 assert len(gemms) == 5 and all(o['calls_per_step'] == 1 for o in gemms), gemms
 assert ops['kernel_bias_act']['calls_per_step'] == 2 and ops['kernel_opt_update']['calls_per_step'] == 1
 assert 0 < p['device_ms_per_step'] <= 1.05 * p['wall_ms_per_step'] + 0.1, p
+# 9 of our kernels (gather, 2 bias_act, softmax_xent, relu_backward, 2 bias_grad, opt_update, and
+# the accuracy/loss one) plus 5 GEMM calls; no host wait inside a resident-feed step
+assert p['gemm_calls_per_step'] == 5 and p['kernel_launches_per_step'] >= 7, p
+assert p['host_waits_per_step'] < 1, p
 " "$tmp/prof.json"
+    # the host backend's profile: the same 5 GEMMs and one update per step, wall times that add up
+    "$bin" bench --data "$data" --layers 16 --backends host --batches 32 --runs 1 --steps 4 --warmup 1 --no-gemm \
+        --profile --json >"$tmp/hprof.json" 2>"$tmp/hprof.err"
+    check "bench --profile on the host: 5 GEMM shapes once per step, one update, operations within the wall time" \
+        python3 -c "
+import json, sys
+p, = json.load(open(sys.argv[1]))['profile']
+ops = {o['name']: o for o in p['operations']}
+gemms = [o for n, o in ops.items() if n.startswith('GEMM ')]
+assert p['backend'] == 'host' and len(gemms) == 5 and all(o['calls_per_step'] == 1 for o in gemms), ops
+assert ops['opt_update']['calls_per_step'] == 1 and ops['bias_act']['calls_per_step'] == 2, ops
+assert 0 < p['device_ms_per_step'] <= 1.01 * p['wall_ms_per_step'], p
+" "$tmp/hprof.json"
 fi
 
 # 7. convolutional networks: the cnn preset on a 10,000-image subset beats the MLP there by a

@@ -2,7 +2,27 @@
  * name is in select.c, which alone knows both implementations. */
 #include "clmnist/backend.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "op_clock.h"
+#include "timer.h"
+
+/* `return call;`, timed under `label` when the backend keeps an op clock (bench --profile of the
+ * host backend, whose operations are synchronous). */
+#define TIMED(label, call)                                                                                             \
+    do {                                                                                                               \
+        if (!b->clock) return (call);                                                                                  \
+        double t0_ = timer_now();                                                                                      \
+        cm_status st_ = (call);                                                                                        \
+        op_clock_add(b->clock, (label), timer_now() - t0_);                                                            \
+        return st_;                                                                                                    \
+    } while (0)
+
+static const char *gemm_label(char *buf, size_t size, bool ta, bool tb, int m, int n, int k) {
+    snprintf(buf, size, "GEMM %d x %d x %d %c%c", m, n, k, ta ? 'T' : 'N', tb ? 'T' : 'N');
+    return buf;
+}
 
 void backend_destroy(cm_backend *b) {
     if (b) b->ops->destroy(b);
@@ -21,65 +41,67 @@ void backend_release(cm_backend *b, cm_buf *buf) {
     if (buf) b->ops->release(b, buf);
 }
 cm_status backend_upload(cm_backend *b, cm_buf *dst, size_t offset, const void *src, size_t bytes) {
-    return b->ops->upload(b, dst, offset, src, bytes);
+    TIMED("upload", b->ops->upload(b, dst, offset, src, bytes));
 }
 cm_status backend_download(cm_backend *b, cm_buf *src, size_t offset, void *dst, size_t bytes) {
-    return b->ops->download(b, src, offset, dst, bytes);
+    TIMED("download", b->ops->download(b, src, offset, dst, bytes));
 }
 cm_status backend_fill(cm_backend *b, cm_buf *dst, float value, size_t count) {
-    return b->ops->fill(b, dst, value, count);
+    TIMED("fill", b->ops->fill(b, dst, value, count));
 }
 cm_status backend_finish(cm_backend *b) {
     return b->ops->finish(b);
 }
 cm_status backend_stage_rows(cm_backend *b, cm_buf *rows_u8, cm_buf *labels_u8, const uint8_t *src,
                              const uint8_t *labels, const int32_t *idx, int n, int dim) {
-    return b->ops->stage_rows(b, rows_u8, labels_u8, src, labels, idx, n, dim);
+    TIMED("stage_rows", b->ops->stage_rows(b, rows_u8, labels_u8, src, labels, idx, n, dim));
 }
 cm_status backend_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off, int rows,
                          int dim, float scale, cm_buf *x, cm_buf *y) {
-    return b->ops->gather(b, src_u8, labels_u8, idx, idx_off, rows, dim, scale, x, y);
+    TIMED("gather", b->ops->gather(b, src_u8, labels_u8, idx, idx_off, rows, dim, scale, x, y));
 }
 cm_status backend_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
                                  int rows, int height, int width, float scale, const cm_augment *aug, uint64_t seed,
                                  uint64_t step, cm_buf *x, cm_buf *y) {
-    return b->ops->gather_augment(b, src_u8, labels_u8, idx, idx_off, rows, height, width, scale, aug, seed, step, x,
-                                  y);
+    TIMED("gather_augment", b->ops->gather_augment(b, src_u8, labels_u8, idx, idx_off, rows, height, width, scale, aug,
+                                                   seed, step, x, y));
 }
 cm_status backend_gemm(cm_backend *b, bool trans_a, bool trans_b, int m, int n, int k, float alpha, cm_buf *a, int lda,
                        cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc) {
-    return b->ops->gemm(b, trans_a, trans_b, m, n, k, alpha, a, lda, bm, ldb, beta, c, ldc);
+    char label[64];
+    TIMED(gemm_label(label, sizeof label, trans_a, trans_b, m, n, k),
+          b->ops->gemm(b, trans_a, trans_b, m, n, k, alpha, a, lda, bm, ldb, beta, c, ldc));
 }
 cm_status backend_bias_act(cm_backend *b, cm_buf *y, cm_buf *bias, int rows, int cols, bool relu) {
-    return b->ops->bias_act(b, y, bias, rows, cols, relu);
+    TIMED("bias_act", b->ops->bias_act(b, y, bias, rows, cols, relu));
 }
 cm_status backend_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n, float scale) {
-    return b->ops->relu_backward(b, dy, y, n, scale);
+    TIMED("relu_backward", b->ops->relu_backward(b, dy, y, n, scale));
 }
 cm_status backend_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t seed, uint32_t layer, uint64_t step) {
     if (!(p >= 0.0f && p < 1.0f)) return cm_fail(CM_ERR_USAGE, "dropout probability %g: must be in [0, 1)", (double)p);
-    return b->ops->dropout(b, y, n, p, seed, layer, step);
+    TIMED("dropout", b->ops->dropout(b, y, n, p, seed, layer, step));
 }
 cm_status backend_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *db, int rows, int cols) {
-    return b->ops->bias_grad(b, dy, db, rows, cols);
+    TIMED("bias_grad", b->ops->bias_grad(b, dy, db, rows, cols));
 }
 cm_status backend_softmax_xent(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *dlogits, cm_buf *acc_loss,
                                cm_buf *acc_correct, int rows, int classes) {
-    return b->ops->softmax_xent(b, logits, labels, dlogits, acc_loss, acc_correct, rows, classes);
+    TIMED("softmax_xent", b->ops->softmax_xent(b, logits, labels, dlogits, acc_loss, acc_correct, rows, classes));
 }
 cm_status backend_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *pred, cm_buf *acc_correct, int rows,
                          int classes) {
-    return b->ops->argmax(b, logits, labels, pred, acc_correct, rows, classes);
+    TIMED("argmax", b->ops->argmax(b, logits, labels, pred, acc_correct, rows, classes));
 }
 cm_status backend_opt_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *m, cm_buf *v, size_t n,
                              const cm_opt_step *s) {
     if (s->kind == CM_OPT_NESTEROV && !m) return cm_fail(CM_ERR_USAGE, "opt_update: Nesterov needs a momentum buffer");
     if ((s->kind == CM_OPT_ADAM || s->kind == CM_OPT_ADAMW) && (!m || !v))
         return cm_fail(CM_ERR_USAGE, "opt_update: Adam needs both moment buffers");
-    return b->ops->opt_update(b, w, g, m, v, n, s);
+    TIMED("opt_update", b->ops->opt_update(b, w, g, m, v, n, s));
 }
 cm_status backend_max_norm(cm_backend *b, cm_buf *w, int rows, int cols, float c) {
-    return b->ops->max_norm(b, w, rows, cols, c);
+    TIMED("max_norm", b->ops->max_norm(b, w, rows, cols, c));
 }
 
 cm_status backend_profile_reset(cm_backend *b) {
@@ -124,51 +146,52 @@ static cm_status window_check(const cm_window *w, const char *op) {
 
 cm_status backend_relu(cm_backend *b, cm_buf *y, size_t n) {
     NEED(relu);
-    return b->ops->relu(b, y, n);
+    TIMED("relu", b->ops->relu(b, y, n));
 }
 cm_status backend_im2col(cm_backend *b, cm_buf *x, cm_buf *col, const cm_window *w) {
     NEED(im2col);
     CM_TRY(window_check(w, "im2col"));
-    return b->ops->im2col(b, x, col, w);
+    TIMED("im2col", b->ops->im2col(b, x, col, w));
 }
 cm_status backend_col2im(cm_backend *b, cm_buf *col, cm_buf *dx, const cm_window *w) {
     NEED(col2im);
     CM_TRY(window_check(w, "col2im"));
-    return b->ops->col2im(b, col, dx, w);
+    TIMED("col2im", b->ops->col2im(b, col, dx, w));
 }
 cm_status backend_cnhw_to_nchw(cm_backend *b, cm_buf *src, cm_buf *bias, cm_buf *y, int batch, int channels, int hw,
                                bool relu) {
     NEED(cnhw_to_nchw);
-    return b->ops->cnhw_to_nchw(b, src, bias, y, batch, channels, hw, relu);
+    TIMED("cnhw_to_nchw", b->ops->cnhw_to_nchw(b, src, bias, y, batch, channels, hw, relu));
 }
 cm_status backend_nchw_to_cnhw(cm_backend *b, cm_buf *src, cm_buf *dst, int batch, int channels, int hw) {
     NEED(nchw_to_cnhw);
-    return b->ops->nchw_to_cnhw(b, src, dst, batch, channels, hw);
+    TIMED("nchw_to_cnhw", b->ops->nchw_to_cnhw(b, src, dst, batch, channels, hw));
 }
 cm_status backend_channel_sum(cm_backend *b, cm_buf *x, cm_buf *out, int batch, int channels, int hw) {
     NEED(channel_sum);
-    return b->ops->channel_sum(b, x, out, batch, channels, hw);
+    TIMED("channel_sum", b->ops->channel_sum(b, x, out, batch, channels, hw));
 }
 cm_status backend_maxpool_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *arg, const cm_window *w) {
     NEED(maxpool_forward);
     CM_TRY(window_check(w, "maxpool_forward"));
     if (w->pad != 0) return cm_fail(CM_ERR_USAGE, "maxpool: padding %d is not supported", w->pad);
-    return b->ops->maxpool_forward(b, x, y, arg, w);
+    TIMED("maxpool_forward", b->ops->maxpool_forward(b, x, y, arg, w));
 }
 cm_status backend_maxpool_backward(cm_backend *b, cm_buf *dy, cm_buf *arg, cm_buf *dx, const cm_window *w) {
     NEED(maxpool_backward);
     CM_TRY(window_check(w, "maxpool_backward"));
     if (w->pad != 0) return cm_fail(CM_ERR_USAGE, "maxpool: padding %d is not supported", w->pad);
-    return b->ops->maxpool_backward(b, dy, arg, dx, w);
+    TIMED("maxpool_backward", b->ops->maxpool_backward(b, dy, arg, dx, w));
 }
 cm_status backend_bn_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *gamma, cm_buf *beta, cm_buf *running_mean,
                              cm_buf *running_var, cm_buf *save_mean, cm_buf *save_invstd, const cm_bn_shape *s,
                              bool training) {
     NEED(bn_forward);
-    return b->ops->bn_forward(b, x, y, gamma, beta, running_mean, running_var, save_mean, save_invstd, s, training);
+    TIMED("bn_forward",
+          b->ops->bn_forward(b, x, y, gamma, beta, running_mean, running_var, save_mean, save_invstd, s, training));
 }
 cm_status backend_bn_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamma, cm_buf *save_mean,
                               cm_buf *save_invstd, cm_buf *dx, cm_buf *dgamma, cm_buf *dbeta, const cm_bn_shape *s) {
     NEED(bn_backward);
-    return b->ops->bn_backward(b, dy, x, gamma, save_mean, save_invstd, dx, dgamma, dbeta, s);
+    TIMED("bn_backward", b->ops->bn_backward(b, dy, x, gamma, save_mean, save_invstd, dx, dgamma, dbeta, s));
 }

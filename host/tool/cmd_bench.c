@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "bench_profile.h"
 #include "cli.h"
 #include "clmnist/rng.h"
 #include "commands.h"
@@ -61,8 +62,9 @@ static const cm_extra_option bench_extra[] = {
     {"eval-every", 1, "  --eval-every N    steps between test evaluations for --to-accuracy (default 4 per epoch)\n"},
     {"json", 0, "  --json            print the results as one JSON object\n"},
     {"profile", 0,
-     "  --profile         also profile --steps training steps at the first batch size on the\n"
-     "                    device with OpenCL event profiling: device time per kernel and GEMM\n"},
+     "  --profile         also profile --steps training steps at the first batch size on each\n"
+     "                    backend: time per kernel and GEMM (device: OpenCL event profiling;\n"
+     "                    host: wall time of each operation)\n"},
     {NULL, 0, NULL}};
 
 static cm_status split_list(const char *flag, const char *text, char *store, size_t cap, const char **items, int *n) {
@@ -255,21 +257,15 @@ static cm_status time_to_accuracy(cm_backend *b, const cm_dataset *ds, const cm_
 
 /* ---- per-kernel profile ------------------------------------------------------------------------ */
 
-static int cmp_entry(const void *a, const void *b) {
-    double x = ((const cm_profile_entry *)a)->seconds, y = ((const cm_profile_entry *)b)->seconds;
-    return (x < y) - (x > y);
-}
-
-/* Trains `steps` steps (after `warmup`) on a device backend opened with profiling, and prints
- * the device time of every kernel, GEMM and transfer per step, largest first, next to the wall
- * time per step. A separate backend, so that profiling never slows the throughput runs. */
-static cm_status profile_steps(const cm_train_args *a, const bench_opts *o, const cm_dataset *ds, FILE *out,
-                               cJSON *root) {
+/* Trains `steps` steps (after `warmup`) on a backend of `kind` opened with profiling, and prints
+ * where a step's time goes. A separate backend, so that profiling never slows the throughput runs. */
+static cm_status profile_steps(const char *kind, const cm_train_args *a, const bench_opts *o, const cm_dataset *ds,
+                               FILE *out, cJSON *jarr) {
     cm_backend_options bo = {.device = a->device, .threads = a->threads, .profile = true};
     cm_backend *b = NULL;
     cm_model model = {0};
     cm_trainer *t = NULL;
-    cm_status st = backend_create("device", &bo, &b);
+    cm_status st = backend_create(kind, &bo, &b);
     if (st == CM_OK) {
         size_t align = b->align_bytes > CM_PARAM_ALIGN_BYTES ? b->align_bytes : CM_PARAM_ALIGN_BYTES;
         st = cli_init_model(a, ds, align, b, &model);
@@ -282,35 +278,7 @@ static cm_status profile_steps(const cm_train_args *a, const bench_opts *o, cons
     cm_profile_entry e[64];
     int n = 0;
     if (st == CM_OK) st = backend_profile_read(b, e, 64, &n);
-    if (st == CM_OK) {
-        qsort(e, (size_t)n, sizeof e[0], cmp_entry);
-        double total = 0.0;
-        for (int i = 0; i < n; i++)
-            if (!strstr(e[i].name, "transfer queue")) total += e[i].seconds;
-        int steps = o->steps;
-        fprintf(out, "profile: %d steps at batch %d on %s (OpenCL event times; GEMM from a marker before the call)\n",
-                steps, cfg.batch, b->device_name);
-        fprintf(out, "  %-52s %9s %10s %7s\n", "operation", "calls/step", "ms/step", "share");
-        cJSON *jp = cJSON_AddObjectToObject(root, "profile");
-        cJSON_AddNumberToObject(jp, "batch", cfg.batch);
-        cJSON_AddNumberToObject(jp, "steps", steps);
-        cJSON_AddNumberToObject(jp, "wall_ms_per_step", 1e3 * wall / steps);
-        cJSON_AddNumberToObject(jp, "device_ms_per_step", 1e3 * total / steps);
-        cJSON *ja = cJSON_AddArrayToObject(jp, "operations");
-        for (int i = 0; i < n; i++) {
-            int overlap = strstr(e[i].name, "transfer queue") != NULL;
-            fprintf(out, "  %-52s %9.2f %10.3f %6.1f%%\n", e[i].name, (double)e[i].calls / steps,
-                    1e3 * e[i].seconds / steps, overlap ? 0.0 : 100.0 * e[i].seconds / total);
-            cJSON *j = cJSON_CreateObject();
-            cJSON_AddStringToObject(j, "name", e[i].name);
-            cJSON_AddNumberToObject(j, "calls_per_step", (double)e[i].calls / steps);
-            cJSON_AddNumberToObject(j, "ms_per_step", 1e3 * e[i].seconds / steps);
-            cJSON_AddItemToArray(ja, j);
-        }
-        fprintf(out, "  %-52s %9s %10.3f\n", "sum on the compute queue", "", 1e3 * total / steps);
-        fprintf(out, "  %-52s %9s %10.3f  (the rest: launch overhead and idle time)\n", "wall time per step", "",
-                1e3 * wall / steps);
-    }
+    if (st == CM_OK) bench_print_profile(b, e, n, o->steps, cfg.batch, wall, out, jarr);
     trainer_destroy(t);
     model_free(&model);
     backend_destroy(b);
@@ -323,6 +291,63 @@ static double peak_rss_mib(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
+}
+
+/* The limit the GEMMs set (json "gemm_limit"): the images/s of a step that did nothing but its
+ * GEMMs at the rates just measured, and the share of it the measured step reaches. */
+static void gemm_limit(cm_backend **bk, int nbk, int batch, const double *step_s, const double *first_ips, FILE *out,
+                       cJSON *root) {
+    cJSON *jl = cJSON_AddArrayToObject(root, "gemm_limit");
+    for (int i = 0; i < nbk; i++) {
+        double limit = batch / step_s[i];
+        fprintf(out, "  %-7s GEMM-bound limit %.0f images/s (the step's GEMMs alone: %.3f ms)", bk[i]->kind, limit,
+                1e3 * step_s[i]);
+        if (first_ips[i] > 0.0) fprintf(out, "; the step reaches %.0f%% of it", 100.0 * first_ips[i] / limit);
+        fprintf(out, "\n");
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "backend", bk[i]->kind);
+        cJSON_AddNumberToObject(j, "batch", batch);
+        cJSON_AddNumberToObject(j, "gemm_ms_per_step", 1e3 * step_s[i]);
+        cJSON_AddNumberToObject(j, "images_per_s", limit);
+        if (first_ips[i] > 0.0) cJSON_AddNumberToObject(j, "step_share", first_ips[i] / limit);
+        cJSON_AddItemToArray(jl, j);
+    }
+}
+
+/* Times every GEMM shape of a step at the first batch size on each backend (json "gemm"), then
+ * the limit they set (first_ips: each backend's measured images/s at that batch, 0 if none). */
+static cm_status gemm_table(cm_backend **bk, const bench_opts *o, const cm_layout *L, const double *first_ips,
+                            FILE *out, cJSON *jg, cJSON *root) {
+    gemm_case cases[3 * CM_MAX_LAYERS];
+    double step_s[MAX_ITEMS] = {0};
+    int B = o->batches[0];
+    fprintf(out, "GEMM at batch %d (GFLOP/s):\n  %-28s %6s %6s %6s", B, "shape", "m", "n", "k");
+    for (int i = 0; i < o->nbackends; i++)
+        fprintf(out, " %10s", bk[i]->kind);
+    fprintf(out, "\n");
+    int n = gemm_model_cases(L, B, cases);
+    for (int c = 0; c < n; c++) {
+        fprintf(out, "  %-28s %6d %6d %6d", cases[c].what, cases[c].m, cases[c].n, cases[c].k);
+        for (int i = 0; i < o->nbackends; i++) {
+            CM_TRY(gemm_case_time(bk[i], &cases[c], 0.3));
+            step_s[i] += cases[c].seconds;
+            fprintf(out, " %10.1f", cases[c].gflops);
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "backend", bk[i]->kind);
+            cJSON_AddStringToObject(j, "shape", cases[c].what);
+            cJSON_AddBoolToObject(j, "trans_a", cases[c].ta);
+            cJSON_AddBoolToObject(j, "trans_b", cases[c].tb);
+            cJSON_AddNumberToObject(j, "m", cases[c].m);
+            cJSON_AddNumberToObject(j, "n", cases[c].n);
+            cJSON_AddNumberToObject(j, "k", cases[c].k);
+            cJSON_AddNumberToObject(j, "gflops", cases[c].gflops);
+            cJSON_AddItemToArray(jg, j);
+        }
+        fprintf(out, "\n");
+        fflush(out);
+    }
+    gemm_limit(bk, o->nbackends, B, step_s, first_ips, out, root);
+    return CM_OK;
 }
 
 static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root) {
@@ -380,6 +405,7 @@ static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root)
         progress_end(&bar);
     }
     cJSON *jtp = cJSON_AddArrayToObject(root, "throughput");
+    double first_ips[MAX_ITEMS] = {0}; /* per backend: median images/s at the first batch size */
     if (st == CM_OK) {
         fprintf(out, "  %-7s %-9s %6s %10s %10s %10s  %s\n", "backend", "feed", "batch", "median", "min", "max",
                 "images/s; device");
@@ -390,6 +416,7 @@ static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root)
             k->min = k->ips[0];
             k->max = k->ips[k->nruns - 1];
             cm_backend *b = bk[k->backend];
+            if (k->batch == o->batches[0] && first_ips[k->backend] == 0.0) first_ips[k->backend] = k->median;
             fprintf(out, "  %-7s %-9s %6d %10.0f %10.0f %10.0f  %s\n", b->kind, k->feed_used, k->batch, k->median,
                     k->min, k->max, b->device_name);
             cJSON *j = cJSON_CreateObject();
@@ -407,39 +434,13 @@ static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root)
     }
     free(cfgs);
 
-    /* GEMM GFLOP/s of the model's shapes at the first batch size. */
+    /* GEMM GFLOP/s of the model's shapes at the first batch size, and the limit they set. */
     cJSON *jg = cJSON_AddArrayToObject(root, "gemm");
-    if (st == CM_OK && o->gemm) {
-        gemm_case cases[3 * CM_MAX_LAYERS];
-        int B = o->batches[0];
-        fprintf(out, "GEMM at batch %d (GFLOP/s):\n  %-28s %6s %6s %6s", B, "shape", "m", "n", "k");
-        for (int i = 0; i < o->nbackends; i++)
-            fprintf(out, " %10s", bk[i]->kind);
-        fprintf(out, "\n");
-        int n = gemm_model_cases(&models[0].layout, B, cases);
-        for (int c = 0; st == CM_OK && c < n; c++) {
-            fprintf(out, "  %-28s %6d %6d %6d", cases[c].what, cases[c].m, cases[c].n, cases[c].k);
-            for (int i = 0; st == CM_OK && i < o->nbackends; i++) {
-                st = gemm_case_time(bk[i], &cases[c], 0.3);
-                if (st != CM_OK) break;
-                fprintf(out, " %10.1f", cases[c].gflops);
-                cJSON *j = cJSON_CreateObject();
-                cJSON_AddStringToObject(j, "backend", bk[i]->kind);
-                cJSON_AddStringToObject(j, "shape", cases[c].what);
-                cJSON_AddBoolToObject(j, "trans_a", cases[c].ta);
-                cJSON_AddBoolToObject(j, "trans_b", cases[c].tb);
-                cJSON_AddNumberToObject(j, "m", cases[c].m);
-                cJSON_AddNumberToObject(j, "n", cases[c].n);
-                cJSON_AddNumberToObject(j, "k", cases[c].k);
-                cJSON_AddNumberToObject(j, "gflops", cases[c].gflops);
-                cJSON_AddItemToArray(jg, j);
-            }
-            fprintf(out, "\n");
-            fflush(out);
-        }
-    }
+    if (st == CM_OK && o->gemm) st = gemm_table(bk, o, &models[0].layout, first_ips, out, jg, root);
 
-    if (st == CM_OK && o->profile) st = profile_steps(a, o, &ds, out, root);
+    cJSON *jprof = o->profile ? cJSON_AddArrayToObject(root, "profile") : NULL;
+    for (int i = 0; st == CM_OK && o->profile && i < o->nbackends; i++)
+        st = profile_steps(o->backends[i], a, o, &ds, out, jprof);
 
     /* Time to accuracy with the training options as given. */
     cJSON *jt = cJSON_AddArrayToObject(root, "to_accuracy");

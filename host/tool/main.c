@@ -1,6 +1,8 @@
 /* main.c: the clmnist command-line tool: dispatches to a subcommand and prints its error. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clmnist_version.h"
 #include "commands.h"
@@ -28,7 +30,17 @@ static void usage(FILE *out) {
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].help);
 }
 
+/* The host backend's threads wait passively between parallel loops unless the user chose
+ * otherwise: libgomp's default spin-wait starves every other thread of a small or shared machine
+ * (up to 20x slower steps on 2 busy cores, docs/BENCHMARKS.md). libgomp reads OMP_WAIT_POLICY
+ * once, when it loads, so the tool sets it and runs itself again; if that fails, it goes on. */
+static void prefer_passive_openmp(char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+    execv("/proc/self/exe", argv);
+}
+
 int main(int argc, char **argv) {
+    prefer_passive_openmp(argv);
     /* Line by line even into a file or a pipe: a log of a long `train` or `tune` is current. */
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2) {

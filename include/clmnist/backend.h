@@ -48,6 +48,8 @@ typedef struct {
     long calls;
     double seconds;
 } cm_profile_entry;
+/* The profile entry of the device backend's blocking calls: host wall time, not device time. */
+#define CM_HOST_WAIT_LABEL "host waits (blocking transfer, clFinish, clWait...)"
 
 enum {
     CM_BUF_STAGING = 1u << 0, /* refilled from the host every step: stage_rows() target */
@@ -169,14 +171,15 @@ typedef struct {
 
 struct cm_backend {
     const cm_backend_ops *ops;
-    const char *kind;        /* "host" or "device" */
-    char device_name[512];   /* human-readable name of what runs the work */
-    size_t align_bytes;      /* alignment required for view offsets */
-    size_t max_alloc_bytes;  /* largest single buffer */
-    size_t global_mem_bytes; /* total memory of the device */
-    size_t bytes_in_use;     /* bytes of buffers allocated now (views not counted) */
-    size_t bytes_peak;       /* most bytes_in_use has been */
-    char tuning[1024];       /* device: the GEMM tuning cache in use ("" = CLBlast's defaults) */
+    const char *kind;          /* "host" or "device" */
+    char device_name[512];     /* human-readable name of what runs the work */
+    size_t align_bytes;        /* alignment required for view offsets */
+    size_t max_alloc_bytes;    /* largest single buffer */
+    size_t global_mem_bytes;   /* total memory of the device */
+    size_t bytes_in_use;       /* bytes of buffers allocated now (views not counted) */
+    size_t bytes_peak;         /* most bytes_in_use has been */
+    char tuning[1024];         /* device: the GEMM tuning cache in use ("" = CLBlast's defaults) */
+    struct cm_op_clock *clock; /* host: wall time per operation (bench --profile); NULL: off */
 };
 
 /* Memory accounting, called by the backends when a buffer is created (+) or freed (-). */
@@ -193,7 +196,7 @@ static inline void backend_account(cm_backend *b, size_t bytes, int add) {
 typedef struct {
     const char *device; /* --device N or a name substring; NULL: $CLMNIST_DEVICE, else first GPU */
     int threads;        /* host backend: OpenMP threads (0 = default) */
-    bool profile;       /* device backend: queues with CL_QUEUE_PROFILING_ENABLE (bench --profile) */
+    bool profile;       /* per-operation times for bench --profile (device: OpenCL events; host: wall clock) */
 } cm_backend_options;
 
 cm_status backend_host_create(const cm_backend_options *opt, cm_backend **out);

@@ -11,6 +11,7 @@
 #include "device_internal.h"
 #include "gemm_tune.h"
 #include "kernels_embedded.h"
+#include "timer.h"
 
 const char *const device_kernel_names[K_COUNT] = {"kernel_bias_act",
                                                   "kernel_relu_backward",
@@ -207,6 +208,15 @@ cm_status device_prof_add(device_backend *db, const char *label, cl_event start,
     return cl_profile_add(db->prof, label, start, end);
 }
 
+/* `call` (a CL call that makes the host wait), checked; with profiling, its wall time is
+ * added under HOST_WAIT_LABEL (bench --profile counts a step's host waits with it). */
+#define HOST_WAIT(db, call)                                                                                            \
+    do {                                                                                                               \
+        double t0_ = (db)->prof ? timer_now() : 0.0;                                                                   \
+        CL_CHECK(call);                                                                                                \
+        if ((db)->prof) cl_profile_add_host((db)->prof, CM_HOST_WAIT_LABEL, timer_now() - t0_);                        \
+    } while (0)
+
 static cm_status device_profile_reset(cm_backend *b) {
     device_backend *db = DB(b);
     if (!db->prof) return cm_fail(CM_ERR_USAGE, "device '%s' was opened without profiling", db->desc.device_name);
@@ -233,8 +243,8 @@ static cm_status device_upload(cm_backend *b, cm_buf *dst, size_t offset, const 
     CM_TRY(check_range(dst, offset, bytes, "upload"));
     cl_event ev = NULL;
     if (bytes)
-        CL_CHECK(
-            clEnqueueWriteBuffer(DB(b)->queue, dst->mem, CL_TRUE, offset, bytes, src, 0, NULL, PROF_EVENT(DB(b), &ev)));
+        HOST_WAIT(DB(b), clEnqueueWriteBuffer(DB(b)->queue, dst->mem, CL_TRUE, offset, bytes, src, 0, NULL,
+                                              PROF_EVENT(DB(b), &ev)));
     return device_prof_add(DB(b), "upload", NULL, ev);
 }
 
@@ -242,8 +252,8 @@ static cm_status device_download(cm_backend *b, cm_buf *src, size_t offset, void
     CM_TRY(check_range(src, offset, bytes, "download"));
     cl_event ev = NULL;
     if (bytes)
-        CL_CHECK(
-            clEnqueueReadBuffer(DB(b)->queue, src->mem, CL_TRUE, offset, bytes, dst, 0, NULL, PROF_EVENT(DB(b), &ev)));
+        HOST_WAIT(DB(b), clEnqueueReadBuffer(DB(b)->queue, src->mem, CL_TRUE, offset, bytes, dst, 0, NULL,
+                                             PROF_EVENT(DB(b), &ev)));
     return device_prof_add(DB(b), "download", NULL, ev);
 }
 
@@ -257,8 +267,8 @@ static cm_status device_fill(cm_backend *b, cm_buf *dst, float value, size_t cou
 }
 
 static cm_status device_finish(cm_backend *b) {
-    CL_CHECK(clFinish(DB(b)->xfer));
-    CL_CHECK(clFinish(DB(b)->queue));
+    HOST_WAIT(DB(b), clFinish(DB(b)->xfer));
+    HOST_WAIT(DB(b), clFinish(DB(b)->queue));
     return CM_OK;
 }
 
@@ -282,8 +292,8 @@ static cm_status device_stage_rows(cm_backend *b, cm_buf *rows_u8, cm_buf *label
     CM_TRY(check_range(rows_u8, 0, (size_t)n * (size_t)dim, "stage_rows"));
     CM_TRY(check_range(labels_u8, 0, (size_t)n, "stage_rows"));
     /* The previous upload from these pinned mirrors must be complete before we overwrite them. */
-    if (rows_u8->write_done) CL_CHECK(clWaitForEvents(1, &rows_u8->write_done));
-    if (labels_u8->write_done) CL_CHECK(clWaitForEvents(1, &labels_u8->write_done));
+    if (rows_u8->write_done) HOST_WAIT(db, clWaitForEvents(1, &rows_u8->write_done));
+    if (labels_u8->write_done) HOST_WAIT(db, clWaitForEvents(1, &labels_u8->write_done));
     for (int r = 0; r < n; r++) {
         memcpy(rows_u8->host + (size_t)r * dim, src + (size_t)idx[r] * dim, (size_t)dim);
         labels_u8->host[r] = labels[idx[r]];
@@ -428,7 +438,7 @@ static cm_status device_gemm(cm_backend *b, bool ta, bool tb, int m, int n, int 
     CM_TRY(gemm_temp_for(db, &key, &temp));
     if (temp > db->gemm_temp_bytes) {
         if (db->gemm_temp) {
-            CL_CHECK(clFinish(db->queue));
+            HOST_WAIT(db, clFinish(db->queue));
             clReleaseMemObject(db->gemm_temp);
             backend_account(b, db->gemm_temp_bytes, 0);
             db->gemm_temp = NULL;

@@ -99,6 +99,13 @@ cm_status cl_profile_add(cl_profile *p, const char *label, cl_event start, cl_ev
     return CM_OK;
 }
 
+void cl_profile_add_host(cl_profile *p, const char *label, double seconds) {
+    int l = p->nlabels < MAX_LABELS - 1 ? label_index(p, label) : -1;
+    if (l < 0) l = label_index(p, "(other labels)");
+    p->totals[l].calls++;
+    p->totals[l].seconds += seconds;
+}
+
 cm_status cl_profile_read(cl_profile *p, cm_profile_entry *out, int max, int *n) {
     CM_TRY(fold(p));
     *n = p->nlabels < max ? p->nlabels : max;

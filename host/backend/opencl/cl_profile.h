@@ -17,6 +17,8 @@ void cl_profile_reset(cl_profile *p);
  * CL_PROFILING_COMMAND_START..END, or, when `start` is given (a marker enqueued just before a
  * library call that launches several kernels), start's END..end's END. */
 cm_status cl_profile_add(cl_profile *p, const char *label, cl_event start, cl_event end);
+/* Records one host-side stretch of `seconds` (a blocking call), with no event. */
+void cl_profile_add_host(cl_profile *p, const char *label, double seconds);
 /* Waits for the pending events and reports the totals per label, in order of first use. */
 cm_status cl_profile_read(cl_profile *p, cm_profile_entry *out, int max, int *n);
 

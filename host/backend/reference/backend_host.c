@@ -1,5 +1,5 @@
 /* backend_host.c: the plain-C reference backend. Every operation is a straightforward loop
- * (GEMM is cache-blocked in host_gemm.c); the device backend is tested against these. */
+ * (GEMM is OpenBLAS's, through host_gemm.c); the device backend is tested against these. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,16 +13,30 @@
 #include "host_buf.h"
 #include "host_gemm.h"
 #include "nn_ops.h"
+#include "op_clock.h"
 
 typedef struct {
     cm_backend base;
-    host_gemm_scratch scratch;
 } host_backend;
 
+/* Element-wise loops below this many elements run on one thread: waking the others costs more. */
+#define PAR_MIN 16384
+
 static void host_destroy(cm_backend *b) {
-    host_backend *hb = (host_backend *)b;
-    host_gemm_scratch_free(&hb->scratch);
-    free(hb);
+    op_clock_destroy(b->clock);
+    free(b);
+}
+
+static cm_status host_profile_reset(cm_backend *b) {
+    if (!b->clock) return cm_fail(CM_ERR_USAGE, "host backend: not created with profiling");
+    op_clock_reset(b->clock);
+    return CM_OK;
+}
+
+static cm_status host_profile_read(cm_backend *b, cm_profile_entry *out, int max, int *n) {
+    if (!b->clock) return cm_fail(CM_ERR_USAGE, "host backend: not created with profiling");
+    op_clock_read(b->clock, out, max, n);
+    return CM_OK;
 }
 
 static cm_status host_alloc(cm_backend *b, size_t bytes, unsigned flags, const char *what, cm_buf **out) {
@@ -100,6 +114,7 @@ static cm_status host_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, c
     const int32_t *ix = I32(idx) + idx_off;
     float *xf = F(x);
     int32_t *yi = I32(y);
+#pragma omp parallel for schedule(static) if ((long)rows * dim > PAR_MIN)
     for (int r = 0; r < rows; r++) {
         const uint8_t *s = src_u8->data + (size_t)ix[r] * dim;
         float *d = xf + (size_t)r * dim;
@@ -167,30 +182,37 @@ static cm_status host_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labe
 
 static cm_status host_gemm_op(cm_backend *b, bool ta, bool tb, int m, int n, int k, float alpha, cm_buf *a, int lda,
                               cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc) {
-    host_backend *hb = (host_backend *)b;
-    if (host_gemm(&hb->scratch, ta, tb, m, n, k, alpha, F(a), lda, F(bm), ldb, beta, F(c), ldc) != 0)
-        return cm_fail(CM_ERR_MEMORY, "host backend: out of memory for the GEMM packing buffer");
+    host_gemm(ta, tb, m, n, k, alpha, F(a), lda, F(bm), ldb, beta, F(c), ldc);
     return CM_OK;
 }
 
 static cm_status host_bias_act(cm_backend *b, cm_buf *y, cm_buf *bias, int rows, int cols, bool relu) {
     float *yf = F(y);
     const float *bf = F(bias);
+#pragma omp parallel for schedule(static) if ((long)rows * cols > PAR_MIN)
     for (int r = 0; r < rows; r++) {
         float *row = yf + (size_t)r * cols;
-        for (int c = 0; c < cols; c++) {
-            float v = row[c] + bf[c];
-            row[c] = relu && v < 0.0f ? 0.0f : v;
-        }
+        if (relu)
+            for (int c = 0; c < cols; c++) {
+                const float v = row[c] + bf[c];
+                row[c] = v < 0.0f ? 0.0f : v;
+            }
+        else
+            for (int c = 0; c < cols; c++)
+                row[c] += bf[c];
     }
     return CM_OK;
 }
 
 static cm_status host_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n, float scale) {
-    float *d = F(dy);
-    const float *yf = F(y);
-    for (size_t i = 0; i < n; i++)
-        d[i] = yf[i] > 0.0f ? d[i] * scale : 0.0f;
+    float *restrict d = F(dy);
+    const float *restrict yf = F(y);
+    const long len = (long)n;
+#pragma omp parallel for simd schedule(static) if (len > PAR_MIN)
+    for (long i = 0; i < len; i++) { /* both sides computed: a branch-free loop vectorises */
+        const float g = d[i] * scale;
+        d[i] = yf[i] > 0.0f ? g : 0.0f;
+    }
     return CM_OK;
 }
 
@@ -199,7 +221,9 @@ static cm_status host_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uint6
     float *yf = F(y);
     const float inv_keep = 1.0f / (1.0f - p); /* the device gets this value from the host too */
     const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32) ^ CM_PHILOX_TAG_DROPOUT};
-    for (size_t g = 0; g < (n + 3) / 4; g++) {
+    const long groups = (long)((n + 3) / 4);
+#pragma omp parallel for schedule(static) if (groups > PAR_MIN / 4)
+    for (long g = 0; g < groups; g++) {
         const uint32_t ctr[4] = {(uint32_t)g, layer, (uint32_t)step, (uint32_t)(step >> 32)};
         uint32_t u[4];
         philox4x32_10(ctr, key, u);
@@ -214,11 +238,17 @@ static cm_status host_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uint6
 static cm_status host_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *db, int rows, int cols) {
     const float *d = F(dy);
     float *g = F(db);
-    for (int c = 0; c < cols; c++)
-        g[c] = 0.0f;
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++)
-            g[c] += d[(size_t)r * cols + c];
+    enum { CHUNK = 64 }; /* columns per task: each sum keeps its row order whatever the threads */
+    const int chunks = (cols + CHUNK - 1) / CHUNK;
+#pragma omp parallel for schedule(static) if ((long)rows * cols > PAR_MIN && chunks > 1)
+    for (int ch = 0; ch < chunks; ch++) {
+        const int c0 = ch * CHUNK, c1 = c0 + CHUNK < cols ? c0 + CHUNK : cols;
+        for (int c = c0; c < c1; c++)
+            g[c] = 0.0f;
+        for (int r = 0; r < rows; r++)
+            for (int c = c0; c < c1; c++)
+                g[c] += d[(size_t)r * cols + c];
+    }
     return CM_OK;
 }
 
@@ -267,40 +297,49 @@ static cm_status host_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_b
     return CM_OK;
 }
 
+/* SGD, with momentum or Nesterov: PyTorch's torch.optim.SGD update, element by element. */
+static void sgd_update(float *wf, const float *gf, float *mf, long n, const cm_opt_step *s) {
+    const float wd = s->weight_decay, mom = s->momentum, lr = s->lr;
+    const bool nesterov = s->kind == CM_OPT_NESTEROV;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (long i = 0; i < n; i++) {
+        float wi = wf[i], gi = gf[i];
+        if (wd != 0.0f) gi += wd * wi;
+        if (mf) {
+            const float mi = mom * mf[i] + gi;
+            mf[i] = mi;
+            gi = nesterov ? gi + mom * mi : mi;
+        }
+        wf[i] = wi - lr * gi;
+    }
+}
+
+/* Adam (L2 added to the gradient) and AdamW (decoupled decay), as torch.optim. */
+static void adam_update(float *wf, const float *gf, float *mf, float *vf, long n, const cm_opt_step *s) {
+    const float wd = s->weight_decay, b1 = s->beta1, b2 = s->beta2, lr = s->lr;
+    const float step_size = s->step_size, bc2_sqrt = s->bc2_sqrt, eps = s->eps;
+    const bool decoupled = s->kind == CM_OPT_ADAMW;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (long i = 0; i < n; i++) {
+        float wi = wf[i], gi = gf[i];
+        if (decoupled)
+            wi *= 1.0f - lr * wd;
+        else if (wd != 0.0f)
+            gi += wd * wi;
+        const float mi = b1 * mf[i] + (1.0f - b1) * gi;
+        const float vi = b2 * vf[i] + (1.0f - b2) * gi * gi;
+        mf[i] = mi;
+        vf[i] = vi;
+        wf[i] = wi - step_size * (mi / (sqrtf(vi) / bc2_sqrt + eps));
+    }
+}
+
 static cm_status host_opt_update(cm_backend *b, cm_buf *w, cm_buf *g, cm_buf *m, cm_buf *v, size_t n,
                                  const cm_opt_step *s) {
-    float *wf = F(w), *mf = m ? F(m) : NULL, *vf = v ? F(v) : NULL;
-    const float *gf = F(g);
-    const float wd = s->weight_decay;
-    for (size_t i = 0; i < n; i++) {
-        float wi = wf[i], gi = gf[i];
-        switch (s->kind) {
-        case CM_OPT_SGD:
-        case CM_OPT_NESTEROV:
-            if (wd != 0.0f) gi += wd * wi;
-            if (mf) {
-                const float mi = s->momentum * mf[i] + gi;
-                mf[i] = mi;
-                gi = s->kind == CM_OPT_NESTEROV ? gi + s->momentum * mi : mi;
-            }
-            wi -= s->lr * gi;
-            break;
-        case CM_OPT_ADAM:
-        case CM_OPT_ADAMW: {
-            if (s->kind == CM_OPT_ADAMW)
-                wi *= 1.0f - s->lr * wd;
-            else if (wd != 0.0f)
-                gi += wd * wi;
-            const float mi = s->beta1 * mf[i] + (1.0f - s->beta1) * gi;
-            const float vi = s->beta2 * vf[i] + (1.0f - s->beta2) * gi * gi;
-            mf[i] = mi;
-            vf[i] = vi;
-            wi -= s->step_size * (mi / (sqrtf(vi) / s->bc2_sqrt + s->eps));
-            break;
-        }
-        }
-        wf[i] = wi;
-    }
+    if (s->kind == CM_OPT_ADAM || s->kind == CM_OPT_ADAMW)
+        adam_update(F(w), F(g), F(m), F(v), (long)n, s);
+    else
+        sgd_update(F(w), F(g), m ? F(m) : NULL, (long)n, s);
     return CM_OK;
 }
 
@@ -350,6 +389,8 @@ static const cm_backend_ops host_ops = {
     .maxpool_backward = host_maxpool_backward,
     .bn_forward = host_bn_forward,
     .bn_backward = host_bn_backward,
+    .profile_reset = host_profile_reset,
+    .profile_read = host_profile_read,
 };
 
 cm_status backend_host_create(const cm_backend_options *opt, cm_backend **out) {
@@ -360,12 +401,12 @@ cm_status backend_host_create(const cm_backend_options *opt, cm_backend **out) {
     hb->base.align_bytes = 64;
     hb->base.max_alloc_bytes = SIZE_MAX / 2;
     hb->base.global_mem_bytes = SIZE_MAX / 2;
-    int threads = 1;
-#ifdef _OPENMP
-    if (opt && opt->threads > 0) omp_set_num_threads(opt->threads);
-    threads = omp_get_max_threads();
-#endif
-    snprintf(hb->base.device_name, sizeof hb->base.device_name, "host CPU, plain C, %d thread%s", threads,
+    if (opt && opt->profile && !(hb->base.clock = op_clock_create())) {
+        free(hb);
+        return cm_fail(CM_ERR_MEMORY, "host backend: out of memory");
+    }
+    int threads = host_gemm_set_threads(opt ? opt->threads : 0);
+    snprintf(hb->base.device_name, sizeof hb->base.device_name, "host CPU, C + OpenBLAS, %d thread%s", threads,
              threads == 1 ? "" : "s");
     *out = &hb->base;
     return CM_OK;

@@ -1,18 +1,18 @@
-/* host_gemm.h: the reference backend's SGEMM (row-major, optional transposes). */
+/* host_gemm.h: the reference backend's SGEMM (row-major, optional transposes), through CBLAS
+ * (OpenBLAS). The host backend keeps one thread pool, OpenMP's, and gives OpenBLAS its share. */
 #ifndef CLMNIST_HOST_GEMM_H
 #define CLMNIST_HOST_GEMM_H
 #include <stdbool.h>
-#include <stddef.h>
 
-typedef struct {
-    float *buf; /* packing scratch, grown on demand */
-    size_t cap; /* floats */
-} host_gemm_scratch;
+/* C (m, n) = alpha * op(A) op(B) + beta * C, all row-major. */
+void host_gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+               int ldb, float beta, float *c, int ldc);
 
-/* C (m, n) = alpha * op(A) op(B) + beta * C, all row-major. Returns 0, or -1 if the packing
- * scratch cannot be allocated. Deterministic: the result does not depend on the thread count. */
-int host_gemm(host_gemm_scratch *s, bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
-              int lda, const float *b, int ldb, float beta, float *c, int ldc);
-void host_gemm_scratch_free(host_gemm_scratch *s);
+/* Sets the threads both the GEMM and the element-wise loops use (n <= 0: keep the default);
+ * returns the count in effect. */
+int host_gemm_set_threads(int n);
+
+/* "OpenBLAS 0.3.21 (Haswell, pthread)"-style description of the BLAS in use. */
+const char *host_blas_name(void);
 
 #endif
