@@ -4,7 +4,11 @@
  * the work by output rows, (b, c) planes or channels, so no two threads write one element and
  * the result does not depend on the thread count. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "host_buf.h"
 #include "nn_ops.h"
@@ -41,6 +45,16 @@ cm_status host_relu(cm_backend *b, cm_buf *y, size_t n) {
 }
 
 /* ---- convolution as a matrix product ------------------------------------------------------ */
+/* [lo, hi): the outputs o of 0..out whose input index o*S - P + tap lies in [0, size). */
+static void valid_range(int tap, int S, int P, int size, int out, int *lo, int *hi) {
+    const int first = P - tap; /* o*S >= first */
+    *lo = first <= 0 ? 0 : (first + S - 1) / S;
+    const int last = size - 1 + P - tap; /* o*S <= last */
+    *hi = last < 0 ? 0 : last / S + 1;
+    if (*hi > out) *hi = out;
+    if (*lo > *hi) *lo = *hi;
+}
+
 cm_status host_im2col(cm_backend *b, cm_buf *x, cm_buf *col, const cm_window *w) {
     const int C = w->channels, K = w->kernel, S = w->stride, P = w->pad, H = w->height, W = w->width;
     const int OH = w->out_h, OW = w->out_w;
@@ -52,41 +66,54 @@ cm_status host_im2col(cm_backend *b, cm_buf *x, cm_buf *col, const cm_window *w)
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < C * K * K; r++) { /* row r = (c*K + i)*K + j of col (C*K*K, B*OH*OW) */
         const int c = r / (K * K), i = r / K % K, j = r % K;
+        int lo, hi; /* the outputs ow whose input column iw = ow*S - P + j lies in [0, W) */
+        valid_range(j, S, P, W, OW, &lo, &hi);
         float *dst = cf + (size_t)r * ncol;
         for (int n = 0; n < w->batch; n++) {
             const float *plane = xf + ((size_t)n * C + c) * H * W; /* x[n][c] (H, W) */
             for (int oh = 0; oh < OH; oh++) {
                 const int ih = oh * S - P + i;
                 float *d = dst + ((size_t)n * OH + oh) * OW;
-                for (int ow = 0; ow < OW; ow++) {
-                    const int iw = ow * S - P + j;
-                    d[ow] = ih >= 0 && ih < H && iw >= 0 && iw < W ? plane[(size_t)ih * W + iw] : 0.0f;
+                if (ih < 0 || ih >= H || lo >= hi) {
+                    memset(d, 0, sizeof(float) * (size_t)OW);
+                    continue;
                 }
+                const long base = (long)ih * W - P + j; /* plane index of ow = 0 (in range from lo on) */
+                for (int ow = 0; ow < lo; ow++)
+                    d[ow] = 0.0f;
+                for (int ow = lo; ow < hi; ow++)
+                    d[ow] = plane[base + (long)ow * S];
+                for (int ow = hi; ow < OW; ow++)
+                    d[ow] = 0.0f;
             }
         }
     }
     return CM_OK;
 }
 
-/* One input pixel (n, c, ih, iw) of col2im: the sum of every col entry im2col reads from it,
- * i.e. over the kernel taps (i, j) with ih = oh*S - P + i and iw = ow*S - P + j for some
- * output position 0 <= oh < OH, 0 <= ow < OW. */
-static float col2im_pixel(const float *cf, const cm_window *w, size_t ncol, int n, int c, int ih, int iw) {
-    const int K = w->kernel, S = w->stride, P = w->pad;
-    double sum = 0.0;
-    for (int i = 0; i < K; i++) {
-        const int th = ih + P - i; /* = oh * S */
-        if (th < 0 || th % S != 0 || th / S >= w->out_h) continue;
-        const int oh = th / S;
+/* dx plane (n, c) (H, W) of col2im: every pixel sums, in double and in tap order (i, j), the col
+ * entries im2col read from it (the taps with ih = oh*S - P + i, iw = ow*S - P + j for some
+ * output 0 <= oh < OH, 0 <= ow < OW). Accumulated tap by tap over the plane, so that each tap
+ * reads its col row as a contiguous run; acc is an (H, W) scratch. */
+static void col2im_plane(const float *cf, const cm_window *w, size_t ncol, int n, int c, double *acc, float *plane) {
+    const int K = w->kernel, S = w->stride, P = w->pad, H = w->height, W = w->width, OH = w->out_h, OW = w->out_w;
+    memset(acc, 0, sizeof(double) * (size_t)H * W);
+    for (int i = 0; i < K; i++)
         for (int j = 0; j < K; j++) {
-            const int tw = iw + P - j; /* = ow * S */
-            if (tw < 0 || tw % S != 0 || tw / S >= w->out_w) continue;
-            const int ow = tw / S;
-            const size_t row = ((size_t)c * K + i) * K + j, column = ((size_t)n * w->out_h + oh) * w->out_w + ow;
-            sum += (double)cf[row * ncol + column];
+            const float *src = cf + (((size_t)c * K + i) * K + j) * ncol + (size_t)n * OH * OW;
+            int lo, hi;
+            valid_range(j, S, P, W, OW, &lo, &hi);
+            for (int oh = 0; oh < OH; oh++) {
+                const int ih = oh * S - P + i;
+                if (ih < 0 || ih >= H) continue;
+                const long base = (long)ih * W - P + j; /* acc index of ow = 0 (in range from lo on) */
+                const float *s = src + (size_t)oh * OW;
+                for (int ow = lo; ow < hi; ow++)
+                    acc[base + (long)ow * S] += (double)s[ow];
+            }
         }
-    }
-    return (float)sum;
+    for (int k = 0; k < H * W; k++)
+        plane[k] = (float)acc[k];
 }
 
 /* Written as a gather (each dx element sums its own col entries), so dx is overwritten and
@@ -98,14 +125,21 @@ cm_status host_col2im(cm_backend *b, cm_buf *col, cm_buf *dx, const cm_window *w
     CM_TRY(check_floats(dx, in_count(w), "col2im", "dx"));
     const float *cf = F(col);
     float *df = F(dx);
+    int nthreads = 1;
+#ifdef _OPENMP
+    nthreads = omp_get_max_threads();
+#endif
+    double *scratch = malloc(sizeof(double) * (size_t)H * W * (size_t)nthreads);
+    if (!scratch) return cm_fail(CM_ERR_MEMORY, "col2im: out of host memory for a %dx%d scratch", H, W);
 #pragma omp parallel for schedule(static)
     for (int p = 0; p < w->batch * C; p++) { /* plane p = n*C + c of dx (B, C, H, W) */
-        const int n = p / C, c = p % C;
-        float *plane = df + (size_t)p * H * W;
-        for (int ih = 0; ih < H; ih++)
-            for (int iw = 0; iw < W; iw++)
-                plane[(size_t)ih * W + iw] = col2im_pixel(cf, w, ncol, n, c, ih, iw);
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        col2im_plane(cf, w, ncol, p / C, p % C, scratch + (size_t)tid * H * W, df + (size_t)p * H * W);
     }
+    free(scratch);
     return CM_OK;
 }
 
