@@ -63,11 +63,13 @@ static void test_elementwise_ops(void **state) {
     for (size_t s = 0; s < NSIZES; s++) {
         int rows = sizes[s][0], cols = sizes[s][1];
         size_t n = (size_t)rows * cols;
-        float *y = malloc(4 * n), *bias = malloc(4 * cols), *dy = malloc(4 * n), *r[2], *rb[2], *rg[2];
+        float *y = malloc(4 * n), *bias = malloc(4 * cols), *dy = malloc(4 * n), *r[2], *rb[2], *rg[2], *rgf[2],
+              *rbf[2];
         fill_uniform(y, n, 1 + s), fill_uniform(bias, cols, 2 + s), fill_uniform(dy, n, 3 + s);
         cm_backend *be[2] = {host, dev};
         for (int i = 0; i < 2; i++) {
-            r[i] = malloc(4 * n), rb[i] = malloc(4 * n), rg[i] = malloc(4 * cols);
+            r[i] = malloc(4 * n), rb[i] = malloc(4 * n), rg[i] = malloc(4 * cols), rgf[i] = malloc(4 * cols),
+            rbf[i] = malloc(4 * n);
             for (int relu = 0; relu < 2; relu++) {
                 cm_buf *Y = put(be[i], y, 4 * n), *B = put(be[i], bias, 4 * cols);
                 assert_int_equal(backend_bias_act(be[i], Y, B, rows, cols, relu), CM_OK);
@@ -77,9 +79,14 @@ static void test_elementwise_ops(void **state) {
                     assert_int_equal(backend_relu_backward(be[i], D, Y, n, 1.0f / 0.7f), CM_OK);
                     get(be[i], D, rb[i], 4 * n);
                     cm_buf *G = put(be[i], NULL, 4 * cols);
-                    assert_int_equal(backend_bias_grad(be[i], D, G, rows, cols), CM_OK);
+                    assert_int_equal(backend_bias_grad(be[i], D, NULL, G, rows, cols), CM_OK);
                     get(be[i], G, rg[i], 4 * cols);
-                    backend_release(be[i], D), backend_release(be[i], G);
+                    /* fused: the mask of relu_backward (scale 1) and the sums in one call */
+                    cm_buf *DF = put(be[i], dy, 4 * n);
+                    assert_int_equal(backend_bias_grad(be[i], DF, Y, G, rows, cols), CM_OK);
+                    get(be[i], G, rgf[i], 4 * cols);
+                    get(be[i], DF, rbf[i], 4 * n);
+                    backend_release(be[i], D), backend_release(be[i], G), backend_release(be[i], DF);
                 }
                 backend_release(be[i], Y), backend_release(be[i], B);
             }
@@ -87,8 +94,18 @@ static void test_elementwise_ops(void **state) {
         assert_true(check_close("bias_act+relu", r[1], r[0], n, 0, 0));
         assert_true(check_close("relu_backward", rb[1], rb[0], n, 0, 0));
         assert_true(check_close("bias_grad", rg[1], rg[0], cols, 1e-6 * rows, 1e-5));
+        assert_true(check_close("bias_grad, ReLU mask fused", rgf[1], rgf[0], cols, 1e-6 * rows, 1e-5));
+        assert_true(check_close("bias_grad's masked dy", rbf[1], rbf[0], n, 0, 0));
+        /* the fused mask is relu_backward's at scale 1, exactly */
+        for (int i = 0; i < 2; i++) {
+            cm_buf *D = put(be[i], dy, 4 * n), *Y = put(be[i], r[0], 4 * n);
+            assert_int_equal(backend_relu_backward(be[i], D, Y, n, 1.0f), CM_OK);
+            get(be[i], D, rb[i], 4 * n);
+            backend_release(be[i], D), backend_release(be[i], Y);
+        }
+        assert_true(check_close("fused mask = relu_backward", rbf[0], rb[0], n, 0, 0));
         for (int i = 0; i < 2; i++)
-            free(r[i]), free(rb[i]), free(rg[i]);
+            free(r[i]), free(rb[i]), free(rg[i]), free(rgf[i]), free(rbf[i]);
         free(y), free(bias), free(dy);
     }
 }

@@ -127,12 +127,23 @@ static void test_bias_act_and_relu_backward(void **state) {
 static void test_bias_grad(void **state) {
     float dy[6] = {1, 2, 3, 10, 20, 30}; /* (2, 3) */
     cm_buf *DY = buf_from(dy, sizeof dy), *DB = buf_from(NULL, 3 * sizeof(float));
-    assert_int_equal(backend_bias_grad(hb, DY, DB, 2, 3), CM_OK);
+    assert_int_equal(backend_bias_grad(hb, DY, NULL, DB, 2, 3), CM_OK);
     float out[3];
     read_back(DB, out, sizeof out);
     const float expect[3] = {11, 22, 33};
     assert_memory_equal(out, expect, sizeof out);
-    backend_release(hb, DY);
+    /* with a fused ReLU's output: dy masked where y <= 0 (y = 0 and y = -0 included), in place */
+    float y[6] = {1, 0, -2, 0.5f, -0.0f, 3};
+    cm_buf *Y = buf_from(y, sizeof y), *DB2 = buf_from(NULL, 3 * sizeof(float));
+    assert_int_equal(backend_bias_grad(hb, DY, Y, DB2, 2, 3), CM_OK);
+    read_back(DB2, out, sizeof out);
+    const float masked_expect[3] = {11, 0, 30};
+    assert_memory_equal(out, masked_expect, sizeof out);
+    float dy_out[6];
+    read_back(DY, dy_out, sizeof dy_out); /* releases DY */
+    const float dy_expect[6] = {1, 0, 0, 10, 0, 30};
+    assert_memory_equal(dy_out, dy_expect, sizeof dy_out);
+    backend_release(hb, Y);
 }
 
 static void test_softmax_xent_hand_values(void **state) {

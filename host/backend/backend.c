@@ -82,8 +82,8 @@ cm_status backend_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t 
     if (!(p >= 0.0f && p < 1.0f)) return cm_fail(CM_ERR_USAGE, "dropout probability %g: must be in [0, 1)", (double)p);
     TIMED("dropout", b->ops->dropout(b, y, n, p, seed, layer, step));
 }
-cm_status backend_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *db, int rows, int cols) {
-    TIMED("bias_grad", b->ops->bias_grad(b, dy, db, rows, cols));
+cm_status backend_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *relu_y, cm_buf *db, int rows, int cols) {
+    TIMED(relu_y ? "bias_grad (ReLU mask fused)" : "bias_grad", b->ops->bias_grad(b, dy, relu_y, db, rows, cols));
 }
 cm_status backend_softmax_xent(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *dlogits, cm_buf *acc_loss,
                                cm_buf *acc_correct, int rows, int classes) {

@@ -264,9 +264,10 @@ static cm_status layer_backward(cm_net *n, int i, int rows, const cm_net_mode *m
     switch (l->type) {
     case CM_LAYER_LINEAR: {
         int in = (int)shape_numel(l->in);
-        /* dW (out, in) = dy^T (out, rows) . x (rows, in); dbias (out) = column sums of dy */
+        /* a fused ReLU's backward first (dy masked by its output, in place), with dbias (out) = column
+         * sums of dy; then dW (out, in) = dy^T (out, rows) . x (rows, in) */
+        CM_TRY(backend_bias_grad(n->b, r->dout, l->fused_relu ? r->out : NULL, r->dbias, rows, l->out));
         CM_TRY(backend_gemm(n->b, true, false, l->out, in, rows, 1.0f, r->dout, l->out, x, in, 0.0f, r->dw, in));
-        CM_TRY(backend_bias_grad(n->b, r->dout, r->dbias, rows, l->out));
         if (!r->need_dx) return CM_OK;
         /* dx (rows, in) = dy (rows, out) . W (out, in) */
         return backend_gemm(n->b, false, false, rows, in, l->out, 1.0f, r->dout, l->out, r->w, in, 0.0f, dx, in);
@@ -283,6 +284,8 @@ static cm_status layer_backward(cm_net *n, int i, int rows, const cm_net_mode *m
         return backend_bn_backward(n->b, r->dout, x, r->w, r->save_mean, r->save_invstd, dx, r->dw, r->dbias, &s);
     }
     case CM_LAYER_RELU: /* in place; out is the ReLU's output (after any dropout, which keeps signs) */
+        if (i > 0 && n->L.layers[i - 1].fused_relu && n->L.layers[i - 1].type == CM_LAYER_LINEAR)
+            return CM_OK; /* the Linear's bias_grad applies the mask */
         return r->need_dx ? backend_relu_backward(n->b, r->dout, r->out, count, 1.0f) : CM_OK;
     case CM_LAYER_DROPOUT: /* the same mask and scale again: d/dy of y * mask / (1 - p) */
         if (!r->need_dx || !m->training || l->p <= 0.0f) return CM_OK;

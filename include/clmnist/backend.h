@@ -104,8 +104,10 @@ typedef struct {
     /* Inverted dropout in place: y[i] = u_i >= p ? y[i] / (1 - p) : 0, u_i the Philox uniform
      * of (seed, layer, step, i) (include/clmnist/philox.h). y (n). */
     cm_status (*dropout)(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t seed, uint32_t layer, uint64_t step);
-    /* db (cols) = sum over rows of dy (rows, cols). */
-    cm_status (*bias_grad)(cm_backend *b, cm_buf *dy, cm_buf *db, int rows, int cols);
+    /* db (cols) = sum over rows of dy (rows, cols). With relu_y (rows, cols), the output of a
+     * ReLU fused after the layer, dy is first masked in place, dy = relu_y > 0 ? dy : 0 (the
+     * ReLU's backward, one launch instead of two); NULL: dy is only read. */
+    cm_status (*bias_grad)(cm_backend *b, cm_buf *dy, cm_buf *relu_y, cm_buf *db, int rows, int cols);
     /* Row-wise stable softmax of logits (rows, classes) with cross-entropy against labels (rows):
      * acc_loss[r] += -log p[r, y_r]; acc_correct[r] += (argmax_r == y_r);
      * if dlogits: dlogits (rows, classes) = (p - onehot(y)) / rows (gradient of the batch mean). */
@@ -225,7 +227,7 @@ cm_status backend_gemm(cm_backend *b, bool trans_a, bool trans_b, int m, int n, 
 cm_status backend_bias_act(cm_backend *b, cm_buf *y, cm_buf *bias, int rows, int cols, bool relu);
 cm_status backend_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n, float scale);
 cm_status backend_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t seed, uint32_t layer, uint64_t step);
-cm_status backend_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *db, int rows, int cols);
+cm_status backend_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *relu_y, cm_buf *db, int rows, int cols);
 cm_status backend_softmax_xent(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *dlogits, cm_buf *acc_loss,
                                cm_buf *acc_correct, int rows, int classes);
 cm_status backend_argmax(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *pred, cm_buf *acc_correct, int rows,

@@ -522,14 +522,17 @@ static cm_status device_max_norm(cm_backend *b, cm_buf *w, int rows, int cols, f
     return device_launch_1d(db, K_MAX_NORM, (size_t)rows);
 }
 
-static cm_status device_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *db_, int rows, int cols) {
+static cm_status device_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *relu_y, cm_buf *db_, int rows, int cols) {
     device_backend *db = DB(b);
     cl_kernel k = db->k[K_BIAS_GRAD];
+    const int masked = relu_y != NULL;
     ARG_MEM(k, 0, dy);
-    ARG_MEM(k, 1, db_);
-    ARG(k, 2, rows);
-    ARG(k, 3, cols);
-    CL_CHECK(clSetKernelArg(k, 4, sizeof(float) * db->grad_tc * db->grad_lanes, NULL));
+    ARG_MEM(k, 1, masked ? relu_y : dy); /* unread when not masked */
+    ARG(k, 2, masked);
+    ARG_MEM(k, 3, db_);
+    ARG(k, 4, rows);
+    ARG(k, 5, cols);
+    CL_CHECK(clSetKernelArg(k, 6, sizeof(float) * db->grad_tc * db->grad_lanes, NULL));
     size_t local[2] = {db->grad_tc, db->grad_lanes};
     size_t global[2] = {device_round_up((size_t)cols, db->grad_tc), db->grad_lanes};
     if (cols <= 0) return CM_OK;

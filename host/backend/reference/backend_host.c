@@ -235,8 +235,9 @@ static cm_status host_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uint6
     return CM_OK;
 }
 
-static cm_status host_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *db, int rows, int cols) {
-    const float *d = F(dy);
+static cm_status host_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *relu_y, cm_buf *db, int rows, int cols) {
+    float *d = F(dy);
+    const float *y = relu_y ? F(relu_y) : NULL;
     float *g = F(db);
     enum { CHUNK = 64 }; /* columns per task: each sum keeps its row order whatever the threads */
     const int chunks = (cols + CHUNK - 1) / CHUNK;
@@ -245,9 +246,14 @@ static cm_status host_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *db, int rows,
         const int c0 = ch * CHUNK, c1 = c0 + CHUNK < cols ? c0 + CHUNK : cols;
         for (int c = c0; c < c1; c++)
             g[c] = 0.0f;
-        for (int r = 0; r < rows; r++)
+        for (int r = 0; r < rows; r++) {
+            float *row = d + (size_t)r * cols;
+            if (y) /* the fused ReLU's backward first, as relu_backward with scale 1 */
+                for (int c = c0; c < c1; c++)
+                    row[c] = y[(size_t)r * cols + c] > 0.0f ? row[c] : 0.0f;
             for (int c = c0; c < c1; c++)
-                g[c] += d[(size_t)r * cols + c];
+                g[c] += row[c];
+        }
     }
     return CM_OK;
 }
