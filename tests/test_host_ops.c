@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "clmnist/backend.h"
+#include "host_gemm.h"
 
 static cm_backend *hb;
 
@@ -91,6 +92,32 @@ static void test_gemm_against_reference(void **state) {
             free(a), free(b), free(c), free(ref);
         }
     }
+}
+
+/* The host GEMM cuts C into one block per thread (host_gemm.c): the result must not depend on
+ * the thread count, bit for bit, in either cut (more rows than columns, or the other way). */
+static void test_gemm_thread_count_independent(void **state) {
+    const int shapes[][3] = {{129, 33, 784}, {70, 300, 260}, {512, 784, 128}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        for (int t = 0; t < 4; t++) {
+            bool ta = t & 1, tb = t & 2;
+            float *a = malloc(sizeof(float) * m * k), *b = malloc(sizeof(float) * k * n), *c[3];
+            fill_uniform(a, (size_t)m * k, 11 + s);
+            fill_uniform(b, (size_t)k * n, 12 + s);
+            const int threads[3] = {1, 2, 3};
+            for (int i = 0; i < 3; i++) {
+                c[i] = malloc(sizeof(float) * m * n);
+                fill_uniform(c[i], (size_t)m * n, 13 + s);
+                assert_int_equal(host_gemm_set_threads(threads[i]), threads[i]);
+                host_gemm(ta, tb, m, n, k, 0.5f, a, ta ? m : k, b, tb ? k : n, 0.25f, c[i], n);
+            }
+            assert_memory_equal(c[0], c[1], sizeof(float) * m * n);
+            assert_memory_equal(c[0], c[2], sizeof(float) * m * n);
+            free(a), free(b), free(c[0]), free(c[1]), free(c[2]);
+        }
+    }
+    host_gemm_set_threads(2);
 }
 
 static void test_bias_act_and_relu_backward(void **state) {
@@ -301,6 +328,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rng_reference_values),
         cmocka_unit_test(test_gemm_against_reference),
+        cmocka_unit_test(test_gemm_thread_count_independent),
         cmocka_unit_test(test_bias_act_and_relu_backward),
         cmocka_unit_test(test_bias_grad),
         cmocka_unit_test(test_softmax_xent_hand_values),

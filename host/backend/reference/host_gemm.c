@@ -3,9 +3,10 @@
  * Threads: OpenMP runs the element-wise loops and OpenBLAS has a pthread pool of its own; both
  * spin-wait after a call, so on a small machine the two pools fight over the cores. Mode
  * "split" (the default, chosen by measurement: docs/BENCHMARKS.md) keeps OpenBLAS on one thread
- * and cuts the product into one block of C per OpenMP thread, so a single pool runs everything
+ * and cuts the product into blocks of C that OpenMP's threads share, so a single pool runs everything
  * and `--threads` counts every thread. Mode "blas" (CLMNIST_HOST_GEMM=blas) lets OpenBLAS thread
- * the product itself, for comparison. */
+ * the product itself, for comparison.
+ * CLMNIST_HOST_GEMM_BLOCK=N sets the block size (default 64), for measurements. */
 #include "host_gemm.h"
 
 #include <cblas.h>
@@ -54,24 +55,33 @@ static void sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const floa
                 b, ldb, beta, c, ldc);
 }
 
-/* Below this many multiply-adds a second thread costs more than it saves. */
-enum { SPLIT_MIN_MACS = 1 << 16, SPLIT_ALIGN = 16 };
+/* Below this many multiply-adds one call is faster than several. */
+enum { SPLIT_MIN_MACS = 1 << 16 };
 
+static int block_size(void) {
+    static int bs = 0;
+    if (!bs) {
+        const char *e = getenv("CLMNIST_HOST_GEMM_BLOCK");
+        bs = e && atoi(e) > 0 ? atoi(e) : 64;
+    }
+    return bs;
+}
+
+/* C is cut into blocks of BLOCK rows (or columns, when it has more columns than rows), the same
+ * blocks whatever the thread count, and OpenMP spreads them over the threads: OpenBLAS's result
+ * for an element depends on the shape of the call that computes it (its edge kernels round
+ * differently), so fixed blocks keep the result independent of --threads, bit for bit. */
 void host_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
                float beta, float *c, int ldc) {
-    int parts = max_threads();
-    if (blas_threads_itself() || parts < 2 || (double)m * n * k < SPLIT_MIN_MACS) {
+    if (blas_threads_itself() || (double)m * n * k < SPLIT_MIN_MACS) {
         sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
-    /* One block of C's rows (or columns, when there are more) per thread, in multiples of 16. */
-    bool by_rows = m >= n;
-    int len = by_rows ? m : n;
-    int chunk = ((len + parts - 1) / parts + SPLIT_ALIGN - 1) / SPLIT_ALIGN * SPLIT_ALIGN;
-#pragma omp parallel for schedule(static)
-    for (int p = 0; p < parts; p++) {
-        int lo = p * chunk, hi = lo + chunk < len ? lo + chunk : len;
-        if (lo >= hi) continue;
+    const bool by_rows = m >= n;
+    const int len = by_rows ? m : n, bs = block_size(), blocks = (len + bs - 1) / bs;
+#pragma omp parallel for schedule(dynamic, 1) if (blocks > 1)
+    for (int p = 0; p < blocks; p++) {
+        const int lo = p * bs, hi = lo + bs < len ? lo + bs : len;
         if (by_rows) /* rows lo..hi of op(A) and of C */
             sgemm(ta, tb, hi - lo, n, k, alpha, ta ? a + lo : a + (size_t)lo * lda, lda, b, ldb, beta,
                   c + (size_t)lo * ldc, ldc);
