@@ -197,6 +197,11 @@ typedef struct {
 } cm_backend_options;
 
 cm_status backend_host_create(const cm_backend_options *opt, cm_backend **out);
+/* The BLAS behind the host backend's GEMM: "built-in" (host_gemm.c), or the name a build that
+ * links another one gives in the compile definition CLMNIST_HOST_BLAS. */
+const char *host_blas_name(void);
+/* The threads the host backend uses (OpenMP's maximum now; 1 in a build without OpenMP). */
+int host_thread_count(void);
 cm_status backend_device_create(const cm_backend_options *opt, cm_backend **out);
 /* kind: "host" or "device". */
 cm_status backend_create(const char *kind, const cm_backend_options *opt, cm_backend **out);

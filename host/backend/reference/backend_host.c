@@ -352,6 +352,22 @@ static const cm_backend_ops host_ops = {
     .bn_backward = host_bn_backward,
 };
 
+#ifndef CLMNIST_HOST_BLAS
+#define CLMNIST_HOST_BLAS "built-in"
+#endif
+
+const char *host_blas_name(void) {
+    return CLMNIST_HOST_BLAS;
+}
+
+int host_thread_count(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
 cm_status backend_host_create(const cm_backend_options *opt, cm_backend **out) {
     host_backend *hb = calloc(1, sizeof *hb);
     if (!hb) return cm_fail(CM_ERR_MEMORY, "host backend: out of memory");
@@ -360,11 +376,10 @@ cm_status backend_host_create(const cm_backend_options *opt, cm_backend **out) {
     hb->base.align_bytes = 64;
     hb->base.max_alloc_bytes = SIZE_MAX / 2;
     hb->base.global_mem_bytes = SIZE_MAX / 2;
-    int threads = 1;
 #ifdef _OPENMP
     if (opt && opt->threads > 0) omp_set_num_threads(opt->threads);
-    threads = omp_get_max_threads();
 #endif
+    int threads = host_thread_count();
     snprintf(hb->base.device_name, sizeof hb->base.device_name, "host CPU, plain C, %d thread%s", threads,
              threads == 1 ? "" : "s");
     *out = &hb->base;
