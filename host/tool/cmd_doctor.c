@@ -131,10 +131,9 @@ static cm_status check_selected(doctor *d, cm_backend **dev, int *cpu) {
         return st;
     }
     *cpu = backend_device_is_cpu(*dev);
-    report(d, *cpu ? WARN : OK, "selected",
-           "a GPU with its vendor's OpenCL driver, or --backend host (faster on a CPU)", NULL, "%s%s",
-           (*dev)->device_name,
-           *cpu ? ": a CPU; device training runs, but slower than the host backend on the same cores" : "");
+    report(d, *cpu ? WARN : OK, "selected", "a GPU and its vendor's OpenCL driver; on a CPU, --backend host", NULL,
+           "%s%s", (*dev)->device_name,
+           *cpu ? ": a CPU, where the host backend is usually faster ('train' measures it and says so)" : "");
     return CM_OK;
 }
 
