@@ -46,7 +46,7 @@ cp "$tmp/bad/train-labels-idx1-ubyte" "$tmp/bad/t10k-labels-idx1-ubyte"
 expect 1 "$tmp/bad/train-images-idx3-ubyte: truncated" -- train --data "$tmp/bad" --backend host
 
 # Help works for every subcommand.
-for cmd in devices train eval predict compare bench tune; do
+for cmd in devices train eval predict compare bench tune doctor; do
     if "$bin" "$cmd" --help >"$tmp/out" 2>&1 && grep -q "usage: clmnist $cmd" "$tmp/out"; then
         pass=$((pass + 1))
     else

@@ -43,6 +43,12 @@ static cm_status setup(cm_infer *c) {
     return backend_finish(b);
 }
 
+/* Mirrors setup(). */
+size_t infer_batch_bytes(const cm_layout *L, int batch) {
+    size_t B = (size_t)batch, dim = shape_numel(L->input);
+    return 2 * (B * dim + B) + 2 * B * sizeof(int32_t) + 2 * fbytes(B);
+}
+
 static cm_status create(cm_backend *b, int batch, cm_infer **out) {
     *out = NULL;
     if (batch < 1 || batch > (1 << 20)) return cm_fail(CM_ERR_USAGE, "batch %d: must be 1 to %d", batch, 1 << 20);

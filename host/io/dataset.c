@@ -9,6 +9,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "clmnist/rng.h"
+
 static cm_status read_all(const char *path, uint8_t **out, size_t *out_len) {
     gzFile f = gzopen(path, "rb");
     if (!f) return cm_fail(CM_ERR_IO, "%s: cannot open: %s", path, strerror(errno ? errno : ENOENT));
@@ -270,6 +272,37 @@ void dataset_free_split(cm_split *split) {
         free(split->labels);
     }
     memset(split, 0, sizeof *split);
+}
+
+static cm_status synthetic_split(cm_split *sp, int32_t count, int32_t rows, int32_t cols, int32_t classes, cm_rng *r) {
+    *sp = (cm_split){.count = count, .rows = rows, .cols = cols, .dim = rows * cols};
+    sp->images = malloc((size_t)count * (size_t)sp->dim);
+    sp->labels = malloc((size_t)count);
+    if (!sp->images || !sp->labels) return cm_fail(CM_ERR_MEMORY, "out of host memory for synthetic data");
+    for (int32_t i = 0; i < count; i++) {
+        int32_t c = i % classes, lo = c * rows / classes, hi = (c + 1) * rows / classes;
+        sp->labels[i] = (uint8_t)c;
+        for (int32_t y = 0; y < rows; y++)
+            for (int32_t x = 0; x < cols; x++)
+                sp->images[(size_t)i * (size_t)sp->dim + (size_t)(y * cols + x)] =
+                    (uint8_t)((rng_next_u32(r) & 63) + (y >= lo && y < hi ? 160 : 0));
+    }
+    return CM_OK;
+}
+
+cm_status dataset_synthetic(cm_dataset *ds, int32_t n_train, int32_t n_test, int32_t rows, int32_t cols,
+                            int32_t classes, uint64_t seed) {
+    memset(ds, 0, sizeof *ds);
+    if (n_train < 1 || n_test < 1 || rows < 1 || cols < 1 || classes < 2 || classes > 256 || rows > 4096 || cols > 4096)
+        return cm_fail(CM_ERR_USAGE, "synthetic data: bad sizes");
+    cm_rng r;
+    rng_seed(&r, seed, 5);
+    ds->classes = classes;
+    snprintf(ds->name, sizeof ds->name, "synthetic");
+    cm_status st = synthetic_split(&ds->train, n_train, rows, cols, classes, &r);
+    if (st == CM_OK) st = synthetic_split(&ds->test, n_test, rows, cols, classes, &r);
+    if (st != CM_OK) dataset_free(ds);
+    return st;
 }
 
 void dataset_free(cm_dataset *ds) {

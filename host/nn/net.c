@@ -144,6 +144,31 @@ cm_status net_create(cm_backend *b, const cm_layout *L, cm_buf *params, cm_buf *
     return CM_OK;
 }
 
+/* Mirrors setup() and setup_layer(): keep the three in step. */
+size_t net_memory_bytes(const cm_layout *L, int batch, size_t *largest) {
+    size_t in_n = (size_t)batch * shape_numel(L->input), col = 0, cnhw = 0;
+    size_t total = 2 * fbytes(in_n), big = fbytes(in_n);
+    for (int i = 0; i < L->nlayers; i++) {
+        const cm_layer *l = &L->layers[i];
+        size_t out_n = (size_t)batch * shape_numel(l->out_shape);
+        if (!in_place(l->type)) total += 2 * fbytes(out_n);
+        if (!in_place(l->type) && fbytes(out_n) > big) big = fbytes(out_n);
+        if (l->type == CM_LAYER_MAXPOOL2D) total += out_n * sizeof(int32_t);
+        if (l->type == CM_LAYER_BATCHNORM1D || l->type == CM_LAYER_BATCHNORM2D) total += 2 * fbytes((size_t)l->in.c);
+        if (l->type == CM_LAYER_CONV2D) {
+            size_t c1, c2;
+            conv_scratch(l, batch, &c1, &c2);
+            col = c1 > col ? c1 : col;
+            cnhw = c2 > cnhw ? c2 : cnhw;
+        }
+    }
+    total += fbytes(col) + fbytes(cnhw);
+    big = fbytes(col) > big ? fbytes(col) : big;
+    big = fbytes(cnhw) > big ? fbytes(cnhw) : big;
+    if (largest) *largest = big;
+    return total;
+}
+
 void net_destroy(cm_net *n) {
     if (!n) return;
     cm_backend *b = n->b;

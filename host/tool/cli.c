@@ -20,7 +20,7 @@
 static void usage(const cm_command_info *info) {
     printf("usage: clmnist %s [options]\n\n%s\n\noptions:\n", info->name, info->summary);
     printf("  --data DIR        IDX dataset directory (default: $CLMNIST_DATA or data/mnist)\n");
-    if (info->with_backend) printf("  --backend B       'device' (OpenCL, default) or 'host' (plain-C reference)\n");
+    if (info->with_backend) printf("  --backend B       'device' (OpenCL, default) or 'host' (C reference backend, OpenBLAS GEMM)\n");
     printf("  --device SEL      OpenCL device: index or name substring from 'clmnist devices'\n"
            "                    (default: $CLMNIST_DEVICE, else the first GPU, else device 0)\n");
     printf("  --preset P        the recipe the other flags start from (flags override it):\n");

@@ -12,7 +12,7 @@
 
 static const cm_command_info compare_info = {
     "compare",
-    "Trains the host (plain C) and device (OpenCL) backends in lockstep from identical weights\n"
+    "Trains the host (C + OpenBLAS) and device (OpenCL) backends in lockstep from identical weights\n"
     "and batches; after step 1, step 100 and every epoch prints each tensor's max absolute and\n"
     "relative difference (|dev - host| / max(|host|, 1e-3)), both losses, accuracies and speeds.",
     0,

@@ -41,7 +41,7 @@ static void eval_usage(int predict) {
         printf("  --top K           how many classes to list per image (default 3)\n");
         printf("  --json            print one JSON array\n");
     }
-    printf("  --backend B       'device' (OpenCL, default) or 'host' (plain-C reference)\n");
+    printf("  --backend B       'device' (OpenCL, default) or 'host' (C reference backend, OpenBLAS GEMM)\n");
     printf("  --device SEL      OpenCL device: index or name substring from 'clmnist devices'\n");
     printf("  --threads N       host backend threads (default: all cores)\n");
     printf("  -h, --help        show this help\n");

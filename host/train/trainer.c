@@ -91,11 +91,7 @@ static cm_status setup(cm_trainer *t, const cm_model *model) {
     CM_TRY(st);
 
     size_t image_bytes = (size_t)tr->count * (size_t)tr->dim;
-    if (t->cfg.feed ==
-        CM_FEED_AUTO) /* measured equal on PoCL; resident spares the host per-step work (docs/BENCHMARKS.md) */
-        t->resident = image_bytes <= b->max_alloc_bytes && image_bytes <= b->global_mem_bytes / 4;
-    else
-        t->resident = t->cfg.feed == CM_FEED_RESIDENT;
+    t->resident = trainer_feed_resident(b, tr, t->cfg.feed);
     if (t->resident) {
         CM_TRY(backend_alloc(b, image_bytes, 0, "training images", &t->train_u8));
         CM_TRY(backend_alloc(b, (size_t)tr->count, 0, "training labels", &t->train_labels));
@@ -104,6 +100,37 @@ static cm_status setup(cm_trainer *t, const cm_model *model) {
         CM_TRY(backend_upload(b, t->train_labels, 0, tr->labels, (size_t)tr->count));
     }
     return backend_finish(b);
+}
+
+int trainer_feed_resident(const cm_backend *b, const cm_split *train, cm_feed_mode feed) {
+    size_t image_bytes = (size_t)train->count * (size_t)train->dim;
+    if (feed != CM_FEED_AUTO) return feed == CM_FEED_RESIDENT;
+    /* measured equal on PoCL; resident spares the host per-step work (docs/BENCHMARKS.md) */
+    return image_bytes <= b->max_alloc_bytes && image_bytes <= b->global_mem_bytes / 4;
+}
+
+static int opt_states(const cm_train_config *c) {
+    switch (c->optimizer) {
+    case CM_OPT_ADAM:
+    case CM_OPT_ADAMW: return 2;
+    case CM_OPT_NESTEROV: return 1;
+    case CM_OPT_SGD:
+    default: return c->momentum > 0.0f ? 1 : 0;
+    }
+}
+
+/* Mirrors setup(): keep the two in step. */
+cm_train_memory trainer_memory_estimate(const cm_layout *L, const cm_train_config *cfg, const cm_split *train,
+                                        int resident) {
+    cm_train_memory m = {0};
+    size_t B = (size_t)cfg->batch, net_largest, count = (size_t)train->count;
+    m.params = fbytes(L->total) + fbytes(L->trainable) * (size_t)(1 + opt_states(cfg));
+    m.activations = net_memory_bytes(L, cfg->batch, &net_largest) + infer_batch_bytes(L, cfg->batch);
+    m.activations += 2 * B * sizeof(int32_t) + 2 * fbytes(B) + 2 * (B * (size_t)train->dim + B);
+    if (resident) m.data = count * (size_t)train->dim + count + count * sizeof(int32_t);
+    m.largest = fbytes(L->total) > net_largest ? fbytes(L->total) : net_largest;
+    if (resident && count * (size_t)train->dim > m.largest) m.largest = count * (size_t)train->dim;
+    return m;
 }
 
 static cm_status check_config(const cm_train_config *c) {
@@ -325,13 +352,7 @@ cm_status trainer_set_params(cm_trainer *t, const float *params) {
 }
 
 int trainer_opt_state_count(const cm_trainer *t) {
-    switch (t->cfg.optimizer) {
-    case CM_OPT_ADAM:
-    case CM_OPT_ADAMW: return 2;
-    case CM_OPT_NESTEROV: return 1;
-    case CM_OPT_SGD:
-    default: return t->cfg.momentum > 0.0f ? 1 : 0;
-    }
+    return opt_states(&t->cfg);
 }
 
 const char *trainer_opt_state_name(const cm_trainer *t, int i) {

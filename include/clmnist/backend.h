@@ -202,6 +202,10 @@ typedef struct {
 } cm_backend_options;
 
 cm_status backend_host_create(const cm_backend_options *opt, cm_backend **out);
+/* The BLAS behind the host backend's GEMM: "OpenBLAS (core; build configuration)" (host_gemm.c). */
+const char *host_blas_name(void);
+/* The threads the host backend uses (OpenMP's maximum now; 1 in a build without OpenMP). */
+int host_thread_count(void);
 cm_status backend_device_create(const cm_backend_options *opt, cm_backend **out);
 /* kind: "host" or "device". */
 cm_status backend_create(const char *kind, const cm_backend_options *opt, cm_backend **out);
@@ -250,6 +254,10 @@ cm_status backend_bn_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamm
                               cm_buf *save_invstd, cm_buf *dx, cm_buf *dgamma, cm_buf *dbeta, const cm_bn_shape *s);
 /* out_h and out_w from the rest of w; CM_ERR_USAGE (naming what) when the window does not fit. */
 cm_status window_resolve(cm_window *w, const char *what);
+/* C = 0.75 op(A) op(B) - 0.5 C on `ref` and on `b` from the same seeded uniform [-1, 1] inputs (A
+ * m x k, B k x n, C m x n as op gives them), in all four transpose combinations; *rel_l2 gets the
+ * worst ||C_b - C_ref|| / ||C_ref|| (double sums; NaN if any is). backend_check.c. */
+cm_status backend_gemm_agreement(cm_backend *ref, cm_backend *b, int m, int n, int k, uint64_t seed, double *rel_l2);
 /* CM_ERR_USAGE when the backend cannot profile (it was not created with .profile). */
 cm_status backend_profile_reset(cm_backend *b);
 cm_status backend_profile_read(cm_backend *b, cm_profile_entry *out, int max, int *n);

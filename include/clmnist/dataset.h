@@ -42,6 +42,12 @@ cm_status dataset_load_dir(const char *dir, int32_t val, cm_dataset *ds);
 /* Locates `stem` (e.g. "train-images-idx3-ubyte") in dir; returns 0 and fills path if found. */
 int dataset_find_file(const char *dir, const char *stem, char *path, size_t path_size);
 
+/* A learnable stand-in for a dataset that is not there: rows x cols images of class c show a
+ * bright horizontal band (band c of `classes` equal bands) over uniform noise, labels cycling
+ * through the classes; named "synthetic". The same seed gives the same bytes. */
+cm_status dataset_synthetic(cm_dataset *ds, int32_t n_train, int32_t n_test, int32_t rows, int32_t cols,
+                            int32_t classes, uint64_t seed);
+
 void dataset_free_split(cm_split *split);
 void dataset_free(cm_dataset *ds);
 

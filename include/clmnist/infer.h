@@ -24,6 +24,9 @@ cm_status infer_create(cm_backend *b, const cm_model *model, int batch, cm_infer
  * outlive the context. */
 cm_status infer_create_shared(cm_backend *b, cm_net *net, const cm_layout *L, int batch, cm_infer **out);
 void infer_destroy(cm_infer *c);
+/* The backend bytes a context shared with a trainer's net allocates (its per-batch buffers);
+ * infer_create adds the parameters and net_memory_bytes. */
+size_t infer_batch_bytes(const cm_layout *L, int batch);
 const cm_layout *infer_layout(const cm_infer *c);
 
 /* For every example of a split, in order: if pred, the class with the largest logit (the first

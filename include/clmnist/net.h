@@ -26,6 +26,9 @@ typedef struct {
  * outlive the net. */
 cm_status net_create(cm_backend *b, const cm_layout *L, cm_buf *params, cm_buf *grads, int batch, cm_net **out);
 void net_destroy(cm_net *n);
+/* The backend bytes net_create allocates for L at `batch` (views into params and grads not
+ * counted); *largest (if not NULL) gets the largest single buffer. */
+size_t net_memory_bytes(const cm_layout *L, int batch, size_t *largest);
 
 cm_buf *net_input(cm_net *n);   /* (batch, C, H, W) float: the caller fills it */
 cm_buf *net_logits(cm_net *n);  /* (batch, classes) */

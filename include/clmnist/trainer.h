@@ -63,6 +63,22 @@ cm_status trainer_set_params(cm_trainer *t, const float *params);
 cm_status trainer_get_grads(cm_trainer *t, float *grads);
 const cm_layout *trainer_layout(const cm_trainer *t);
 
+/* Whether a trainer on b keeps `train` on the backend (resident) for a feed mode: CM_FEED_AUTO
+ * does when the images fit in one buffer and in a quarter of the backend's memory. */
+int trainer_feed_resident(const cm_backend *b, const cm_split *train, cm_feed_mode feed);
+
+/* The backend memory trainer_create allocates (what it adds to b->bytes_in_use). */
+typedef struct {
+    size_t params;      /* parameters, gradients and the optimizer's state */
+    size_t activations; /* the net at the batch size (activations, their gradients, scratch) and the per-batch
+                           buffers of training and evaluation */
+    size_t data;        /* the training set kept on the backend (0 when streamed) */
+    size_t largest;     /* the largest single buffer */
+} cm_train_memory;
+/* For a layout and config on `train` (its count and dim), resident or streamed. */
+cm_train_memory trainer_memory_estimate(const cm_layout *L, const cm_train_config *cfg, const cm_split *train,
+                                        int resident);
+
 /* Checkpoint support: the optimizer state and the position in the schedule. Restoring both,
  * then starting at the next epoch, continues a run exactly as if it had not stopped. The state
  * is 0 (plain SGD), 1 ("momentum": SGD with momentum, Nesterov) or 2 ("exp_avg", "exp_avg_sq":

@@ -651,8 +651,8 @@ static cm_status device_setup(device_backend *db, bool profile) {
         srcs[n] = cm_kernel_sources[i].text;
         lens[n] = cm_kernel_sources[i].length;
     }
-    CM_TRY(
-        cl_build_program(db->ctx, db->desc.device, db->desc.device_name, srcs, lens, n, "-cl-std=CL1.2", &db->program));
+    CM_TRY(cl_build_program(db->ctx, db->desc.device, db->desc.device_name, srcs, lens, n, CL_BUILD_OPTIONS,
+                            &db->program));
     for (int i = 0; i < K_COUNT; i++) {
         db->k[i] = clCreateKernel(db->program, device_kernel_names[i], &err);
         if (err != CL_SUCCESS) return cl_fail_call(err, device_kernel_names[i], __FILE__, __LINE__);

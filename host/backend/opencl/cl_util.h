@@ -51,6 +51,9 @@ cm_status cl_list_devices(cl_device_desc **out, int *count);
 cm_status cl_select_device(const char *selector, cl_device_desc *out);
 const char *cl_device_type_name(cl_device_type type);
 
+/* What every kernel program is built with. */
+#define CL_BUILD_OPTIONS "-cl-std=CL1.2"
+
 /* Builds `count` sources (concatenated in order) for one device. On a build failure the full
  * build log goes to stderr and the error names the device; *out is NULL then. */
 cm_status cl_build_program(cl_context ctx, cl_device_id dev, const char *device_name, const char **sources,

@@ -399,6 +399,14 @@ static const cm_backend_ops host_ops = {
     .profile_read = host_profile_read,
 };
 
+int host_thread_count(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
 cm_status backend_host_create(const cm_backend_options *opt, cm_backend **out) {
     host_backend *hb = calloc(1, sizeof *hb);
     if (!hb) return cm_fail(CM_ERR_MEMORY, "host backend: out of memory");
