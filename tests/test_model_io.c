@@ -426,7 +426,31 @@ static void test_image_to_mnist(void **state) {
     memset(page, 255, (size_t)w * h);
     assert_int_equal(image_to_mnist(page, w, h, CM_INVERT_AUTO, "blank", out, &inv), CM_ERR_FORMAT);
     assert_non_null(strstr(cm_last_error(), "no digit"));
+    /* no pixels at all (issue 19's crash: border_median read past a 0-byte buffer) */
+    assert_int_equal(image_to_mnist(page, 0, h, CM_INVERT_AUTO, "empty", out, &inv), CM_ERR_FORMAT);
+    assert_int_equal(image_to_mnist(page, w, 0, CM_INVERT_AUTO, "empty", out, &inv), CM_ERR_FORMAT);
+    assert_non_null(strstr(cm_last_error(), "no pixels"));
     free(page);
+}
+
+/* Regression (issue 19): PNM files whose header gives a zero width or height decode in
+ * stb_image; each must be a one-line format error naming the file, not a read past the buffer. */
+static void test_image_zero_sides(void **state) {
+    const char *headers[] = {"P5\n0 5\n255\n", "P5\n5 0\n255\n", "P6\n0 0\n255\n", "P2\n0 3\n255\n"};
+    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
+        const char *path = tmp_path("zero.pnm");
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        fputs(headers[i], f);
+        fputs("ABCDEF", f); /* a few bytes of "pixels" after the header */
+        fclose(f);
+        uint8_t *g = NULL;
+        int w = -1, h = -1;
+        cm_status st = image_load_gray(path, &g, &w, &h);
+        assert_int_equal(st, CM_ERR_FORMAT);
+        assert_null(g);
+        assert_non_null(strstr(cm_last_error(), "zero.pnm"));
+    }
 }
 
 /* Test digits written as PNG (plain, and inverted and enlarged on a bigger page), read back and
@@ -498,6 +522,7 @@ static void test_predict_png_matches_model(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_bitwise),
+        cmocka_unit_test(test_image_zero_sides),
         cmocka_unit_test(test_forged_valid_file_loads),
         cmocka_unit_test(test_malformed_files),
         cmocka_unit_test(test_save_is_atomic),

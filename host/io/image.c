@@ -20,6 +20,10 @@ cm_status image_load_gray(const char *path, uint8_t **pixels, int *width, int *h
     unsigned char *ga = stbi_load_from_file(f, &w, &h, &n, 2); /* gray + alpha */
     fclose(f);
     if (!ga) return cm_fail(CM_ERR_FORMAT, "%s: not a readable image (%s)", path, stbi_failure_reason());
+    if (w < 1 || h < 1) { /* stb_image accepts a PNM header with a zero side */
+        stbi_image_free(ga);
+        return cm_fail(CM_ERR_FORMAT, "%s: the image is %dx%d: no pixels", path, w, h);
+    }
     if ((size_t)w * (size_t)h > ((size_t)1 << 26)) {
         stbi_image_free(ga);
         return cm_fail(CM_ERR_FORMAT, "%s: %dx%d is too large", path, w, h);
@@ -65,6 +69,7 @@ static uint8_t border_median(const uint8_t *g, int w, int h) {
 
 cm_status image_to_mnist(const uint8_t *gray, int w, int h, cm_invert invert, const char *what, uint8_t out[784],
                          int *inverted) {
+    if (w < 1 || h < 1) return cm_fail(CM_ERR_FORMAT, "%s: the image is %dx%d: no pixels", what, w, h);
     size_t n = (size_t)w * h;
     float *ink = malloc(n * sizeof(float));
     if (!ink) return cm_fail(CM_ERR_MEMORY, "%s: out of memory", what);
