@@ -105,7 +105,7 @@ static void check_devices(doctor *d, const cl_device_desc *list, int n) {
         int kernels = 0;
         double t0 = timer_now();
         cm_status st = cl_check_kernels(dev, &kernels, &log);
-        char what[512];
+        char what[1024];
         snprintf(what, sizeof what, "%s (%s, %s, %u CUs, %.1f GiB, %s, driver %s)", dev->device_name,
                  cl_device_type_name(dev->type), dev->platform_name, dev->compute_units, mib(dev->global_mem) / 1024.0,
                  dev->c_version, dev->driver_version);
