@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "bench_profile.h"
+#include "bench_tables.h"
 #include "cli.h"
 #include "clmnist/rng.h"
 #include "commands.h"
@@ -293,61 +293,114 @@ static double peak_rss_mib(void) {
     return (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
 }
 
-/* The limit the GEMMs set (json "gemm_limit"): the images/s of a step that did nothing but its
- * GEMMs at the rates just measured, and the share of it the measured step reaches. */
-static void gemm_limit(cm_backend **bk, int nbk, int batch, const double *step_s, const double *first_ips, FILE *out,
-                       cJSON *root) {
-    cJSON *jl = cJSON_AddArrayToObject(root, "gemm_limit");
-    for (int i = 0; i < nbk; i++) {
-        double limit = batch / step_s[i];
-        fprintf(out, "  %-7s GEMM-bound limit %.0f images/s (the step's GEMMs alone: %.3f ms)", bk[i]->kind, limit,
-                1e3 * step_s[i]);
-        if (first_ips[i] > 0.0) fprintf(out, "; the step reaches %.0f%% of it", 100.0 * first_ips[i] / limit);
-        fprintf(out, "\n");
+/* Trains each backend until the test accuracy reaches o->to_accuracy (json "to_accuracy"). */
+static cm_status tta_table(cm_backend **bk, cm_model *models, const cm_dataset *ds, const cm_train_args *a,
+                           const bench_opts *o, double load_s, const double *setup_s, FILE *out, cJSON *jt) {
+    fprintf(out, "time to %.2f%% test accuracy (batch %d, %d epochs planned):\n", 100.0 * o->to_accuracy, a->batch,
+            a->epochs);
+    for (int i = 0; i < o->nbackends; i++) {
+        tta_result r;
+        CM_TRY(time_to_accuracy(bk[i], ds, &models[i], a, o, &r));
+        fprintf(out,
+                "  %-7s %s after %.2f epochs: %.2f%%; data load %.2f s, backend setup %.2f s, training %.2f s "
+                "(evaluation %.2f s not counted)\n",
+                bk[i]->kind, r.reached ? "reached" : "NOT reached", r.epochs, 100.0 * r.accuracy, load_s, setup_s[i],
+                r.train_s, r.eval_s);
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "backend", bk[i]->kind);
-        cJSON_AddNumberToObject(j, "batch", batch);
-        cJSON_AddNumberToObject(j, "gemm_ms_per_step", 1e3 * step_s[i]);
-        cJSON_AddNumberToObject(j, "images_per_s", limit);
-        if (first_ips[i] > 0.0) cJSON_AddNumberToObject(j, "step_share", first_ips[i] / limit);
-        cJSON_AddItemToArray(jl, j);
+        cJSON_AddNumberToObject(j, "target", o->to_accuracy);
+        cJSON_AddBoolToObject(j, "reached", r.reached);
+        cJSON_AddNumberToObject(j, "accuracy", r.accuracy);
+        cJSON_AddNumberToObject(j, "epochs", r.epochs);
+        cJSON_AddNumberToObject(j, "data_load_s", load_s);
+        cJSON_AddNumberToObject(j, "setup_s", setup_s[i]);
+        cJSON_AddNumberToObject(j, "train_s", r.train_s);
+        cJSON_AddNumberToObject(j, "eval_s", r.eval_s);
+        cJSON_AddItemToArray(jt, j);
+    }
+    return CM_OK;
+}
+
+/* The throughput table of the finished runs (json "throughput"): median, min and max images/s of
+ * each configuration; first_ips gets each backend's median at the first batch size. */
+static void print_throughput(tp_config *cfgs, int ncfg, cm_backend **bk, const bench_opts *o, FILE *out, cJSON *root,
+                             double *first_ips) {
+    cJSON *jtp = cJSON_AddArrayToObject(root, "throughput");
+    fprintf(out, "  %-7s %-9s %6s %10s %10s %10s  %s\n", "backend", "feed", "batch", "median", "min", "max",
+            "images/s; device");
+    for (int c = 0; c < ncfg; c++) {
+        tp_config *k = &cfgs[c];
+        qsort(k->ips, (size_t)k->nruns, sizeof(double), cmp_double);
+        k->median = k->nruns % 2 ? k->ips[k->nruns / 2] : 0.5 * (k->ips[k->nruns / 2 - 1] + k->ips[k->nruns / 2]);
+        k->min = k->ips[0];
+        k->max = k->ips[k->nruns - 1];
+        cm_backend *b = bk[k->backend];
+        if (k->batch == o->batches[0] && first_ips[k->backend] == 0.0) first_ips[k->backend] = k->median;
+        fprintf(out, "  %-7s %-9s %6d %10.0f %10.0f %10.0f  %s\n", b->kind, k->feed_used, k->batch, k->median, k->min,
+                k->max, b->device_name);
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "backend", b->kind);
+        cJSON_AddStringToObject(j, "device", b->device_name);
+        cJSON_AddStringToObject(j, "feed", k->feed_used);
+        cJSON_AddStringToObject(j, "feed_requested", feed_name(k->feed));
+        cJSON_AddNumberToObject(j, "batch", k->batch);
+        cJSON_AddNumberToObject(j, "images_per_s_median", k->median);
+        cJSON_AddNumberToObject(j, "images_per_s_min", k->min);
+        cJSON_AddNumberToObject(j, "images_per_s_max", k->max);
+        cJSON_AddItemToObject(j, "images_per_s_runs", cJSON_CreateDoubleArray(k->ips, k->nruns));
+        cJSON_AddItemToArray(jtp, j);
     }
 }
 
-/* Times every GEMM shape of a step at the first batch size on each backend (json "gemm"), then
- * the limit they set (first_ips: each backend's measured images/s at that batch, 0 if none). */
-static cm_status gemm_table(cm_backend **bk, const bench_opts *o, const cm_layout *L, const double *first_ips,
-                            FILE *out, cJSON *jg, cJSON *root) {
-    gemm_case cases[3 * CM_MAX_LAYERS];
-    double step_s[MAX_ITEMS] = {0};
-    int B = o->batches[0];
-    fprintf(out, "GEMM at batch %d (GFLOP/s):\n  %-28s %6s %6s %6s", B, "shape", "m", "n", "k");
-    for (int i = 0; i < o->nbackends; i++)
-        fprintf(out, " %10s", bk[i]->kind);
-    fprintf(out, "\n");
-    int n = gemm_model_cases(L, B, cases);
-    for (int c = 0; c < n; c++) {
-        fprintf(out, "  %-28s %6d %6d %6d", cases[c].what, cases[c].m, cases[c].n, cases[c].k);
-        for (int i = 0; i < o->nbackends; i++) {
-            CM_TRY(gemm_case_time(bk[i], &cases[c], 0.3));
-            step_s[i] += cases[c].seconds;
-            fprintf(out, " %10.1f", cases[c].gflops);
-            cJSON *j = cJSON_CreateObject();
-            cJSON_AddStringToObject(j, "backend", bk[i]->kind);
-            cJSON_AddStringToObject(j, "shape", cases[c].what);
-            cJSON_AddBoolToObject(j, "trans_a", cases[c].ta);
-            cJSON_AddBoolToObject(j, "trans_b", cases[c].tb);
-            cJSON_AddNumberToObject(j, "m", cases[c].m);
-            cJSON_AddNumberToObject(j, "n", cases[c].n);
-            cJSON_AddNumberToObject(j, "k", cases[c].k);
-            cJSON_AddNumberToObject(j, "gflops", cases[c].gflops);
-            cJSON_AddItemToArray(jg, j);
+/* Throughput: every configuration once per round, rounds repeated, so drift in a shared
+ * machine's speed hits every configuration alike; prints the table (json "throughput") and gives
+ * each backend's median images/s at the first batch size in first_ips. */
+static cm_status throughput_table(cm_backend **bk, cm_model *models, const cm_dataset *ds, const cm_train_args *a,
+                                  const bench_opts *o, const char *arch, FILE *out, cJSON *root, double *first_ips) {
+    tp_config *cfgs = calloc(MAX_ITEMS * MAX_ITEMS * MAX_ITEMS, sizeof *cfgs);
+    int ncfg = 0;
+    cm_status st = cfgs ? CM_OK : cm_fail(CM_ERR_MEMORY, "out of host memory");
+    for (int i = 0; st == CM_OK && i < o->nbackends; i++)
+        for (int j = 0; j < o->nbatches; j++) {
+            int is_host = !strcmp(bk[i]->kind, "host");
+            for (int f = 0; f < (is_host ? 1 : o->nfeeds); f++)
+                cfgs[ncfg++] =
+                    (tp_config){.backend = i, .batch = o->batches[j], .feed = is_host ? CM_FEED_AUTO : o->feeds[f]};
         }
-        fprintf(out, "\n");
-        fflush(out);
+    if (st == CM_OK) {
+        fprintf(out, "throughput: %s, %d runs of %d steps after %d warm-up steps, interleaved\n", arch, o->runs,
+                o->steps, o->warmup);
+        cm_progress bar;
+        progress_begin(&bar, stderr, "throughput");
+        for (int r = 0; st == CM_OK && r < o->runs; r++)
+            for (int c = 0; st == CM_OK && c < ncfg; c++) {
+                st = throughput_run(bk[cfgs[c].backend], ds, &models[cfgs[c].backend], a, o, &cfgs[c]);
+                progress_update(&bar, (long)r * ncfg + c + 1, (long)o->runs * ncfg, "");
+            }
+        progress_end(&bar);
     }
-    gemm_limit(bk, o->nbackends, B, step_s, first_ips, out, root);
-    return CM_OK;
+    if (st == CM_OK)
+        print_throughput(cfgs, ncfg, bk, o, out, root, first_ips);
+    else
+        cJSON_AddArrayToObject(root, "throughput");
+    free(cfgs);
+
+    return st;
+}
+
+/* Peak host RSS, and each backend's peak buffers and setup time (json "backends"). */
+static void memory_table(cm_backend **bk, int nbk, const double *setup_s, FILE *out, cJSON *jb) {
+    fprintf(out, "memory: peak host RSS %.1f MiB\n", peak_rss_mib());
+    for (int i = 0; i < nbk; i++) {
+        fprintf(out, "  %-7s %s: peak backend buffers %.1f MiB, setup (incl. kernel build) %.2f s\n", bk[i]->kind,
+                bk[i]->device_name, (double)bk[i]->bytes_peak / 1048576.0, setup_s[i]);
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "backend", bk[i]->kind);
+        cJSON_AddStringToObject(j, "device", bk[i]->device_name);
+        cJSON_AddNumberToObject(j, "setup_s", setup_s[i]);
+        cJSON_AddNumberToObject(j, "peak_buffer_bytes", (double)bk[i]->bytes_peak);
+        cJSON_AddItemToArray(jb, j);
+    }
 }
 
 static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root) {
@@ -380,63 +433,16 @@ static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root)
     if (st == CM_OK) model_describe(&models[0].layout, arch, sizeof arch);
     cJSON_AddStringToObject(root, "model", arch);
 
-    /* Throughput: every configuration once per round, rounds repeated, so drift in a shared
-     * machine's speed hits every configuration alike. */
-    tp_config *cfgs = calloc(MAX_ITEMS * MAX_ITEMS * MAX_ITEMS, sizeof *cfgs);
-    int ncfg = 0;
-    if (!cfgs) st = cm_fail(CM_ERR_MEMORY, "out of host memory");
-    for (int i = 0; st == CM_OK && i < o->nbackends; i++)
-        for (int j = 0; j < o->nbatches; j++) {
-            int is_host = !strcmp(bk[i]->kind, "host");
-            for (int f = 0; f < (is_host ? 1 : o->nfeeds); f++)
-                cfgs[ncfg++] =
-                    (tp_config){.backend = i, .batch = o->batches[j], .feed = is_host ? CM_FEED_AUTO : o->feeds[f]};
-        }
-    if (st == CM_OK) {
-        fprintf(out, "throughput: %s, %d runs of %d steps after %d warm-up steps, interleaved\n", arch, o->runs,
-                o->steps, o->warmup);
-        cm_progress bar;
-        progress_begin(&bar, stderr, "throughput");
-        for (int r = 0; st == CM_OK && r < o->runs; r++)
-            for (int c = 0; st == CM_OK && c < ncfg; c++) {
-                st = throughput_run(bk[cfgs[c].backend], &ds, &models[cfgs[c].backend], a, o, &cfgs[c]);
-                progress_update(&bar, (long)r * ncfg + c + 1, (long)o->runs * ncfg, "");
-            }
-        progress_end(&bar);
-    }
-    cJSON *jtp = cJSON_AddArrayToObject(root, "throughput");
     double first_ips[MAX_ITEMS] = {0}; /* per backend: median images/s at the first batch size */
-    if (st == CM_OK) {
-        fprintf(out, "  %-7s %-9s %6s %10s %10s %10s  %s\n", "backend", "feed", "batch", "median", "min", "max",
-                "images/s; device");
-        for (int c = 0; c < ncfg; c++) {
-            tp_config *k = &cfgs[c];
-            qsort(k->ips, (size_t)k->nruns, sizeof(double), cmp_double);
-            k->median = k->nruns % 2 ? k->ips[k->nruns / 2] : 0.5 * (k->ips[k->nruns / 2 - 1] + k->ips[k->nruns / 2]);
-            k->min = k->ips[0];
-            k->max = k->ips[k->nruns - 1];
-            cm_backend *b = bk[k->backend];
-            if (k->batch == o->batches[0] && first_ips[k->backend] == 0.0) first_ips[k->backend] = k->median;
-            fprintf(out, "  %-7s %-9s %6d %10.0f %10.0f %10.0f  %s\n", b->kind, k->feed_used, k->batch, k->median,
-                    k->min, k->max, b->device_name);
-            cJSON *j = cJSON_CreateObject();
-            cJSON_AddStringToObject(j, "backend", b->kind);
-            cJSON_AddStringToObject(j, "device", b->device_name);
-            cJSON_AddStringToObject(j, "feed", k->feed_used);
-            cJSON_AddStringToObject(j, "feed_requested", feed_name(k->feed));
-            cJSON_AddNumberToObject(j, "batch", k->batch);
-            cJSON_AddNumberToObject(j, "images_per_s_median", k->median);
-            cJSON_AddNumberToObject(j, "images_per_s_min", k->min);
-            cJSON_AddNumberToObject(j, "images_per_s_max", k->max);
-            cJSON_AddItemToObject(j, "images_per_s_runs", cJSON_CreateDoubleArray(k->ips, k->nruns));
-            cJSON_AddItemToArray(jtp, j);
-        }
-    }
-    free(cfgs);
+    if (st == CM_OK)
+        st = throughput_table(bk, models, &ds, a, o, arch, out, root, first_ips);
+    else
+        cJSON_AddArrayToObject(root, "throughput");
 
     /* GEMM GFLOP/s of the model's shapes at the first batch size, and the limit they set. */
     cJSON *jg = cJSON_AddArrayToObject(root, "gemm");
-    if (st == CM_OK && o->gemm) st = gemm_table(bk, o, &models[0].layout, first_ips, out, jg, root);
+    if (st == CM_OK && o->gemm)
+        st = bench_gemm_table(bk, o->nbackends, o->batches[0], &models[0].layout, first_ips, out, jg, root);
 
     cJSON *jprof = o->profile ? cJSON_AddArrayToObject(root, "profile") : NULL;
     for (int i = 0; st == CM_OK && o->profile && i < o->nbackends; i++)
@@ -444,47 +450,11 @@ static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root)
 
     /* Time to accuracy with the training options as given. */
     cJSON *jt = cJSON_AddArrayToObject(root, "to_accuracy");
-    if (st == CM_OK && o->to_accuracy > 0.0) {
-        fprintf(out, "time to %.2f%% test accuracy (batch %d, %d epochs planned):\n", 100.0 * o->to_accuracy, a->batch,
-                a->epochs);
-        for (int i = 0; st == CM_OK && i < o->nbackends; i++) {
-            tta_result r;
-            st = time_to_accuracy(bk[i], &ds, &models[i], a, o, &r);
-            if (st != CM_OK) break;
-            fprintf(out,
-                    "  %-7s %s after %.2f epochs: %.2f%%; data load %.2f s, backend setup %.2f s, training %.2f s "
-                    "(evaluation %.2f s not counted)\n",
-                    bk[i]->kind, r.reached ? "reached" : "NOT reached", r.epochs, 100.0 * r.accuracy, load_s,
-                    setup_s[i], r.train_s, r.eval_s);
-            cJSON *j = cJSON_CreateObject();
-            cJSON_AddStringToObject(j, "backend", bk[i]->kind);
-            cJSON_AddNumberToObject(j, "target", o->to_accuracy);
-            cJSON_AddBoolToObject(j, "reached", r.reached);
-            cJSON_AddNumberToObject(j, "accuracy", r.accuracy);
-            cJSON_AddNumberToObject(j, "epochs", r.epochs);
-            cJSON_AddNumberToObject(j, "data_load_s", load_s);
-            cJSON_AddNumberToObject(j, "setup_s", setup_s[i]);
-            cJSON_AddNumberToObject(j, "train_s", r.train_s);
-            cJSON_AddNumberToObject(j, "eval_s", r.eval_s);
-            cJSON_AddItemToArray(jt, j);
-        }
-    }
+    if (st == CM_OK && o->to_accuracy > 0.0) st = tta_table(bk, models, &ds, a, o, load_s, setup_s, out, jt);
 
     /* Memory and setup. */
     cJSON *jb = cJSON_AddArrayToObject(root, "backends");
-    if (st == CM_OK) {
-        fprintf(out, "memory: peak host RSS %.1f MiB\n", peak_rss_mib());
-        for (int i = 0; i < o->nbackends; i++) {
-            fprintf(out, "  %-7s %s: peak backend buffers %.1f MiB, setup (incl. kernel build) %.2f s\n", bk[i]->kind,
-                    bk[i]->device_name, (double)bk[i]->bytes_peak / 1048576.0, setup_s[i]);
-            cJSON *j = cJSON_CreateObject();
-            cJSON_AddStringToObject(j, "backend", bk[i]->kind);
-            cJSON_AddStringToObject(j, "device", bk[i]->device_name);
-            cJSON_AddNumberToObject(j, "setup_s", setup_s[i]);
-            cJSON_AddNumberToObject(j, "peak_buffer_bytes", (double)bk[i]->bytes_peak);
-            cJSON_AddItemToArray(jb, j);
-        }
-    }
+    if (st == CM_OK) memory_table(bk, o->nbackends, setup_s, out, jb);
     cJSON_AddNumberToObject(root, "peak_host_rss_mib", peak_rss_mib());
     for (int i = 0; i < o->nbackends; i++) {
         model_free(&models[i]);

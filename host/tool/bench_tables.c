@@ -1,9 +1,12 @@
-/* bench_profile.c: how `bench --profile` prints where a training step's time goes. */
-#include "bench_profile.h"
+/* bench_tables.c: two of `bench`'s tables: the GEMM shapes of a step with the limit they set, and
+ * `--profile`'s per-operation times. */
+#include "bench_tables.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "gemm_cases.h"
 
 static int cmp_entry(const void *a, const void *b) {
     double x = ((const cm_profile_entry *)a)->seconds, y = ((const cm_profile_entry *)b)->seconds;
@@ -65,4 +68,61 @@ void bench_print_profile(cm_backend *b, cm_profile_entry *e, int n, int steps, i
     cJSON_AddNumberToObject(jp, "gemm_calls_per_step", (double)gemms / steps);
     cJSON_AddNumberToObject(jp, "host_waits_per_step", (double)waits / steps);
     cJSON_AddItemToArray(jarr, jp);
+}
+
+/* The limit the GEMMs set (json "gemm_limit"): the images/s of a step that did nothing but its
+ * GEMMs at the rates just measured, and the share of it the measured step reaches. */
+static void gemm_limit(cm_backend **bk, int nbk, int batch, const double *step_s, const double *first_ips, FILE *out,
+                       cJSON *root) {
+    cJSON *jl = cJSON_AddArrayToObject(root, "gemm_limit");
+    for (int i = 0; i < nbk; i++) {
+        double limit = batch / step_s[i];
+        fprintf(out, "  %-7s GEMM-bound limit %.0f images/s (the step's GEMMs alone: %.3f ms)", bk[i]->kind, limit,
+                1e3 * step_s[i]);
+        if (first_ips[i] > 0.0) fprintf(out, "; the step reaches %.0f%% of it", 100.0 * first_ips[i] / limit);
+        fprintf(out, "\n");
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "backend", bk[i]->kind);
+        cJSON_AddNumberToObject(j, "batch", batch);
+        cJSON_AddNumberToObject(j, "gemm_ms_per_step", 1e3 * step_s[i]);
+        cJSON_AddNumberToObject(j, "images_per_s", limit);
+        if (first_ips[i] > 0.0) cJSON_AddNumberToObject(j, "step_share", first_ips[i] / limit);
+        cJSON_AddItemToArray(jl, j);
+    }
+}
+
+/* Times every GEMM shape of a step at the first batch size on each backend (json "gemm"), then
+ * the limit they set (first_ips: each backend's measured images/s at that batch, 0 if none). */
+cm_status bench_gemm_table(cm_backend **bk, int nbk, int batch, const cm_layout *L, const double *first_ips, FILE *out,
+                           cJSON *jg, cJSON *root) {
+    gemm_case cases[3 * CM_MAX_LAYERS];
+    double step_s[BENCH_MAX_BACKENDS] = {0};
+    int B = batch;
+    fprintf(out, "GEMM at batch %d (GFLOP/s):\n  %-28s %6s %6s %6s", B, "shape", "m", "n", "k");
+    for (int i = 0; i < nbk; i++)
+        fprintf(out, " %10s", bk[i]->kind);
+    fprintf(out, "\n");
+    int n = gemm_model_cases(L, B, cases);
+    for (int c = 0; c < n; c++) {
+        fprintf(out, "  %-28s %6d %6d %6d", cases[c].what, cases[c].m, cases[c].n, cases[c].k);
+        for (int i = 0; i < nbk; i++) {
+            CM_TRY(gemm_case_time(bk[i], &cases[c], 0.3));
+            step_s[i] += cases[c].seconds;
+            fprintf(out, " %10.1f", cases[c].gflops);
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "backend", bk[i]->kind);
+            cJSON_AddStringToObject(j, "shape", cases[c].what);
+            cJSON_AddBoolToObject(j, "trans_a", cases[c].ta);
+            cJSON_AddBoolToObject(j, "trans_b", cases[c].tb);
+            cJSON_AddNumberToObject(j, "m", cases[c].m);
+            cJSON_AddNumberToObject(j, "n", cases[c].n);
+            cJSON_AddNumberToObject(j, "k", cases[c].k);
+            cJSON_AddNumberToObject(j, "gflops", cases[c].gflops);
+            cJSON_AddItemToArray(jg, j);
+        }
+        fprintf(out, "\n");
+        fflush(out);
+    }
+    gemm_limit(bk, nbk, B, step_s, first_ips, out, root);
+    return CM_OK;
 }
