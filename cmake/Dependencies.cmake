@@ -19,6 +19,18 @@ if(NOT ZLIB_FOUND)
   message(FATAL_ERROR "zlib not found: apt-get install zlib1g-dev (or run scripts/bootstrap)")
 endif()
 
+# Decoding users' images, which may be hostile: libpng and libjpeg-turbo (stb_image is not meant
+# for untrusted input; stb stays for resampling and for writing report PNGs).
+find_package(PNG QUIET)
+if(NOT PNG_FOUND)
+  message(FATAL_ERROR "libpng not found: apt-get install libpng-dev (or run scripts/bootstrap)")
+endif()
+
+find_package(JPEG QUIET)
+if(NOT JPEG_FOUND)
+  message(FATAL_ERROR "libjpeg not found: apt-get install libjpeg62-turbo-dev (or run scripts/bootstrap)")
+endif()
+
 pkg_check_modules(STB QUIET IMPORTED_TARGET stb)
 if(NOT STB_FOUND)
   message(FATAL_ERROR "stb not found: apt-get install libstb-dev (or run scripts/bootstrap)")

@@ -184,7 +184,7 @@ EOF
 code=$?
 check "predict exits 1 when some files fail" [ $code = 1 ]
 check "predict classifies the good file" grep -q "seven.pgm: 7 " "$tmp/pred.txt"
-check "predict names each bad file" bash -c "grep -q 'junk.png: not a readable image' '$tmp/pred.err' && grep -q 'nope.png: cannot open' '$tmp/pred.err'"
+check "predict names each bad file" bash -c "grep -q 'junk.png: unsupported image format' '$tmp/pred.err' && grep -q 'nope.png: cannot open' '$tmp/pred.err'"
 "$bin" predict --model "$tmp/full.safetensors" --backend host --json "$tmp/seven.pgm" >"$tmp/pred.json"
 check "predict --json is JSON with the class" python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r[0]['class']==7 and len(r[0]['top'])==3" "$tmp/pred.json"
 

@@ -433,8 +433,8 @@ static void test_image_to_mnist(void **state) {
     free(page);
 }
 
-/* Regression (issue 19): PNM files whose header gives a zero width or height decode in
- * stb_image; each must be a one-line format error naming the file, not a read past the buffer. */
+/* Regression (issue 19): PNM files whose header gives a zero width or height (stb_image decoded
+ * them); each must be a one-line format error naming the file, not a read past the buffer. */
 static void test_image_zero_sides(void **state) {
     const char *headers[] = {"P5\n0 5\n255\n", "P5\n5 0\n255\n", "P6\n0 0\n255\n", "P2\n0 3\n255\n"};
     for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {

@@ -1,47 +1,48 @@
-/* image.c: image decoding via stb_image and MNIST-style normalisation (invert, crop to the ink,
- * scale into a 20x20 box, centre by centre of mass in 28x28). */
+/* image.c: reading a user's image (image_load_gray: the format from the file's first bytes, then
+ * the decoders of image_decode.h) and MNIST-style normalisation (invert, crop to the ink, scale
+ * into a 20x20 box, centre by centre of mass in 28x28). */
 #include "clmnist/image.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
-#include <stb_image.h>
 #include <stb_image_resize.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "image_decode.h"
+
 #define SIDE 28
 #define BOX 20
 
+cm_status image_check_size(const char *path, uint64_t width, uint64_t height) {
+    if (width < 1 || height < 1)
+        return cm_fail(CM_ERR_FORMAT, "%s: the image is %llux%llu: no pixels", path, (unsigned long long)width,
+                       (unsigned long long)height);
+    if (width > IMAGE_MAX_PIXELS || height > IMAGE_MAX_PIXELS || width * height > IMAGE_MAX_PIXELS)
+        return cm_fail(CM_ERR_FORMAT, "%s: %llux%llu is too large (more than %llu pixels)", path,
+                       (unsigned long long)width, (unsigned long long)height, (unsigned long long)IMAGE_MAX_PIXELS);
+    return CM_OK;
+}
+
 cm_status image_load_gray(const char *path, uint8_t **pixels, int *width, int *height) {
-    int w, h, n;
     FILE *f = fopen(path, "rb");
     if (!f) return cm_fail(CM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    unsigned char *ga = stbi_load_from_file(f, &w, &h, &n, 2); /* gray + alpha */
+    uint8_t m[8] = {0};
+    size_t n = fread(m, 1, sizeof m, f);
+    cm_status st;
+    if (ferror(f) || fseek(f, 0, SEEK_SET) != 0)
+        st = cm_fail(CM_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+    else if (n == 8 && memcmp(m, "\x89PNG\r\n\x1a\n", 8) == 0)
+        st = image_read_png(f, path, pixels, width, height);
+    else if (n >= 3 && m[0] == 0xFF && m[1] == 0xD8 && m[2] == 0xFF)
+        st = image_read_jpeg(f, path, pixels, width, height);
+    else if (n >= 2 && m[0] == 'P' && (m[1] == '5' || m[1] == '6'))
+        st = image_read_pnm(f, path, pixels, width, height);
+    else
+        st = cm_fail(CM_ERR_FORMAT, "%s: unsupported image format (PNG, JPEG, PGM/PPM)", path);
     fclose(f);
-    if (!ga) return cm_fail(CM_ERR_FORMAT, "%s: not a readable image (%s)", path, stbi_failure_reason());
-    if (w < 1 || h < 1) { /* stb_image accepts a PNM header with a zero side */
-        stbi_image_free(ga);
-        return cm_fail(CM_ERR_FORMAT, "%s: the image is %dx%d: no pixels", path, w, h);
-    }
-    if ((size_t)w * (size_t)h > ((size_t)1 << 26)) {
-        stbi_image_free(ga);
-        return cm_fail(CM_ERR_FORMAT, "%s: %dx%d is too large", path, w, h);
-    }
-    uint8_t *g = malloc((size_t)w * h);
-    if (!g) {
-        stbi_image_free(ga);
-        return cm_fail(CM_ERR_MEMORY, "%s: out of memory", path);
-    }
-    for (size_t i = 0; i < (size_t)w * h; i++) { /* composite over white paper */
-        unsigned v = ga[2 * i], a = ga[2 * i + 1];
-        g[i] = (uint8_t)((v * a + 255u * (255u - a) + 127u) / 255u);
-    }
-    stbi_image_free(ga);
-    *pixels = g;
-    *width = w;
-    *height = h;
-    return CM_OK;
+    return st;
 }
 
 static int cmp_u8(const void *a, const void *b) {

@@ -23,7 +23,7 @@ typedef struct {
 static void eval_usage(int predict) {
     if (predict)
         printf("usage: clmnist predict --model FILE [options] IMAGE...\n\n"
-               "Classifies images (PNG, JPEG, PGM, BMP, ...): each is turned to grayscale, made white-on-black,\n"
+               "Classifies images (PNG, JPEG, PGM/PPM): each is turned to grayscale, made white-on-black,\n"
                "scaled into a 20x20 box and centred by centre of mass in 28x28, as MNIST was made.\n\noptions:\n");
     else
         printf("usage: clmnist eval --model FILE [options]\n\n"

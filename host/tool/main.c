@@ -17,7 +17,7 @@ static const command commands[] = {
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
     {"train", cmd_train, "train an MLP classifier on an IDX dataset (MNIST by default)"},
     {"eval", cmd_eval, "evaluate a saved model: accuracy, confusion matrix, precision/recall"},
-    {"predict", cmd_predict, "classify your own images (PNG, JPEG, PGM, BMP) with a saved model"},
+    {"predict", cmd_predict, "classify your own images (PNG, JPEG, PGM/PPM) with a saved model"},
     {"compare", cmd_compare, "train on host and device in lockstep and compare every parameter"},
     {"bench", cmd_bench, "measure images/s, GEMM GFLOP/s, time to accuracy and memory per backend"},
     {"tune", cmd_tune, "tune CLBlast's GEMM for this device and model; train and bench use the result"},

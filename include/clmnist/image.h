@@ -1,5 +1,5 @@
-/* image.h: reading user images (PNG, JPEG, PGM, BMP, ... through stb_image) and bringing them to
- * the MNIST convention: a white digit on black, scaled so its bounding box fits 20x20 (aspect
+/* image.h: reading user images (PNG, JPEG, binary PGM/PPM; safe for hostile files) and bringing
+ * them to the MNIST convention: a white digit on black, scaled so its bounding box fits 20x20 (aspect
  * kept), placed in 28x28 with its centre of mass at the centre. */
 #ifndef CLMNIST_IMAGE_H
 #define CLMNIST_IMAGE_H
@@ -9,7 +9,11 @@
 
 typedef enum { CM_INVERT_AUTO = 0, CM_INVERT_YES, CM_INVERT_NO } cm_invert;
 
-/* Loads any image stb_image reads as 8-bit grayscale (alpha composited over white). */
+/* Loads a PNG (libpng), JPEG (libjpeg-turbo) or binary PGM/PPM (8 or 16 bits) as 8-bit grayscale,
+ * alpha composited over white; the format comes from the file's first bytes, not its name. Fails
+ * with one line naming the file (CM_ERR_FORMAT) for any other format, a corrupt or truncated
+ * file, or a header whose width or height is 0 or whose area is over 2^26 pixels (checked
+ * before any pixel is allocated). */
 cm_status image_load_gray(const char *path, uint8_t **pixels, int *width, int *height);
 /* gray (h, w) -> out (side * side) in the MNIST convention for side = 28 (box 20). invert: AUTO
  * inverts when the border is brighter than the middle of the range (dark ink on light paper).
