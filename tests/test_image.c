@@ -357,12 +357,49 @@ static void test_header_sides(void **state) {
     free(src), free(jpg);
 }
 
+/* The in-memory decoder (serve's request bodies) gives the file decoder's pixels, and the same
+ * errors for the same bad bytes. */
+static void test_decode_from_memory(void **state) {
+    int w = 31, h = 17;
+    uint8_t *g1 = pattern(w, h, 1, 21);
+    assert_int_not_equal(stbi_write_png(tmp("mem.png"), w, h, 1, g1, w), 0);
+    size_t jn;
+    uint8_t *jpg = jpeg_bytes(g1, w, h, 1, 95, 0, &jn);
+    write_file(tmp("mem.jpg"), jpg, jn, 0);
+    const char *files[] = {tmp("mem.png"), tmp("mem.jpg"), write_pnm("mem.pgm", "P5 31 17 255\n", g1, (size_t)w * h)};
+    for (int i = 0; i < 3; i++) {
+        FILE *f = fopen(files[i], "rb");
+        uint8_t bytes[16384];
+        size_t n = fread(bytes, 1, sizeof bytes, f);
+        fclose(f);
+        uint8_t *a = load_ok(files[i], w, h), *b = NULL;
+        int bw = 0, bh = 0;
+        assert_int_equal(image_decode_gray_mem(bytes, n, "body", &b, &bw, &bh), CM_OK);
+        assert_int_equal(bw, w);
+        assert_int_equal(bh, h);
+        assert_memory_equal(a, b, (size_t)w * h);
+        free(a), free(b);
+        /* cut in half: the file decoder's error, naming the body */
+        b = NULL;
+        assert_int_equal(image_decode_gray_mem(bytes, n / 2, "body", &b, &bw, &bh), CM_ERR_FORMAT);
+        assert_null(b);
+        assert_non_null(strstr(cm_last_error(), "body"));
+    }
+    uint8_t *b = NULL;
+    int bw, bh;
+    assert_int_equal(image_decode_gray_mem((const uint8_t *)"GIF89a\xff\xff\xff\xff", 10, "gif", &b, &bw, &bh),
+                     CM_ERR_FORMAT);
+    assert_non_null(strstr(cm_last_error(), "unsupported image format"));
+    assert_int_equal(image_decode_gray_mem((const uint8_t *)"", 0, "nothing", &b, &bw, &bh), CM_ERR_FORMAT);
+    free(g1), free(jpg);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_png_round_trip), cmocka_unit_test(test_jpeg_round_trip),
-        cmocka_unit_test(test_pnm_round_trip), cmocka_unit_test(test_stb_regressions),
-        cmocka_unit_test(test_not_images),     cmocka_unit_test(test_truncated),
-        cmocka_unit_test(test_header_sides),
+        cmocka_unit_test(test_png_round_trip),     cmocka_unit_test(test_jpeg_round_trip),
+        cmocka_unit_test(test_decode_from_memory), cmocka_unit_test(test_pnm_round_trip),
+        cmocka_unit_test(test_stb_regressions),    cmocka_unit_test(test_not_images),
+        cmocka_unit_test(test_truncated),          cmocka_unit_test(test_header_sides),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

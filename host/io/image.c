@@ -25,9 +25,8 @@ cm_status image_check_size(const char *path, uint64_t width, uint64_t height) {
     return CM_OK;
 }
 
-cm_status image_load_gray(const char *path, uint8_t **pixels, int *width, int *height) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return cm_fail(CM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+/* Decodes the image in f (at its start) by its first bytes; `path` names it in errors. */
+static cm_status decode_stream(FILE *f, const char *path, uint8_t **pixels, int *width, int *height) {
     uint8_t m[8] = {0};
     size_t n = fread(m, 1, sizeof m, f);
     cm_status st;
@@ -41,6 +40,25 @@ cm_status image_load_gray(const char *path, uint8_t **pixels, int *width, int *h
         st = image_read_pnm(f, path, pixels, width, height);
     else
         st = cm_fail(CM_ERR_FORMAT, "%s: unsupported image format (PNG, JPEG, PGM/PPM)", path);
+    return st;
+}
+
+cm_status image_load_gray(const char *path, uint8_t **pixels, int *width, int *height) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return cm_fail(CM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    cm_status st = decode_stream(f, path, pixels, width, height);
+    fclose(f);
+    return st;
+}
+
+cm_status image_decode_gray_mem(const uint8_t *buf, size_t len, const char *what, uint8_t **pixels, int *width,
+                                int *height) {
+    *pixels = NULL;
+    if (!buf || len == 0) return cm_fail(CM_ERR_FORMAT, "%s: empty image", what);
+    /* the same decoders as for a file, through a read-only stream over the bytes */
+    FILE *f = fmemopen((void *)buf, len, "rb");
+    if (!f) return cm_fail(CM_ERR_MEMORY, "%s: cannot open the image bytes: %s", what, strerror(errno));
+    cm_status st = decode_stream(f, what, pixels, width, height);
     fclose(f);
     return st;
 }

@@ -3,6 +3,7 @@
  * kept), placed in 28x28 with its centre of mass at the centre. */
 #ifndef CLMNIST_IMAGE_H
 #define CLMNIST_IMAGE_H
+#include <stddef.h>
 #include <stdint.h>
 
 #include "clmnist/status.h"
@@ -15,6 +16,10 @@ typedef enum { CM_INVERT_AUTO = 0, CM_INVERT_YES, CM_INVERT_NO } cm_invert;
  * file, or a header whose width or height is 0 or whose area is over 2^26 pixels (checked
  * before any pixel is allocated). */
 cm_status image_load_gray(const char *path, uint8_t **pixels, int *width, int *height);
+/* The same for an image held in memory (an HTTP request body, say): len bytes at buf, with the
+ * same decoders and checks; `what` names it in errors. */
+cm_status image_decode_gray_mem(const uint8_t *buf, size_t len, const char *what, uint8_t **pixels, int *width,
+                                int *height);
 /* gray (h, w) -> out (side * side) in the MNIST convention for side = 28 (box 20). invert: AUTO
  * inverts when the border is brighter than the middle of the range (dark ink on light paper).
  * *inverted tells what was done. Fails (naming `what`) when the image holds no digit. */
