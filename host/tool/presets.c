@@ -36,7 +36,7 @@ static const char *const best_settings[] = {"layers=1024,1024",
  * with BatchNorm and light augmentation. */
 static const char *const cnn_settings[] = {
     "arch=conv24k5-bn-relu-pool2-conv32k3-bn-relu-pool2-flatten-fc256-relu-drop0.25-fc10",
-    "epochs=12",
+    "epochs=15",
     "batch=128",
     "optimizer=adam",
     "lr=0.004",
@@ -75,7 +75,7 @@ const cli_preset cli_presets[] = {
      best_settings},
     {"cnn",
      "CNN conv24k5-bn-relu-pool2-conv32k3-bn-relu-pool2-flatten-fc256-relu-drop0.25-fc10, Adam (0.7, 0.9) "
-     "lr 0.004 one-cycle, augmentation shift=2,rotate=10,scale=0.1, 12 epochs",
+     "lr 0.004 one-cycle, augmentation shift=2,rotate=10,scale=0.1, 15 epochs",
      cnn_settings},
     {"cnn-best",
      "CNN conv32k5-bn-relu-pool2-conv64k3-bn-relu-pool2-flatten-fc256-bn-relu-drop0.4-fc10, Adam lr 0.003 "
