@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "clmnist/atomic_file.h"
 #include "clmnist/model_io.h"
 #include "clmnist/report.h"
 #include "clmnist/train_check.h"
@@ -257,6 +258,14 @@ static cm_status finish(const cm_train_args *a, const train_files *f, const cm_b
     return CM_OK;
 }
 
+/* What writers killed before their rename left next to the files this run writes (and the
+ * checkpoint it continues): gone before anything else, one line each (main.c). */
+static void remove_stale_temporaries(const train_files *f) {
+    if (f->out) atomic_file_remove_stale(f->out);
+    if (f->checkpoint_every) atomic_file_remove_stale(f->checkpoint);
+    if (f->resume) atomic_file_remove_stale(f->resume);
+}
+
 /* file: the model of --init or --resume (read_start), or empty for a fresh model. */
 static cm_status train(const cm_train_args *a, const train_files *f, cm_backend *b, const cm_dataset *ds,
                        cm_model_file *file) {
@@ -307,6 +316,7 @@ cm_status cmd_train(int argc, char **argv) {
     CM_TRY(cli_parse_train(argc, argv, &info, &a, &help));
     if (help) return CM_OK;
     if (f.resume && f.init) return cm_fail(CM_ERR_USAGE, "--resume and --init: give one or the other");
+    remove_stale_temporaries(&f);
     cm_model_file file = {0};
     cm_dataset ds = {0};
     cm_backend *b = NULL;
