@@ -210,8 +210,9 @@ static cm_status prepare_model(const cm_train_args *a, const train_files *f, cm_
         CM_TRY(cli_init_model(a, ds, align, b, &file->model));
     }
     if (f->resume) CM_TRY(same_architecture(a, ds, f->resume, &file->model.layout));
-    if (f->start_epoch >= a->epochs)
-        return cm_fail(CM_ERR_USAGE, "%s: the run already finished its %d epochs", f->resume, a->epochs);
+    if (f->start_epoch > a->epochs)
+        return cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: epoch %d of a %d-epoch run", f->resume,
+                       f->start_epoch, a->epochs);
     return CM_OK;
 }
 
@@ -226,7 +227,9 @@ static void print_start(const cm_train_args *a, const train_files *f, cm_trainer
     int best;
     double acc;
     train_loop_best(loop, &best, &acc);
-    if (f->resume) printf("resuming after epoch %d of %d\n", f->start_epoch, a->epochs);
+    if (f->resume)
+        printf("resuming after epoch %d of %d%s\n", f->start_epoch, a->epochs,
+               f->start_epoch == a->epochs ? ": training is complete; evaluating and saving the model" : "");
     if (f->resume && best)
         printf("early stopping: best so far epoch %d (val acc %.2f%%), patience %d\n", best, 100.0 * acc, f->patience);
 }
@@ -237,7 +240,8 @@ static cm_status finish(const cm_train_args *a, const train_files *f, const cm_b
                         cm_trainer *t, const char *arch, cm_meta *meta, const cm_train_result *res) {
     cm_stats ev = res->eval;
     const cm_split *final_split = a->val ? &ds->heldout : &ds->test;
-    if (a->val) CM_TRY(trainer_evaluate(t, final_split, &ev));
+    if (a->val || res->end_epoch == f->start_epoch) /* nothing trained: a finished checkpoint resumed */
+        CM_TRY(trainer_evaluate(t, final_split, &ev));
     CM_TRY(meta_set(meta, "test_accuracy", "%.6f", ev.accuracy));
     CM_TRY(meta_set(meta, "test_loss", "%.6f", ev.loss));
     if (f->out) {
