@@ -326,6 +326,7 @@ cm_status cmd_train(int argc, char **argv) {
     cm_backend *b = NULL;
     cm_status st = read_start(&a, &f, &file);
     if (st == CM_OK) st = cli_load_data(&a, &ds);
+    if (st == CM_OK) st = cli_warn_data(a.data_dir, &ds);
     if (st == CM_OK) st = check_resume_data(&a, &f, &file);
     if (st == CM_OK) st = open_backend(&a, &b);
     if (st == CM_OK) st = train(&a, &f, b, &ds, &file);
