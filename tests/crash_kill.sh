@@ -42,11 +42,15 @@ done
 check "epoch by epoch: the uninterrupted run's model" cmp -s "$tmp/chain.safetensors" "$tmp/ref.safetensors"
 # old.safetensors (the model after epoch 1) plays the previous --out model in odd rounds
 
-# how long a run takes with the delayed writes: the kills land anywhere in it
-t0=$(now_ms)
-CLMNIST_TEST_WRITE_DELAY_MS=$delay_ms "$bin" train "${run[@]}" --checkpoint-every 1 \
-    --checkpoint "$tmp/timed_ck.safetensors" --out "$tmp/timed.safetensors" >/dev/null 2>&1
-span=$(($(now_ms) - t0))
+# how long a run takes with the delayed writes (the faster of two): the kills land anywhere in it
+span=
+for _ in 1 2; do
+    t0=$(now_ms)
+    CLMNIST_TEST_WRITE_DELAY_MS=$delay_ms "$bin" train "${run[@]}" --checkpoint-every 1 \
+        --checkpoint "$tmp/timed_ck.safetensors" --out "$tmp/timed.safetensors" >/dev/null 2>&1
+    t=$(($(now_ms) - t0))
+    [ -z "$span" ] || [ "$t" -lt "$span" ] && span=$t
+done
 check "a run with ${delay_ms} ms write delays (${span} ms) ends with the same model" \
     cmp -s "$tmp/timed.safetensors" "$tmp/ref.safetensors"
 
@@ -73,7 +77,8 @@ round() {
     local code=$? ntmp what ck=0 model=absent
     ntmp=$(find "$d" -name '*.tmp.*' | wc -l)
     ((ntmp > 0)) && in_write=$((in_write + 1))
-    [ "$code" = 0 ] && finished=$((finished + 1))
+    # a run that finished before its kill: the machine is faster than measured; aim earlier
+    [ "$code" = 0 ] && finished=$((finished + 1)) && span=$((span * 9 / 10))
     if [ -e "$d/ck.safetensors" ]; then
         ck=$(ckpt_epoch "$d/ck.safetensors")
         if [ "$ck" = 0 ] || ! "$bin" eval --model "$d/ck.safetensors" --data "$tmp/data" --backend host \
