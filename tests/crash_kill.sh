@@ -131,6 +131,16 @@ check "every recovery: one note per stale file, the uninterrupted run's model ($
 check "no temporary file left after the next run ($left)" [ "$left" = 0 ]
 check "some kills landed during a write ($in_write of $kills)" test "$in_write" -gt 0 -o "$kills" -lt 10
 
+# a run that early stopping ended, killed while saving its model: resuming its last checkpoint
+# trains no further epoch (one more could find a better one) and saves the same model
+es=(--data "$tmp/data" --backend host --threads 1 --layers 16 --epochs 8 --val 100 --patience 1 --lr 1.5)
+"$bin" train "${es[@]}" --checkpoint-every 1 --checkpoint "$tmp/es_ck.safetensors" --out "$tmp/es_full.safetensors" \
+    >"$tmp/es.txt" 2>&1
+"$bin" train "${resume[@]}" --resume "$tmp/es_ck.safetensors" --out "$tmp/es_res.safetensors" >"$tmp/es_res.txt" 2>&1
+check "an early-stopped run resumed from its last checkpoint: no epoch trained, the same model" bash -c "\
+    grep -q '^early stopping: no better' '$tmp/es.txt' && ! grep -q '^epoch ' '$tmp/es_res.txt' && \
+    cmp -s '$tmp/es_full.safetensors' '$tmp/es_res.safetensors'"
+
 # a live writer's temporary file is not stale: another run starting on the same path (and failing
 # right after its clean-up, on missing data) leaves it alone, and the writer's rename succeeds
 mkdir "$tmp/live"
