@@ -56,12 +56,14 @@ for cmd in devices train eval predict compare bench tune doctor; do
 done
 
 # Device selection errors need an OpenCL platform to get past enumeration.
-# A tiny valid dataset (two 1x1 images, two classes) gets us to device selection.
+# A tiny valid dataset (two 1x1 images, two classes) gets us to device selection; its test images
+# are not its training images (that would be a warning line of its own: dataset_sanity.h).
 mkdir -p "$tmp/tiny"
 for s in train t10k; do
     printf '\0\0\x08\x03\0\0\0\x02\0\0\0\x01\0\0\0\x01\x10\xf0' >"$tmp/tiny/$s-images-idx3-ubyte"
     printf '\0\0\x08\x01\0\0\0\x02\0\x01' >"$tmp/tiny/$s-labels-idx1-ubyte"
 done
+printf '\0\0\x08\x03\0\0\0\x02\0\0\0\x01\0\0\0\x01\x11\xf1' >"$tmp/tiny/t10k-images-idx3-ubyte"
 # Model files and the commands that read them.
 expect 2 "\-\-model FILE is required" -- eval
 expect 2 "no IMAGE given" -- predict --model "$tmp/m.safetensors"

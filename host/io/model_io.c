@@ -4,16 +4,14 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include "clmnist/atomic_file.h"
 #include "file_layout.h"
 #include "modules.h"
 
@@ -172,57 +170,21 @@ cm_status model_file_save(const char *path, const cm_layout *L, const float *par
     size_t hlen = 0;
     char *header = build_header(L, nstate, state_names, meta, &hlen);
     if (!header) return cm_fail(CM_ERR_MEMORY, "%s: out of memory building the header", path);
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) {
+    cm_atomic_file af;
+    cm_status st = atomic_file_open(path, &af);
+    if (st != CM_OK) {
         free(header);
-        return cm_fail(CM_ERR_MEMORY, "out of host memory");
-    }
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        cm_status st = cm_fail(CM_ERR_IO, "%s: cannot create a temporary file next to it: %s", path, strerror(errno));
-        free(header);
-        free(tmp);
         return st;
     }
-    fchmod(fd, 0644);
-    FILE *f = fdopen(fd, "wb");
     uint8_t len8[8];
     for (int i = 0; i < 8; i++)
         len8[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
-    int ok = f && write_all(f, len8, 8) && write_all(f, header, hlen) && write_tensors(f, L, params, NULL);
+    int ok = write_all(af.f, len8, 8) && write_all(af.f, header, hlen) && write_tensors(af.f, L, params, NULL);
     for (int i = 0; i < nstate && ok; i++)
-        ok = write_tensors(f, L, state[i], state_names[i]);
-    ok = ok && fflush(f) == 0 && fsync(fd) == 0;
-    int saved_errno = errno;
-    if (f)
-        ok = (fclose(f) == 0) && ok;
-    else
-        close(fd);
+        ok = write_tensors(af.f, L, state[i], state_names[i]);
+    int err = errno;
     free(header);
-    if (ok && rename(tmp, path) != 0) {
-        saved_errno = errno;
-        ok = 0;
-    }
-    if (!ok) {
-        unlink(tmp);
-        free(tmp);
-        return cm_fail(CM_ERR_IO, "%s: write failed: %s (the previous file, if any, is unchanged)", path,
-                       strerror(saved_errno));
-    }
-    /* Make the rename itself durable. */
-    char *dir = strdup(path);
-    if (dir) {
-        int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-        free(dir);
-    }
-    free(tmp);
-    return CM_OK;
+    return ok ? atomic_file_commit(&af) : atomic_file_abort(&af, err);
 }
 
 /* ---- reading --------------------------------------------------------------------------------- */

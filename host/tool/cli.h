@@ -108,4 +108,11 @@ cm_status cli_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_
 /* Loads only the test split of dir into ds->test (ds->train borrows it, for a trainer). */
 cm_status cli_load_test_only(const char *dir, cm_dataset *ds);
 
+/* The dataset's sanity warnings (dataset_sanity.h: classes, imbalance, blank images, duplicates
+ * between the training and the test set) on stderr, `clmnist: warning: DIR: ...`, once per run
+ * (data_check.c). */
+cm_status cli_warn_data(const char *dir, const cm_dataset *ds);
+/* Those that a test set alone can show (blank images), for `eval`. */
+void cli_warn_test_data(const char *dir, const cm_split *test);
+
 #endif

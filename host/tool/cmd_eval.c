@@ -216,6 +216,7 @@ cm_status cmd_eval(int argc, char **argv) {
     if (help) return CM_OK;
     cm_dataset ds;
     CM_TRY(cli_load_test_only(a.data, &ds));
+    cli_warn_test_data(a.data, &ds.test);
     runner r;
     cm_status st = runner_open(&a, &ds, a.batch, &r);
     if (st == CM_OK) st = eval_run(&a, &ds, &r);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "clmnist/atomic_file.h"
 #include "clmnist/model_io.h"
 #include "clmnist/report.h"
 #include "clmnist/train_check.h"
@@ -209,8 +210,9 @@ static cm_status prepare_model(const cm_train_args *a, const train_files *f, cm_
         CM_TRY(cli_init_model(a, ds, align, b, &file->model));
     }
     if (f->resume) CM_TRY(same_architecture(a, ds, f->resume, &file->model.layout));
-    if (f->start_epoch >= a->epochs)
-        return cm_fail(CM_ERR_USAGE, "%s: the run already finished its %d epochs", f->resume, a->epochs);
+    if (f->start_epoch > a->epochs)
+        return cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: epoch %d of a %d-epoch run", f->resume,
+                       f->start_epoch, a->epochs);
     return CM_OK;
 }
 
@@ -225,7 +227,9 @@ static void print_start(const cm_train_args *a, const train_files *f, cm_trainer
     int best;
     double acc;
     train_loop_best(loop, &best, &acc);
-    if (f->resume) printf("resuming after epoch %d of %d\n", f->start_epoch, a->epochs);
+    if (f->resume)
+        printf("resuming after epoch %d of %d%s\n", f->start_epoch, a->epochs,
+               f->start_epoch == a->epochs ? ": training is complete; evaluating and saving the model" : "");
     if (f->resume && best)
         printf("early stopping: best so far epoch %d (val acc %.2f%%), patience %d\n", best, 100.0 * acc, f->patience);
 }
@@ -236,7 +240,8 @@ static cm_status finish(const cm_train_args *a, const train_files *f, const cm_b
                         cm_trainer *t, const char *arch, cm_meta *meta, const cm_train_result *res) {
     cm_stats ev = res->eval;
     const cm_split *final_split = a->val ? &ds->heldout : &ds->test;
-    if (a->val) CM_TRY(trainer_evaluate(t, final_split, &ev));
+    if (a->val || res->end_epoch == f->start_epoch) /* nothing trained: a finished checkpoint resumed */
+        CM_TRY(trainer_evaluate(t, final_split, &ev));
     CM_TRY(meta_set(meta, "test_accuracy", "%.6f", ev.accuracy));
     CM_TRY(meta_set(meta, "test_loss", "%.6f", ev.loss));
     if (f->out) {
@@ -255,6 +260,14 @@ static cm_status finish(const cm_train_args *a, const train_files *f, const cm_b
         printf("stopped after epoch %d of %d%s%s\n", res->end_epoch, a->epochs,
                resumable ? "; continue with --resume " : "", resumable ? f->checkpoint : "");
     return CM_OK;
+}
+
+/* What writers killed before their rename left next to the files this run writes (and the
+ * checkpoint it continues): gone before anything else, one line each (main.c). */
+static void remove_stale_temporaries(const train_files *f) {
+    if (f->out) atomic_file_remove_stale(f->out);
+    if (f->checkpoint_every) atomic_file_remove_stale(f->checkpoint);
+    if (f->resume) atomic_file_remove_stale(f->resume);
 }
 
 /* file: the model of --init or --resume (read_start), or empty for a fresh model. */
@@ -307,11 +320,13 @@ cm_status cmd_train(int argc, char **argv) {
     CM_TRY(cli_parse_train(argc, argv, &info, &a, &help));
     if (help) return CM_OK;
     if (f.resume && f.init) return cm_fail(CM_ERR_USAGE, "--resume and --init: give one or the other");
+    remove_stale_temporaries(&f);
     cm_model_file file = {0};
     cm_dataset ds = {0};
     cm_backend *b = NULL;
     cm_status st = read_start(&a, &f, &file);
     if (st == CM_OK) st = cli_load_data(&a, &ds);
+    if (st == CM_OK) st = cli_warn_data(a.data_dir, &ds);
     if (st == CM_OK) st = check_resume_data(&a, &f, &file);
     if (st == CM_OK) st = open_backend(&a, &b);
     if (st == CM_OK) st = train(&a, &f, b, &ds, &file);

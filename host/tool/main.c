@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clmnist/atomic_file.h"
 #include "clmnist_version.h"
 #include "commands.h"
 
@@ -40,10 +41,17 @@ static void prefer_passive_openmp(char **argv) {
     execv("/proc/self/exe", argv);
 }
 
+/* A model or checkpoint write found what a killed writer left (atomic_file.h) and removed it. */
+static void stale_notice(const char *removed) {
+    fflush(stdout);
+    fprintf(stderr, "clmnist: note: removed a stale temporary file %s from an interrupted write\n", removed);
+}
+
 int main(int argc, char **argv) {
     prefer_passive_openmp(argv);
     /* Line by line even into a file or a pipe: a log of a long `train` or `tune` is current. */
     setvbuf(stdout, NULL, _IOLBF, 0);
+    atomic_file_on_stale(stale_notice);
     if (argc < 2) {
         usage(stderr);
         return 2;

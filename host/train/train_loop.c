@@ -200,7 +200,9 @@ cm_status train_loop_run(cm_train_loop *l, const cm_train_observer *obs, cm_trai
     if (!obs) obs = &none;
     const cm_train_run *run = &l->run;
     *out = (cm_train_result){.end_epoch = run->start_epoch};
-    int end_epoch = run->epochs, stop = 0;
+    int end_epoch = run->epochs;
+    /* a resumed run that early stopping had already ended (killed before saving its model) */
+    int stop = l->es.patience && l->es.best_epoch && run->start_epoch - l->es.best_epoch >= l->es.patience;
     if (run->stop_after && run->start_epoch + run->stop_after < end_epoch)
         end_epoch = run->start_epoch + run->stop_after;
     cm_status st = CM_OK;

@@ -56,8 +56,9 @@ const float *model_file_state(const cm_model_file *f, const char *name);
  * "optimizer.{name}.layers..." for the optimizer's, "early_stopping.best.layers..." for the best
  * weights of an early-stopping run) with `meta` ("modules" and "input_shape" are written from
  * the layout, whatever meta says) to
- * path atomically: a temporary file in the same directory, fsync, rename. An existing file at
- * path is replaced only on success. */
+ * path atomically (atomic_file.h): a temporary file in the same directory, fsync, rename. An
+ * existing file at path is replaced only on success; a kill leaves it or the new one, never a
+ * torn file. */
 cm_status model_file_save(const char *path, const cm_layout *layout, const float *params, int nstate,
                           const char *const *state_names, const float *const *state, const cm_meta *meta);
 /* Reads and validates a file written by model_file_save (or by PyTorch with the same names).
