@@ -11,6 +11,7 @@ const state = {
   strokes: [], // each an array of [x, y] in canvas pixels
   current: null, // the stroke being drawn
   background: null, // an uploaded or random image drawn under the strokes
+  drawing: null, // the PNG of the pad last sent
   classNames: [],
   timer: 0,
   seq: 0, // requests sent
@@ -130,6 +131,7 @@ function padPng() {
 async function predictDrawing() {
   if (!state.strokes.length && !state.background) return showEmpty();
   const blob = await padPng();
+  state.drawing = blob;
   await predict(blob, "image/png", "your drawing");
 }
 
@@ -141,7 +143,8 @@ async function predict(blob, type, what) {
     state.shown = seq;
     showAnswer(r);
     $("truth").hidden = true;
-    setStatus(what + ": " + r.label + (r.inverted ? " (inverted: dark ink on light paper)" : ""));
+    const note = r.inverted && blob !== state.drawing ? " (inverted: dark ink on light paper)" : "";
+    setStatus(what + ": " + r.label + note);
   } catch (e) {
     if (seq >= state.shown) setStatus(what + ": " + e.message, true);
   }
@@ -282,7 +285,8 @@ function showModel(m) {
   addInfo(dl, "parameters", m.parameters.toLocaleString("en"));
   addInfo(dl, "dataset", m.dataset);
   addInfo(dl, "test accuracy", m.test_accuracy === null ? "" : (100 * m.test_accuracy).toFixed(2) + "%");
-  const recipe = [md["train.optimizer"], md["train.epochs"] && md["train.epochs"] + " epochs",
+  const epochs = md["train.epochs"];
+  const recipe = [md["train.optimizer"], epochs && epochs + (epochs === "1" ? " epoch" : " epochs"),
     md["train.batch"] && "batch " + md["train.batch"]].filter(Boolean).join(", ");
   addInfo(dl, "training", recipe);
   addInfo(dl, "trained on", m.trained_on);
