@@ -161,6 +161,11 @@ check("the stalled connection is closed after --timeout 2 (%.1f s)" % (time.time
       closed and 1.0 < time.time() - t0 < 10)
 slow.close()
 
+r = subprocess.run([binary, "serve", "--model", mlp, "--backend", "host", "--port", str(port)], capture_output=True,
+                   text=True, timeout=60)
+check("a port in use: exit 1, one line naming it", r.returncode == 1 and r.stderr.count("\n") == 1
+      and "cannot listen on 127.0.0.1 port %d" % port in r.stderr, r.stderr)
+
 # 5. SIGTERM: a clean stop, exit status 0
 code = srv.stop()
 check("SIGTERM: exit status 0 and 'stopping'", code == 0 and "SIGTERM: stopping" in srv.output(), (code, srv.output()))

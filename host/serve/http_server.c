@@ -20,6 +20,8 @@ struct cm_http_server {
     struct MHD_Daemon *daemon;
     cm_http_config cfg;
     int port;
+    int starting; /* libmicrohttpd's messages go to start_log, for one error line */
+    char start_log[256];
 };
 
 /* One request in progress. */
@@ -191,6 +193,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 }
 
 static void on_log(void *cls, const char *fmt, va_list ap) {
+    cm_http_server *s = cls;
+    if (__atomic_load_n(&s->starting, __ATOMIC_ACQUIRE)) {
+        vsnprintf(s->start_log, sizeof s->start_log, fmt, ap);
+        s->start_log[strcspn(s->start_log, "\n")] = 0;
+        return;
+    }
     fprintf(stderr, "clmnist: http: ");
     vfprintf(stderr, fmt, ap);
 }
@@ -232,6 +240,7 @@ cm_status http_server_start(const cm_http_config *cfg, cm_http_server **out) {
     s->cfg = *cfg;
     s->cfg.threads = cfg->threads > 0 ? cfg->threads : 1;
     s->cfg.max_connections = cfg->max_connections > 0 ? cfg->max_connections : 64;
+    s->starting = 1;
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
     s->daemon =
         MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
@@ -241,10 +250,14 @@ cm_status http_server_start(const cm_http_config *cfg, cm_http_server **out) {
                          on_completed, s, MHD_OPTION_END);
     if (!s->daemon) {
         int e = errno;
+        cm_fail(CM_ERR_IO, "cannot listen on %s port %d: %s", bind, cfg->port,
+                e                 ? strerror(e)
+                : s->start_log[0] ? s->start_log
+                                  : "libmicrohttpd refused to start");
         free(s);
-        return cm_fail(CM_ERR_IO, "cannot listen on %s port %d: %s", bind, cfg->port,
-                       e ? strerror(e) : "libmicrohttpd refused to start");
+        return CM_ERR_IO;
     }
+    __atomic_store_n(&s->starting, 0, __ATOMIC_RELEASE);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info && info->port ? info->port : cfg->port;
     *out = s;
