@@ -29,6 +29,28 @@ struct cm_predictor {
     pthread_cond_t freed;
 };
 
+/* One classification of a blank image on context i: whatever is compiled on first use (CLBlast
+ * builds its GEMM kernels then, seconds on PoCL) is ready before the first request. */
+static cm_status warm_up(cm_predictor *p, int i) {
+    const cm_layout *L = &p->file.model.layout;
+    size_t dim = shape_numel(L->input);
+    uint8_t *blank = calloc(dim + 1, 1), label = 0;
+    float *probs = malloc(sizeof(float) * (size_t)L->classes);
+    int32_t cls;
+    cm_split one = {.count = 1,
+                    .rows = L->input.h,
+                    .cols = L->input.w,
+                    .dim = (int32_t)dim,
+                    .images = blank,
+                    .labels = &label,
+                    .borrowed = 1};
+    cm_status st = blank && probs ? infer_run(p->slots[i].c, &one, &cls, probs, NULL)
+                                  : cm_fail(CM_ERR_MEMORY, "out of host memory");
+    free(blank);
+    free(probs);
+    return st;
+}
+
 /* Context i: its backend (the first also loads the file, aligned for that backend) and its net. */
 static cm_status open_slot(const char *model_path, const cm_predictor_options *o, cm_predictor *p, int i) {
     cm_backend_options bo = {.device = o->device, .threads = o->threads};
@@ -41,7 +63,7 @@ static cm_status open_slot(const char *model_path, const cm_predictor_options *o
     }
     CM_TRY(infer_create(b, &p->file.model, 1, &p->slots[i].c));
     p->idle_slots[p->nidle++] = i;
-    return CM_OK;
+    return warm_up(p, i);
 }
 
 cm_status predictor_open(const char *model_path, const cm_predictor_options *o, cm_predictor **out) {

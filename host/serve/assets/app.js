@@ -3,6 +3,7 @@
 
 const INK_WIDTH = 20; // pen width in canvas pixels (280 px = 28 MNIST pixels: 2 MNIST pixels)
 const DEBOUNCE_MS = 120; // predict this long after the last change while drawing
+const MAX_WAIT_MS = 400; // and at least this often while the pen keeps moving
 
 const $ = (id) => document.getElementById(id);
 const pad = $("pad");
@@ -14,6 +15,7 @@ const state = {
   drawing: null, // the PNG of the pad last sent
   classNames: [],
   timer: 0,
+  lastRequest: 0, // performance.now() of the last prediction sent
   seq: 0, // requests sent
   shown: 0, // the latest request whose answer is on screen
   pending: 0,
@@ -121,7 +123,8 @@ function undo() {
 
 function schedulePredict(delay) {
   clearTimeout(state.timer);
-  state.timer = setTimeout(predictDrawing, delay === undefined ? DEBOUNCE_MS : delay);
+  const overdue = performance.now() - state.lastRequest > MAX_WAIT_MS;
+  state.timer = setTimeout(predictDrawing, overdue ? 0 : delay === undefined ? DEBOUNCE_MS : delay);
 }
 
 function padPng() {
@@ -130,6 +133,7 @@ function padPng() {
 
 async function predictDrawing() {
   if (!state.strokes.length && !state.background) return showEmpty();
+  state.lastRequest = performance.now();
   const blob = await padPng();
   state.drawing = blob;
   await predict(blob, "image/png", "your drawing");
