@@ -2,7 +2,7 @@
 # serve_browser.sh: the drawing page of clmnist serve in headless Chromium, driven by puppeteer-core
 # (tests/browser/serve_browser.js): test image 0 of MNIST (a 7) drawn over its ink with the mouse
 # gets the class `clmnist predict` gives that image; the random test digit shows a label and an
-# answer. Skips (77) without chromium, node or tests/browser/node_modules (scripts/bootstrap runs
+# answer; uploading that image as a PNG file gets the same class. Skips (77) without chromium, node or tests/browser/node_modules (scripts/bootstrap runs
 # `npm ci --prefix tests/browser`). The screenshot goes to $SERVE_SCREENSHOT (docs/serve.png was
 # made so), else into the temporary folder.
 # Usage: serve_browser.sh path/to/clmnist MNIST_DIR

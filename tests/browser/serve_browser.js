@@ -1,7 +1,7 @@
 // serve_browser.js: the drawing page of `clmnist serve` in headless Chromium (puppeteer-core over
 // the DevTools protocol): a test digit drawn with the mouse (pointer events) stroke by stroke over
 // its ink gets the class the model gives that image; "Random test digit" shows a label and an
-// answer; a screenshot of the page is saved.
+// answer; the same image uploaded as a PNG file gets that class too; a screenshot is saved.
 // Usage: node serve_browser.js CHROMIUM URL DIGIT_JSON EXPECTED_CLASS SCREENSHOT
 "use strict";
 const fs = require("fs");
@@ -82,6 +82,14 @@ async function run(page) {
   });
   check("the 28x28 image the model saw has ink (" + ink + " pixels)", ink > 40 && ink < 500, ink);
   if (screenshot) await page.screenshot({ path: screenshot });
+
+  const upload = await page.$("#upload");
+  await upload.uploadFile(digitFile.replace(/\.json$/, ".png"));
+  await settled(page, 2);
+  const uploaded = await page.$eval("#answer", (e) => e.dataset.class);
+  const status = await page.$eval("#status", (e) => e.textContent);
+  check("the image uploaded as a PNG file gets the class " + expected + " (" + status + ")",
+    Number(uploaded) === expected && /digit\.png/.test(status), status);
 
   await page.click("#random");
   await page.waitForFunction(() => !document.getElementById("truth").hidden, { timeout: 30000 });
