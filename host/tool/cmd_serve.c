@@ -198,8 +198,8 @@ static cm_status run(const serve_args *a, cm_serve_api *api) {
                           .nassets = cm_serve_asset_count};
     cm_http_server *srv;
     CM_TRY(http_server_start(&cfg, &srv));
-    int v6 = strchr(a->bind, ':') != NULL;
     const char *shown = !strcmp(a->bind, "0.0.0.0") || !strcmp(a->bind, "::") ? "localhost" : a->bind;
+    int v6 = strchr(shown, ':') != NULL;
     printf("serve: listening on http://%s%s%s:%d/ (%d workers, Ctrl-C stops)\n", v6 ? "[" : "", shown, v6 ? "]" : "",
            http_server_port(srv), a->workers);
     int sig = wait_for_stop_signal();
