@@ -46,6 +46,12 @@ if(NOT OpenSSL_FOUND)
   message(FATAL_ERROR "OpenSSL libcrypto (SHA-256, base64) not found: apt-get install libssl-dev (or run scripts/bootstrap)")
 endif()
 
+# clmnist serve: the HTTP server (its own thread pool, connection limit and timeouts).
+pkg_check_modules(MHD QUIET IMPORTED_TARGET libmicrohttpd)
+if(NOT MHD_FOUND)
+  message(FATAL_ERROR "libmicrohttpd not found: apt-get install libmicrohttpd-dev (or run scripts/bootstrap)")
+endif()
+
 # The host backend's GEMM. Debian installs OpenBLASConfig.cmake with libopenblas-dev.
 find_package(OpenBLAS QUIET CONFIG)
 if(NOT OpenBLAS_FOUND)
@@ -61,3 +67,4 @@ if(CLMNIST_TESTS)
 endif()
 
 find_package(OpenMP QUIET COMPONENTS C)
+find_package(Threads REQUIRED)

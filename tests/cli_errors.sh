@@ -36,6 +36,10 @@ expect 2 "\-\-backend 'gpu'" -- train --backend gpu
 expect 2 "\-\-schedule 'warp'" -- train --schedule warp
 expect 2 "needs a value" -- train --data
 expect 1 "$tmp/none/train-images-idx3-ubyte.*data/fetch mnist" -- train --data "$tmp/none"
+expect 2 "clmnist serve: --model FILE is required" -- serve
+expect 2 "\-\-port '70000'" -- serve --model m.safetensors --port 70000
+expect 2 "\-\-backend 'gpu'" -- serve --model m.safetensors --backend gpu
+expect 1 "$tmp/none.safetensors: cannot open" -- serve --model "$tmp/none.safetensors" --backend host
 
 # A forged dataset: truncated image file.
 mkdir -p "$tmp/bad"
@@ -46,7 +50,7 @@ cp "$tmp/bad/train-labels-idx1-ubyte" "$tmp/bad/t10k-labels-idx1-ubyte"
 expect 1 "$tmp/bad/train-images-idx3-ubyte: truncated" -- train --data "$tmp/bad" --backend host
 
 # Help works for every subcommand.
-for cmd in devices train eval predict compare bench tune doctor; do
+for cmd in devices train eval predict compare bench tune doctor serve; do
     if "$bin" "$cmd" --help >"$tmp/out" 2>&1 && grep -q "usage: clmnist $cmd" "$tmp/out"; then
         pass=$((pass + 1))
     else

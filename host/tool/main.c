@@ -22,6 +22,7 @@ static const command commands[] = {
     {"compare", cmd_compare, "train on host and device in lockstep and compare every parameter"},
     {"bench", cmd_bench, "measure images/s, GEMM GFLOP/s, time to accuracy and memory per backend"},
     {"tune", cmd_tune, "tune CLBlast's GEMM for this device and model; train and bench use the result"},
+    {"serve", cmd_serve, "serve a model: a web page to draw digits and a JSON API (POST /api/predict)"},
     {"doctor", cmd_doctor, "check this machine (OpenCL, kernels, CLBlast, memory, threads, data) and say what to fix"},
 };
 

@@ -1,0 +1,39 @@
+/* serve_api.h: the JSON API of `clmnist serve` over a predictor:
+ *   POST /api/predict  an image file (Content-Type image/...) or {"pixels": [...]} -> the class
+ *   GET  /api/model    the model: architecture, dataset, accuracy, class names, metadata, filters
+ *   GET  /api/health   {"status": "ok"}
+ *   GET  /api/random   a random test image with its label and the model's answer (with --data)
+ * Bad input is a 400 (415 for another Content-Type) with {"error": "..."}. */
+#ifndef CLMNIST_SERVE_API_H
+#define CLMNIST_SERVE_API_H
+#include <stdint.h>
+
+#include "clmnist/dataset.h"
+#include "http_server.h"
+#include "predictor.h"
+
+/* Largest uploaded image decoded, in pixels: 4096 x 4096 (a phone photo fits; a small file
+ * claiming a huge image is refused from its header, before decoding). */
+#define CM_SERVE_MAX_PIXELS ((size_t)1 << 24)
+
+typedef struct {
+    cm_predictor *pred;
+    const char *model_path;
+    const char *backend;            /* "host" or "device" */
+    const cm_split *test;           /* test images for /api/random, or NULL */
+    const char *data_dir;           /* where they came from */
+    const char *const *class_names; /* one per class */
+    uint64_t seed;                  /* of the random test images */
+    uint64_t draws;                 /* random images drawn so far (atomic) */
+} cm_serve_api;
+
+#define CM_SERVE_ROUTES 4
+/* Fills routes[CM_SERVE_ROUTES] with the API's handlers over api (which must outlive them). */
+void serve_api_routes(cm_serve_api *api, cm_http_route *routes);
+
+/* Reads a /api/predict body into image (28 x 28). Returns 0, or the HTTP status of the error
+ * (400, 415) with its message in cm_last_error(). *want_input: the client asked for the input
+ * image back; *inverted: -1 when no preprocessing ran, else whether it inverted the image. */
+int serve_read_input(const cm_http_request *req, uint8_t image[784], int *want_input, int *inverted);
+
+#endif

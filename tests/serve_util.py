@@ -1,0 +1,64 @@
+"""serve_util.py: helpers shared by the clmnist serve tests (python3 standard library only)."""
+import gzip
+import os
+import re
+import struct
+import subprocess
+import time
+import zlib
+
+
+def mnist_test_images(data):
+    """The t10k images (bytes, 784 per image) and labels of an IDX directory, raw or gzip."""
+    out = []
+    for stem in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        path = os.path.join(data, stem)
+        raw = open(path, "rb").read() if os.path.exists(path) else gzip.open(path + ".gz").read()
+        out.append(raw[16:] if "images" in stem else raw[8:])
+    return out[0], out[1]
+
+
+def png_gray(pixels, width, height):
+    """An 8-bit grayscale PNG of width x height pixels (bytes, row by row)."""
+
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\0" + pixels[y * width:(y + 1) * width] for y in range(height))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+class Server:
+    """clmnist serve on a free port (--port 0), the port read from its 'listening on' line."""
+
+    def __init__(self, binary, args, log):
+        self.log = open(log, "w+")
+        self.proc = subprocess.Popen([binary, "serve", "--port", "0"] + args, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        self.port = None
+        deadline = time.time() + 120
+        while time.time() < deadline and self.proc.poll() is None:
+            self.log.seek(0)
+            m = re.search(r"listening on http://[^:/]+:(\d+)/", self.log.read())
+            if m:
+                self.port = int(m.group(1))
+                return
+            time.sleep(0.1)
+        self.log.seek(0)
+        raise RuntimeError("the server did not start:\n" + self.log.read())
+
+    def stop(self, timeout=20):
+        """SIGTERM; the exit status (None if it had to be killed)."""
+        self.proc.terminate()
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+    def output(self):
+        self.log.seek(0)
+        return self.log.read()
