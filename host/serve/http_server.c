@@ -158,6 +158,37 @@ static enum MHD_Result take_body(const cm_http_server *s, request *r, const char
     return MHD_YES;
 }
 
+static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max) {
+    const cm_http_reply *rep = cls;
+    long n = rep->read(rep->stream, buf, max);
+    return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+}
+
+static void free_stream(void *cls) {
+    cm_http_reply *rep = cls;
+    if (rep->free_stream) rep->free_stream(rep->stream);
+    free(rep);
+}
+
+/* A body of unknown length, read from the handler's stream as the connection can take it. */
+static enum MHD_Result send_stream(struct MHD_Connection *c, const cm_http_reply *rep) {
+    cm_http_reply *own = malloc(sizeof *own);
+    struct MHD_Response *r =
+        own ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, read_stream, own, free_stream) : NULL;
+    if (!r) {
+        if (rep->free_stream) rep->free_stream(rep->stream);
+        free(own);
+        return MHD_NO;
+    }
+    *own = *rep;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type ? rep->content_type : "text/plain");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)(rep->status ? rep->status : 200), r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
 static enum MHD_Result dispatch(struct MHD_Connection *c, request *r, const char *url, const char *method) {
     if (r->asset) return send_asset(c, r->asset);
     cm_http_request req = {.method = method,
@@ -169,6 +200,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, request *r, const char
                            .conn = c};
     cm_http_reply rep = {0};
     r->route->handler(r->route->ctx, &req, &rep);
+    if (rep.read) return send_stream(c, &rep);
     if (!rep.body) return send_error(c, 500, NULL, "%s: the handler gave no answer", url);
     return send_reply(c, rep.status ? rep.status : 200, rep.content_type, rep.body, rep.len, NULL);
 }
@@ -242,12 +274,13 @@ cm_status http_server_start(const cm_http_config *cfg, cm_http_server **out) {
     s->cfg.max_connections = cfg->max_connections > 0 ? cfg->max_connections : 64;
     s->starting = 1;
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
-    s->daemon =
-        MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
-                         MHD_OPTION_SOCK_ADDR, &addr.sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-                         (unsigned)(cfg->timeout_s > 0 ? cfg->timeout_s : 10), MHD_OPTION_NOTIFY_COMPLETED,
-                         on_completed, s, MHD_OPTION_END);
+    if (cfg->thread_per_connection) flags |= MHD_USE_THREAD_PER_CONNECTION;
+    unsigned pool = cfg->thread_per_connection ? 0 : (unsigned)s->cfg.threads; /* 0: no pool */
+    s->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER,
+                                 on_log, s, MHD_OPTION_SOCK_ADDR, &addr.sa, MHD_OPTION_THREAD_POOL_SIZE, pool,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->timeout_s > 0 ? cfg->timeout_s : 10),
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (!s->daemon) {
         int e = errno;
         cm_fail(CM_ERR_IO, "cannot listen on %s port %d: %s", bind, cfg->port,
@@ -272,6 +305,10 @@ void http_server_stop(cm_http_server *s) {
     if (!s) return;
     MHD_stop_daemon(s->daemon);
     free(s);
+}
+
+const char *http_request_header(const cm_http_request *req, const char *name) {
+    return MHD_lookup_connection_value((struct MHD_Connection *)req->conn, MHD_HEADER_KIND, name);
 }
 
 const char *http_request_query(const cm_http_request *req, const char *key) {

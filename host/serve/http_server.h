@@ -28,6 +28,12 @@ typedef struct {
     const char *content_type; /* "application/json" when NULL */
     char *body;
     size_t len;
+    /* Or a body of unknown length (Server-Sent Events), when `read` is set: the server calls
+     * read(stream, buf, max) for the next bytes (> 0; -1 ends the body); it may wait for them, on
+     * a server with a thread per connection. free_stream(stream) when the connection ends. */
+    long (*read)(void *stream, char *buf, size_t max);
+    void (*free_stream)(void *stream);
+    void *stream;
 } cm_http_reply;
 
 /* Handlers run on the server's worker threads, several at once: they must be thread-safe. */
@@ -48,12 +54,14 @@ typedef struct {
 } cm_http_asset;
 
 typedef struct {
-    const char *bind;    /* a numeric IPv4 or IPv6 address; NULL: 127.0.0.1 */
-    int port;            /* 0: any free port (http_server_port tells which) */
-    int threads;         /* worker threads */
-    int max_connections; /* beyond it new connections are refused */
-    int timeout_s;       /* a connection idle this long is closed */
-    size_t max_body;     /* request bodies larger than this: 413 */
+    const char *bind;          /* a numeric IPv4 or IPv6 address; NULL: 127.0.0.1 */
+    int port;                  /* 0: any free port (http_server_port tells which) */
+    int threads;               /* worker threads */
+    int max_connections;       /* beyond it new connections are refused */
+    int timeout_s;             /* a connection idle this long is closed */
+    size_t max_body;           /* request bodies larger than this: 413 */
+    int thread_per_connection; /* a thread per connection (handlers and streams may block) instead of
+                                  `threads` event loops */
     const cm_http_route *routes;
     int nroutes;
     const cm_http_asset *assets;
@@ -67,6 +75,8 @@ int http_server_port(const cm_http_server *s);
 /* Stops accepting, closes every connection, joins the threads and frees the server. */
 void http_server_stop(cm_http_server *s);
 
+/* The value of a request header, or NULL. */
+const char *http_request_header(const cm_http_request *req, const char *name);
 /* The value of a query parameter ("?input=1"), or NULL. */
 const char *http_request_query(const cm_http_request *req, const char *key);
 

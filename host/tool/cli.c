@@ -20,7 +20,8 @@
 static void usage(const cm_command_info *info) {
     printf("usage: clmnist %s [options]\n\n%s\n\noptions:\n", info->name, info->summary);
     printf("  --data DIR        IDX dataset directory (default: $CLMNIST_DATA or data/mnist)\n");
-    if (info->with_backend) printf("  --backend B       'device' (OpenCL, default) or 'host' (C reference backend, OpenBLAS GEMM)\n");
+    if (info->with_backend)
+        printf("  --backend B       'device' (OpenCL, default) or 'host' (C reference backend, OpenBLAS GEMM)\n");
     printf("  --device SEL      OpenCL device: index or name substring from 'clmnist devices'\n"
            "                    (default: $CLMNIST_DEVICE, else the first GPU, else device 0)\n");
     printf("  --preset P        the recipe the other flags start from (flags override it):\n");
@@ -403,7 +404,10 @@ cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm
     memcpy(opts, base_opts, sizeof base_opts);
     int nopt = NBASE;
     for (int i = 0; info->extra && info->extra[i].name && i < MAX_EXTRA; i++)
-        opts[nopt++] = (struct option){info->extra[i].name, info->extra[i].has_arg ? required_argument : no_argument,
+        opts[nopt++] = (struct option){info->extra[i].name,
+                                       info->extra[i].has_arg == 2   ? optional_argument
+                                       : info->extra[i].has_arg == 1 ? required_argument
+                                                                     : no_argument,
                                        NULL, O_EXTRA + i};
     opts[nopt] = (struct option){NULL, 0, NULL, 0};
     /* The preset first (the last one given), so that every other flag overrides it. */
@@ -425,7 +429,10 @@ cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm
         if (c == O_BACKEND && !info->with_backend)
             return cm_fail(CM_ERR_USAGE, "clmnist %s: --backend is not an option here", info->name);
         if (c >= O_EXTRA && c < O_EXTRA + MAX_EXTRA) {
-            CM_TRY(info->on_extra(info->ctx, c - O_EXTRA, optarg));
+            const char *v = optarg;
+            if (!v && info->extra[c - O_EXTRA].has_arg == 2 && optind < argc && isdigit((unsigned char)argv[optind][0]))
+                v = argv[optind++]; /* an optional value as the next word: --serve 8080 */
+            CM_TRY(info->on_extra(info->ctx, c - O_EXTRA, v));
             continue;
         }
         if (c < O_DATA || c > O_STREAMED)

@@ -54,7 +54,7 @@ extern const cli_preset cli_presets[];
 /* An option a subcommand adds to the shared training options. */
 typedef struct {
     const char *name; /* long name without "--" */
-    int has_arg;      /* 1: takes a value */
+    int has_arg;      /* 1: takes a value; 2: an optional one (--name, --name=V or --name V with V a number) */
     const char *help; /* "--name VALUE   text" line(s) for --help */
 } cm_extra_option;
 

@@ -186,6 +186,10 @@ static int wait_for_stop_signal(void) {
 static cm_status run(const serve_args *a, cm_serve_api *api) {
     cm_http_route routes[CM_SERVE_ROUTES];
     serve_api_routes(api, routes);
+    cm_http_asset assets[64]; /* the page's files; the training dashboard's are train --serve's */
+    int nassets = 0;
+    for (int i = 0; i < cm_serve_asset_count && nassets < 64; i++)
+        if (strncmp(cm_serve_assets[i].path, "/dashboard", 10) != 0) assets[nassets++] = cm_serve_assets[i];
     cm_http_config cfg = {.bind = a->bind,
                           .port = a->port,
                           .threads = a->workers,
@@ -194,8 +198,8 @@ static cm_status run(const serve_args *a, cm_serve_api *api) {
                           .max_body = (size_t)a->max_body,
                           .routes = routes,
                           .nroutes = CM_SERVE_ROUTES,
-                          .assets = cm_serve_assets,
-                          .nassets = cm_serve_asset_count};
+                          .assets = assets,
+                          .nassets = nassets};
     cm_http_server *srv;
     CM_TRY(http_server_start(&cfg, &srv));
     const char *shown = !strcmp(a->bind, "0.0.0.0") || !strcmp(a->bind, "::") ? "localhost" : a->bind;

@@ -1,9 +1,12 @@
 /* cmd_train.c: `clmnist train`: load data, build (or load) the model, run the training loop
  * (train_loop.h: epochs, early stopping, checkpoints) with the terminal's view of it, save the
  * model and the report. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "clmnist/atomic_file.h"
@@ -14,6 +17,7 @@
 #include "commands.h"
 #include "gemm_tune.h"
 #include "timer.h"
+#include "train_dash.h"
 #include "train_view.h"
 
 typedef struct {
@@ -27,6 +31,8 @@ typedef struct {
     int patience;           /* early stopping: epochs without a better validation accuracy; 0: off */
     int start_epoch;        /* --resume: the epochs its checkpoint holds */
     int no_hint;            /* --no-hint: no speed probe on a CPU OpenCL device */
+    int serve_port;         /* --serve [PORT]: the dashboard's port; -1: no dashboard */
+    const char *bind;       /* --bind ADDR: where it listens */
 } train_files;
 
 /* The speed hint's probe: untimed and timed steps per backend, and the time after which the
@@ -35,7 +41,20 @@ typedef struct {
 #define HINT_STEPS 5
 #define HINT_BUDGET_S 1.5
 
-enum { X_OUT, X_NO_SAVE, X_INIT, X_CKPT_EVERY, X_CKPT, X_RESUME, X_REPORT, X_STOP_AFTER, X_PATIENCE, X_NO_HINT };
+enum {
+    X_OUT,
+    X_NO_SAVE,
+    X_INIT,
+    X_CKPT_EVERY,
+    X_CKPT,
+    X_RESUME,
+    X_REPORT,
+    X_STOP_AFTER,
+    X_PATIENCE,
+    X_NO_HINT,
+    X_SERVE,
+    X_BIND
+};
 static const cm_extra_option train_extra[] = {
     {"out", 1, "  --out FILE        where to save the trained model (default model.safetensors)\n"},
     {"no-save", 0, "  --no-save         do not save the model\n"},
@@ -56,6 +75,11 @@ static const cm_extra_option train_extra[] = {
     {"no-hint", 0,
      "  --no-hint         on a CPU OpenCL device (PoCL), skip the short probe that times a few steps on\n"
      "                    both backends and says when --backend host is faster (or set CLMNIST_NO_HINT=1)\n"},
+    {"serve", 2,
+     "  --serve [PORT]    a live dashboard of the run on http://127.0.0.1:PORT/ (default 8080; 0: any free\n"
+     "                    port): curves, confusion matrix, predictions, a stop button; afterwards the\n"
+     "                    drawing page for the saved model, until Ctrl-C\n"},
+    {"bind", 1, "  --bind ADDR       the dashboard's numeric listening address (default 127.0.0.1)\n"},
     {NULL, 0, NULL}};
 
 static cm_status on_extra(void *ctx, int index, const char *value) {
@@ -81,6 +105,12 @@ static cm_status on_extra(void *ctx, int index, const char *value) {
         f->patience = (int)v;
         break;
     case X_NO_HINT: f->no_hint = 1; break;
+    case X_SERVE:
+        f->serve_port = 8080;
+        if (value) CM_TRY(cm_parse_int("--serve", value, 0, 65535, &v));
+        if (value) f->serve_port = (int)v;
+        break;
+    case X_BIND: f->bind = value; break;
     default: break;
     }
     return CM_OK;
@@ -240,7 +270,7 @@ static cm_status finish(const cm_train_args *a, const train_files *f, const cm_b
                         cm_trainer *t, const char *arch, cm_meta *meta, const cm_train_result *res) {
     cm_stats ev = res->eval;
     const cm_split *final_split = a->val ? &ds->heldout : &ds->test;
-    if (a->val || res->end_epoch == f->start_epoch) /* nothing trained: a finished checkpoint resumed */
+    if (a->val || res->end_epoch == f->start_epoch || res->stopped) /* also: nothing trained, or stopped */
         CM_TRY(trainer_evaluate(t, final_split, &ev));
     CM_TRY(meta_set(meta, "test_accuracy", "%.6f", ev.accuracy));
     CM_TRY(meta_set(meta, "test_loss", "%.6f", ev.loss));
@@ -255,11 +285,59 @@ static cm_status finish(const cm_train_args *a, const train_files *f, const cm_b
     if (f->out) printf("model: saved to %s\n", f->out);
     printf("done: %s on %s, %d epochs in %.1f s, test accuracy: %.2f%%\n", arch, b->device_name,
            res->end_epoch - f->start_epoch, res->seconds, 100.0 * ev.accuracy);
-    int resumable = res->last_checkpoint == res->end_epoch;
-    if (res->end_epoch < a->epochs)
-        printf("stopped after epoch %d of %d%s%s\n", res->end_epoch, a->epochs,
-               resumable ? "; continue with --resume " : "", resumable ? f->checkpoint : "");
+    int resumable = res->stopped ? res->stop_checkpoint : res->last_checkpoint == res->end_epoch;
+    const char *cont = resumable ? "; continue with --resume " : "", *ckpt = resumable ? f->checkpoint : "";
+    if (res->stopped && res->stopped_step)
+        printf("stopped at step %d of epoch %d of %d%s%s\n", res->stopped_step, res->end_epoch + 1, a->epochs, cont,
+               ckpt);
+    else if (res->end_epoch < a->epochs)
+        printf("stopped after epoch %d of %d%s%s\n", res->end_epoch, a->epochs, cont, ckpt);
     return CM_OK;
+}
+
+/* Ctrl-C (SIGINT) stops the run after the current step, as POST /api/stop does; a second one
+ * exits at once. Once the run is over and the dashboard serves on, SIGINT and SIGTERM write to a
+ * pipe that the main thread waits on. (OpenBLAS starts threads before main: any thread may run
+ * the handler, which only sets a flag or writes a byte.) */
+static volatile sig_atomic_t stop_requested, serving;
+static int signal_pipe[2] = {-1, -1};
+
+static void on_signal(int sig) {
+    if (serving) {
+        ssize_t n = write(signal_pipe[1], "s", 1);
+        (void)n;
+        return;
+    }
+    if (stop_requested) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    stop_requested = 1;
+    static const char msg[] = "\nclmnist: stopping after this step (Ctrl-C again exits at once)\n";
+    ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)n;
+}
+
+static cm_status catch_signal(int sig) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(sig, &sa, NULL) != 0) return cm_fail(CM_ERR_IO, "sigaction: %s", strerror(errno));
+    return CM_OK;
+}
+
+/* After the run: the dashboard offers the saved model's drawing page until Ctrl-C or SIGTERM. */
+static void dashboard_after(cm_train_dash *td, const train_files *f, cm_status st, const cm_train_result *res) {
+    train_dash_finish(td, st, st == CM_OK ? f->out : NULL, st == CM_OK && res->stopped);
+    if (st == CM_OK && pipe(signal_pipe) == 0 && catch_signal(SIGTERM) == CM_OK) {
+        serving = 1;
+        train_dash_serve_until(td, signal_pipe[0]);
+        printf("dashboard: stopping\n");
+    }
+    train_dash_stop(td);
 }
 
 /* What writers killed before their rename left next to the files this run writes (and the
@@ -286,10 +364,14 @@ static cm_status train(const cm_train_args *a, const train_files *f, cm_backend 
                         .eval = &ds->test,
                         .checkpoint = f->checkpoint_every ? f->checkpoint : NULL,
                         .checkpoint_every = f->checkpoint_every,
-                        .meta = &meta};
+                        .meta = &meta,
+                        .stop = &stop_requested};
     cm_trainer *t = NULL;
     cm_train_loop *loop = NULL;
-    cm_status st = trainer_create(b, ds, &file->model, &cfg, &t);
+    /* the dashboard shows each evaluation's confusion matrix and predictions */
+    if (f->serve_port >= 0) run.eval_pred = malloc(sizeof(int32_t) * (size_t)(run.eval->count ? run.eval->count : 1));
+    cm_status st = f->serve_port >= 0 && !run.eval_pred ? cm_fail(CM_ERR_MEMORY, "out of host memory") : CM_OK;
+    if (st == CM_OK) st = trainer_create(b, ds, &file->model, &cfg, &t);
     if (st == CM_OK) st = train_loop_create(t, &run, &loop);
     if (st == CM_OK && f->resume) st = train_loop_resume(loop, f->resume, file);
     model_file_free(file);
@@ -297,17 +379,31 @@ static cm_status train(const cm_train_args *a, const train_files *f, cm_backend 
     if (st == CM_OK && f->report) st = report_begin(f->report, f->resume != NULL);
     if (st == CM_OK) print_start(a, f, t, loop, arch);
     cm_train_view view;
-    cm_train_observer obs = train_view_observer(&view, a->val ? "val" : "test", f->report);
-    cm_train_result res;
+    cm_train_observer obs = train_view_observer(&view, a->val ? "val" : "test", f->report), shown = obs;
+    cm_train_dash td;
+    int dash = f->serve_port >= 0 && st == CM_OK;
+    if (dash) {
+        cm_train_dash_options o = {.bind = f->bind,
+                                   .port = f->serve_port,
+                                   .arch = arch,
+                                   .eval_name = a->val ? "val" : "test",
+                                   .stop = &stop_requested};
+        st = train_dash_start(&td, &o, ds, run.eval, b, a->epochs, f->start_epoch);
+        dash = st == CM_OK;
+        if (dash) obs = train_dash_observer(&td, &shown);
+    }
+    cm_train_result res = {0};
     if (st == CM_OK) st = train_loop_run(loop, &obs, &res);
     if (st == CM_OK) st = finish(a, f, b, ds, t, arch, &meta, &res);
+    if (dash) dashboard_after(&td, f, st, &res);
     train_loop_destroy(loop);
     trainer_destroy(t);
+    free(run.eval_pred);
     return st;
 }
 
 cm_status cmd_train(int argc, char **argv) {
-    train_files f = {.out = "model.safetensors", .checkpoint = "checkpoint.safetensors"};
+    train_files f = {.out = "model.safetensors", .checkpoint = "checkpoint.safetensors", .serve_port = -1};
     cm_command_info info = {"train",
                             "Trains an MLP (784-512-256-10 by default) on the GPU, reports test accuracy and saves "
                             "the model.",
@@ -319,6 +415,9 @@ cm_status cmd_train(int argc, char **argv) {
     int help;
     CM_TRY(cli_parse_train(argc, argv, &info, &a, &help));
     if (help) return CM_OK;
+    if (f.bind && f.serve_port < 0) return cm_fail(CM_ERR_USAGE, "--bind applies to --serve");
+    if (!f.bind) f.bind = "127.0.0.1";
+    CM_TRY(catch_signal(SIGINT));
     if (f.resume && f.init) return cm_fail(CM_ERR_USAGE, "--resume and --init: give one or the other");
     remove_stale_temporaries(&f);
     cm_model_file file = {0};

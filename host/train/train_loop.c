@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "clmnist/parse.h"
+#include "clmnist/schedule.h"
 #include "timer.h"
 
 /* Early stopping's bookkeeping, which a checkpoint carries so that a resumed run stops where an
@@ -27,6 +28,8 @@ struct cm_train_loop {
     float *params;                  /* (layout.total) host scratch for checkpoints */
     float *state[CM_OPT_STATE_MAX]; /* (layout.total) each: the optimizer state, likewise */
     float *lr_steps;                /* (steps per epoch) the rate of each step */
+    int resume_step;                /* steps of the first epoch done before the checkpoint resumed */
+    float *eval_probs;              /* (eval count, classes) with run.eval_pred: trainer_predict's */
 };
 
 cm_status train_checkpoint_epoch(const char *path, const cm_meta *m, int *epoch) {
@@ -60,6 +63,9 @@ cm_status train_loop_create(cm_trainer *t, const cm_train_run *run, cm_train_loo
     l->lr_steps = malloc(sizeof(float) * (size_t)trainer_steps_per_epoch(t));
     int ok = l->params && l->lr_steps;
     if (ok && l->es.patience) ok = (l->es.best = malloc(sizeof(float) * n)) != NULL;
+    if (ok && run->eval_pred)
+        ok =
+            (l->eval_probs = malloc(sizeof(float) * (size_t)run->eval->count * trainer_layout(t)->classes + 1)) != NULL;
     for (int i = 0; i < trainer_opt_state_count(t); i++)
         ok = ok && (l->state[i] = malloc(sizeof(float) * n));
     if (!ok) {
@@ -75,6 +81,7 @@ void train_loop_destroy(cm_train_loop *l) {
     free(l->params);
     free(l->es.best);
     free(l->lr_steps);
+    free(l->eval_probs);
     for (int i = 0; i < CM_OPT_STATE_MAX; i++)
         free(l->state[i]);
     free(l);
@@ -106,7 +113,14 @@ static cm_status early_stop_restore(early_stop *es, const char *path, const cm_m
 cm_status train_loop_resume(cm_train_loop *l, const char *path, const cm_model_file *file) {
     cm_trainer *t = l->t;
     if (l->es.patience) CM_TRY(early_stop_restore(&l->es, path, file, trainer_layout(t)->total));
-    trainer_set_global_step(t, (int64_t)l->run.start_epoch * trainer_steps_per_epoch(t));
+    const char *v = meta_get(&file->meta, "checkpoint.step");
+    long step = 0;
+    if (v && cm_parse_int("checkpoint.step", v, 0, trainer_steps_per_epoch(t) - 1, &step) != CM_OK)
+        return cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: %s", path, cm_last_error());
+    if (step && l->run.start_epoch >= l->run.epochs)
+        return cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: step %ld after the last epoch", path, step);
+    l->resume_step = (int)step;
+    trainer_set_global_step(t, (int64_t)l->run.start_epoch * trainer_steps_per_epoch(t) + step);
     for (int i = 0; i < trainer_opt_state_count(t); i++) {
         const float *saved = model_file_state(file, trainer_opt_state_name(t, i));
         if (!saved)
@@ -129,14 +143,15 @@ static cm_status early_stop_update(early_stop *es, cm_trainer *t, int epoch, dou
     return CM_OK;
 }
 
-/* The model after `epochs_done` epochs, its optimizer state and early stopping's, to the
- * checkpoint file (atomically: model_file_save). */
-static cm_status save_checkpoint(cm_train_loop *l, int epochs_done) {
+/* The model after `epochs_done` epochs (and `step` steps of the next), its optimizer state and
+ * early stopping's, to the checkpoint file (atomically: model_file_save). */
+static cm_status save_checkpoint(cm_train_loop *l, int epochs_done, int step) {
     cm_trainer *t = l->t;
     const early_stop *es = &l->es;
     cm_meta m = *l->run.meta;
     CM_TRY(meta_set(&m, "checkpoint.epoch", "%d", epochs_done));
     CM_TRY(meta_set(&m, "checkpoint.global_step", "%lld", (long long)trainer_global_step(t)));
+    if (step) CM_TRY(meta_set(&m, "checkpoint.step", "%d", step));
     CM_TRY(trainer_get_params(t, l->params));
     int n = trainer_opt_state_count(t);
     const char *names[CM_FILE_STATE_MAX];
@@ -156,24 +171,52 @@ static cm_status save_checkpoint(cm_train_loop *l, int epochs_done) {
     return model_file_save(l->run.checkpoint, trainer_layout(t), l->params, n, names, arrays, &m);
 }
 
-/* Trains epoch `e` (0-based) and evaluates it into r. */
-static cm_status run_epoch(cm_train_loop *l, const cm_train_observer *obs, int e, cm_epoch_result *r) {
+static int stop_asked(const cm_train_loop *l) {
+    return l->run.stop && *l->run.stop;
+}
+
+/* The first epoch of a resumed run that stopped in its middle continues there; the rates of the
+ * steps trained before go into lr_steps from the schedule. */
+static cm_status skip_trained_steps(cm_train_loop *l, int *first) {
+    *first = l->resume_step;
+    l->resume_step = 0;
+    if (!*first) return CM_OK;
+    cm_schedule_config sc = trainer_schedule(l->t);
+    int64_t g0 = trainer_global_step(l->t) - *first;
+    for (int s = 0; s < *first; s++)
+        l->lr_steps[s] = schedule_lr(&sc, g0 + s);
+    return trainer_skip_steps(l->t, *first);
+}
+
+/* Trains epoch `e` (0-based) and evaluates it into r; *partial: run.stop ended it after that many
+ * steps (0: it ran to its end), unevaluated. */
+static cm_status run_epoch(cm_train_loop *l, const cm_train_observer *obs, int e, cm_epoch_result *r, int *partial) {
     cm_trainer *t = l->t;
-    int steps = trainer_steps_per_epoch(t);
+    int steps = trainer_steps_per_epoch(t), first;
+    *partial = 0;
     *r = (cm_epoch_result){.epoch = e + 1, .epochs = l->run.epochs, .lr_steps = l->lr_steps, .nsteps = steps};
-    r->lr_start = trainer_current_lr(t);
     if (obs->epoch_begin) CM_TRY(obs->epoch_begin(obs->ctx, e + 1, l->run.epochs, steps));
     double t0 = timer_now();
     CM_TRY(trainer_begin_epoch(t, e));
-    for (int s = 0; s < steps; s++) {
+    CM_TRY(skip_trained_steps(l, &first));
+    r->lr_start = first ? l->lr_steps[0] : trainer_current_lr(t);
+    for (int s = first; s < steps; s++) {
         l->lr_steps[s] = trainer_current_lr(t);
         CM_TRY(trainer_step(t));
         if (obs->step) CM_TRY(obs->step(obs->ctx, t, s + 1, steps));
+        if (s + 1 < steps && stop_asked(l)) {
+            *partial = s + 1;
+            return CM_OK;
+        }
     }
     CM_TRY(trainer_train_stats(t, &r->train));
     r->seconds = timer_now() - t0;
     if (obs->evaluating) obs->evaluating(obs->ctx);
-    CM_TRY(trainer_evaluate(t, l->run.eval, &r->eval));
+    if (l->run.eval_pred)
+        CM_TRY(trainer_predict(t, l->run.eval, l->run.eval_pred, l->eval_probs, &r->eval));
+    else
+        CM_TRY(trainer_evaluate(t, l->run.eval, &r->eval));
+    r->eval_pred = l->run.eval_pred;
     r->lr_end = trainer_current_lr(t);
     return CM_OK;
 }
@@ -187,12 +230,23 @@ static cm_status after_epoch(cm_train_loop *l, const cm_train_observer *obs, con
     if (obs->epoch_end) CM_TRY(obs->epoch_end(obs->ctx, r));
     if (l->es.patience) CM_TRY(early_stop_update(&l->es, l->t, r->epoch, r->eval.accuracy, stop));
     if (run->checkpoint && run->checkpoint_every && r->epoch % run->checkpoint_every == 0) {
-        CM_TRY(save_checkpoint(l, r->epoch));
+        CM_TRY(save_checkpoint(l, r->epoch, 0));
         if (obs->checkpoint) obs->checkpoint(obs->ctx, run->checkpoint, r->epoch);
         out->last_checkpoint = r->epoch;
     }
     if (*stop && obs->early_stop) obs->early_stop(obs->ctx, l->es.patience);
     return CM_OK;
+}
+
+/* run.stop ended the run after `partial` steps of epoch e + 1 (0: after epoch e): a checkpoint of
+ * that position unless the epoch's own just went out. */
+static cm_status stopped(cm_train_loop *l, int e, int partial, cm_train_result *out) {
+    out->stopped = 1;
+    out->stopped_step = partial;
+    if (!l->run.checkpoint) return CM_OK;
+    out->stop_checkpoint = 1;
+    if (!partial && out->last_checkpoint == e) return CM_OK;
+    return save_checkpoint(l, e, partial);
 }
 
 cm_status train_loop_run(cm_train_loop *l, const cm_train_observer *obs, cm_train_result *out) {
@@ -208,12 +262,18 @@ cm_status train_loop_run(cm_train_loop *l, const cm_train_observer *obs, cm_trai
     cm_status st = CM_OK;
     for (int e = run->start_epoch; e < end_epoch && st == CM_OK && !stop; e++) {
         cm_epoch_result r;
-        st = run_epoch(l, obs, e, &r);
-        if (st != CM_OK) break;
+        int partial;
+        st = run_epoch(l, obs, e, &r, &partial);
+        if (st == CM_OK && partial) st = stopped(l, e, partial, out);
+        if (st != CM_OK || partial) break;
         out->seconds += r.seconds;
         out->eval = r.eval;
         out->end_epoch = e + 1;
         st = after_epoch(l, obs, &r, out, &stop);
+        if (st == CM_OK && !stop && e + 1 < end_epoch && stop_asked(l)) {
+            st = stopped(l, e + 1, 0, out);
+            break;
+        }
     }
     if (st == CM_OK && l->es.best_epoch > 0) {
         if (obs->best_kept) obs->best_kept(obs->ctx, l->es.best_epoch, l->es.best_acc);

@@ -383,3 +383,12 @@ int64_t trainer_global_step(const cm_trainer *t) {
 void trainer_set_global_step(cm_trainer *t, int64_t step) {
     t->global_step = step;
 }
+
+cm_status trainer_skip_steps(cm_trainer *t, int step) {
+    if (step < 0 || step >= trainer_steps_per_epoch(t) || t->step != 0)
+        return cm_fail(CM_ERR_USAGE, "trainer_skip_steps: step %d of an epoch of %d (at %d)", step,
+                       trainer_steps_per_epoch(t), t->step);
+    t->step = step;
+    t->staged = 0;
+    return CM_OK;
+}

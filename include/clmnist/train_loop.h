@@ -9,12 +9,16 @@
  * A checkpoint is a model file (model_io.h) with the run's metadata plus
  *   "checkpoint.epoch"              epochs done
  *   "checkpoint.global_step"        steps done
+ *   "checkpoint.step"               steps done of the next epoch (a run stopped in the middle of it;
+ *                                   absent when 0)
  *   "early_stopping.patience"       with early stopping
  *   "early_stopping.best_epoch"     once an epoch has been evaluated, with
  *   "early_stopping.best_accuracy"  its accuracy ("%.17g") and its weights as state "best"
  * and the optimizer's state arrays under trainer_opt_state_name's names. */
 #ifndef CLMNIST_TRAIN_LOOP_H
 #define CLMNIST_TRAIN_LOOP_H
+#include <signal.h>
+
 #include "clmnist/infer.h"
 #include "clmnist/model_io.h"
 #include "clmnist/trainer.h"
@@ -29,6 +33,11 @@ typedef struct {
     int checkpoint_every;   /* epochs between checkpoints (with `checkpoint`) */
     cm_meta *meta;          /* the run's description, which checkpoints carry; gets "train.best_epoch"
                                when early stopping keeps an epoch's weights */
+    /* When *stop becomes nonzero (a signal handler, another thread), the run ends after the current
+     * step: a checkpoint of that position (with `checkpoint`, whatever checkpoint_every says) that
+     * train_loop_resume continues exactly. NULL: never. */
+    const volatile sig_atomic_t *stop;
+    int32_t *eval_pred; /* (eval->count) each evaluation's predicted classes, or NULL */
 } cm_train_run;
 
 /* One epoch's results, for the observer. */
@@ -39,6 +48,7 @@ typedef struct {
     double seconds;          /* training time (the evaluation excluded) */
     const float *lr_steps;   /* the rate of each step (nsteps) */
     int nsteps;
+    const int32_t *eval_pred; /* run.eval_pred after the evaluation, or NULL */
 } cm_epoch_result;
 
 /* What a front end does during a run. Every callback may be NULL; ctx is passed to each. A
@@ -66,6 +76,9 @@ typedef struct {
     int last_checkpoint; /* the epoch of the last checkpoint written; 0: none */
     double seconds;      /* training time of this call's epochs */
     cm_stats eval;       /* the last epoch's evaluation */
+    int stopped;         /* run.stop ended the run */
+    int stopped_step;    /* then: steps done of epoch end_epoch + 1 (0: it stopped between epochs) */
+    int stop_checkpoint; /* then: a checkpoint of where it stopped was written */
 } cm_train_result;
 
 typedef struct cm_train_loop cm_train_loop;
@@ -73,8 +86,8 @@ typedef struct cm_train_loop cm_train_loop;
 /* A run on t (which stays the caller's); *run is copied, its pointers must outlive the loop. */
 cm_status train_loop_create(cm_trainer *t, const cm_train_run *run, cm_train_loop **out);
 /* Continues the run of checkpoint `file` (read from path; named in errors) after its
- * run.start_epoch epochs: the optimizer state, the global step and, with early stopping, the best
- * epoch so far and its weights. */
+ * run.start_epoch epochs (and its checkpoint.step steps of the next): the optimizer state, the
+ * global step and, with early stopping, the best epoch so far and its weights. */
 cm_status train_loop_resume(cm_train_loop *l, const char *path, const cm_model_file *file);
 /* Early stopping's best epoch so far (0: none yet) and its accuracy. */
 void train_loop_best(const cm_train_loop *l, int *epoch, double *accuracy);

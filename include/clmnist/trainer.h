@@ -92,5 +92,8 @@ cm_status trainer_set_opt_state(cm_trainer *t, int i, const float *state);
 cm_schedule_config trainer_schedule(const cm_trainer *t);
 int64_t trainer_global_step(const cm_trainer *t);
 void trainer_set_global_step(cm_trainer *t, int64_t step);
+/* After trainer_begin_epoch: the epoch continues at step `step` (its first `step` batches were
+ * trained before a checkpoint); its statistics then cover the steps from here on. */
+cm_status trainer_skip_steps(cm_trainer *t, int step);
 
 #endif
