@@ -386,7 +386,33 @@ void cli_describe_recipe(const cm_train_args *a, char *buf, size_t size) {
 #undef PUT
 }
 
+/* An optional value given as the next word, a number ("--serve 8080"), joined to its flag
+ * ("--serve=8080") as getopt_long wants it; the words live in `joined` (static: one parse at a
+ * time). Returns argv, or the joined copy. */
+static char **join_optional_values(int *argc, char **argv, const cm_command_info *info) {
+    enum { MAX_ARGS = 512 };
+    static char *joined[MAX_ARGS + 1];
+    static char text[8][80];
+    int n = 0, used = 0;
+    for (int i = 0; i < *argc && n < MAX_ARGS; i++) {
+        joined[n++] = argv[i];
+        for (const cm_extra_option *e = info->extra; e && e->name && i + 1 < *argc; e++) {
+            if (e->has_arg != 2 || strncmp(argv[i], "--", 2) || strcmp(argv[i] + 2, e->name) || used == 8) continue;
+            if (!isdigit((unsigned char)argv[i + 1][0])) break;
+            snprintf(text[used], sizeof text[used], "%s=%s", argv[i], argv[i + 1]);
+            joined[n - 1] = text[used++];
+            i++;
+            break;
+        }
+    }
+    if (n == *argc) return argv;
+    joined[n] = NULL;
+    *argc = n;
+    return joined;
+}
+
 cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm_train_args *a, int *help) {
+    argv = join_optional_values(&argc, argv, info);
     memset(a, 0, sizeof *a);
     *help = 0;
     const char *env_data = getenv("CLMNIST_DATA");
@@ -429,10 +455,7 @@ cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm
         if (c == O_BACKEND && !info->with_backend)
             return cm_fail(CM_ERR_USAGE, "clmnist %s: --backend is not an option here", info->name);
         if (c >= O_EXTRA && c < O_EXTRA + MAX_EXTRA) {
-            const char *v = optarg;
-            if (!v && info->extra[c - O_EXTRA].has_arg == 2 && optind < argc && isdigit((unsigned char)argv[optind][0]))
-                v = argv[optind++]; /* an optional value as the next word: --serve 8080 */
-            CM_TRY(info->on_extra(info->ctx, c - O_EXTRA, v));
+            CM_TRY(info->on_extra(info->ctx, c - O_EXTRA, optarg));
             continue;
         }
         if (c < O_DATA || c > O_STREAMED)
