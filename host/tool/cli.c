@@ -20,7 +20,8 @@
 static void usage(const cm_command_info *info) {
     printf("usage: clmnist %s [options]\n\n%s\n\noptions:\n", info->name, info->summary);
     printf("  --data PATH       IDX directory, CSV or image folder (default: $CLMNIST_DATA or data/mnist;\n"
-           "                    see README, 'Your own data')\n%s", cli_data_options_help);
+           "                    see README, 'Your own data')\n%s",
+           cli_data_options_help);
     if (info->with_backend) printf("  --backend B       'device' (OpenCL, default) or 'host' (C reference backend, OpenBLAS GEMM)\n");
     printf("  --device SEL      OpenCL device: index or name substring from 'clmnist devices'\n"
            "                    (default: $CLMNIST_DEVICE, else the first GPU, else device 0)\n");

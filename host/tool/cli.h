@@ -41,7 +41,8 @@ typedef struct {
     int limit; /* --limit: train on the first N images (0: all) */
     int threads;
     cm_feed_mode feed;
-    cm_data_options data; /* --image-size, --preprocess, --test-fraction, --transpose (dataset_source.h) */
+    /* --image-size, --preprocess, --test-fraction, --transpose (dataset_source.h) */
+    cm_data_options data;
     FILE *info; /* where setup lines ("data: ...") go: stdout, or stderr when stdout carries JSON */
 } cm_train_args;
 
