@@ -306,6 +306,10 @@ cm_status dataset_synthetic(cm_dataset *ds, int32_t n_train, int32_t n_test, int
 }
 
 void dataset_free(cm_dataset *ds) {
+    for (int32_t c = 0; ds->class_names && c < ds->classes; c++)
+        free(ds->class_names[c]);
+    free(ds->class_names);
+    ds->class_names = NULL;
     dataset_free_split(&ds->test);
     dataset_free_split(&ds->heldout);
     dataset_free_split(&ds->train);

@@ -19,7 +19,9 @@
 
 static void usage(const cm_command_info *info) {
     printf("usage: clmnist %s [options]\n\n%s\n\noptions:\n", info->name, info->summary);
-    printf("  --data DIR        IDX dataset directory (default: $CLMNIST_DATA or data/mnist)\n");
+    printf("  --data PATH       IDX directory, CSV or image folder (default: $CLMNIST_DATA or data/mnist;\n"
+           "                    see README, 'Your own data')\n%s",
+           cli_data_options_help);
     if (info->with_backend)
         printf("  --backend B       'device' (OpenCL, default) or 'host' (C reference backend, OpenBLAS GEMM)\n");
     printf("  --device SEL      OpenCL device: index or name substring from 'clmnist devices'\n"
@@ -119,7 +121,11 @@ enum {
     O_LIMIT,
     O_THREADS,
     O_RESIDENT,
-    O_STREAMED
+    O_STREAMED,
+    O_IMAGE_SIZE,
+    O_PREPROCESS,
+    O_TEST_FRACTION,
+    O_TRANSPOSE
 };
 static const struct option base_opts[] = {{"data", required_argument, NULL, O_DATA},
                                           {"backend", required_argument, NULL, O_BACKEND},
@@ -149,6 +155,10 @@ static const struct option base_opts[] = {{"data", required_argument, NULL, O_DA
                                           {"threads", required_argument, NULL, O_THREADS},
                                           {"resident", no_argument, NULL, O_RESIDENT},
                                           {"streamed", no_argument, NULL, O_STREAMED},
+                                          {"image-size", required_argument, NULL, O_IMAGE_SIZE},
+                                          {"preprocess", required_argument, NULL, O_PREPROCESS},
+                                          {"test-fraction", required_argument, NULL, O_TEST_FRACTION},
+                                          {"transpose", required_argument, NULL, O_TRANSPOSE},
                                           {"help", no_argument, NULL, 'h'}};
 enum { NBASE = sizeof base_opts / sizeof base_opts[0] };
 
@@ -263,6 +273,10 @@ static cm_status apply_option(cm_train_args *a, int id, const char *v) {
         break;
     case O_RESIDENT: a->feed = CM_FEED_RESIDENT; break;
     case O_STREAMED: a->feed = CM_FEED_STREAMED; break;
+    case O_IMAGE_SIZE: return cli_set_data_option(&a->data, "image-size", v);
+    case O_PREPROCESS: return cli_set_data_option(&a->data, "preprocess", v);
+    case O_TEST_FRACTION: return cli_set_data_option(&a->data, "test-fraction", v);
+    case O_TRANSPOSE: return cli_set_data_option(&a->data, "transpose", v);
     default: return cm_fail(CM_ERR_USAGE, "internal: unknown option id %d", id);
     }
     return CM_OK;
@@ -425,6 +439,7 @@ cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm
     a->seed = DEFAULT_SEED;
     a->feed = CM_FEED_AUTO;
     a->info = stdout;
+    dataset_default_options(&a->data);
     enum { MAX_EXTRA = 32, O_EXTRA = 1024 };
     struct option opts[NBASE + MAX_EXTRA + 1];
     memcpy(opts, base_opts, sizeof base_opts);
@@ -458,7 +473,7 @@ cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm
             CM_TRY(info->on_extra(info->ctx, c - O_EXTRA, optarg));
             continue;
         }
-        if (c < O_DATA || c > O_STREAMED)
+        if (c < O_DATA || c > O_TRANSPOSE)
             return cm_fail(CM_ERR_USAGE, "clmnist %s: unknown option '%s' (see 'clmnist %s --help')", info->name,
                            argv[optind - 1], info->name);
         if (c == O_MOMENTUM) a->momentum_given = 1;
@@ -483,7 +498,10 @@ cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm
 
 cm_status cli_load_data(const cm_train_args *a, cm_dataset *ds) {
     double t0 = timer_now();
-    CM_TRY(dataset_load_dir(a->data_dir, a->val, ds));
+    cm_data_options o = a->data;
+    o.seed = a->seed;
+    o.val = a->val;
+    CM_TRY(dataset_open(a->data_dir, &o, ds));
     if (a->limit > 0 && a->limit < ds->train.count) ds->train.count = a->limit; /* the first N, in file order */
     fprintf(a->info, "data: %s: %d training, %d %s images of %dx%d, %d classes (%.2f s)\n", a->data_dir,
             ds->train.count, ds->test.count, a->val ? "validation" : "test", ds->train.rows, ds->train.cols,
@@ -614,7 +632,8 @@ cm_status cli_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_
     CM_TRY(meta_set(m, "input_std", "1"));
     CM_TRY(meta_set(m, "input_scaling", "pixels / 255 (uint8 to [0, 1]); white ink on black, as in MNIST"));
     CM_TRY(meta_set(m, "classes", "%d", ds->classes));
-    const char *const *names = cli_known_class_names(ds->name, ds->classes);
+    const char *const *names =
+        ds->class_names ? (const char *const *)ds->class_names : cli_known_class_names(ds->name, ds->classes);
     if (names) {
         cJSON *arr = cJSON_CreateStringArray(names, ds->classes);
         char *text = cJSON_PrintUnformatted(arr);
@@ -640,6 +659,9 @@ cm_status cli_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_
 cm_status cli_load_test_only(const char *dir, cm_dataset *ds) {
     memset(ds, 0, sizeof *ds);
     char ip[4096], lp[4096];
+    const char *kind = dataset_kind(dir);
+    if (dataset_find_file(dir, "t10k-images-idx3-ubyte", ip, sizeof ip) != 0 && kind) /* CSV, folders, EMNIST */
+        return cli_load_other_test(dir, ds);
     if (dataset_find_file(dir, "t10k-images-idx3-ubyte", ip, sizeof ip) != 0)
         return cm_fail(CM_ERR_IO,
                        "%s: no t10k-images-idx3-ubyte[.gz] (or t10k-images.idx3-ubyte) here; "

@@ -6,6 +6,7 @@
 
 #include "clmnist/backend.h"
 #include "clmnist/dataset.h"
+#include "clmnist/dataset_source.h"
 #include "clmnist/model.h"
 #include "clmnist/model_io.h"
 #include "clmnist/parse.h"
@@ -40,6 +41,8 @@ typedef struct {
     int limit; /* --limit: train on the first N images (0: all) */
     int threads;
     cm_feed_mode feed;
+    /* --image-size, --preprocess, --test-fraction, --transpose (dataset_source.h) */
+    cm_data_options data;
     FILE *info; /* where setup lines ("data: ...") go: stdout, or stderr when stdout carries JSON */
 } cm_train_args;
 
@@ -105,6 +108,13 @@ char *cli_dataset_digests(const char *data_dir);
 /* Describes a run in model metadata: architecture, input, classes, dataset and the SHA-256 of
  * its training files, training options, device and version. */
 cm_status cli_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_backend *b, cm_meta *meta);
+/* Parses the data options --image-size N, --preprocess resize|mnist, --test-fraction F and
+ * --transpose yes|no|auto (by long name, without "--") into o. */
+cm_status cli_set_data_option(cm_data_options *o, const char *name, const char *value);
+/* The --help lines of those options. */
+extern const char cli_data_options_help[];
+/* The test split of any other data dataset_open reads (default options), into ds->test. */
+cm_status cli_load_other_test(const char *path, cm_dataset *ds);
 /* Loads only the test split of dir into ds->test (ds->train borrows it, for a trainer). */
 cm_status cli_load_test_only(const char *dir, cm_dataset *ds);
 

@@ -16,13 +16,14 @@ typedef struct {
 
 static const command commands[] = {
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
-    {"train", cmd_train, "train an MLP classifier on an IDX dataset (MNIST by default)"},
+    {"train", cmd_train, "train a classifier on IDX, CSV or an image folder (MNIST by default)"},
     {"eval", cmd_eval, "evaluate a saved model: accuracy, confusion matrix, precision/recall"},
     {"predict", cmd_predict, "classify your own images (PNG, JPEG, PGM/PPM) with a saved model"},
     {"compare", cmd_compare, "train on host and device in lockstep and compare every parameter"},
     {"bench", cmd_bench, "measure images/s, GEMM GFLOP/s, time to accuracy and memory per backend"},
     {"tune", cmd_tune, "tune CLBlast's GEMM for this device and model; train and bench use the result"},
     {"serve", cmd_serve, "serve a model: a web page to draw digits and a JSON API (POST /api/predict)"},
+    {"import", cmd_import, "write an image folder, CSV or EMNIST/KMNIST data as IDX files (+ classes.txt)"},
     {"doctor", cmd_doctor, "check this machine (OpenCL, kernels, CLBlast, memory, threads, data) and say what to fix"},
 };
 

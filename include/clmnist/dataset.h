@@ -26,6 +26,7 @@ typedef struct {
     cm_split heldout; /* the official test set when a validation split replaced it (else empty) */
     int32_t classes;  /* max label + 1 over the training labels (10 for MNIST) */
     char name[64];    /* directory base name, e.g. "mnist" */
+    char **class_names; /* `classes` names when the data gives them (dataset_source.h), else NULL */
 } cm_dataset;
 
 /* Reads an IDX file of unsigned bytes with `ndims` dimensions (1 for labels, 3 for images).
