@@ -13,6 +13,7 @@
 #include "timer.h"
 
 #define POINTS_PER_EPOCH 8 /* at least; a point every 200 steps at most */
+#define MIN_POINT_S 0.25   /* and no more than 4 points a second, whatever the step time */
 
 /* serve's page files, with the dashboard at / and the drawing page at /draw.html. */
 static cm_status dash_assets(cm_train_dash *td) {
@@ -121,7 +122,10 @@ static cm_status publish_point(cm_train_dash *td, cm_trainer *t, int done, int s
 static cm_status dash_step(void *ctx, cm_trainer *t, int done, int steps) {
     cm_train_dash *td = ctx;
     td->steps_done++;
-    if (done % td->every == 0 || done == steps) CM_TRY(publish_point(td, t, done, steps));
+    if (done == steps || (done % td->every == 0 && timer_now() - td->last_point >= MIN_POINT_S)) {
+        td->last_point = timer_now();
+        CM_TRY(publish_point(td, t, done, steps));
+    }
     return td->inner.step ? td->inner.step(td->inner.ctx, t, done, steps) : CM_OK;
 }
 

@@ -27,6 +27,7 @@ typedef struct {
     cm_train_observer inner; /* the terminal's */
     const char *backend;
     int every;               /* steps between points */
+    double last_point;       /* timer_now() of the last point published */
     int epochs, start_epoch; /* of the run; done before this invocation */
     double t0, epoch_t0;     /* the run's start, the epoch's */
     int64_t steps_done;      /* steps of this invocation */
