@@ -417,11 +417,8 @@ static cm_status parse_and_check(st_file *f, size_t align_bytes, cm_model_file *
     return read_tensors(f, &L, legacy, ntensors, out);
 }
 
-cm_status model_file_load(const char *path, size_t align_bytes, cm_model_file *out) {
+cm_status model_file_parse(const uint8_t *buf, size_t len, const char *path, size_t align_bytes, cm_model_file *out) {
     memset(out, 0, sizeof *out);
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    CM_TRY(read_whole(path, &buf, &len));
     cm_status st = CM_OK;
     uint64_t hlen = 0;
     if (len < 8) {
@@ -448,8 +445,17 @@ cm_status model_file_load(const char *path, size_t align_bytes, cm_model_file *o
     }
     if (st == CM_OK) st = parse_and_check(&f, align_bytes, out);
     cJSON_Delete(f.root);
-    free(buf);
     if (st != CM_OK) model_file_free(out);
+    return st;
+}
+
+cm_status model_file_load(const char *path, size_t align_bytes, cm_model_file *out) {
+    memset(out, 0, sizeof *out);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    CM_TRY(read_whole(path, &buf, &len));
+    cm_status st = model_file_parse(buf, len, path, align_bytes, out);
+    free(buf);
     return st;
 }
 
