@@ -105,7 +105,8 @@ def tiny_dataset(d):
     """6x6 images of 3 classes: a bright band per class over a fixed pattern; 60 training, 12 test."""
     os.makedirs(d, exist_ok=True)
     for k, (stem, n) in enumerate([("train", 60), ("t10k", 12)]):
-        px = [(i * 37 + j * 11) % 50 + 50 * k + (150 if (j // 6) // 2 == i % 3 else 0) for i in range(n) for j in range(36)]
+        px = [(i * 37 + j * 11) % 50 + 50 * k + (150 if (j // 6) // 2 == i % 3 else 0)
+              for i in range(n) for j in range(36)]
         write(f"{d}/{stem}-images-idx3-ubyte", idx([n, 6, 6], px))
         write(f"{d}/{stem}-labels-idx1-ubyte", idx([n], [i % 3 for i in range(n)]))
 
