@@ -192,6 +192,68 @@ static void test_malformed_files(void **state) {
     expect_bad("cut.gz", 3, "gzip");
 }
 
+/* The bytes of the file at path (malloc'd) and their count. */
+static uint8_t *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t *buf = malloc(1 << 16);
+    *len = fread(buf, 1, 1 << 16, f);
+    fclose(f);
+    return buf;
+}
+
+/* dataset_parse_idx on bytes in memory: raw, gzip, a gzip file in two members (as gzip writes
+ * concatenated files), gzip followed by bytes that start no member (ignored, as gzread does). */
+static void test_parse_in_memory(void **state) {
+    uint8_t file[4 + 12 + 48], px[48];
+    uint32_t d3[3] = {3, 4, 4};
+    file[0] = file[1] = 0;
+    file[2] = 0x08;
+    file[3] = 3;
+    for (int i = 0; i < 3; i++)
+        put_be32(file + 4 + 4 * i, d3[i]);
+    for (int i = 0; i < 48; i++)
+        file[16 + i] = px[i] = (uint8_t)(i * 5);
+    char p[400];
+    path_of(p, sizeof p, "half1.gz");
+    write_file(p, file, 30, 1);
+    size_t n1, n2;
+    uint8_t *gz1 = slurp(p, &n1);
+    path_of(p, sizeof p, "half2.gz");
+    write_file(p, file + 30, sizeof file - 30, 1);
+    uint8_t *gz2 = slurp(p, &n2);
+    uint8_t *both = malloc(n1 + n2 + 3);
+    memcpy(both, gz1, n1);
+    memcpy(both + n1, gz2, n2);
+    memcpy(both + n1 + n2, "\0\0\x1f", 3);
+    const struct {
+        const uint8_t *bytes;
+        size_t len;
+    } good[] = {{file, sizeof file}, {both, n1 + n2}, {both, n1 + n2 + 3}};
+    for (size_t k = 0; k < sizeof good / sizeof good[0]; k++) {
+        uint32_t dims[3];
+        uint8_t *data = NULL;
+        assert_int_equal(dataset_parse_idx(good[k].bytes, good[k].len, "mem", 3, dims, &data), CM_OK);
+        assert_int_equal(dims[0], 3);
+        assert_memory_equal(data, px, 48);
+        free(data);
+    }
+    uint32_t dims[3];
+    uint8_t *data = NULL;
+    assert_int_equal(dataset_parse_idx(gz1, n1, "mem", 3, dims, &data), CM_ERR_FORMAT); /* the first half only */
+    assert_non_null(strstr(cm_last_error(), "mem: truncated"));
+    assert_int_equal(dataset_parse_idx(both, n1 - 3, "mem", 3, dims, &data), CM_ERR_FORMAT); /* cut in its trailer */
+    assert_non_null(strstr(cm_last_error(), "mem: corrupt or truncated gzip data"));
+    both[n1 - 5] ^= 1; /* its CRC */
+    assert_int_equal(dataset_parse_idx(both, n1 + n2, "mem", 3, dims, &data), CM_ERR_FORMAT);
+    assert_non_null(strstr(cm_last_error(), "gzip"));
+    assert_int_equal(dataset_parse_idx(file, 0, "mem", 3, dims, &data), CM_ERR_FORMAT);
+    assert_null(data);
+    free(gz1);
+    free(gz2);
+    free(both);
+}
+
 static void test_missing_and_mismatched(void **state) {
     cm_dataset ds;
     char d[300];
@@ -235,9 +297,8 @@ static void test_missing_and_mismatched(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_load_raw_and_gz),
-        cmocka_unit_test(test_validation_split),
-        cmocka_unit_test(test_malformed_files),
+        cmocka_unit_test(test_load_raw_and_gz),        cmocka_unit_test(test_validation_split),
+        cmocka_unit_test(test_malformed_files),        cmocka_unit_test(test_parse_in_memory),
         cmocka_unit_test(test_missing_and_mismatched),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

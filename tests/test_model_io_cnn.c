@@ -304,9 +304,31 @@ static void test_malformed_format2(void **state) {
         expect_format_error(apply_edit(base, &format_cases[i]), format_cases[i].needle);
 }
 
+/* A description (the "layers" metadata, and the --arch that --init takes from a file) parses back:
+ * Dropout's p is written without an exponent ("1e-05" split at its '-'; found by fuzz_arch). */
+static void test_dropout_description(void **state) {
+    static const char *const cases[][2] = {{"flatten-fc10-drop0.00001", "flatten-fc10-drop0.00001"},
+                                           {"flatten-drop0.30-fc10", "flatten-drop0.3-fc10"},
+                                           {"flatten-drop0.123456789-fc10", "flatten-drop0.12345679-fc10"},
+                                           {"flatten-drop0-fc10", "flatten-drop0-fc10"},
+                                           {"flatten-drop0.0000000000001-fc10", "flatten-drop0-fc10"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cm_layer layers[CM_MAX_LAYERS];
+        int n;
+        cm_layout L;
+        char text[CM_ARCH_TEXT];
+        assert_int_equal(model_parse_arch(cases[i][0], layers, &n), CM_OK);
+        assert_int_equal(model_layout(&L, layers, n, (cm_shape){1, 28, 28, 0}, 10, CM_PARAM_ALIGN_BYTES), CM_OK);
+        model_describe(&L, text, sizeof text);
+        assert_string_equal(text, cases[i][1]);
+        assert_int_equal(model_parse_arch(text, layers, &n), CM_OK);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cnn_round_trip),
+        cmocka_unit_test(test_dropout_description),
         cmocka_unit_test(test_malformed_format2),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

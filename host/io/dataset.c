@@ -1,71 +1,108 @@
-/* dataset.c: IDX loader. Every payload is read through zlib's gzread, which also reads
- * uncompressed files, into a buffer that grows only as bytes actually arrive (capped), so a
- * forged header cannot make us allocate more than the file really holds. */
+/* dataset.c: IDX loader. A file is read whole into a buffer that grows only as bytes actually
+ * arrive (capped), and a gzip file (by its magic bytes, as zlib's gzread decides) is inflated
+ * into another such buffer, so a forged header or a decompression bomb cannot make us allocate
+ * more than the data really holds (or the cap). The parser works on that buffer
+ * (dataset_parse_idx takes one from memory). */
 #include "clmnist/dataset.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#define ZLIB_CONST /* next_in points to const bytes */
 #include <zlib.h>
 
 #include "clmnist/rng.h"
 
-static cm_status read_all(const char *path, uint8_t **out, size_t *out_len) {
-    gzFile f = gzopen(path, "rb");
-    if (!f) return cm_fail(CM_ERR_IO, "%s: cannot open: %s", path, strerror(errno ? errno : ENOENT));
-    gzbuffer(f, 1 << 17);
-    size_t cap = 1 << 16, len = 0;
-    uint8_t *buf = malloc(cap);
-    if (!buf) {
-        gzclose(f);
-        return cm_fail(CM_ERR_MEMORY, "%s: out of host memory", path);
-    }
-    for (;;) {
-        if (len == cap) {
-            if (cap >= CM_IDX_MAX_BYTES + 1) {
-                free(buf);
-                gzclose(f);
-                return cm_fail(CM_ERR_FORMAT, "%s: larger than the %zu MiB limit for one IDX file", path,
-                               CM_IDX_MAX_BYTES >> 20);
-            }
-            size_t ncap = cap * 2 > CM_IDX_MAX_BYTES + 1 ? CM_IDX_MAX_BYTES + 1 : cap * 2;
-            uint8_t *nbuf = realloc(buf, ncap);
-            if (!nbuf) {
-                free(buf);
-                gzclose(f);
-                return cm_fail(CM_ERR_MEMORY, "%s: out of host memory after %zu bytes", path, len);
-            }
-            buf = nbuf;
-            cap = ncap;
-        }
-        size_t want = cap - len;
-        if (want > (1u << 30)) want = 1u << 30;
-        int n = gzread(f, buf + len, (unsigned)want);
-        if (n < 0) {
-            int zerr;
-            const char *msg = gzerror(f, &zerr);
-            cm_status st = cm_fail(CM_ERR_FORMAT, "%s: corrupt or truncated gzip data (%s)", path, msg);
-            free(buf);
-            gzclose(f);
-            return st;
-        }
-        if (n == 0) break;
-        len += (size_t)n;
-    }
-    /* gzread returns 0 both at a clean end and at a gzip stream cut short: tell them apart. */
-    int zerr = Z_OK;
-    const char *msg = gzerror(f, &zerr);
-    if (zerr != Z_OK && zerr != Z_STREAM_END) {
-        cm_status st = cm_fail(CM_ERR_FORMAT, "%s: corrupt or truncated gzip data (%s)", path, msg);
-        free(buf);
-        gzclose(f);
-        return st;
-    }
-    gzclose(f);
-    *out = buf;
-    *out_len = len;
+/* The most bytes one chunk of zlib's input or output holds (its counters are unsigned int). */
+#define ZLIB_CHUNK ((size_t)1 << 30)
+
+/* A byte buffer that doubles up to CM_IDX_MAX_BYTES + 1: one byte more than any IDX file may
+ * hold, so that reaching it means "too large". */
+typedef struct {
+    uint8_t *buf;
+    size_t len, cap;
+} grow_buf;
+
+/* Room for at least one more byte; fails at the cap. */
+static cm_status grow(grow_buf *b, const char *what) {
+    if (b->len < b->cap) return CM_OK;
+    if (b->cap >= CM_IDX_MAX_BYTES + 1)
+        return cm_fail(CM_ERR_FORMAT, "%s: larger than the %zu MiB limit for one IDX file", what,
+                       CM_IDX_MAX_BYTES >> 20);
+    size_t ncap = b->cap ? b->cap * 2 : (size_t)1 << 16;
+    if (ncap > CM_IDX_MAX_BYTES + 1) ncap = CM_IDX_MAX_BYTES + 1;
+    uint8_t *nbuf = realloc(b->buf, ncap);
+    if (!nbuf) return cm_fail(CM_ERR_MEMORY, "%s: out of host memory after %zu bytes", what, b->len);
+    b->buf = nbuf;
+    b->cap = ncap;
     return CM_OK;
+}
+
+/* The bytes of the file at path, as stored (compressed or not). */
+static cm_status read_file(const char *path, grow_buf *b) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return cm_fail(CM_ERR_IO, "%s: cannot open: %s", path, strerror(errno ? errno : ENOENT));
+    cm_status st = CM_OK;
+    for (;;) {
+        st = grow(b, path);
+        if (st != CM_OK) break;
+        size_t n = fread(b->buf + b->len, 1, b->cap - b->len, f);
+        b->len += n;
+        if (n == 0) break;
+    }
+    if (st == CM_OK && ferror(f)) st = cm_fail(CM_ERR_IO, "%s: read error: %s", path, strerror(errno ? errno : EIO));
+    fclose(f);
+    return st;
+}
+
+static int is_gzip(const uint8_t *p, size_t len) {
+    return len >= 2 && p[0] == 0x1f && p[1] == 0x8b;
+}
+
+static cm_status gzip_error(const char *what, const z_stream *z, int ret) {
+    const char *msg = ret == Z_BUF_ERROR ? "unexpected end of file" : z->msg ? z->msg : zError(ret);
+    return cm_fail(CM_ERR_FORMAT, "%s: corrupt or truncated gzip data (%s)", what, msg);
+}
+
+/* One inflate call on what is left of in[*pos, len) into the free part of out. */
+static int inflate_step(z_stream *z, const uint8_t *in, size_t len, size_t *pos, grow_buf *out) {
+    size_t in_avail = len - *pos, out_avail = out->cap - out->len;
+    z->next_in = in + *pos;
+    z->avail_in = (uInt)(in_avail < ZLIB_CHUNK ? in_avail : ZLIB_CHUNK);
+    z->next_out = out->buf + out->len;
+    z->avail_out = (uInt)(out_avail < ZLIB_CHUNK ? out_avail : ZLIB_CHUNK);
+    uInt in0 = z->avail_in, out0 = z->avail_out;
+    int ret = inflate(z, Z_NO_FLUSH);
+    *pos += in0 - z->avail_in;
+    out->len += out0 - z->avail_out;
+    return ret;
+}
+
+/* The gzip members at the start of in[0, len), inflated into out (CRC and length checked); bytes
+ * after the last member that do not start another one are ignored, as gzread does. */
+static cm_status gunzip(const uint8_t *in, size_t len, const char *what, grow_buf *out) {
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 15 + 16) != Z_OK) return cm_fail(CM_ERR_MEMORY, "%s: cannot start zlib", what);
+    size_t pos = 0;
+    cm_status st = CM_OK;
+    for (;;) {
+        st = grow(out, what);
+        if (st != CM_OK) break;
+        int ret = inflate_step(&z, in, len, &pos, out);
+        if (ret == Z_STREAM_END) {
+            if (!is_gzip(in + pos, len - pos)) break;
+            inflateReset(&z); /* another member follows */
+        } else if (ret == Z_BUF_ERROR && out->len == out->cap) {
+            continue; /* the output is full: grow it */
+        } else if (ret != Z_OK) {
+            st = gzip_error(what, &z, ret);
+            break;
+        }
+    }
+    inflateEnd(&z);
+    return st;
 }
 
 static uint32_t be32(const uint8_t *p) {
@@ -84,12 +121,15 @@ static const char *dtype_name(uint8_t t) {
     }
 }
 
-cm_status dataset_read_idx(const char *path, int ndims, uint32_t dims[3], uint8_t **data) {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    CM_TRY(read_all(path, &buf, &len));
+/* The IDX file in buf[0, len) (uncompressed; buf is the caller's malloc'd buffer, taken over:
+ * freed on failure, else moved into *data), checked against its header. */
+static cm_status parse_header(uint8_t *buf, size_t len, const char *path, int ndims, uint32_t dims[3], uint8_t **data) {
     cm_status st = CM_OK;
     size_t header = 4 + 4 * (size_t)ndims, payload = 1;
+    if (ndims < 1 || ndims > 3) {
+        st = cm_fail(CM_ERR_USAGE, "%s: %d dimensions asked for; IDX files here have 1 or 3", path, ndims);
+        goto fail;
+    }
     if (len < 4) {
         st = cm_fail(CM_ERR_FORMAT, "%s: truncated: %zu bytes, too short for an IDX header", path, len);
         goto fail;
@@ -144,6 +184,41 @@ cm_status dataset_read_idx(const char *path, int ndims, uint32_t dims[3], uint8_
 fail:
     free(buf);
     return st;
+}
+
+/* The IDX file whose bytes as stored (raw, or gzip by their first bytes) are in `in`, which is
+ * taken over. */
+static cm_status parse_stored(grow_buf *in, const char *what, int ndims, uint32_t dims[3], uint8_t **data) {
+    if (!is_gzip(in->buf, in->len)) return parse_header(in->buf, in->len, what, ndims, dims, data);
+    grow_buf out = {0};
+    cm_status st = gunzip(in->buf, in->len, what, &out);
+    free(in->buf);
+    if (st != CM_OK) {
+        free(out.buf);
+        return st;
+    }
+    return parse_header(out.buf, out.len, what, ndims, dims, data);
+}
+
+cm_status dataset_read_idx(const char *path, int ndims, uint32_t dims[3], uint8_t **data) {
+    grow_buf in = {0};
+    cm_status st = read_file(path, &in);
+    if (st != CM_OK) {
+        free(in.buf);
+        return st;
+    }
+    return parse_stored(&in, path, ndims, dims, data);
+}
+
+cm_status dataset_parse_idx(const uint8_t *bytes, size_t len, const char *what, int ndims, uint32_t dims[3],
+                            uint8_t **data) {
+    if (len > CM_IDX_MAX_BYTES)
+        return cm_fail(CM_ERR_FORMAT, "%s: larger than the %zu MiB limit for one IDX file", what,
+                       CM_IDX_MAX_BYTES >> 20);
+    grow_buf in = {malloc(len ? len : 1), len, len};
+    if (!in.buf) return cm_fail(CM_ERR_MEMORY, "%s: out of host memory for %zu bytes", what, len);
+    if (len) memcpy(in.buf, bytes, len);
+    return parse_stored(&in, what, ndims, dims, data);
 }
 
 cm_status dataset_load_split(const char *images_path, const char *labels_path, cm_split *out) {

@@ -335,20 +335,14 @@ static cm_status shape_error(const st_file *f, const char *name, const cm_tensor
 }
 
 /* Every tensor the layout (and the file's state arrays) needs is there with its shape, and
- * nothing else is; then each array is copied into a fresh buffer laid out by L. */
-static cm_status read_tensors(const st_file *f, const cm_layout *L, int legacy, int ntensors, cm_model_file *out) {
+ * nothing else is; found[] gets their entries in the order read_tensors copies them. */
+static cm_status find_tensors(const st_file *f, const cm_layout *L, int legacy, int ntensors, const cm_model_file *out,
+                              const cJSON **found) {
     cm_tensor tensors[CM_MAX_TENSORS];
-    const cJSON *found[CM_MAX_TENSORS * (1 + CM_FILE_STATE_MAX)];
     int nt = model_tensors(L, tensors), expected = 0;
     char name[128], prefix[64];
     for (int pass = 0; pass < 1 + out->nstate; pass++) {
         const char *state = pass ? out->state_name[pass - 1] : NULL;
-        float *v = calloc(L->total ? L->total : 1, sizeof(float));
-        if (!v) return cm_fail(CM_ERR_MEMORY, "%s: out of memory", f->path);
-        if (pass)
-            out->state[pass - 1] = v;
-        else
-            out->model.params = v;
         state_prefix(prefix, sizeof prefix, state);
         for (int i = 0; i < nt; i++) {
             const cm_tensor *t = &tensors[i];
@@ -358,11 +352,36 @@ static cm_status read_tensors(const st_file *f, const cm_layout *L, int legacy, 
             if (!e) return cm_fail(CM_ERR_FORMAT, "%s: tensor '%s' is missing", f->path, name);
             if (!shape_matches(f, name, t)) return shape_error(f, name, t);
             found[expected++] = e;
-            size_t b = (size_t)cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(e, "data_offsets"), 0)->valuedouble;
-            memcpy(v + t->offset, f->data + b, t->numel * sizeof(float));
         }
     }
     if (ntensors != expected) return unexpected_tensor(f, found, expected);
+    return CM_OK;
+}
+
+/* Each array copied into a fresh buffer laid out by L, once find_tensors has found every tensor
+ * in the file: the arrays are then no larger than the file's data (plus alignment), however
+ * large the layers its header describes. */
+static cm_status read_tensors(const st_file *f, const cm_layout *L, int legacy, int ntensors, cm_model_file *out) {
+    const cJSON *found[CM_MAX_TENSORS * (1 + CM_FILE_STATE_MAX)];
+    CM_TRY(find_tensors(f, L, legacy, ntensors, out, found));
+    cm_tensor tensors[CM_MAX_TENSORS];
+    int nt = model_tensors(L, tensors), k = 0;
+    for (int pass = 0; pass < 1 + out->nstate; pass++) {
+        const char *state = pass ? out->state_name[pass - 1] : NULL;
+        float *v = calloc(L->total ? L->total : 1, sizeof(float));
+        if (!v) return cm_fail(CM_ERR_MEMORY, "%s: out of memory", f->path);
+        if (pass)
+            out->state[pass - 1] = v;
+        else
+            out->model.params = v;
+        for (int i = 0; i < nt; i++) {
+            const cm_tensor *t = &tensors[i];
+            if (pass && !state_covers(state, t)) continue;
+            const cJSON *offsets = cJSON_GetObjectItemCaseSensitive(found[k++], "data_offsets");
+            size_t b = (size_t)cJSON_GetArrayItem(offsets, 0)->valuedouble;
+            memcpy(v + t->offset, f->data + b, t->numel * sizeof(float));
+        }
+    }
     return CM_OK;
 }
 
@@ -417,11 +436,8 @@ static cm_status parse_and_check(st_file *f, size_t align_bytes, cm_model_file *
     return read_tensors(f, &L, legacy, ntensors, out);
 }
 
-cm_status model_file_load(const char *path, size_t align_bytes, cm_model_file *out) {
+cm_status model_file_parse(const uint8_t *buf, size_t len, const char *path, size_t align_bytes, cm_model_file *out) {
     memset(out, 0, sizeof *out);
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    CM_TRY(read_whole(path, &buf, &len));
     cm_status st = CM_OK;
     uint64_t hlen = 0;
     if (len < 8) {
@@ -448,8 +464,17 @@ cm_status model_file_load(const char *path, size_t align_bytes, cm_model_file *o
     }
     if (st == CM_OK) st = parse_and_check(&f, align_bytes, out);
     cJSON_Delete(f.root);
-    free(buf);
     if (st != CM_OK) model_file_free(out);
+    return st;
+}
+
+cm_status model_file_load(const char *path, size_t align_bytes, cm_model_file *out) {
+    memset(out, 0, sizeof *out);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    CM_TRY(read_whole(path, &buf, &len));
+    cm_status st = model_file_parse(buf, len, path, align_bytes, out);
+    free(buf);
     return st;
 }
 

@@ -81,6 +81,10 @@ static cm_status bad(const ctx *c, const char *key, const char *why) {
     return cm_fail(CM_ERR_FORMAT, "%s: modules[%d] (%s): '%s' %s", c->path, c->index, c->type, key, why);
 }
 
+/* The largest integer argument read: the most elements model_layout lets a layer output, so every
+ * in_features/num_features it allows reads back (it checks each argument's own range itself). */
+#define MODULE_INT_MAX (1 << 28)
+
 /* An integer argument (an int, or [k, k] for kernel_size/stride/padding); *v unchanged if absent. */
 static cm_status get_int(const ctx *c, const cJSON *o, const char *key, int min, int pair_ok, int *v, int *given) {
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -93,7 +97,7 @@ static cm_status get_int(const ctx *c, const cJSON *o, const char *key, int min,
         e = a;
     }
     if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) || e->valuedouble < min ||
-        e->valuedouble > (double)(1 << 24))
+        e->valuedouble > (double)MODULE_INT_MAX)
         return bad(c, key, "must be a whole number in range");
     *v = (int)e->valuedouble;
     return CM_OK;

@@ -38,6 +38,21 @@ size_t shape_numel(cm_shape s) {
     return (size_t)s.c * (size_t)s.h * (size_t)s.w;
 }
 
+/* Dropout's p (in [0, 1)) as the shortest fixed-point decimal that reads back as the same float,
+ * never with an exponent ("1e-05" would split into two --arch tokens at its '-'); to 12 decimals,
+ * trailing zeros dropped, when no decimal that short reads back exactly (p below about 1e-4). */
+static void format_p(float p, char *buf, size_t size) {
+    for (int d = 1; d <= 12; d++) {
+        snprintf(buf, size, "%.*f", d, (double)p);
+        if ((float)strtod(buf, NULL) == p) break;
+    }
+    char *end = buf + strlen(buf);
+    if (!strchr(buf, '.')) return;
+    while (end > buf && end[-1] == '0')
+        *--end = '\0';
+    if (end > buf && end[-1] == '.') end[-1] = '\0';
+}
+
 void layer_token(const cm_layer *l, char *buf, size_t size) {
     switch (l->type) {
     case CM_LAYER_LINEAR: snprintf(buf, size, "fc%d", l->out); break;
@@ -56,7 +71,12 @@ void layer_token(const cm_layer *l, char *buf, size_t size) {
     case CM_LAYER_BATCHNORM1D:
     case CM_LAYER_BATCHNORM2D: snprintf(buf, size, "bn"); break;
     case CM_LAYER_RELU: snprintf(buf, size, "relu"); break;
-    case CM_LAYER_DROPOUT: snprintf(buf, size, "drop%g", (double)l->p); break;
+    case CM_LAYER_DROPOUT: {
+        char p[32];
+        format_p(l->p, p, sizeof p);
+        snprintf(buf, size, "drop%s", p);
+        break;
+    }
     case CM_LAYER_FLATTEN: snprintf(buf, size, "flatten"); break;
     default: snprintf(buf, size, "?"); break;
     }

@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "clmnist/train_loop.h"
 #include "clmnist_version.h"
 #include "digest.h"
 #include "timer.h"
@@ -310,6 +311,27 @@ const char *const cli_run_option_names[] = {
     "preset",  "layers",   "arch",    "epochs",       "batch",    "optimizer",    "lr",        "momentum",
     "beta1",   "beta2",    "eps",     "weight-decay", "schedule", "warmup-steps", "step-size", "gamma",
     "dropout", "max-norm", "augment", "seed",         "val",      "limit",        NULL};
+
+cm_status cli_checkpoint_options(const char *path, const cm_meta *m, cm_train_args *a, int *start_epoch) {
+    const char *required[] = {"checkpoint.epoch", "train.batch", "train.lr", "train.epochs", "train.seed"};
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        if (!meta_get(m, required[i]))
+            return cm_fail(CM_ERR_FORMAT, "%s: not a checkpoint (metadata '%s' is missing)", path, required[i]);
+    CM_TRY(train_checkpoint_epoch(path, m, start_epoch));
+    /* the preset first: the other options were saved after it had been applied */
+    const char *preset = meta_get(m, "train.preset");
+    cm_status st = preset ? cli_set_train_option(a, "preset", preset) : CM_OK;
+    for (const char *const *name = cli_run_option_names; *name && st == CM_OK; name++) {
+        char key[64];
+        snprintf(key, sizeof key, "train.%s", *name);
+        const char *v = meta_get(m, key);
+        if (!v || !strcmp(*name, "preset")) continue; /* train.layers and train.arch: checked in train() */
+        if (!strcmp(*name, "optimizer") && !strcmp(v, "sgd-momentum")) v = "momentum"; /* format 1 name */
+        st = cli_set_train_option(a, *name, v);
+    }
+    if (st != CM_OK) return cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: %s", path, cm_last_error());
+    return CM_OK;
+}
 
 /* The shortest decimal text that reads back as the same float: "0.1", not "0.100000001". */
 static const char *ffmt(char *buf, size_t size, float v) {

@@ -80,6 +80,10 @@ cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm
 cm_status cli_set_train_option(cm_train_args *a, const char *name, const char *value);
 /* Names of the options that describe a run (saved as "train.<name>" metadata), NULL-terminated. */
 extern const char *const cli_run_option_names[];
+/* Takes the training options from a checkpoint's "train.*" metadata (m; path names it in errors),
+ * through the same checks as the command line, and its position (*start_epoch); its
+ * train.layers/train.arch must still be checked against its tensors (cmd_train.c). */
+cm_status cli_checkpoint_options(const char *path, const cm_meta *m, cm_train_args *a, int *start_epoch);
 /* The text form of a run option's current value, as cli_set_train_option reads it back. */
 void cli_format_train_option(const cm_train_args *a, const char *name, char *buf, size_t size);
 /* One line describing the optimizer, schedule and regularisation, for the "model:" line. */

@@ -116,37 +116,13 @@ static cm_status on_extra(void *ctx, int index, const char *value) {
     return CM_OK;
 }
 
-/* Takes the training options from a checkpoint's "train.*" metadata, through the same checks as
- * the command line, and its position; its train.layers/train.arch must describe its tensors
- * (same_architecture). */
-static cm_status options_from_checkpoint(const char *path, const cm_meta *m, cm_train_args *a, int *start_epoch) {
-    const char *required[] = {"checkpoint.epoch", "train.batch", "train.lr", "train.epochs", "train.seed"};
-    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-        if (!meta_get(m, required[i]))
-            return cm_fail(CM_ERR_FORMAT, "%s: not a checkpoint (metadata '%s' is missing)", path, required[i]);
-    CM_TRY(train_checkpoint_epoch(path, m, start_epoch));
-    /* the preset first: the other options were saved after it had been applied */
-    const char *preset = meta_get(m, "train.preset");
-    cm_status st = preset ? cli_set_train_option(a, "preset", preset) : CM_OK;
-    for (const char *const *name = cli_run_option_names; *name && st == CM_OK; name++) {
-        char key[64];
-        snprintf(key, sizeof key, "train.%s", *name);
-        const char *v = meta_get(m, key);
-        if (!v || !strcmp(*name, "preset")) continue; /* train.layers and train.arch: checked in train() */
-        if (!strcmp(*name, "optimizer") && !strcmp(v, "sgd-momentum")) v = "momentum"; /* format 1 name */
-        st = cli_set_train_option(a, *name, v);
-    }
-    if (st != CM_OK) return cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: %s", path, cm_last_error());
-    return CM_OK;
-}
-
 /* Reads the model of --resume or --init, before the data: a checkpoint's --val decides the split.
  * --init's architecture replaces --layers; a checkpoint's options and patience replace the flags. */
 static cm_status read_start(cm_train_args *a, train_files *f, cm_model_file *file) {
     const char *from = f->resume ? f->resume : f->init;
     int saved = 0;
     if (from) CM_TRY(model_file_load(from, CM_PARAM_ALIGN_BYTES, file));
-    if (f->resume) CM_TRY(options_from_checkpoint(f->resume, &file->meta, a, &f->start_epoch));
+    if (f->resume) CM_TRY(cli_checkpoint_options(f->resume, &file->meta, a, &f->start_epoch));
     if (f->init) model_describe(&file->model.layout, a->arch, sizeof a->arch); /* the file's architecture */
     if (f->resume) {
         CM_TRY(train_checkpoint_patience(f->resume, &file->meta, &saved));

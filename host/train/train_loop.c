@@ -92,21 +92,33 @@ void train_loop_best(const cm_train_loop *l, int *epoch, double *accuracy) {
     *accuracy = l->es.best_acc;
 }
 
-/* Takes the best epoch so far and its weights from a checkpoint that has them. */
-static cm_status early_stop_restore(early_stop *es, const char *path, const cm_model_file *file, size_t total) {
-    const char *epoch = meta_get(&file->meta, "early_stopping.best_epoch");
-    const char *acc = meta_get(&file->meta, "early_stopping.best_accuracy");
-    const float *best = model_file_state(file, "best");
-    if (!es->best || (!epoch && !acc && !best))
+cm_status train_checkpoint_best(const char *path, const cm_model_file *file, int *epoch, double *accuracy,
+                                const float **best) {
+    const char *e_text = meta_get(&file->meta, "early_stopping.best_epoch");
+    const char *a_text = meta_get(&file->meta, "early_stopping.best_accuracy");
+    const float *weights = model_file_state(file, "best");
+    *epoch = 0;
+    *accuracy = 0.0;
+    *best = NULL;
+    if (!e_text && !a_text && !weights)
         return CM_OK; /* checkpointed before the first evaluation, or without early stopping */
     long e = 0;
     double a = 0.0;
-    if (!epoch || !acc || !best || cm_parse_float("best_accuracy", acc, 0.0, 1.0, &a) != CM_OK ||
-        cm_parse_int("best_epoch", epoch, 1, 1000000, &e) != CM_OK)
+    if (!e_text || !a_text || !weights || cm_parse_float("best_accuracy", a_text, 0.0, 1.0, &a) != CM_OK ||
+        cm_parse_int("best_epoch", e_text, 1, 1000000, &e) != CM_OK)
         return cm_fail(CM_ERR_FORMAT, "%s: incomplete early-stopping state (best epoch, accuracy and weights)", path);
-    es->best_epoch = (int)e;
-    es->best_acc = a;
-    memcpy(es->best, best, sizeof(float) * total);
+    *epoch = (int)e;
+    *accuracy = a;
+    *best = weights;
+    return CM_OK;
+}
+
+/* Takes the best epoch so far and its weights from a checkpoint that has them. */
+static cm_status early_stop_restore(early_stop *es, const char *path, const cm_model_file *file, size_t total) {
+    if (!es->best) return CM_OK;
+    const float *best;
+    CM_TRY(train_checkpoint_best(path, file, &es->best_epoch, &es->best_acc, &best));
+    if (best) memcpy(es->best, best, sizeof(float) * total);
     return CM_OK;
 }
 

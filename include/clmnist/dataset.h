@@ -32,6 +32,10 @@ typedef struct {
 /* Reads an IDX file of unsigned bytes with `ndims` dimensions (1 for labels, 3 for images).
  * The whole payload is returned in *data (caller frees) and dims[0..ndims) in *dims. */
 cm_status dataset_read_idx(const char *path, int ndims, uint32_t dims[3], uint8_t **data);
+/* The same for a file's bytes held in memory (raw, or gzip by its first two bytes as for a file),
+ * with the same checks; `what` names it in errors. */
+cm_status dataset_parse_idx(const uint8_t *bytes, size_t len, const char *what, int ndims, uint32_t dims[3],
+                            uint8_t **data);
 
 /* Loads images + labels as one split and checks they agree. */
 cm_status dataset_load_split(const char *images_path, const char *labels_path, cm_split *out);

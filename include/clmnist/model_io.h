@@ -14,6 +14,7 @@
 #ifndef CLMNIST_MODEL_IO_H
 #define CLMNIST_MODEL_IO_H
 #include <stddef.h>
+#include <stdint.h>
 
 #include "clmnist/model.h"
 #include "clmnist/status.h"
@@ -66,6 +67,9 @@ cm_status model_file_save(const char *path, const cm_layout *layout, const float
  * overlapping, missing or unexpected tensors, metadata that disagrees with the tensors) fails
  * with a message naming the file; nothing is read out of bounds. */
 cm_status model_file_load(const char *path, size_t align_bytes, cm_model_file *out);
+/* The same for a file's len bytes held in memory (path names it in errors); model_file_load reads
+ * the file and calls it. */
+cm_status model_file_parse(const uint8_t *buf, size_t len, const char *path, size_t align_bytes, cm_model_file *out);
 void model_file_free(cm_model_file *f);
 
 #endif

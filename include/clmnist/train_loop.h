@@ -101,5 +101,10 @@ void train_loop_destroy(cm_train_loop *l);
 cm_status train_checkpoint_epoch(const char *path, const cm_meta *m, int *epoch);
 /* A checkpoint's "early_stopping.patience", or 0 when it has none. */
 cm_status train_checkpoint_patience(const char *path, const cm_meta *m, int *patience);
+/* A checkpoint's early-stopping state: the best epoch so far (0: none yet), its accuracy and its
+ * weights (NULL: none, for a checkpoint written before the first evaluation or without early
+ * stopping); fails when only part of it is there or a value is out of range. */
+cm_status train_checkpoint_best(const char *path, const cm_model_file *file, int *epoch, double *accuracy,
+                                const float **best);
 
 #endif
