@@ -33,10 +33,10 @@ timeout 300 node "$here/browser/dashboard_browser.js" "$chrome" "$url" "${DASHBO
 code=$?
 # the run stops after the current step, saves, then serves the drawing pad until SIGINT
 for _ in $(seq 300); do
-    grep -q "stopped at step" "$tmp/train.log" && break
+    grep -Eq "stopped (at step|after epoch)" "$tmp/train.log" && break
     sleep 0.1
 done
-grep -q "stopped at step" "$tmp/train.log" || { echo "FAIL: the run did not stop"; cat "$tmp/train.log"; code=1; }
+grep -Eq "stopped (at step|after epoch)" "$tmp/train.log" || { echo "FAIL: the run did not stop"; cat "$tmp/train.log"; code=1; }
 for _ in $(seq 300); do [ -s "$tmp/model.safetensors" ] && break; sleep 0.1; done
 [ -s "$tmp/model.safetensors" ] || { echo "FAIL: no model saved after the stop"; code=1; }
 kill -INT "$pid" 2>/dev/null
