@@ -9,12 +9,7 @@
 set -u
 bin=$1 data=$2
 here=$(cd "$(dirname "$0")" && pwd)
-skip() { echo "skip: $*"; exit 77; }
-[ -e "$data/t10k-images-idx3-ubyte" ] || [ -e "$data/t10k-images-idx3-ubyte.gz" ] || skip "MNIST not in $data"
-chrome=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
-[ -n "$chrome" ] || skip "no chromium (apt-get install chromium)"
-command -v node >/dev/null || skip "no node (apt-get install nodejs)"
-[ -d "$here/browser/node_modules/puppeteer-core" ] || skip "no puppeteer-core: npm ci --prefix tests/browser"
+. "$here/browser/prereqs.sh" # skips without MNIST, chromium, node or puppeteer-core; sets $chrome
 tmp=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
