@@ -13,6 +13,8 @@ noise, so the images are distinct and a small network learns them. CASE:
   blank_test  1 of the 200 test images is blank
   duplicates  40 of the 200 test images (20%) are copies of training images
   same        the test files are the training files
+  classes26   26 balanced classes (EMNIST letters' count), 780 training and 260 test images
+  mirror      sane, every image mirrored left to right (another task for the same network)
 """
 import random
 import struct
@@ -23,7 +25,9 @@ ROWS = COLS = 12
 
 def image(rng, label):
     band = label % 10 * ROWS // 10
-    return bytes(rng.randrange(64) + (160 if band <= y <= band + 1 else 0) for y in range(ROWS) for _ in range(COLS))
+    lit = range(label // 10 * 4, label // 10 * 4 + 4) if label >= 10 else range(COLS)  # classes26: 10-25 light part
+    return bytes(rng.randrange(64) + (160 if band <= y <= band + 1 and x in lit else 0)
+                 for y in range(ROWS) for x in range(COLS))
 
 
 def write(path, magic, dims, payload):
@@ -44,6 +48,8 @@ def make(case, rng):
         train_labels = [(0, 1, 2, 3, 4, 9)[i % 6] for i in range(600)]
     elif case == "few":
         train_labels, test_labels = [(0, 9)[i % 2] for i in range(600)], [(0, 9)[i % 2] for i in range(200)]
+    elif case == "classes26":
+        train_labels, test_labels = [i % 26 for i in range(780)], [i % 26 for i in range(260)]
     elif case == "imbalance":
         train_labels = [0] * 420 + [1 + i % 9 for i in range(180)]
     train, test = split(rng, train_labels), split(rng, test_labels)
@@ -57,6 +63,9 @@ def make(case, rng):
         test[0][5 * i] = train[0][5 * i]
     if case == "same":
         test = train
+    if case == "mirror":
+        flip = lambda im: b"".join(im[y * COLS:(y + 1) * COLS][::-1] for y in range(ROWS))
+        train, test = ([flip(im) for im in train[0]], train[1]), ([flip(im) for im in test[0]], test[1])
     return train, test
 
 

@@ -1,6 +1,6 @@
 /* ref_cnn.h: an independent float64 forward pass of a layer list (Conv2d by its definition, not
  * im2col; BatchNorm in training mode on the batch's statistics; ReLU, MaxPool2d, Flatten,
- * Linear) and its mean cross-entropy, for gradient checks of whole CNNs by central differences.
+ * Linear; a frozen BatchNorm in eval mode) and its mean cross-entropy, for gradient checks of whole CNNs by central differences.
  * Dropout is not modelled (use p = 0). Header-only (static functions). */
 #ifndef CLMNIST_TEST_REF_CNN_H
 #define CLMNIST_TEST_REF_CNN_H
@@ -32,11 +32,18 @@ static void ref_conv(const cm_layer *l, const double *p, const double *x, int n,
                 }
 }
 
-/* Training-mode BatchNorm over (n, C, HW): batch mean and biased variance per channel. */
+/* Training-mode BatchNorm over (n, C, HW): batch mean and biased variance per channel; a frozen
+ * layer's (fine-tuning) is in eval mode: its running statistics. */
 static void ref_bn(const cm_layer *l, const double *p, const double *x, int n, double *y) {
     int C = l->in.c, HW = l->in.h * l->in.w;
     double N = (double)n * HW;
-    for (int c = 0; c < C; c++) {
+    for (int c = 0; c < C && l->frozen; c++) {
+        double inv = 1.0 / sqrt(p[l->running_var + c] + (double)l->eps);
+        for (size_t i = (size_t)c * HW; i < (size_t)n * C * HW; i += (size_t)C * HW)
+            for (int s = 0; s < HW; s++)
+                y[i + s] = p[l->weight + c] * (x[i + s] - p[l->running_mean + c]) * inv + p[l->bias + c];
+    }
+    for (int c = 0; c < C && !l->frozen; c++) {
         double mean = 0.0, var = 0.0;
         for (int b = 0; b < n; b++)
             for (int s = 0; s < HW; s++)

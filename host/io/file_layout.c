@@ -116,6 +116,13 @@ cm_status file_layout(const char *path, const cJSON *root, const cm_meta *meta, 
             return cm_fail(CM_ERR_FORMAT, "%s: metadata 'input_shape' (CxHxW, e.g. 1x28x28) is missing or invalid",
                            path);
     }
+    /* a fine-tuning run's checkpoint: its frozen layers have no optimizer state (model.h) */
+    const char *frozen = meta_get(meta, "finetune.frozen");
+    if (frozen && *frozen && model_parse_freeze("finetune.frozen", frozen, layers, n) != CM_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", cm_last_error());
+        return cm_fail(CM_ERR_FORMAT, "%s: bad metadata: %s", path, why);
+    }
     cm_status st = model_layout(L, layers, n, input, 0, align_bytes);
     if (st != CM_OK) {
         char why[512];

@@ -150,3 +150,52 @@ cm_status model_mlp_layers(const int *hidden, int nhidden, int classes, float dr
     *nlayers = n;
     return CM_OK;
 }
+
+/* One item of a --freeze spec: "N" or "N-M", indices of nlayers layers. */
+static cm_status freeze_item(const char *what, const char *item, int nlayers, int *lo, int *hi) {
+    const char *p = item;
+    int ok = read_int(&p, 0, 1000000, lo);
+    *hi = *lo;
+    if (ok && *p == '-') {
+        p++;
+        ok = read_int(&p, 0, 1000000, hi);
+    }
+    if (!ok || *p)
+        return cm_fail(CM_ERR_USAGE, "%s: '%s' is not a layer index or range (e.g. 3 or 0-5)", what, item);
+    if (*lo > *hi) return cm_fail(CM_ERR_USAGE, "%s: range '%s' runs backwards", what, item);
+    if (*hi >= nlayers)
+        return cm_fail(CM_ERR_USAGE, "%s: layer %d: the model has %d layers (0-%d)", what, *hi, nlayers, nlayers - 1);
+    return CM_OK;
+}
+
+cm_status model_parse_freeze(const char *what, const char *spec, cm_layer *layers, int nlayers) {
+    char buf[CM_ARCH_TEXT];
+    if (!*spec) return cm_fail(CM_ERR_USAGE, "%s: empty; give layer indices or ranges (e.g. 0-5)", what);
+    if (strlen(spec) >= sizeof buf) return cm_fail(CM_ERR_USAGE, "%s: longer than %zu bytes", what, sizeof buf - 1);
+    strcpy(buf, spec);
+    int frozen[CM_MAX_LAYERS] = {0};
+    for (char *save = NULL, *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        int lo, hi;
+        CM_TRY(freeze_item(what, item, nlayers, &lo, &hi));
+        for (int i = lo; i <= hi; i++)
+            frozen[i] = 1;
+    }
+    if (spec[strlen(spec) - 1] == ',' || spec[0] == ',' || strstr(spec, ",,"))
+        return cm_fail(CM_ERR_USAGE, "%s: '%s' has an empty item", what, spec);
+    for (int i = 0; i < nlayers; i++)
+        layers[i].frozen = frozen[i];
+    return CM_OK;
+}
+
+void model_describe_frozen(const cm_layout *L, char *buf, size_t size) {
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < L->nlayers && n + 1 < size; i++) {
+        if (!L->layers[i].frozen || (i > 0 && L->layers[i - 1].frozen)) continue;
+        int j = i;
+        while (j + 1 < L->nlayers && L->layers[j + 1].frozen)
+            j++;
+        n += (size_t)(j > i ? snprintf(buf + n, size - n, "%s%d-%d", n ? "," : "", i, j)
+                            : snprintf(buf + n, size - n, "%s%d", n ? "," : "", i));
+    }
+}

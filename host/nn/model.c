@@ -151,21 +151,29 @@ static void tensor_sizes(const cm_layer *l, size_t n[4]) {
     }
 }
 
+/* Which pass of the placement a layer's tensor t (0 weight, 1 bias, 2 running_mean, 3
+ * running_var) belongs to: 0 trainable, 1 frozen, 2 buffers. */
+static int tensor_pass(const cm_layer *l, int t) {
+    return t >= 2 ? 2 : l->frozen ? 1 : 0;
+}
+
 static void place_tensors(cm_layout *L) {
     size_t align = L->align_bytes / sizeof(float), off = 0;
-    for (int pass = 0; pass < 2; pass++) { /* trainable tensors first, then buffers */
+    for (int pass = 0; pass < 3; pass++) { /* trainable tensors, those of frozen layers, buffers */
         for (int i = 0; i < L->nlayers; i++) {
             cm_layer *l = &L->layers[i];
             size_t n[4], *slot[4] = {&l->weight, &l->bias, &l->running_mean, &l->running_var};
             tensor_sizes(l, n);
-            for (int t = pass * 2; t < pass * 2 + 2; t++) {
-                if (!n[t]) continue;
+            for (int t = 0; t < 4; t++) {
+                if (!n[t] || tensor_pass(l, t) != pass) continue;
                 *slot[t] = off;
                 off = round_up(off + n[t], align);
                 if (pass == 0) L->count += n[t];
+                if (pass == 1) L->frozen_count += n[t];
             }
         }
         if (pass == 0) L->trainable = off;
+        if (pass == 1) L->frozen = off;
     }
     L->total = off;
 }
@@ -212,13 +220,13 @@ cm_status model_layout(cm_layout *L, const cm_layer *layers, int nlayers, cm_sha
 int model_tensors(const cm_layout *L, cm_tensor *out) {
     static const char *const names[4] = {"weight", "bias", "running_mean", "running_var"};
     int n = 0;
-    for (int pass = 0; pass < 2; pass++)
+    for (int pass = 0; pass < 3; pass++)
         for (int i = 0; i < L->nlayers; i++) {
             const cm_layer *l = &L->layers[i];
             size_t sizes[4], offs[4] = {l->weight, l->bias, l->running_mean, l->running_var};
             tensor_sizes(l, sizes);
-            for (int t = pass * 2; t < pass * 2 + 2; t++) {
-                if (!sizes[t]) continue;
+            for (int t = 0; t < 4; t++) {
+                if (!sizes[t] || tensor_pass(l, t) != pass) continue;
                 cm_tensor *x = &out[n++];
                 memset(x, 0, sizeof *x);
                 x->layer = i;

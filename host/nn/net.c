@@ -19,7 +19,7 @@ typedef struct {
     int owns_out;
     cm_buf *arg;                     /* MaxPool2d: (B, C, OH, OW) int32 */
     cm_buf *save_mean, *save_invstd; /* BatchNorm: (C) batch statistics of the last training forward */
-    int need_dx;                     /* some layer before this one has parameters */
+    int need_dx;                     /* some layer before this one has trainable parameters */
 } layer_rt;
 
 struct cm_net {
@@ -85,8 +85,10 @@ static cm_status setup_layer(cm_net *n, int i, int need_dx) {
     CM_TRY(view(n, n->params, l->bias, bn, "bias", &r->bias));
     CM_TRY(view(n, n->params, l->running_mean, c, "running_mean", &r->rmean));
     CM_TRY(view(n, n->params, l->running_var, c, "running_var", &r->rvar));
-    CM_TRY(view(n, n->grads, l->weight, wn, "weight grad", &r->dw));
-    CM_TRY(view(n, n->grads, l->bias, bn, "bias grad", &r->dbias));
+    if (!l->frozen) { /* a frozen layer's tensors lie past the gradients (model.h) */
+        CM_TRY(view(n, n->grads, l->weight, wn, "weight grad", &r->dw));
+        CM_TRY(view(n, n->grads, l->bias, bn, "bias grad", &r->dbias));
+    }
     if (in_place(l->type)) {
         r->out = in_buf(n, i);
         r->dout = din_buf(n, i);
@@ -99,6 +101,8 @@ static cm_status setup_layer(cm_net *n, int i, int need_dx) {
     if (l->type == CM_LAYER_BATCHNORM1D || l->type == CM_LAYER_BATCHNORM2D) {
         CM_TRY(backend_alloc(b, fbytes(c), 0, "batch mean", &r->save_mean));
         CM_TRY(backend_alloc(b, fbytes(c), 0, "batch inverse std", &r->save_invstd));
+        /* frozen (eval mode): the forward leaves both unused; zeros for its backward (bn_backward_eval) */
+        if (l->frozen) CM_TRY(backend_fill(b, r->save_mean, 0.0f, c));
     }
     return CM_OK;
 }
@@ -112,7 +116,7 @@ static cm_status setup(cm_net *n) {
     for (int i = 0; i < n->L.nlayers; i++) {
         const cm_layer *l = &n->L.layers[i];
         CM_TRY(setup_layer(n, i, seen_params));
-        seen_params |= l->weight != CM_NO_TENSOR;
+        seen_params |= l->weight != CM_NO_TENSOR && !l->frozen;
         if (l->type == CM_LAYER_CONV2D) {
             size_t c1, c2;
             conv_scratch(l, n->batch, &c1, &c2);
@@ -241,7 +245,7 @@ static cm_status layer_forward(cm_net *n, int i, int rows, const cm_net_mode *m)
     case CM_LAYER_BATCHNORM2D: {
         cm_bn_shape s = bn_shape(l, rows);
         return backend_bn_forward(n->b, x, r->out, r->w, r->bias, r->rmean, r->rvar, r->save_mean, r->save_invstd, &s,
-                                  m->training);
+                                  m->training && !l->frozen);
     }
     case CM_LAYER_RELU:
         if (i > 0 && n->L.layers[i - 1].fused_relu) return CM_OK;
@@ -266,19 +270,39 @@ cm_status net_forward(cm_net *n, int rows, const cm_net_mode *mode) {
 static cm_status conv_backward(cm_net *n, const cm_layer *l, layer_rt *r, cm_buf *x, cm_buf *dx, int rows) {
     cm_window w = conv_window(l, rows);
     int ckk = l->in.c * l->kernel * l->kernel, ohw = w.out_h * w.out_w, cols = rows * ohw;
+    if (l->frozen && !r->need_dx) return CM_OK;
     if (r->dbias) CM_TRY(backend_channel_sum(n->b, r->dout, r->dbias, rows, l->out, ohw)); /* dbias (OC) */
     CM_TRY(backend_nchw_to_cnhw(n->b, r->dout, n->cnhw, rows, l->out, ohw));               /* cnhw (OC, B OH OW) */
-    if (n->col_of != r || n->col_rows != rows) {     /* the last Conv2d's forward left it there */
-        CM_TRY(backend_im2col(n->b, x, n->col, &w)); /* col (C k k, B OH OW) */
+    if (r->dw && (n->col_of != r || n->col_rows != rows)) { /* the last Conv2d's forward left it there */
+        CM_TRY(backend_im2col(n->b, x, n->col, &w));        /* col (C k k, B OH OW) */
         n->col_of = r, n->col_rows = rows;
     }
-    /* dW (OC, C k k) = cnhw . col^T */
-    CM_TRY(backend_gemm(n->b, false, true, l->out, ckk, cols, 1.0f, n->cnhw, cols, n->col, cols, 0.0f, r->dw, ckk));
+    /* dW (OC, C k k) = cnhw . col^T (not for a frozen layer) */
+    if (r->dw)
+        CM_TRY(backend_gemm(n->b, false, true, l->out, ckk, cols, 1.0f, n->cnhw, cols, n->col, cols, 0.0f, r->dw, ckk));
     if (!r->need_dx) return CM_OK;
     /* dcol (C k k, B OH OW) = W^T . cnhw, then back onto the image */
     CM_TRY(backend_gemm(n->b, true, false, ckk, cols, l->out, 1.0f, r->w, ckk, n->cnhw, cols, 0.0f, n->col, cols));
     n->col_of = NULL; /* col holds dcol now */
     return backend_col2im(n->b, n->col, dx, &w);
+}
+
+/* A frozen Linear: no dW or dbias; dx only where an earlier layer trains, through the fused
+ * ReLU's mask. */
+static cm_status linear_backward_frozen(cm_net *n, const cm_layer *l, layer_rt *r, cm_buf *dx, int rows) {
+    if (!r->need_dx) return CM_OK;
+    int in = (int)shape_numel(l->in);
+    if (l->fused_relu) CM_TRY(backend_relu_backward(n->b, r->dout, r->out, (size_t)rows * (size_t)l->out, 1.0f));
+    /* dx (rows, in) = dy (rows, out) . W (out, in) */
+    return backend_gemm(n->b, false, false, rows, in, l->out, 1.0f, r->dout, l->out, r->w, in, 0.0f, dx, in);
+}
+
+/* A frozen BatchNorm ran in eval mode, y = gamma (x - running_mean) / sqrt(running_var + eps) +
+ * beta: an affine map whose backward is dx = gamma dy / sqrt(running_var + eps), the same map on
+ * dy with zero mean and shift (save_mean holds zeros: setup_layer). */
+static cm_status bn_backward_eval(cm_net *n, layer_rt *r, cm_buf *dx, const cm_bn_shape *s) {
+    return backend_bn_forward(n->b, r->dout, dx, r->w, r->save_mean, r->save_mean, r->rvar, r->save_mean,
+                              r->save_invstd, s, false);
 }
 
 static cm_status layer_backward(cm_net *n, int i, int rows, const cm_net_mode *m) {
@@ -291,6 +315,7 @@ static cm_status layer_backward(cm_net *n, int i, int rows, const cm_net_mode *m
         int in = (int)shape_numel(l->in);
         /* a fused ReLU's backward first (dy masked by its output, in place), with dbias (out) = column
          * sums of dy; then dW (out, in) = dy^T (out, rows) . x (rows, in) */
+        if (l->frozen) return linear_backward_frozen(n, l, r, dx, rows);
         CM_TRY(backend_bias_grad(n->b, r->dout, l->fused_relu ? r->out : NULL, r->dbias, rows, l->out));
         CM_TRY(backend_gemm(n->b, true, false, l->out, in, rows, 1.0f, r->dout, l->out, x, in, 0.0f, r->dw, in));
         if (!r->need_dx) return CM_OK;
@@ -306,6 +331,7 @@ static cm_status layer_backward(cm_net *n, int i, int rows, const cm_net_mode *m
     case CM_LAYER_BATCHNORM1D:
     case CM_LAYER_BATCHNORM2D: {
         cm_bn_shape s = bn_shape(l, rows);
+        if (l->frozen) return r->need_dx ? bn_backward_eval(n, r, dx, &s) : CM_OK;
         return backend_bn_backward(n->b, r->dout, x, r->w, r->save_mean, r->save_invstd, dx, r->dw, r->dbias, &s);
     }
     case CM_LAYER_RELU: /* in place; out is the ReLU's output (after any dropout, which keeps signs) */
@@ -332,7 +358,7 @@ cm_status net_backward(cm_net *n, int rows, const cm_net_mode *mode) {
 cm_status net_max_norm(cm_net *n, float c) {
     for (int i = 0; i < n->L.nlayers; i++) {
         const cm_layer *l = &n->L.layers[i];
-        if (l->type == CM_LAYER_LINEAR) CM_TRY(backend_max_norm(n->b, n->rt[i].w, l->out, (int)shape_numel(l->in), c));
+        if (l->type == CM_LAYER_LINEAR && !l->frozen) CM_TRY(backend_max_norm(n->b, n->rt[i].w, l->out, (int)shape_numel(l->in), c));
     }
     return CM_OK;
 }

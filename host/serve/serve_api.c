@@ -179,7 +179,7 @@ static void on_model(void *ctx, const cm_http_request *req, cm_http_reply *rep) 
     char arch[CM_ARCH_TEXT], when[32];
     model_describe(L, arch, sizeof arch);
     cJSON_AddStringToObject(o, "architecture", arch);
-    cJSON_AddNumberToObject(o, "parameters", (double)L->count);
+    cJSON_AddNumberToObject(o, "parameters", (double)(L->count + L->frozen_count));
     int shape[3] = {L->input.c, L->input.h, L->input.w};
     cJSON_AddItemToObject(o, "input_shape", cJSON_CreateIntArray(shape, 3));
     cJSON_AddNumberToObject(o, "classes", L->classes);

@@ -14,6 +14,7 @@
 #include "clmnist/report.h"
 #include "clmnist/train_check.h"
 #include "clmnist/train_loop.h"
+#include "clmnist/transfer.h"
 #include "commands.h"
 #include "gemm_tune.h"
 #include "timer.h"
@@ -23,6 +24,9 @@
 typedef struct {
     const char *out;        /* final model (NULL: --no-save) */
     const char *init;       /* start from these weights */
+    const char *freeze;     /* --freeze SPEC: layers of --init's model that keep their weights */
+    int reset_head;         /* --reset-head: new weights for --init's last Linear layer */
+    cm_meta finetune;       /* the run's "finetune.*" metadata (transfer.h), if it has any */
     const char *resume;     /* continue this checkpoint */
     const char *checkpoint; /* where checkpoints go */
     int checkpoint_every;   /* epochs; 0: never */
@@ -45,6 +49,8 @@ enum {
     X_OUT,
     X_NO_SAVE,
     X_INIT,
+    X_FREEZE,
+    X_RESET_HEAD,
     X_CKPT_EVERY,
     X_CKPT,
     X_RESUME,
@@ -58,7 +64,13 @@ enum {
 static const cm_extra_option train_extra[] = {
     {"out", 1, "  --out FILE        where to save the trained model (default model.safetensors)\n"},
     {"no-save", 0, "  --no-save         do not save the model\n"},
-    {"init", 1, "  --init FILE       start from the weights in FILE (its architecture replaces --layers)\n"},
+    {"init", 1,
+     "  --init FILE       start from the weights in FILE (its architecture replaces --layers); on data\n"
+     "                    with another number of classes its last Linear layer (the head) is replaced\n"},
+    {"freeze", 1,
+     "  --freeze SPEC     with --init: layers that keep their weights, by index in the model's layer\n"
+     "                    list (0-5,7); their BatchNorm runs in eval mode\n"},
+    {"reset-head", 0, "  --reset-head      with --init: new weights for the last Linear layer\n"},
     {"checkpoint-every", 1,
      "  --checkpoint-every N  save a checkpoint (model, optimizer state, position) every N epochs\n"},
     {"checkpoint", 1, "  --checkpoint FILE where checkpoints go (default checkpoint.safetensors)\n"},
@@ -89,6 +101,8 @@ static cm_status on_extra(void *ctx, int index, const char *value) {
     case X_OUT: f->out = value; break;
     case X_NO_SAVE: f->out = NULL; break;
     case X_INIT: f->init = value; break;
+    case X_FREEZE: f->freeze = value; break;
+    case X_RESET_HEAD: f->reset_head = 1; break;
     case X_CKPT_EVERY:
         CM_TRY(cm_parse_int("--checkpoint-every", value, 1, 1000000, &v));
         f->checkpoint_every = (int)v;
@@ -204,8 +218,29 @@ static cm_status same_architecture(const cm_train_args *a, const cm_dataset *ds,
     return CM_OK;
 }
 
+/* --init: the saved model adapted to this data (transfer.h): its head, --freeze, --reset-head;
+ * --arch follows, and the run's metadata will say where it came from. */
+static cm_status adapt_init(cm_train_args *a, train_files *f, const cm_dataset *ds, cm_model *model) {
+    cm_transfer_options o = {.freeze = f->freeze, .reset_head = f->reset_head, .seed = a->seed};
+    cm_transfer_info info;
+    char what[4200];
+    snprintf(what, sizeof what, "--init %s", f->init);
+    cm_shape input = {1, ds->train.rows, ds->train.cols, 0};
+    CM_TRY(transfer_adapt(what, model, input, ds->classes, &o, &info));
+    model_describe(&model->layout, a->arch, sizeof a->arch);
+    if (info.old_classes != info.new_classes)
+        printf("init: %d classes here, %d in %s: its head (layer %d, Linear) is replaced by a new one\n",
+               info.new_classes, info.old_classes, f->init, info.head);
+    else if (info.reset)
+        printf("init: the head (layer %d, Linear) starts from new weights (--reset-head)\n", info.head);
+    if (info.frozen[0])
+        printf("init: layers %s frozen (%zu parameters); %zu parameters train\n", info.frozen,
+               model->layout.frozen_count, model->layout.count);
+    return transfer_meta(&f->finetune, f->init, ds->name, &info);
+}
+
 /* The model to train, laid out for b: --resume's or --init's (file), or a fresh one. */
-static cm_status prepare_model(const cm_train_args *a, const train_files *f, cm_backend *b, const cm_dataset *ds,
+static cm_status prepare_model(cm_train_args *a, train_files *f, cm_backend *b, const cm_dataset *ds,
                                cm_model_file *file) {
     size_t align = b->align_bytes > CM_PARAM_ALIGN_BYTES ? b->align_bytes : CM_PARAM_ALIGN_BYTES;
     const char *from = f->resume ? f->resume : f->init;
@@ -215,6 +250,8 @@ static cm_status prepare_model(const cm_train_args *a, const train_files *f, cm_
     } else if (!from) {
         CM_TRY(cli_init_model(a, ds, align, b, &file->model));
     }
+    if (f->init) CM_TRY(adapt_init(a, f, ds, &file->model));
+    if (f->resume) CM_TRY(transfer_meta_copy(&f->finetune, &file->meta));
     if (f->resume) CM_TRY(same_architecture(a, ds, f->resume, &file->model.layout));
     if (f->start_epoch > a->epochs)
         return cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: epoch %d of a %d-epoch run", f->resume,
@@ -227,8 +264,11 @@ static void print_start(const cm_train_args *a, const train_files *f, cm_trainer
     const char *from = f->resume ? f->resume : f->init;
     char recipe[512];
     cli_describe_recipe(a, recipe, sizeof recipe);
-    printf("model: %s (%zu parameters)%s%s, %s preset: %s, batch %d, %d epochs, seed %llu, data %s\n", arch,
-           trainer_layout(t)->count, from ? " from " : "", from ? from : "", a->preset, recipe, a->batch, a->epochs,
+    const cm_layout *L = trainer_layout(t);
+    char frozen[64] = "";
+    if (L->frozen_count) snprintf(frozen, sizeof frozen, ", %zu frozen", L->frozen_count);
+    printf("model: %s (%zu parameters%s)%s%s, %s preset: %s, batch %d, %d epochs, seed %llu, data %s\n", arch,
+           L->count, frozen, from ? " from " : "", from ? from : "", a->preset, recipe, a->batch, a->epochs,
            (unsigned long long)a->seed, trainer_is_resident(t) ? "resident" : "streamed");
     int best;
     double acc;
@@ -325,7 +365,7 @@ static void remove_stale_temporaries(const train_files *f) {
 }
 
 /* file: the model of --init or --resume (read_start), or empty for a fresh model. */
-static cm_status train(const cm_train_args *a, const train_files *f, cm_backend *b, const cm_dataset *ds,
+static cm_status train(cm_train_args *a, train_files *f, cm_backend *b, const cm_dataset *ds,
                        cm_model_file *file) {
     CM_TRY(prepare_model(a, f, b, ds, file));
     speed_hint(a, f, b, ds, &file->model);
@@ -352,6 +392,7 @@ static cm_status train(const cm_train_args *a, const train_files *f, cm_backend 
     if (st == CM_OK && f->resume) st = train_loop_resume(loop, f->resume, file);
     model_file_free(file);
     if (st == CM_OK) st = cli_model_meta(a, ds, b, &meta);
+    if (st == CM_OK) st = transfer_meta_copy(&meta, &f->finetune);
     if (st == CM_OK && f->report) st = report_begin(f->report, f->resume != NULL);
     if (st == CM_OK) print_start(a, f, t, loop, arch);
     cm_train_view view;
@@ -395,6 +436,9 @@ cm_status cmd_train(int argc, char **argv) {
     if (!f.bind) f.bind = "127.0.0.1";
     CM_TRY(catch_signal(SIGINT));
     if (f.resume && f.init) return cm_fail(CM_ERR_USAGE, "--resume and --init: give one or the other");
+    if ((f.freeze || f.reset_head) && !f.init)
+        return cm_fail(CM_ERR_USAGE, "%s applies to --init FILE (fine-tuning a saved model)%s",
+                       f.freeze ? "--freeze" : "--reset-head", f.resume ? "; a resumed run keeps its own" : "");
     remove_stale_temporaries(&f);
     cm_model_file file = {0};
     cm_dataset ds = {0};

@@ -6,7 +6,9 @@
  * checks them (before anything is allocated), and places each tensor in the flat array:
  *   [0, trainable)      weights and biases, in layer order: gradients and the optimizer cover
  *                       exactly this range, in one call;
- *   [trainable, total)  buffers (BatchNorm's running_mean, running_var): saved, not trained.
+ *   [trainable, frozen) the weights and biases of frozen layers (fine-tuning: --freeze), in
+ *                       layer order: no gradient, no optimizer state;
+ *   [frozen, total)     buffers (BatchNorm's running_mean, running_var): saved, not trained.
  * Each tensor starts at a multiple of `align_bytes` so a device backend can view it directly.
  * Tensor shapes follow PyTorch: Linear weight (out, in), Conv2d weight (out, in, k, k),
  * BatchNorm weight/bias/running_* (C). */
@@ -53,6 +55,9 @@ typedef struct {
     float eps, momentum;     /* BatchNorm */
     int no_bias;             /* Conv2d(bias=False): --arch sets it when BatchNorm follows, which
                                 would cancel the bias (its gradient is zero) */
+    int frozen;              /* not a constructor argument: fine-tuning keeps this layer's weight and
+                                bias fixed (no gradient, no optimizer state) and runs its BatchNorm
+                                in eval mode (running statistics, not updated) */
     /* derived by model_layout */
     cm_shape in, out_shape;
     int fused_relu; /* Linear/Conv2d followed by ReLU: the ReLU runs inside this layer's output step */
@@ -64,8 +69,9 @@ typedef struct {
     cm_layer layers[CM_MAX_LAYERS];
     cm_shape input;          /* one example */
     int classes;             /* the last layer's outputs */
-    size_t trainable, total; /* elements: see the top of this file (padding included) */
-    size_t count;            /* real trainable parameters (excluding padding and buffers) */
+    size_t trainable, frozen, total; /* elements: see the top of this file (padding included) */
+    size_t count;                    /* real trainable parameters (excluding padding and buffers) */
+    size_t frozen_count;             /* real parameters of frozen layers */
     size_t align_bytes;      /* tensor alignment used for the layout */
 } cm_layout;
 
@@ -76,7 +82,7 @@ typedef struct {
     int rank;
     int dims[4];
     size_t offset, numel;
-    int trainable; /* 0 for buffers */
+    int trainable; /* 0 for buffers and the tensors of frozen layers */
 } cm_tensor;
 
 typedef struct {
@@ -102,6 +108,12 @@ cm_status model_parse_layers(const char *spec, int *hidden, int *nhidden);
 /* The MLP of --layers: Flatten, then Linear + ReLU (+ Dropout(p) when p > 0) per hidden size,
  * then Linear(classes). */
 cm_status model_mlp_layers(const int *hidden, int nhidden, int classes, float dropout, cm_layer *layers, int *nlayers);
+
+/* Sets layers[i].frozen from a --freeze spec: layer indices and ranges of the "modules" list,
+ * "0-5,7" (what names the flag or metadata key in errors; an index past nlayers - 1 is one). */
+cm_status model_parse_freeze(const char *what, const char *spec, cm_layer *layers, int nlayers);
+/* The frozen layers of a layout as such a spec ("0-5,7"; "" when none) into buf. */
+void model_describe_frozen(const cm_layout *layout, char *buf, size_t size);
 
 /* Infers shapes and places tensors for `layers` on an `input` example. Fails, naming the layer
  * (index and token) and the shapes, when a layer does not fit its input (a kernel larger than
