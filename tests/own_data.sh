@@ -99,6 +99,15 @@ python3 -c "import sys; d = open('$tmp/plain/t10k-images-idx3-ubyte', 'rb').read
 open('$tmp/seven.pgm', 'wb').write(b'P5\n28 28\n255\n' + d)"
 "$bin" predict --model "$tmp/folder.safetensors" --backend host "$tmp/seven.pgm" >"$tmp/predict.out" 2>&1
 check "predict prints the class name" grep -qE "seven.pgm: [a-z]+ \([0-9.]+%\)  top-3: [a-z]+ " "$tmp/predict.out"
+# predict brings an image to the model as its training images were made: a folder model's by a
+# plain resize (here none: 28x28 already), so its answers on the test files are eval's, one by one
+check "folder model: input_preprocess resize" test "$(meta folder input_preprocess)" = resize
+check "IDX model: input_preprocess mnist" test "$(meta idx input_preprocess)" = mnist
+"$bin" eval --model "$tmp/folder.safetensors" --data "$tmp/folder" --backend host --predictions "$tmp/eval.pred" >/dev/null 2>&1
+"$bin" predict --model "$tmp/folder.safetensors" --backend host --json "$tmp"/folder/test/*/* 2>/dev/null |
+    python3 -c 'import json, sys; print("\n".join(str(p["class"]) for p in json.load(sys.stdin)))' >"$tmp/predict.pred"
+check "predict on the 100 test files: eval's predictions, file by file" \
+    bash -c "[ \$(wc -l <'$tmp/predict.pred') = 100 ] && cmp -s '$tmp/predict.pred' '$tmp/eval.pred'"
 "$bin" eval --model "$tmp/folder.safetensors" --data "$tmp/folder" --backend host >"$tmp/eval.out" 2>&1
 check "eval on the folder: its accuracy, rows named by class" bash -c "grep -q '$(acc folder)' '$tmp/eval.out' && \
     grep -qE '^ +zero +[0-9]' '$tmp/eval.out'"

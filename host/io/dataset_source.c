@@ -9,7 +9,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include <stb_image_resize.h>
 
 #include "clmnist/image.h"
 #include "clmnist/rng.h"
@@ -50,17 +49,9 @@ cm_status builder_push(split_builder *b, const uint8_t *image, uint8_t label) {
 
 cm_status dataset_prep_image(const uint8_t *gray, int w, int h, const cm_data_options *o, int rows, int cols,
                              const char *what, uint8_t *out) {
-    if (o->preprocess == CM_PREP_MNIST) {
-        int inverted;
-        return image_to_mnist(gray, w, h, CM_INVERT_AUTO, what, out, &inverted);
-    }
-    if (w == cols && h == rows) {
-        memcpy(out, gray, (size_t)w * (size_t)h);
-        return CM_OK;
-    }
-    if (!stbir_resize_uint8(gray, w, h, 0, out, cols, rows, 0, 1))
-        return cm_fail(CM_ERR_MEMORY, "%s: cannot resize %dx%d to %dx%d", what, w, h, cols, rows);
-    return CM_OK;
+    int inverted;
+    return image_for_model(gray, w, h, o->preprocess == CM_PREP_MNIST ? CM_INPUT_MNIST : CM_INPUT_RESIZE,
+                           CM_INVERT_AUTO, rows, cols, what, out, &inverted);
 }
 
 static int is_dir(const char *path) {

@@ -151,3 +151,26 @@ cm_status image_to_mnist(const uint8_t *gray, int w, int h, cm_invert invert, co
     *inverted = inv;
     return CM_OK;
 }
+
+cm_input_prep image_input_prep(const char *meta_value) {
+    return meta_value && !strcmp(meta_value, "resize") ? CM_INPUT_RESIZE : CM_INPUT_MNIST;
+}
+
+cm_status image_for_model(const uint8_t *gray, int w, int h, cm_input_prep prep, cm_invert invert, int rows, int cols,
+                          const char *what, uint8_t *out, int *inverted) {
+    uint8_t mnist[SIDE * SIDE], *flipped = NULL;
+    if (prep == CM_INPUT_MNIST) { /* then, for a model of another size, resized as its training data was */
+        CM_TRY(image_to_mnist(gray, w, h, invert, what, mnist, inverted));
+        gray = mnist, w = h = SIDE;
+    } else if ((*inverted = invert == CM_INVERT_YES)) {
+        flipped = malloc((size_t)w * (size_t)h);
+        if (!flipped) return cm_fail(CM_ERR_MEMORY, "%s: out of host memory", what);
+        for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
+            flipped[i] = (uint8_t)(255 - gray[i]);
+        gray = flipped;
+    }
+    int ok = w == cols && h == rows ? (memcpy(out, gray, (size_t)w * (size_t)h), 1)
+                                    : stbir_resize_uint8(gray, w, h, 0, out, cols, rows, 0, 1);
+    free(flipped);
+    return ok ? CM_OK : cm_fail(CM_ERR_MEMORY, "%s: cannot resize %dx%d to %dx%d", what, w, h, cols, rows);
+}

@@ -55,12 +55,14 @@ static void on_predict(void *ctx, const cm_http_request *req, cm_http_reply *rep
     const cm_serve_api *api = ctx;
     uint8_t image[PIXELS];
     int want_input = 0, inverted = -1;
-    int code = serve_read_input(req, image, &want_input, &inverted);
+    const cm_model_file *file = predictor_file(api->pred);
+    int code = serve_read_input(req, image_input_prep(meta_get(&file->meta, "input_preprocess")), image, &want_input,
+                                &inverted);
     if (code) {
         http_reply_error(rep, code, "%s", cm_last_error());
         return;
     }
-    int classes = predictor_file(api->pred)->model.layout.classes;
+    int classes = file->model.layout.classes;
     float probs[1024];
     int32_t cls;
     if (!classify(api, image, &cls, probs, rep)) return;

@@ -41,7 +41,7 @@ static int fail400(const char *fmt, const char *arg) {
     return 400;
 }
 
-static int read_image(const cm_http_request *req, uint8_t image[PIXELS], int *inverted) {
+static int read_image(const cm_http_request *req, cm_input_prep prep, uint8_t image[PIXELS], int *inverted) {
     cm_invert inv;
     const char *q = http_request_query(req, "invert");
     if (parse_invert(q, &inv)) return fail400("invert=%s: expected auto, yes or no", q);
@@ -53,7 +53,7 @@ static int read_image(const cm_http_request *req, uint8_t image[PIXELS], int *in
         cm_fail(CM_ERR_FORMAT, "the image: %dx%d is too large (at most %zu pixels)", w, h, CM_SERVE_MAX_PIXELS);
         return 400;
     }
-    cm_status st = image_to_mnist(gray, w, h, inv, "the image", image, inverted);
+    cm_status st = image_for_model(gray, w, h, prep, inv, SIDE, SIDE, "the image", image, inverted);
     free(gray);
     return st == CM_OK ? 0 : 400;
 }
@@ -109,11 +109,12 @@ static int read_json(const cm_http_request *req, uint8_t image[PIXELS], int *wan
     return image_to_mnist(raw, SIDE, SIDE, inv, "the drawing", image, inverted) == CM_OK ? 0 : 400;
 }
 
-int serve_read_input(const cm_http_request *req, uint8_t image[PIXELS], int *want_input, int *inverted) {
+int serve_read_input(const cm_http_request *req, cm_input_prep prep, uint8_t image[PIXELS], int *want_input,
+                     int *inverted) {
     *inverted = -1;
     const char *q = http_request_query(req, "input");
     *want_input = q && (!strcmp(q, "1") || !strcmp(q, "true"));
-    if (type_is(req->content_type, "image/")) return read_image(req, image, inverted);
+    if (type_is(req->content_type, "image/")) return read_image(req, prep, image, inverted);
     if (type_is(req->content_type, "application/json")) return read_json(req, image, want_input, inverted);
     cm_fail(CM_ERR_USAGE, "Content-Type '%s': send an image (image/png, image/jpeg, ...) or application/json",
             req->content_type ? req->content_type : "(none)");

@@ -652,7 +652,12 @@ cm_status cli_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_
     CM_TRY(meta_set(m, "input_scale", "%.9g", (double)(1.0f / 255.0f)));
     CM_TRY(meta_set(m, "input_mean", "0"));
     CM_TRY(meta_set(m, "input_std", "1"));
-    CM_TRY(meta_set(m, "input_scaling", "pixels / 255 (uint8 to [0, 1]); white ink on black, as in MNIST"));
+    /* how predict and serve bring a user's image to this input (image.h) */
+    const char *kind = dataset_kind(a->data_dir);
+    int resized = kind && !strcmp(kind, "folder") && a->data.preprocess == CM_PREP_RESIZE;
+    CM_TRY(meta_set(m, "input_preprocess", "%s", resized ? "resize" : "mnist"));
+    CM_TRY(meta_set(m, "input_scaling", "pixels / 255 (uint8 to [0, 1])%s",
+                    resized ? "; grayscale images resized as they are" : "; white ink on black, as in MNIST"));
     CM_TRY(meta_set(m, "classes", "%d", ds->classes));
     const char *const *names =
         ds->class_names ? (const char *const *)ds->class_names : cli_known_class_names(ds->name, ds->classes);

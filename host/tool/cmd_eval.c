@@ -23,8 +23,10 @@ typedef struct {
 static void eval_usage(int predict) {
     if (predict)
         printf("usage: clmnist predict --model FILE [options] IMAGE...\n\n"
-               "Classifies images (PNG, JPEG, PGM/PPM): each is turned to grayscale, made white-on-black,\n"
-               "scaled into a 20x20 box and centred by centre of mass in 28x28, as MNIST was made.\n\noptions:\n");
+               "Classifies images (PNG, JPEG, PGM/PPM), each turned to grayscale and brought to the model's\n"
+               "input as its training images were made (its input_preprocess metadata): for MNIST-like data\n"
+               "made white-on-black, scaled into a 20x20 box and centred by centre of mass in 28x28, as MNIST\n"
+               "was made; for an image folder trained with --preprocess resize, resized as it is.\n\noptions:\n");
     else
         printf("usage: clmnist eval --model FILE [options]\n\n"
                "Evaluates a saved model on a test set: accuracy, loss, confusion matrix, per-class precision\n"
@@ -37,7 +39,8 @@ static void eval_usage(int predict) {
         printf("  --batch N         examples per forward pass (default: the model's training batch)\n");
         printf("  --predictions F   write each test example's predicted class to F, one per line\n");
     } else {
-        printf("  --invert MODE     auto (default: invert when the background is light), yes or no\n");
+        printf("  --invert MODE     auto (default: invert when the background is light), yes or no; for a\n"
+               "                    --preprocess resize model only 'yes' inverts\n");
         printf("  --top K           how many classes to list per image (default 3)\n");
         printf("  --json            print one JSON array\n");
     }
@@ -134,22 +137,33 @@ typedef struct {
     cm_infer *c;
 } runner;
 
-static cm_status runner_open(const eval_args *a, const cm_dataset *ds, int batch, runner *r) {
+/* The backend and the model file; *batch 0 becomes the model's training batch. */
+static cm_status runner_load(const eval_args *a, runner *r, int *batch) {
     memset(r, 0, sizeof *r);
     cm_backend_options bo = {.device = a->device, .threads = a->threads};
     CM_TRY(backend_create(a->backend, &bo, &r->b));
     size_t align = r->b->align_bytes > CM_PARAM_ALIGN_BYTES ? r->b->align_bytes : CM_PARAM_ALIGN_BYTES;
     CM_TRY(model_file_load(a->model, align, &r->file));
-    if (batch <= 0) {
+    if (*batch <= 0) {
         const char *mb = meta_get(&r->file.meta, "train.batch");
         long v = 0;
-        batch = mb && cm_parse_int("train.batch", mb, 1, 1 << 16, &v) == CM_OK ? (int)v : 256;
+        *batch = mb && cm_parse_int("train.batch", mb, 1, 1 << 16, &v) == CM_OK ? (int)v : 256;
     }
+    return CM_OK;
+}
+
+/* Then the inference context, for images of ds's shape. */
+static cm_status runner_start(const eval_args *a, const cm_dataset *ds, int batch, runner *r) {
     const cm_layout *L = &r->file.model.layout;
     if ((int)shape_numel(L->input) != ds->test.dim)
         return cm_fail(CM_ERR_USAGE, "%s: the model takes %dx%dx%d inputs but the images are %dx%d", a->model,
                        L->input.c, L->input.h, L->input.w, ds->test.rows, ds->test.cols);
     return infer_create(r->b, &r->file.model, batch, &r->c);
+}
+
+static cm_status runner_open(const eval_args *a, const cm_dataset *ds, int batch, runner *r) {
+    CM_TRY(runner_load(a, r, &batch));
+    return runner_start(a, ds, batch, r);
 }
 
 static void runner_close(runner *r) {
@@ -240,113 +254,145 @@ static void print_json_error(cJSON *arr, const char *file, const char *msg) {
     cJSON_AddItemToArray(arr, o);
 }
 
-cm_status cmd_predict(int argc, char **argv) {
-    eval_args a;
-    int help;
-    CM_TRY(parse(argc, argv, 1, &a, &help));
-    if (help) return CM_OK;
-    int n = argc - optind, ok = 0, failed = 0;
-    char **files = argv + optind;
-    uint8_t *images = calloc((size_t)n, 784);
-    uint8_t *labels = calloc((size_t)n, 1);
-    int *index = calloc((size_t)n, sizeof(int)), *inverted = calloc((size_t)n, sizeof(int));
-    if (!images || !labels || !index || !inverted) {
-        free(images), free(labels), free(index), free(inverted);
+/* The images of a predict run, brought to the model's input (image_for_model). */
+typedef struct {
+    int n, ok, failed;    /* files given, read, unreadable */
+    uint8_t *images;      /* (ok, rows * cols) */
+    uint8_t *labels;      /* (ok) zeros */
+    int *index, *inverted; /* (ok) the file of each image; whether it was inverted */
+    char **errors;        /* (n) each unreadable file's message, or NULL */
+} predict_set;
+
+static void predict_set_free(predict_set *s) {
+    for (int i = 0; s->errors && i < s->n; i++)
+        free(s->errors[i]);
+    free(s->errors), free(s->images), free(s->labels), free(s->index), free(s->inverted);
+}
+
+/* Decodes every file into s as the model (r) takes its input; an unreadable file is reported
+ * (stderr, or the JSON later) and skipped. */
+static cm_status predict_read(const eval_args *a, const runner *r, char **files, int n, predict_set *s) {
+    const cm_layout *L = &r->file.model.layout;
+    size_t dim = shape_numel(L->input);
+    cm_input_prep prep = image_input_prep(meta_get(&r->file.meta, "input_preprocess"));
+    *s = (predict_set){.n = n};
+    s->images = calloc((size_t)n, dim), s->labels = calloc((size_t)n, 1), s->errors = calloc((size_t)n, sizeof(char *));
+    s->index = calloc((size_t)n, sizeof(int)), s->inverted = calloc((size_t)n, sizeof(int));
+    if (!s->images || !s->labels || !s->index || !s->inverted || !s->errors)
         return cm_fail(CM_ERR_MEMORY, "out of host memory");
-    }
-    cJSON *out = cJSON_CreateArray();
-    char **errors = calloc((size_t)n, sizeof(char *));
     for (int i = 0; i < n; i++) {
         uint8_t *gray = NULL;
         int w, h;
         cm_status st = image_load_gray(files[i], &gray, &w, &h);
-        if (st == CM_OK) st = image_to_mnist(gray, w, h, a.invert, files[i], images + (size_t)ok * 784, &inverted[ok]);
+        if (st == CM_OK)
+            st = image_for_model(gray, w, h, prep, a->invert, L->input.h, L->input.w, files[i],
+                                 s->images + (size_t)s->ok * dim, &s->inverted[s->ok]);
         free(gray);
         if (st != CM_OK) { /* report, keep going with the other files */
-            failed++;
-            if (errors) errors[i] = strdup(cm_last_error());
-            if (!a.json) fprintf(stderr, "clmnist: error: %s\n", cm_last_error());
+            s->failed++;
+            s->errors[i] = strdup(cm_last_error());
+            if (!a->json) fprintf(stderr, "clmnist: error: %s\n", cm_last_error());
             continue;
         }
-        index[ok++] = i;
+        s->index[s->ok++] = i;
     }
-    cm_status st = CM_OK;
+    return CM_OK;
+}
+
+/* The k most probable classes of p (classes), first index on ties; order[0] is the prediction. */
+static void top_classes(const float *p, int classes, int32_t pred, int k, int *order) {
+    for (int j = 0; j < k; j++) {
+        int best = -1;
+        for (int c = 0; c < classes; c++) {
+            int used = 0;
+            for (int q = 0; q < j; q++)
+                used |= order[q] == c;
+            if (!used && (best < 0 || p[c] > p[best])) best = c;
+        }
+        order[j] = best;
+    }
+    order[0] = pred;
+}
+
+static void print_prediction(const eval_args *a, cJSON *out, const char *file, const float *p, int32_t pred,
+                             const int *order, int top, int inverted, const char *const *names) {
+    if (a->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "file", file);
+        cJSON_AddNumberToObject(o, "class", pred);
+        if (names) cJSON_AddStringToObject(o, "name", names[pred]);
+        cJSON_AddNumberToObject(o, "probability", p[pred]);
+        cJSON_AddBoolToObject(o, "inverted", inverted);
+        cJSON *t = cJSON_AddArrayToObject(o, "top");
+        for (int k = 0; k < top; k++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddNumberToObject(e, "class", order[k]);
+            if (names) cJSON_AddStringToObject(e, "name", names[order[k]]);
+            cJSON_AddNumberToObject(e, "probability", p[order[k]]);
+            cJSON_AddItemToArray(t, e);
+        }
+        cJSON_AddItemToArray(out, o);
+        return;
+    }
+    char lbl[40];
+    printf("%s: %s (%.2f%%)  top-%d:", file, class_label(names, pred, lbl), 100.0 * p[pred], top);
+    for (int k = 0; k < top; k++)
+        printf(" %s %.2f%%", class_label(names, order[k], lbl), 100.0 * p[order[k]]);
+    printf("%s\n", inverted ? "  (inverted)" : "");
+}
+
+/* Classifies the images of s and prints each answer (into out with --json). */
+static cm_status predict_run(const eval_args *a, runner *r, int batch, char **files, const predict_set *s,
+                             cJSON *out) {
+    const cm_layout *L = &r->file.model.layout;
+    int classes = L->classes, top = a->top < classes ? a->top : classes;
+    cm_dataset ds = {.classes = 1};
+    ds.train = (cm_split){.count = s->ok, .rows = L->input.h, .cols = L->input.w,
+                          .dim = (int32_t)shape_numel(L->input), .images = s->images, .labels = s->labels,
+                          .borrowed = 1};
+    ds.test = ds.train;
+    CM_TRY(runner_start(a, &ds, batch < s->ok ? batch : s->ok, r));
+    float *probs = malloc(sizeof(float) * (size_t)s->ok * (size_t)classes);
+    int32_t *pred = malloc(sizeof(int32_t) * (size_t)s->ok);
+    int *order = malloc(sizeof(int) * (size_t)classes);
+    cm_status st = probs && pred && order ? infer_run(r->c, &ds.test, pred, probs, NULL)
+                                          : cm_fail(CM_ERR_MEMORY, "out of host memory");
+    char store[64][32];
+    const char *ptrs[64];
+    const char *const *names = classes <= 64 ? cli_meta_class_names(&r->file.meta, classes, store, ptrs) : NULL;
+    for (int j = 0; st == CM_OK && j < s->ok; j++) {
+        const float *p = probs + (size_t)j * classes;
+        top_classes(p, classes, pred[j], top, order);
+        print_prediction(a, out, files[s->index[j]], p, pred[j], order, top, s->inverted[j], names);
+    }
+    free(probs), free(pred), free(order);
+    return st;
+}
+
+cm_status cmd_predict(int argc, char **argv) {
+    eval_args a;
+    int help, batch = 256;
+    CM_TRY(parse(argc, argv, 1, &a, &help));
+    if (help) return CM_OK;
+    int n = argc - optind;
+    char **files = argv + optind;
     runner r = {0};
-    float *probs = NULL;
-    int32_t *pred = NULL;
-    if (ok > 0) {
-        cm_dataset ds = {0};
-        ds.train = (cm_split){
-            .count = ok, .rows = 28, .cols = 28, .dim = 784, .images = images, .labels = labels, .borrowed = 1};
-        ds.test = ds.train;
-        ds.classes = 1;
-        st = runner_open(&a, &ds, ok < 256 ? ok : 256, &r);
-        const cm_layout *L = st == CM_OK ? infer_layout(r.c) : NULL;
-        int classes = L ? L->classes : 0;
-        if (st == CM_OK) {
-            probs = malloc(sizeof(float) * (size_t)ok * classes);
-            pred = malloc(sizeof(int32_t) * (size_t)ok);
-            st = probs && pred ? infer_run(r.c, &ds.test, pred, probs, NULL) : cm_fail(CM_ERR_MEMORY, "out of memory");
-        }
-        char store[64][32];
-        const char *ptrs[64];
-        const char *const *names =
-            st == CM_OK && classes <= 64 ? cli_meta_class_names(&r.file.meta, classes, store, ptrs) : NULL;
-        int top = a.top < classes ? a.top : classes;
-        for (int j = 0; st == CM_OK && j < ok; j++) {
-            const float *p = probs + (size_t)j * classes;
-            int order[1000];
-            for (int k = 0; k < top; k++) { /* the top classes by probability, first index on ties */
-                int best = -1;
-                for (int c = 0; c < classes; c++) {
-                    int used = 0;
-                    for (int q = 0; q < k; q++)
-                        used |= order[q] == c;
-                    if (!used && (best < 0 || p[c] > p[best])) best = c;
-                }
-                order[k] = best;
-            }
-            order[0] = pred[j];
-            const char *file = files[index[j]];
-            if (a.json) {
-                cJSON *o = cJSON_CreateObject();
-                cJSON_AddStringToObject(o, "file", file);
-                cJSON_AddNumberToObject(o, "class", pred[j]);
-                if (names) cJSON_AddStringToObject(o, "name", names[pred[j]]);
-                cJSON_AddNumberToObject(o, "probability", p[pred[j]]);
-                cJSON_AddBoolToObject(o, "inverted", inverted[j]);
-                cJSON *t = cJSON_AddArrayToObject(o, "top");
-                for (int k = 0; k < top; k++) {
-                    cJSON *e = cJSON_CreateObject();
-                    cJSON_AddNumberToObject(e, "class", order[k]);
-                    if (names) cJSON_AddStringToObject(e, "name", names[order[k]]);
-                    cJSON_AddNumberToObject(e, "probability", p[order[k]]);
-                    cJSON_AddItemToArray(t, e);
-                }
-                cJSON_AddItemToArray(out, o);
-            } else {
-                char lbl[40];
-                printf("%s: %s (%.2f%%)  top-%d:", file, class_label(names, pred[j], lbl), 100.0 * p[pred[j]], top);
-                for (int k = 0; k < top; k++)
-                    printf(" %s %.2f%%", class_label(names, order[k], lbl), 100.0 * p[order[k]]);
-                printf("%s\n", inverted[j] ? "  (inverted)" : "");
-            }
-        }
-    }
-    if (a.json && errors)
-        for (int i = 0; i < n; i++)
-            if (errors[i]) print_json_error(out, files[i], errors[i]);
+    predict_set s = {0};
+    cJSON *out = cJSON_CreateArray();
+    cm_status st = out ? runner_load(&a, &r, &batch) : cm_fail(CM_ERR_MEMORY, "out of host memory");
+    if (st == CM_OK) st = predict_read(&a, &r, files, n, &s);
+    if (st == CM_OK && s.ok > 0) st = predict_run(&a, &r, batch, files, &s, out);
+    for (int i = 0; a.json && st == CM_OK && i < n; i++)
+        if (s.errors[i]) print_json_error(out, files[i], s.errors[i]);
     if (a.json && st == CM_OK) {
         char *text = cJSON_Print(out);
         if (text) printf("%s\n", text);
         free(text);
     }
     cJSON_Delete(out);
-    if (ok > 0) runner_close(&r);
-    for (int i = 0; errors && i < n; i++)
-        free(errors[i]);
-    free(errors);
-    free(probs), free(pred), free(images), free(labels), free(index), free(inverted);
+    runner_close(&r);
+    int failed = s.failed;
+    predict_set_free(&s);
     CM_TRY(st);
     if (failed) return cm_fail(CM_ERR_IO, "%d of %d images could not be read", failed, n);
     return CM_OK;

@@ -26,4 +26,17 @@ cm_status image_decode_gray_mem(const uint8_t *buf, size_t len, const char *what
 cm_status image_to_mnist(const uint8_t *gray, int width, int height, cm_invert invert, const char *what,
                          uint8_t out[784], int *inverted);
 
+/* How a model's input images were made, from its "input_preprocess" metadata (train writes it):
+ *   CM_INPUT_MNIST   "mnist", and files without the key: MNIST-like data (IDX, CSV, or a folder
+ *                    with --preprocess mnist): a user's image goes through image_to_mnist;
+ *   CM_INPUT_RESIZE  "resize": an image folder read with --preprocess resize (the default): the
+ *                    grayscale image is resized as it is, not inverted, not cropped. */
+typedef enum { CM_INPUT_MNIST = 0, CM_INPUT_RESIZE } cm_input_prep;
+cm_input_prep image_input_prep(const char *meta_value);
+/* gray (h, w) -> out (rows, cols) as a model trained on `prep` data takes it: image_to_mnist
+ * (with invert) and, for a model of another size, a resize of its 28x28; or a plain resize (the
+ * image inverted first only with CM_INVERT_YES). *inverted tells whether it was inverted. */
+cm_status image_for_model(const uint8_t *gray, int width, int height, cm_input_prep prep, cm_invert invert, int rows,
+                          int cols, const char *what, uint8_t *out, int *inverted);
+
 #endif
