@@ -121,6 +121,13 @@ check "flat folder: the same seed, the same model" same_params flat flat2
 for seed in 42 7; do "$bin" import --raw --test-fraction 0.2 --seed $seed "$tmp/flat" "$tmp/flat_$seed" >/dev/null 2>&1; done
 check "flat folder: import holds out the same split (seed 42)" train flat_imp "$tmp/flat_42"
 check "flat folder: the imported split trains to the same model" same_params flat flat_imp
+# the data options are run options: a checkpoint restores them (here the hold-out and the size)
+train flat16 "$tmp/flat" --test-fraction 0.3 --image-size 16
+train flat16_part "$tmp/flat" --test-fraction 0.3 --image-size 16 --stop-after 1 --checkpoint-every 1 \
+    --checkpoint "$tmp/flat16.ckpt"
+"$bin" train --data "$tmp/flat" --backend host --threads 1 --resume "$tmp/flat16.ckpt" --out "$tmp/flat16_resumed.safetensors" >/dev/null 2>&1
+check "resumed without the data flags: the checkpoint's --image-size and --test-fraction, bitwise the same model" \
+    same_params flat16 flat16_resumed
 check "flat folder: another --seed, another hold-out" bash -c "! cmp -s '$tmp/flat_42/t10k-images-idx3-ubyte' '$tmp/flat_7/t10k-images-idx3-ubyte'"
 check "a CSV file path trains (10% held out)" train csvfile "$tmp/csv/train.csv"
 check "CSV file: 30 of 300 held out" grep -q "30 of the 300 images" "$tmp/csvfile.err"

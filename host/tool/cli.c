@@ -310,7 +310,8 @@ static cm_status apply_preset(cm_train_args *a, const char *name) {
 const char *const cli_run_option_names[] = {
     "preset",  "layers",   "arch",    "epochs",       "batch",    "optimizer",    "lr",        "momentum",
     "beta1",   "beta2",    "eps",     "weight-decay", "schedule", "warmup-steps", "step-size", "gamma",
-    "dropout", "max-norm", "augment", "seed",         "val",      "limit",        NULL};
+    "dropout", "max-norm", "augment", "seed",         "val",      "limit",        "image-size", "preprocess",
+    "test-fraction", "transpose", NULL};
 
 cm_status cli_checkpoint_options(const char *path, const cm_meta *m, cm_train_args *a, int *start_epoch) {
     const char *required[] = {"checkpoint.epoch", "train.batch", "train.lr", "train.epochs", "train.seed"};
@@ -325,7 +326,8 @@ cm_status cli_checkpoint_options(const char *path, const cm_meta *m, cm_train_ar
         char key[64];
         snprintf(key, sizeof key, "train.%s", *name);
         const char *v = meta_get(m, key);
-        if (!v || !strcmp(*name, "preset")) continue; /* train.layers and train.arch: checked in train() */
+        /* train.layers and train.arch: checked in train(); an empty value: not given (image-size) */
+        if (!v || !*v || !strcmp(*name, "preset")) continue;
         if (!strcmp(*name, "optimizer") && !strcmp(v, "sgd-momentum")) v = "momentum"; /* format 1 name */
         st = cli_set_train_option(a, *name, v);
     }
@@ -399,6 +401,8 @@ void cli_format_train_option(const cm_train_args *a, const char *name, char *buf
         snprintf(buf, size, "%d", a->val);
     else if (!strcmp(name, "limit"))
         snprintf(buf, size, "%d", a->limit);
+    else
+        cli_format_data_option(&a->data, name, buf, size);
 }
 
 void cli_describe_recipe(const cm_train_args *a, char *buf, size_t size) {

@@ -115,6 +115,8 @@ cm_status cli_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_
 /* Parses the data options --image-size N, --preprocess resize|mnist, --test-fraction F and
  * --transpose yes|no|auto (by long name, without "--") into o. */
 cm_status cli_set_data_option(cm_data_options *o, const char *name, const char *value);
+/* The text of one of them as cli_set_data_option reads it back ("" for an image size not given). */
+void cli_format_data_option(const cm_data_options *o, const char *name, char *buf, size_t size);
 /* The --help lines of those options. */
 extern const char cli_data_options_help[];
 /* The test split of any other data dataset_open reads (default options), into ds->test. */

@@ -41,6 +41,19 @@ cm_status cli_set_data_option(cm_data_options *o, const char *name, const char *
     return CM_OK;
 }
 
+void cli_format_data_option(const cm_data_options *o, const char *name, char *buf, size_t size) {
+    static const char *const transpose[] = {"auto", "yes", "no"};
+    buf[0] = '\0';
+    if (!strcmp(name, "image-size") && o->image_size)
+        snprintf(buf, size, "%d", o->image_size);
+    else if (!strcmp(name, "preprocess"))
+        snprintf(buf, size, "%s", o->preprocess == CM_PREP_MNIST ? "mnist" : "resize");
+    else if (!strcmp(name, "test-fraction"))
+        snprintf(buf, size, "%.17g", o->test_fraction);
+    else if (!strcmp(name, "transpose"))
+        snprintf(buf, size, "%s", transpose[o->transpose]);
+}
+
 cm_status cli_load_other_test(const char *path, cm_dataset *ds) {
     cm_data_options o;
     dataset_default_options(&o);
