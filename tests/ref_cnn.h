@@ -1,6 +1,7 @@
 /* ref_cnn.h: an independent float64 forward pass of a layer list (Conv2d by its definition, not
- * im2col; BatchNorm in training mode on the batch's statistics; ReLU, MaxPool2d, Flatten,
- * Linear; a frozen BatchNorm in eval mode) and its mean cross-entropy, for gradient checks of whole CNNs by central differences.
+ * im2col; BatchNorm in training mode on the batch's statistics, a frozen one in eval mode; ReLU,
+ * MaxPool2d, Flatten, Linear) and its mean cross-entropy, for gradient checks of whole CNNs by
+ * central differences.
  * Dropout is not modelled (use p = 0). Header-only (static functions). */
 #ifndef CLMNIST_TEST_REF_CNN_H
 #define CLMNIST_TEST_REF_CNN_H

@@ -77,9 +77,8 @@ static void test_freeze_spec_and_layout(void **state) {
     for (int k = 0; k < nt; k++) {
         int frozen = L.layers[ts[k].layer].frozen, buffer = ts[k].name[0] == 'r';
         assert_int_equal(ts[k].trainable, !frozen && !buffer);
-        size_t lo = ts[k].trainable ? 0 : buffer ? L.frozen : L.trainable, hi = ts[k].trainable ? L.trainable
-                                                                               : buffer        ? L.total
-                                                                                               : L.frozen;
+        size_t lo = ts[k].trainable ? 0 : buffer ? L.frozen : L.trainable;
+        size_t hi = ts[k].trainable ? L.trainable : buffer ? L.total : L.frozen;
         assert_true(ts[k].offset >= lo && ts[k].offset + ts[k].numel <= hi);
     }
 }
@@ -127,8 +126,9 @@ static float *check_frozen_kept(cm_backend *b, const cm_dataset *ds, const cm_mo
         int same = !memcmp(after + ts[k].offset, m->params + ts[k].offset, sizeof(float) * ts[k].numel);
         int expect_same = l->frozen;
         if (ts[k].name[0] == 'r' && !l->frozen) continue; /* a training BatchNorm's statistics move */
-        if (same != expect_same) fprintf(stderr, "%s: layers.%d.%s %s\n", b->kind, ts[k].layer, ts[k].name,
-                                         same ? "did not change" : "changed");
+        if (same != expect_same)
+            fprintf(stderr, "%s: layers.%d.%s %s\n", b->kind, ts[k].layer, ts[k].name,
+                    same ? "did not change" : "changed");
         assert_int_equal(same, expect_same);
     }
     return after;

@@ -9,7 +9,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-
 #include "clmnist/image.h"
 #include "clmnist/rng.h"
 #include "dataset_formats.h"

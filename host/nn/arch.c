@@ -160,8 +160,7 @@ static cm_status freeze_item(const char *what, const char *item, int nlayers, in
         p++;
         ok = read_int(&p, 0, 1000000, hi);
     }
-    if (!ok || *p)
-        return cm_fail(CM_ERR_USAGE, "%s: '%s' is not a layer index or range (e.g. 3 or 0-5)", what, item);
+    if (!ok || *p) return cm_fail(CM_ERR_USAGE, "%s: '%s' is not a layer index or range (e.g. 3 or 0-5)", what, item);
     if (*lo > *hi) return cm_fail(CM_ERR_USAGE, "%s: range '%s' runs backwards", what, item);
     if (*hi >= nlayers)
         return cm_fail(CM_ERR_USAGE, "%s: layer %d: the model has %d layers (0-%d)", what, *hi, nlayers, nlayers - 1);

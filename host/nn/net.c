@@ -358,7 +358,8 @@ cm_status net_backward(cm_net *n, int rows, const cm_net_mode *mode) {
 cm_status net_max_norm(cm_net *n, float c) {
     for (int i = 0; i < n->L.nlayers; i++) {
         const cm_layer *l = &n->L.layers[i];
-        if (l->type == CM_LAYER_LINEAR && !l->frozen) CM_TRY(backend_max_norm(n->b, n->rt[i].w, l->out, (int)shape_numel(l->in), c));
+        if (l->type == CM_LAYER_LINEAR && !l->frozen)
+            CM_TRY(backend_max_norm(n->b, n->rt[i].w, l->out, (int)shape_numel(l->in), c));
     }
     return CM_OK;
 }

@@ -308,10 +308,10 @@ static cm_status apply_preset(cm_train_args *a, const char *name) {
 }
 
 const char *const cli_run_option_names[] = {
-    "preset",  "layers",   "arch",    "epochs",       "batch",    "optimizer",    "lr",        "momentum",
-    "beta1",   "beta2",    "eps",     "weight-decay", "schedule", "warmup-steps", "step-size", "gamma",
-    "dropout", "max-norm", "augment", "seed",         "val",      "limit",        "image-size", "preprocess",
-    "test-fraction", "transpose", NULL};
+    "preset",    "layers",     "arch",       "epochs",        "batch",        "optimizer", "lr",
+    "momentum",  "beta1",      "beta2",      "eps",           "weight-decay", "schedule",  "warmup-steps",
+    "step-size", "gamma",      "dropout",    "max-norm",      "augment",      "seed",      "val",
+    "limit",     "image-size", "preprocess", "test-fraction", "transpose",    NULL};
 
 cm_status cli_checkpoint_options(const char *path, const cm_meta *m, cm_train_args *a, int *start_epoch) {
     const char *required[] = {"checkpoint.epoch", "train.batch", "train.lr", "train.epochs", "train.seed"};

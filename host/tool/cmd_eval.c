@@ -256,11 +256,11 @@ static void print_json_error(cJSON *arr, const char *file, const char *msg) {
 
 /* The images of a predict run, brought to the model's input (image_for_model). */
 typedef struct {
-    int n, ok, failed;    /* files given, read, unreadable */
-    uint8_t *images;      /* (ok, rows * cols) */
-    uint8_t *labels;      /* (ok) zeros */
+    int n, ok, failed;     /* files given, read, unreadable */
+    uint8_t *images;       /* (ok, rows * cols) */
+    uint8_t *labels;       /* (ok) zeros */
     int *index, *inverted; /* (ok) the file of each image; whether it was inverted */
-    char **errors;        /* (n) each unreadable file's message, or NULL */
+    char **errors;         /* (n) each unreadable file's message, or NULL */
 } predict_set;
 
 static void predict_set_free(predict_set *s) {
@@ -342,13 +342,16 @@ static void print_prediction(const eval_args *a, cJSON *out, const char *file, c
 }
 
 /* Classifies the images of s and prints each answer (into out with --json). */
-static cm_status predict_run(const eval_args *a, runner *r, int batch, char **files, const predict_set *s,
-                             cJSON *out) {
+static cm_status predict_run(const eval_args *a, runner *r, int batch, char **files, const predict_set *s, cJSON *out) {
     const cm_layout *L = &r->file.model.layout;
     int classes = L->classes, top = a->top < classes ? a->top : classes;
     cm_dataset ds = {.classes = 1};
-    ds.train = (cm_split){.count = s->ok, .rows = L->input.h, .cols = L->input.w,
-                          .dim = (int32_t)shape_numel(L->input), .images = s->images, .labels = s->labels,
+    ds.train = (cm_split){.count = s->ok,
+                          .rows = L->input.h,
+                          .cols = L->input.w,
+                          .dim = (int32_t)shape_numel(L->input),
+                          .images = s->images,
+                          .labels = s->labels,
                           .borrowed = 1};
     ds.test = ds.train;
     CM_TRY(runner_start(a, &ds, batch < s->ok ? batch : s->ok, r));

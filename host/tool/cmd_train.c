@@ -267,8 +267,8 @@ static void print_start(const cm_train_args *a, const train_files *f, cm_trainer
     const cm_layout *L = trainer_layout(t);
     char frozen[64] = "";
     if (L->frozen_count) snprintf(frozen, sizeof frozen, ", %zu frozen", L->frozen_count);
-    printf("model: %s (%zu parameters%s)%s%s, %s preset: %s, batch %d, %d epochs, seed %llu, data %s\n", arch,
-           L->count, frozen, from ? " from " : "", from ? from : "", a->preset, recipe, a->batch, a->epochs,
+    printf("model: %s (%zu parameters%s)%s%s, %s preset: %s, batch %d, %d epochs, seed %llu, data %s\n", arch, L->count,
+           frozen, from ? " from " : "", from ? from : "", a->preset, recipe, a->batch, a->epochs,
            (unsigned long long)a->seed, trainer_is_resident(t) ? "resident" : "streamed");
     int best;
     double acc;
@@ -365,8 +365,7 @@ static void remove_stale_temporaries(const train_files *f) {
 }
 
 /* file: the model of --init or --resume (read_start), or empty for a fresh model. */
-static cm_status train(cm_train_args *a, train_files *f, cm_backend *b, const cm_dataset *ds,
-                       cm_model_file *file) {
+static cm_status train(cm_train_args *a, train_files *f, cm_backend *b, const cm_dataset *ds, cm_model_file *file) {
     CM_TRY(prepare_model(a, f, b, ds, file));
     speed_hint(a, f, b, ds, &file->model);
     char arch[CM_ARCH_TEXT];

@@ -67,12 +67,12 @@ typedef struct {
 typedef struct {
     int nlayers;
     cm_layer layers[CM_MAX_LAYERS];
-    cm_shape input;          /* one example */
-    int classes;             /* the last layer's outputs */
+    cm_shape input;                  /* one example */
+    int classes;                     /* the last layer's outputs */
     size_t trainable, frozen, total; /* elements: see the top of this file (padding included) */
     size_t count;                    /* real trainable parameters (excluding padding and buffers) */
     size_t frozen_count;             /* real parameters of frozen layers */
-    size_t align_bytes;      /* tensor alignment used for the layout */
+    size_t align_bytes;              /* tensor alignment used for the layout */
 } cm_layout;
 
 /* One tensor of a layout: layers.{layer}.{name}, PyTorch's shape. */
