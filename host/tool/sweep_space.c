@@ -100,12 +100,11 @@ static cm_status parse_ends(sweep_param *p, const char *token, char *lo, char *h
 }
 
 static cm_status parse_choices(sweep_param *p, const char *token, char *list) {
-    const char *sep = strchr(list, '|') ? "|" : ",";
+    char sep = strchr(list, '|') ? '|' : ',';
     p->nchoices = 0;
-    char *save = NULL;
-    for (char *v = list;; v = NULL) {
-        char *item = strtok_r(v, sep, &save);
-        if (!item) break;
+    for (char *item = list, *next; item; item = next) {
+        next = strchr(item, sep);
+        if (next) *next++ = '\0';
         item = trim(item);
         if (p->nchoices == SWEEP_MAX_CHOICES)
             return cm_fail(CM_ERR_USAGE, "--space '%s': more than %d values", token, SWEEP_MAX_CHOICES);
@@ -114,7 +113,6 @@ static cm_status parse_choices(sweep_param *p, const char *token, char *list) {
         CM_TRY(check_value(p, token, item));
         snprintf(p->choice[p->nchoices++], SWEEP_VALUE, "%s", item);
     }
-    if (!p->nchoices) return cm_fail(CM_ERR_USAGE, "--space '%s': no values", token);
     return CM_OK;
 }
 
