@@ -8,6 +8,8 @@
 #  - the same command again trains nothing and leaves trials.jsonl byte for byte;
 #  - a sweep killed (SIGKILL, by a test hook) after 3 recorded rungs resumes: the rerun trains only
 #    the 5 missing rungs of trials and ends with the same accuracies as the uninterrupted sweep;
+#  - a sweep stopped by Ctrl-C in the middle of an epoch (SIGINT sent by a test hook) continues
+#    from that step's checkpoint to the uninterrupted results;
 #  - another --seed or --space in the same DIR is refused.
 # Usage: cli_sweep.sh path/to/clmnist
 set -u
@@ -123,6 +125,29 @@ import json, sys
 a, b = ([(l["trial"], [(r["rung"], r["val_accuracy"], r["val_loss"]) for r in l["rungs"]], l["status"])
          for l in map(json.loads, open(p))] for p in sys.argv[1:])
 print("ok: killed and resumed = uninterrupted" if a == b else "FAIL: killed and resumed differs: %s\n%s" % (a, b),
+      file=sys.stdout if a == b else sys.stderr)
+sys.exit(0 if a == b else 1)
+EOF
+
+# Ctrl-C in the middle of an epoch (the test hook sends SIGINT at step 40: in trial 2 or 3's first
+# epoch, 16 or 32 steps each), then the same command: the uninterrupted results.
+CLMNIST_TEST_SWEEP_INT_AT_STEP=40 "$bin" sweep "${base[@]}" --space "$space" --dir "$tmp/s3" >"$tmp/s3a.out" 2>&1
+check "Ctrl-C: exit 0" test $? = 0
+check "Ctrl-C: stopped, says how to continue" grep -q "sweep: stopped; the same command continues it" "$tmp/s3a.out"
+check "Ctrl-C: no test accuracy yet" test "$(grep -c 'test accuracy' "$tmp/s3a.out")" = 0
+check "Ctrl-C: a checkpoint in the middle of an epoch" python3 -c "import glob, json, struct, sys
+found = False
+for p in glob.glob(sys.argv[1] + '/ckpt/*'):
+    raw = open(p, 'rb').read()
+    found |= 'checkpoint.step' in json.loads(raw[8:8 + struct.unpack('<Q', raw[:8])[0]])['__metadata__']
+sys.exit(0 if found else 1)" "$tmp/s3"
+"$bin" sweep "${base[@]}" --space "$space" --dir "$tmp/s3" >"$tmp/s3b.out" 2>&1
+check "after Ctrl-C: the same command finishes" grep -q "test accuracy:" "$tmp/s3b.out"
+python3 - "$tmp/s1/trials.jsonl" "$tmp/s3/trials.jsonl" <<'EOF' || fail=1
+import json, sys
+a, b = ([(l["trial"], [(r["rung"], r["val_accuracy"], r["val_loss"]) for r in l["rungs"]], l["status"])
+         for l in map(json.loads, open(p))] for p in sys.argv[1:])
+print("ok: stopped and continued = uninterrupted" if a == b else "FAIL: stopped and continued differs: %s\n%s" % (a, b),
       file=sys.stdout if a == b else sys.stderr)
 sys.exit(0 if a == b else 1)
 EOF

@@ -80,6 +80,22 @@ static void axis(FILE *f, double x, const char *name, const char *top, const cha
     fputs("</text>\n", f);
 }
 
+/* Labels at a quarter, half and three quarters of an axis: a value is at `lo` + pos * (hi - lo), or
+ * lo * (hi / lo)^pos on a log axis. */
+static void mid_ticks(FILE *f, double x, double lo, double hi, int logscale, int percent) {
+    for (int q = 1; q <= 3; q++) {
+        double pos = q / 4.0, v = logscale ? lo * pow(hi / lo, pos) : lo + pos * (hi - lo);
+        fprintf(f, "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", x - 3, x + 3, axis_y(pos),
+                axis_y(pos));
+        if (percent)
+            fprintf(f, "<text class=\"tick mid\" x=\"%.1f\" y=\"%.1f\">%.2f%%</text>", x + 5, axis_y(pos) + 4,
+                    100.0 * v);
+        else
+            fprintf(f, "<text class=\"tick mid\" x=\"%.1f\" y=\"%.1f\">%.3g</text>", x + 5, axis_y(pos) + 4, v);
+    }
+    fputc('\n', f);
+}
+
 static void axes(FILE *f, const sweep_state *s) {
     for (int i = 0; i < s->space.n; i++) {
         const sweep_param *p = &s->space.p[i];
@@ -92,6 +108,7 @@ static void axes(FILE *f, const sweep_state *s) {
             snprintf(bottom, sizeof bottom, "%g%s", p->lo, p->kind == SWEEP_LOG ? " (log)" : "");
         }
         axis(f, axis_x(s, i), p->name, top, bottom);
+        if (p->kind != SWEEP_CHOICE && p->hi > p->lo) mid_ticks(f, axis_x(s, i), p->lo, p->hi, p->kind == SWEEP_LOG, 0);
         for (int c = 1; p->kind == SWEEP_CHOICE && c + 1 < p->nchoices; c++) {
             fprintf(f, "<text class=\"tick mid\" x=\"%.1f\" y=\"%.1f\">", axis_x(s, i) + 4,
                     axis_y((double)c / (p->nchoices - 1)) + 4);
@@ -107,6 +124,7 @@ static void axes(FILE *f, const sweep_state *s) {
         snprintf(top, sizeof top, "%.2f%%", 100.0 * hi);
         snprintf(bottom, sizeof bottom, "%.2f%%", 100.0 * lo);
         axis(f, axis_x(s, s->space.n + k), name, top, bottom);
+        mid_ticks(f, axis_x(s, s->space.n + k), lo, hi, 0, 1);
     }
 }
 
@@ -138,10 +156,12 @@ static void plot(FILE *f, const sweep_state *s) {
             "<svg id=\"plot\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
             "viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"parallel coordinates of the trials\">\n",
             PW, PH, PW, PH);
-    axes(f, s);
+    fputs("<g id=\"lines\">\n", f);
     for (int pass = 0; pass < 2; pass++) /* the best line on top */
         for (int t = 0; t < s->trials; t++)
             if (sweep_last_rung(s, t) >= 0 && (t == best) == pass) trial_line(f, s, t, best);
+    fputs("</g>\n", f);
+    axes(f, s); /* over the lines: the labels stay readable */
     fputs("</svg>\n<p class=\"legend\"><span class=\"k r0\">&#9472;&#9472;</span> stopped after the first rung "
           "<span class=\"k r1\">&#9472;&#9472;</span> second <span class=\"k r2\">&#9472;&#9472;</span> third or "
           "later <span class=\"k best\">&#9472;&#9472;</span> best <span class=\"k diverged\">&#9472; &#9472;</span> "
@@ -185,6 +205,7 @@ static void table(FILE *f, const sweep_state *s) {
 static const char style[] =
     "<style>body{font:14px system-ui,sans-serif;margin:24px;color:#222}h1{font-size:20px}"
     ".axis{stroke:#888;stroke-width:1}.name{font-weight:600;text-anchor:middle;font-size:13px}"
+    ".tick,.name{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}"
     ".tick{fill:#555;font-size:11px;text-anchor:middle}.tick.mid{text-anchor:start}"
     ".trial{fill:none;stroke-width:1.5;opacity:.8}.r-1,.r0{stroke:#9ecae1}.r1{stroke:#4292c6}"
     ".r2,.r3{stroke:#08519c}.best{stroke:#d62728;stroke-width:3.5;opacity:1}.diverged{stroke:#999;"
@@ -192,7 +213,9 @@ static const char style[] =
     "table{border-collapse:collapse;margin-top:16px}td,th{border:1px solid #ccc;padding:3px 8px;"
     "text-align:right}tr.best td{background:#fde0dd;font-weight:600}tr:hover td{background:#fff3e0}"
     ".legend .k{font-weight:700}.legend .r0{color:#9ecae1}.legend .r1{color:#4292c6}.legend .r2{color:#08519c}"
-    ".legend .best{color:#d62728}.legend .diverged{color:#999}code{background:#f4f4f4;padding:1px 4px}</style>\n";
+    ".legend .best{color:#d62728}.legend .diverged{color:#999}code{background:#f4f4f4;padding:1px 4px}"
+    "table.kv{margin:0 0 8px}table.kv th,table.kv td{border:none;text-align:left;padding:2px 12px 2px 0;"
+    "vertical-align:top}table.kv th{color:#555;font-weight:600;white-space:nowrap}</style>\n";
 
 /* Hovering a row highlights its line, and a line its row. */
 static const char script[] =
@@ -202,30 +225,49 @@ static const char script[] =
     "r.addEventListener('mouseenter',on);r.addEventListener('mouseleave',off);"
     "l.addEventListener('mouseenter',on);l.addEventListener('mouseleave',off)}</script>\n";
 
+/* The base recipe, "key=value" words, without the empty ones ("arch=" of an MLP). */
+static void base_words(FILE *f, const char *base) {
+    char buf[sizeof((sweep_state *)0)->base], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", base);
+    int first = 1;
+    for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        size_t n = strlen(w);
+        if (n && w[n - 1] == '=') continue;
+        fputs(first ? "" : " ", f);
+        esc(f, w);
+        first = 0;
+    }
+}
+
 static void summary(FILE *f, const sweep_state *s) {
     char space[4096];
     int best = sweep_best(s), ran = 0;
     for (int t = 0; t < s->trials; t++)
         ran += sweep_last_rung(s, t) >= 0;
     sweep_space_format(&s->space, space, sizeof space);
-    fprintf(f, "<p>%d of %d trials run, seed %llu, successive halving with eta %d over rungs of", ran, s->trials,
-            (unsigned long long)s->seed, s->eta);
+    fprintf(f,
+            "<table class=\"kv\"><tr><th>trials</th><td>%d of %d run, seed %llu, %.0f s of training and "
+            "evaluation</td></tr>\n<tr><th>rungs</th><td>",
+            ran, s->trials, (unsigned long long)s->seed, sweep_seconds(s));
     for (int k = 0; k < s->nrungs; k++)
-        fprintf(f, "%s %d", k ? "," : "", s->rung_epochs[k]);
-    fprintf(f, " epochs (%.0f s of trials). Space: <code>", sweep_seconds(s));
+        fprintf(f, "%s%d trial%s to %d epoch%s", k ? ", then " : "", s->rung_size[k], s->rung_size[k] == 1 ? "" : "s",
+                s->rung_epochs[k], s->rung_epochs[k] == 1 ? "" : "s");
+    fprintf(f, " (successive halving, eta %d, on the validation split)</td></tr>\n<tr><th>space</th><td><code>",
+            s->eta);
     esc(f, space);
-    fputs("</code>. Every trial: <code>", f);
-    esc(f, s->base);
-    fputs("</code>.</p>\n", f);
+    fputs("</code></td></tr>\n<tr><th>every trial</th><td><code>", f);
+    base_words(f, s->base);
+    fputs("</code></td></tr>\n", f);
     if (best >= 0) {
         char set[1024];
         sweep_settings_format(&s->space, &s->trial[best].settings, " ", set, sizeof set);
         int k = sweep_last_rung(s, best);
-        fprintf(f, "<p>Best so far: trial %d, <code>", best + 1);
+        fprintf(f, "<tr><th>best</th><td>trial %d, <code>", best + 1);
         esc(f, set);
-        fprintf(f, "</code>, validation accuracy %.2f%% after %d epochs.</p>\n",
+        fprintf(f, "</code>: validation accuracy %.2f%% after %d epochs</td></tr>\n",
                 100.0 * s->trial[best].rung[k].accuracy, s->rung_epochs[k]);
     }
+    fputs("</table>\n", f);
 }
 
 cm_status sweep_write_html(const sweep_state *s) {

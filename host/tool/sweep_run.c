@@ -15,6 +15,9 @@
 /* TEST ONLY: the process kills itself (SIGKILL) after recording this many rungs of trials, as a
  * crash or `kill -9` would at that point (tests/cli_sweep.sh). */
 #define SWEEP_KILL_ENV "CLMNIST_TEST_SWEEP_KILL_AFTER"
+/* TEST ONLY: the process sends itself SIGINT (Ctrl-C) after this many training steps, counted over
+ * its trials: a stop in the middle of an epoch, at a step the test chooses. */
+#define SWEEP_INT_ENV "CLMNIST_TEST_SWEEP_INT_AT_STEP"
 
 typedef struct {
     sweep_state *s;
@@ -22,10 +25,17 @@ typedef struct {
     const sweep_run_options *o;
     const cm_dataset *ds;
     cm_backend *b;
-    int trained; /* rungs of trials trained by this process */
-    int stopped; /* Ctrl-C ended a trial: the sweep stops */
-    int budget;  /* the time budget ran out */
+    int trained;             /* rungs of trials trained by this process */
+    int stopped;             /* Ctrl-C ended a trial: the sweep stops */
+    int budget;              /* the time budget ran out */
+    long steps, int_at_step; /* steps trained by this process; SWEEP_INT_ENV's */
 } sweep_ctx;
+
+static cm_status on_step(void *ctx, cm_trainer *t, int done, int steps) {
+    sweep_ctx *c = ctx;
+    if (++c->steps == c->int_at_step) raise(SIGINT);
+    return CM_OK;
+}
 
 static void ckpt_path(const sweep_state *s, int t, char *buf, size_t size) {
     snprintf(buf, size, "%s/ckpt/trial-%03d.safetensors", s->dir, t + 1);
@@ -59,14 +69,22 @@ static cm_status trial_args(const sweep_ctx *c, int t, cm_train_args *a) {
     return CM_OK;
 }
 
-/* The model of trial t: its checkpoint (and *start, the epochs it holds), or a fresh one. */
+/* The model of trial t: its checkpoint (*resumed; *start, the epochs it holds), or a fresh one.
+ * A trial stopped by Ctrl-C in its first epoch has a checkpoint of 0 epochs and some steps, which
+ * train_checkpoint_epoch refuses (it wants 1 or more): read here. */
 static cm_status trial_model(const sweep_ctx *c, const cm_train_args *a, const char *path, cm_model_file *file,
-                             int *start) {
+                             int *resumed, int *start) {
     size_t align = c->b->align_bytes > CM_PARAM_ALIGN_BYTES ? c->b->align_bytes : CM_PARAM_ALIGN_BYTES;
-    *start = 0;
+    *start = *resumed = 0;
     if (access(path, F_OK) != 0) return cli_init_model(a, c->ds, align, c->b, &file->model);
     CM_TRY(model_file_load(path, align, file));
-    return train_checkpoint_epoch(path, &file->meta, start);
+    const char *v = meta_get(&file->meta, "checkpoint.epoch");
+    long n = 0;
+    if (!v || cm_parse_int("checkpoint.epoch", v, 0, 100000, &n) != CM_OK)
+        return cm_fail(CM_ERR_FORMAT, "%s: not a checkpoint of this sweep (checkpoint.epoch '%s')", path, v ? v : "");
+    *start = (int)n;
+    *resumed = 1;
+    return CM_OK;
 }
 
 static cm_status trial_meta(const sweep_ctx *c, const cm_train_args *a, int t, cm_meta *meta) {
@@ -85,10 +103,10 @@ static cm_status train_trial(sweep_ctx *c, int t, int k, sweep_result *r) {
     cm_model_file file = {0};
     cm_meta *meta = malloc(sizeof *meta);
     char path[4096];
-    int start = 0, to = c->s->rung_epochs[k];
+    int start = 0, resumed = 0, to = c->s->rung_epochs[k];
     ckpt_path(c->s, t, path, sizeof path);
     cm_status st = meta ? trial_args(c, t, &a) : cm_fail(CM_ERR_MEMORY, "out of host memory");
-    if (st == CM_OK) st = trial_model(c, &a, path, &file, &start);
+    if (st == CM_OK) st = trial_model(c, &a, path, &file, &resumed, &start);
     if (st == CM_OK && start > to)
         st = cm_fail(CM_ERR_FORMAT, "%s: holds %d epochs, more than rung %d's %d", path, start, k + 1, to);
     if (st == CM_OK) st = trial_meta(c, &a, t, meta);
@@ -106,9 +124,10 @@ static cm_status train_trial(sweep_ctx *c, int t, int k, sweep_result *r) {
     cm_train_result res = {0};
     if (st == CM_OK) st = trainer_create(c->b, c->ds, &file.model, &cfg, &tr);
     if (st == CM_OK) st = train_loop_create(tr, &run, &loop);
-    if (st == CM_OK && start) st = train_loop_resume(loop, path, &file);
+    if (st == CM_OK && resumed) st = train_loop_resume(loop, path, &file);
     model_file_free(&file);
-    if (st == CM_OK && start < to) st = train_loop_run(loop, NULL, &res);
+    cm_train_observer obs = {.ctx = c, .step = on_step};
+    if (st == CM_OK && start < to) st = train_loop_run(loop, &obs, &res);
     if (st == CM_OK && start == to) st = trainer_evaluate(tr, &c->ds->test, &res.eval); /* killed before recording */
     *r = (sweep_result){1, res.eval.accuracy, res.eval.loss, 0.0};
     if (st == CM_ERR_NUMERIC) {
@@ -211,13 +230,13 @@ static cm_status save_best(sweep_ctx *c, int best) {
     cm_model_file file = {0};
     cm_meta *meta = malloc(sizeof *meta);
     char path[4096];
-    int start;
+    int start, resumed;
     ckpt_path(s, best, path, sizeof path);
     cm_status st = meta ? trial_args(c, best, &a) : cm_fail(CM_ERR_MEMORY, "out of host memory");
     if (st == CM_OK && access(path, F_OK) != 0)
         st = cm_fail(CM_ERR_IO, "%s: the best trial's checkpoint is missing; remove its rows or use another --dir",
                      path);
-    if (st == CM_OK) st = trial_model(c, &a, path, &file, &start);
+    if (st == CM_OK) st = trial_model(c, &a, path, &file, &resumed, &start);
     if (st == CM_OK) st = trial_meta(c, &a, best, meta);
     cm_train_config cfg = cli_train_config(&a);
     cm_trainer *tr = NULL;
@@ -294,6 +313,8 @@ static cm_status check_trials(const sweep_ctx *c) {
 cm_status sweep_run(sweep_state *s, const cm_train_args *base, const sweep_run_options *o) {
     cm_dataset ds = {0};
     sweep_ctx c = {.s = s, .base = base, .o = o, .ds = &ds};
+    const char *int_at = getenv(SWEEP_INT_ENV);
+    c.int_at_step = int_at ? atol(int_at) : 0;
     cm_status st = check_trials(&c);
     if (st == CM_OK) st = sweep_state_open(s);
     if (st == CM_OK) st = cli_load_data(base, &ds);
