@@ -149,7 +149,8 @@ static cm_status record(sweep_ctx *c, int t, int k, const sweep_result *r) {
     CM_TRY(sweep_write_html(c->s));
     c->trained++;
     const char *kill_after = getenv(SWEEP_KILL_ENV);
-    if (kill_after && atoi(kill_after) > 0 && c->trained >= atoi(kill_after)) raise(SIGKILL);
+    long n = kill_after ? strtol(kill_after, NULL, 10) : 0;
+    if (n > 0 && c->trained >= n) raise(SIGKILL);
     return CM_OK;
 }
 
@@ -284,7 +285,12 @@ static cm_status open_backend(const cm_train_args *a, cm_backend **b) {
 static cm_status run_all(sweep_ctx *c) {
     sweep_state *s = c->s;
     int *ids = malloc(sizeof(int) * (size_t)s->trials), *next = malloc(sizeof(int) * (size_t)s->trials);
-    cm_status st = ids && next ? CM_OK : cm_fail(CM_ERR_MEMORY, "out of host memory");
+    if (!ids || !next) {
+        free(ids);
+        free(next);
+        return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    }
+    cm_status st = CM_OK;
     for (int k = 0; st == CM_OK && k < s->nrungs && !c->stopped && !c->budget; k++)
         st = run_rung(c, k, ids, next);
     free(ids);
@@ -314,7 +320,7 @@ cm_status sweep_run(sweep_state *s, const cm_train_args *base, const sweep_run_o
     cm_dataset ds = {0};
     sweep_ctx c = {.s = s, .base = base, .o = o, .ds = &ds};
     const char *int_at = getenv(SWEEP_INT_ENV);
-    c.int_at_step = int_at ? atol(int_at) : 0;
+    c.int_at_step = int_at ? strtol(int_at, NULL, 10) : 0;
     cm_status st = check_trials(&c);
     if (st == CM_OK) st = sweep_state_open(s);
     if (st == CM_OK) st = cli_load_data(base, &ds);

@@ -381,7 +381,7 @@ cm_status sweep_state_save(const sweep_state *s) {
 }
 
 void sweep_print_table(const sweep_state *s, FILE *f) {
-    int width[SWEEP_MAX_PARAMS], best = sweep_best(s);
+    int width[SWEEP_MAX_PARAMS] = {0}, best = sweep_best(s);
     for (int i = 0; i < s->space.n; i++) {
         width[i] = (int)strlen(s->space.p[i].name);
         for (int t = 0; t < s->trials; t++) {
