@@ -10,6 +10,7 @@
 #    the 5 missing rungs of trials and ends with the same accuracies as the uninterrupted sweep;
 #  - a sweep stopped by Ctrl-C in the middle of an epoch (SIGINT sent by a test hook) continues
 #    from that step's checkpoint to the uninterrupted results;
+#  - a --time-budget used up by the first trial continues that trial to the top rung and saves it;
 #  - another --seed or --space in the same DIR is refused.
 # Usage: cli_sweep.sh path/to/clmnist
 set -u
@@ -151,6 +152,14 @@ print("ok: stopped and continued = uninterrupted" if a == b else "FAIL: stopped 
       file=sys.stdout if a == b else sys.stderr)
 sys.exit(0 if a == b else 1)
 EOF
+
+# A time budget used up by the first trial: the best so far (the only one) goes on to the top rung.
+"$bin" sweep "${base[@]}" --space "$space" --dir "$tmp/s4" --time-budget 0.001 >"$tmp/s4.out" 2>&1
+check "--time-budget: exit 0" test $? = 0
+check "--time-budget: says it is used up" grep -q "sweep: the time budget (0.001 s) is used up" "$tmp/s4.out"
+check "--time-budget: one trial, continued to 3 epochs" \
+    test "$(tail -n +2 "$tmp/s4/trials.csv" | awk -F, '$5 != "" {print $1}')" = 1 -a "$(wc -l <"$tmp/s4/trials.csv")" = 2
+check "--time-budget: the best model and its test accuracy" grep -q "test accuracy:" "$tmp/s4.out"
 
 # Another sweep in the same DIR.
 "$bin" sweep "${base[@]}" --space "$space" --dir "$tmp/s1" --seed 7 >"$tmp/out" 2>"$tmp/err"

@@ -296,7 +296,7 @@ static cm_status run_all(sweep_ctx *c) {
     free(ids);
     free(next);
     if (st == CM_OK && c->budget)
-        printf("sweep: the time budget (%.0f s) is used up after %.0f s of trials\n", s->time_budget, sweep_seconds(s));
+        printf("sweep: the time budget (%g s) is used up after %.1f s of trials\n", s->time_budget, sweep_seconds(s));
     if (st == CM_OK && !c->stopped) st = finish(c);
     if (st == CM_OK && c->stopped)
         printf("sweep: stopped; the same command continues it (trial checkpoints in %s/ckpt)\n", s->dir);
