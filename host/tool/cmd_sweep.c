@@ -122,13 +122,16 @@ static cm_status catch_sigint(void) {
 
 cm_status cmd_sweep(int argc, char **argv) {
     sweep_flags f = {.dir = "sweep", .trials = 20, .min_epochs = 1, .eta = 3};
-    cm_command_info info = {"sweep",
-                            "Searches train flags: random trials from --space, successive halving on the --val split "
-                            "(the best 1/eta of each rung continue), the best trial's test accuracy and model.",
-                            1,
-                            sweep_extra,
-                            on_extra,
-                            &f};
+    cm_command_info info = {
+        "sweep",
+        "Searches train flags: random trials drawn from --space, successive halving on the --val\n"
+        "split (the best 1/eta of each rung continue from their checkpoints), then the best trial's\n"
+        "test accuracy and model. The train options below form every trial's base (--seed also\n"
+        "draws the trials); the sweep's own options come at the end.",
+        1,
+        sweep_extra,
+        on_extra,
+        &f};
     cm_train_args a;
     int help;
     CM_TRY(cli_parse_train(argc, argv, &info, &a, &help));
