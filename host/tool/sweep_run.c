@@ -101,6 +101,7 @@ static cm_status trial_meta(const sweep_ctx *c, const cm_train_args *a, int t, c
 static cm_status train_trial(sweep_ctx *c, int t, int k, sweep_result *r) {
     cm_train_args a;
     cm_model_file file = {0};
+    memset(&a, 0, sizeof a);
     cm_meta *meta = malloc(sizeof *meta);
     char path[4096];
     int start = 0, resumed = 0, to = c->s->rung_epochs[k];
@@ -158,6 +159,10 @@ static cm_status record(sweep_ctx *c, int t, int k, const sweep_result *r) {
 static cm_status run_one(sweep_ctx *c, int t, int k, int pos, int count) {
     sweep_state *s = c->s;
     if (s->trial[t].rung[k].done) return CM_OK;
+    if (*c->o->stop) { /* Ctrl-C just after a trial's last step: stop before the next */
+        c->stopped = 1;
+        return CM_OK;
+    }
     if (s->time_budget > 0 && sweep_seconds(s) >= s->time_budget) {
         c->budget = 1;
         return CM_OK;
@@ -173,7 +178,7 @@ static cm_status run_one(sweep_ctx *c, int t, int k, int pos, int count) {
         CM_TRY(train_trial(c, t, k, &r));
     if (c->stopped) return CM_OK;
     r.seconds = timer_now() - t0;
-    int from = k ? s->rung_epochs[k - 1] + 1 : 1;
+    int from = last >= 0 ? s->rung_epochs[last] + 1 : 1; /* the best trial after a budget: from its last rung */
     char ep[32];
     if (from < s->rung_epochs[k])
         snprintf(ep, sizeof ep, "epochs %d-%d", from, s->rung_epochs[k]);
@@ -229,6 +234,7 @@ static cm_status save_best(sweep_ctx *c, int best) {
     const sweep_state *s = c->s;
     cm_train_args a;
     cm_model_file file = {0};
+    memset(&a, 0, sizeof a);
     cm_meta *meta = malloc(sizeof *meta);
     char path[4096];
     int start, resumed;
