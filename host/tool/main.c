@@ -23,6 +23,7 @@ static const command commands[] = {
     {"bench", cmd_bench, "measure images/s, GEMM GFLOP/s, time to accuracy and memory per backend"},
     {"tune", cmd_tune, "tune CLBlast's GEMM for this device and model; train and bench use the result"},
     {"serve", cmd_serve, "serve a model: a web page to draw digits and a JSON API (POST /api/predict)"},
+    {"sweep", cmd_sweep, "search train flags: random trials, successive halving on --val, the best model"},
     {"import", cmd_import, "write an image folder, CSV or EMNIST/KMNIST data as IDX files (+ classes.txt)"},
     {"doctor", cmd_doctor, "check this machine (OpenCL, kernels, CLBlast, memory, threads, data) and say what to fix"},
 };
