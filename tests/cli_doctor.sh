@@ -7,15 +7,8 @@
 # Usage: cli_doctor.sh path/to/clmnist MNIST_DIR
 set -u
 bin=$1 data=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.sh" # tmp, fail, check, safetensors readers
 export CLMNIST_CACHE_DIR=$tmp/cache # no tuning cache unless this test writes one
-fail=0
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; fail=1; fi
-}
 # every check line of a text report is "ok|warn|fail  NAME  DETAIL"; prints those not ok/warn
 bad_lines() { grep -v -E '^(clmnist .* doctor|summary: .*|(ok|warn)  .*)$' "$1"; }
 # validate FILE WANT_OK: a JSON report with the documented fields; ok == WANT_OK ("True"/"False")

@@ -10,14 +10,7 @@ bin=$1 data=$2
     echo "MNIST not in $data; run data/fetch mnist"
     exit 77
 }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; fail=1; fi
-}
+. "$(dirname "$0")/lib.sh" # tmp, fail, check, safetensors readers
 acc() { grep -o 'test accuracy: [0-9.]*%' "$1" | tail -1; }
 common=(--data "$data" --backend host --layers 64 --epochs 2 --threads 2)
 

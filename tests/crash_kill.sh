@@ -11,15 +11,8 @@
 set -u
 bin=$(realpath "$1") kills=${CRASH_KILLS:-50} delay_ms=${CRASH_WRITE_DELAY_MS:-30}
 here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.sh" # tmp, fail, check, safetensors readers
 export CLMNIST_NO_PROGRESS=1
-fail=0
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; fail=1; fi
-}
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # A tiny network on a tiny synthetic dataset (tests/idx_data.py): an epoch takes milliseconds, so

@@ -7,14 +7,7 @@
 set -u
 bin=$1 mnist=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; fail=1; fi
-}
+. "$(dirname "$0")/lib.sh" # tmp, fail, check, safetensors readers
 tiny=(--backend host --threads 1 --layers 8 --epochs 1 --no-save)
 
 # warns CASE COUNT PATTERN...: training on CASE exits 0 with exactly COUNT warning lines, each

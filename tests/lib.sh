@@ -8,8 +8,8 @@ check() { # check DESCRIPTION COMMAND...
     shift
     if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; fail=1; fi
 }
-# same_params A B: the two model files hold the same tensors, byte for byte (metadata aside)
-same_params() {
+# same_tensors A B: the two model files hold the same tensors, byte for byte (metadata aside)
+same_tensors() {
     python3 - "$1" "$2" <<'PY'
 import struct, sys
 def body(p):
@@ -18,8 +18,8 @@ def body(p):
 sys.exit(0 if body(sys.argv[1]) == body(sys.argv[2]) else 1)
 PY
 }
-# meta FILE KEY: a model file's metadata value ("" when absent)
-meta() {
+# meta_of FILE KEY: a model file's metadata value ("" when absent)
+meta_of() {
     python3 -c 'import json, struct, sys
 b = open(sys.argv[1], "rb").read()
 print(json.loads(b[8:8 + struct.unpack("<Q", b[:8])[0]])["__metadata__"].get(sys.argv[2], ""))' "$1" "$2"

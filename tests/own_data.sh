@@ -12,14 +12,7 @@ if [ ! -e "$mnist/train-images-idx3-ubyte" ] && [ ! -e "$mnist/train-images-idx3
     echo "MNIST not in $mnist; run data/fetch mnist"
     exit 77
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; fail=1; fi
-}
+. "$(dirname "$0")/lib.sh" # tmp, fail, check, safetensors readers
 python3 "$here/own_data.py" "$mnist" "$tmp" || { echo "FAIL: own_data.py" >&2; exit 1; }
 tiny=(--backend host --layers 32 --epochs 2 --threads 1)
 
@@ -32,22 +25,9 @@ train() {
     [ $code = 0 ] || { echo "train $name: exit $code" >&2; cat "$tmp/$name.err" >&2; }
     return $code
 }
-# same_params A B: the two model files hold the same tensors, byte for byte (metadata aside)
-same_params() {
-    python3 - "$tmp/$1.safetensors" "$tmp/$2.safetensors" <<'PY'
-import struct, sys
-def body(p):
-    b = open(p, "rb").read()
-    return b[8 + struct.unpack("<Q", b[:8])[0]:]
-sys.exit(0 if body(sys.argv[1]) == body(sys.argv[2]) else 1)
-PY
-}
-# meta FILE KEY: a model file's metadata value
-meta() {
-    python3 -c 'import json, struct, sys
-b = open(sys.argv[1], "rb").read()
-print(json.loads(b[8:8 + struct.unpack("<Q", b[:8])[0]])["__metadata__"].get(sys.argv[2], ""))' "$tmp/$1.safetensors" "$2"
-}
+# same_params A B / meta NAME KEY: lib.sh's same_tensors and meta_of on $tmp/NAME.safetensors
+same_params() { same_tensors "$tmp/$1.safetensors" "$tmp/$2.safetensors"; }
+meta() { meta_of "$tmp/$1.safetensors" "$2"; }
 differ() { ! same_params "$@"; }
 acc() { grep -o 'test accuracy: [0-9.]*%' "$tmp/$1.out"; }
 words='["eight","five","four","nine","one","seven","six","three","two","zero"]'
@@ -183,7 +163,7 @@ expect 2 "\-\-preprocess mnist makes 28x28 images" "$tmp/folder" --preprocess mn
 
 # ---- sizes and preprocessing ------------------------------------------------------------------
 check "--image-size 16 on the folder" train small "$tmp/folder" --image-size 16
-check "--image-size 16: 16x16 images, input_shape 1x16x16" bash -c "grep -q 'images of 16x16' '$tmp/small.out' && \
-    [ \"\$(tmp='$tmp'; $(declare -f meta); meta small input_shape)\" = 1x16x16 ]"
+check "--image-size 16: 16x16 images" grep -q 'images of 16x16' "$tmp/small.out"
+check "--image-size 16: input_shape 1x16x16" test "$(meta small input_shape)" = 1x16x16
 check "--preprocess mnist on the folder" train mnistprep "$tmp/folder" --preprocess mnist
 exit $fail

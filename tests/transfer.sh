@@ -9,7 +9,7 @@
 set -u
 bin=$1
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+. "$here/lib.sh" # tmp, fail, check, safetensors readers
 for d in ten letters mirror; do mkdir -p "$tmp/$d"; done
 python3 "$here/idx_data.py" "$tmp/ten" sane && python3 "$here/idx_data.py" "$tmp/letters" classes26 &&
     python3 "$here/idx_data.py" "$tmp/mirror" mirror || { echo "FAIL: idx_data.py" >&2; exit 1; }
@@ -36,11 +36,11 @@ for t in layers.6.weight layers.6.bias layers.6.running_mean layers.6.running_va
     tensor_cmp "$(m base)" "$(m frozen)" $t
     check "$t (not frozen) changed" test $? = 1
 done
-check "metadata: source" test "$(meta "$(m frozen)" finetune.source)" = "$(m base)"
-check "metadata: source SHA-256" test "$(meta "$(m frozen)" finetune.source_sha256)" = "$(sha256sum "$(m base)" | cut -c1-64)"
-check "metadata: frozen layers" test "$(meta "$(m frozen)" finetune.frozen)" = "0-5"
-check "metadata: head" test "$(meta "$(m frozen)" finetune.head)" = "replaced: 10 to 26 classes"
-check "metadata: dataset" test "$(meta "$(m frozen)" finetune.dataset)" = "letters"
+check "metadata: source" test "$(meta_of "$(m frozen)" finetune.source)" = "$(m base)"
+check "metadata: source SHA-256" test "$(meta_of "$(m frozen)" finetune.source_sha256)" = "$(sha256sum "$(m base)" | cut -c1-64)"
+check "metadata: frozen layers" test "$(meta_of "$(m frozen)" finetune.frozen)" = "0-5"
+check "metadata: head" test "$(meta_of "$(m frozen)" finetune.head)" = "replaced: 10 to 26 classes"
+check "metadata: dataset" test "$(meta_of "$(m frozen)" finetune.dataset)" = "letters"
 "$bin" eval --model "$(m frozen)" --data "$tmp/letters" --backend host >"$tmp/eval.out" 2>&1
 check "eval reads the fine-tuned model: the accuracy the run reported" grep -q "^test accuracy: $(sed -n 's/^done: .*test accuracy: //p' "$tmp/frozen.out")$" "$tmp/eval.out"
 
@@ -48,13 +48,13 @@ check "eval reads the fine-tuned model: the accuracy the run reported" grep -q "
 ft part letters --freeze 0-5 --stop-after 1 --checkpoint-every 1 --checkpoint "$(m ckpt)"
 check "a frozen run's checkpoint" grep -q "continue with --resume" "$tmp/part.out"
 "$bin" train --data "$tmp/letters" --backend host --threads 1 --resume "$(m ckpt)" --out "$(m resumed)" >"$tmp/resumed.out" 2>&1
-check "resumed: bitwise the uninterrupted run" same_params "$(m frozen)" "$(m resumed)"
-check "resumed: keeps the finetune metadata" test "$(meta "$(m resumed)" finetune.frozen)" = "0-5"
+check "resumed: bitwise the uninterrupted run" same_tensors "$(m frozen)" "$(m resumed)"
+check "resumed: keeps the finetune metadata" test "$(meta_of "$(m resumed)" finetune.frozen)" = "0-5"
 
 # Same classes: the head is kept; --reset-head gives it new weights.
 check "same classes: fine-tunes" ft kept mirror --freeze 0-7 --epochs 1 --lr 1e-9
 check "same classes: no replacement said" bash -c "! grep -q 'is replaced' '$tmp/kept.out'"
-check "same classes: metadata head kept" test "$(meta "$(m kept)" finetune.head)" = "kept"
+check "same classes: metadata head kept" test "$(meta_of "$(m kept)" finetune.head)" = "kept"
 check "--reset-head: fine-tunes" ft reset mirror --freeze 0-7 --reset-head --epochs 1 --lr 1e-9
 check "--reset-head is said" grep -q "starts from new weights (--reset-head)" "$tmp/reset.out"
 tensor_cmp "$(m kept)" "$(m reset)" layers.8.weight
