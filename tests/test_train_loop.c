@@ -6,6 +6,7 @@
  *    epoch with bitwise the same weights;
  *  - a diverging run fails with CM_ERR_NUMERIC and says that no model was saved. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -213,6 +214,48 @@ static void test_resume_stops_where_the_whole_run_does(void **state) {
     fixture_free(&f);
 }
 
+/* A stop (Ctrl-C, the dashboard's button) two steps into the first epoch: its checkpoint holds 0
+ * epochs and 2 steps, and resuming from it ends bitwise where the whole run does. */
+static volatile sig_atomic_t stop_flag;
+static cm_status stop_at_two(void *ctx, cm_trainer *t, int done, int steps) {
+    if (done == 2) stop_flag = 1;
+    return CM_OK;
+}
+
+static void test_stop_in_the_first_epoch_resumes(void **state) {
+    fixture f;
+    fixture_init(&f);
+    char dir[64], ckpt[96];
+    snprintf(dir, sizeof dir, "/tmp/clmnist-test-loop-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(ckpt, sizeof ckpt, "%s/ckpt.safetensors", dir);
+    cm_train_result whole, part, rest;
+    float *a = run_part(&f, ckpt, 0, 0, &whole);
+    cm_trainer *t;
+    assert_int_equal(trainer_create(f.b, &f.ds, &f.m, &f.cfg, &t), CM_OK);
+    cm_meta meta = {0};
+    assert_int_equal(meta_set(&meta, "input_shape", "16x1x1"), CM_OK);
+    stop_flag = 0;
+    cm_train_run run = {.epochs = MAX_EPOCHS, .patience = 3, .eval = &f.ds.test, .checkpoint = ckpt,
+                        .checkpoint_every = 1, .meta = &meta, .stop = &stop_flag};
+    cm_train_observer obs = {.step = stop_at_two};
+    cm_train_loop *loop;
+    assert_int_equal(train_loop_create(t, &run, &loop), CM_OK);
+    assert_int_equal(train_loop_run(loop, &obs, &part), CM_OK);
+    assert_true(part.stopped && part.stop_checkpoint);
+    assert_int_equal(part.end_epoch, 0);
+    assert_int_equal(part.stopped_step, 2);
+    train_loop_destroy(loop);
+    trainer_destroy(t);
+    float *c = run_part(&f, ckpt, 0, 1, &rest); /* train_checkpoint_epoch: 0 epochs */
+    assert_int_equal(rest.end_epoch, whole.end_epoch);
+    assert_memory_equal(a, c, sizeof(float) * f.m.layout.total);
+    unlink(ckpt);
+    rmdir(dir);
+    free(a), free(c);
+    fixture_free(&f);
+}
+
 static void test_divergence_names_no_checkpoint(void **state) {
     fixture f;
     fixture_init(&f);
@@ -235,6 +278,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_early_stopping_keeps_the_best_epoch),
         cmocka_unit_test(test_resume_stops_where_the_whole_run_does),
+        cmocka_unit_test(test_stop_in_the_first_epoch_resumes),
         cmocka_unit_test(test_divergence_names_no_checkpoint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

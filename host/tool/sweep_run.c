@@ -69,20 +69,15 @@ static cm_status trial_args(const sweep_ctx *c, int t, cm_train_args *a) {
     return CM_OK;
 }
 
-/* The model of trial t: its checkpoint (*resumed; *start, the epochs it holds), or a fresh one.
- * A trial stopped by Ctrl-C in its first epoch has a checkpoint of 0 epochs and some steps, which
- * train_checkpoint_epoch refuses (it wants 1 or more): read here. */
+/* The model of trial t: its checkpoint (*resumed; *start, the epochs it holds: 0 for a trial
+ * stopped by Ctrl-C in its first epoch), or a fresh one. */
 static cm_status trial_model(const sweep_ctx *c, const cm_train_args *a, const char *path, cm_model_file *file,
                              int *resumed, int *start) {
     size_t align = c->b->align_bytes > CM_PARAM_ALIGN_BYTES ? c->b->align_bytes : CM_PARAM_ALIGN_BYTES;
     *start = *resumed = 0;
     if (access(path, F_OK) != 0) return cli_init_model(a, c->ds, align, c->b, &file->model);
     CM_TRY(model_file_load(path, align, file));
-    const char *v = meta_get(&file->meta, "checkpoint.epoch");
-    long n = 0;
-    if (!v || cm_parse_int("checkpoint.epoch", v, 0, 100000, &n) != CM_OK)
-        return cm_fail(CM_ERR_FORMAT, "%s: not a checkpoint of this sweep (checkpoint.epoch '%s')", path, v ? v : "");
-    *start = (int)n;
+    CM_TRY(train_checkpoint_epoch(path, &file->meta, start));
     *resumed = 1;
     return CM_OK;
 }

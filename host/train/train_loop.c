@@ -35,8 +35,10 @@ struct cm_train_loop {
 cm_status train_checkpoint_epoch(const char *path, const cm_meta *m, int *epoch) {
     const char *v = meta_get(m, "checkpoint.epoch");
     if (!v) return cm_fail(CM_ERR_FORMAT, "%s: not a checkpoint (metadata 'checkpoint.epoch' is missing)", path);
+    /* 0 epochs only with some steps of the first: a run stopped during it */
+    const char *step = meta_get(m, "checkpoint.step");
     long n;
-    if (cm_parse_int("checkpoint.epoch", v, 1, 100000, &n) != CM_OK)
+    if (cm_parse_int("checkpoint.epoch", v, step && strcmp(step, "0") != 0 ? 0 : 1, 100000, &n) != CM_OK)
         return cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: %s", path, cm_last_error());
     *epoch = (int)n;
     return CM_OK;

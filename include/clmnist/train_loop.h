@@ -97,7 +97,8 @@ void train_loop_best(const cm_train_loop *l, int *epoch, double *accuracy);
 cm_status train_loop_run(cm_train_loop *l, const cm_train_observer *obs, cm_train_result *out);
 void train_loop_destroy(cm_train_loop *l);
 
-/* A checkpoint's "checkpoint.epoch": the epochs it holds. */
+/* A checkpoint's "checkpoint.epoch": the epochs it holds (0 only for a run stopped during its
+ * first epoch, whose "checkpoint.step" says how far it got). */
 cm_status train_checkpoint_epoch(const char *path, const cm_meta *m, int *epoch);
 /* A checkpoint's "early_stopping.patience", or 0 when it has none. */
 cm_status train_checkpoint_patience(const char *path, const cm_meta *m, int *patience);
