@@ -12,6 +12,17 @@
 
 /* Romanised hiragana of KMNIST's ten classes (its kmnist_classmap.csv, in label order). */
 static const char *const kmnist_names[10] = {"o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"};
+static const char *const digit_names[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                              "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+
+const char *const *dataset_known_class_names(const char *name, int classes) {
+    if (classes != 10 || !name) return NULL;
+    if (strstr(name, "fashion")) return fashion_names;
+    if (strstr(name, "kmnist")) return kmnist_names;
+    if (!strcmp(name, "mnist") || !strncmp(name, "mnist", 5)) return digit_names;
+    return NULL;
+}
 
 void dataset_free_names(char **names, int n) {
     for (int i = 0; names && i < n; i++)

@@ -48,5 +48,8 @@ cm_status dataset_write_idx(const cm_dataset *ds, const char *dir, int gzip);
  * *names NULL when there is no such file. */
 cm_status dataset_read_class_names(const char *dir, char ***names, int *n);
 void dataset_free_names(char **names, int n);
+/* The class names of well-known 10-class datasets by the dataset's name (its directory): MNIST's
+ * digits ("mnist*"), Fashion-MNIST's ("*fashion*"), KMNIST's ("*kmnist*"); NULL otherwise. */
+const char *const *dataset_known_class_names(const char *name, int classes);
 
 #endif

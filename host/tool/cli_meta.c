@@ -1,0 +1,94 @@
+/* cli_meta.c: what a run writes into its model file's metadata (cli_model_meta) and reads back
+ * from it: class names, the training files' digests. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "clmnist_version.h"
+#include "digest.h"
+
+const char *const *cli_known_class_names(const char *name, int classes) {
+    return dataset_known_class_names(name, classes);
+}
+
+const char *const *cli_meta_class_names(const cm_meta *meta, int classes, char (*store)[32], const char **names) {
+    const char *text = meta_get(meta, "class_names");
+    if (!text) return NULL;
+    cJSON *arr = cJSON_Parse(text);
+    int ok = cJSON_IsArray(arr) && cJSON_GetArraySize(arr) == classes;
+    for (int c = 0; ok && c < classes; c++) {
+        const cJSON *s = cJSON_GetArrayItem(arr, c);
+        ok = cJSON_IsString(s);
+        if (ok) {
+            snprintf(store[c], 32, "%s", s->valuestring);
+            names[c] = store[c];
+        }
+    }
+    cJSON_Delete(arr);
+    return ok ? names : NULL;
+}
+
+char *cli_dataset_digests(const char *data_dir) {
+    cJSON *sha = cJSON_CreateObject();
+    const char *stems[2] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"};
+    for (int i = 0; sha && i < 2; i++) {
+        char path[4096], hex[65];
+        if (dataset_find_file(data_dir, stems[i], path, sizeof path) == 0 && digest_file_sha256(path, hex) == CM_OK) {
+            const char *base = strrchr(path, '/');
+            cJSON_AddStringToObject(sha, base ? base + 1 : path, hex);
+        }
+    }
+    char *text = sha ? cJSON_PrintUnformatted(sha) : NULL;
+    cJSON_Delete(sha);
+    return text;
+}
+
+cm_status cli_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_backend *b, cm_meta *m) {
+    memset(m, 0, sizeof *m);
+    char arch[CM_ARCH_TEXT];
+    cm_layout L;
+    CM_TRY(cli_layout(a, ds, CM_PARAM_ALIGN_BYTES, &L));
+    model_describe(&L, arch, sizeof arch);
+    CM_TRY(meta_set(m, "format", "pt"));
+    CM_TRY(meta_set(m, "clmnist.format_version", "%s", CM_MODEL_FORMAT_VERSION));
+    CM_TRY(meta_set(m, "clmnist.version", "%s", CLMNIST_VERSION));
+    CM_TRY(meta_set(m, "architecture", "sequential")); /* the layers: "modules", written with the tensors */
+    CM_TRY(meta_set(m, "layers", "%s", arch));
+    CM_TRY(meta_set(m, "input_size", "%d", ds->train.dim));
+    CM_TRY(meta_set(m, "input_shape", "1x%dx%d", ds->train.rows, ds->train.cols));
+    /* x = (pixel * input_scale - input_mean) / input_std, pixel the uint8 value; NCHW float32 */
+    CM_TRY(meta_set(m, "input_scale", "%.9g", (double)(1.0f / 255.0f)));
+    CM_TRY(meta_set(m, "input_mean", "0"));
+    CM_TRY(meta_set(m, "input_std", "1"));
+    /* how predict and serve bring a user's image to this input (image.h) */
+    const char *kind = dataset_kind(a->data_dir);
+    int resized = kind && !strcmp(kind, "folder") && a->data.preprocess == CM_PREP_RESIZE;
+    CM_TRY(meta_set(m, "input_preprocess", "%s", resized ? "resize" : "mnist"));
+    CM_TRY(meta_set(m, "input_scaling", "pixels / 255 (uint8 to [0, 1])%s",
+                    resized ? "; grayscale images resized as they are" : "; white ink on black, as in MNIST"));
+    CM_TRY(meta_set(m, "classes", "%d", ds->classes));
+    const char *const *names =
+        ds->class_names ? (const char *const *)ds->class_names : cli_known_class_names(ds->name, ds->classes);
+    if (names) {
+        cJSON *arr = cJSON_CreateStringArray(names, ds->classes);
+        char *text = cJSON_PrintUnformatted(arr);
+        cJSON_Delete(arr);
+        if (text) CM_TRY(meta_set(m, "class_names", "%s", text));
+        free(text);
+    }
+    CM_TRY(meta_set(m, "dataset", "%s", ds->name));
+    char *text = cli_dataset_digests(a->data_dir);
+    if (text) CM_TRY(meta_set(m, "dataset_sha256", "%s", text));
+    free(text);
+    for (const char *const *name = cli_run_option_names; *name; name++) {
+        char key[64], value[256];
+        snprintf(key, sizeof key, "train.%s", *name);
+        cli_format_train_option(a, *name, value, sizeof value);
+        CM_TRY(meta_set(m, key, "%s", value));
+    }
+    CM_TRY(meta_set(m, "backend", "%s", b->kind));
+    CM_TRY(meta_set(m, "device", "%s", b->device_name));
+    return CM_OK;
+}
