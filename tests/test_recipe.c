@@ -88,7 +88,7 @@ static void test_dropout_statistics(void **state) {
     uint64_t steps[2] = {7, 8};
     for (int k = 0; k < 2; k++) {
         assert_int_equal(backend_upload(hb, Y, 0, ones, 4 * n), CM_OK);
-        assert_int_equal(backend_dropout(hb, Y, n, p, 42, 0, steps[k]), CM_OK);
+        assert_int_equal(backend_dropout(hb, Y, n, p, 42, 0, steps[k], 0), CM_OK);
         assert_int_equal(backend_download(hb, Y, 0, outs[k], 4 * n), CM_OK);
     }
     size_t dropped = 0, differ = 0;
@@ -107,19 +107,33 @@ static void test_dropout_statistics(void **state) {
     assert_true(fabs((double)differ / n - 0.42) < 0.005);
     /* the same (seed, layer, step) gives the same mask; another layer a different one */
     assert_int_equal(backend_upload(hb, Y, 0, ones, 4 * n), CM_OK);
-    assert_int_equal(backend_dropout(hb, Y, n, p, 42, 0, 7), CM_OK);
+    assert_int_equal(backend_dropout(hb, Y, n, p, 42, 0, 7, 0), CM_OK);
     assert_int_equal(backend_download(hb, Y, 0, b, 4 * n), CM_OK);
     assert_memory_equal(a, b, 4 * n);
     assert_int_equal(backend_upload(hb, Y, 0, ones, 4 * n), CM_OK);
-    assert_int_equal(backend_dropout(hb, Y, n, p, 42, 1, 7), CM_OK);
+    assert_int_equal(backend_dropout(hb, Y, n, p, 42, 1, 7, 0), CM_OK);
     assert_int_equal(backend_download(hb, Y, 0, b, 4 * n), CM_OK);
     assert_memory_not_equal(a, b, 4 * n);
     /* p = 0 keeps everything unchanged */
     assert_int_equal(backend_upload(hb, Y, 0, ones, 4 * n), CM_OK);
-    assert_int_equal(backend_dropout(hb, Y, n, 0.0f, 42, 0, 7), CM_OK);
+    assert_int_equal(backend_dropout(hb, Y, n, 0.0f, 42, 0, 7, 0), CM_OK);
     assert_int_equal(backend_download(hb, Y, 0, b, 4 * n), CM_OK);
     assert_memory_equal(ones, b, 4 * n);
-    assert_int_equal(backend_dropout(hb, Y, n, 1.0f, 42, 0, 7), CM_ERR_USAGE);
+    assert_int_equal(backend_dropout(hb, Y, n, 1.0f, 42, 0, 7, 0), CM_ERR_USAGE);
+    /* a rank's share of the batch (data parallelism): its elements, from `offset` on, get the
+     * mask they have in one call over the whole batch, at any cut, aligned to 4 or not */
+    const size_t cuts[] = {1, 2, 3, 4, 1001, n - 5};
+    for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
+        size_t k = cuts[c];
+        assert_int_equal(backend_upload(hb, Y, 0, ones, 4 * n), CM_OK);
+        assert_int_equal(backend_dropout(hb, Y, k, p, 42, 0, 7, 0), CM_OK);
+        assert_int_equal(backend_download(hb, Y, 0, b, 4 * k), CM_OK);
+        assert_memory_equal(a, b, 4 * k);
+        assert_int_equal(backend_upload(hb, Y, 0, ones, 4 * n), CM_OK);
+        assert_int_equal(backend_dropout(hb, Y, n - k, p, 42, 0, 7, k), CM_OK);
+        assert_int_equal(backend_download(hb, Y, 0, b, 4 * (n - k)), CM_OK);
+        assert_memory_equal(a + k, b, 4 * (n - k));
+    }
     backend_release(hb, Y);
     free(ones), free(a), free(b);
 }
@@ -162,9 +176,16 @@ static void test_augment_moves_a_pixel_as_specified(void **state) {
     assert_int_equal(backend_upload(hb, I, 0, idx, sizeof idx), CM_OK);
     const cm_augment aug = {3.0f, 30.0f, 0.2f, 0.0f};
     const uint64_t seed = 77, step = 123456;
-    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &aug, seed, step, X, Y), CM_OK);
+    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &aug, seed, step, 0, X, Y), CM_OK);
     float *x = malloc(sizeof(float) * N * H * W);
     assert_int_equal(backend_download(hb, X, 0, x, sizeof(float) * N * H * W), CM_OK);
+    /* a rank's share (rows 5.. of the batch, row0 = 5) draws the transforms those rows have in
+     * the whole batch: the same images, bit for bit */
+    float *part = malloc(sizeof(float) * (N - 5) * H * W);
+    assert_int_equal(backend_gather_augment(hb, S, L, I, 5, N - 5, H, W, 1.0f, &aug, seed, step, 5, X, Y), CM_OK);
+    assert_int_equal(backend_download(hb, X, 0, part, sizeof(float) * (N - 5) * H * W), CM_OK);
+    assert_memory_equal(part, x + (size_t)5 * H * W, sizeof(float) * (N - 5) * H * W);
+    free(part);
     double worst = 0.0, moved = 0.0;
     for (int r = 0; r < N; r++) {
         const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32) ^ CM_PHILOX_TAG_AUGMENT};
@@ -191,13 +212,13 @@ static void test_augment_moves_a_pixel_as_specified(void **state) {
     assert_true(moved / N > 1.0); /* the transforms are not trivial */
     /* flip=1 alone: every image exactly mirrored left-right; flip=0.5: some rows, not all */
     const cm_augment mirror = {0, 0, 0, 1.0f}, half = {0, 0, 0, 0.5f};
-    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &mirror, seed, step, X, Y), CM_OK);
+    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &mirror, seed, step, 0, X, Y), CM_OK);
     assert_int_equal(backend_download(hb, X, 0, x, sizeof(float) * N * H * W), CM_OK);
     for (int r = 0; r < N; r++)
         for (int i = 0; i < H; i++)
             for (int j = 0; j < W; j++)
                 assert_true(x[(size_t)r * H * W + i * W + j] == (float)img[(size_t)r * H * W + i * W + (W - 1 - j)]);
-    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &half, seed, step, X, Y), CM_OK);
+    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &half, seed, step, 0, X, Y), CM_OK);
     assert_int_equal(backend_download(hb, X, 0, x, sizeof(float) * N * H * W), CM_OK);
     int mirrored = 0;
     for (int r = 0; r < N; r++)

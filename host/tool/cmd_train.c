@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "clmnist/atomic_file.h"
+#include "clmnist/dist.h"
 #include "clmnist/model_io.h"
 #include "clmnist/report.h"
 #include "clmnist/train_check.h"
@@ -33,6 +34,7 @@ typedef struct {
     int no_hint;            /* --no-hint: no speed probe on a CPU OpenCL device */
     int serve_port;         /* --serve [PORT]: the dashboard's port; -1: no dashboard */
     const char *bind;       /* --bind ADDR: where it listens */
+    int rank;               /* under mpirun (dist.h): this process's rank; only rank 0 writes files */
 } train_files;
 
 /* The speed hint's probe: untimed and timed steps per backend, and the time after which the
@@ -151,10 +153,18 @@ static cm_status check_resume_data(const cm_train_args *a, const train_files *f,
 }
 
 static cm_status open_backend(const cm_train_args *a, cm_backend **b) {
-    cm_backend_options bo = {.device = a->device, .threads = a->threads};
+    const cm_dist *d = dist_world();
+    cm_backend_options bo = {.device = a->device, .threads = a->threads, .slot = d->local_rank};
+    if (d->local_size > 1 && !a->threads) { /* the node's cores shared between its ranks */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        bo.threads = cores / d->local_size > 1 ? (int)(cores / d->local_size) : 1;
+    }
     double t0 = timer_now();
     CM_TRY(backend_create(a->backend, &bo, b));
     printf("backend: %s: %s (ready in %.2f s)\n", (*b)->kind, (*b)->device_name, timer_now() - t0);
+    if (d->size > 1)
+        printf("data parallel: %d ranks (rank 0 reports and writes the files), batch %d per rank\n", d->size,
+               a->batch / d->size);
     if ((*b)->tuning[0])
         printf("GEMM: tuned parameters from %s\n", (*b)->tuning);
     else if (strcmp((*b)->kind, "device") == 0)
@@ -170,7 +180,7 @@ static cm_status open_backend(const cm_train_args *a, cm_backend **b) {
 static void speed_hint(const cm_train_args *a, const train_files *f, cm_backend *b, const cm_dataset *ds,
                        const cm_model *model) {
     const char *off = getenv("CLMNIST_NO_HINT");
-    if (f->no_hint || (off && *off && strcmp(off, "0") != 0)) return;
+    if (f->no_hint || (off && *off && strcmp(off, "0") != 0) || dist_world()->size > 1) return;
     if (strcmp(b->kind, "device") != 0 || !backend_device_is_cpu(b)) return;
     cm_backend_options bo = {.threads = a->threads};
     cm_backend *both[2] = {NULL, b};
@@ -332,8 +342,10 @@ static cm_status train(const cm_train_args *a, const train_files *f, cm_backend 
     char arch[CM_ARCH_TEXT];
     model_describe(&file->model.layout, arch, sizeof arch);
     cm_train_config cfg = cli_train_config(a);
+    cfg.dist = dist_world();
     cm_meta meta;
-    cm_train_run run = {.epochs = a->epochs,
+    cm_train_run run = {.not_writer = f->rank != 0,
+                        .epochs = a->epochs,
                         .start_epoch = f->start_epoch,
                         .stop_after = f->stop_after,
                         .patience = f->patience,
@@ -347,6 +359,7 @@ static cm_status train(const cm_train_args *a, const train_files *f, cm_backend 
     /* the dashboard shows each evaluation's confusion matrix and predictions */
     if (f->serve_port >= 0) run.eval_pred = malloc(sizeof(int32_t) * (size_t)(run.eval->count ? run.eval->count : 1));
     cm_status st = f->serve_port >= 0 && !run.eval_pred ? cm_fail(CM_ERR_MEMORY, "out of host memory") : CM_OK;
+    if (st == CM_OK) st = dist_begin_work(cfg.dist); /* every rank is ready: the collectives start */
     if (st == CM_OK) st = trainer_create(b, ds, &file->model, &cfg, &t);
     if (st == CM_OK) st = train_loop_create(t, &run, &loop);
     if (st == CM_OK && f->resume) st = train_loop_resume(loop, f->resume, file);
@@ -357,7 +370,7 @@ static cm_status train(const cm_train_args *a, const train_files *f, cm_backend 
     cm_train_view view;
     cm_train_observer obs = train_view_observer(&view, a->val ? "val" : "test", f->report), shown = obs;
     cm_train_dash td;
-    int dash = f->serve_port >= 0 && st == CM_OK;
+    int dash = f->serve_port >= 0 && st == CM_OK && f->rank == 0;
     if (dash) {
         cm_train_dash_options o = {.bind = f->bind,
                                    .port = f->serve_port,
@@ -395,7 +408,10 @@ cm_status cmd_train(int argc, char **argv) {
     if (!f.bind) f.bind = "127.0.0.1";
     CM_TRY(catch_signal(SIGINT));
     if (f.resume && f.init) return cm_fail(CM_ERR_USAGE, "--resume and --init: give one or the other");
-    remove_stale_temporaries(&f);
+    CM_TRY(trainer_check_batch(a.batch, dist_world()));
+    f.rank = dist_world()->rank;
+    if (f.rank != 0) f.out = NULL, f.report = NULL; /* rank 0's to write, and checkpoints (run.not_writer) */
+    if (f.rank == 0) remove_stale_temporaries(&f);
     cm_model_file file = {0};
     cm_dataset ds = {0};
     cm_backend *b = NULL;

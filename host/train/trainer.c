@@ -40,7 +40,13 @@ struct cm_trainer {
     int step;            /* step within the epoch */
     int64_t global_step; /* steps since the start of training */
     int staged;          /* streamed: batches staged ahead of `step` (0 or 1) */
-    int64_t seen;        /* examples trained this epoch */
+    int64_t seen;        /* examples trained this epoch (by this rank) */
+
+    /* data parallelism (cfg.dist): this rank's share of every batch */
+    int rank, ranks; /* 0 and 1 alone */
+    int local_batch; /* cfg.batch / ranks: the net's batch */
+    float *sync;     /* (L.trainable + 1) host copy of the gradients, and the stop request */
+    int stop_asked, stop_agreed;
 };
 
 static size_t fbytes(size_t n) {
@@ -60,10 +66,17 @@ const cm_layout *trainer_layout(const cm_trainer *t) {
 static cm_status setup(cm_trainer *t, const cm_model *model) {
     cm_backend *b = t->b;
     const cm_split *tr = &t->ds->train;
-    size_t B = (size_t)t->cfg.batch;
+    size_t B = (size_t)t->local_batch;
     CM_TRY(backend_alloc(b, fbytes(t->L.total), 0, "parameters", &t->params));
     CM_TRY(backend_alloc(b, fbytes(t->L.trainable), 0, "gradients", &t->grads));
     CM_TRY(backend_upload(b, t->params, 0, model->params, fbytes(t->L.total)));
+    if (t->ranks > 1) {
+        t->sync = malloc(fbytes(t->L.total + 1)); /* rank 0's parameters below; the gradients later */
+        if (!t->sync) return cm_fail(CM_ERR_MEMORY, "out of host memory for the gradient sum");
+        memcpy(t->sync, model->params, fbytes(t->L.total));
+        CM_TRY(dist_broadcast(t->cfg.dist, t->sync, fbytes(t->L.total)));
+        CM_TRY(backend_upload(b, t->params, 0, t->sync, fbytes(t->L.total)));
+    }
     for (int i = 0; i < trainer_opt_state_count(t); i++)
         CM_TRY(backend_alloc(b, fbytes(t->L.trainable), 0, trainer_opt_state_name(t, i), i ? &t->opt_v : &t->opt_m));
     CM_TRY(net_create(b, &t->L, t->params, t->grads, (int)B, &t->net));
@@ -123,9 +136,10 @@ static int opt_states(const cm_train_config *c) {
 cm_train_memory trainer_memory_estimate(const cm_layout *L, const cm_train_config *cfg, const cm_split *train,
                                         int resident) {
     cm_train_memory m = {0};
-    size_t B = (size_t)cfg->batch, net_largest, count = (size_t)train->count;
+    int ranks = cfg->dist && cfg->dist->size > 1 ? cfg->dist->size : 1, local = cfg->batch / ranks;
+    size_t B = (size_t)local, net_largest, count = (size_t)train->count;
     m.params = fbytes(L->total) + fbytes(L->trainable) * (size_t)(1 + opt_states(cfg));
-    m.activations = net_memory_bytes(L, cfg->batch, &net_largest) + infer_batch_bytes(L, cfg->batch);
+    m.activations = net_memory_bytes(L, local, &net_largest) + infer_batch_bytes(L, local);
     m.activations += 2 * B * sizeof(int32_t) + 2 * fbytes(B) + 2 * (B * (size_t)train->dim + B);
     if (resident) m.data = count * (size_t)train->dim + count + count * sizeof(int32_t);
     m.largest = fbytes(L->total) > net_largest ? fbytes(L->total) : net_largest;
@@ -161,6 +175,16 @@ static cm_status check_config(const cm_train_config *c) {
     return CM_OK;
 }
 
+cm_status trainer_check_batch(int batch, const cm_dist *d) {
+    int ranks = d && d->size > 1 ? d->size : 1;
+    if (batch % ranks)
+        return cm_fail(CM_ERR_USAGE,
+                       "--batch %d does not split over %d ranks: each rank trains an equal share of every batch; "
+                       "give a multiple of %d",
+                       batch, ranks, ranks);
+    return CM_OK;
+}
+
 cm_status trainer_create(cm_backend *b, const cm_dataset *ds, const cm_model *model, const cm_train_config *cfg,
                          cm_trainer **out) {
     *out = NULL;
@@ -176,8 +200,13 @@ cm_status trainer_create(cm_backend *b, const cm_dataset *ds, const cm_model *mo
         return cm_fail(CM_ERR_USAGE, "model takes %dx%dx%d inputs and has %d classes; the data has %dx%d images and %d",
                        L->input.c, L->input.h, L->input.w, L->classes, ds->train.rows, ds->train.cols, ds->classes);
     CM_TRY(check_config(cfg));
+    CM_TRY(trainer_check_batch(cfg->batch, cfg->dist));
+    int ranks = cfg->dist && cfg->dist->size > 1 ? cfg->dist->size : 1;
     cm_trainer *t = calloc(1, sizeof *t);
     if (!t) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    t->ranks = ranks;
+    t->rank = ranks > 1 ? cfg->dist->rank : 0;
+    t->local_batch = cfg->batch / ranks;
     t->b = b;
     t->L = model->layout;
     t->cfg = *cfg;
@@ -203,6 +232,7 @@ void trainer_destroy(cm_trainer *t) {
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         backend_release(b, bufs[i]);
     free(t->perm_host);
+    free(t->sync);
     free(t);
 }
 
@@ -214,11 +244,12 @@ cm_status trainer_begin_epoch(cm_trainer *t, int epoch) {
         t->perm_host[i] = i;
     rng_shuffle(&rng, t->perm_host, tr->count);
     if (t->resident) CM_TRY(backend_upload(t->b, t->perm, 0, t->perm_host, sizeof(int32_t) * (size_t)tr->count));
-    CM_TRY(backend_fill(t->b, t->acc_loss, 0.0f, (size_t)t->cfg.batch));
-    CM_TRY(backend_fill(t->b, t->acc_correct, 0.0f, (size_t)t->cfg.batch));
+    CM_TRY(backend_fill(t->b, t->acc_loss, 0.0f, (size_t)t->local_batch));
+    CM_TRY(backend_fill(t->b, t->acc_correct, 0.0f, (size_t)t->local_batch));
     t->step = 0;
     t->staged = 0;
     t->seen = 0;
+    t->stop_asked = t->stop_agreed = 0;
     return CM_OK;
 }
 
@@ -227,12 +258,23 @@ static int batch_rows(const cm_trainer *t, int step, int32_t count) {
     return count - off < t->cfg.batch ? (int)(count - off) : t->cfg.batch;
 }
 
-/* Streamed feed: copy batch `step` of this epoch's order into staging slot step % 2. */
+/* Rank `rank`'s share of `total` rows: *n rows from row *first; the shares differ by at most one
+ * row (only a short last batch is uneven) and may be empty. */
+static void share(int total, int rank, int ranks, int *first, int *n) {
+    int base = total / ranks, extra = total % ranks;
+    *first = rank * base + (rank < extra ? rank : extra);
+    *n = base + (rank < extra);
+}
+
+/* Streamed feed: copy this rank's share of batch `step` of this epoch's order into staging slot
+ * step % 2. */
 static cm_status stage_train_batch(cm_trainer *t, int step) {
     const cm_split *tr = &t->ds->train;
-    int s = step & 1;
+    int s = step & 1, first, n;
+    share(batch_rows(t, step, tr->count), t->rank, t->ranks, &first, &n);
+    if (n == 0) return CM_OK;
     return backend_stage_rows(t->b, t->stage_u8[s], t->stage_labels[s], tr->images, tr->labels,
-                              t->perm_host + (size_t)step * t->cfg.batch, batch_rows(t, step, tr->count), tr->dim);
+                              t->perm_host + (size_t)step * t->cfg.batch + first, n, tr->dim);
 }
 
 static int augmenting(const cm_trainer *t) {
@@ -240,8 +282,8 @@ static int augmenting(const cm_trainer *t) {
     return a->shift > 0.0f || a->rotate > 0.0f || a->scale > 0.0f || a->flip > 0.0f;
 }
 
-static cm_net_mode train_mode(const cm_trainer *t) {
-    cm_net_mode m = {.training = true, .seed = t->cfg.seed, .step = (uint64_t)t->global_step};
+static cm_net_mode train_mode(const cm_trainer *t, int first) {
+    cm_net_mode m = {.training = true, .seed = t->cfg.seed, .step = (uint64_t)t->global_step, .row0 = (uint32_t)first};
     return m;
 }
 
@@ -279,18 +321,20 @@ static cm_opt_step opt_step(const cm_trainer *t) {
     return s;
 }
 
-/* x (rows, C, H, W) float and labels (rows) int32: this step's batch, augmented if asked. */
-static cm_status load_train_batch(cm_trainer *t, int rows, int steps) {
+/* x (rows, C, H, W) float and labels (rows) int32: this rank's share of this step's batch, rows
+ * from row `first` of it, augmented if asked. */
+static cm_status load_train_batch(cm_trainer *t, int first, int rows, int steps) {
     const cm_split *tr = &t->ds->train;
     cm_buf *src = t->train_u8, *src_labels = t->train_labels, *idx = t->perm, *x = net_input(t->net);
-    size_t idx_off = (size_t)t->step * t->cfg.batch;
+    size_t idx_off = (size_t)t->step * t->cfg.batch + (size_t)first;
     if (!t->resident) {
         if (!t->staged) CM_TRY(stage_train_batch(t, t->step));
         src = t->stage_u8[t->step & 1], src_labels = t->stage_labels[t->step & 1], idx = t->iota, idx_off = 0;
     }
     if (augmenting(t))
         CM_TRY(backend_gather_augment(t->b, src, src_labels, idx, idx_off, rows, tr->rows, tr->cols, PIXEL_SCALE,
-                                      &t->cfg.augment, t->cfg.seed, (uint64_t)t->global_step, x, t->labels));
+                                      &t->cfg.augment, t->cfg.seed, (uint64_t)t->global_step, (uint32_t)first, x,
+                                      t->labels));
     else
         CM_TRY(backend_gather(t->b, src, src_labels, idx, idx_off, rows, tr->dim, PIXEL_SCALE, x, t->labels));
     if (!t->resident) { /* upload the next batch while this one computes */
@@ -300,18 +344,44 @@ static cm_status load_train_batch(cm_trainer *t, int rows, int steps) {
     return CM_OK;
 }
 
-cm_status trainer_step(cm_trainer *t) {
-    int steps = trainer_steps_per_epoch(t);
-    if (t->step >= steps) return cm_fail(CM_ERR_USAGE, "trainer_step: the epoch has no batches left");
-    int rows = batch_rows(t, t->step, t->ds->train.count);
-    cm_net_mode mode = train_mode(t);
+/* The sync hook between backward and update. Alone: nothing. With several ranks: each rank's
+ * gradient is the mean over its `rows` of the batch's `total`; weighted by rows / total and summed
+ * over the ranks (one dist_sum_floats: download, sum, upload), it is the mean over the whole
+ * batch, the gradient one process computes. The sum carries the stop requests too. */
+static cm_status sync_grads(cm_trainer *t, int rows, int total) {
+    if (t->ranks < 2) return CM_OK;
+    size_t n = t->L.trainable;
+    CM_TRY(backend_download(t->b, t->grads, 0, t->sync, fbytes(n)));
+    const float w = (float)rows / (float)total;
+    for (size_t i = 0; i < n; i++)
+        t->sync[i] *= w;
+    t->sync[n] = t->stop_asked ? 1.0f : 0.0f;
+    CM_TRY(dist_sum_floats(t->cfg.dist, t->sync, n + 1));
+    t->stop_agreed = t->sync[n] > 0.0f;
+    return backend_upload(t->b, t->grads, 0, t->sync, fbytes(n));
+}
 
-    CM_TRY(load_train_batch(t, rows, steps)); /* x (rows, C, H, W), labels (rows) */
-    CM_TRY(net_forward(t->net, rows, &mode)); /* logits (rows, classes) */
+/* Forward, loss and backward of this rank's `rows` (from row `first` of the batch); a rank with
+ * no rows of a short last batch contributes a zero gradient. */
+static cm_status forward_backward(cm_trainer *t, int first, int rows, int steps) {
+    if (rows == 0) return backend_fill(t->b, t->grads, 0.0f, t->L.trainable);
+    cm_net_mode mode = train_mode(t, first);
+    CM_TRY(load_train_batch(t, first, rows, steps)); /* x (rows, C, H, W), labels (rows) */
+    CM_TRY(net_forward(t->net, rows, &mode));        /* logits (rows, classes) */
     /* loss: dlogits (rows, classes) = d mean cross-entropy / d logits; sums into acc_* (B) */
     CM_TRY(backend_softmax_xent(t->b, net_logits(t->net), t->labels, net_dlogits(t->net), t->acc_loss, t->acc_correct,
                                 rows, t->L.classes));
-    CM_TRY(net_backward(t->net, rows, &mode)); /* grads (L.trainable) */
+    return net_backward(t->net, rows, &mode); /* grads (L.trainable) */
+}
+
+cm_status trainer_step(cm_trainer *t) {
+    int steps = trainer_steps_per_epoch(t);
+    if (t->step >= steps) return cm_fail(CM_ERR_USAGE, "trainer_step: the epoch has no batches left");
+    int total = batch_rows(t, t->step, t->ds->train.count), first, rows;
+    share(total, t->rank, t->ranks, &first, &rows);
+
+    CM_TRY(forward_backward(t, first, rows, steps));
+    CM_TRY(sync_grads(t, rows, total));
     /* update: one launch over the whole trainable part of the flat array, then the max-norm constraint */
     cm_opt_step os = opt_step(t);
     CM_TRY(backend_opt_update(t->b, t->params, t->grads, t->opt_m, t->opt_v, t->L.trainable, &os));
@@ -322,16 +392,68 @@ cm_status trainer_step(cm_trainer *t) {
     return CM_OK;
 }
 
-cm_status trainer_train_stats(cm_trainer *t, cm_stats *out) {
-    CM_TRY(stats_from_sums(t->b, t->acc_loss, t->acc_correct, t->cfg.batch, t->seen, out));
-    if (!isfinite(out->loss))
+static cm_status check_loss(const cm_trainer *t, const cm_stats *s) {
+    if (!isfinite(s->loss))
         return cm_fail(CM_ERR_NUMERIC, "training diverged: the loss is %s after step %d of the epoch; try a lower --lr",
-                       isnan(out->loss) ? "NaN" : "infinite", t->step);
+                       isnan(s->loss) ? "NaN" : "infinite", t->step);
     return CM_OK;
 }
 
+cm_status trainer_train_stats(cm_trainer *t, cm_stats *out) {
+    CM_TRY(stats_from_sums(t->b, t->acc_loss, t->acc_correct, t->local_batch, t->seen, out));
+    return check_loss(t, out);
+}
+
+/* Each rank's stats (means over its count) summed into the job's. */
+static cm_status sum_stats(cm_trainer *t, cm_stats *s) {
+    if (t->ranks < 2) return CM_OK;
+    double c = (double)s->count, sums[3] = {s->loss * c, s->accuracy * c, c};
+    CM_TRY(dist_sum_doubles(t->cfg.dist, sums, 3));
+    s->count = (int64_t)sums[2];
+    s->loss = sums[2] > 0 ? sums[0] / sums[2] : 0.0;
+    s->accuracy = sums[2] > 0 ? sums[1] / sums[2] : 0.0;
+    return CM_OK;
+}
+
+cm_status trainer_end_epoch(cm_trainer *t, cm_stats *out) {
+    CM_TRY(stats_from_sums(t->b, t->acc_loss, t->acc_correct, t->local_batch, t->seen, out));
+    CM_TRY(sum_stats(t, out));
+    size_t tail = t->L.total - t->L.trainable; /* BatchNorm's running statistics: rank 0's */
+    if (t->ranks > 1 && tail > 0) {
+        CM_TRY(backend_download(t->b, t->params, fbytes(t->L.trainable), t->sync, fbytes(tail)));
+        CM_TRY(dist_broadcast(t->cfg.dist, t->sync, fbytes(tail)));
+        CM_TRY(backend_upload(t->b, t->params, fbytes(t->L.trainable), t->sync, fbytes(tail)));
+    }
+    return check_loss(t, out);
+}
+
 cm_status trainer_evaluate(cm_trainer *t, const cm_split *split, cm_stats *out) {
-    return infer_run(t->eval, split, NULL, NULL, out);
+    if (t->ranks < 2) return infer_run(t->eval, split, NULL, NULL, out);
+    cm_split part = *split;
+    int first, n;
+    share(split->count, t->rank, t->ranks, &first, &n);
+    part.count = n;
+    part.images = split->images + (size_t)first * (size_t)split->dim;
+    part.labels = split->labels + first;
+    part.borrowed = 1;
+    *out = (cm_stats){0};
+    if (n > 0) CM_TRY(infer_run(t->eval, &part, NULL, NULL, out));
+    return sum_stats(t, out);
+}
+
+void trainer_ask_stop(cm_trainer *t) {
+    t->stop_asked = 1;
+}
+
+int trainer_stop_agreed(const cm_trainer *t) {
+    return t->ranks < 2 ? t->stop_asked : t->stop_agreed;
+}
+
+cm_status trainer_agree_stop(cm_trainer *t, int ask, int *agreed) {
+    double v = ask ? 1.0 : 0.0;
+    if (t->ranks > 1) CM_TRY(dist_sum_doubles(t->cfg.dist, &v, 1));
+    *agreed = v > 0.0;
+    return CM_OK;
 }
 
 cm_status trainer_predict(cm_trainer *t, const cm_split *split, int32_t *pred, float *probs, cm_stats *stats) {
