@@ -70,8 +70,19 @@ cm_status dist_init(int *argc, char ***argv) {
     return CM_OK;
 }
 
+/* TEST ONLY: CLMNIST_TEST_RANK_FAIL="R:K" makes rank R's K-th gradient sum fail, as a rank's
+ * device or network failing in the middle of a run would (tests/mpi_cli.sh). */
+static cm_status test_hook(const cm_dist *d) {
+    const char *v = getenv("CLMNIST_TEST_RANK_FAIL");
+    int r, k;
+    if (v && sscanf(v, "%d:%d", &r, &k) == 2 && r == d->rank && d->comm_calls + 1 == k)
+        return cm_fail(CM_ERR_IO, "CLMNIST_TEST_RANK_FAIL: rank %d fails its gradient sum %d on purpose", r, k);
+    return CM_OK;
+}
+
 cm_status dist_sum_floats(cm_dist *d, float *buf, size_t n) {
     if (!started || d->size < 2) return CM_OK;
+    CM_TRY(test_hook(d));
     if (n > INT_MAX) return cm_fail(CM_ERR_USAGE, "dist_sum_floats: %zu floats (at most %d in one call)", n, INT_MAX);
     double t0 = timer_now();
     int rc = MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
