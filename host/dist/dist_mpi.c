@@ -11,10 +11,11 @@
 #include "timer.h"
 
 static cm_dist world = {.rank = 0, .size = 1, .local_rank = 0, .local_size = 1};
-static int started;    /* MPI_Init was called */
-static int begun;      /* dist_begin_work succeeded: a failure now ends the job */
-static int quiet_fail; /* dist_begin_work failed because another rank did: it printed */
-static int err_fd = 2; /* where this rank's error line goes (stderr before it was silenced) */
+static int started;     /* MPI_Init was called */
+static int begun;       /* dist_begin_work succeeded: a failure now ends the job */
+static int quiet_fail;  /* dist_begin_work failed because another rank did: it printed; */
+static int agreed_code; /* its exit code */
+static int err_fd = 2;  /* where this rank's error line goes (stderr before it was silenced) */
 
 int dist_built(void) {
     return 1;
@@ -117,20 +118,22 @@ cm_status dist_gather_text(cm_dist *d, const char *text, char *all, size_t len) 
     return rc == MPI_SUCCESS ? CM_OK : mpi_fail(rc, "MPI_Gather");
 }
 
-/* Until the work begins, every rank meets here once: from dist_begin_work with {1, INT_MAX},
- * or from a failure with {0, rank}. out: {everyone ok, the lowest failing rank}. */
-static cm_status agree(int ok, int out[2]) {
-    int in[2] = {ok, ok ? INT_MAX : world.rank};
-    int rc = MPI_Allreduce(in, out, 2, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+/* Until the work begins, every rank meets here once: from dist_begin_work with {1, INT_MAX, 0},
+ * or from a failure with {0, rank, -code}. out: {everyone ok, the lowest failing rank, minus the
+ * highest exit code}. */
+static cm_status agree(int ok, int code, int out[3]) {
+    int in[3] = {ok, ok ? INT_MAX : world.rank, -code};
+    int rc = MPI_Allreduce(in, out, 3, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
     return rc == MPI_SUCCESS ? CM_OK : mpi_fail(rc, "MPI_Allreduce (the ranks' agreement)");
 }
 
 cm_status dist_begin_work(cm_dist *d) {
     if (!started || d->size < 2 || begun) return CM_OK;
-    int out[2];
-    CM_TRY(agree(1, out));
+    int out[3];
+    CM_TRY(agree(1, 0, out));
     if (!out[0]) {
         quiet_fail = 1;
+        agreed_code = -out[2];
         return cm_fail(CM_ERR_USAGE, "rank %d refused the arguments", out[1]);
     }
     begun = 1;
@@ -151,8 +154,8 @@ int dist_exit(cm_status st, const char *msg) {
         _exit(code);
     }
     if (st != CM_OK && !quiet_fail) { /* before the work: the same arguments on every rank */
-        int out[2] = {0, world.rank};
-        if (agree(0, out) == CM_OK && out[1] == world.rank) {
+        int out[3] = {0, world.rank, -code};
+        if (agree(0, code, out) == CM_OK && out[1] == world.rank) {
             if (world.rank == 0)
                 dprintf(err_fd, "clmnist: error: %s\n", msg);
             else
@@ -160,5 +163,5 @@ int dist_exit(cm_status st, const char *msg) {
         }
     }
     MPI_Finalize();
-    return code;
+    return quiet_fail ? agreed_code : code;
 }
