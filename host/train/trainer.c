@@ -11,47 +11,9 @@
 #include "clmnist/infer.h"
 #include "clmnist/net.h"
 #include "clmnist/rng.h"
+#include "trainer_impl.h"
 
 #define PIXEL_SCALE (1.0f / 255.0f)
-
-struct cm_trainer {
-    cm_backend *b;
-    cm_layout L;
-    cm_train_config cfg;
-    const cm_dataset *ds;
-    int resident;
-
-    cm_buf *params;                 /* (L.total) every weight, bias and buffer */
-    cm_buf *grads;                  /* (L.trainable) gradients of the trainable part */
-    cm_buf *opt_m;                  /* (L.trainable) momentum / Adam's exp_avg; NULL for plain SGD */
-    cm_buf *opt_v;                  /* (L.trainable) Adam's exp_avg_sq; NULL otherwise */
-    cm_net *net;                    /* the layers, their activations for a batch */
-    cm_buf *labels;                 /* (B) int32 */
-    cm_buf *acc_loss, *acc_correct; /* (B) per-slot sums over the epoch */
-    cm_infer *eval;                 /* evaluation through the same net and parameters, in eval mode */
-
-    /* data feed */
-    cm_buf *train_u8, *train_labels;       /* resident: (N, dim) uint8 and (N) uint8 */
-    cm_buf *perm;                          /* resident: (N) int32 this epoch's order */
-    cm_buf *stage_u8[2], *stage_labels[2]; /* streamed: (B, dim), (B), double-buffered */
-    cm_buf *iota;                          /* (B) int32 0..B-1 to gather a staged batch */
-    int32_t *perm_host;                    /* (N) */
-
-    int step;            /* step within the epoch */
-    int64_t global_step; /* steps since the start of training */
-    int staged;          /* streamed: batches staged ahead of `step` (0 or 1) */
-    int64_t seen;        /* examples trained this epoch (by this rank) */
-
-    /* data parallelism (cfg.dist): this rank's share of every batch */
-    int rank, ranks; /* 0 and 1 alone */
-    int local_batch; /* cfg.batch / ranks: the net's batch */
-    float *sync;     /* (L.trainable + 1) host copy of the gradients, and the stop request */
-    int stop_asked, stop_agreed;
-};
-
-static size_t fbytes(size_t n) {
-    return n * sizeof(float);
-}
 
 int trainer_steps_per_epoch(const cm_trainer *t) {
     return (t->ds->train.count + t->cfg.batch - 1) / t->cfg.batch;
@@ -122,7 +84,7 @@ int trainer_feed_resident(const cm_backend *b, const cm_split *train, cm_feed_mo
     return image_bytes <= b->max_alloc_bytes && image_bytes <= b->global_mem_bytes / 4;
 }
 
-static int opt_states(const cm_train_config *c) {
+int trainer_opt_states(const cm_train_config *c) {
     switch (c->optimizer) {
     case CM_OPT_ADAM:
     case CM_OPT_ADAMW: return 2;
@@ -138,7 +100,7 @@ cm_train_memory trainer_memory_estimate(const cm_layout *L, const cm_train_confi
     cm_train_memory m = {0};
     int ranks = cfg->dist && cfg->dist->size > 1 ? cfg->dist->size : 1, local = cfg->batch / ranks;
     size_t B = (size_t)local, net_largest, count = (size_t)train->count;
-    m.params = fbytes(L->total) + fbytes(L->trainable) * (size_t)(1 + opt_states(cfg));
+    m.params = fbytes(L->total) + fbytes(L->trainable) * (size_t)(1 + trainer_opt_states(cfg));
     m.activations = net_memory_bytes(L, local, &net_largest) + infer_batch_bytes(L, local);
     m.activations += 2 * B * sizeof(int32_t) + 2 * fbytes(B) + 2 * (B * (size_t)train->dim + B);
     if (resident) m.data = count * (size_t)train->dim + count + count * sizeof(int32_t);
@@ -258,9 +220,7 @@ static int batch_rows(const cm_trainer *t, int step, int32_t count) {
     return count - off < t->cfg.batch ? (int)(count - off) : t->cfg.batch;
 }
 
-/* Rank `rank`'s share of `total` rows: *n rows from row *first; the shares differ by at most one
- * row (only a short last batch is uneven) and may be empty. */
-static void share(int total, int rank, int ranks, int *first, int *n) {
+void trainer_share(int total, int rank, int ranks, int *first, int *n) {
     int base = total / ranks, extra = total % ranks;
     *first = rank * base + (rank < extra ? rank : extra);
     *n = base + (rank < extra);
@@ -271,7 +231,7 @@ static void share(int total, int rank, int ranks, int *first, int *n) {
 static cm_status stage_train_batch(cm_trainer *t, int step) {
     const cm_split *tr = &t->ds->train;
     int s = step & 1, first, n;
-    share(batch_rows(t, step, tr->count), t->rank, t->ranks, &first, &n);
+    trainer_share(batch_rows(t, step, tr->count), t->rank, t->ranks, &first, &n);
     if (n == 0) return CM_OK;
     return backend_stage_rows(t->b, t->stage_u8[s], t->stage_labels[s], tr->images, tr->labels,
                               t->perm_host + (size_t)step * t->cfg.batch + first, n, tr->dim);
@@ -378,7 +338,7 @@ cm_status trainer_step(cm_trainer *t) {
     int steps = trainer_steps_per_epoch(t);
     if (t->step >= steps) return cm_fail(CM_ERR_USAGE, "trainer_step: the epoch has no batches left");
     int total = batch_rows(t, t->step, t->ds->train.count), first, rows;
-    share(total, t->rank, t->ranks, &first, &rows);
+    trainer_share(total, t->rank, t->ranks, &first, &rows);
 
     CM_TRY(forward_backward(t, first, rows, steps));
     CM_TRY(sync_grads(t, rows, total));
@@ -389,128 +349,5 @@ cm_status trainer_step(cm_trainer *t) {
     t->step++;
     t->global_step++;
     t->seen += rows;
-    return CM_OK;
-}
-
-static cm_status check_loss(const cm_trainer *t, const cm_stats *s) {
-    if (!isfinite(s->loss))
-        return cm_fail(CM_ERR_NUMERIC, "training diverged: the loss is %s after step %d of the epoch; try a lower --lr",
-                       isnan(s->loss) ? "NaN" : "infinite", t->step);
-    return CM_OK;
-}
-
-cm_status trainer_train_stats(cm_trainer *t, cm_stats *out) {
-    CM_TRY(stats_from_sums(t->b, t->acc_loss, t->acc_correct, t->local_batch, t->seen, out));
-    return check_loss(t, out);
-}
-
-/* Each rank's stats (means over its count) summed into the job's. */
-static cm_status sum_stats(cm_trainer *t, cm_stats *s) {
-    if (t->ranks < 2) return CM_OK;
-    double c = (double)s->count, sums[3] = {s->loss * c, s->accuracy * c, c};
-    CM_TRY(dist_sum_doubles(t->cfg.dist, sums, 3));
-    s->count = (int64_t)sums[2];
-    s->loss = sums[2] > 0 ? sums[0] / sums[2] : 0.0;
-    s->accuracy = sums[2] > 0 ? sums[1] / sums[2] : 0.0;
-    return CM_OK;
-}
-
-cm_status trainer_end_epoch(cm_trainer *t, cm_stats *out) {
-    CM_TRY(stats_from_sums(t->b, t->acc_loss, t->acc_correct, t->local_batch, t->seen, out));
-    CM_TRY(sum_stats(t, out));
-    size_t tail = t->L.total - t->L.trainable; /* BatchNorm's running statistics: rank 0's */
-    if (t->ranks > 1 && tail > 0) {
-        CM_TRY(backend_download(t->b, t->params, fbytes(t->L.trainable), t->sync, fbytes(tail)));
-        CM_TRY(dist_broadcast(t->cfg.dist, t->sync, fbytes(tail)));
-        CM_TRY(backend_upload(t->b, t->params, fbytes(t->L.trainable), t->sync, fbytes(tail)));
-    }
-    return check_loss(t, out);
-}
-
-cm_status trainer_evaluate(cm_trainer *t, const cm_split *split, cm_stats *out) {
-    if (t->ranks < 2) return infer_run(t->eval, split, NULL, NULL, out);
-    cm_split part = *split;
-    int first, n;
-    share(split->count, t->rank, t->ranks, &first, &n);
-    part.count = n;
-    part.images = split->images + (size_t)first * (size_t)split->dim;
-    part.labels = split->labels + first;
-    part.borrowed = 1;
-    *out = (cm_stats){0};
-    if (n > 0) CM_TRY(infer_run(t->eval, &part, NULL, NULL, out));
-    return sum_stats(t, out);
-}
-
-void trainer_ask_stop(cm_trainer *t) {
-    t->stop_asked = 1;
-}
-
-int trainer_stop_agreed(const cm_trainer *t) {
-    return t->ranks < 2 ? t->stop_asked : t->stop_agreed;
-}
-
-cm_status trainer_agree_stop(cm_trainer *t, int ask, int *agreed) {
-    double v = ask ? 1.0 : 0.0;
-    if (t->ranks > 1) CM_TRY(dist_sum_doubles(t->cfg.dist, &v, 1));
-    *agreed = v > 0.0;
-    return CM_OK;
-}
-
-cm_status trainer_predict(cm_trainer *t, const cm_split *split, int32_t *pred, float *probs, cm_stats *stats) {
-    return infer_run(t->eval, split, pred, probs, stats);
-}
-
-cm_status trainer_get_params(cm_trainer *t, float *params) {
-    return backend_download(t->b, t->params, 0, params, fbytes(t->L.total));
-}
-
-cm_status trainer_get_grads(cm_trainer *t, float *grads) {
-    memset(grads, 0, fbytes(t->L.total));
-    return backend_download(t->b, t->grads, 0, grads, fbytes(t->L.trainable));
-}
-
-cm_status trainer_set_params(cm_trainer *t, const float *params) {
-    return backend_upload(t->b, t->params, 0, params, fbytes(t->L.total));
-}
-
-int trainer_opt_state_count(const cm_trainer *t) {
-    return opt_states(&t->cfg);
-}
-
-const char *trainer_opt_state_name(const cm_trainer *t, int i) {
-    if (trainer_opt_state_count(t) == 2) return i ? "exp_avg_sq" : "exp_avg";
-    return "momentum";
-}
-
-static cm_buf *opt_state_buf(cm_trainer *t, int i) {
-    return i < 0 || i >= trainer_opt_state_count(t) ? NULL : i ? t->opt_v : t->opt_m;
-}
-
-cm_status trainer_get_opt_state(cm_trainer *t, int i, float *state) {
-    cm_buf *buf = opt_state_buf(t, i);
-    if (!buf) return cm_fail(CM_ERR_USAGE, "the optimizer has no state array %d", i);
-    memset(state, 0, fbytes(t->L.total));
-    return backend_download(t->b, buf, 0, state, fbytes(t->L.trainable));
-}
-
-cm_status trainer_set_opt_state(cm_trainer *t, int i, const float *state) {
-    cm_buf *buf = opt_state_buf(t, i);
-    if (!buf) return cm_fail(CM_ERR_USAGE, "the optimizer has no state array %d", i);
-    return backend_upload(t->b, buf, 0, state, fbytes(t->L.trainable));
-}
-
-int64_t trainer_global_step(const cm_trainer *t) {
-    return t->global_step;
-}
-void trainer_set_global_step(cm_trainer *t, int64_t step) {
-    t->global_step = step;
-}
-
-cm_status trainer_skip_steps(cm_trainer *t, int step) {
-    if (step < 0 || step >= trainer_steps_per_epoch(t) || t->step != 0)
-        return cm_fail(CM_ERR_USAGE, "trainer_skip_steps: step %d of an epoch of %d (at %d)", step,
-                       trainer_steps_per_epoch(t), t->step);
-    t->step = step;
-    t->staged = 0;
     return CM_OK;
 }
