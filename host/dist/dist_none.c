@@ -1,5 +1,6 @@
 /* dist_none.c: dist.h in a build without MPI: one rank, every call a no-op. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clmnist/dist.h"
@@ -15,6 +16,13 @@ cm_dist *dist_world(void) {
 }
 
 cm_status dist_init(int *argc, char ***argv) {
+    const char *n = getenv("OMPI_COMM_WORLD_SIZE");
+    if (!n) n = getenv("PMI_SIZE");
+    if (n && atoi(n) > 1)
+        fprintf(stderr,
+                "clmnist: note: this build has no MPI (-DCLMNIST_MPI=OFF or MPI not found): each of the %s "
+                "processes runs alone\n",
+                n);
     return CM_OK;
 }
 
