@@ -270,10 +270,12 @@ static cm_status finish(const cm_train_args *a, const train_files *f, const cm_b
     if (f->report) CM_TRY(train_view_write_report(t, f->report, ds, meta, &ev, final_split));
     if (f->out) printf("model: saved to %s\n", f->out);
     const cm_dist *d = dist_world();
-    if (d->size > 1 && res->seconds > 0)
-        printf("data parallel: %d ranks; gradient allreduce %.2f s of %.2f s training (%.1f%%) on rank 0, %ld calls "
-               "of %.2f MB\n",
-               d->size, d->comm_seconds, res->seconds, 100.0 * d->comm_seconds / res->seconds, d->comm_calls,
+    double step_s, sync_s;
+    trainer_sync_times(t, &step_s, &sync_s);
+    if (d->size > 1 && step_s > 0)
+        printf("data parallel: %d ranks; on rank 0 the gradient sums took %.2f s of %.2f s in steps (%.1f%%), "
+               "MPI_Allreduce %.2f s of it (%ld calls of %.2f MB)\n",
+               d->size, sync_s, step_s, 100.0 * sync_s / step_s, d->comm_seconds, d->comm_calls,
                (double)(trainer_layout(t)->trainable + 1) * sizeof(float) / 1e6);
     printf("done: %s on %s, %d epochs in %.1f s, test accuracy: %.2f%%\n", arch, b->device_name,
            res->end_epoch - f->start_epoch, res->seconds, 100.0 * ev.accuracy);

@@ -11,6 +11,7 @@
 #include "clmnist/infer.h"
 #include "clmnist/net.h"
 #include "clmnist/rng.h"
+#include "timer.h"
 #include "trainer_impl.h"
 
 #define PIXEL_SCALE (1.0f / 255.0f)
@@ -311,6 +312,8 @@ static cm_status load_train_batch(cm_trainer *t, int first, int rows, int steps)
 static cm_status sync_grads(cm_trainer *t, int rows, int total) {
     if (t->ranks < 2) return CM_OK;
     size_t n = t->L.trainable;
+    CM_TRY(backend_finish(t->b)); /* the backward pass, which the download would wait for: not timed */
+    double t0 = timer_now();
     CM_TRY(backend_download(t->b, t->grads, 0, t->sync, fbytes(n)));
     const float w = (float)rows / (float)total;
     for (size_t i = 0; i < n; i++)
@@ -318,7 +321,9 @@ static cm_status sync_grads(cm_trainer *t, int rows, int total) {
     t->sync[n] = t->stop_asked ? 1.0f : 0.0f;
     CM_TRY(dist_sum_floats(t->cfg.dist, t->sync, n + 1));
     t->stop_agreed = t->sync[n] > 0.0f;
-    return backend_upload(t->b, t->grads, 0, t->sync, fbytes(n));
+    cm_status st = backend_upload(t->b, t->grads, 0, t->sync, fbytes(n));
+    t->sync_seconds += timer_now() - t0;
+    return st;
 }
 
 /* Forward, loss and backward of this rank's `rows` (from row `first` of the batch); a rank with
@@ -339,6 +344,7 @@ cm_status trainer_step(cm_trainer *t) {
     if (t->step >= steps) return cm_fail(CM_ERR_USAGE, "trainer_step: the epoch has no batches left");
     int total = batch_rows(t, t->step, t->ds->train.count), first, rows;
     trainer_share(total, t->rank, t->ranks, &first, &rows);
+    double t0 = t->ranks > 1 ? timer_now() : 0.0;
 
     CM_TRY(forward_backward(t, first, rows, steps));
     CM_TRY(sync_grads(t, rows, total));
@@ -349,5 +355,6 @@ cm_status trainer_step(cm_trainer *t) {
     t->step++;
     t->global_step++;
     t->seen += rows;
+    if (t->ranks > 1) t->step_seconds += timer_now() - t0;
     return CM_OK;
 }

@@ -41,6 +41,7 @@ struct cm_trainer {
     int local_batch; /* cfg.batch / ranks: the net's batch */
     float *sync;     /* (L.trainable + 1) host copy of the gradients, and the stop request */
     int stop_asked, stop_agreed;
+    double step_seconds, sync_seconds; /* with several ranks: in trainer_step, and in sync_grads */
 };
 
 static inline size_t fbytes(size_t n) {

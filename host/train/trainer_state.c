@@ -59,6 +59,11 @@ cm_status trainer_evaluate(cm_trainer *t, const cm_split *split, cm_stats *out) 
     return sum_stats(t, out);
 }
 
+void trainer_sync_times(const cm_trainer *t, double *step_seconds, double *sync_seconds) {
+    *step_seconds = t->step_seconds;
+    *sync_seconds = t->sync_seconds;
+}
+
 void trainer_ask_stop(cm_trainer *t) {
     t->stop_asked = 1;
 }

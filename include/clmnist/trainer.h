@@ -121,5 +121,8 @@ void trainer_ask_stop(cm_trainer *t);
 int trainer_stop_agreed(const cm_trainer *t);
 /* Between epochs (no step follows to carry it): whether any rank asks to stop (a collective). */
 cm_status trainer_agree_stop(cm_trainer *t, int ask, int *agreed);
+/* With several ranks: the wall time spent in trainer_step since the trainer was created and, of
+ * it, in the gradient sum (download, allreduce, upload); 0 alone. */
+void trainer_sync_times(const cm_trainer *t, double *step_seconds, double *sync_seconds);
 
 #endif
