@@ -179,13 +179,6 @@ static void test_augment_moves_a_pixel_as_specified(void **state) {
     assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &aug, seed, step, 0, X, Y), CM_OK);
     float *x = malloc(sizeof(float) * N * H * W);
     assert_int_equal(backend_download(hb, X, 0, x, sizeof(float) * N * H * W), CM_OK);
-    /* a rank's share (rows 5.. of the batch, row0 = 5) draws the transforms those rows have in
-     * the whole batch: the same images, bit for bit */
-    float *part = malloc(sizeof(float) * (N - 5) * H * W);
-    assert_int_equal(backend_gather_augment(hb, S, L, I, 5, N - 5, H, W, 1.0f, &aug, seed, step, 5, X, Y), CM_OK);
-    assert_int_equal(backend_download(hb, X, 0, part, sizeof(float) * (N - 5) * H * W), CM_OK);
-    assert_memory_equal(part, x + (size_t)5 * H * W, sizeof(float) * (N - 5) * H * W);
-    free(part);
     double worst = 0.0, moved = 0.0;
     for (int r = 0; r < N; r++) {
         const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32) ^ CM_PHILOX_TAG_AUGMENT};
@@ -228,6 +221,46 @@ static void test_augment_moves_a_pixel_as_specified(void **state) {
     for (int i = 0; i < 5; i++)
         backend_release(hb, all[i]);
     free(x), free(img);
+}
+
+/* Data parallelism: a rank's share of a batch (rows 5.. of it, row0 = 5) draws the transforms
+ * those rows have in the whole batch: the same images, bit for bit (MPI ranks key augmentation by
+ * the global example). */
+static void test_augment_share_keeps_global_keys(void **state) {
+    enum { N = 23, H = 12, W = 10, FIRST = 5 };
+    uint8_t img[N * H * W], labels[N];
+    int32_t idx[N];
+    cm_rng rng;
+    rng_seed(&rng, 4, 4);
+    for (int i = 0; i < N * H * W; i++)
+        img[i] = (uint8_t)rng_next_u32(&rng);
+    for (int i = 0; i < N; i++)
+        labels[i] = (uint8_t)(i % 10), idx[i] = N - 1 - i;
+    cm_buf *S, *L, *I, *X, *Y;
+    assert_int_equal(backend_alloc(hb, sizeof img, 0, "src", &S), CM_OK);
+    assert_int_equal(backend_alloc(hb, N, 0, "labels", &L), CM_OK);
+    assert_int_equal(backend_alloc(hb, sizeof idx, 0, "idx", &I), CM_OK);
+    assert_int_equal(backend_alloc(hb, sizeof(float) * N * H * W, 0, "x", &X), CM_OK);
+    assert_int_equal(backend_alloc(hb, sizeof(int32_t) * N, 0, "y", &Y), CM_OK);
+    assert_int_equal(backend_upload(hb, S, 0, img, sizeof img), CM_OK);
+    assert_int_equal(backend_upload(hb, L, 0, labels, N), CM_OK);
+    assert_int_equal(backend_upload(hb, I, 0, idx, sizeof idx), CM_OK);
+    const cm_augment aug = {2.0f, 20.0f, 0.1f, 0.5f};
+    float *whole = malloc(sizeof(float) * N * H * W), *part = malloc(sizeof(float) * N * H * W);
+    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &aug, 8, 99, 0, X, Y), CM_OK);
+    assert_int_equal(backend_download(hb, X, 0, whole, sizeof(float) * N * H * W), CM_OK);
+    assert_int_equal(backend_gather_augment(hb, S, L, I, FIRST, N - FIRST, H, W, 1.0f, &aug, 8, 99, FIRST, X, Y),
+                     CM_OK);
+    assert_int_equal(backend_download(hb, X, 0, part, sizeof(float) * (N - FIRST) * H * W), CM_OK);
+    assert_memory_equal(part, whole + (size_t)FIRST * H * W, sizeof(float) * (N - FIRST) * H * W);
+    /* and keyed by the rank's own rows instead (row0 = 0), the share would differ */
+    assert_int_equal(backend_gather_augment(hb, S, L, I, FIRST, N - FIRST, H, W, 1.0f, &aug, 8, 99, 0, X, Y), CM_OK);
+    assert_int_equal(backend_download(hb, X, 0, part, sizeof(float) * (N - FIRST) * H * W), CM_OK);
+    assert_memory_not_equal(part, whole + (size_t)FIRST * H * W, sizeof(float) * (N - FIRST) * H * W);
+    cm_buf *all[] = {S, L, I, X, Y};
+    for (int i = 0; i < 5; i++)
+        backend_release(hb, all[i]);
+    free(whole), free(part);
 }
 
 static void test_dropout_gradients_match_finite_differences(void **state) {
@@ -318,6 +351,7 @@ int main(void) {
         cmocka_unit_test(test_dropout_statistics),
         cmocka_unit_test(test_max_norm_by_hand),
         cmocka_unit_test(test_augment_moves_a_pixel_as_specified),
+        cmocka_unit_test(test_augment_share_keeps_global_keys),
         cmocka_unit_test(test_dropout_gradients_match_finite_differences),
         cmocka_unit_test(test_adam_beats_plain_sgd),
     };
