@@ -8,7 +8,8 @@
  *  - they are bit for bit the same on every rank (rank 0's, broadcast, compared);
  * after every epoch, the reduced training loss and accuracy, and the sharded evaluation, agree
  * with the reference's. Models: an MLP with dropout and a CNN without BatchNorm, with
- * augmentation, on an MNIST subset whose last batch is short and splits unevenly (41 rows).
+ * augmentation, on an MNIST subset whose last batch is short and splits unevenly (41 rows), and an
+ * MLP whose last batch has a single row (one rank trains none of it).
  * A failed check ends the whole job (dist_exit after dist_begin_work), with a non-zero code. */
 #include <math.h>
 #include <stdio.h>
@@ -159,6 +160,9 @@ int main(int argc, char **argv) {
                            .feed = CM_FEED_STREAMED};
     equivalence(b, &ds, "CNN (no BatchNorm; AdamW, max-norm, dropout, augmentation, streamed)",
                 "conv6k5-relu-pool2-conv8k3-relu-pool2-flatten-fc32-relu-drop0.25-fc10", cnn);
+    /* a last batch of one row: rank 1 has none of it and adds a zero gradient */
+    ds.train.count = 2 * 64 + 1;
+    equivalence(b, &ds, "MLP, a last batch of 1 row (rank 1 trains none of it)", "flatten-fc16-relu-drop0.3-fc10", mlp);
     backend_destroy(b);
     dataset_free(&ds);
     return dist_exit(CM_OK, "");

@@ -134,7 +134,7 @@ cm_status dist_begin_work(cm_dist *d) {
     if (!out[0]) {
         quiet_fail = 1;
         agreed_code = -out[2];
-        return cm_fail(CM_ERR_USAGE, "rank %d refused the arguments", out[1]);
+        return cm_fail(CM_ERR_USAGE, "rank %d failed before the training began", out[1]); /* it says why */
     }
     begun = 1;
     return CM_OK;
@@ -142,12 +142,12 @@ cm_status dist_begin_work(cm_dist *d) {
 
 int dist_exit(cm_status st, const char *msg) {
     int code = st == CM_OK ? 0 : st == CM_ERR_USAGE ? 2 : 1;
+    fflush(stdout);
     if (!started || world.size < 2) {
         if (st != CM_OK) fprintf(stderr, "clmnist: error: %s\n", msg);
         if (started) MPI_Finalize();
         return code;
     }
-    fflush(stdout);
     if (st != CM_OK && begun) { /* this rank's own failure: end the job, no rank waits forever */
         dprintf(err_fd, "clmnist: error: rank %d of %d: %s\n", world.rank, world.size, msg);
         MPI_Abort(MPI_COMM_WORLD, code);

@@ -162,7 +162,7 @@ static cm_status open_backend(const cm_train_args *a, cm_backend **b) {
     double t0 = timer_now();
     CM_TRY(backend_create(a->backend, &bo, b));
     printf("backend: %s: %s (ready in %.2f s)\n", (*b)->kind, (*b)->device_name, timer_now() - t0);
-    if (d->size > 1)
+    if (d->size > 1 && a->batch % d->size == 0)
         printf("data parallel: %d ranks (rank 0 reports and writes the files), batch %d per rank\n", d->size,
                a->batch / d->size);
     if ((*b)->tuning[0])
@@ -367,7 +367,8 @@ static cm_status train(const cm_train_args *a, const train_files *f, cm_backend 
     /* the dashboard shows each evaluation's confusion matrix and predictions */
     if (f->serve_port >= 0) run.eval_pred = malloc(sizeof(int32_t) * (size_t)(run.eval->count ? run.eval->count : 1));
     cm_status st = f->serve_port >= 0 && !run.eval_pred ? cm_fail(CM_ERR_MEMORY, "out of host memory") : CM_OK;
-    if (st == CM_OK) st = dist_begin_work(cfg.dist); /* every rank is ready: the collectives start */
+    if (st == CM_OK) st = trainer_check_batch(cfg.batch, cfg.dist); /* --resume's batch too */
+    if (st == CM_OK) st = dist_begin_work(cfg.dist);                /* every rank is ready: the collectives start */
     if (st == CM_OK) st = trainer_create(b, ds, &file->model, &cfg, &t);
     if (st == CM_OK) st = train_loop_create(t, &run, &loop);
     if (st == CM_OK && f->resume) st = train_loop_resume(loop, f->resume, file);
@@ -416,7 +417,6 @@ cm_status cmd_train(int argc, char **argv) {
     if (!f.bind) f.bind = "127.0.0.1";
     CM_TRY(catch_signal(SIGINT));
     if (f.resume && f.init) return cm_fail(CM_ERR_USAGE, "--resume and --init: give one or the other");
-    CM_TRY(trainer_check_batch(a.batch, dist_world()));
     f.rank = dist_world()->rank;
     if (f.rank != 0) f.out = NULL, f.report = NULL; /* rank 0's to write, and checkpoints (run.not_writer) */
     if (f.rank == 0) remove_stale_temporaries(&f);
