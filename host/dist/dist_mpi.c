@@ -75,9 +75,12 @@ cm_status dist_init(int *argc, char ***argv) {
  * device or network failing in the middle of a run would (tests/mpi_cli.sh). */
 static cm_status test_hook(const cm_dist *d) {
     const char *v = getenv("CLMNIST_TEST_RANK_FAIL");
-    int r, k;
-    if (v && sscanf(v, "%d:%d", &r, &k) == 2 && r == d->rank && d->comm_calls + 1 == k)
-        return cm_fail(CM_ERR_IO, "CLMNIST_TEST_RANK_FAIL: rank %d fails its gradient sum %d on purpose", r, k);
+    char *end;
+    if (!v) return CM_OK;
+    long r = strtol(v, &end, 10);
+    long k = *end == ':' ? strtol(end + 1, &end, 10) : -1;
+    if (r == d->rank && k == d->comm_calls + 1)
+        return cm_fail(CM_ERR_IO, "CLMNIST_TEST_RANK_FAIL: rank %ld fails its gradient sum %ld on purpose", r, k);
     return CM_OK;
 }
 

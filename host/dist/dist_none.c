@@ -18,7 +18,7 @@ cm_dist *dist_world(void) {
 cm_status dist_init(int *argc, char ***argv) {
     const char *n = getenv("OMPI_COMM_WORLD_SIZE");
     if (!n) n = getenv("PMI_SIZE");
-    if (n && atoi(n) > 1)
+    if (n && strtol(n, NULL, 10) > 1)
         fprintf(stderr,
                 "clmnist: note: this build has no MPI (-DCLMNIST_MPI=OFF or MPI not found): each of the %s "
                 "processes runs alone\n",

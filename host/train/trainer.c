@@ -48,19 +48,19 @@ static cm_status setup(cm_trainer *t, const cm_model *model) {
     CM_TRY(backend_alloc(b, fbytes(B), 0, "correct counts", &t->acc_correct));
     CM_TRY(infer_create_shared(b, t->net, &t->L, (int)B, &t->eval));
 
+    for (int s = 0; s < 2; s++) {
+        CM_TRY(backend_alloc(b, B * (size_t)tr->dim, CM_BUF_STAGING, "staged batch images", &t->stage_u8[s]));
+        CM_TRY(backend_alloc(b, B, CM_BUF_STAGING, "staged batch labels", &t->stage_labels[s]));
+    }
+    CM_TRY(backend_alloc(b, B * sizeof(int32_t), 0, "batch index", &t->iota));
     t->perm_host = malloc(sizeof(int32_t) * (size_t)tr->count);
-    int32_t *iota = malloc(sizeof(int32_t) * B);
+    int32_t *iota = malloc(sizeof(int32_t) * B); /* after the allocations that may fail: no leak */
     if (!t->perm_host || !iota) {
         free(iota);
         return cm_fail(CM_ERR_MEMORY, "out of host memory for the shuffle order");
     }
     for (size_t i = 0; i < B; i++)
         iota[i] = (int32_t)i;
-    for (int s = 0; s < 2; s++) {
-        CM_TRY(backend_alloc(b, B * (size_t)tr->dim, CM_BUF_STAGING, "staged batch images", &t->stage_u8[s]));
-        CM_TRY(backend_alloc(b, B, CM_BUF_STAGING, "staged batch labels", &t->stage_labels[s]));
-    }
-    CM_TRY(backend_alloc(b, B * sizeof(int32_t), 0, "batch index", &t->iota));
     cm_status st = backend_upload(b, t->iota, 0, iota, B * sizeof(int32_t));
     if (st == CM_OK) st = backend_finish(b); /* before iota goes */
     free(iota);
