@@ -289,7 +289,7 @@ static cm_status finish(const cm_train_args *a, const train_files *f, const cm_b
     return CM_OK;
 }
 
-/* Ctrl-C (SIGINT) stops the run after the current step, as POST /api/stop does; a second one
+/* Ctrl-C (SIGINT), or SIGUSR1, stops the run after the current step, as POST /api/stop does; a second one
  * exits at once. Once the run is over and the dashboard serves on, SIGINT and SIGTERM write to a
  * pipe that the main thread waits on. (OpenBLAS starts threads before main: any thread may run
  * the handler, which only sets a flag or writes a byte.) */
@@ -416,6 +416,7 @@ cm_status cmd_train(int argc, char **argv) {
     if (f.bind && f.serve_port < 0) return cm_fail(CM_ERR_USAGE, "--bind applies to --serve");
     if (!f.bind) f.bind = "127.0.0.1";
     CM_TRY(catch_signal(SIGINT));
+    CM_TRY(catch_signal(SIGUSR1)); /* as Ctrl-C: mpirun forwards SIGUSR1 to every rank (Ctrl-C kills them) */
     if (f.resume && f.init) return cm_fail(CM_ERR_USAGE, "--resume and --init: give one or the other");
     f.rank = dist_world()->rank;
     if (f.rank != 0) f.out = NULL, f.report = NULL; /* rank 0's to write, and checkpoints (run.not_writer) */
