@@ -9,7 +9,8 @@
 #  4. a rank failing in the middle of a run (CLMNIST_TEST_RANK_FAIL) ends the job: no rank hangs;
 #  5. resume at 2 ranks from a checkpoint written by 1 process, and the reverse, end where the
 #     uninterrupted 1-process run ends (parameters within 1e-4 relative L2);
-#  6. `clmnist devices` under mpirun names each rank's device.
+#  6. `clmnist devices` under mpirun names each rank's device;
+#  7. SIGUSR1 to rank 1 alone stops every rank after the same step, and rank 0 saves the model.
 # Usage: mpi_cli.sh path/to/clmnist MNIST_DIR mpiexec [mpiexec flags...]
 set -u
 bin=$1 data=$(cd "$2" && pwd)
@@ -115,6 +116,22 @@ check "2 -> 1 ranks ends within 1e-4 relative L2 of the uninterrupted run ($r)" 
 run_mpi 120 2 devices >"$tmp/dev.txt" 2>&1
 check "devices names rank 0's and rank 1's device" \
     bash -c "grep -q '^rank 0 of 2 on .*device' '$tmp/dev.txt' && grep -q '^rank 1 of 2 on .*device' '$tmp/dev.txt'"
+
+# 7. SIGUSR1 to rank 1 alone stops every rank after the same step; rank 0 saves the model
+"${mpirun[@]}" -np 2 "$bin" train --data "$data" --backend host --layers 32 --epochs 50 --limit 20000 \
+    --out "$tmp/stop.safetensors" >"$tmp/stop.txt" 2>&1 &
+job=$!
+for _ in $(seq 1 300); do grep -q "epoch 1/50" "$tmp/stop.txt" && break; sleep 0.2; done
+for p in $(pgrep -f "$tmp/stop.safetensors"); do
+    tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && kill -USR1 "$p"
+done
+for _ in $(seq 1 600); do kill -0 $job 2>/dev/null || break; sleep 0.2; done
+kill -0 $job 2>/dev/null && { kill $job; echo "the stopped run did not end within 120 s" >>"$tmp/stop.txt"; }
+wait $job
+code=$?
+check "SIGUSR1 to rank 1: the job ends with code 0 (got $code)" [ $code = 0 ]
+check "rank 0 reports the stop" grep -q "stopped at step [0-9]* of epoch\|stopped after epoch" "$tmp/stop.txt"
+check "and saves the model" [ -s "$tmp/stop.safetensors" ]
 
 [ $fail = 0 ] || { for f in "$tmp"/*.txt "$tmp"/*.err; do echo "== $f"; tail -5 "$f"; done; }
 exit $fail
