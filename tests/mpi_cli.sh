@@ -10,7 +10,8 @@
 #  5. resume at 2 ranks from a checkpoint written by 1 process, and the reverse, end where the
 #     uninterrupted 1-process run ends (parameters within 1e-4 relative L2);
 #  6. `clmnist devices` under mpirun names each rank's device;
-#  7. SIGUSR1 to rank 1 alone stops every rank after the same step, and rank 0 saves the model.
+#  7. SIGUSR1 to rank 1 alone stops every rank after the same step, and rank 0 saves the model;
+#  8. `bench --profile` under mpirun prints rank 0's profile with the gradient sum's row.
 # Usage: mpi_cli.sh path/to/clmnist MNIST_DIR mpiexec [mpiexec flags...]
 set -u
 bin=$1 data=$(cd "$2" && pwd)
@@ -132,6 +133,17 @@ code=$?
 check "SIGUSR1 to rank 1: the job ends with code 0 (got $code)" [ $code = 0 ]
 check "rank 0 reports the stop" grep -q "stopped at step [0-9]* of epoch\|stopped after epoch" "$tmp/stop.txt"
 check "and saves the model" [ -s "$tmp/stop.safetensors" ]
+
+# 8. bench --profile under mpirun: rank 0's profile with the gradient sum's row; without --profile, refused
+run_mpi 120 2 bench --profile --backends host --batches 64 --steps 5 --warmup 1 --data "$data" --limit 2000 \
+    >"$tmp/bench.txt" 2>&1
+check "bench --profile under mpirun runs" grep -q "data parallel: 2 ranks x batch 32 (global 64)" "$tmp/bench.txt"
+check "its profile has the gradient sum's row" grep -q "gradient sum (download, MPI_Allreduce, upload) .*% of the wall" \
+    "$tmp/bench.txt"
+run_mpi 120 2 bench --backends host --data "$data" >"$tmp/bench2.txt" 2>"$tmp/bench2.err"
+code=$?
+check "bench without --profile under mpirun: exit 2 (got $code), one line" \
+    bash -c "[ $code = 2 ] && [ \$(grep -c 'clmnist: error: under mpirun, bench measures' '$tmp/bench2.err') = 1 ]"
 
 [ $fail = 0 ] || { for f in "$tmp"/*.txt "$tmp"/*.err; do echo "== $f"; tail -5 "$f"; done; }
 exit $fail

@@ -22,7 +22,7 @@ static const command commands[] = {
     {"eval", cmd_eval, "evaluate a saved model: accuracy, confusion matrix, precision/recall", 0},
     {"predict", cmd_predict, "classify your own images (PNG, JPEG, PGM/PPM) with a saved model", 0},
     {"compare", cmd_compare, "train on host and device in lockstep and compare every parameter", 0},
-    {"bench", cmd_bench, "measure images/s, GEMM GFLOP/s, time to accuracy and memory per backend", 0},
+    {"bench", cmd_bench, "measure images/s, GEMM GFLOP/s, time to accuracy and memory per backend", 1},
     {"tune", cmd_tune, "tune CLBlast's GEMM for this device and model; train and bench use the result", 0},
     {"serve", cmd_serve, "serve a model: a web page to draw digits and a JSON API (POST /api/predict)", 0},
     {"import", cmd_import, "write an image folder, CSV or EMNIST/KMNIST data as IDX files (+ classes.txt)", 0},
