@@ -249,8 +249,10 @@ static void test_optimizers_and_gather(void **state) {
 }
 
 static void test_dropout_and_max_norm(void **state) {
-    /* dropout: the device mask is the host mask, bit for bit (same Philox stream) */
-    const size_t ns[] = {1, 3, 4, 5, 1000, 33 * 129 + 2};
+    /* dropout: the device mask is the host mask, bit for bit (same Philox stream), also for a
+     * rank's share of a batch that starts at an element offset, aligned to 4 or not */
+    const size_t ns[] = {1, 3, 4, 5, 1000, 33 * 129 + 2, 7, 1000};
+    const size_t offsets[] = {0, 0, 0, 0, 0, 0, 3, 4097};
     for (size_t s = 0; s < sizeof ns / sizeof ns[0]; s++) {
         size_t n = ns[s];
         float *y = malloc(4 * n), *out[2];
@@ -258,7 +260,8 @@ static void test_dropout_and_max_norm(void **state) {
         cm_backend *be[2] = {host, dev};
         for (int i = 0; i < 2; i++) {
             cm_buf *Y = put(be[i], y, 4 * n);
-            assert_int_equal(backend_dropout(be[i], Y, n, 0.3f, 0x123456789abcULL, 2, 5000000000ULL + s), CM_OK);
+            assert_int_equal(backend_dropout(be[i], Y, n, 0.3f, 0x123456789abcULL, 2, 5000000000ULL + s, offsets[s]),
+                             CM_OK);
             out[i] = malloc(4 * n);
             get(be[i], Y, out[i], 4 * n);
             backend_release(be[i], Y);
@@ -313,10 +316,11 @@ static void test_gather_augment(void **state) {
         plain[i] = malloc(4 * nx), ident[i] = malloc(4 * nx), warped[i] = malloc(4 * nx);
         assert_int_equal(backend_gather(be[i], S, L, I, 7, rows, dim, 1.0f / 255.0f, X, Y), CM_OK);
         get(be[i], X, plain[i], 4 * nx);
-        assert_int_equal(backend_gather_augment(be[i], S, L, I, 7, rows, H, W, 1.0f / 255.0f, &none, 42, 3, X, Y),
+        assert_int_equal(backend_gather_augment(be[i], S, L, I, 7, rows, H, W, 1.0f / 255.0f, &none, 42, 3, 0, X, Y),
                          CM_OK);
         get(be[i], X, ident[i], 4 * nx);
-        assert_int_equal(backend_gather_augment(be[i], S, L, I, 7, rows, H, W, 1.0f / 255.0f, &aug, 42, 3, X, Y),
+        /* row0 = 11: this batch is a rank's share starting at row 11 of the global batch */
+        assert_int_equal(backend_gather_augment(be[i], S, L, I, 7, rows, H, W, 1.0f / 255.0f, &aug, 42, 3, 11, X, Y),
                          CM_OK);
         get(be[i], X, warped[i], 4 * nx);
         int32_t y[129];
@@ -466,9 +470,9 @@ static void test_tune_starts_from_cache(void **state) {
 
 static void test_error_paths(void **state) {
     cl_device_desc d;
-    assert_int_equal(cl_select_device("99", &d), CM_ERR_DEVICE);
+    assert_int_equal(cl_select_device("99", 0, &d), CM_ERR_DEVICE);
     assert_non_null(strstr(cm_last_error(), "99"));
-    assert_int_equal(cl_select_device("no-such-gpu-xyz", &d), CM_ERR_DEVICE);
+    assert_int_equal(cl_select_device("no-such-gpu-xyz", 0, &d), CM_ERR_DEVICE);
     assert_non_null(strstr(cm_last_error(), "no-such-gpu-xyz"));
     assert_non_null(strstr(cm_last_error(), "pocl-opencl-icd"));
     cm_backend_options bo = {.device = "no-such-gpu-xyz"};
@@ -498,7 +502,7 @@ static void test_error_paths(void **state) {
 
     /* A kernel that fails to build returns an error naming the device (log on stderr). */
     cl_device_desc desc;
-    assert_int_equal(cl_select_device(NULL, &desc), CM_OK);
+    assert_int_equal(cl_select_device(NULL, 0, &desc), CM_OK);
     cl_int err;
     cl_context ctx = clCreateContext(NULL, 1, &desc.device, NULL, NULL, &err);
     assert_int_equal(err, CL_SUCCESS);

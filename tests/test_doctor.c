@@ -272,7 +272,7 @@ static void test_icd_files(void **state) {
 static void test_kernel_check(void **state) {
     if (!dev) return;
     cl_device_desc d;
-    assert_int_equal(cl_select_device(NULL, &d), CM_OK);
+    assert_int_equal(cl_select_device(NULL, 0, &d), CM_OK);
     int created;
     char *log;
     assert_int_equal(cl_check_kernels(&d, &created, &log), CM_OK);

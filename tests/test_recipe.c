@@ -88,7 +88,7 @@ static void test_dropout_statistics(void **state) {
     uint64_t steps[2] = {7, 8};
     for (int k = 0; k < 2; k++) {
         assert_int_equal(backend_upload(hb, Y, 0, ones, 4 * n), CM_OK);
-        assert_int_equal(backend_dropout(hb, Y, n, p, 42, 0, steps[k]), CM_OK);
+        assert_int_equal(backend_dropout(hb, Y, n, p, 42, 0, steps[k], 0), CM_OK);
         assert_int_equal(backend_download(hb, Y, 0, outs[k], 4 * n), CM_OK);
     }
     size_t dropped = 0, differ = 0;
@@ -107,19 +107,33 @@ static void test_dropout_statistics(void **state) {
     assert_true(fabs((double)differ / n - 0.42) < 0.005);
     /* the same (seed, layer, step) gives the same mask; another layer a different one */
     assert_int_equal(backend_upload(hb, Y, 0, ones, 4 * n), CM_OK);
-    assert_int_equal(backend_dropout(hb, Y, n, p, 42, 0, 7), CM_OK);
+    assert_int_equal(backend_dropout(hb, Y, n, p, 42, 0, 7, 0), CM_OK);
     assert_int_equal(backend_download(hb, Y, 0, b, 4 * n), CM_OK);
     assert_memory_equal(a, b, 4 * n);
     assert_int_equal(backend_upload(hb, Y, 0, ones, 4 * n), CM_OK);
-    assert_int_equal(backend_dropout(hb, Y, n, p, 42, 1, 7), CM_OK);
+    assert_int_equal(backend_dropout(hb, Y, n, p, 42, 1, 7, 0), CM_OK);
     assert_int_equal(backend_download(hb, Y, 0, b, 4 * n), CM_OK);
     assert_memory_not_equal(a, b, 4 * n);
     /* p = 0 keeps everything unchanged */
     assert_int_equal(backend_upload(hb, Y, 0, ones, 4 * n), CM_OK);
-    assert_int_equal(backend_dropout(hb, Y, n, 0.0f, 42, 0, 7), CM_OK);
+    assert_int_equal(backend_dropout(hb, Y, n, 0.0f, 42, 0, 7, 0), CM_OK);
     assert_int_equal(backend_download(hb, Y, 0, b, 4 * n), CM_OK);
     assert_memory_equal(ones, b, 4 * n);
-    assert_int_equal(backend_dropout(hb, Y, n, 1.0f, 42, 0, 7), CM_ERR_USAGE);
+    assert_int_equal(backend_dropout(hb, Y, n, 1.0f, 42, 0, 7, 0), CM_ERR_USAGE);
+    /* a rank's share of the batch (data parallelism): its elements, from `offset` on, get the
+     * mask they have in one call over the whole batch, at any cut, aligned to 4 or not */
+    const size_t cuts[] = {1, 2, 3, 4, 1001, n - 5};
+    for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
+        size_t k = cuts[c];
+        assert_int_equal(backend_upload(hb, Y, 0, ones, 4 * n), CM_OK);
+        assert_int_equal(backend_dropout(hb, Y, k, p, 42, 0, 7, 0), CM_OK);
+        assert_int_equal(backend_download(hb, Y, 0, b, 4 * k), CM_OK);
+        assert_memory_equal(a, b, 4 * k);
+        assert_int_equal(backend_upload(hb, Y, 0, ones, 4 * n), CM_OK);
+        assert_int_equal(backend_dropout(hb, Y, n - k, p, 42, 0, 7, k), CM_OK);
+        assert_int_equal(backend_download(hb, Y, 0, b, 4 * (n - k)), CM_OK);
+        assert_memory_equal(a + k, b, 4 * (n - k));
+    }
     backend_release(hb, Y);
     free(ones), free(a), free(b);
 }
@@ -162,7 +176,7 @@ static void test_augment_moves_a_pixel_as_specified(void **state) {
     assert_int_equal(backend_upload(hb, I, 0, idx, sizeof idx), CM_OK);
     const cm_augment aug = {3.0f, 30.0f, 0.2f, 0.0f};
     const uint64_t seed = 77, step = 123456;
-    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &aug, seed, step, X, Y), CM_OK);
+    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &aug, seed, step, 0, X, Y), CM_OK);
     float *x = malloc(sizeof(float) * N * H * W);
     assert_int_equal(backend_download(hb, X, 0, x, sizeof(float) * N * H * W), CM_OK);
     double worst = 0.0, moved = 0.0;
@@ -191,13 +205,13 @@ static void test_augment_moves_a_pixel_as_specified(void **state) {
     assert_true(moved / N > 1.0); /* the transforms are not trivial */
     /* flip=1 alone: every image exactly mirrored left-right; flip=0.5: some rows, not all */
     const cm_augment mirror = {0, 0, 0, 1.0f}, half = {0, 0, 0, 0.5f};
-    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &mirror, seed, step, X, Y), CM_OK);
+    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &mirror, seed, step, 0, X, Y), CM_OK);
     assert_int_equal(backend_download(hb, X, 0, x, sizeof(float) * N * H * W), CM_OK);
     for (int r = 0; r < N; r++)
         for (int i = 0; i < H; i++)
             for (int j = 0; j < W; j++)
                 assert_true(x[(size_t)r * H * W + i * W + j] == (float)img[(size_t)r * H * W + i * W + (W - 1 - j)]);
-    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &half, seed, step, X, Y), CM_OK);
+    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &half, seed, step, 0, X, Y), CM_OK);
     assert_int_equal(backend_download(hb, X, 0, x, sizeof(float) * N * H * W), CM_OK);
     int mirrored = 0;
     for (int r = 0; r < N; r++)
@@ -207,6 +221,46 @@ static void test_augment_moves_a_pixel_as_specified(void **state) {
     for (int i = 0; i < 5; i++)
         backend_release(hb, all[i]);
     free(x), free(img);
+}
+
+/* Data parallelism: a rank's share of a batch (rows 5.. of it, row0 = 5) draws the transforms
+ * those rows have in the whole batch: the same images, bit for bit (MPI ranks key augmentation by
+ * the global example). */
+static void test_augment_share_keeps_global_keys(void **state) {
+    enum { N = 23, H = 12, W = 10, FIRST = 5 };
+    uint8_t img[N * H * W], labels[N];
+    int32_t idx[N];
+    cm_rng rng;
+    rng_seed(&rng, 4, 4);
+    for (int i = 0; i < N * H * W; i++)
+        img[i] = (uint8_t)rng_next_u32(&rng);
+    for (int i = 0; i < N; i++)
+        labels[i] = (uint8_t)(i % 10), idx[i] = N - 1 - i;
+    cm_buf *S, *L, *I, *X, *Y;
+    assert_int_equal(backend_alloc(hb, sizeof img, 0, "src", &S), CM_OK);
+    assert_int_equal(backend_alloc(hb, N, 0, "labels", &L), CM_OK);
+    assert_int_equal(backend_alloc(hb, sizeof idx, 0, "idx", &I), CM_OK);
+    assert_int_equal(backend_alloc(hb, sizeof(float) * N * H * W, 0, "x", &X), CM_OK);
+    assert_int_equal(backend_alloc(hb, sizeof(int32_t) * N, 0, "y", &Y), CM_OK);
+    assert_int_equal(backend_upload(hb, S, 0, img, sizeof img), CM_OK);
+    assert_int_equal(backend_upload(hb, L, 0, labels, N), CM_OK);
+    assert_int_equal(backend_upload(hb, I, 0, idx, sizeof idx), CM_OK);
+    const cm_augment aug = {2.0f, 20.0f, 0.1f, 0.5f};
+    float *whole = malloc(sizeof(float) * N * H * W), *part = malloc(sizeof(float) * N * H * W);
+    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &aug, 8, 99, 0, X, Y), CM_OK);
+    assert_int_equal(backend_download(hb, X, 0, whole, sizeof(float) * N * H * W), CM_OK);
+    assert_int_equal(backend_gather_augment(hb, S, L, I, FIRST, N - FIRST, H, W, 1.0f, &aug, 8, 99, FIRST, X, Y),
+                     CM_OK);
+    assert_int_equal(backend_download(hb, X, 0, part, sizeof(float) * (N - FIRST) * H * W), CM_OK);
+    assert_memory_equal(part, whole + (size_t)FIRST * H * W, sizeof(float) * (N - FIRST) * H * W);
+    /* and keyed by the rank's own rows instead (row0 = 0), the share would differ */
+    assert_int_equal(backend_gather_augment(hb, S, L, I, FIRST, N - FIRST, H, W, 1.0f, &aug, 8, 99, 0, X, Y), CM_OK);
+    assert_int_equal(backend_download(hb, X, 0, part, sizeof(float) * (N - FIRST) * H * W), CM_OK);
+    assert_memory_not_equal(part, whole + (size_t)FIRST * H * W, sizeof(float) * (N - FIRST) * H * W);
+    cm_buf *all[] = {S, L, I, X, Y};
+    for (int i = 0; i < 5; i++)
+        backend_release(hb, all[i]);
+    free(whole), free(part);
 }
 
 static void test_dropout_gradients_match_finite_differences(void **state) {
@@ -297,6 +351,7 @@ int main(void) {
         cmocka_unit_test(test_dropout_statistics),
         cmocka_unit_test(test_max_norm_by_hand),
         cmocka_unit_test(test_augment_moves_a_pixel_as_specified),
+        cmocka_unit_test(test_augment_share_keeps_global_keys),
         cmocka_unit_test(test_dropout_gradients_match_finite_differences),
         cmocka_unit_test(test_adam_beats_plain_sgd),
     };

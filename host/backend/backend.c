@@ -62,9 +62,9 @@ cm_status backend_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_bu
 }
 cm_status backend_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
                                  int rows, int height, int width, float scale, const cm_augment *aug, uint64_t seed,
-                                 uint64_t step, cm_buf *x, cm_buf *y) {
+                                 uint64_t step, uint32_t row0, cm_buf *x, cm_buf *y) {
     TIMED("gather_augment", b->ops->gather_augment(b, src_u8, labels_u8, idx, idx_off, rows, height, width, scale, aug,
-                                                   seed, step, x, y));
+                                                   seed, step, row0, x, y));
 }
 cm_status backend_gemm(cm_backend *b, bool trans_a, bool trans_b, int m, int n, int k, float alpha, cm_buf *a, int lda,
                        cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc) {
@@ -78,9 +78,11 @@ cm_status backend_bias_act(cm_backend *b, cm_buf *y, cm_buf *bias, int rows, int
 cm_status backend_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n, float scale) {
     TIMED("relu_backward", b->ops->relu_backward(b, dy, y, n, scale));
 }
-cm_status backend_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t seed, uint32_t layer, uint64_t step) {
+cm_status backend_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t seed, uint32_t layer, uint64_t step,
+                          size_t offset) {
     if (!(p >= 0.0f && p < 1.0f)) return cm_fail(CM_ERR_USAGE, "dropout probability %g: must be in [0, 1)", (double)p);
-    TIMED("dropout", b->ops->dropout(b, y, n, p, seed, layer, step));
+    if (offset + n > UINT32_MAX) return cm_fail(CM_ERR_USAGE, "dropout over %zu elements at %zu: too many", n, offset);
+    TIMED("dropout", b->ops->dropout(b, y, n, p, seed, layer, step, offset));
 }
 cm_status backend_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *relu_y, cm_buf *db, int rows, int cols) {
     TIMED(relu_y ? "bias_grad (ReLU mask fused)" : "bias_grad", b->ops->bias_grad(b, dy, relu_y, db, rows, cols));

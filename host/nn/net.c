@@ -252,7 +252,8 @@ static cm_status layer_forward(cm_net *n, int i, int rows, const cm_net_mode *m)
         return backend_relu(n->b, r->out, count);
     case CM_LAYER_DROPOUT:
         if (!m->training || l->p <= 0.0f) return CM_OK;
-        return backend_dropout(n->b, r->out, count, l->p, m->seed, (uint32_t)i, m->step);
+        return backend_dropout(n->b, r->out, count, l->p, m->seed, (uint32_t)i, m->step,
+                               (size_t)m->row0 * shape_numel(l->out_shape));
     case CM_LAYER_FLATTEN:
     default: return CM_OK;
     }
@@ -340,7 +341,8 @@ static cm_status layer_backward(cm_net *n, int i, int rows, const cm_net_mode *m
         return r->need_dx ? backend_relu_backward(n->b, r->dout, r->out, count, 1.0f) : CM_OK;
     case CM_LAYER_DROPOUT: /* the same mask and scale again: d/dy of y * mask / (1 - p) */
         if (!r->need_dx || !m->training || l->p <= 0.0f) return CM_OK;
-        return backend_dropout(n->b, r->dout, count, l->p, m->seed, (uint32_t)i, m->step);
+        return backend_dropout(n->b, r->dout, count, l->p, m->seed, (uint32_t)i, m->step,
+                               (size_t)m->row0 * shape_numel(l->out_shape));
     case CM_LAYER_FLATTEN:
     default: return CM_OK;
     }

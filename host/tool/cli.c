@@ -26,7 +26,8 @@ static void usage(const cm_command_info *info) {
     if (info->with_backend)
         printf("  --backend B       'device' (OpenCL, default) or 'host' (C reference backend, OpenBLAS GEMM)\n");
     printf("  --device SEL      OpenCL device: index or name substring from 'clmnist devices'\n"
-           "                    (default: $CLMNIST_DEVICE, else the first GPU, else device 0)\n");
+           "                    (default: $CLMNIST_DEVICE, else the first GPU, else device 0; under\n"
+           "                    mpirun, each rank's GPU by its place on the node)\n");
     printf("  --preset P        the recipe the other flags start from (flags override it):\n");
     for (const cli_preset *p = cli_presets; p->name; p++)
         printf("                      %-8s %s%s\n", p->name, p->summary, p == cli_presets ? " (default)" : "");
@@ -35,7 +36,7 @@ static void usage(const cm_command_info *info) {
            "                    (conv<C>k<K>[s<S>][p<P>], pool<K>[s<S>], bn, relu, drop<P>, flatten, fc<N>;\n"
            "                    see README); replaces --layers and --dropout\n");
     printf("  --epochs N        passes over the training set\n");
-    printf("  --batch N         examples per step\n");
+    printf("  --batch N         examples per step (under mpirun: over all ranks, each trains N / ranks)\n");
     printf("  --optimizer O     sgd, momentum (SGD with momentum), nesterov, adam or adamw\n");
     printf("  --lr F            learning rate (the peak rate for onecycle)\n");
     printf("  --momentum F      momentum for momentum and nesterov (default 0.9)\n");
@@ -55,7 +56,7 @@ static void usage(const cm_command_info *info) {
            DEFAULT_SEED);
     printf("  --val N           hold out the last N training images for validation\n");
     printf("  --limit N         train on the first N training images only (0: all)\n");
-    printf("  --threads N       host backend threads (default: all cores)\n");
+    printf("  --threads N       host backend threads (default: all cores; under mpirun, shared by a node's ranks)\n");
     printf("  --resident        keep the whole training set on the device (default when it fits)\n");
     printf("  --streamed        upload each batch as uint8, overlapped with compute\n");
     for (const cm_extra_option *e = info->extra; e && e->name; e++)

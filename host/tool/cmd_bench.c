@@ -7,8 +7,10 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "bench_dist.h"
 #include "bench_tables.h"
 #include "cli.h"
+#include "clmnist/dist.h"
 #include "clmnist/rng.h"
 #include "commands.h"
 #include "gemm_tune.h"
@@ -64,7 +66,9 @@ static const cm_extra_option bench_extra[] = {
     {"profile", 0,
      "  --profile         also profile --steps training steps at the first batch size on each\n"
      "                    backend: time per kernel and GEMM (device: OpenCL event profiling;\n"
-     "                    host: wall time of each operation)\n"},
+     "                    host: wall time of each operation); under mpirun, the only measurement:\n"
+     "                    the data-parallel step on the first backend and batch (global), with\n"
+     "                    the gradient sum's time\n"},
     {NULL, 0, NULL}};
 
 static cm_status split_list(const char *flag, const char *text, char *store, size_t cap, const char **items, int *n) {
@@ -483,6 +487,8 @@ cm_status cmd_bench(int argc, char **argv) {
     int help;
     CM_TRY(cli_parse_train(argc, argv, &info, &a, &help));
     if (help) return CM_OK;
+    if (dist_world()->size > 1) /* under mpirun: the data-parallel step's profile alone */
+        return bench_dist_profile(&a, o.backends[0], o.batches[0], o.warmup, o.steps, o.profile);
     if (o.json) a.info = stderr;
     cJSON *root = cJSON_CreateObject();
     if (!root) return cm_fail(CM_ERR_MEMORY, "out of host memory");

@@ -1,25 +1,55 @@
-/* cmd_devices.c: `clmnist devices` lists every OpenCL device with its index for --device. */
+/* cmd_devices.c: `clmnist devices` lists every OpenCL device with its index for --device; under
+ * mpirun, also which device each rank takes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cl_util.h"
+#include "clmnist/dist.h"
 #include "commands.h"
+
+enum { RANK_LINE = 256 };
+
+/* Under mpirun: one line per rank (gathered to rank 0, which prints them) naming its node and the
+ * device it trains on without --device (its place on the node picks the GPU). */
+static cm_status print_ranks(cm_dist *d) {
+    char mine[RANK_LINE] = "", host[64] = "?", name[96];
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = '\0';
+    cl_device_desc pick;
+    if (cl_select_device(NULL, d->local_rank, &pick) == CM_OK) {
+        snprintf(name, sizeof name, "%.95s", pick.device_name);
+        snprintf(mine, sizeof mine, "rank %d of %d on %s (local rank %d of %d): device %d, %s", d->rank, d->size, host,
+                 d->local_rank, d->local_size, pick.index, name);
+    } else
+        snprintf(mine, sizeof mine, "rank %d of %d on %s: no device (%.150s)", d->rank, d->size, host, cm_last_error());
+    char *all = d->rank == 0 ? calloc((size_t)d->size, RANK_LINE) : NULL;
+    if (d->rank == 0 && !all) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    cm_status st = dist_gather_text(d, mine, all, RANK_LINE);
+    for (int r = 0; st == CM_OK && all && r < d->size; r++)
+        printf("%s\n", all + (size_t)r * RANK_LINE);
+    free(all);
+    return st;
+}
 
 cm_status cmd_devices(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: clmnist devices\n\nLists OpenCL platforms and devices. Select one for train/compare with\n"
-                   "--device INDEX or --device NAME-SUBSTRING (or the CLMNIST_DEVICE variable).\n");
+                   "--device INDEX or --device NAME-SUBSTRING (or the CLMNIST_DEVICE variable).\n"
+                   "Under mpirun, also says which device each rank trains on (without --device, the\n"
+                   "rank's place on its node picks the GPU).\n");
             return CM_OK;
         }
         return cm_fail(CM_ERR_USAGE, "clmnist devices: unexpected argument '%s'", argv[i]);
     }
+    CM_TRY(dist_begin_work(dist_world()));
     cl_device_desc *list;
     int n;
     CM_TRY(cl_list_devices(&list, &n));
     cl_device_desc def;
-    cm_status st = cl_select_device(NULL, &def);
+    cm_status st = cl_select_device(NULL, 0, &def);
     printf("%-3s %-28s %-36s %-5s %4s %10s %6s  %s\n", "#", "platform", "device", "type", "CUs", "memory", "max WG",
            "OpenCL C");
     for (int i = 0; i < n; i++) {
@@ -29,5 +59,5 @@ cm_status cmd_devices(int argc, char **argv) {
                d->c_version, st == CM_OK && def.index == i ? "  (default)" : "");
     }
     free(list);
-    return CM_OK;
+    return dist_world()->size > 1 ? print_ranks(dist_world()) : CM_OK;
 }

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "clmnist/atomic_file.h"
+#include "clmnist/dist.h"
 #include "clmnist/model_io.h"
 #include "clmnist/report.h"
 #include "clmnist/train_check.h"
@@ -37,6 +38,7 @@ typedef struct {
     int no_hint;            /* --no-hint: no speed probe on a CPU OpenCL device */
     int serve_port;         /* --serve [PORT]: the dashboard's port; -1: no dashboard */
     const char *bind;       /* --bind ADDR: where it listens */
+    int rank;               /* under mpirun (dist.h): this process's rank; only rank 0 writes files */
 } train_files;
 
 /* The speed hint's probe: untimed and timed steps per backend, and the time after which the
@@ -165,10 +167,18 @@ static cm_status check_resume_data(const cm_train_args *a, const train_files *f,
 }
 
 static cm_status open_backend(const cm_train_args *a, cm_backend **b) {
-    cm_backend_options bo = {.device = a->device, .threads = a->threads};
+    const cm_dist *d = dist_world();
+    cm_backend_options bo = {.device = a->device, .threads = a->threads, .slot = d->local_rank};
+    if (d->local_size > 1 && !a->threads) { /* the node's cores shared between its ranks */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        bo.threads = cores / d->local_size > 1 ? (int)(cores / d->local_size) : 1;
+    }
     double t0 = timer_now();
     CM_TRY(backend_create(a->backend, &bo, b));
     printf("backend: %s: %s (ready in %.2f s)\n", (*b)->kind, (*b)->device_name, timer_now() - t0);
+    if (d->size > 1 && a->batch % d->size == 0)
+        printf("data parallel: %d ranks (rank 0 reports and writes the files), batch %d per rank\n", d->size,
+               a->batch / d->size);
     if ((*b)->tuning[0])
         printf("GEMM: tuned parameters from %s\n", (*b)->tuning);
     else if (strcmp((*b)->kind, "device") == 0)
@@ -184,7 +194,7 @@ static cm_status open_backend(const cm_train_args *a, cm_backend **b) {
 static void speed_hint(const cm_train_args *a, const train_files *f, cm_backend *b, const cm_dataset *ds,
                        const cm_model *model) {
     const char *off = getenv("CLMNIST_NO_HINT");
-    if (f->no_hint || (off && *off && strcmp(off, "0") != 0)) return;
+    if (f->no_hint || (off && *off && strcmp(off, "0") != 0) || dist_world()->size > 1) return;
     if (strcmp(b->kind, "device") != 0 || !backend_device_is_cpu(b)) return;
     cm_backend_options bo = {.threads = a->threads};
     cm_backend *both[2] = {NULL, b};
@@ -299,6 +309,14 @@ static cm_status finish(const cm_train_args *a, const train_files *f, const cm_b
     }
     if (f->report) CM_TRY(train_view_write_report(t, f->report, ds, meta, &ev, final_split));
     if (f->out) printf("model: saved to %s\n", f->out);
+    const cm_dist *d = dist_world();
+    double step_s, sync_s;
+    trainer_sync_times(t, &step_s, &sync_s);
+    if (d->size > 1 && step_s > 0)
+        printf("data parallel: %d ranks; on rank 0 the gradient sums took %.2f s of %.2f s in steps (%.1f%%), "
+               "MPI_Allreduce %.2f s of it (%ld calls of %.2f MB)\n",
+               d->size, sync_s, step_s, 100.0 * sync_s / step_s, d->comm_seconds, d->comm_calls,
+               (double)(trainer_layout(t)->trainable + 1) * sizeof(float) / 1e6);
     printf("done: %s on %s, %d epochs in %.1f s, test accuracy: %.2f%%\n", arch, b->device_name,
            res->end_epoch - f->start_epoch, res->seconds, 100.0 * ev.accuracy);
     int resumable = res->stopped ? res->stop_checkpoint : res->last_checkpoint == res->end_epoch;
@@ -311,7 +329,7 @@ static cm_status finish(const cm_train_args *a, const train_files *f, const cm_b
     return CM_OK;
 }
 
-/* Ctrl-C (SIGINT) stops the run after the current step, as POST /api/stop does; a second one
+/* Ctrl-C (SIGINT), or SIGUSR1, stops the run after the current step, as POST /api/stop does; a second one
  * exits at once. Once the run is over and the dashboard serves on, SIGINT and SIGTERM write to a
  * pipe that the main thread waits on. (OpenBLAS starts threads before main: any thread may run
  * the handler, which only sets a flag or writes a byte.) */
@@ -371,8 +389,10 @@ static cm_status train(cm_train_args *a, train_files *f, cm_backend *b, const cm
     char arch[CM_ARCH_TEXT];
     model_describe(&file->model.layout, arch, sizeof arch);
     cm_train_config cfg = cli_train_config(a);
+    cfg.dist = dist_world();
     cm_meta meta;
-    cm_train_run run = {.epochs = a->epochs,
+    cm_train_run run = {.not_writer = f->rank != 0,
+                        .epochs = a->epochs,
                         .start_epoch = f->start_epoch,
                         .stop_after = f->stop_after,
                         .patience = f->patience,
@@ -386,6 +406,8 @@ static cm_status train(cm_train_args *a, train_files *f, cm_backend *b, const cm
     /* the dashboard shows each evaluation's confusion matrix and predictions */
     if (f->serve_port >= 0) run.eval_pred = malloc(sizeof(int32_t) * (size_t)(run.eval->count ? run.eval->count : 1));
     cm_status st = f->serve_port >= 0 && !run.eval_pred ? cm_fail(CM_ERR_MEMORY, "out of host memory") : CM_OK;
+    if (st == CM_OK) st = trainer_check_batch(cfg.batch, cfg.dist); /* --resume's batch too */
+    if (st == CM_OK) st = dist_begin_work(cfg.dist);                /* every rank is ready: the collectives start */
     if (st == CM_OK) st = trainer_create(b, ds, &file->model, &cfg, &t);
     if (st == CM_OK) st = train_loop_create(t, &run, &loop);
     if (st == CM_OK && f->resume) st = train_loop_resume(loop, f->resume, file);
@@ -397,7 +419,7 @@ static cm_status train(cm_train_args *a, train_files *f, cm_backend *b, const cm
     cm_train_view view;
     cm_train_observer obs = train_view_observer(&view, a->val ? "val" : "test", f->report), shown = obs;
     cm_train_dash td;
-    int dash = f->serve_port >= 0 && st == CM_OK;
+    int dash = f->serve_port >= 0 && st == CM_OK && f->rank == 0;
     if (dash) {
         cm_train_dash_options o = {.bind = f->bind,
                                    .port = f->serve_port,
@@ -434,11 +456,14 @@ cm_status cmd_train(int argc, char **argv) {
     if (f.bind && f.serve_port < 0) return cm_fail(CM_ERR_USAGE, "--bind applies to --serve");
     if (!f.bind) f.bind = "127.0.0.1";
     CM_TRY(catch_signal(SIGINT));
+    CM_TRY(catch_signal(SIGUSR1)); /* as Ctrl-C: mpirun forwards SIGUSR1 to every rank (Ctrl-C kills them) */
     if (f.resume && f.init) return cm_fail(CM_ERR_USAGE, "--resume and --init: give one or the other");
     if ((f.freeze || f.reset_head) && !f.init)
         return cm_fail(CM_ERR_USAGE, "%s applies to --init FILE (fine-tuning a saved model)%s",
                        f.freeze ? "--freeze" : "--reset-head", f.resume ? "; a resumed run keeps its own" : "");
-    remove_stale_temporaries(&f);
+    f.rank = dist_world()->rank;
+    if (f.rank != 0) f.out = NULL, f.report = NULL; /* rank 0's to write, and checkpoints (run.not_writer) */
+    if (f.rank == 0) remove_stale_temporaries(&f);
     cm_model_file file = {0};
     cm_dataset ds = {0};
     cm_backend *b = NULL;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "clmnist/atomic_file.h"
+#include "clmnist/dist.h"
 #include "clmnist_version.h"
 #include "commands.h"
 
@@ -12,20 +13,22 @@ typedef struct {
     const char *name;
     cm_status (*run)(int, char **);
     const char *help;
+    int ranks; /* 1: runs under mpirun with several ranks (dist.h) */
 } command;
 
 static const command commands[] = {
-    {"devices", cmd_devices, "list OpenCL platforms and devices"},
-    {"train", cmd_train, "train a classifier on IDX, CSV or an image folder (MNIST by default)"},
-    {"eval", cmd_eval, "evaluate a saved model: accuracy, confusion matrix, precision/recall"},
-    {"predict", cmd_predict, "classify your own images (PNG, JPEG, PGM/PPM) with a saved model"},
-    {"compare", cmd_compare, "train on host and device in lockstep and compare every parameter"},
-    {"bench", cmd_bench, "measure images/s, GEMM GFLOP/s, time to accuracy and memory per backend"},
-    {"tune", cmd_tune, "tune CLBlast's GEMM for this device and model; train and bench use the result"},
-    {"serve", cmd_serve, "serve a model: a web page to draw digits and a JSON API (POST /api/predict)"},
-    {"sweep", cmd_sweep, "search train flags: random trials, successive halving on --val, the best model"},
-    {"import", cmd_import, "write an image folder, CSV or EMNIST/KMNIST data as IDX files (+ classes.txt)"},
-    {"doctor", cmd_doctor, "check this machine (OpenCL, kernels, CLBlast, memory, threads, data) and say what to fix"},
+    {"devices", cmd_devices, "list OpenCL platforms and devices", 1},
+    {"train", cmd_train, "train a classifier on IDX, CSV or an image folder (MNIST by default)", 1},
+    {"eval", cmd_eval, "evaluate a saved model: accuracy, confusion matrix, precision/recall", 0},
+    {"predict", cmd_predict, "classify your own images (PNG, JPEG, PGM/PPM) with a saved model", 0},
+    {"compare", cmd_compare, "train on host and device in lockstep and compare every parameter", 0},
+    {"bench", cmd_bench, "measure images/s, GEMM GFLOP/s, time to accuracy and memory per backend", 1},
+    {"tune", cmd_tune, "tune CLBlast's GEMM for this device and model; train and bench use the result", 0},
+    {"serve", cmd_serve, "serve a model: a web page to draw digits and a JSON API (POST /api/predict)", 0},
+    {"sweep", cmd_sweep, "search train flags: random trials, successive halving on --val, the best model", 0},
+    {"import", cmd_import, "write an image folder, CSV or EMNIST/KMNIST data as IDX files (+ classes.txt)", 0},
+    {"doctor", cmd_doctor, "check this machine (OpenCL, kernels, CLBlast, memory, threads, data) and say what to fix",
+     0},
 };
 
 static void usage(FILE *out) {
@@ -69,11 +72,12 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) == 0) {
-            cm_status st = commands[i].run(argc - 1, argv + 1);
-            if (st == CM_OK) return 0;
-            fflush(stdout);
-            fprintf(stderr, "clmnist: error: %s\n", cm_last_error());
-            return st == CM_ERR_USAGE ? 2 : 1;
+            cm_status st = dist_init(&argc, &argv);
+            if (st == CM_OK && dist_world()->size > 1 && !commands[i].ranks)
+                st = cm_fail(CM_ERR_USAGE, "clmnist %s runs in one process: start it without mpirun (%d ranks here)",
+                             commands[i].name, dist_world()->size);
+            if (st == CM_OK) st = commands[i].run(argc - 1, argv + 1);
+            return dist_exit(st, cm_last_error()); /* under mpirun: names the rank, ends the job */
         }
     }
     fprintf(stderr, "clmnist: error: unknown command '%s' (see 'clmnist --help')\n", argv[1]);

@@ -162,6 +162,7 @@ static cm_status early_stop_update(early_stop *es, cm_trainer *t, int epoch, dou
 static cm_status save_checkpoint(cm_train_loop *l, int epochs_done, int step) {
     cm_trainer *t = l->t;
     const early_stop *es = &l->es;
+    if (l->run.not_writer) return CM_OK; /* rank 0 writes it; every rank holds the same state */
     cm_meta m = *l->run.meta;
     CM_TRY(meta_set(&m, "checkpoint.epoch", "%d", epochs_done));
     CM_TRY(meta_set(&m, "checkpoint.global_step", "%lld", (long long)trainer_global_step(t)));
@@ -218,12 +219,13 @@ static cm_status run_epoch(cm_train_loop *l, const cm_train_observer *obs, int e
         l->lr_steps[s] = trainer_current_lr(t);
         CM_TRY(trainer_step(t));
         if (obs->step) CM_TRY(obs->step(obs->ctx, t, s + 1, steps));
-        if (s + 1 < steps && stop_asked(l)) {
+        if (stop_asked(l)) trainer_ask_stop(t); /* with several ranks, the next step tells them all */
+        if (s + 1 < steps && trainer_stop_agreed(t)) {
             *partial = s + 1;
             return CM_OK;
         }
     }
-    CM_TRY(trainer_train_stats(t, &r->train));
+    CM_TRY(trainer_end_epoch(t, &r->train));
     r->seconds = timer_now() - t0;
     if (obs->evaluating) obs->evaluating(obs->ctx);
     if (l->run.eval_pred)
@@ -284,7 +286,9 @@ cm_status train_loop_run(cm_train_loop *l, const cm_train_observer *obs, cm_trai
         out->eval = r.eval;
         out->end_epoch = e + 1;
         st = after_epoch(l, obs, &r, out, &stop);
-        if (st == CM_OK && !stop && e + 1 < end_epoch && stop_asked(l)) {
+        int agreed = 0;
+        if (st == CM_OK && !stop && e + 1 < end_epoch) st = trainer_agree_stop(l->t, stop_asked(l), &agreed);
+        if (st == CM_OK && agreed) {
             st = stopped(l, e + 1, 0, out);
             break;
         }

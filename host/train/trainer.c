@@ -11,41 +11,10 @@
 #include "clmnist/infer.h"
 #include "clmnist/net.h"
 #include "clmnist/rng.h"
+#include "timer.h"
+#include "trainer_impl.h"
 
 #define PIXEL_SCALE (1.0f / 255.0f)
-
-struct cm_trainer {
-    cm_backend *b;
-    cm_layout L;
-    cm_train_config cfg;
-    const cm_dataset *ds;
-    int resident;
-
-    cm_buf *params;                 /* (L.total) every weight, bias and buffer */
-    cm_buf *grads;                  /* (L.trainable) gradients of the trainable part */
-    cm_buf *opt_m;                  /* (L.trainable) momentum / Adam's exp_avg; NULL for plain SGD */
-    cm_buf *opt_v;                  /* (L.trainable) Adam's exp_avg_sq; NULL otherwise */
-    cm_net *net;                    /* the layers, their activations for a batch */
-    cm_buf *labels;                 /* (B) int32 */
-    cm_buf *acc_loss, *acc_correct; /* (B) per-slot sums over the epoch */
-    cm_infer *eval;                 /* evaluation through the same net and parameters, in eval mode */
-
-    /* data feed */
-    cm_buf *train_u8, *train_labels;       /* resident: (N, dim) uint8 and (N) uint8 */
-    cm_buf *perm;                          /* resident: (N) int32 this epoch's order */
-    cm_buf *stage_u8[2], *stage_labels[2]; /* streamed: (B, dim), (B), double-buffered */
-    cm_buf *iota;                          /* (B) int32 0..B-1 to gather a staged batch */
-    int32_t *perm_host;                    /* (N) */
-
-    int step;            /* step within the epoch */
-    int64_t global_step; /* steps since the start of training */
-    int staged;          /* streamed: batches staged ahead of `step` (0 or 1) */
-    int64_t seen;        /* examples trained this epoch */
-};
-
-static size_t fbytes(size_t n) {
-    return n * sizeof(float);
-}
 
 int trainer_steps_per_epoch(const cm_trainer *t) {
     return (t->ds->train.count + t->cfg.batch - 1) / t->cfg.batch;
@@ -60,10 +29,17 @@ const cm_layout *trainer_layout(const cm_trainer *t) {
 static cm_status setup(cm_trainer *t, const cm_model *model) {
     cm_backend *b = t->b;
     const cm_split *tr = &t->ds->train;
-    size_t B = (size_t)t->cfg.batch;
+    size_t B = (size_t)t->local_batch;
     CM_TRY(backend_alloc(b, fbytes(t->L.total), 0, "parameters", &t->params));
     CM_TRY(backend_alloc(b, fbytes(t->L.trainable), 0, "gradients", &t->grads));
     CM_TRY(backend_upload(b, t->params, 0, model->params, fbytes(t->L.total)));
+    if (t->ranks > 1) {
+        t->sync = malloc(fbytes(t->L.total + 1)); /* rank 0's parameters below; the gradients later */
+        if (!t->sync) return cm_fail(CM_ERR_MEMORY, "out of host memory for the gradient sum");
+        memcpy(t->sync, model->params, fbytes(t->L.total));
+        CM_TRY(dist_broadcast(t->cfg.dist, t->sync, fbytes(t->L.total)));
+        CM_TRY(backend_upload(b, t->params, 0, t->sync, fbytes(t->L.total)));
+    }
     for (int i = 0; i < trainer_opt_state_count(t); i++)
         CM_TRY(backend_alloc(b, fbytes(t->L.trainable), 0, trainer_opt_state_name(t, i), i ? &t->opt_v : &t->opt_m));
     CM_TRY(net_create(b, &t->L, t->params, t->grads, (int)B, &t->net));
@@ -72,19 +48,19 @@ static cm_status setup(cm_trainer *t, const cm_model *model) {
     CM_TRY(backend_alloc(b, fbytes(B), 0, "correct counts", &t->acc_correct));
     CM_TRY(infer_create_shared(b, t->net, &t->L, (int)B, &t->eval));
 
+    for (int s = 0; s < 2; s++) {
+        CM_TRY(backend_alloc(b, B * (size_t)tr->dim, CM_BUF_STAGING, "staged batch images", &t->stage_u8[s]));
+        CM_TRY(backend_alloc(b, B, CM_BUF_STAGING, "staged batch labels", &t->stage_labels[s]));
+    }
+    CM_TRY(backend_alloc(b, B * sizeof(int32_t), 0, "batch index", &t->iota));
     t->perm_host = malloc(sizeof(int32_t) * (size_t)tr->count);
-    int32_t *iota = malloc(sizeof(int32_t) * B);
+    int32_t *iota = malloc(sizeof(int32_t) * B); /* after the allocations that may fail: no leak */
     if (!t->perm_host || !iota) {
         free(iota);
         return cm_fail(CM_ERR_MEMORY, "out of host memory for the shuffle order");
     }
     for (size_t i = 0; i < B; i++)
         iota[i] = (int32_t)i;
-    for (int s = 0; s < 2; s++) {
-        CM_TRY(backend_alloc(b, B * (size_t)tr->dim, CM_BUF_STAGING, "staged batch images", &t->stage_u8[s]));
-        CM_TRY(backend_alloc(b, B, CM_BUF_STAGING, "staged batch labels", &t->stage_labels[s]));
-    }
-    CM_TRY(backend_alloc(b, B * sizeof(int32_t), 0, "batch index", &t->iota));
     cm_status st = backend_upload(b, t->iota, 0, iota, B * sizeof(int32_t));
     if (st == CM_OK) st = backend_finish(b); /* before iota goes */
     free(iota);
@@ -109,7 +85,7 @@ int trainer_feed_resident(const cm_backend *b, const cm_split *train, cm_feed_mo
     return image_bytes <= b->max_alloc_bytes && image_bytes <= b->global_mem_bytes / 4;
 }
 
-static int opt_states(const cm_train_config *c) {
+int trainer_opt_states(const cm_train_config *c) {
     switch (c->optimizer) {
     case CM_OPT_ADAM:
     case CM_OPT_ADAMW: return 2;
@@ -123,9 +99,10 @@ static int opt_states(const cm_train_config *c) {
 cm_train_memory trainer_memory_estimate(const cm_layout *L, const cm_train_config *cfg, const cm_split *train,
                                         int resident) {
     cm_train_memory m = {0};
-    size_t B = (size_t)cfg->batch, net_largest, count = (size_t)train->count;
-    m.params = fbytes(L->total) + fbytes(L->trainable) * (size_t)(1 + opt_states(cfg));
-    m.activations = net_memory_bytes(L, cfg->batch, &net_largest) + infer_batch_bytes(L, cfg->batch);
+    int ranks = cfg->dist && cfg->dist->size > 1 ? cfg->dist->size : 1, local = cfg->batch / ranks;
+    size_t B = (size_t)local, net_largest, count = (size_t)train->count;
+    m.params = fbytes(L->total) + fbytes(L->trainable) * (size_t)(1 + trainer_opt_states(cfg));
+    m.activations = net_memory_bytes(L, local, &net_largest) + infer_batch_bytes(L, local);
     m.activations += 2 * B * sizeof(int32_t) + 2 * fbytes(B) + 2 * (B * (size_t)train->dim + B);
     if (resident) m.data = count * (size_t)train->dim + count + count * sizeof(int32_t);
     m.largest = fbytes(L->total) > net_largest ? fbytes(L->total) : net_largest;
@@ -161,6 +138,16 @@ static cm_status check_config(const cm_train_config *c) {
     return CM_OK;
 }
 
+cm_status trainer_check_batch(int batch, const cm_dist *d) {
+    int ranks = d && d->size > 1 ? d->size : 1;
+    if (batch % ranks)
+        return cm_fail(CM_ERR_USAGE,
+                       "--batch %d does not split over %d ranks: each rank trains an equal share of every batch; "
+                       "give a multiple of %d",
+                       batch, ranks, ranks);
+    return CM_OK;
+}
+
 cm_status trainer_create(cm_backend *b, const cm_dataset *ds, const cm_model *model, const cm_train_config *cfg,
                          cm_trainer **out) {
     *out = NULL;
@@ -176,8 +163,13 @@ cm_status trainer_create(cm_backend *b, const cm_dataset *ds, const cm_model *mo
         return cm_fail(CM_ERR_USAGE, "model takes %dx%dx%d inputs and has %d classes; the data has %dx%d images and %d",
                        L->input.c, L->input.h, L->input.w, L->classes, ds->train.rows, ds->train.cols, ds->classes);
     CM_TRY(check_config(cfg));
+    CM_TRY(trainer_check_batch(cfg->batch, cfg->dist));
+    int ranks = cfg->dist && cfg->dist->size > 1 ? cfg->dist->size : 1;
     cm_trainer *t = calloc(1, sizeof *t);
     if (!t) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    t->ranks = ranks;
+    t->rank = ranks > 1 ? cfg->dist->rank : 0;
+    t->local_batch = cfg->batch / ranks;
     t->b = b;
     t->L = model->layout;
     t->cfg = *cfg;
@@ -203,6 +195,7 @@ void trainer_destroy(cm_trainer *t) {
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         backend_release(b, bufs[i]);
     free(t->perm_host);
+    free(t->sync);
     free(t);
 }
 
@@ -214,11 +207,12 @@ cm_status trainer_begin_epoch(cm_trainer *t, int epoch) {
         t->perm_host[i] = i;
     rng_shuffle(&rng, t->perm_host, tr->count);
     if (t->resident) CM_TRY(backend_upload(t->b, t->perm, 0, t->perm_host, sizeof(int32_t) * (size_t)tr->count));
-    CM_TRY(backend_fill(t->b, t->acc_loss, 0.0f, (size_t)t->cfg.batch));
-    CM_TRY(backend_fill(t->b, t->acc_correct, 0.0f, (size_t)t->cfg.batch));
+    CM_TRY(backend_fill(t->b, t->acc_loss, 0.0f, (size_t)t->local_batch));
+    CM_TRY(backend_fill(t->b, t->acc_correct, 0.0f, (size_t)t->local_batch));
     t->step = 0;
     t->staged = 0;
     t->seen = 0;
+    t->stop_asked = t->stop_agreed = 0;
     return CM_OK;
 }
 
@@ -227,12 +221,21 @@ static int batch_rows(const cm_trainer *t, int step, int32_t count) {
     return count - off < t->cfg.batch ? (int)(count - off) : t->cfg.batch;
 }
 
-/* Streamed feed: copy batch `step` of this epoch's order into staging slot step % 2. */
+void trainer_share(int total, int rank, int ranks, int *first, int *n) {
+    int base = total / ranks, extra = total % ranks;
+    *first = rank * base + (rank < extra ? rank : extra);
+    *n = base + (rank < extra);
+}
+
+/* Streamed feed: copy this rank's share of batch `step` of this epoch's order into staging slot
+ * step % 2. */
 static cm_status stage_train_batch(cm_trainer *t, int step) {
     const cm_split *tr = &t->ds->train;
-    int s = step & 1;
+    int s = step & 1, first, n;
+    trainer_share(batch_rows(t, step, tr->count), t->rank, t->ranks, &first, &n);
+    if (n == 0) return CM_OK;
     return backend_stage_rows(t->b, t->stage_u8[s], t->stage_labels[s], tr->images, tr->labels,
-                              t->perm_host + (size_t)step * t->cfg.batch, batch_rows(t, step, tr->count), tr->dim);
+                              t->perm_host + (size_t)step * t->cfg.batch + first, n, tr->dim);
 }
 
 static int augmenting(const cm_trainer *t) {
@@ -240,8 +243,8 @@ static int augmenting(const cm_trainer *t) {
     return a->shift > 0.0f || a->rotate > 0.0f || a->scale > 0.0f || a->flip > 0.0f;
 }
 
-static cm_net_mode train_mode(const cm_trainer *t) {
-    cm_net_mode m = {.training = true, .seed = t->cfg.seed, .step = (uint64_t)t->global_step};
+static cm_net_mode train_mode(const cm_trainer *t, int first) {
+    cm_net_mode m = {.training = true, .seed = t->cfg.seed, .step = (uint64_t)t->global_step, .row0 = (uint32_t)first};
     return m;
 }
 
@@ -279,18 +282,20 @@ static cm_opt_step opt_step(const cm_trainer *t) {
     return s;
 }
 
-/* x (rows, C, H, W) float and labels (rows) int32: this step's batch, augmented if asked. */
-static cm_status load_train_batch(cm_trainer *t, int rows, int steps) {
+/* x (rows, C, H, W) float and labels (rows) int32: this rank's share of this step's batch, rows
+ * from row `first` of it, augmented if asked. */
+static cm_status load_train_batch(cm_trainer *t, int first, int rows, int steps) {
     const cm_split *tr = &t->ds->train;
     cm_buf *src = t->train_u8, *src_labels = t->train_labels, *idx = t->perm, *x = net_input(t->net);
-    size_t idx_off = (size_t)t->step * t->cfg.batch;
+    size_t idx_off = (size_t)t->step * t->cfg.batch + (size_t)first;
     if (!t->resident) {
         if (!t->staged) CM_TRY(stage_train_batch(t, t->step));
         src = t->stage_u8[t->step & 1], src_labels = t->stage_labels[t->step & 1], idx = t->iota, idx_off = 0;
     }
     if (augmenting(t))
         CM_TRY(backend_gather_augment(t->b, src, src_labels, idx, idx_off, rows, tr->rows, tr->cols, PIXEL_SCALE,
-                                      &t->cfg.augment, t->cfg.seed, (uint64_t)t->global_step, x, t->labels));
+                                      &t->cfg.augment, t->cfg.seed, (uint64_t)t->global_step, (uint32_t)first, x,
+                                      t->labels));
     else
         CM_TRY(backend_gather(t->b, src, src_labels, idx, idx_off, rows, tr->dim, PIXEL_SCALE, x, t->labels));
     if (!t->resident) { /* upload the next batch while this one computes */
@@ -300,18 +305,49 @@ static cm_status load_train_batch(cm_trainer *t, int rows, int steps) {
     return CM_OK;
 }
 
-cm_status trainer_step(cm_trainer *t) {
-    int steps = trainer_steps_per_epoch(t);
-    if (t->step >= steps) return cm_fail(CM_ERR_USAGE, "trainer_step: the epoch has no batches left");
-    int rows = batch_rows(t, t->step, t->ds->train.count);
-    cm_net_mode mode = train_mode(t);
+/* The sync hook between backward and update. Alone: nothing. With several ranks: each rank's
+ * gradient is the mean over its `rows` of the batch's `total`; weighted by rows / total and summed
+ * over the ranks (one dist_sum_floats: download, sum, upload), it is the mean over the whole
+ * batch, the gradient one process computes. The sum carries the stop requests too. */
+static cm_status sync_grads(cm_trainer *t, int rows, int total) {
+    if (t->ranks < 2) return CM_OK;
+    size_t n = t->L.trainable;
+    CM_TRY(backend_finish(t->b)); /* the backward pass, which the download would wait for: not timed */
+    double t0 = timer_now();
+    CM_TRY(backend_download(t->b, t->grads, 0, t->sync, fbytes(n)));
+    const float w = (float)rows / (float)total;
+    for (size_t i = 0; i < n; i++)
+        t->sync[i] *= w;
+    t->sync[n] = t->stop_asked ? 1.0f : 0.0f;
+    CM_TRY(dist_sum_floats(t->cfg.dist, t->sync, n + 1));
+    t->stop_agreed = t->sync[n] > 0.0f;
+    cm_status st = backend_upload(t->b, t->grads, 0, t->sync, fbytes(n));
+    t->sync_seconds += timer_now() - t0;
+    return st;
+}
 
-    CM_TRY(load_train_batch(t, rows, steps)); /* x (rows, C, H, W), labels (rows) */
-    CM_TRY(net_forward(t->net, rows, &mode)); /* logits (rows, classes) */
+/* Forward, loss and backward of this rank's `rows` (from row `first` of the batch); a rank with
+ * no rows of a short last batch contributes a zero gradient. */
+static cm_status forward_backward(cm_trainer *t, int first, int rows, int steps) {
+    if (rows == 0) return backend_fill(t->b, t->grads, 0.0f, t->L.trainable);
+    cm_net_mode mode = train_mode(t, first);
+    CM_TRY(load_train_batch(t, first, rows, steps)); /* x (rows, C, H, W), labels (rows) */
+    CM_TRY(net_forward(t->net, rows, &mode));        /* logits (rows, classes) */
     /* loss: dlogits (rows, classes) = d mean cross-entropy / d logits; sums into acc_* (B) */
     CM_TRY(backend_softmax_xent(t->b, net_logits(t->net), t->labels, net_dlogits(t->net), t->acc_loss, t->acc_correct,
                                 rows, t->L.classes));
-    CM_TRY(net_backward(t->net, rows, &mode)); /* grads (L.trainable) */
+    return net_backward(t->net, rows, &mode); /* grads (L.trainable) */
+}
+
+cm_status trainer_step(cm_trainer *t) {
+    int steps = trainer_steps_per_epoch(t);
+    if (t->step >= steps) return cm_fail(CM_ERR_USAGE, "trainer_step: the epoch has no batches left");
+    int total = batch_rows(t, t->step, t->ds->train.count), first, rows;
+    trainer_share(total, t->rank, t->ranks, &first, &rows);
+    double t0 = t->ranks > 1 ? timer_now() : 0.0;
+
+    CM_TRY(forward_backward(t, first, rows, steps));
+    CM_TRY(sync_grads(t, rows, total));
     /* update: one launch over the whole trainable part of the flat array, then the max-norm constraint */
     cm_opt_step os = opt_step(t);
     CM_TRY(backend_opt_update(t->b, t->params, t->grads, t->opt_m, t->opt_v, t->L.trainable, &os));
@@ -319,76 +355,6 @@ cm_status trainer_step(cm_trainer *t) {
     t->step++;
     t->global_step++;
     t->seen += rows;
-    return CM_OK;
-}
-
-cm_status trainer_train_stats(cm_trainer *t, cm_stats *out) {
-    CM_TRY(stats_from_sums(t->b, t->acc_loss, t->acc_correct, t->cfg.batch, t->seen, out));
-    if (!isfinite(out->loss))
-        return cm_fail(CM_ERR_NUMERIC, "training diverged: the loss is %s after step %d of the epoch; try a lower --lr",
-                       isnan(out->loss) ? "NaN" : "infinite", t->step);
-    return CM_OK;
-}
-
-cm_status trainer_evaluate(cm_trainer *t, const cm_split *split, cm_stats *out) {
-    return infer_run(t->eval, split, NULL, NULL, out);
-}
-
-cm_status trainer_predict(cm_trainer *t, const cm_split *split, int32_t *pred, float *probs, cm_stats *stats) {
-    return infer_run(t->eval, split, pred, probs, stats);
-}
-
-cm_status trainer_get_params(cm_trainer *t, float *params) {
-    return backend_download(t->b, t->params, 0, params, fbytes(t->L.total));
-}
-
-cm_status trainer_get_grads(cm_trainer *t, float *grads) {
-    memset(grads, 0, fbytes(t->L.total));
-    return backend_download(t->b, t->grads, 0, grads, fbytes(t->L.trainable));
-}
-
-cm_status trainer_set_params(cm_trainer *t, const float *params) {
-    return backend_upload(t->b, t->params, 0, params, fbytes(t->L.total));
-}
-
-int trainer_opt_state_count(const cm_trainer *t) {
-    return opt_states(&t->cfg);
-}
-
-const char *trainer_opt_state_name(const cm_trainer *t, int i) {
-    if (trainer_opt_state_count(t) == 2) return i ? "exp_avg_sq" : "exp_avg";
-    return "momentum";
-}
-
-static cm_buf *opt_state_buf(cm_trainer *t, int i) {
-    return i < 0 || i >= trainer_opt_state_count(t) ? NULL : i ? t->opt_v : t->opt_m;
-}
-
-cm_status trainer_get_opt_state(cm_trainer *t, int i, float *state) {
-    cm_buf *buf = opt_state_buf(t, i);
-    if (!buf) return cm_fail(CM_ERR_USAGE, "the optimizer has no state array %d", i);
-    memset(state, 0, fbytes(t->L.total));
-    return backend_download(t->b, buf, 0, state, fbytes(t->L.trainable));
-}
-
-cm_status trainer_set_opt_state(cm_trainer *t, int i, const float *state) {
-    cm_buf *buf = opt_state_buf(t, i);
-    if (!buf) return cm_fail(CM_ERR_USAGE, "the optimizer has no state array %d", i);
-    return backend_upload(t->b, buf, 0, state, fbytes(t->L.trainable));
-}
-
-int64_t trainer_global_step(const cm_trainer *t) {
-    return t->global_step;
-}
-void trainer_set_global_step(cm_trainer *t, int64_t step) {
-    t->global_step = step;
-}
-
-cm_status trainer_skip_steps(cm_trainer *t, int step) {
-    if (step < 0 || step >= trainer_steps_per_epoch(t) || t->step != 0)
-        return cm_fail(CM_ERR_USAGE, "trainer_skip_steps: step %d of an epoch of %d (at %d)", step,
-                       trainer_steps_per_epoch(t), t->step);
-    t->step = step;
-    t->staged = 0;
+    if (t->ranks > 1) t->step_seconds += timer_now() - t0;
     return CM_OK;
 }

@@ -89,10 +89,11 @@ typedef struct {
     cm_status (*gather)(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off, int rows,
                         int dim, float scale, cm_buf *x, cm_buf *y);
     /* As gather, but each row (an height x width image) goes through its own random transform
-     * drawn from Philox(seed, step, r) (include/clmnist/philox.h). All-zero aug: gather. */
+     * drawn from Philox(seed, step, row0 + r) (include/clmnist/philox.h): row0 is the place of
+     * row 0 in the global batch (a rank's share starts there; 0 alone). All-zero aug: gather. */
     cm_status (*gather_augment)(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off, int rows,
                                 int height, int width, float scale, const cm_augment *aug, uint64_t seed, uint64_t step,
-                                cm_buf *x, cm_buf *y);
+                                uint32_t row0, cm_buf *x, cm_buf *y);
     /* C (m, n) = alpha * op(A) op(B) + beta * C; op(A) is (m, k), op(B) is (k, n). */
     cm_status (*gemm)(cm_backend *b, bool trans_a, bool trans_b, int m, int n, int k, float alpha, cm_buf *a, int lda,
                       cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc);
@@ -101,9 +102,11 @@ typedef struct {
     /* dy (n) = y > 0 ? dy * scale : 0, where y is the ReLU output (after dropout, if any; scale
      * is then the dropout's 1 / (1 - p), else 1). In place. */
     cm_status (*relu_backward)(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n, float scale);
-    /* Inverted dropout in place: y[i] = u_i >= p ? y[i] / (1 - p) : 0, u_i the Philox uniform
-     * of (seed, layer, step, i) (include/clmnist/philox.h). y (n). */
-    cm_status (*dropout)(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t seed, uint32_t layer, uint64_t step);
+    /* Inverted dropout in place: y[i] = u_j >= p ? y[i] / (1 - p) : 0, u_j the Philox uniform
+     * of (seed, layer, step, j = offset + i) (include/clmnist/philox.h). y (n); offset: the place
+     * of y[0] in the global batch's activations (a rank's share starts there; 0 alone). */
+    cm_status (*dropout)(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t seed, uint32_t layer, uint64_t step,
+                         size_t offset);
     /* db (cols) = sum over rows of dy (rows, cols). With relu_y (rows, cols), the output of a
      * ReLU fused after the layer, dy is first masked in place, dy = relu_y > 0 ? dy : 0 (the
      * ReLU's backward, one launch instead of two); NULL: dy is only read. */
@@ -199,6 +202,7 @@ typedef struct {
     const char *device; /* --device N or a name substring; NULL: $CLMNIST_DEVICE, else first GPU */
     int threads;        /* host backend: OpenMP threads (0 = default) */
     bool profile;       /* per-operation times for bench --profile (device: OpenCL events; host: wall clock) */
+    int slot;           /* no device named: GPU number slot (modulo their count); under MPI the local rank */
 } cm_backend_options;
 
 cm_status backend_host_create(const cm_backend_options *opt, cm_backend **out);
@@ -225,12 +229,13 @@ cm_status backend_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_bu
                          int dim, float scale, cm_buf *x, cm_buf *y);
 cm_status backend_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
                                  int rows, int height, int width, float scale, const cm_augment *aug, uint64_t seed,
-                                 uint64_t step, cm_buf *x, cm_buf *y);
+                                 uint64_t step, uint32_t row0, cm_buf *x, cm_buf *y);
 cm_status backend_gemm(cm_backend *b, bool trans_a, bool trans_b, int m, int n, int k, float alpha, cm_buf *a, int lda,
                        cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc);
 cm_status backend_bias_act(cm_backend *b, cm_buf *y, cm_buf *bias, int rows, int cols, bool relu);
 cm_status backend_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n, float scale);
-cm_status backend_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t seed, uint32_t layer, uint64_t step);
+cm_status backend_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t seed, uint32_t layer, uint64_t step,
+                          size_t offset);
 cm_status backend_bias_grad(cm_backend *b, cm_buf *dy, cm_buf *relu_y, cm_buf *db, int rows, int cols);
 cm_status backend_softmax_xent(cm_backend *b, cm_buf *logits, cm_buf *labels, cm_buf *dlogits, cm_buf *acc_loss,
                                cm_buf *acc_correct, int rows, int classes);

@@ -15,11 +15,14 @@
 typedef struct cm_net cm_net;
 
 /* What a forward pass does beyond inference: batch statistics and running averages in
- * BatchNorm, dropout masks keyed by (seed, layer index, step). */
+ * BatchNorm, dropout masks keyed by (seed, layer index, step) and the example's place in the
+ * global batch: row 0 of this pass is row `row0` of it (a rank's share of a batch split over
+ * several processes starts there; 0 alone). */
 typedef struct {
     bool training;
     uint64_t seed;
     uint64_t step;
+    uint32_t row0;
 } cm_net_mode;
 
 /* params: (L->total) floats; grads: (L->trainable) floats, or NULL for inference only. Both must

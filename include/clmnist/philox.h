@@ -5,8 +5,9 @@
  *
  * Streams used by the trainer (key = seed with a per-purpose tag in the high word):
  *   dropout:      key (seed_lo, seed_hi ^ CM_PHILOX_TAG_DROPOUT), counter (i / 4, layer, step_lo, step_hi);
- *                 element i uses output word i % 4.
- *   augmentation: key (seed_lo, seed_hi ^ CM_PHILOX_TAG_AUGMENT), counter (row, 0, step_lo, step_hi);
+ *                 element i (of the global batch's activations) uses output word i % 4.
+ *   augmentation: key (seed_lo, seed_hi ^ CM_PHILOX_TAG_AUGMENT), counter (row, 0, step_lo, step_hi), row
+ *                 the example's place in the global batch;
  *                 words 0..3 are x shift, y shift, rotation and scale; word 0 of counter
  *                 (row, 1, step_lo, step_hi) decides the mirror image (u < flip). */
 #ifndef CLMNIST_PHILOX_H

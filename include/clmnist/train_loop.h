@@ -38,6 +38,10 @@ typedef struct {
      * train_loop_resume continues exactly. NULL: never. */
     const volatile sig_atomic_t *stop;
     int32_t *eval_pred; /* (eval->count) each evaluation's predicted classes, or NULL */
+    /* Several ranks (dist.h): 1 on every rank but 0, which alone writes the checkpoints (all hold
+     * the same state). Every rank runs the loop with the same run otherwise: evaluations and the
+     * epoch's statistics are collectives, and so are the stop requests (trainer_ask_stop). */
+    int not_writer;
 } cm_train_run;
 
 /* One epoch's results, for the observer. */

@@ -6,6 +6,7 @@
 
 #include "clmnist/backend.h"
 #include "clmnist/dataset.h"
+#include "clmnist/dist.h"
 #include "clmnist/infer.h"
 #include "clmnist/model.h"
 #include "clmnist/schedule.h"
@@ -28,9 +29,19 @@ typedef struct {
     cm_augment augment;      /* training-time augmentation (all zero: off) */
     uint64_t seed;           /* shuffle, dropout and augmentation seed (the init seed is model_init's) */
     cm_feed_mode feed;       /* resident: whole training set on the backend; streamed: per-batch uploads */
+    /* Data parallelism (dist.h): NULL or one rank: alone. With N ranks, `batch` is the global
+     * batch; each rank trains batch / N of its examples (N must divide it), the gradients are
+     * summed over the ranks between backward and update (the sync hook: one dist_sum_floats
+     * per step over the trainable part, weighted so that the update is the one-process update on
+     * the whole batch), and every rank applies the same update. BatchNorm's batch statistics
+     * are each rank's own (PyTorch's BatchNorm under DDP does the same). */
+    cm_dist *dist;
 } cm_train_config;
 
 typedef struct cm_trainer cm_trainer;
+
+/* The global batch must split evenly over the ranks (d NULL or one rank: any batch). */
+cm_status trainer_check_batch(int batch, const cm_dist *d);
 
 /* Uploads model->params (laid out with an alignment the backend accepts) and the data. */
 cm_status trainer_create(cm_backend *b, const cm_dataset *ds, const cm_model *model, const cm_train_config *cfg,
@@ -45,15 +56,22 @@ cm_status trainer_begin_epoch(cm_trainer *t, int epoch);
 cm_status trainer_step(cm_trainer *t);
 /* The learning rate the next step will use. */
 float trainer_current_lr(const cm_trainer *t);
-/* Loss and accuracy over the steps of this epoch so far (waits for the backend). Fails with
- * CM_ERR_NUMERIC if the loss is NaN or infinite. */
+/* Loss and accuracy over the steps of this epoch so far (waits for the backend); with several
+ * ranks, over this rank's share of them. Fails with CM_ERR_NUMERIC if the loss is NaN or
+ * infinite. */
 cm_status trainer_train_stats(cm_trainer *t, cm_stats *out);
-/* Loss and accuracy of the current parameters on a split. */
+/* After an epoch's last step, on every rank (a collective with several ranks): the epoch's
+ * training statistics over all ranks, as trainer_train_stats reports them alone; and every rank
+ * takes rank 0's non-trainable tensors (BatchNorm's running statistics), as PyTorch's DDP
+ * broadcasts buffers, so that evaluations and checkpoints agree. */
+cm_status trainer_end_epoch(cm_trainer *t, cm_stats *out);
+/* Loss and accuracy of the current parameters on a split. With several ranks, a collective:
+ * each rank evaluates its share of the split and the counts are summed. */
 cm_status trainer_evaluate(cm_trainer *t, const cm_split *split, cm_stats *out);
 /* For every example of a split, in order: pred (count) the class with the largest logit (the
  * first on ties, as in training), probs (count, classes) the softmax, computed on the host from
  * the backend's logits. If stats is not NULL, it also gets what trainer_evaluate would report,
- * from the same forward pass. */
+ * from the same forward pass. Not a collective: each rank predicts the whole split. */
 cm_status trainer_predict(cm_trainer *t, const cm_split *split, int32_t *pred, float *probs, cm_stats *stats);
 /* Copies the parameters, or the gradients of the last step, (layout.total floats; gradients
  * cover the trainable part, the rest reads 0) to the host. */
@@ -95,5 +113,16 @@ void trainer_set_global_step(cm_trainer *t, int64_t step);
 /* After trainer_begin_epoch: the epoch continues at step `step` (its first `step` batches were
  * trained before a checkpoint); its statistics then cover the steps from here on. */
 cm_status trainer_skip_steps(cm_trainer *t, int step);
+
+/* Stopping in step with the other ranks: this rank asks to stop (a signal, the dashboard); the
+ * next trainer_step's gradient sum carries the request, and afterwards trainer_stop_agreed is 1
+ * on every rank if any rank asked. Alone: whether trainer_ask_stop was called. */
+void trainer_ask_stop(cm_trainer *t);
+int trainer_stop_agreed(const cm_trainer *t);
+/* Between epochs (no step follows to carry it): whether any rank asks to stop (a collective). */
+cm_status trainer_agree_stop(cm_trainer *t, int ask, int *agreed);
+/* With several ranks: the wall time spent in trainer_step since the trainer was created and, of
+ * it, in the gradient sum (download, allreduce, upload); 0 alone. */
+void trainer_sync_times(const cm_trainer *t, double *step_seconds, double *sync_seconds);
 
 #endif

@@ -16,12 +16,13 @@ __kernel void kernel_gather(const __global uchar *src, const __global uchar *lab
 }
 
 /* kernel_gather_augment  as kernel_gather for images of height x width (dim = height * width),
- *   but row r is sampled through its own random affine transform (bilinear, zero outside):
- *   u0..u3 = unit(Philox(key (seed_lo, seed_hi ^ TAG_AUGMENT), counter (r, 0, step_lo, step_hi)))
+ *   but row r is sampled through its own random affine transform (bilinear, zero outside), keyed by
+ *   its place R = row0 + r in the global batch (row0: where a rank's share starts; 0 alone):
+ *   u0..u3 = unit(Philox(key (seed_lo, seed_hi ^ TAG_AUGMENT), counter (R, 0, step_lo, step_hi)))
  *   shift (tx, ty) = shift * (2 u0 - 1, 2 u1 - 1); angle = rotate * (2 u2 - 1) degrees;
  *   s = 1 + scale * (2 u3 - 1); output pixel p maps to source R(-angle) (p - c - t) / s + c,
  *   c the image centre; with flip > 0, output column j reads column width-1-j first when
- *   unit(Philox(key, counter (r, 1, step_lo, step_hi)).x) < flip (a mirror image).
+ *   unit(Philox(key, counter (R, 1, step_lo, step_hi)).x) < flip (a mirror image).
  *   The host twin is host_gather_augment (backend_host.c). */
 inline float cm_pixel_at(const __global uchar *img, int height, int width, int yy, int xx) {
     return yy >= 0 && yy < height && xx >= 0 && xx < width ? (float)img[yy * width + xx] : 0.0f;
@@ -32,11 +33,11 @@ __kernel void kernel_gather_augment(const __global uchar *src, const __global uc
                                     const float scale, const float shift, const float rotate, const float zoom,
                                     const float flip,
                                     const uint seed_lo, const uint seed_hi, const uint step_lo, const uint step_hi,
-                                    __global float *x, __global int *y) {
+                                    const uint row0, __global float *x, __global int *y) {
     const int r = (int)get_global_id(1), dim = height * width;
     if (r >= rows) return;
     const size_t row = (size_t)idx[idx_off + r];
-    const uint4 u = cm_philox4x32_10((uint4)((uint)r, 0u, step_lo, step_hi), (uint2)(seed_lo, seed_hi ^ CM_PHILOX_TAG_AUGMENT));
+    const uint4 u = cm_philox4x32_10((uint4)(row0 + (uint)r, 0u, step_lo, step_hi), (uint2)(seed_lo, seed_hi ^ CM_PHILOX_TAG_AUGMENT));
     const float tx = shift * (2.0f * cm_philox_unit(u.x) - 1.0f);
     const float ty = shift * (2.0f * cm_philox_unit(u.y) - 1.0f);
     const float th = rotate * (2.0f * cm_philox_unit(u.z) - 1.0f) * 0.017453292519943295f;
@@ -46,7 +47,7 @@ __kernel void kernel_gather_augment(const __global uchar *src, const __global uc
     const float cx = (float)(width - 1) * 0.5f, cy = (float)(height - 1) * 0.5f;
     int mirror = 0;
     if (flip > 0.0f)
-        mirror = cm_philox_unit(cm_philox4x32_10((uint4)((uint)r, 1u, step_lo, step_hi),
+        mirror = cm_philox_unit(cm_philox4x32_10((uint4)(row0 + (uint)r, 1u, step_lo, step_hi),
                                                  (uint2)(seed_lo, seed_hi ^ CM_PHILOX_TAG_AUGMENT)).x) < flip;
     const __global uchar *img = src + row * dim;
     /* the transform once per image; dim 0 strides over its pixels (a loop on CPU devices) */

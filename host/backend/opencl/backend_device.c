@@ -373,9 +373,10 @@ static cm_status device_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8,
 
 static cm_status device_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
                                        int rows, int height, int width, float scale, const cm_augment *aug,
-                                       uint64_t seed, uint64_t step, cm_buf *x, cm_buf *y) {
+                                       uint64_t seed, uint64_t step, uint32_t row0, cm_buf *x, cm_buf *y) {
     device_backend *db = DB(b);
     cl_kernel k = db->k[K_GATHER_AUG];
+    cl_uint first = row0;
     cl_uint off = (cl_uint)idx_off, seed_lo = (cl_uint)seed, seed_hi = (cl_uint)(seed >> 32);
     cl_uint step_lo = (cl_uint)step, step_hi = (cl_uint)(step >> 32);
     ARG_MEM(k, 0, src_u8);
@@ -394,8 +395,9 @@ static cm_status device_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *la
     ARG(k, 13, seed_hi);
     ARG(k, 14, step_lo);
     ARG(k, 15, step_hi);
-    ARG_MEM(k, 16, x);
-    ARG_MEM(k, 17, y);
+    ARG(k, 16, first);
+    ARG_MEM(k, 17, x);
+    ARG_MEM(k, 18, y);
     /* one work-item per image on CPU devices (the transform is computed once), per pixel on GPUs */
     return launch_gather(db, K_GATHER_AUG, src_u8, labels_u8, rows, backend_device_is_cpu(b) ? 1 : height * width);
 }
@@ -494,11 +496,11 @@ static cm_status device_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size
 }
 
 static cm_status device_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t seed, uint32_t layer,
-                                uint64_t step) {
+                                uint64_t step, size_t offset) {
     device_backend *db = DB(b);
     cl_kernel k = db->k[K_DROPOUT];
     cl_uint nn = (cl_uint)n, seed_lo = (cl_uint)seed, seed_hi = (cl_uint)(seed >> 32), lay = layer;
-    cl_uint step_lo = (cl_uint)step, step_hi = (cl_uint)(step >> 32);
+    cl_uint step_lo = (cl_uint)step, step_hi = (cl_uint)(step >> 32), off = (cl_uint)offset;
     float inv_keep = 1.0f / (1.0f - p); /* on the host: the device's division may round differently */
     ARG_MEM(k, 0, y);
     ARG(k, 1, nn);
@@ -509,7 +511,8 @@ static cm_status device_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uin
     ARG(k, 6, lay);
     ARG(k, 7, step_lo);
     ARG(k, 8, step_hi);
-    return device_launch_1d(db, K_DROPOUT, (n + 3) / 4);
+    ARG(k, 9, off);
+    return device_launch_1d(db, K_DROPOUT, (offset % 4 + n + 3) / 4);
 }
 
 static cm_status device_max_norm(cm_backend *b, cm_buf *w, int rows, int cols, float c) {
@@ -678,7 +681,7 @@ cm_status backend_device_create(const cm_backend_options *opt, cm_backend **out)
     *out = NULL;
     device_backend *db = calloc(1, sizeof *db);
     if (!db) return cm_fail(CM_ERR_MEMORY, "out of host memory");
-    cm_status st = cl_select_device(opt ? opt->device : NULL, &db->desc);
+    cm_status st = cl_select_device(opt ? opt->device : NULL, opt ? opt->slot : 0, &db->desc);
     if (st == CM_OK) st = device_setup(db, opt && opt->profile);
     if (st != CM_OK) {
         device_destroy(&db->base);

@@ -107,7 +107,7 @@ static int contains_ci(const char *hay, const char *needle) {
     return 0;
 }
 
-cm_status cl_select_device(const char *selector, cl_device_desc *out) {
+cm_status cl_select_device(const char *selector, int slot, cl_device_desc *out) {
     const char *source = "--device";
     if (!selector || !*selector) {
         selector = getenv("CLMNIST_DEVICE");
@@ -119,8 +119,11 @@ cm_status cl_select_device(const char *selector, cl_device_desc *out) {
     CM_TRY(cl_list_devices(&list, &n));
     int pick = -1;
     if (!selector) {
-        for (int i = 0; i < n && pick < 0; i++)
-            if (list[i].type & CL_DEVICE_TYPE_GPU) pick = i;
+        int gpus = 0;
+        for (int i = 0; i < n; i++)
+            gpus += (list[i].type & CL_DEVICE_TYPE_GPU) != 0;
+        for (int i = 0, g = 0; i < n && pick < 0; i++)
+            if ((list[i].type & CL_DEVICE_TYPE_GPU) && g++ == (slot > 0 ? slot : 0) % (gpus ? gpus : 1)) pick = i;
         if (pick < 0) pick = 0;
     } else {
         char *end;

@@ -46,9 +46,10 @@ typedef struct {
 
 /* All devices of all platforms, numbered in order. Fails with advice when there are none. */
 cm_status cl_list_devices(cl_device_desc **out, int *count);
-/* selector: NULL (then $CLMNIST_DEVICE, else the first GPU, else device 0), an index, or a
+/* selector: NULL (then $CLMNIST_DEVICE, else GPU number `slot` modulo the GPUs' count (slot 0:
+ * the first GPU; under MPI, the rank's place on its node), else device 0), an index, or a
  * case-insensitive substring of "platform device". */
-cm_status cl_select_device(const char *selector, cl_device_desc *out);
+cm_status cl_select_device(const char *selector, int slot, cl_device_desc *out);
 const char *cl_device_type_name(cl_device_type type);
 
 /* What every kernel program is built with. */

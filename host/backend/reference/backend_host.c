@@ -153,7 +153,7 @@ static float pixel_at(const uint8_t *img, int height, int width, int yy, int xx)
 
 static cm_status host_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
                                      int rows, int height, int width, float scale, const cm_augment *aug, uint64_t seed,
-                                     uint64_t step, cm_buf *x, cm_buf *y) {
+                                     uint64_t step, uint32_t row0, cm_buf *x, cm_buf *y) {
     const int32_t *ix = I32(idx) + idx_off;
     const int dim = height * width;
     const float cx = (float)(width - 1) * 0.5f, cy = (float)(height - 1) * 0.5f;
@@ -161,7 +161,7 @@ static cm_status host_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labe
         const uint8_t *img = src_u8->data + (size_t)ix[r] * dim;
         float ia, ib, tx, ty;
         int mirror;
-        augment_transform(aug, seed, step, (uint32_t)r, &ia, &ib, &tx, &ty, &mirror);
+        augment_transform(aug, seed, step, row0 + (uint32_t)r, &ia, &ib, &tx, &ty, &mirror);
         float *d = F(x) + (size_t)r * dim;
         for (int i = 0; i < height; i++)
             for (int j = 0; j < width; j++) {
@@ -216,20 +216,20 @@ static cm_status host_relu_backward(cm_backend *b, cm_buf *dy, cm_buf *y, size_t
     return CM_OK;
 }
 
-static cm_status host_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t seed, uint32_t layer,
-                              uint64_t step) {
-    float *yf = F(y);
+static cm_status host_dropout(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t seed, uint32_t layer, uint64_t step,
+                              size_t offset) {
+    float *yf = F(y) - offset;                /* indexed by the element's place in the mask stream */
     const float inv_keep = 1.0f / (1.0f - p); /* the device gets this value from the host too */
     const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32) ^ CM_PHILOX_TAG_DROPOUT};
-    const long groups = (long)((n + 3) / 4);
-#pragma omp parallel for schedule(static) if (groups > PAR_MIN / 4)
-    for (long g = 0; g < groups; g++) {
+    const long first = (long)(offset / 4), end = (long)((offset + n + 3) / 4);
+#pragma omp parallel for schedule(static) if (end - first > PAR_MIN / 4)
+    for (long g = first; g < end; g++) {
         const uint32_t ctr[4] = {(uint32_t)g, layer, (uint32_t)step, (uint32_t)(step >> 32)};
         uint32_t u[4];
         philox4x32_10(ctr, key, u);
-        for (size_t j = 0; j < 4 && 4 * g + j < n; j++) {
-            float *v = &yf[4 * g + j];
-            *v = philox_unit(u[j]) >= p ? *v * inv_keep : 0.0f;
+        for (size_t j = 0; j < 4; j++) {
+            const size_t i = 4 * (size_t)g + j;
+            if (i >= offset && i < offset + n) yf[i] = philox_unit(u[j]) >= p ? yf[i] * inv_keep : 0.0f;
         }
     }
     return CM_OK;
