@@ -16,14 +16,7 @@
 set -u
 bin=$1
 here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; fail=1; fi
-}
+. "$(dirname "$0")/lib.sh" # tmp, fail, check, safetensors readers
 mkdir -p "$tmp/data"
 python3 "$here/idx_data.py" "$tmp/data" sane || { echo "FAIL: idx_data.py" >&2; exit 1; }
 base=(--data "$tmp/data" --backend host --threads 1 --val 100 --layers 32 --trials 6 --max-epochs 3 --eta 3)

@@ -21,14 +21,7 @@ mpirun=("$@")
     echo "MNIST not in $data; run data/fetch mnist"
     exit 77
 }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; fail=1; fi
-}
+. "$(dirname "$0")/lib.sh" # tmp, fail, check, safetensors readers
 acc() { grep -o 'test accuracy: [0-9.]*%' "$1" | tail -1 | grep -o '[0-9.]*'; }
 within() { python3 -c "import sys; sys.exit(0 if abs($1 - $2) <= $3 else 1)"; }
 # relative L2 distance of two model files' tensors (safetensors: 8-byte header length, JSON, data)
