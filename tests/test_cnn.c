@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "backends.h"
 #include "check.h"
 #include "clmnist/trainer.h"
 #include "ref_cnn.h"
@@ -151,20 +152,7 @@ static void test_cnn_short_run_same_accuracy(void **state) {
     dataset_free(&ds);
 }
 
-static int setup(void **state) {
-    if (backend_host_create(NULL, &host) != CM_OK) return -1;
-    if (backend_create("device", NULL, &dev) != CM_OK) {
-        printf("no OpenCL device (%s): device tests skip\n", cm_last_error());
-        dev = NULL;
-    }
-    return 0;
-}
-
-static int teardown(void **state) {
-    backend_destroy(dev);
-    backend_destroy(host);
-    return 0;
-}
+BACKENDS_GROUP_FIXTURES
 
 int main(void) {
     const struct CMUnitTest tests[] = {

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "backends.h"
 #include "check.h"
 #include "clmnist/trainer.h"
 #include "clmnist/transfer.h"
@@ -196,20 +197,7 @@ static void test_head_replacement(void **state) {
     model_free(&m), model_free(&orig);
 }
 
-static int setup(void **state) {
-    if (backend_host_create(NULL, &host) != CM_OK) return -1;
-    if (backend_create("device", NULL, &dev) != CM_OK) {
-        printf("no OpenCL device (%s): device tests skip\n", cm_last_error());
-        dev = NULL;
-    }
-    return 0;
-}
-
-static int teardown(void **state) {
-    backend_destroy(dev);
-    backend_destroy(host);
-    return 0;
-}
+BACKENDS_GROUP_FIXTURES
 
 int main(void) {
     const struct CMUnitTest tests[] = {
