@@ -32,7 +32,8 @@ static const command commands[] = {
 };
 
 static void usage(FILE *out) {
-    fprintf(out, "clmnist %s: GPU-accelerated training of image classifiers (MLPs and CNNs) with OpenCL\n\n", CLMNIST_VERSION);
+    fprintf(out, "clmnist %s: GPU-accelerated training of image classifiers (MLPs and CNNs) with OpenCL\n\n",
+            CLMNIST_VERSION);
     fprintf(out, "usage: clmnist <command> [options]   (clmnist <command> --help for its options)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].help);
