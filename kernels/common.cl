@@ -11,7 +11,7 @@ inline int cm_argmax_row(const __global float *z, int n) {
     return best;
 }
 
-/* Philox4x32-10 (Salmon et al., SC'11): the same function as include/clmnist/philox.h, so the
+/* Philox4x32-10 (Salmon et al., SC'11): the same function as host/core/philox.h, so the
  * device draws the bits the host reference draws for the same key and counter. */
 #define CM_PHILOX_TAG_DROPOUT 0x00D50A00u
 #define CM_PHILOX_TAG_AUGMENT 0x00A06E00u

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "clmnist/backend.h"
+#include "backend.h"
 #include "device_internal.h"
 
 typedef struct {

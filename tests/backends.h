@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "cl_util.h"
-#include "clmnist/backend.h"
+#include "backend.h"
 
 /* Creates both backends; exits 77 (ctest's skip) when no OpenCL device exists, so that a machine
  * without one skips rather than fails; -1 when a backend cannot be created. */

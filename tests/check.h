@@ -10,7 +10,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "clmnist/rng.h"
+#include "rng.h"
 
 static __attribute__((unused)) void fill_uniform(float *x, size_t n, uint64_t seed) {
     cm_rng rng;

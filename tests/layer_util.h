@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "clmnist/backend.h"
+#include "backend.h"
 
 /* A buffer of `bytes` holding data (zeros when data is NULL). */
 static __attribute__((unused)) cm_buf *lt_buf(cm_backend *b, const void *data, size_t bytes) {

@@ -11,8 +11,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "clmnist/model.h"
-#include "clmnist/model_io.h"
+#include "model.h"
+#include "model_io.h"
 
 static char mf_dir[256];
 

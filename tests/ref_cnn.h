@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clmnist/dataset.h"
-#include "clmnist/model.h"
+#include "dataset.h"
+#include "model.h"
 
 /* y (n, OC, OH, OW) = conv(x (n, C, H, W)) + bias, zero padding. */
 static void ref_conv(const cm_layer *l, const double *p, const double *x, int n, double *y) {

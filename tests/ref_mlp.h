@@ -5,9 +5,9 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "clmnist/dataset.h"
-#include "clmnist/model.h"
-#include "clmnist/philox.h"
+#include "dataset.h"
+#include "model.h"
+#include "philox.h"
 
 /* Mean cross-entropy over the examples of `sp` (x = pixel / 255) in the order perm (NULL: in
  * order), for the MLP layer lists of model_mlp_layers (Flatten, then Linear, ReLU [, Dropout]).

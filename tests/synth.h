@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "clmnist/dataset.h"
-#include "clmnist/trainer.h"
-#include "clmnist/model.h"
-#include "clmnist/rng.h"
+#include "dataset.h"
+#include "trainer.h"
+#include "model.h"
+#include "rng.h"
 
 /* Random uint8 images (rows x cols) with labels 0..classes-1 (every class present). */
 static __attribute__((unused)) void synth_dataset(cm_dataset *ds, int n_train, int n_test, int rows, int cols,

@@ -14,7 +14,7 @@
 
 #include "backends.h"
 #include "check.h"
-#include "clmnist/trainer.h"
+#include "trainer.h"
 #include "ref_cnn.h"
 #include "synth.h"
 

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "check.h"
-#include "clmnist/dataset.h"
+#include "dataset.h"
 
 static char dir[256];
 

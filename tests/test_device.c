@@ -14,7 +14,7 @@
 #include "check.h"
 #include "cl_util.h"
 #include "gemm_tune.h"
-#include "clmnist/trainer.h"
+#include "trainer.h"
 #include "synth.h"
 
 static cm_backend *host, *dev;

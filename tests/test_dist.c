@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "clmnist/dist.h"
-#include "clmnist/trainer.h"
+#include "dist.h"
+#include "trainer.h"
 
 #define PARAM_TOL 1e-5
 

@@ -22,7 +22,7 @@
 #include <cmocka.h>
 
 #include "cl_check.h"
-#include "clmnist/train_check.h"
+#include "train_check.h"
 #include "synth.h"
 
 static cm_backend *host, *dev; /* dev: NULL without an OpenCL device */

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "check.h"
-#include "clmnist/backend.h"
+#include "backend.h"
 #include "host_gemm.h"
 
 static cm_backend *hb;

@@ -17,7 +17,7 @@
 #include <stb_image_write.h>
 
 #include "check.h"
-#include "clmnist/image.h"
+#include "image.h"
 
 static char dir[256];
 

@@ -15,7 +15,7 @@
 #include "backends.h"
 #include "check.h"
 #include "cl_util.h"
-#include "clmnist/backend.h"
+#include "backend.h"
 
 static cm_backend *host, *dev;
 

@@ -15,9 +15,9 @@
 #include <stb_image_write.h>
 
 #include "check.h"
-#include "clmnist/eval.h"
-#include "clmnist/image.h"
-#include "clmnist/model_io.h"
+#include "eval.h"
+#include "image.h"
+#include "model_io.h"
 #include "model_file_util.h"
 #include "synth.h"
 

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "check.h"
-#include "clmnist/model_io.h"
+#include "model_io.h"
 #include "model_file_util.h"
 
 /* conv (stride 2, padding 1, odd channels; no bias: BatchNorm follows), BatchNorm2d, ReLU,

@@ -13,10 +13,10 @@
 /* cmocka last */
 #include <cmocka.h>
 
-#include "clmnist/backend.h"
-#include "clmnist/infer.h"
-#include "clmnist/model_io.h"
-#include "clmnist/rng.h"
+#include "backend.h"
+#include "infer.h"
+#include "model_io.h"
+#include "rng.h"
 #include "model_file_util.h"
 #include "synth.h"
 

@@ -15,9 +15,9 @@
 #include <cmocka.h>
 
 #include "check.h"
-#include "clmnist/philox.h"
-#include "clmnist/schedule.h"
-#include "clmnist/trainer.h"
+#include "philox.h"
+#include "schedule.h"
+#include "trainer.h"
 #include "ref_mlp.h"
 #include "synth.h"
 

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "clmnist/train_loop.h"
+#include "train_loop.h"
 #include "synth.h"
 
 #define MAX_EPOCHS 40

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "check.h"
-#include "clmnist/trainer.h"
+#include "trainer.h"
 #include "ref_mlp.h"
 #include "synth.h"
 

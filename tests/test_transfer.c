@@ -1,4 +1,4 @@
-/* test_transfer.c: fine-tuning (include/clmnist/transfer.h, --freeze in model.h and net.c).
+/* test_transfer.c: fine-tuning (host/train/transfer.h, --freeze in model.h and net.c).
  *  - the --freeze grammar, its errors, and the layout: frozen tensors after the trainable range;
  *  - gradients of a CNN whose middle layers are frozen (a Conv2d, and BatchNorm in eval mode on
  *    its running statistics) against central differences of the float64 reference (ref_cnn.h);
@@ -17,8 +17,8 @@
 
 #include "backends.h"
 #include "check.h"
-#include "clmnist/trainer.h"
-#include "clmnist/transfer.h"
+#include "trainer.h"
+#include "transfer.h"
 #include "ref_cnn.h"
 #include "synth.h"
 

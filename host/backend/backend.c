@@ -1,6 +1,6 @@
 /* backend.c: the wrappers that dispatch through the operation table. Backend selection by
  * name is in select.c, which alone knows both implementations. */
-#include "clmnist/backend.h"
+#include "backend.h"
 
 #include <stdio.h>
 #include <string.h>

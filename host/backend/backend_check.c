@@ -2,8 +2,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "clmnist/backend.h"
-#include "clmnist/rng.h"
+#include "backend.h"
+#include "rng.h"
 
 /* c = alpha op(a) op(b) + beta c on backend bk, from and back to host arrays. */
 static cm_status gemm_on(cm_backend *bk, bool ta, bool tb, int m, int n, int k, const float *a, const float *b,

@@ -2,7 +2,7 @@
  * label, for `bench --profile`: what OpenCL event profiling gives the device backend. */
 #ifndef CLMNIST_OP_CLOCK_H
 #define CLMNIST_OP_CLOCK_H
-#include "clmnist/backend.h"
+#include "backend.h"
 
 typedef struct cm_op_clock cm_op_clock;
 

@@ -2,7 +2,7 @@
  * core library (and the reference backend) link without OpenCL. */
 #include <string.h>
 
-#include "clmnist/backend.h"
+#include "backend.h"
 
 cm_status backend_create(const char *kind, const cm_backend_options *opt, cm_backend **out) {
     *out = NULL;

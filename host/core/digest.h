@@ -3,7 +3,7 @@
 #define CLMNIST_DIGEST_H
 #include <stddef.h>
 
-#include "clmnist/status.h"
+#include "status.h"
 
 /* hex: 65 bytes, lower-case. */
 cm_status digest_file_sha256(const char *path, char hex[65]);

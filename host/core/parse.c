@@ -1,5 +1,5 @@
 /* parse.c: numbers from text (flags, metadata) with range checks and one-line errors. */
-#include "clmnist/parse.h"
+#include "parse.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* rng.c: PCG32 generator (pcg32_random_r from the PCG paper, reimplemented). */
-#include "clmnist/rng.h"
+#include "rng.h"
 
 #define PCG_MULT 6364136223846793005ULL
 

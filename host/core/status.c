@@ -1,5 +1,5 @@
 /* status.c: per-thread storage of the last error message. */
-#include "clmnist/status.h"
+#include "status.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clmnist/dist.h"
+#include "dist.h"
 #include "timer.h"
 
 static cm_dist world = {.rank = 0, .size = 1, .local_rank = 0, .local_size = 1};

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clmnist/dist.h"
+#include "dist.h"
 
 static cm_dist world = {.rank = 0, .size = 1, .local_rank = 0, .local_size = 1};
 

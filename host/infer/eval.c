@@ -1,5 +1,5 @@
 /* eval.c: confusion matrix, precision/recall and worst mistakes from per-example predictions. */
-#include "clmnist/eval.h"
+#include "eval.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* infer.c: batched forward passes of a model over a split, in eval mode. */
-#include "clmnist/infer.h"
+#include "infer.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* atomic_file.c: temporary file, fsync, rename; stale temporary files of dead writers
  * (atomic_file.h). */
 #define _GNU_SOURCE /* mkostemp */
-#include "clmnist/atomic_file.h"
+#include "atomic_file.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -3,7 +3,7 @@
  * into another such buffer, so a forged header or a decompression bomb cannot make us allocate
  * more than the data really holds (or the cap). The parser works on that buffer
  * (dataset_parse_idx takes one from memory). */
-#include "clmnist/dataset.h"
+#include "dataset.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,7 +12,7 @@
 #define ZLIB_CONST /* next_in points to const bytes */
 #include <zlib.h>
 
-#include "clmnist/rng.h"
+#include "rng.h"
 
 /* The most bytes one chunk of zlib's input or output holds (its counters are unsigned int). */
 #define ZLIB_CHUNK ((size_t)1 << 30)

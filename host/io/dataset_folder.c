@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "clmnist/image.h"
+#include "image.h"
 #include "dataset_formats.h"
 
 #define LISTED 5 /* file names a warning lists before "and N more" */

@@ -4,7 +4,7 @@
 #define CLMNIST_DATASET_FORMATS_H
 #include <stdint.h>
 
-#include "clmnist/dataset_source.h"
+#include "dataset_source.h"
 
 /* A split being filled one image at a time. */
 typedef struct {

@@ -1,6 +1,6 @@
 /* dataset_sanity.c: counts of what is legal in a dataset but almost certainly wrong, and the
  * warnings they call for (dataset_sanity.h). */
-#include "clmnist/dataset_sanity.h"
+#include "dataset_sanity.h"
 
 #include <stdio.h>
 #include <stdlib.h>

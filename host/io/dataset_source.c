@@ -9,8 +9,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "clmnist/image.h"
-#include "clmnist/rng.h"
+#include "image.h"
+#include "rng.h"
 #include "dataset_formats.h"
 
 void dataset_default_options(cm_data_options *o) {

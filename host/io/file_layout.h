@@ -3,8 +3,8 @@
 #define CLMNIST_FILE_LAYOUT_H
 #include <cjson/cJSON.h>
 
-#include "clmnist/model.h"
-#include "clmnist/model_io.h"
+#include "model.h"
+#include "model_io.h"
 
 /* The layers of the file at `path` (header `root`, metadata `meta`, "modules" text or NULL),
  * laid out with align_bytes; *legacy = 1 for a format-1 file, whose tensor indices are one lower

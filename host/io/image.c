@@ -1,7 +1,7 @@
 /* image.c: reading a user's image (image_load_gray: the format from the file's first bytes, then
  * the decoders of image_decode.h) and MNIST-style normalisation (invert, crop to the ink, scale
  * into a 20x20 box, centre by centre of mass in 28x28). */
-#include "clmnist/image.h"
+#include "image.h"
 
 #include <errno.h>
 #include <math.h>

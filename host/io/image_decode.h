@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "clmnist/status.h"
+#include "status.h"
 
 /* The largest image accepted, in pixels (8192x8192). */
 #define IMAGE_MAX_PIXELS ((uint64_t)1 << 26)

@@ -1,6 +1,6 @@
 /* model_io.c: safetensors writer and defensive reader for models and checkpoints: format 2
  * (a "modules" layer list) and format 1 (MLPs, tensors named after their Linear layers). */
-#include "clmnist/model_io.h"
+#include "model_io.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "clmnist/atomic_file.h"
+#include "atomic_file.h"
 #include "file_layout.h"
 #include "modules.h"
 

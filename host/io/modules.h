@@ -3,7 +3,7 @@
 #define CLMNIST_MODULES_H
 #include <cjson/cJSON.h>
 
-#include "clmnist/model.h"
+#include "model.h"
 
 /* The JSON text of L's layers (malloc'd; NULL when out of memory). */
 char *modules_to_json(const cm_layout *L);

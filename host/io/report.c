@@ -1,6 +1,6 @@
 /* report.c: metrics.jsonl and the self-contained report.html (inline SVG plots, confusion heat
  * map, misclassified digits as embedded PNGs). */
-#include "clmnist/report.h"
+#include "report.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

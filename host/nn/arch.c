@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clmnist/model.h"
+#include "model.h"
 
 /* Reads an integer in [1, max] at *p, advancing it; 0 when there is none. */
 static int read_int(const char **p, int min, int max, int *out) {

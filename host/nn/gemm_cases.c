@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "clmnist/rng.h"
+#include "rng.h"
 #include "timer.h"
 
 static int add_case(gemm_case *out, int n, const char *what, int layer, bool ta, bool tb, int m, int nn, int k) {

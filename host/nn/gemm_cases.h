@@ -5,8 +5,8 @@
 #define CLMNIST_GEMM_CASES_H
 #include <stdbool.h>
 
-#include "clmnist/backend.h"
-#include "clmnist/model.h"
+#include "backend.h"
+#include "model.h"
 
 typedef struct {
     const char *what; /* "layer 1 forward  Y=X.W^T" */

@@ -1,13 +1,13 @@
 /* model.c: layer descriptors, shape inference and the flat parameter layout, seeded
  * initialisation. The --arch grammar is in arch.c. */
-#include "clmnist/model.h"
+#include "model.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "clmnist/rng.h"
+#include "rng.h"
 
 static const char *const type_names[CM_LAYER_TYPES] = {"Linear",      "Conv2d", "MaxPool2d", "BatchNorm1d",
                                                        "BatchNorm2d", "ReLU",   "Dropout",   "Flatten"};

@@ -7,7 +7,7 @@
  *   col        (C k k, B OH OW)   Conv2d scratch: im2col of the input, then d col
  *   cnhw       (OC, B OH OW)      Conv2d scratch: the GEMM's output, or dy reordered
  * Every gradient op overwrites its destination, so grads need no clearing between steps. */
-#include "clmnist/net.h"
+#include "net.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -17,7 +17,7 @@
 #include <signal.h>
 #include <stdint.h>
 
-#include "clmnist/dataset.h"
+#include "dataset.h"
 #include "http_server.h"
 #include "serve_api.h"
 

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "clmnist/status.h"
+#include "status.h"
 
 typedef struct cm_http_server cm_http_server;
 

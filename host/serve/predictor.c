@@ -8,9 +8,9 @@
 #include <omp.h>
 #endif
 
-#include "clmnist/backend.h"
-#include "clmnist/dataset.h"
-#include "clmnist/infer.h"
+#include "backend.h"
+#include "dataset.h"
+#include "infer.h"
 
 typedef struct {
     cm_backend *b;

@@ -11,8 +11,8 @@
 #define CLMNIST_PREDICTOR_H
 #include <stdint.h>
 
-#include "clmnist/model_io.h"
-#include "clmnist/status.h"
+#include "model_io.h"
+#include "status.h"
 
 typedef struct cm_predictor cm_predictor;
 

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "clmnist/model.h"
+#include "model.h"
 
 #define PIXELS 784
 

@@ -8,8 +8,8 @@
 #define CLMNIST_SERVE_API_H
 #include <stdint.h>
 
-#include "clmnist/dataset.h"
-#include "clmnist/image.h"
+#include "dataset.h"
+#include "image.h"
 #include "http_server.h"
 #include "predictor.h"
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "clmnist/image.h"
+#include "image.h"
 #include "serve_api.h"
 
 #define SIDE 28

@@ -6,8 +6,8 @@
 #include "bench_dist.h"
 #include "bench_tables.h"
 #include "cli.h"
-#include "clmnist/dist.h"
-#include "clmnist/trainer.h"
+#include "dist.h"
+#include "trainer.h"
 #include "timer.h"
 
 /* `warmup` untimed steps, then `steps` timed ones with the backend's profile reset in between;

@@ -4,8 +4,8 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 
-#include "clmnist/backend.h"
-#include "clmnist/model.h"
+#include "backend.h"
+#include "model.h"
 
 enum { BENCH_MAX_BACKENDS = 16 }; /* as cmd_bench.c's MAX_ITEMS */
 

@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "clmnist/train_loop.h"
+#include "train_loop.h"
 #include "clmnist_version.h"
 #include "digest.h"
 #include "timer.h"

@@ -4,13 +4,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "clmnist/backend.h"
-#include "clmnist/dataset.h"
-#include "clmnist/dataset_source.h"
-#include "clmnist/model.h"
-#include "clmnist/model_io.h"
-#include "clmnist/parse.h"
-#include "clmnist/trainer.h"
+#include "backend.h"
+#include "dataset.h"
+#include "dataset_source.h"
+#include "model.h"
+#include "model_io.h"
+#include "parse.h"
+#include "trainer.h"
 
 typedef struct {
     const char *data_dir;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "clmnist/train_loop.h"
+#include "train_loop.h"
 
 const char *const cli_run_option_names[] = {
     "preset",    "layers",     "arch",       "epochs",        "batch",        "optimizer", "lr",

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "cl_util.h"
-#include "clmnist/dist.h"
+#include "dist.h"
 #include "commands.h"
 
 enum { RANK_LINE = 256 };

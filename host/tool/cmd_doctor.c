@@ -15,7 +15,7 @@
 
 #include "cl_check.h"
 #include "cli.h"
-#include "clmnist/train_check.h"
+#include "train_check.h"
 #include "clmnist_version.h"
 #include "commands.h"
 #include "gemm_tune.h"

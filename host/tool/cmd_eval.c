@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "clmnist/eval.h"
-#include "clmnist/image.h"
-#include "clmnist/model_io.h"
-#include "clmnist/report.h"
+#include "eval.h"
+#include "image.h"
+#include "model_io.h"
+#include "report.h"
 #include "commands.h"
 #include "timer.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "clmnist/rng.h"
+#include "rng.h"
 #include "commands.h"
 #include "gemm_tune.h"
 #include "progress.h"

@@ -1,7 +1,7 @@
 /* commands.h: the subcommands of the clmnist tool. Each returns a status; main prints errors. */
 #ifndef CLMNIST_COMMANDS_H
 #define CLMNIST_COMMANDS_H
-#include "clmnist/status.h"
+#include "status.h"
 
 cm_status cmd_devices(int argc, char **argv);
 cm_status cmd_train(int argc, char **argv);

@@ -2,7 +2,7 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "clmnist/dataset_sanity.h"
+#include "dataset_sanity.h"
 
 enum { MAX_WARNINGS = 8 };
 

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clmnist/atomic_file.h"
-#include "clmnist/dist.h"
+#include "atomic_file.h"
+#include "dist.h"
 #include "clmnist_version.h"
 #include "commands.h"
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clmnist/atomic_file.h"
+#include "atomic_file.h"
 #include "sweep.h"
 
 #define PW 1100.0 /* the plot: width, height, margins */

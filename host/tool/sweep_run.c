@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clmnist/train_loop.h"
+#include "train_loop.h"
 #include "sweep.h"
 #include "timer.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "clmnist/rng.h"
+#include "rng.h"
 
 /* The train flags a space may vary, and what their values are. */
 static const struct {

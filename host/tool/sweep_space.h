@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "clmnist/status.h"
+#include "status.h"
 
 #define SWEEP_MAX_PARAMS 12
 #define SWEEP_MAX_CHOICES 16

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "clmnist/atomic_file.h"
+#include "atomic_file.h"
 #include "sweep.h"
 
 cm_status sweep_plan(sweep_state *s) {

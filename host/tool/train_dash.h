@@ -5,9 +5,9 @@
 #define CLMNIST_TRAIN_DASH_H
 #include <signal.h>
 
-#include "clmnist/backend.h"
-#include "clmnist/dataset.h"
-#include "clmnist/train_loop.h"
+#include "backend.h"
+#include "dataset.h"
+#include "train_loop.h"
 #include "dashboard.h"
 #include "http_server.h"
 #include "predictor.h"

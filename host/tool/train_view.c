@@ -5,8 +5,8 @@
 #include <stdlib.h>
 
 #include "cli.h"
-#include "clmnist/eval.h"
-#include "clmnist/report.h"
+#include "eval.h"
+#include "report.h"
 #include "timer.h"
 
 static cm_status view_epoch_begin(void *ctx, int epoch, int epochs, int steps) {

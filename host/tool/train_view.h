@@ -3,7 +3,7 @@
  * --report DIR, what it records: a row of DIR/metrics.jsonl per epoch and DIR/report.html. */
 #ifndef CLMNIST_TRAIN_VIEW_H
 #define CLMNIST_TRAIN_VIEW_H
-#include "clmnist/train_loop.h"
+#include "train_loop.h"
 #include "progress.h"
 
 typedef struct {

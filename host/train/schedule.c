@@ -1,5 +1,5 @@
 /* schedule.c: learning-rate schedules (constant, cosine, step, one-cycle) with linear warm-up. */
-#include "clmnist/schedule.h"
+#include "schedule.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* train_check.c: two backends training the same network: agreement and relative speed
  * (train_check.h). */
-#include "clmnist/train_check.h"
+#include "train_check.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* train_loop.c: epochs, evaluation, early stopping, checkpoints and resuming (train_loop.h). */
-#include "clmnist/train_loop.h"
+#include "train_loop.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clmnist/parse.h"
-#include "clmnist/schedule.h"
+#include "parse.h"
+#include "schedule.h"
 #include "timer.h"
 
 /* Early stopping's bookkeeping, which a checkpoint carries so that a resumed run stops where an

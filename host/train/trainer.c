@@ -1,16 +1,16 @@
 /* trainer.c: the training loop (forward, loss, backward, update), written once against the
  * backend interface so the host reference and the OpenCL device run the identical sequence of
  * operations on the identical batches. */
-#include "clmnist/trainer.h"
+#include "trainer.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "clmnist/infer.h"
-#include "clmnist/net.h"
-#include "clmnist/rng.h"
+#include "infer.h"
+#include "net.h"
+#include "rng.h"
 #include "timer.h"
 #include "trainer_impl.h"
 

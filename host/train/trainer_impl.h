@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "clmnist/net.h"
-#include "clmnist/trainer.h"
+#include "net.h"
+#include "trainer.h"
 
 struct cm_trainer {
     cm_backend *b;

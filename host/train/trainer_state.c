@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clmnist/infer.h"
-#include "clmnist/trainer.h"
+#include "infer.h"
+#include "trainer.h"
 #include "trainer_impl.h"
 
 static cm_status check_loss(const cm_trainer *t, const cm_stats *s) {

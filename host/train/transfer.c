@@ -1,6 +1,6 @@
 /* transfer.c: fine-tuning a saved model on other data: head replacement, frozen layers, and the
  * metadata that records it (transfer.h). */
-#include "clmnist/transfer.h"
+#include "transfer.h"
 
 #include <stdio.h>
 #include <stdlib.h>

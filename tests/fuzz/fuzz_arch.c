@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clmnist/model.h"
+#include "model.h"
 #include "modules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

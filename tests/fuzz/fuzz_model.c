@@ -9,8 +9,8 @@
 #include <stdlib.h>
 
 #include "cli.h"
-#include "clmnist/model_io.h"
-#include "clmnist/train_loop.h"
+#include "model_io.h"
+#include "train_loop.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,7 +5,7 @@
 #define CLMNIST_CL_PROFILE_H
 #include <CL/cl.h>
 
-#include "clmnist/backend.h"
+#include "backend.h"
 
 typedef struct cl_profile cl_profile;
 

@@ -5,7 +5,7 @@
 #include <clblast_c.h>
 #include <stddef.h>
 
-#include "clmnist/status.h"
+#include "status.h"
 
 const char *cl_status_name(cl_int status);
 const char *clblast_status_name(CLBlastStatusCode status);

@@ -3,7 +3,7 @@
 #define CLMNIST_DEVICE_EXT_H
 #include <stddef.h>
 
-#include "clmnist/backend.h"
+#include "backend.h"
 
 /* CLBlast's parameters for `kernel` on b's device (every later GEMM uses them). */
 cm_status backend_device_override(cm_backend *b, const char *kernel, size_t n, const char *const *names,

@@ -6,7 +6,7 @@
 #define CLMNIST_DEVICE_INTERNAL_H
 #include "cl_profile.h"
 #include "cl_util.h"
-#include "clmnist/backend.h"
+#include "backend.h"
 
 struct cm_buf {
     cl_mem mem;

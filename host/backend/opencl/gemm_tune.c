@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "clmnist/rng.h"
+#include "rng.h"
 #include "clmnist_version.h"
 #include "timer.h"
 

@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "clmnist/backend.h"
-#include "clmnist/model.h"
+#include "backend.h"
+#include "model.h"
 #include "device_ext.h"
 #include "gemm_cases.h"
 

@@ -8,8 +8,8 @@
 #include <omp.h>
 #endif
 
-#include "clmnist/backend.h"
-#include "clmnist/philox.h"
+#include "backend.h"
+#include "philox.h"
 #include "host_buf.h"
 #include "host_gemm.h"
 #include "nn_ops.h"

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "clmnist/backend.h"
+#include "backend.h"
 
 struct cm_buf {
     unsigned char *data;

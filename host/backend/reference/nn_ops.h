@@ -1,11 +1,11 @@
 /* nn_ops.h: the reference backend's layer operations (nn_ops.c), for backend_host.c's table.
- * Semantics: the comments on cm_backend_ops in include/clmnist/backend.h. */
+ * Semantics: the comments on cm_backend_ops in host/backend/backend.h. */
 #ifndef CLMNIST_NN_OPS_H
 #define CLMNIST_NN_OPS_H
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "clmnist/backend.h"
+#include "backend.h"
 
 cm_status host_relu(cm_backend *b, cm_buf *y, size_t n);
 cm_status host_im2col(cm_backend *b, cm_buf *x, cm_buf *col, const cm_window *w);

@@ -10,7 +10,7 @@
 #define CLMNIST_ATOMIC_FILE_H
 #include <stdio.h>
 
-#include "clmnist/status.h"
+#include "status.h"
 
 /* TEST ONLY: milliseconds a writer sleeps between its complete, fsynced temporary file and the
  * rename, so that a test killing the process at random instants often lands in that window

@@ -4,10 +4,10 @@
  * configuration. */
 #ifndef CLMNIST_REPORT_H
 #define CLMNIST_REPORT_H
-#include "clmnist/dataset.h"
-#include "clmnist/eval.h"
-#include "clmnist/model_io.h"
-#include "clmnist/status.h"
+#include "dataset.h"
+#include "eval.h"
+#include "model_io.h"
+#include "status.h"
 
 typedef struct {
     int epoch; /* 1-based */

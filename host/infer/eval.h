@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "clmnist/dataset.h"
-#include "clmnist/status.h"
+#include "dataset.h"
+#include "status.h"
 
 #define CM_EVAL_WORST 24
 

@@ -4,12 +4,12 @@
 #define CLMNIST_TRAINER_H
 #include <stdint.h>
 
-#include "clmnist/backend.h"
-#include "clmnist/dataset.h"
-#include "clmnist/dist.h"
-#include "clmnist/infer.h"
-#include "clmnist/model.h"
-#include "clmnist/schedule.h"
+#include "backend.h"
+#include "dataset.h"
+#include "dist.h"
+#include "infer.h"
+#include "model.h"
+#include "schedule.h"
 
 typedef enum { CM_FEED_AUTO = -1, CM_FEED_STREAMED = 0, CM_FEED_RESIDENT = 1 } cm_feed_mode;
 

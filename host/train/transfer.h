@@ -18,8 +18,8 @@
 #define CLMNIST_TRANSFER_H
 #include <stdint.h>
 
-#include "clmnist/model.h"
-#include "clmnist/model_io.h"
+#include "model.h"
+#include "model_io.h"
 
 typedef struct {
     const char *freeze; /* --freeze SPEC, or NULL: every layer trains */

@@ -19,9 +19,9 @@
 #define CLMNIST_TRAIN_LOOP_H
 #include <signal.h>
 
-#include "clmnist/infer.h"
-#include "clmnist/model_io.h"
-#include "clmnist/trainer.h"
+#include "infer.h"
+#include "model_io.h"
+#include "trainer.h"
 
 typedef struct {
     int epochs;             /* planned epochs: the schedule's length (the trainer's cfg.epochs) */

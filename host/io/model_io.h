@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "clmnist/model.h"
-#include "clmnist/status.h"
+#include "model.h"
+#include "status.h"
 
 #define CM_META_MAX 64
 #define CM_META_KEY 64

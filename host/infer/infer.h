@@ -5,10 +5,10 @@
 #define CLMNIST_INFER_H
 #include <stdint.h>
 
-#include "clmnist/backend.h"
-#include "clmnist/dataset.h"
-#include "clmnist/model.h"
-#include "clmnist/net.h"
+#include "backend.h"
+#include "dataset.h"
+#include "model.h"
+#include "net.h"
 
 typedef struct {
     double loss;     /* mean cross-entropy per example */

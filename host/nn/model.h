@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "clmnist/status.h"
+#include "status.h"
 
 #define CM_MAX_LAYERS 64
 #define CM_MAX_TENSORS (4 * CM_MAX_LAYERS)

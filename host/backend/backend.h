@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "clmnist/status.h"
+#include "status.h"
 
 typedef struct cm_buf cm_buf;
 typedef struct cm_backend cm_backend;
@@ -89,7 +89,7 @@ typedef struct {
     cm_status (*gather)(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off, int rows,
                         int dim, float scale, cm_buf *x, cm_buf *y);
     /* As gather, but each row (an height x width image) goes through its own random transform
-     * drawn from Philox(seed, step, row0 + r) (include/clmnist/philox.h): row0 is the place of
+     * drawn from Philox(seed, step, row0 + r) (host/core/philox.h): row0 is the place of
      * row 0 in the global batch (a rank's share starts there; 0 alone). All-zero aug: gather. */
     cm_status (*gather_augment)(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off, int rows,
                                 int height, int width, float scale, const cm_augment *aug, uint64_t seed, uint64_t step,
@@ -103,7 +103,7 @@ typedef struct {
      * is then the dropout's 1 / (1 - p), else 1). In place. */
     cm_status (*relu_backward)(cm_backend *b, cm_buf *dy, cm_buf *y, size_t n, float scale);
     /* Inverted dropout in place: y[i] = u_j >= p ? y[i] / (1 - p) : 0, u_j the Philox uniform
-     * of (seed, layer, step, j = offset + i) (include/clmnist/philox.h). y (n); offset: the place
+     * of (seed, layer, step, j = offset + i) (host/core/philox.h). y (n); offset: the place
      * of y[0] in the global batch's activations (a rank's share starts there; 0 alone). */
     cm_status (*dropout)(cm_backend *b, cm_buf *y, size_t n, float p, uint64_t seed, uint32_t layer, uint64_t step,
                          size_t offset);

@@ -10,7 +10,7 @@
 #define CLMNIST_DIST_H
 #include <stddef.h>
 
-#include "clmnist/status.h"
+#include "status.h"
 
 typedef struct cm_dist {
     int rank, size;             /* this process among the job's: 0 of 1 alone */

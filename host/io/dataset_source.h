@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "clmnist/dataset.h"
+#include "dataset.h"
 
 typedef enum { CM_PREP_RESIZE = 0, CM_PREP_MNIST } cm_preprocess;
 typedef enum { CM_TRANSPOSE_AUTO = 0, CM_TRANSPOSE_YES, CM_TRANSPOSE_NO } cm_transpose;

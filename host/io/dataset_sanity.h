@@ -11,7 +11,7 @@
 #define CLMNIST_DATASET_SANITY_H
 #include <stdint.h>
 
-#include "clmnist/dataset.h"
+#include "dataset.h"
 
 /* A warning when fewer than classes / CM_SANITY_CLASS_DIVISOR classes have a training example. */
 #define CM_SANITY_CLASS_DIVISOR 2

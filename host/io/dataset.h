@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "clmnist/status.h"
+#include "status.h"
 
 /* Refuse any single IDX payload larger than this (EMNIST ByClass train is ~550 MB). */
 #define CM_IDX_MAX_BYTES ((size_t)2 << 30)

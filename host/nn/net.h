@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "clmnist/backend.h"
-#include "clmnist/model.h"
+#include "backend.h"
+#include "model.h"
 
 typedef struct cm_net cm_net;
 

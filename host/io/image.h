@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "clmnist/status.h"
+#include "status.h"
 
 typedef enum { CM_INVERT_AUTO = 0, CM_INVERT_YES, CM_INVERT_NO } cm_invert;
 

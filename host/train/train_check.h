@@ -4,10 +4,10 @@
 #ifndef CLMNIST_TRAIN_CHECK_H
 #define CLMNIST_TRAIN_CHECK_H
 
-#include "clmnist/backend.h"
-#include "clmnist/dataset.h"
-#include "clmnist/model.h"
-#include "clmnist/trainer.h"
+#include "backend.h"
+#include "dataset.h"
+#include "model.h"
+#include "trainer.h"
 
 /* The speed hint: shown when the host backend is at least this many times faster. */
 #define CM_HINT_THRESHOLD 1.2
