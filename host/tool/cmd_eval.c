@@ -196,7 +196,7 @@ static cm_status eval_run(const eval_args *a, const cm_dataset *ds, runner *r) {
                     (long long)ev.correct, stats.accuracy * (double)stats.count);
         char store[64][32];
         const char *ptrs[64];
-        const char *const *names = classes <= 64 ? cli_meta_class_names(&r->file.meta, classes, store, ptrs) : NULL;
+        const char *const *names = classes <= 64 ? run_meta_class_names(&r->file.meta, classes, store, ptrs) : NULL;
         char arch[CM_ARCH_TEXT];
         model_describe(L, arch, sizeof arch);
         printf("model: %s: %s, trained on %s\n", a->model, arch,
@@ -229,8 +229,8 @@ cm_status cmd_eval(int argc, char **argv) {
     CM_TRY(parse(argc, argv, 0, &a, &help));
     if (help) return CM_OK;
     cm_dataset ds;
-    CM_TRY(cli_load_test_only(a.data, &ds));
-    cli_warn_test_data(a.data, &ds.test);
+    CM_TRY(run_load_test_only(a.data, &ds));
+    run_warn_test_data(a.data, &ds.test);
     runner r;
     cm_status st = runner_open(&a, &ds, a.batch, &r);
     if (st == CM_OK) st = eval_run(&a, &ds, &r);
@@ -362,7 +362,7 @@ static cm_status predict_run(const eval_args *a, runner *r, int batch, char **fi
                                           : cm_fail(CM_ERR_MEMORY, "out of host memory");
     char store[64][32];
     const char *ptrs[64];
-    const char *const *names = classes <= 64 ? cli_meta_class_names(&r->file.meta, classes, store, ptrs) : NULL;
+    const char *const *names = classes <= 64 ? run_meta_class_names(&r->file.meta, classes, store, ptrs) : NULL;
     for (int j = 0; st == CM_OK && j < s->ok; j++) {
         const float *p = probs + (size_t)j * classes;
         top_classes(p, classes, pred[j], top, order);

@@ -119,8 +119,8 @@ static cm_status parse(int argc, char **argv, serve_args *a, int *help) {
 static const char **class_names(const cm_meta *meta, int classes, char (*store)[32]) {
     const char **names = calloc((size_t)classes, sizeof *names);
     if (!names) return NULL;
-    if (classes <= 64 && cli_meta_class_names(meta, classes, store, names)) return names;
-    const char *const *known = cli_known_class_names(meta_get(meta, "dataset"), classes);
+    if (classes <= 64 && run_meta_class_names(meta, classes, store, names)) return names;
+    const char *const *known = run_known_class_names(meta_get(meta, "dataset"), classes);
     for (int c = 0; c < classes; c++) {
         if (known) {
             names[c] = known[c];
@@ -220,7 +220,7 @@ cm_status cmd_serve(int argc, char **argv) {
     CM_TRY(catch_stop_signals());
     cm_dataset ds = {0};
     if (a.data) {
-        CM_TRY(cli_load_test_only(a.data, &ds));
+        CM_TRY(run_load_test_only(a.data, &ds));
         if (ds.test.rows != 28 || ds.test.cols != 28)
             return cm_fail(CM_ERR_USAGE, "--data %s: the test images are %dx%d; serve needs 28x28", a.data,
                            ds.test.rows, ds.test.cols);
