@@ -245,6 +245,7 @@ static void perf_row(cm_backend *b, const bo_case *k, int reps) {
 
 int main(int argc, char **argv) {
     options o;
+    setvbuf(stdout, NULL, _IOLBF, 0); /* rows in order with the mismatches on stderr */
     if (parse(argc, argv, &o) != 0) return 2;
     cm_backend *host = NULL, *dev = NULL;
     if ((!o.perf || !o.backend || !strcmp(o.backend, "host")) && backend_host_create(NULL, &host) != CM_OK) {
