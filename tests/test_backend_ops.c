@@ -20,6 +20,13 @@
 
 #define R(name) .op = #name, .run = bo_run_##name
 #define WIN(b_, c_, h_, w_, k_, s_, p_) .p = {b_, c_, h_, w_, k_, s_, p_}
+/* all four transposes of one GEMM shape; atol ~ 1e-5 sqrt(k) */
+/* clang-format off */
+#define GEMM4(m, n, k, at)                                                                                             \
+    {R(gemm), .p = {m, n, k, 0, 0, 0}, .atol = at, .rtol = 1e-4}, {R(gemm), .p = {m, n, k, 1, 0, 0}, .atol = at,      \
+    .rtol = 1e-4}, {R(gemm), .p = {m, n, k, 0, 1, 0}, .atol = at, .rtol = 1e-4}, {R(gemm), .p = {m, n, k, 1, 1, 0},    \
+    .atol = at, .rtol = 1e-4}
+/* clang-format on */
 #define CONV(b_, c_, h_, w_, k_, s_, p_, oc_)                                                                          \
     .p = {b_, c_, h_, w_, k_, s_, p_, oc_} /* with OC for the gradient check */
 
@@ -38,15 +45,11 @@ static const bo_case cases[] = {
     {R(gather_augment), .p = {20, 9, 13, 5, 0, 3, 2}, .atol = 2e-4, .rtol = 1e-4},
     {R(gather_augment), .p = {5, 28, 28, 1, 0, 0, 1}, .atol = 2e-4, .rtol = 1e-4},
     /* dense layers: C = 0.75 op(A) op(B) - 0.5 C, all four transposes, padded leading dimensions */
-    {R(gemm), .p = {1, 1, 1, 0, 0, 0}, .atol = 1e-5, .rtol = 1e-4},
-    {R(gemm), .p = {7, 10, 33, 0, 0, 0}, .atol = 6e-5, .rtol = 1e-4},
-    {R(gemm), .p = {7, 10, 33, 1, 0, 3}, .atol = 6e-5, .rtol = 1e-4},
-    {R(gemm), .p = {7, 10, 33, 0, 1, 1}, .atol = 6e-5, .rtol = 1e-4},
-    {R(gemm), .p = {7, 10, 33, 1, 1, 5}, .atol = 6e-5, .rtol = 1e-4},
-    {R(gemm), .p = {129, 33, 784, 0, 1, 0}, .atol = 3e-4, .rtol = 1e-4},
-    {R(gemm), .p = {33, 784, 129, 1, 0, 0}, .atol = 1.2e-4, .rtol = 1e-4},
-    {R(gemm), .p = {10, 256, 7, 1, 1, 0}, .atol = 3e-5, .rtol = 1e-4},
-    {R(gemm), .p = {128, 512, 784, 0, 1, 0}, .atol = 3e-4, .rtol = 1e-4},
+    GEMM4(1, 1, 1, 1e-5), GEMM4(7, 10, 33, 5.8e-5), GEMM4(129, 33, 784, 2.8e-4), GEMM4(33, 784, 129, 1.14e-4),
+    GEMM4(128, 512, 784, 2.8e-4), GEMM4(10, 256, 7, 2.7e-5),
+    {R(gemm), .p = {7, 10, 33, 1, 0, 3}, .atol = 5.8e-5, .rtol = 1e-4},
+    {R(gemm), .p = {7, 10, 33, 0, 1, 1}, .atol = 5.8e-5, .rtol = 1e-4},
+    {R(gemm), .p = {7, 10, 33, 1, 1, 5}, .atol = 5.8e-5, .rtol = 1e-4},
     {R(gemm), .p = {24, 73728, 25, 0, 0, 0}, .atol = 5e-5, .rtol = 1e-4}, /* cnn conv1, batch 128 */
     {R(gemm), .p = {32, 12800, 216, 0, 0, 0}, .atol = 1.5e-4, .rtol = 1e-4}, /* cnn conv2 */
     {R(bias_act), .p = {1, 1, 1}, .grad = bo_grad_bias_act},
@@ -54,6 +57,7 @@ static const bo_case cases[] = {
     {R(bias_act), .p = {33, 129, 1}, .grad = bo_grad_bias_act},
     {R(bias_act), .p = {129, 784, 1}},
     {R(relu_backward), .p = {1}, .f = {1.0f}}, {R(relu_backward), .p = {1037}, .f = {1.0f / 0.7f}},
+    {R(relu_backward), .p = {735}, .f = {1.0f}}, {R(relu_backward), .p = {6138}, .f = {1.0f}},
     {R(dropout), .p = {1, 0, 2}, .f = {0.3f}}, {R(dropout), .p = {5, 0, 2}, .f = {0.3f}},
     {R(dropout), .p = {4259, 0, 1}, .f = {0.3f}}, {R(dropout), .p = {7, 3, 2}, .f = {0.5f}},
     {R(dropout), .p = {1000, 4097, 3}, .f = {0.3f}},
@@ -77,7 +81,7 @@ static const bo_case cases[] = {
     {R(max_norm), .p = {512, 7}, .f = {0.58f}, .atol = 1e-7, .rtol = 1e-6},
     /* convolution, pooling, BatchNorm; windows (B, C, H, W, K, S, P) */
     {R(relu), .p = {1}, .grad = bo_grad_relu}, {R(relu), .p = {343}, .grad = bo_grad_relu},
-    {R(relu), .p = {13662}},
+    {R(relu), .p = {735}}, {R(relu), .p = {6138}},
     {R(im2col), CONV(1, 1, 5, 5, 3, 1, 0, 2), .grad = bo_grad_conv},
     {R(im2col), CONV(2, 3, 7, 7, 3, 1, 1, 4), .grad = bo_grad_conv},
     {R(im2col), CONV(3, 5, 8, 9, 3, 2, 1, 3), .grad = bo_grad_conv},
@@ -125,8 +129,14 @@ static const bo_case cases[] = {
     {R(bn_forward), .p = {4, 5, 49, 1}, .f = {1e-3f, 0.3f}, .atol = 1e-5, .rtol = 1e-5},
     {R(bn_forward), .p = {8, 3, 196, 1}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-5},
     {R(bn_forward), .p = {32, 5, 784, 1}, .f = {1e-5f, 0.1f}, .atol = 1e-4, .rtol = 1e-4},
-    {R(bn_forward), .p = {3, 5, 7, 0}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-5},
+    {R(bn_forward), .p = {2, 3, 1, 0}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-5},
+    {R(bn_forward), .p = {16, 5, 1, 0}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-5},
+    {R(bn_forward), .p = {1, 5, 1, 0}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-5},
+    {R(bn_forward), .p = {1, 3, 49, 0}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-5},
     {R(bn_forward), .p = {4, 5, 49, 0}, .f = {1e-3f, 0.3f}, .atol = 1e-5, .rtol = 1e-5},
+    {R(bn_forward), .p = {8, 3, 196, 0}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-5},
+    {R(bn_forward), .p = {32, 5, 784, 0}, .f = {1e-5f, 0.1f}, .atol = 1e-4, .rtol = 1e-4},
+    {R(bn_forward), .p = {3, 5, 7, 0}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-5},
     {R(bn_backward), .p = {2, 3, 1}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-4, .grad = bo_grad_bn},
     {R(bn_backward), .p = {16, 5, 1}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-4, .grad = bo_grad_bn},
     {R(bn_backward), .p = {1, 5, 1}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-4, .grad = bo_grad_bn},

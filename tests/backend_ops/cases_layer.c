@@ -144,7 +144,10 @@ static bn_bufs bn_setup(bo_ctx *c, const bo_case *k) {
     float *rv = bo_uniform(c, nc, 14), *gamma = bo_uniform(c, nc, 12);
     for (size_t i = 0; i < nc; i++)
         rv[i] = 0.5f + rv[i] * rv[i], gamma[i] += 1.5f;
-    t.x = bo_in(c, bo_uniform(c, n, 11), 4 * n);
+    float *x = bo_uniform(c, n, 11);
+    for (size_t i = 0; i < n; i++)
+        x[i] = 2.0f * x[i] + 1.5f; /* an offset mean: the variance must not cancel */
+    t.x = bo_in(c, x, 4 * n);
     t.y = bo_out(c, n, 7.25f);
     t.gamma = bo_in(c, gamma, 4 * nc), t.beta = bo_in(c, bo_uniform(c, nc, 13), 4 * nc);
     t.rm = bo_in(c, bo_uniform(c, nc, 15), 4 * nc), t.rv = bo_in(c, rv, 4 * nc);
