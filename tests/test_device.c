@@ -1,8 +1,7 @@
-/* test_device.c: OpenCL operations against the host reference on PoCL (or any device),
- * uniform [-1, 1] inputs from fixed seeds, sizes that are not multiples of the work-group
- * size (GEMM in every transpose is a row of tests/test_backend_ops.c); a whole training step
- * device vs host; a short run on both; and the device error paths. Skips (exit 77) only when no OpenCL device exists at
- * all. */
+/* test_device.c: OpenCL operations against the host reference on PoCL (or any device), uniform
+ * [-1, 1] inputs from fixed seeds, sizes that are not multiples of the work-group size (GEMM in
+ * every transpose is a row of tests/test_backend_ops.c); a whole training step device vs host; a
+ * short run on both; and the device error paths. Skips (exit 77) only without an OpenCL device. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
