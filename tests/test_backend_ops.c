@@ -7,7 +7,8 @@
  * a gradient check also compare the backward with float64 central differences, on each backend.
  * An operation of CM_BACKEND_OP_LIST (backend.h) without a row fails the test.
  *
- * usage: test_backend_ops [--filter OP] [--backend device]   (the host is the reference, always run)
+ * usage: test_backend_ops [--filter OP] [--backend host|device]   (host: no device comparison;
+ *        the host is the reference and always runs)
  *        test_backend_ops --perf [--filter OP] [--backend host|device] [--reps N]
  * --perf times every row (median of N runs after 3 warm-up runs, each to backend_finish) and
  * prints ms and GFLOP/s or GB/s; it compares nothing and is never run by ctest.
@@ -178,6 +179,11 @@ typedef struct {
     int perf, reps;
 } options;
 
+static int usage(const char *argv0) {
+    fprintf(stderr, "usage: %s [--perf] [--filter OP] [--backend host|device] [--reps N]\n", argv0);
+    return -1;
+}
+
 static int parse(int argc, char **argv, options *o) {
     *o = (options){NULL, NULL, 0, 21};
     for (int i = 1; i < argc; i++) {
@@ -189,12 +195,10 @@ static int parse(int argc, char **argv, options *o) {
             o->backend = argv[++i];
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
             o->reps = atoi(argv[++i]);
-        else {
-            fprintf(stderr, "usage: %s [--perf] [--filter OP] [--backend host|device] [--reps N]\n", argv[0]);
-            return -1;
-        }
+        else
+            return usage(argv[0]);
     }
-    if (o->backend && strcmp(o->backend, "host") && strcmp(o->backend, "device")) return parse(0, argv, o) - 1;
+    if (o->backend && strcmp(o->backend, "host") && strcmp(o->backend, "device")) return usage(argv[0]);
     return 0;
 }
 
