@@ -288,6 +288,9 @@ int main(int argc, char **argv) {
         printf("SKIP: no case ran\n");
         return 77;
     }
-    printf("%d of %d cases failed\n", failed, ran);
+    if (o.perf)
+        printf("%d rows timed\n", ran);
+    else
+        printf("%d of %d cases failed\n", failed, ran);
     return failed ? 1 : 0;
 }
