@@ -34,7 +34,7 @@ static const command commands[] = {
 static void usage(FILE *out) {
     fprintf(out, "clmnist %s: GPU-accelerated training of image classifiers (MLPs and CNNs) with OpenCL\n\n",
             CLMNIST_VERSION);
-    fprintf(out, "usage: clmnist <command> [options]   (clmnist <command> --help for its options)\n\ncommands:\n");
+    fprintf(out, "usage: clmnist <command> [options]   (clmnist help <command> for its options)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].help);
 }
@@ -63,7 +63,11 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+    char *help_argv[] = {argv[0], argc > 2 ? argv[2] : NULL, "--help", NULL};
+    if (!strcmp(argv[1], "help") && argc == 3) { /* clmnist help CMD: clmnist CMD --help */
+        argc = 3;
+        argv = help_argv;
+    } else if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;
     }
