@@ -8,6 +8,7 @@
 #include "dist.h"
 #include "clmnist_version.h"
 #include "commands.h"
+#include "options.h"
 
 typedef struct {
     const char *name;
@@ -85,6 +86,12 @@ int main(int argc, char **argv) {
             return dist_exit(st, cm_last_error()); /* under mpirun: names the rank, ends the job */
         }
     }
-    fprintf(stderr, "clmnist: error: unknown command '%s' (see 'clmnist --help')\n", argv[1]);
+    const char *near = NULL;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (opt_distance(argv[1], commands[i].name) <= 2) near = commands[i].name;
+    if (near)
+        fprintf(stderr, "clmnist: error: unknown command '%s' (did you mean '%s'?)\n", argv[1], near);
+    else
+        fprintf(stderr, "clmnist: error: unknown command '%s' (see 'clmnist --help')\n", argv[1]);
     return 2;
 }
