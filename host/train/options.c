@@ -164,7 +164,10 @@ void opt_alias_note(unsigned command, char *buf, size_t size) {
         if (!(o->commands & command) || !o->aliases) continue;
         PUT("%s--", n ? ", " : "");
         for (const char *p = o->aliases; *p; p++)
-            PUT(*p == ',' ? "/--" : "%c", *p);
+            if (*p == ',')
+                PUT("/--");
+            else
+                PUT("%c", *p);
         PUT(" for --%s", o->name);
     }
 #undef PUT
