@@ -78,7 +78,7 @@ static const cm_extra_option train_extra[] = {
     {"checkpoint", 1, "  --checkpoint FILE where checkpoints go (default checkpoint.safetensors)\n"},
     {"resume", 1,
      "  --resume FILE     continue the run saved in checkpoint FILE; its training options (every\n"
-     "                    option above from --preset to --val) replace the flags\n"},
+     "                    option above from --preset to --transpose) replace the flags\n"},
     {"report", 1, "  --report DIR      write DIR/metrics.jsonl per epoch and DIR/report.html at the end\n"},
     {"stop-after", 1,
      "  --stop-after N    stop after N epochs of this invocation (the schedule still spans --epochs);\n"
@@ -452,15 +452,17 @@ static cm_status train(cm_train_args *a, train_files *f, cm_backend *b, const cm
 cm_status cmd_train(int argc, char **argv) {
     train_files f = {.out = "model.safetensors", .checkpoint = "checkpoint.safetensors", .serve_port = -1};
     cm_command_info info = {"train",
+                            CM_CMD_TRAIN,
+                            NULL,
                             "Trains an MLP (784-512-256-10 by default) on the GPU, reports test accuracy and saves "
                             "the model.",
-                            1,
                             train_extra,
                             on_extra,
-                            &f};
+                            &f,
+                            0};
     cm_train_args a;
     int help;
-    CM_TRY(cli_parse_train(argc, argv, &info, &a, &help));
+    CM_TRY(cli_parse(argc, argv, &info, &a, &help, NULL));
     if (help) return CM_OK;
     if (f.bind && f.serve_port < 0) return cm_fail(CM_ERR_USAGE, "--bind applies to --serve");
     if (!f.bind) f.bind = "127.0.0.1";
