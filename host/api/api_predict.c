@@ -99,6 +99,8 @@ int clmnist_predict_files(clmnist_model *model, const char *const *paths, int n,
     if (!paths) return api_null("clmnist_predict_files", "paths");
     if (!classes_out) return api_null("clmnist_predict_files", "classes_out");
     if (n < 1) return cm_fail(CM_ERR_USAGE, "clmnist_predict_files: n = %d files: expected at least 1", n);
+    for (int i = 0; i < n; i++) /* what a failure leaves */
+        classes_out[i] = -1;
     size_t dim = input_size(model), classes = (size_t)model->classes;
     uint8_t *images = malloc((size_t)n * dim);
     int *ok = calloc((size_t)n, sizeof(int)), *cls = malloc(sizeof(int) * (size_t)n), failed = 0, good = 0;

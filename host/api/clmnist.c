@@ -99,7 +99,8 @@ int clmnist_open(const char *options, clmnist_ctx **out) {
         return st;
     }
     cm_backend_options bo = {.device = c->device[0] ? c->device : NULL, .threads = c->threads};
-    snprintf(c->backend, sizeof c->backend, "%s", backend_resolve_kind(c->backend, &bo));
+    const char *kind = backend_resolve_kind(c->backend, &bo);
+    if (kind != c->backend) snprintf(c->backend, sizeof c->backend, "%s", kind);
     *out = c;
     return CM_OK;
 }
