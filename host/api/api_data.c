@@ -7,28 +7,25 @@
 #include "api_internal.h"
 #include "dataset_source.h"
 #include "parse.h"
+#include "run_options.h"
 
 /* The data options a model records as "train.*" metadata (cmd_train writes them): its image size,
- * preprocessing, held-out fraction, seed and transposition. A value it lacks keeps the default. */
+ * preprocessing, held-out fraction, seed and transposition, through the command line's checks. A
+ * value it lacks keeps the default. */
 static cm_status model_data_options(const cm_model_file *f, cm_data_options *o) {
-    const cm_meta *m = &f->meta;
-    const char *size = meta_get(m, "train.image-size"), *prep = meta_get(m, "train.preprocess");
-    const char *frac = meta_get(m, "train.test-fraction"), *seed = meta_get(m, "train.seed");
-    const char *tr = meta_get(m, "train.transpose");
+    static const char *const names[] = {"image-size", "preprocess", "test-fraction", "transpose"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "train.%s", names[i]);
+        const char *v = meta_get(&f->meta, key);
+        if (v && *v) CM_TRY(run_set_data_option(o, names[i], v));
+    }
+    const char *seed = meta_get(&f->meta, "train.seed");
     long v;
-    double d;
-    if (size && *size) {
-        CM_TRY(cm_parse_int("train.image-size", size, 1, 256, &v));
-        o->image_size = (int)v;
+    if (seed && *seed) {
+        CM_TRY(cm_parse_int("train.seed", seed, 0, 0x7fffffffL, &v)); /* the range of --seed */
+        o->seed = (uint64_t)v;
     }
-    if (prep && !strcmp(prep, "mnist")) o->preprocess = CM_PREP_MNIST;
-    if (frac && *frac) {
-        CM_TRY(cm_parse_float("train.test-fraction", frac, 1e-6, 0.999999, &d));
-        o->test_fraction = d;
-    }
-    if (seed && *seed) o->seed = strtoull(seed, NULL, 10);
-    if (tr && !strcmp(tr, "yes")) o->transpose = CM_TRANSPOSE_YES;
-    if (tr && !strcmp(tr, "no")) o->transpose = CM_TRANSPOSE_NO;
     return CM_OK;
 }
 

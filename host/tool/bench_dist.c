@@ -45,20 +45,20 @@ cm_status bench_dist_profile(const cm_train_args *a, const char *kind, int batch
         return cm_fail(CM_ERR_USAGE, "under mpirun, bench measures the data-parallel step alone: add --profile "
                                      "(and one --backends, one --batch)");
     cm_dataset ds;
-    CM_TRY(cli_load_data(a, &ds));
+    CM_TRY(run_load_data(a, &ds));
     cm_backend_options bo = {.device = a->device, .threads = a->threads, .profile = true, .slot = d->local_rank};
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (d->local_size > 1 && !a->threads) bo.threads = cores / d->local_size > 1 ? (int)(cores / d->local_size) : 1;
     cm_backend *b = NULL;
     cm_model model = {0};
     cm_trainer *t = NULL;
-    cm_train_config cfg = cli_train_config(a);
+    cm_train_config cfg = run_train_config(a);
     cfg.batch = batch;
     cfg.dist = d;
     cm_status st = backend_create(kind, &bo, &b);
     if (st == CM_OK) {
         size_t align = b->align_bytes > CM_PARAM_ALIGN_BYTES ? b->align_bytes : CM_PARAM_ALIGN_BYTES;
-        st = cli_init_model(a, &ds, align, b, &model);
+        st = run_init_model(a, &ds, align, b, &model);
     }
     if (st == CM_OK) st = trainer_check_batch(batch, d);
     if (st == CM_OK) st = dist_begin_work(d);

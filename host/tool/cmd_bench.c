@@ -195,7 +195,7 @@ static cm_status timed_steps(cm_trainer *t, cm_backend *b, int warmup, int steps
  * `steps` timed ones, with the backend drained before and after the timed part. */
 static cm_status throughput_run(cm_backend *b, const cm_dataset *ds, const cm_model *model, const cm_train_args *a,
                                 const bench_opts *o, tp_config *c) {
-    cm_train_config cfg = cli_train_config(a);
+    cm_train_config cfg = run_train_config(a);
     cfg.batch = c->batch;
     cfg.feed = c->feed;
     cm_trainer *t;
@@ -223,7 +223,7 @@ typedef struct {
 
 static cm_status time_to_accuracy(cm_backend *b, const cm_dataset *ds, const cm_model *model, const cm_train_args *a,
                                   const bench_opts *o, tta_result *r) {
-    cm_train_config cfg = cli_train_config(a);
+    cm_train_config cfg = run_train_config(a);
     cm_trainer *t;
     CM_TRY(trainer_create(b, ds, model, &cfg, &t));
     int per_epoch = trainer_steps_per_epoch(t);
@@ -272,9 +272,9 @@ static cm_status profile_steps(const char *kind, const cm_train_args *a, const b
     cm_status st = backend_create(kind, &bo, &b);
     if (st == CM_OK) {
         size_t align = b->align_bytes > CM_PARAM_ALIGN_BYTES ? b->align_bytes : CM_PARAM_ALIGN_BYTES;
-        st = cli_init_model(a, ds, align, b, &model);
+        st = run_init_model(a, ds, align, b, &model);
     }
-    cm_train_config cfg = cli_train_config(a);
+    cm_train_config cfg = run_train_config(a);
     cfg.batch = o->batches[0];
     if (st == CM_OK) st = trainer_create(b, ds, &model, &cfg, &t);
     double wall = 0.0;
@@ -410,7 +410,7 @@ static void memory_table(cm_backend **bk, int nbk, const double *setup_s, FILE *
 static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root) {
     cm_dataset ds;
     double t0 = timer_now();
-    CM_TRY(cli_load_data(a, &ds));
+    CM_TRY(run_load_data(a, &ds));
     double load_s = timer_now() - t0;
     cJSON_AddNumberToObject(root, "data_load_s", load_s);
 
@@ -429,7 +429,7 @@ static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root)
                     bk[i]->tuning[0] ? bk[i]->tuning : "CLBlast's default parameters (run 'clmnist tune')");
         if (st == CM_OK) {
             size_t align = bk[i]->align_bytes > CM_PARAM_ALIGN_BYTES ? bk[i]->align_bytes : CM_PARAM_ALIGN_BYTES;
-            st = cli_init_model(a, &ds, align, bk[i], &models[i]);
+            st = run_init_model(a, &ds, align, bk[i], &models[i]);
         }
     }
     FILE *out = o->json ? stderr : stdout;

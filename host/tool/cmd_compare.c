@@ -79,8 +79,8 @@ static cm_status run(const cm_train_args *a, side s[2], const cm_dataset *ds) {
     for (int i = 0; i < 2; i++)
         if (s[i].b->align_bytes > align) align = s[i].b->align_bytes;
     cm_model model;
-    CM_TRY(cli_init_model(a, ds, align, s[1].b, &model));
-    cm_train_config cfg = cli_train_config(a);
+    CM_TRY(run_init_model(a, ds, align, s[1].b, &model));
+    cm_train_config cfg = run_train_config(a);
     cm_status st = CM_OK;
     for (int i = 0; i < 2 && st == CM_OK; i++) {
         st = trainer_create(s[i].b, ds, &model, &cfg, &s[i].t);
@@ -92,7 +92,7 @@ static cm_status run(const cm_train_args *a, side s[2], const cm_dataset *ds) {
     model_free(&model);
     CM_TRY(st);
     char recipe[512];
-    cli_describe_recipe(a, recipe, sizeof recipe);
+    run_describe_recipe(a, recipe, sizeof recipe);
     printf("compare: %s, %s, batch %d, seed %llu\n  host:   %s\n  device: %s\n", arch, recipe, a->batch,
            (unsigned long long)a->seed, s[0].b->device_name, s[1].b->device_name);
     int steps = trainer_steps_per_epoch(s[0].t);
@@ -136,7 +136,7 @@ cm_status cmd_compare(int argc, char **argv) {
     CM_TRY(cli_parse_train(argc, argv, &compare_info, &a, &help));
     if (help) return CM_OK;
     cm_dataset ds;
-    CM_TRY(cli_load_data(&a, &ds));
+    CM_TRY(run_load_data(&a, &ds));
     cm_backend_options bo = {.device = a.device, .threads = a.threads};
     side s[2] = {{0}, {0}};
     cm_status st = backend_host_create(&bo, &s[0].b);

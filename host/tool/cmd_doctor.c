@@ -180,11 +180,11 @@ static void check_tuning(doctor *d, cm_backend *dev) {
 /* The fast preset's MLP at its batch size on ds's shapes against the device's memory. */
 static void check_memory(doctor *d, const cm_train_args *a, const cm_dataset *ds, cm_backend *dev) {
     cm_layout L;
-    if (cli_layout(a, ds, CM_PARAM_ALIGN_BYTES, &L) != CM_OK) {
+    if (run_layout(a, ds, CM_PARAM_ALIGN_BYTES, &L) != CM_OK) {
         report(d, FAIL, "memory", NULL, NULL, "%s", cm_last_error());
         return;
     }
-    cm_train_config cfg = cli_train_config(a);
+    cm_train_config cfg = run_train_config(a);
     int resident = trainer_feed_resident(dev, &ds->train, cfg.feed);
     cm_train_memory m = trainer_memory_estimate(&L, &cfg, &ds->train, resident);
     size_t total = m.params + m.activations + m.data;
@@ -236,9 +236,9 @@ static void check_smoke(doctor *d, const cm_train_args *a, cm_dataset *ds, int r
     size_t align = b[1]->align_bytes > CM_PARAM_ALIGN_BYTES ? b[1]->align_bytes : CM_PARAM_ALIGN_BYTES;
     cm_model model;
     cm_agreement g;
-    cm_train_config cfg = cli_train_config(a);
+    cm_train_config cfg = run_train_config(a);
     cfg.epochs = 1;
-    cm_status st = cli_init_model(a, &sub, align, b[1], &model);
+    cm_status st = run_init_model(a, &sub, align, b[1], &model);
     if (st == CM_OK) {
         st = train_agreement(b, &sub, &model, &cfg, SMOKE_STEPS, &g);
         model_free(&model);

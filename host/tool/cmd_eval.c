@@ -211,7 +211,7 @@ cm_status cmd_eval(int argc, char **argv) {
     clmnist_eval_result r = {0};
     cm_status st = open_model(&a, &ctx, &m);
     if (st == CM_OK) st = clmnist_dataset_open(ctx, a.data, m, &ds);
-    if (st == CM_OK) cli_warn_test_data(a.data, &ds->ds.test);
+    if (st == CM_OK) run_warn_test_data(a.data, &ds->ds.test);
     double t0 = timer_now();
     if (st == CM_OK) st = clmnist_evaluate(m, ds, &r);
     if (st == CM_OK) st = eval_show(&a, m, ds, &r, timer_now() - t0);

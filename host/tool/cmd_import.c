@@ -54,7 +54,7 @@ static cm_status parse(int argc, char **argv, import_args *a, int *help) {
         if (c == 'r') a->raw = 1;
         if (c == 's') CM_TRY(cm_parse_int("--seed", optarg, 0, 0x7fffffffL, &n));
         if (c == 's') a->o.seed = (uint64_t)n;
-        if (strchr("ipft", c)) CM_TRY(cli_set_data_option(&a->o, opts[i].name, optarg));
+        if (strchr("ipft", c)) CM_TRY(run_set_data_option(&a->o, opts[i].name, optarg));
     }
     if (argc - optind != 2)
         return cm_fail(CM_ERR_USAGE, "clmnist import: expected SRC and DEST (see 'clmnist import --help')");

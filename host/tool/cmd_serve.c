@@ -204,7 +204,7 @@ cm_status cmd_serve(int argc, char **argv) {
     CM_TRY(catch_stop_signals());
     cm_dataset ds = {0};
     if (a.data) {
-        CM_TRY(cli_load_test_only(a.data, &ds));
+        CM_TRY(run_load_test_only(a.data, &ds));
         if (ds.test.rows != 28 || ds.test.cols != 28)
             return cm_fail(CM_ERR_USAGE, "--data %s: the test images are %dx%d; serve needs 28x28", a.data,
                            ds.test.rows, ds.test.cols);

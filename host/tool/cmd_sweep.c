@@ -73,12 +73,12 @@ static cm_status on_extra(void *ctx, int index, const char *v) {
 /* The recipe every trial starts from, for sweep.json: the run options the space does not set. */
 static void describe_base(const cm_train_args *a, const sweep_space *sp, char *buf, size_t size) {
     size_t o = (size_t)snprintf(buf, size, "data=%s", a->data_dir);
-    for (const char *const *name = cli_run_option_names; *name && o < size; name++) {
+    for (const char *const *name = run_option_names; *name && o < size; name++) {
         int searched = !strcmp(*name, "epochs");
         for (int i = 0; i < sp->n; i++)
             searched |= !strcmp(*name, sp->p[i].name);
         char v[256];
-        cli_format_train_option(a, *name, v, sizeof v);
+        run_format_option(a, *name, v, sizeof v);
         if (!searched) o += (size_t)snprintf(buf + o, size - o, " %s=%s", *name, v);
     }
 }

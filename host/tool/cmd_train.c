@@ -138,7 +138,7 @@ static cm_status read_start(cm_train_args *a, train_files *f, cm_model_file *fil
     const char *from = f->resume ? f->resume : f->init;
     int saved = 0;
     if (from) CM_TRY(model_file_load(from, CM_PARAM_ALIGN_BYTES, file));
-    if (f->resume) CM_TRY(cli_checkpoint_options(f->resume, &file->meta, a, &f->start_epoch));
+    if (f->resume) CM_TRY(run_checkpoint_options(f->resume, &file->meta, a, &f->start_epoch));
     if (f->init) model_describe(&file->model.layout, a->arch, sizeof a->arch); /* the file's architecture */
     if (f->resume) {
         CM_TRY(train_checkpoint_patience(f->resume, &file->meta, &saved));
@@ -155,7 +155,7 @@ static cm_status read_start(cm_train_args *a, train_files *f, cm_model_file *fil
 static cm_status check_resume_data(const cm_train_args *a, const train_files *f, const cm_model_file *file) {
     const char *want = f->resume ? meta_get(&file->meta, "dataset_sha256") : NULL;
     if (!want) return CM_OK;
-    char *have = cli_dataset_digests(a->data_dir);
+    char *have = run_dataset_digests(a->data_dir);
     cm_status st = CM_OK;
     if (have && strcmp(have, want) != 0)
         st = cm_fail(CM_ERR_USAGE,
@@ -198,7 +198,7 @@ static void speed_hint(const cm_train_args *a, const train_files *f, cm_backend 
     if (strcmp(b->kind, "device") != 0 || !backend_device_is_cpu(b)) return;
     cm_backend_options bo = {.threads = a->threads};
     cm_backend *both[2] = {NULL, b};
-    cm_train_config cfg = cli_train_config(a);
+    cm_train_config cfg = run_train_config(a);
     double step_s[2], ratio;
     int timed;
     cm_status st = backend_host_create(&bo, &both[0]);
@@ -218,7 +218,7 @@ static cm_status same_architecture(const cm_train_args *a, const cm_dataset *ds,
                                    const cm_layout *file_layout) {
     cm_layout L;
     char want[CM_ARCH_TEXT], have[CM_ARCH_TEXT];
-    cm_status st = cli_layout(a, ds, CM_PARAM_ALIGN_BYTES, &L);
+    cm_status st = run_layout(a, ds, CM_PARAM_ALIGN_BYTES, &L);
     model_describe(file_layout, have, sizeof have);
     if (st != CM_OK) return cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: %s", path, cm_last_error());
     model_describe(&L, want, sizeof want);
@@ -258,7 +258,7 @@ static cm_status prepare_model(cm_train_args *a, train_files *f, cm_backend *b, 
         model_file_free(file);
         CM_TRY(model_file_load(from, align, file));
     } else if (!from) {
-        CM_TRY(cli_init_model(a, ds, align, b, &file->model));
+        CM_TRY(run_init_model(a, ds, align, b, &file->model));
     }
     if (f->init) CM_TRY(adapt_init(a, f, ds, &file->model));
     if (f->resume) CM_TRY(transfer_meta_copy(&f->finetune, &file->meta));
@@ -273,7 +273,7 @@ static void print_start(const cm_train_args *a, const train_files *f, cm_trainer
                         const char *arch) {
     const char *from = f->resume ? f->resume : f->init;
     char recipe[512];
-    cli_describe_recipe(a, recipe, sizeof recipe);
+    run_describe_recipe(a, recipe, sizeof recipe);
     const cm_layout *L = trainer_layout(t);
     char frozen[64] = "";
     if (L->frozen_count) snprintf(frozen, sizeof frozen, ", %zu frozen", L->frozen_count);
@@ -388,7 +388,7 @@ static cm_status train(cm_train_args *a, train_files *f, cm_backend *b, const cm
     speed_hint(a, f, b, ds, &file->model);
     char arch[CM_ARCH_TEXT];
     model_describe(&file->model.layout, arch, sizeof arch);
-    cm_train_config cfg = cli_train_config(a);
+    cm_train_config cfg = run_train_config(a);
     cfg.dist = dist_world();
     cm_meta meta;
     cm_train_run run = {.not_writer = f->rank != 0,
@@ -412,7 +412,7 @@ static cm_status train(cm_train_args *a, train_files *f, cm_backend *b, const cm
     if (st == CM_OK) st = train_loop_create(t, &run, &loop);
     if (st == CM_OK && f->resume) st = train_loop_resume(loop, f->resume, file);
     model_file_free(file);
-    if (st == CM_OK) st = cli_model_meta(a, ds, b, &meta);
+    if (st == CM_OK) st = run_model_meta(a, ds, b, &meta);
     if (st == CM_OK) st = transfer_meta_copy(&meta, &f->finetune);
     if (st == CM_OK && f->report) st = report_begin(f->report, f->resume != NULL);
     if (st == CM_OK) print_start(a, f, t, loop, arch);
@@ -468,8 +468,8 @@ cm_status cmd_train(int argc, char **argv) {
     cm_dataset ds = {0};
     cm_backend *b = NULL;
     cm_status st = read_start(&a, &f, &file);
-    if (st == CM_OK) st = cli_load_data(&a, &ds);
-    if (st == CM_OK) st = cli_warn_data(a.data_dir, &ds);
+    if (st == CM_OK) st = run_load_data(&a, &ds);
+    if (st == CM_OK) st = run_warn_data(a.data_dir, &ds);
     if (st == CM_OK) st = check_resume_data(&a, &f, &file);
     if (st == CM_OK) st = open_backend(&a, &b);
     if (st == CM_OK) st = train(&a, &f, b, &ds, &file);

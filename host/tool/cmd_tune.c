@@ -238,7 +238,7 @@ static void print_counts(const char *kernel, const search_counts *c) {
 static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a, const cm_dataset *ds,
                       const tune_opts *o) {
     cm_layout L;
-    CM_TRY(cli_layout(a, ds, CM_PARAM_ALIGN_BYTES, &L));
+    CM_TRY(run_layout(a, ds, CM_PARAM_ALIGN_BYTES, &L));
     char arch[CM_ARCH_TEXT], tuned_for[CM_ARCH_TEXT + 64];
     model_describe(&L, arch, sizeof arch);
     snprintf(tuned_for, sizeof tuned_for, "%s, batch %d", arch, a->batch);
@@ -396,7 +396,7 @@ cm_status cmd_tune(int argc, char **argv) {
     CM_TRY(cli_parse_train(argc, argv, &info, &a, &help));
     if (help) return CM_OK;
     cm_dataset ds = {0};
-    CM_TRY(cli_load_data(&a, &ds));
+    CM_TRY(run_load_data(&a, &ds));
     setenv("CLMNIST_NO_TUNING", "1", 1); /* measure CLBlast as it comes, not an earlier tuning */
     cm_backend_options bo = {.device = a.device, .threads = a.threads};
     cm_backend *dev = NULL, *host = NULL;

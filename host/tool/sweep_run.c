@@ -75,7 +75,7 @@ static cm_status trial_model(const sweep_ctx *c, const cm_train_args *a, const c
                              int *resumed, int *start) {
     size_t align = c->b->align_bytes > CM_PARAM_ALIGN_BYTES ? c->b->align_bytes : CM_PARAM_ALIGN_BYTES;
     *start = *resumed = 0;
-    if (access(path, F_OK) != 0) return cli_init_model(a, c->ds, align, c->b, &file->model);
+    if (access(path, F_OK) != 0) return run_init_model(a, c->ds, align, c->b, &file->model);
     CM_TRY(model_file_load(path, align, file));
     CM_TRY(train_checkpoint_epoch(path, &file->meta, start));
     *resumed = 1;
@@ -84,7 +84,7 @@ static cm_status trial_model(const sweep_ctx *c, const cm_train_args *a, const c
 
 static cm_status trial_meta(const sweep_ctx *c, const cm_train_args *a, int t, cm_meta *meta) {
     char set[CM_META_VALUE];
-    CM_TRY(cli_model_meta(a, c->ds, c->b, meta));
+    CM_TRY(run_model_meta(a, c->ds, c->b, meta));
     sweep_settings_format(&c->s->space, &c->s->trial[t].settings, " ", set, sizeof set);
     CM_TRY(meta_set(meta, "sweep.trial", "%d", t + 1));
     CM_TRY(meta_set(meta, "sweep.settings", "%s", set));
@@ -106,7 +106,7 @@ static cm_status train_trial(sweep_ctx *c, int t, int k, sweep_result *r) {
     if (st == CM_OK && start > to)
         st = cm_fail(CM_ERR_FORMAT, "%s: holds %d epochs, more than rung %d's %d", path, start, k + 1, to);
     if (st == CM_OK) st = trial_meta(c, &a, t, meta);
-    cm_train_config cfg = cli_train_config(&a);
+    cm_train_config cfg = run_train_config(&a);
     cm_trainer *tr = NULL;
     cm_train_loop *loop = NULL;
     cm_train_run run = {.epochs = a.epochs,
@@ -240,7 +240,7 @@ static cm_status save_best(sweep_ctx *c, int best) {
                      path);
     if (st == CM_OK) st = trial_model(c, &a, path, &file, &resumed, &start);
     if (st == CM_OK) st = trial_meta(c, &a, best, meta);
-    cm_train_config cfg = cli_train_config(&a);
+    cm_train_config cfg = run_train_config(&a);
     cm_trainer *tr = NULL;
     cm_stats ev = {0};
     if (st == CM_OK) st = trainer_create(c->b, c->ds, &file.model, &cfg, &tr);
@@ -324,8 +324,8 @@ cm_status sweep_run(sweep_state *s, const cm_train_args *base, const sweep_run_o
     c.int_at_step = int_at ? strtol(int_at, NULL, 10) : 0;
     cm_status st = check_trials(&c);
     if (st == CM_OK) st = sweep_state_open(s);
-    if (st == CM_OK) st = cli_load_data(base, &ds);
-    if (st == CM_OK) st = cli_warn_data(base->data_dir, &ds);
+    if (st == CM_OK) st = run_load_data(base, &ds);
+    if (st == CM_OK) st = run_warn_data(base->data_dir, &ds);
     if (st == CM_OK) st = open_backend(base, &c.b);
     if (st == CM_OK) st = run_all(&c);
     if (c.b) backend_destroy(c.b);

@@ -67,7 +67,7 @@ static cm_status flag_type(const char *name, const char *token, sweep_type *type
 static cm_status check_value(const sweep_param *p, const char *token, const char *value) {
     cm_train_args a;
     memset(&a, 0, sizeof a);
-    if (cli_set_train_option(&a, p->name, value) != CM_OK)
+    if (run_set_option(&a, p->name, value) != CM_OK)
         return cm_fail(CM_ERR_USAGE, "--space '%s': %s", token, cm_last_error());
     return CM_OK;
 }

@@ -53,7 +53,7 @@ static cm_status listen_on(cm_train_dash *td, const cm_train_dash_options *o) {
 cm_status train_dash_start(cm_train_dash *td, const cm_train_dash_options *o, const cm_dataset *ds,
                            const cm_split *eval, const cm_backend *b, int epochs, int start_epoch) {
     *td = (cm_train_dash){.backend = o->backend, .epochs = epochs, .start_epoch = start_epoch};
-    const char *const *known = cli_known_class_names(ds->name, ds->classes);
+    const char *const *known = run_known_class_names(ds->name, ds->classes);
     static char store[CM_DASH_CLASSES][8];
     static const char *numbers[CM_DASH_CLASSES];
     for (int c = 0; c < CM_DASH_CLASSES; c++) {

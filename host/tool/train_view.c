@@ -88,7 +88,7 @@ cm_status train_view_write_report(cm_trainer *t, const char *dir, const cm_datas
         ev.loss = ev_stats->loss;
         char title[256];
         snprintf(title, sizeof title, "clmnist training report: %s, %s", meta_get(meta, "layers"), ds->name);
-        st = report_write_html(dir, title, meta, 1, &ev, split, cli_known_class_names(ds->name, classes));
+        st = report_write_html(dir, title, meta, 1, &ev, split, run_known_class_names(ds->name, classes));
         eval_free(&ev);
     }
     free(pred);

@@ -2,13 +2,13 @@
  * model_file_load runs on a file's bytes (the 8-byte length, the JSON header, every tensor's
  * dtype, shape and offsets, the "modules" layer list and the other architecture metadata), then
  * what the tool reads from the metadata of a file that loads: a checkpoint's training options
- * and position (cli_checkpoint_options, as `train --resume`), its train.arch laid out on the
- * file's input (cli_layout), its patience and early-stopping state, and "class_names" (as
+ * and position (run_checkpoint_options, as `train --resume`), its train.arch laid out on the
+ * file's input (run_layout), its patience and early-stopping state, and "class_names" (as
  * `eval` and `predict`). Loaded arrays must hold layout.total floats each. */
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "cli.h"
+#include "run_options.h"
 #include "model_io.h"
 #include "train_loop.h"
 
@@ -22,18 +22,17 @@ static void touch(const float *v, size_t n) {
 
 /* The training options of a checkpoint, over the defaults `train` starts from. */
 static void checkpoint_options(const cm_model_file *f) {
-    static const cm_command_info info = {"train", "fuzz", 1, NULL, NULL, NULL};
-    char arg0[] = "train", *argv[] = {arg0, NULL};
     cm_train_args a;
-    int help = 0, start_epoch = 0;
-    if (cli_parse_train(1, argv, &info, &a, &help) != CM_OK) abort();
-    if (cli_checkpoint_options("fuzz", &f->meta, &a, &start_epoch) != CM_OK) return;
+    int start_epoch = 0;
+    run_defaults(&a);
+    if (run_apply_preset(&a, "fast") != CM_OK || run_finish(&a) != CM_OK) abort();
+    if (run_checkpoint_options("fuzz", &f->meta, &a, &start_epoch) != CM_OK) return;
     const cm_layout *L = &f->model.layout;
     cm_dataset ds = {.classes = L->classes};
     ds.train.rows = L->input.h;
     ds.train.cols = L->input.w;
     cm_layout mine;
-    (void)cli_layout(&a, &ds, CM_PARAM_ALIGN_BYTES, &mine);
+    (void)run_layout(&a, &ds, CM_PARAM_ALIGN_BYTES, &mine);
 }
 
 static void read_meta(const cm_model_file *f) {
@@ -47,7 +46,7 @@ static void read_meta(const cm_model_file *f) {
     if (L->classes <= 64) { /* as eval and predict ask */
         char store[64][32];
         const char *names[64];
-        (void)cli_meta_class_names(&f->meta, L->classes, store, names);
+        (void)run_meta_class_names(&f->meta, L->classes, store, names);
     }
 }
 

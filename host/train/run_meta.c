@@ -1,19 +1,19 @@
-/* cli_meta.c: what a run writes into its model file's metadata (cli_model_meta) and reads back
+/* run_meta.c: what a run writes into its model file's metadata (run_model_meta) and reads back
  * from it: class names, the training files' digests. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "run_options.h"
 #include "clmnist_version.h"
 #include "digest.h"
 
-const char *const *cli_known_class_names(const char *name, int classes) {
+const char *const *run_known_class_names(const char *name, int classes) {
     return dataset_known_class_names(name, classes);
 }
 
-const char *const *cli_meta_class_names(const cm_meta *meta, int classes, char (*store)[32], const char **names) {
+const char *const *run_meta_class_names(const cm_meta *meta, int classes, char (*store)[32], const char **names) {
     const char *text = meta_get(meta, "class_names");
     if (!text) return NULL;
     cJSON *arr = cJSON_Parse(text);
@@ -30,7 +30,7 @@ const char *const *cli_meta_class_names(const cm_meta *meta, int classes, char (
     return ok ? names : NULL;
 }
 
-char *cli_dataset_digests(const char *data_dir) {
+char *run_dataset_digests(const char *data_dir) {
     cJSON *sha = cJSON_CreateObject();
     const char *stems[2] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"};
     for (int i = 0; sha && i < 2; i++) {
@@ -45,11 +45,11 @@ char *cli_dataset_digests(const char *data_dir) {
     return text;
 }
 
-cm_status cli_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_backend *b, cm_meta *m) {
+cm_status run_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_backend *b, cm_meta *m) {
     memset(m, 0, sizeof *m);
     char arch[CM_ARCH_TEXT];
     cm_layout L;
-    CM_TRY(cli_layout(a, ds, CM_PARAM_ALIGN_BYTES, &L));
+    CM_TRY(run_layout(a, ds, CM_PARAM_ALIGN_BYTES, &L));
     model_describe(&L, arch, sizeof arch);
     CM_TRY(meta_set(m, "format", "pt"));
     CM_TRY(meta_set(m, "clmnist.format_version", "%s", CM_MODEL_FORMAT_VERSION));
@@ -70,7 +70,7 @@ cm_status cli_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_
                     resized ? "; grayscale images resized as they are" : "; white ink on black, as in MNIST"));
     CM_TRY(meta_set(m, "classes", "%d", ds->classes));
     const char *const *names =
-        ds->class_names ? (const char *const *)ds->class_names : cli_known_class_names(ds->name, ds->classes);
+        ds->class_names ? (const char *const *)ds->class_names : run_known_class_names(ds->name, ds->classes);
     if (names) {
         cJSON *arr = cJSON_CreateStringArray(names, ds->classes);
         char *text = cJSON_PrintUnformatted(arr);
@@ -79,13 +79,13 @@ cm_status cli_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_
         free(text);
     }
     CM_TRY(meta_set(m, "dataset", "%s", ds->name));
-    char *text = cli_dataset_digests(a->data_dir);
+    char *text = run_dataset_digests(a->data_dir);
     if (text) CM_TRY(meta_set(m, "dataset_sha256", "%s", text));
     free(text);
-    for (const char *const *name = cli_run_option_names; *name; name++) {
+    for (const char *const *name = run_option_names; *name; name++) {
         char key[64], value[256];
         snprintf(key, sizeof key, "train.%s", *name);
-        cli_format_train_option(a, *name, value, sizeof value);
+        run_format_option(a, *name, value, sizeof value);
         CM_TRY(meta_set(m, key, "%s", value));
     }
     CM_TRY(meta_set(m, "backend", "%s", b->kind));

@@ -1,7 +1,7 @@
-/* data_check.c: the dataset's sanity warnings (dataset_sanity.h), printed once per run. */
+/* run_data_check.c: the dataset's sanity warnings (dataset_sanity.h), printed once per run. */
 #include <stdio.h>
 
-#include "cli.h"
+#include "run_options.h"
 #include "dataset_sanity.h"
 
 enum { MAX_WARNINGS = 8 };
@@ -14,14 +14,14 @@ static void print_warnings(const char *dir, const cm_sanity_report *r) {
         fprintf(stderr, "clmnist: warning: %s: %s\n", dir, lines[i]);
 }
 
-cm_status cli_warn_data(const char *dir, const cm_dataset *ds) {
+cm_status run_warn_data(const char *dir, const cm_dataset *ds) {
     cm_sanity_report r;
     CM_TRY(dataset_sanity(ds, &r));
     print_warnings(dir, &r);
     return CM_OK;
 }
 
-void cli_warn_test_data(const char *dir, const cm_split *test) {
+void run_warn_test_data(const char *dir, const cm_split *test) {
     cm_sanity_report r = {.test_count = test->count, .blank_test = dataset_blank_images(test)};
     print_warnings(dir, &r);
 }

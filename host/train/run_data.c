@@ -1,19 +1,12 @@
-/* cli_data.c: the options that say how --data is read (dataset_source.h), shared by train,
+/* run_data.c: the options that say how --data is read (dataset_source.h), shared by train,
  * compare, bench, tune and import, and eval's test split of data that is not IDX. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "run_options.h"
 
-const char cli_data_options_help[] =
-    "  --image-size N    images become NxN (default: the data's own size; 28 for image folders)\n"
-    "  --preprocess P    resize (plain resize, default) or mnist (as 'predict' does: invert dark ink,\n"
-    "                    crop to the ink, fit 20x20, centre in 28x28)\n"
-    "  --test-fraction F held out, seeded by --seed, when the data has no test split (default 0.1)\n"
-    "  --transpose T     yes, no or auto (default: yes for EMNIST's emnist-* files)\n";
-
-cm_status cli_set_data_option(cm_data_options *o, const char *name, const char *v) {
+cm_status run_set_data_option(cm_data_options *o, const char *name, const char *v) {
     long n;
     double d;
     if (!strcmp(name, "image-size")) {
@@ -41,7 +34,7 @@ cm_status cli_set_data_option(cm_data_options *o, const char *name, const char *
     return CM_OK;
 }
 
-void cli_format_data_option(const cm_data_options *o, const char *name, char *buf, size_t size) {
+void run_format_data_option(const cm_data_options *o, const char *name, char *buf, size_t size) {
     static const char *const transpose[] = {"auto", "yes", "no"};
     buf[0] = '\0';
     if (!strcmp(name, "image-size") && o->image_size)
@@ -54,7 +47,7 @@ void cli_format_data_option(const cm_data_options *o, const char *name, char *bu
         snprintf(buf, size, "%s", transpose[o->transpose]);
 }
 
-cm_status cli_load_other_test(const char *path, cm_dataset *ds) {
+cm_status run_load_other_test(const char *path, cm_dataset *ds) {
     cm_data_options o;
     dataset_default_options(&o);
     o.notes = stderr;

@@ -1,8 +1,8 @@
-/* presets.c: the recipes --preset starts from; every flag given on the command line overrides
+/* run_presets.c: the recipes --preset starts from; every flag given on the command line overrides
  * them. Each one's accuracy, time and the machine it ran on are in docs/RESULTS.md. */
 #include <stddef.h>
 
-#include "cli.h"
+#include "run_options.h"
 
 /* fast: the default; a 784-512-256-10 MLP, >= 98.2% on MNIST in 5 epochs. */
 static const char *const fast_settings[] = {"layers=512,256",
@@ -69,7 +69,7 @@ static const char *const cnn_best_settings[] = {
     "augment=shift=2.5,rotate=12,scale=0.12",
     NULL};
 
-const cli_preset cli_presets[] = {
+const cm_preset run_presets[] = {
     {"fast", "784-512-256-10 MLP, SGD momentum 0.9, lr 0.1 cosine, 5 epochs", fast_settings},
     {"best",
      "784-1024-1024-10 MLP, Nesterov, lr 0.05 cosine with warm-up, dropout 0.2, weight decay 5e-5, "

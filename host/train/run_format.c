@@ -1,20 +1,20 @@
-/* cli_options.c: a run's training options as text: saved as "train.*" model metadata
- * (cli_format_train_option), restored from a checkpoint (cli_checkpoint_options) through the
+/* run_format.c: a run's training options as text: saved as "train.*" model metadata
+ * (run_format_option), restored from a checkpoint (run_checkpoint_options) through the
  * command line's own checks, and described in one line for the "model:" line. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "run_options.h"
 #include "train_loop.h"
 
-const char *const cli_run_option_names[] = {
+const char *const run_option_names[] = {
     "preset",    "layers",     "arch",       "epochs",        "batch",        "optimizer", "lr",
     "momentum",  "beta1",      "beta2",      "eps",           "weight-decay", "schedule",  "warmup-steps",
     "step-size", "gamma",      "dropout",    "max-norm",      "augment",      "seed",      "val",
     "limit",     "image-size", "preprocess", "test-fraction", "transpose",    NULL};
 
-cm_status cli_checkpoint_options(const char *path, const cm_meta *m, cm_train_args *a, int *start_epoch) {
+cm_status run_checkpoint_options(const char *path, const cm_meta *m, cm_train_args *a, int *start_epoch) {
     const char *required[] = {"checkpoint.epoch", "train.batch", "train.lr", "train.epochs", "train.seed"};
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         if (!meta_get(m, required[i]))
@@ -22,15 +22,15 @@ cm_status cli_checkpoint_options(const char *path, const cm_meta *m, cm_train_ar
     CM_TRY(train_checkpoint_epoch(path, m, start_epoch));
     /* the preset first: the other options were saved after it had been applied */
     const char *preset = meta_get(m, "train.preset");
-    cm_status st = preset ? cli_set_train_option(a, "preset", preset) : CM_OK;
-    for (const char *const *name = cli_run_option_names; *name && st == CM_OK; name++) {
+    cm_status st = preset ? run_set_option(a, "preset", preset) : CM_OK;
+    for (const char *const *name = run_option_names; *name && st == CM_OK; name++) {
         char key[64];
         snprintf(key, sizeof key, "train.%s", *name);
         const char *v = meta_get(m, key);
         /* train.layers and train.arch: checked in train(); an empty value: not given (image-size) */
         if (!v || !*v || !strcmp(*name, "preset")) continue;
         if (!strcmp(*name, "optimizer") && !strcmp(v, "sgd-momentum")) v = "momentum"; /* format 1 name */
-        st = cli_set_train_option(a, *name, v);
+        st = run_set_option(a, *name, v);
     }
     if (st != CM_OK) return cm_fail(CM_ERR_FORMAT, "%s: bad checkpoint metadata: %s", path, cm_last_error());
     return CM_OK;
@@ -45,7 +45,7 @@ static const char *ffmt(char *buf, size_t size, float v) {
     return buf;
 }
 
-void cli_format_train_option(const cm_train_args *a, const char *name, char *buf, size_t size) {
+void run_format_option(const cm_train_args *a, const char *name, char *buf, size_t size) {
     char f1[32], f2[32], f3[32];
     buf[0] = '\0';
     if (!strcmp(name, "preset"))
@@ -103,10 +103,10 @@ void cli_format_train_option(const cm_train_args *a, const char *name, char *buf
     else if (!strcmp(name, "limit"))
         snprintf(buf, size, "%d", a->limit);
     else
-        cli_format_data_option(&a->data, name, buf, size);
+        run_format_data_option(&a->data, name, buf, size);
 }
 
-void cli_describe_recipe(const cm_train_args *a, char *buf, size_t size) {
+void run_describe_recipe(const cm_train_args *a, char *buf, size_t size) {
     size_t o = 0;
 #define PUT(...) o += o < size ? (size_t)snprintf(buf + o, size - o, __VA_ARGS__) : 0
     PUT("%s lr %g (%s", a->optimizer, (double)a->lr, schedule_name(a->schedule));
@@ -121,7 +121,7 @@ void cli_describe_recipe(const cm_train_args *a, char *buf, size_t size) {
     if (a->max_norm > 0) PUT(", max-norm %g", (double)a->max_norm);
     if (a->augment.shift > 0 || a->augment.rotate > 0 || a->augment.scale > 0 || a->augment.flip > 0) {
         char aug[128];
-        cli_format_train_option(a, "augment", aug, sizeof aug);
+        run_format_option(a, "augment", aug, sizeof aug);
         PUT(", augment %s", aug);
     }
 #undef PUT
