@@ -40,7 +40,13 @@ install(TARGETS clmnist_shared clmnist_static EXPORT clmnistTargets
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES include/clmnist/clmnist.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/clmnist)
 
-# pkg-config: relative to the .pc file, so that any --prefix works.
+# pkg-config: the prefix relative to the .pc file, so that any --prefix works.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(CLMNIST_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+else()
+  file(RELATIVE_PATH CLMNIST_PC_UP "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
+  set(CLMNIST_PC_PREFIX "\${pcfiledir}/${CLMNIST_PC_UP}")
+endif()
 string(REPLACE ";" " " CLMNIST_PC_REQUIRES_TEXT "${CLMNIST_PC_REQUIRES}")
 string(REPLACE ";" " " CLMNIST_PC_LIBS_PRIVATE "${CLMNIST_PRIVATE_FLAGS}")
 configure_file(cmake/clmnist.pc.in ${CMAKE_CURRENT_BINARY_DIR}/clmnist.pc @ONLY)

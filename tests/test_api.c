@@ -1,7 +1,8 @@
 /* test_api.c: the public API (include/clmnist/clmnist.h) on a small MLP and a synthetic IDX
  * dataset, both written here: its error path (bad options and paths, NULL handles, wrong pixel
- * counts: an error status and a message naming the problem), what a model describes, evaluate's
- * confusion matrix against its accuracy, and predict on pixels against predict on an image file. */
+ * counts, bad training options: an error status and a message naming the problem), what a model
+ * describes, evaluate's confusion matrix against its accuracy, predict on pixels against predict
+ * on an image file, and training: its events, a stop from the observer, the model it returns. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -278,11 +279,99 @@ static void test_pixels_equal_file(void **state) {
     clmnist_close(ctx);
 }
 
+static void test_train_options(void **state) {
+    clmnist_train_options *o = NULL;
+    assert_int_equal(clmnist_train_options_new(&o), CLMNIST_OK);
+    assert_int_equal(clmnist_train_options_set(o, "lr", "fast"), CLMNIST_ERR_USAGE);
+    assert_error_names("--lr");
+    assert_int_equal(clmnist_train_options_set(o, "colour", "red"), CLMNIST_ERR_USAGE);
+    assert_error_names("'colour'");
+    assert_int_equal(clmnist_train_options_set(o, "backend", "host"), CLMNIST_ERR_USAGE);
+    assert_error_names("clmnist_open");
+    assert_int_equal(clmnist_train_options_set(o, "image-size", "32"), CLMNIST_ERR_USAGE);
+    assert_error_names("clmnist_dataset_open");
+    assert_int_equal(clmnist_train_options_set(o, "preset", "huge"), CLMNIST_ERR_USAGE);
+    assert_error_names("'huge'");
+    assert_int_equal(clmnist_train_options_set(NULL, "lr", "0.1"), CLMNIST_ERR_USAGE);
+    assert_int_equal(clmnist_train_options_set(o, "lr", NULL), CLMNIST_ERR_USAGE);
+    assert_int_equal(clmnist_train_options_set(o, "lr", "0.1"), CLMNIST_OK);
+    assert_int_equal(clmnist_train_options_set(o, "lr", "0.05"), CLMNIST_OK); /* replaces */
+    assert_int_equal(clmnist_train_options_set(o, "patience", "2"), CLMNIST_OK);
+    clmnist_ctx *ctx = open_host();
+    clmnist_dataset *ds = NULL;
+    clmnist_model *m = (clmnist_model *)&m;
+    assert_int_equal(clmnist_dataset_open(ctx, path_of("data"), NULL, &ds), CLMNIST_OK);
+    assert_int_equal(clmnist_train(ctx, ds, o, NULL, NULL, &m), CLMNIST_ERR_USAGE); /* patience without val */
+    assert_null(m);
+    assert_error_names("val");
+    assert_int_equal(clmnist_train(NULL, ds, o, NULL, NULL, &m), CLMNIST_ERR_USAGE);
+    assert_error_names("ctx is NULL");
+    clmnist_train_options_free(o);
+    clmnist_dataset_free(ds);
+    clmnist_close(ctx);
+}
+
+typedef struct {
+    int steps, epochs, stop_at_epoch;
+    double last_eval;
+} events;
+
+static int count_events(void *user, const clmnist_train_event *ev) {
+    events *e = user;
+    assert_true(ev->epoch >= 1 && ev->epoch <= ev->epochs);
+    assert_true(ev->step >= 1 && ev->step <= ev->steps);
+    assert_true(ev->loss > 0.0 && ev->accuracy >= 0.0 && ev->accuracy <= 1.0 && ev->lr > 0.0);
+    if (ev->kind == CLMNIST_EVENT_STEP) e->steps++;
+    if (ev->kind == CLMNIST_EVENT_EPOCH) e->epochs++, e->last_eval = ev->eval_accuracy;
+    return e->stop_at_epoch && e->epochs == e->stop_at_epoch;
+}
+
+static void test_train(void **state) {
+    clmnist_ctx *ctx = open_host();
+    clmnist_dataset *ds = NULL;
+    clmnist_train_options *o = NULL;
+    clmnist_model *m = NULL;
+    assert_int_equal(clmnist_dataset_open(ctx, path_of("data"), NULL, &ds), CLMNIST_OK);
+    assert_int_equal(clmnist_train_options_new(&o), CLMNIST_OK);
+    assert_int_equal(clmnist_train_options_set(o, "arch", "conv4k3p1-relu-pool2-flatten-fc10"), CLMNIST_OK);
+    assert_int_equal(clmnist_train_options_set(o, "epochs", "3"), CLMNIST_OK);
+    assert_int_equal(clmnist_train_options_set(o, "batch", "50"), CLMNIST_OK);
+    events e = {0};
+    assert_int_equal(clmnist_train(ctx, ds, o, count_events, &e, &m), CLMNIST_OK);
+    assert_int_equal(e.epochs, 3);
+    assert_true(e.steps >= 3); /* at least each epoch's last step */
+    assert_int_equal(clmnist_model_layers(m), 5);
+    assert_string_equal(clmnist_model_layer(m, 0), "conv 4 3x3 pad 1 -> 4x28x28");
+    assert_string_equal(clmnist_model_meta(m, "train.epochs"), "3");
+    assert_string_equal(clmnist_model_meta(m, "dataset"), "data");
+    /* the model it returns is the one it evaluated, and saves and loads as such */
+    clmnist_eval_result r;
+    assert_int_equal(clmnist_evaluate(m, ds, &r), CLMNIST_OK);
+    char acc[32];
+    snprintf(acc, sizeof acc, "%.6f", r.accuracy);
+    assert_string_equal(clmnist_model_meta(m, "test_accuracy"), acc);
+    assert_true(r.accuracy == e.last_eval);
+    clmnist_eval_result_free(&r);
+    assert_int_equal(clmnist_model_save(m, path_of("trained.safetensors")), CLMNIST_OK);
+    clmnist_model_free(m);
+    /* the observer stops the run after the first epoch: a model all the same */
+    events stop = {.stop_at_epoch = 1};
+    assert_int_equal(clmnist_train(ctx, ds, o, count_events, &stop, &m), CLMNIST_OK);
+    assert_int_equal(stop.epochs, 1);
+    assert_non_null(m);
+    clmnist_model_free(m);
+    clmnist_train_options_free(o);
+    clmnist_dataset_free(ds);
+    clmnist_close(ctx);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_version),   cmocka_unit_test(test_open_options),      cmocka_unit_test(test_null_handles),
-        cmocka_unit_test(test_bad_paths), cmocka_unit_test(test_pixel_counts),      cmocka_unit_test(test_describe),
-        cmocka_unit_test(test_evaluate),  cmocka_unit_test(test_pixels_equal_file),
+        cmocka_unit_test(test_version),       cmocka_unit_test(test_open_options),
+        cmocka_unit_test(test_null_handles),  cmocka_unit_test(test_bad_paths),
+        cmocka_unit_test(test_pixel_counts),  cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_evaluate),      cmocka_unit_test(test_pixels_equal_file),
+        cmocka_unit_test(test_train_options), cmocka_unit_test(test_train),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

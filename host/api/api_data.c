@@ -45,6 +45,7 @@ int clmnist_dataset_open(clmnist_ctx *ctx, const char *path, const clmnist_model
     clmnist_dataset *d = calloc(1, sizeof *d);
     if (!d) return cm_fail(CM_ERR_MEMORY, "out of host memory");
     snprintf(d->path, sizeof d->path, "%s", path);
+    d->opts = o;
     cm_status st = dataset_open(path, &o, &d->ds);
     if (st != CM_OK) {
         free(d);

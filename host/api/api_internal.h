@@ -4,6 +4,7 @@
 #ifndef CLMNIST_API_INTERNAL_H
 #define CLMNIST_API_INTERNAL_H
 #include "backend.h"
+#include "dataset_source.h"
 #include "clmnist/clmnist.h"
 #include "dataset.h"
 #include "model_io.h"
@@ -30,7 +31,16 @@ struct clmnist_model {
 
 struct clmnist_dataset {
     cm_dataset ds;
+    cm_data_options opts; /* how it was read: a model trained on it records them */
     char path[4096];
+};
+
+#define API_TRAIN_OPTIONS 64
+
+struct clmnist_train_options {
+    int n; /* options set, in the order they were set (each name once) */
+    char name[API_TRAIN_OPTIONS][32];
+    char value[API_TRAIN_OPTIONS][API_TEXT];
 };
 
 /* The model's file (layout, parameters, metadata) and predictor. */
