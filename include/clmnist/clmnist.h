@@ -1,4 +1,4 @@
-/* clmnist.h -- the public C API of libclmnist, version 0.1.0
+/* clmnist.h -- the public C API of libclmnist (its version: CLMNIST_VERSION below)
  *
  * libclmnist trains and runs image classifiers (MLPs and CNNs, torch.nn.Sequential-like) on
  * MNIST-like data, on an OpenCL device (CLBlast for GEMM) or on the CPU (plain C, OpenBLAS GEMM).
