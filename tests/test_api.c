@@ -2,7 +2,9 @@
  * dataset, both written here: its error path (bad options and paths, NULL handles, wrong pixel
  * counts, bad training options: an error status and a message naming the problem), what a model
  * describes, evaluate's confusion matrix against its accuracy, predict on pixels against predict
- * on an image file, and training: its events, a stop from the observer, the model it returns. */
+ * on an image file, four threads classifying with one model, and training: its events, a stop
+ * from the observer, the model it returns. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -279,6 +281,47 @@ static void test_pixels_equal_file(void **state) {
     clmnist_close(ctx);
 }
 
+/* Four threads classify with one model of two contexts: each gets the answers of a lone call. */
+typedef struct {
+    clmnist_model *m;
+    const unsigned char *px;
+    const int *want;
+    int mismatches;
+} predict_job;
+
+static void *predict_many(void *arg) {
+    predict_job *j = arg;
+    for (int r = 0; r < 20; r++) {
+        int got[8];
+        if (clmnist_predict(j->m, j->px, 8 * 784, 8, got, NULL) != CLMNIST_OK || memcmp(got, j->want, sizeof got))
+            j->mismatches++;
+    }
+    return NULL;
+}
+
+static void test_concurrent_predict(void **state) {
+    clmnist_ctx *ctx = NULL;
+    assert_int_equal(clmnist_open("backend=host,threads=1,contexts=2", &ctx), CLMNIST_OK);
+    clmnist_model *m = load_mlp(ctx);
+    unsigned char px[8 * 784];
+    for (size_t i = 0; i < sizeof px; i++)
+        px[i] = (unsigned char)((i * 2654435761u) >> 24);
+    int want[8];
+    assert_int_equal(clmnist_predict(m, px, sizeof px, 8, want, NULL), CLMNIST_OK);
+    pthread_t th[4];
+    predict_job jobs[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (predict_job){.m = m, .px = px, .want = want};
+        assert_int_equal(pthread_create(&th[i], NULL, predict_many, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(jobs[i].mismatches, 0);
+    }
+    clmnist_model_free(m);
+    clmnist_close(ctx);
+}
+
 static void test_train_options(void **state) {
     clmnist_train_options *o = NULL;
     assert_int_equal(clmnist_train_options_new(&o), CLMNIST_OK);
@@ -371,7 +414,8 @@ int main(void) {
         cmocka_unit_test(test_null_handles),  cmocka_unit_test(test_bad_paths),
         cmocka_unit_test(test_pixel_counts),  cmocka_unit_test(test_describe),
         cmocka_unit_test(test_evaluate),      cmocka_unit_test(test_pixels_equal_file),
-        cmocka_unit_test(test_train_options), cmocka_unit_test(test_train),
+        cmocka_unit_test(test_train_options), cmocka_unit_test(test_concurrent_predict),
+        cmocka_unit_test(test_train),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
