@@ -236,9 +236,13 @@ const char *host_blas_name(void);
 /* The threads the host backend uses (OpenMP's maximum now; 1 in a build without OpenMP). */
 int host_thread_count(void);
 cm_status backend_device_create(const cm_backend_options *opt, cm_backend **out);
-/* kind: "host" or "device". */
+/* kind: "host", "device" or "auto" (backend_resolve_kind). */
 cm_status backend_create(const char *kind, const cm_backend_options *opt, cm_backend **out);
 void backend_destroy(cm_backend *b);
+/* What backend_create makes of kind: "auto" becomes "device" when opt names a device (or
+ * $CLMNIST_DEVICE does) or an OpenCL GPU is present, else "host"; NULL becomes "device"; any
+ * other name is returned as it is. */
+const char *backend_resolve_kind(const char *kind, const cm_backend_options *opt);
 
 /* Thin wrappers: the trainer and tests call these rather than the table. */
 cm_status backend_alloc(cm_backend *b, size_t bytes, unsigned flags, const char *what, cm_buf **out);

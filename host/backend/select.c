@@ -1,14 +1,35 @@
 /* select.c: backend selection by name. The one place that knows both implementations, so the
  * core library (and the reference backend) link without OpenCL. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
+#include "cl_util.h"
+
+/* "auto": the OpenCL device when one is named (opt->device or $CLMNIST_DEVICE) or an OpenCL GPU is
+ * present, else the host backend. A machine without any OpenCL platform counts as no GPU. */
+static const char *resolve_auto(const cm_backend_options *opt) {
+    const char *env = getenv("CLMNIST_DEVICE");
+    if ((opt && opt->device && *opt->device) || (env && *env)) return "device";
+    cl_device_desc *list = NULL;
+    int n = 0, gpu = 0;
+    if (cl_list_devices(&list, &n) == CM_OK)
+        for (int i = 0; i < n; i++)
+            gpu |= (list[i].type & CL_DEVICE_TYPE_GPU) != 0;
+    free(list);
+    cm_clear_error();
+    return gpu ? "device" : "host";
+}
+
+const char *backend_resolve_kind(const char *kind, const cm_backend_options *opt) {
+    if (!kind) return "device";
+    return strcmp(kind, "auto") == 0 ? resolve_auto(opt) : kind;
+}
 
 cm_status backend_create(const char *kind, const cm_backend_options *opt, cm_backend **out) {
     *out = NULL;
-    /* TODO(auto): --backend auto (the default, options_table.c) is the device until backend
-     * creation chooses between the two itself. */
-    if (!kind || strcmp(kind, "device") == 0 || strcmp(kind, "auto") == 0) return backend_device_create(opt, out);
+    kind = backend_resolve_kind(kind, opt);
+    if (strcmp(kind, "device") == 0) return backend_device_create(opt, out);
     if (strcmp(kind, "host") == 0) return backend_host_create(opt, out);
-    return cm_fail(CM_ERR_USAGE, "--backend '%s': expected auto, host or device", kind);
+    return cm_fail(CM_ERR_USAGE, "--backend '%s': expected 'auto', 'host' or 'device'", kind);
 }

@@ -1,16 +1,19 @@
 /* cmd_eval.c: `clmnist eval` and `clmnist predict`: a saved model on the test set (accuracy,
- * loss, confusion matrix, precision/recall, optional report) or on the user's own images. */
+ * loss, confusion matrix, precision/recall, optional report) or on the user's own images. Both go
+ * through the public API (include/clmnist/clmnist.h); eval's printing and report use the
+ * handles' insides (api_internal.h). */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_internal.h"
 #include "cli.h"
+#include "commands.h"
 #include "eval.h"
 #include "image.h"
 #include "model_io.h"
 #include "report.h"
-#include "commands.h"
 #include "timer.h"
 
 typedef struct {
@@ -107,112 +110,92 @@ static cm_status parse(int argc, char **argv, int predict, eval_args *a, int *he
     return CM_OK;
 }
 
-/* A backend, the model file and its inference context. */
-typedef struct {
-    cm_backend *b;
-    cm_model_file file;
-    cm_infer *c;
-} runner;
+/* The API's context for the --backend, --device, --threads and --batch flags, and the model. */
+static cm_status open_model(const eval_args *a, clmnist_ctx **ctx, clmnist_model **m) {
+    char opts[640];
+    int n = snprintf(opts, sizeof opts, "backend=%s", a->backend);
+    if (a->threads) n += snprintf(opts + n, sizeof opts - (size_t)n, ",threads=%d", a->threads);
+    if (a->batch) n += snprintf(opts + n, sizeof opts - (size_t)n, ",batch=%d", a->batch);
+    if (a->device) snprintf(opts + n, sizeof opts - (size_t)n, ",device=%s", a->device);
+    CM_TRY(clmnist_open(opts, ctx));
+    return clmnist_model_load(*ctx, a->model, m);
+}
 
-/* The backend and the model file; *batch 0 becomes the model's training batch. */
-static cm_status runner_load(const eval_args *a, runner *r, int *batch) {
-    memset(r, 0, sizeof *r);
-    cm_backend_options bo = {.device = a->device, .threads = a->threads};
-    CM_TRY(backend_create(a->backend, &bo, &r->b));
-    size_t align = r->b->align_bytes > CM_PARAM_ALIGN_BYTES ? r->b->align_bytes : CM_PARAM_ALIGN_BYTES;
-    CM_TRY(model_file_load(a->model, align, &r->file));
-    if (*batch <= 0) {
-        const char *mb = meta_get(&r->file.meta, "train.batch");
-        long v = 0;
-        *batch = mb && cm_parse_int("train.batch", mb, 1, 1 << 16, &v) == CM_OK ? (int)v : 256;
+/* The class names to print: the model's recorded ones, else none (the class numbers). */
+static const char *const *recorded_names(const clmnist_model *m, const char **names) {
+    int classes = clmnist_model_classes(m);
+    if (!clmnist_model_meta(m, "class_names")) return NULL;
+    for (int c = 0; c < classes; c++)
+        names[c] = clmnist_model_class_name(m, c);
+    return names;
+}
+
+/* The lines and files of eval from the API's result r: metrics, --predictions, --report. */
+static cm_status eval_show(const eval_args *a, clmnist_model *m, const clmnist_dataset *ds,
+                           const clmnist_eval_result *r, double secs) {
+    const cm_model_file *f = api_model_file(m);
+    const cm_split *test = &ds->ds.test;
+    int classes = r->classes;
+    int32_t *pred = malloc(sizeof(int32_t) * (size_t)r->count);
+    const char **store = calloc((size_t)classes, sizeof(char *));
+    if (!pred || !store) {
+        free(pred), free(store);
+        return cm_fail(CM_ERR_MEMORY, "out of host memory");
     }
-    return CM_OK;
-}
-
-/* Then the inference context, for images of ds's shape. */
-static cm_status runner_start(const eval_args *a, const cm_dataset *ds, int batch, runner *r) {
-    const cm_layout *L = &r->file.model.layout;
-    if ((int)shape_numel(L->input) != ds->test.dim)
-        return cm_fail(CM_ERR_USAGE, "%s: the model takes %dx%dx%d inputs but the images are %dx%d", a->model,
-                       L->input.c, L->input.h, L->input.w, ds->test.rows, ds->test.cols);
-    return infer_create(r->b, &r->file.model, batch, &r->c);
-}
-
-static cm_status runner_open(const eval_args *a, const cm_dataset *ds, int batch, runner *r) {
-    CM_TRY(runner_load(a, r, &batch));
-    return runner_start(a, ds, batch, r);
-}
-
-static void runner_close(runner *r) {
-    infer_destroy(r->c);
-    model_file_free(&r->file);
-    backend_destroy(r->b);
-}
-
-static cm_status eval_run(const eval_args *a, const cm_dataset *ds, runner *r) {
-    const cm_layout *L = infer_layout(r->c);
-    int classes = L->classes;
-    const cm_split *test = &ds->test;
-    for (int32_t i = 0; i < test->count; i++)
-        if (test->labels[i] >= classes)
-            return cm_fail(CM_ERR_USAGE, "%s: label %d of test example %d is not a class of this %d-class model",
-                           a->data, test->labels[i], i, classes);
-    cm_stats stats;
-    double t0 = timer_now();
-    int32_t *pred = malloc(sizeof(int32_t) * (size_t)test->count);
-    float *probs = malloc(sizeof(float) * (size_t)test->count * classes);
-    cm_status st = pred && probs ? CM_OK : cm_fail(CM_ERR_MEMORY, "out of host memory");
-    if (st == CM_OK) st = infer_run(r->c, test, pred, probs, &stats);
-    double secs = timer_now() - t0;
+    for (long long i = 0; i < r->count; i++)
+        pred[i] = r->predicted[i];
     cm_eval ev;
-    if (st == CM_OK) st = eval_compute(test, pred, probs, classes, &ev);
+    cm_status st = eval_compute(test, pred, r->probabilities, classes, &ev);
+    const char *const *names = recorded_names(m, store);
     if (st == CM_OK) {
-        ev.loss = stats.loss;
-        if (ev.correct != (int64_t)(stats.accuracy * (double)stats.count + 0.5))
-            fprintf(stderr, "clmnist: warning: argmax on the host and on the backend disagree (%lld vs %.0f)\n",
-                    (long long)ev.correct, stats.accuracy * (double)stats.count);
-        char store[64][32];
-        const char *ptrs[64];
-        const char *const *names = classes <= 64 ? run_meta_class_names(&r->file.meta, classes, store, ptrs) : NULL;
+        ev.loss = r->loss;
         char arch[CM_ARCH_TEXT];
-        model_describe(L, arch, sizeof arch);
+        model_describe(&f->model.layout, arch, sizeof arch);
         printf("model: %s: %s, trained on %s\n", a->model, arch,
-               meta_get(&r->file.meta, "dataset") ? meta_get(&r->file.meta, "dataset") : "(unknown)");
-        printf("eval: %d test images of %s on %s in %.2f s\n", test->count, a->data, r->b->device_name, secs);
+               meta_get(&f->meta, "dataset") ? meta_get(&f->meta, "dataset") : "(unknown)");
+        printf("eval: %d test images of %s on %s in %.2f s\n", test->count, a->data,
+               predictor_device_name(api_model_predictor(m)), secs);
         eval_print(&ev, names, stdout);
         if (a->predictions) {
-            FILE *f = fopen(a->predictions, "w");
-            for (int32_t i = 0; f && i < test->count; i++)
-                fprintf(f, "%d\n", pred[i]);
-            if (!f || fclose(f) != 0) st = cm_fail(CM_ERR_IO, "--predictions %s: cannot write", a->predictions);
+            FILE *out = fopen(a->predictions, "w");
+            for (int32_t i = 0; out && i < test->count; i++)
+                fprintf(out, "%d\n", pred[i]);
+            if (!out || fclose(out) != 0) st = cm_fail(CM_ERR_IO, "--predictions %s: cannot write", a->predictions);
         }
         if (st == CM_OK && a->report) {
             char title[256];
             snprintf(title, sizeof title, "clmnist evaluation: %s on %s", a->model, a->data);
-            st = report_write_html(a->report, title, &r->file.meta, 0, &ev, test, names);
+            st = report_write_html(a->report, title, &f->meta, 0, &ev, test, names);
             if (st == CM_OK) printf("report: %s/report.html\n", a->report);
         }
         printf("test accuracy: %.2f%%\n", 100.0 * ev.accuracy);
         eval_free(&ev);
     }
     free(pred);
-    free(probs);
+    free(store);
     return st;
 }
 
+/* eval through the public API: the model, its test data read as it was trained, clmnist_evaluate. */
 cm_status cmd_eval(int argc, char **argv) {
     eval_args a;
     int help;
     CM_TRY(parse(argc, argv, 0, &a, &help, NULL));
     if (help) return CM_OK;
-    cm_dataset ds;
-    CM_TRY(run_load_test_only(a.data, &ds));
-    run_warn_test_data(a.data, &ds.test);
-    runner r;
-    cm_status st = runner_open(&a, &ds, a.batch, &r);
-    if (st == CM_OK) st = eval_run(&a, &ds, &r);
-    runner_close(&r);
-    dataset_free(&ds);
+    clmnist_ctx *ctx = NULL;
+    clmnist_model *m = NULL;
+    clmnist_dataset *ds = NULL;
+    clmnist_eval_result r = {0};
+    cm_status st = open_model(&a, &ctx, &m);
+    if (st == CM_OK) st = clmnist_dataset_open(ctx, a.data, m, &ds);
+    if (st == CM_OK) run_warn_test_data(a.data, &ds->ds.test);
+    double t0 = timer_now();
+    if (st == CM_OK) st = clmnist_evaluate(m, ds, &r);
+    if (st == CM_OK) st = eval_show(&a, m, ds, &r, timer_now() - t0);
+    clmnist_eval_result_free(&r);
+    clmnist_dataset_free(ds);
+    clmnist_model_free(m);
+    clmnist_close(ctx);
     return st;
 }
 
@@ -231,11 +214,11 @@ static void print_json_error(cJSON *arr, const char *file, const char *msg) {
     cJSON_AddItemToArray(arr, o);
 }
 
-/* The images of a predict run, brought to the model's input (image_for_model). */
+/* The images of a predict run, brought to the model's input (clmnist_image_load). */
 typedef struct {
     int n, ok, failed;     /* files given, read, unreadable */
-    uint8_t *images;       /* (ok, rows * cols) */
-    uint8_t *labels;       /* (ok) zeros */
+    size_t dim;            /* pixels per image */
+    uint8_t *images;       /* (ok, dim) */
     int *index, *inverted; /* (ok) the file of each image; whether it was inverted */
     char **errors;         /* (n) each unreadable file's message, or NULL */
 } predict_set;
@@ -243,32 +226,25 @@ typedef struct {
 static void predict_set_free(predict_set *s) {
     for (int i = 0; s->errors && i < s->n; i++)
         free(s->errors[i]);
-    free(s->errors), free(s->images), free(s->labels), free(s->index), free(s->inverted);
+    free(s->errors), free(s->images), free(s->index), free(s->inverted);
 }
 
-/* Decodes every file into s as the model (r) takes its input; an unreadable file is reported
+/* Decodes every file into s as the model takes its input; an unreadable file is reported
  * (stderr, or the JSON later) and skipped. */
-static cm_status predict_read(const eval_args *a, const runner *r, char **files, int n, predict_set *s) {
-    const cm_layout *L = &r->file.model.layout;
-    size_t dim = shape_numel(L->input);
-    cm_input_prep prep = image_input_prep(meta_get(&r->file.meta, "input_preprocess"));
-    *s = (predict_set){.n = n};
-    s->images = calloc((size_t)n, dim), s->labels = calloc((size_t)n, 1), s->errors = calloc((size_t)n, sizeof(char *));
+static cm_status predict_read(const eval_args *a, const clmnist_model *m, char **files, int n, predict_set *s) {
+    int c, h, w;
+    CM_TRY(clmnist_model_input(m, &c, &h, &w));
+    *s = (predict_set){.n = n, .dim = (size_t)c * (size_t)h * (size_t)w};
+    s->images = calloc((size_t)n, s->dim), s->errors = calloc((size_t)n, sizeof(char *));
     s->index = calloc((size_t)n, sizeof(int)), s->inverted = calloc((size_t)n, sizeof(int));
-    if (!s->images || !s->labels || !s->index || !s->inverted || !s->errors)
-        return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    if (!s->images || !s->index || !s->inverted || !s->errors) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    /* cm_invert and the CLMNIST_INVERT_* values have the same order */
     for (int i = 0; i < n; i++) {
-        uint8_t *gray = NULL;
-        int w, h;
-        cm_status st = image_load_gray(files[i], &gray, &w, &h);
-        if (st == CM_OK)
-            st = image_for_model(gray, w, h, prep, a->invert, L->input.h, L->input.w, files[i],
-                                 s->images + (size_t)s->ok * dim, &s->inverted[s->ok]);
-        free(gray);
-        if (st != CM_OK) { /* report, keep going with the other files */
+        if (clmnist_image_load(m, files[i], (int)a->invert, s->images + (size_t)s->ok * s->dim, &s->inverted[s->ok]) !=
+            CM_OK) { /* report, keep going with the other files */
             s->failed++;
-            s->errors[i] = strdup(cm_last_error());
-            if (!a->json) fprintf(stderr, "clmnist: error: %s\n", cm_last_error());
+            s->errors[i] = strdup(clmnist_last_error());
+            if (!a->json) fprintf(stderr, "clmnist: error: %s\n", clmnist_last_error());
             continue;
         }
         s->index[s->ok++] = i;
@@ -277,7 +253,7 @@ static cm_status predict_read(const eval_args *a, const runner *r, char **files,
 }
 
 /* The k most probable classes of p (classes), first index on ties; order[0] is the prediction. */
-static void top_classes(const float *p, int classes, int32_t pred, int k, int *order) {
+static void top_classes(const float *p, int classes, int pred, int k, int *order) {
     for (int j = 0; j < k; j++) {
         int best = -1;
         for (int c = 0; c < classes; c++) {
@@ -291,7 +267,7 @@ static void top_classes(const float *p, int classes, int32_t pred, int k, int *o
     order[0] = pred;
 }
 
-static void print_prediction(const eval_args *a, cJSON *out, const char *file, const float *p, int32_t pred,
+static void print_prediction(const eval_args *a, cJSON *out, const char *file, const float *p, int pred,
                              const int *order, int top, int inverted, const char *const *names) {
     if (a->json) {
         cJSON *o = cJSON_CreateObject();
@@ -318,49 +294,39 @@ static void print_prediction(const eval_args *a, cJSON *out, const char *file, c
     printf("%s\n", inverted ? "  (inverted)" : "");
 }
 
-/* Classifies the images of s and prints each answer (into out with --json). */
-static cm_status predict_run(const eval_args *a, runner *r, int batch, char **files, const predict_set *s, cJSON *out) {
-    const cm_layout *L = &r->file.model.layout;
-    int classes = L->classes, top = a->top < classes ? a->top : classes;
-    cm_dataset ds = {.classes = 1};
-    ds.train = (cm_split){.count = s->ok,
-                          .rows = L->input.h,
-                          .cols = L->input.w,
-                          .dim = (int32_t)shape_numel(L->input),
-                          .images = s->images,
-                          .labels = s->labels,
-                          .borrowed = 1};
-    ds.test = ds.train;
-    CM_TRY(runner_start(a, &ds, batch < s->ok ? batch : s->ok, r));
+/* Classifies the images of s (clmnist_predict) and prints each answer (into out with --json). */
+static cm_status predict_run(const eval_args *a, clmnist_model *m, char **files, const predict_set *s, cJSON *out) {
+    int classes = clmnist_model_classes(m), top = a->top < classes ? a->top : classes;
     float *probs = malloc(sizeof(float) * (size_t)s->ok * (size_t)classes);
-    int32_t *pred = malloc(sizeof(int32_t) * (size_t)s->ok);
-    int *order = malloc(sizeof(int) * (size_t)classes);
-    cm_status st = probs && pred && order ? infer_run(r->c, &ds.test, pred, probs, NULL)
-                                          : cm_fail(CM_ERR_MEMORY, "out of host memory");
-    char store[64][32];
-    const char *ptrs[64];
-    const char *const *names = classes <= 64 ? run_meta_class_names(&r->file.meta, classes, store, ptrs) : NULL;
+    int *pred = malloc(sizeof(int) * (size_t)s->ok), *order = malloc(sizeof(int) * (size_t)classes);
+    const char **store = calloc((size_t)classes, sizeof(char *));
+    cm_status st = probs && pred && order && store
+                       ? (cm_status)clmnist_predict(m, s->images, (size_t)s->ok * s->dim, s->ok, pred, probs)
+                       : cm_fail(CM_ERR_MEMORY, "out of host memory");
+    const char *const *names = st == CM_OK ? recorded_names(m, store) : NULL;
     for (int j = 0; st == CM_OK && j < s->ok; j++) {
         const float *p = probs + (size_t)j * classes;
         top_classes(p, classes, pred[j], top, order);
         print_prediction(a, out, files[s->index[j]], p, pred[j], order, top, s->inverted[j], names);
     }
-    free(probs), free(pred), free(order);
+    free(probs), free(pred), free(order), free(store);
     return st;
 }
 
+/* predict through the public API: clmnist_image_load on each file, clmnist_predict on those read. */
 cm_status cmd_predict(int argc, char **argv) {
     eval_args a;
-    int help, batch = 256, n = 0;
+    int help, n = 0;
     CM_TRY(parse(argc, argv, 1, &a, &help, &n));
     if (help) return CM_OK;
     char **files = argv + argc - n;
-    runner r = {0};
+    clmnist_ctx *ctx = NULL;
+    clmnist_model *m = NULL;
     predict_set s = {0};
     cJSON *out = cJSON_CreateArray();
-    cm_status st = out ? runner_load(&a, &r, &batch) : cm_fail(CM_ERR_MEMORY, "out of host memory");
-    if (st == CM_OK) st = predict_read(&a, &r, files, n, &s);
-    if (st == CM_OK && s.ok > 0) st = predict_run(&a, &r, batch, files, &s, out);
+    cm_status st = out ? open_model(&a, &ctx, &m) : cm_fail(CM_ERR_MEMORY, "out of host memory");
+    if (st == CM_OK) st = predict_read(&a, m, files, n, &s);
+    if (st == CM_OK && s.ok > 0) st = predict_run(&a, m, files, &s, out);
     for (int i = 0; a.json && st == CM_OK && i < n; i++)
         if (s.errors[i]) print_json_error(out, files[i], s.errors[i]);
     if (a.json && st == CM_OK) {
@@ -369,7 +335,8 @@ cm_status cmd_predict(int argc, char **argv) {
         free(text);
     }
     cJSON_Delete(out);
-    runner_close(&r);
+    clmnist_model_free(m);
+    clmnist_close(ctx);
     int failed = s.failed;
     predict_set_free(&s);
     CM_TRY(st);

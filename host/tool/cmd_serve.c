@@ -1,5 +1,6 @@
 /* cmd_serve.c: `clmnist serve`: a saved model behind a web page (draw a digit, see the answer)
- * and a JSON API, until SIGINT or SIGTERM. The server itself is host/serve/. */
+ * and a JSON API, until SIGINT or SIGTERM. The server itself is host/serve/; the model is loaded
+ * through the public API (include/clmnist/clmnist.h). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api_internal.h"
 #include "cli.h"
 #include "commands.h"
 #include "http_server.h"
@@ -84,24 +86,6 @@ static cm_status parse(int argc, char **argv, serve_args *a, int *help) {
     if (!a->model) return cm_fail(CM_ERR_USAGE, "clmnist serve: --model FILE is required");
     if (!a->contexts) a->contexts = strcmp(a->backend, "host") ? 1 : a->workers;
     return CM_OK;
-}
-
-/* One name per class: the model's class_names, else the known names of its dataset (Fashion-MNIST's
- * when it says fashion), else the class numbers. */
-static const char **class_names(const cm_meta *meta, int classes, char (*store)[32]) {
-    const char **names = calloc((size_t)classes, sizeof *names);
-    if (!names) return NULL;
-    if (classes <= 64 && run_meta_class_names(meta, classes, store, names)) return names;
-    const char *const *known = run_known_class_names(meta_get(meta, "dataset"), classes);
-    for (int c = 0; c < classes; c++) {
-        if (known) {
-            names[c] = known[c];
-        } else {
-            snprintf(store[c], 32, "%d", c);
-            names[c] = store[c];
-        }
-    }
-    return names;
 }
 
 static cm_status check_model(const char *path, const cm_layout *L) {
@@ -197,13 +181,20 @@ cm_status cmd_serve(int argc, char **argv) {
             return cm_fail(CM_ERR_USAGE, "--data %s: the test images are %dx%d; serve needs 28x28", a.data,
                            ds.test.rows, ds.test.cols);
     }
-    cm_predictor_options po = {.backend = a.backend, .device = a.device, .contexts = a.contexts, .threads = a.threads};
-    cm_predictor *p = NULL;
-    cm_status st = predictor_open(a.model, &po, &p);
+    /* the model through the public API; the HTTP API (serve_api.h) works on its predictor */
+    char opts[640];
+    snprintf(opts, sizeof opts, "backend=%s,contexts=%d,threads=%d,batch=1%s%s", a.backend, a.contexts, a.threads,
+             a.device ? ",device=" : "", a.device ? a.device : "");
+    clmnist_ctx *ctx = NULL;
+    clmnist_model *m = NULL;
+    cm_status st = clmnist_open(opts, &ctx);
+    if (st == CM_OK) st = clmnist_model_load(ctx, a.model, &m);
+    cm_predictor *p = st == CM_OK ? api_model_predictor(m) : NULL;
     if (st == CM_OK) st = check_model(a.model, &predictor_file(p)->model.layout);
-    int classes = st == CM_OK ? predictor_file(p)->model.layout.classes : 0;
-    char(*store)[32] = calloc((size_t)classes + 1, 32);
-    const char **names = st == CM_OK && store ? class_names(&predictor_file(p)->meta, classes, store) : NULL;
+    int classes = st == CM_OK ? clmnist_model_classes(m) : 0;
+    const char **names = calloc((size_t)classes + 1, sizeof *names);
+    for (int c = 0; names && c < classes; c++)
+        names[c] = clmnist_model_class_name(m, c);
     if (st == CM_OK && !names) st = cm_fail(CM_ERR_MEMORY, "out of host memory");
     if (st == CM_OK) {
         print_model(&a, p);
@@ -218,8 +209,8 @@ cm_status cmd_serve(int argc, char **argv) {
         st = run(&a, &api);
     }
     free(names);
-    free(store);
-    predictor_close(p);
+    clmnist_model_free(m);
+    clmnist_close(ctx);
     dataset_free(&ds);
     return st;
 }

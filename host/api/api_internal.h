@@ -1,0 +1,60 @@
+/* api_internal.h: what the handles of the public API (include/clmnist/clmnist.h) hold, for the
+ * files of host/api/ and for the clmnist tool, which is built on the API but may reach behind it
+ * (serve hands a model's predictor to its HTTP API). Not installed. */
+#ifndef CLMNIST_API_INTERNAL_H
+#define CLMNIST_API_INTERNAL_H
+#include "backend.h"
+#include "dataset_source.h"
+#include "clmnist/clmnist.h"
+#include "dataset.h"
+#include "model_io.h"
+#include "predictor.h"
+#include "status.h"
+
+#define API_TEXT 256 /* room for an option's value */
+
+struct clmnist_ctx {
+    char backend[16];      /* "host" or "device": "auto" resolved at clmnist_open */
+    char device[API_TEXT]; /* device selector, "" for none */
+    int threads, contexts, batch;
+    cm_backend *b; /* training's backend, created on first use */
+};
+
+struct clmnist_model {
+    cm_predictor *pred;
+    int batch;         /* examples per forward pass */
+    int nlayers;       /* the layer descriptions: */
+    char **layer_text; /* (nlayers) */
+    int classes;
+    char **class_names; /* (classes) */
+};
+
+struct clmnist_dataset {
+    cm_dataset ds;
+    cm_data_options opts; /* how it was read: a model trained on it records them */
+    char path[4096];
+};
+
+#define API_TRAIN_OPTIONS 64
+
+struct clmnist_train_options {
+    int n; /* options set, in the order they were set (each name once) */
+    char name[API_TRAIN_OPTIONS][32];
+    char value[API_TRAIN_OPTIONS][API_TEXT];
+};
+
+/* The model's file (layout, parameters, metadata) and predictor. */
+const cm_model_file *api_model_file(const clmnist_model *m);
+cm_predictor *api_model_predictor(clmnist_model *m);
+/* A model over a model file in memory (taken over on success, as predictor_open_file). */
+cm_status api_model_from_file(clmnist_ctx *ctx, cm_model_file *file, clmnist_model **out);
+/* ctx's backend for training, created on first use. */
+cm_status api_ctx_backend(clmnist_ctx *ctx, cm_backend **out);
+/* The failure of a call on a NULL argument: CM_ERR_USAGE naming the function and the argument. */
+cm_status api_null(const char *fn, const char *arg);
+/* Calls set(obj, key, value) for each "key=value" of text (',' or ';' separated, spaces trimmed);
+ * fails naming `fn` and the pair when one has no '=' or a part is too long. */
+cm_status api_each_pair(const char *fn, const char *text,
+                        cm_status (*set)(void *obj, const char *key, const char *value), void *obj);
+
+#endif
