@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
 #include "rng.h"
+#include "run_options.h"
 
 /* The train flags a space may vary, and what their values are. */
 static const struct {

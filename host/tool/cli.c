@@ -152,7 +152,7 @@ static char **join_optional_values(int *argc, char **argv, const cm_command_info
     return joined;
 }
 
-cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm_train_args *a, int *help) {
+cm_status cli_parse_options(int argc, char **argv, const cm_command_info *info, cm_train_args *a, int *help) {
     argv = join_optional_values(&argc, argv, info);
     memset(a, 0, sizeof *a);
     *help = 0;
@@ -196,9 +196,13 @@ cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm
         if (c == O_MOMENTUM) a->momentum_given = 1;
         CM_TRY(run_set_option(a, base_opts[c - O_DATA].name, optarg));
     }
-    CM_TRY(run_finish(a));
     if (optind < argc)
         return cm_fail(CM_ERR_USAGE, "clmnist %s: unexpected argument '%s' (see 'clmnist %s --help')", info->name,
                        argv[optind], info->name);
     return CM_OK;
+}
+
+cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm_train_args *a, int *help) {
+    CM_TRY(cli_parse_options(argc, argv, info, a, help));
+    return *help ? CM_OK : run_finish(a);
 }

@@ -24,6 +24,9 @@ typedef struct {
 /* Parses the training options shared by `train` and `compare`. Returns CM_OK, or a usage
  * error; sets *help when --help was given (usage already printed). */
 cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm_train_args *a, int *help);
+/* The same before run_finish: the options as given, for a caller that sets more (the sweep's
+ * trials) and then calls run_finish itself. */
+cm_status cli_parse_options(int argc, char **argv, const cm_command_info *info, cm_train_args *a, int *help);
 
 /* The --help lines of those options. */
 extern const char cli_data_options_help[];
