@@ -13,5 +13,5 @@ cc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -DCL_TARGET_OPENCL_VERSION=120 -Wall -
     -Iinclude -Ihost/core -Ihost/backend -Ihost/backend/device -I"$build/generated" scripts/conv_ab.c \
     "$build/libclmnist_backends.a" "$build/libclmnist_backend_device.a" "$build/libclmnist_backend_host.a" \
     "$build/libclmnist_backend.a" "$build/libclmnist_core.a" \
-    -lclblast -lOpenCL -lcjson -lz -lcrypto -lm -fopenmp -o "$bin"
+    -lclblast -lOpenCL -lcjson -lz -lcrypto -lopenblas -lm -fopenmp -o "$bin"
 "$bin" "$@"
