@@ -1,10 +1,12 @@
 # Library.cmake: the installed library, libclmnist.so (versioned SONAME, only clmnist_* exported)
-# and libclmnist.a, each holding every object of clmnist_core, clmnist_opencl, clmnist_backends and
-# clmnist_api; the public header; pkg-config's clmnist.pc; the CMake package clmnist::clmnist.
-# Included by the top CMakeLists.txt once those four targets exist.
+# and libclmnist.a, each holding every object of the layers from core to api (CMakeLists.txt); the
+# public header; pkg-config's clmnist.pc; the CMake package clmnist::clmnist. Included by the top
+# CMakeLists.txt once those targets exist.
 
-set(CLMNIST_LIB_OBJECTS $<TARGET_OBJECTS:clmnist_core> $<TARGET_OBJECTS:clmnist_opencl>
-                        $<TARGET_OBJECTS:clmnist_backends> $<TARGET_OBJECTS:clmnist_api>)
+set(CLMNIST_LIB_OBJECTS "")
+foreach(layer core dist backend backend_host backend_device backends nn io infer train api)
+  list(APPEND CLMNIST_LIB_OBJECTS $<TARGET_OBJECTS:clmnist_${layer}>)
+endforeach()
 
 # Before 1.0 a minor release may change the ABI: the SONAME carries major.minor (libclmnist.so.0.1).
 add_library(clmnist_shared SHARED ${CLMNIST_LIB_OBJECTS})

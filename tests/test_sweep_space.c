@@ -1,4 +1,4 @@
-/* test_sweep_space.c: `clmnist sweep`'s search space and plan (host/tool/sweep_space.c,
+/* test_sweep_space.c: `clmnist sweep`'s search space and plan (host/sweep/sweep_space.c,
  * sweep_state.c), without training:
  *  - the grammar: kinds, types and ends of each assignment;
  *  - the sampler: the same seed gives the same trials, another seed others; every value inside its

@@ -236,6 +236,8 @@ const char *host_blas_name(void);
 /* The threads the host backend uses (OpenMP's maximum now; 1 in a build without OpenMP). */
 int host_thread_count(void);
 cm_status backend_device_create(const cm_backend_options *opt, cm_backend **out);
+/* 1 when an OpenCL GPU is present, 0 when none is (or there is no OpenCL at all) (device_ext.c). */
+int backend_device_gpu_present(void);
 /* kind: "host", "device" or "auto" (backend_resolve_kind). */
 cm_status backend_create(const char *kind, const cm_backend_options *opt, cm_backend **out);
 void backend_destroy(cm_backend *b);

@@ -4,20 +4,13 @@
 #include <string.h>
 
 #include "backend.h"
-#include "cl_util.h"
 
 /* "auto": the OpenCL device when one is named (opt->device or $CLMNIST_DEVICE) or an OpenCL GPU is
  * present, else the host backend. A machine without any OpenCL platform counts as no GPU. */
 static const char *resolve_auto(const cm_backend_options *opt) {
     const char *env = getenv("CLMNIST_DEVICE");
     if ((opt && opt->device && *opt->device) || (env && *env)) return "device";
-    cl_device_desc *list = NULL;
-    int n = 0, gpu = 0;
-    if (cl_list_devices(&list, &n) == CM_OK)
-        for (int i = 0; i < n; i++)
-            gpu |= (list[i].type & CL_DEVICE_TYPE_GPU) != 0;
-    free(list);
-    cm_clear_error();
+    int gpu = backend_device_gpu_present();
     return gpu ? "device" : "host";
 }
 

@@ -183,7 +183,8 @@ static cm_status apply(const word *w, int n, const cm_command_info *info, cm_tra
     return CM_OK;
 }
 
-cm_status cli_parse(int argc, char **argv, const cm_command_info *info, cm_train_args *a, int *help, int *nargs) {
+cm_status cli_parse_options(int argc, char **argv, const cm_command_info *info, cm_train_args *a, int *help,
+                            int *nargs) {
     *help = 0;
     run_defaults(a);
     word *w = malloc(sizeof *w * (size_t)(argc + 1));
@@ -201,5 +202,10 @@ cm_status cli_parse(int argc, char **argv, const cm_command_info *info, cm_train
         return cm_fail(CM_ERR_USAGE, "clmnist %s: unexpected argument '%s' (see 'clmnist %s --help')", info->name,
                        argv[argc - na], info->name);
     if (nargs) *nargs = na;
-    return run_finish(a);
+    return CM_OK;
+}
+
+cm_status cli_parse(int argc, char **argv, const cm_command_info *info, cm_train_args *a, int *help, int *nargs) {
+    CM_TRY(cli_parse_options(argc, argv, info, a, help, nargs));
+    return *help ? CM_OK : run_finish(a);
 }

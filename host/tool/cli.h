@@ -31,6 +31,10 @@ typedef struct {
  * the table's aliases (--learning-rate, --batch-size, --num-epochs) are accepted. Returns CM_OK,
  * or a usage error; sets *help when --help was given (usage already printed). */
 cm_status cli_parse(int argc, char **argv, const cm_command_info *info, cm_train_args *a, int *help, int *nargs);
+/* The same before run_finish: the options as given, for a caller that sets more (the sweep's
+ * trials) and then calls run_finish itself. */
+cm_status cli_parse_options(int argc, char **argv, const cm_command_info *info, cm_train_args *a, int *help,
+                            int *nargs);
 /* The --help text of a command. */
 void cli_usage(FILE *out, const cm_command_info *info);
 

@@ -142,8 +142,8 @@ cm_status cmd_compare(int argc, char **argv) {
     CM_TRY(run_load_data(&a, &ds));
     cm_backend_options bo = {.device = a.device, .threads = a.threads};
     side s[2] = {{0}, {0}};
-    cm_status st = backend_host_create(&bo, &s[0].b);
-    if (st == CM_OK) st = backend_device_create(&bo, &s[1].b);
+    cm_status st = backend_create("host", &bo, &s[0].b);
+    if (st == CM_OK) st = backend_create("device", &bo, &s[1].b);
     if (st == CM_OK) st = run(&a, s, &ds);
     for (int i = 0; i < 2; i++) {
         trainer_destroy(s[i].t);

@@ -135,10 +135,12 @@ cm_status cmd_sweep(int argc, char **argv) {
         on_extra,
         &f,
         0};
-    cm_train_args a;
+    cm_train_args base, a; /* the options as given (every trial's base), and finished */
     int help;
-    CM_TRY(cli_parse(argc, argv, &info, &a, &help, NULL));
+    CM_TRY(cli_parse_options(argc, argv, &info, &base, &help, NULL));
     if (help) return CM_OK;
+    a = base;
+    CM_TRY(run_finish(&a));
     CM_TRY(check_flags(&a, &f));
     char out[4096];
     snprintf(out, sizeof out, "%s/best.safetensors", f.dir);
@@ -153,9 +155,9 @@ cm_status cmd_sweep(int argc, char **argv) {
     CM_TRY(sweep_space_parse(f.space, &s.space));
     describe_base(&a, &s.space, s.base, sizeof s.base);
     CM_TRY(catch_sigint());
-    sweep_run_options o = {argc, argv, &info, f.out ? f.out : out, &stop_requested};
+    sweep_run_options o = {f.out ? f.out : out, &stop_requested};
     cm_status st = sweep_plan(&s);
-    if (st == CM_OK) st = sweep_run(&s, &a, &o);
+    if (st == CM_OK) st = sweep_run(&s, &base, &o);
     sweep_state_free(&s);
     return st;
 }

@@ -209,7 +209,7 @@ static void speed_hint(const cm_train_args *a, const train_files *f, cm_backend 
     cm_train_config cfg = run_train_config(a);
     double step_s[2], ratio;
     int timed;
-    cm_status st = backend_host_create(&bo, &both[0]);
+    cm_status st = backend_create("host", &bo, &both[0]);
     if (st == CM_OK)
         st = train_speed_probe(both, ds, model, &cfg, HINT_WARMUP, HINT_STEPS, HINT_BUDGET_S, step_s, &timed);
     backend_destroy(both[0]);

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
 #include "rng.h"
+#include "run_options.h"
 
 static char *trim(char *s) {
     while (isspace((unsigned char)*s))

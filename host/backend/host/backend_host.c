@@ -1,4 +1,4 @@
-/* backend_host.c: the plain-C reference backend. Every operation is a straightforward loop
+/* backend_host.c: the host backend (--backend host), in plain C. Every operation is a straightforward loop
  * (GEMM is OpenBLAS's, through host_gemm.c); the device backend is tested against these. */
 #include <math.h>
 #include <stdio.h>

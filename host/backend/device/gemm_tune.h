@@ -1,5 +1,5 @@
-/* gemm_tune.h: CLBlast kernel-parameter tuning for a network's GEMM shapes (gemm_cases.h): the candidates `clmnist tune`
- * searches, the per-device cache file it writes, and the loader the device backend calls at
+/* gemm_tune.h: CLBlast kernel-parameter tuning for GEMM shapes (gemm_time.h): the candidates the
+ * search (gemm_search.h) tries, the per-device cache file it writes, and the loader the device backend calls at
  * start-up so that `train` and `bench` use the tuned parameters automatically. */
 #ifndef CLMNIST_GEMM_TUNE_H
 #define CLMNIST_GEMM_TUNE_H
@@ -7,9 +7,7 @@
 #include <stddef.h>
 
 #include "backend.h"
-#include "model.h"
 #include "device_ext.h"
-#include "gemm_cases.h"
 
 /* CLBlast's direct GEMM kernel parameters (XgemmDirect), in this order; its indirect GEMM
  * kernel's parameters (Xgemm, CLBlast's alphabetical order); and the size from which the
@@ -43,7 +41,6 @@ typedef struct {
     size_t indirect[GEMM_INDIRECT_NPARAMS]; /* indexed by XG_* */
     size_t min_indirect;
 } gemm_params;
-
 
 /* Applies p to b's device (every later GEMM uses it). */
 cm_status gemm_params_apply(cm_backend *b, const gemm_params *p);

@@ -1,4 +1,4 @@
-/* backend_device.c: the OpenCL backend. Custom kernels (kernels/ *.cl files, embedded at build time)
+/* backend_device.c: the device backend (OpenCL). Custom kernels (kernels/ *.cl files, embedded at build time)
  * do the element-wise work, CLBlast every matrix product. All compute goes to one in-order
  * queue; a second queue carries host-to-device batch uploads so that they overlap compute
  * (events order the two). The host waits only in download() and finish(). The layer operations

@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "run_options.h"
 #include "serve_assets.h"
 #include "timer.h"
 

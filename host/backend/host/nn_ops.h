@@ -1,4 +1,4 @@
-/* nn_ops.h: the reference backend's layer operations (nn_ops.c), for backend_host.c's table.
+/* nn_ops.h: the host backend's layer operations (nn_ops.c), for backend_host.c's table.
  * Semantics: the comments on cm_backend_ops in host/backend/backend.h. */
 #ifndef CLMNIST_NN_OPS_H
 #define CLMNIST_NN_OPS_H

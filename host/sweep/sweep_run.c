@@ -1,5 +1,5 @@
-/* sweep_run.c: running a sweep's rungs in this process (sweep.h): each trial's flags parsed from
- * the command line with its values appended, trained on the data loaded once, continued from its
+/* sweep_run.c: running a sweep's rungs in this process (sweep.h): each trial's options, the
+ * base with its values applied, trained on the data loaded once, continued from its
  * checkpoint at every rung; then the best trial's test accuracy and model. */
 #include <math.h>
 #include <signal.h>
@@ -41,26 +41,20 @@ static void ckpt_path(const sweep_state *s, int t, char *buf, size_t size) {
     snprintf(buf, size, "%s/ckpt/trial-%03d.safetensors", s->dir, t + 1);
 }
 
-/* Trial t's options: the command line, then --epochs max_epochs and the trial's values. */
+/* Trial t's options: the base (the command line's options before run_finish), --epochs
+ * max_epochs and the trial's values, in that order as the command line would apply them, then
+ * run_finish. */
 static cm_status trial_args(const sweep_ctx *c, int t, cm_train_args *a) {
     const sweep_state *s = c->s;
-    int n = 0, help;
-    char **argv = malloc(sizeof(char *) * (size_t)(c->o->argc + 2 * s->space.n + 3));
-    char flags[SWEEP_MAX_PARAMS][40], epochs[16];
-    if (!argv) return cm_fail(CM_ERR_MEMORY, "out of host memory");
-    for (int i = 0; i < c->o->argc; i++)
-        argv[n++] = c->o->argv[i];
+    char epochs[16];
+    *a = *c->base;
     snprintf(epochs, sizeof epochs, "%d", s->max_epochs);
-    argv[n++] = "--epochs";
-    argv[n++] = epochs;
-    for (int i = 0; i < s->space.n; i++) {
-        snprintf(flags[i], sizeof flags[i], "--%s", s->space.p[i].name);
-        argv[n++] = flags[i];
-        argv[n++] = s->trial[t].settings.value[i];
+    cm_status st = run_set_option(a, "epochs", epochs);
+    for (int i = 0; i < s->space.n && st == CM_OK; i++) {
+        st = run_set_option(a, s->space.p[i].name, s->trial[t].settings.value[i]);
+        if (st == CM_OK) run_mark_given(a, opt_find(s->space.p[i].name, 0)); /* as on the command line */
     }
-    argv[n] = NULL;
-    cm_status st = cli_parse(n, argv, c->o->info, a, &help, NULL);
-    free(argv);
+    if (st == CM_OK) st = run_finish(a);
     if (st != CM_OK) {
         char set[1024];
         sweep_settings_format(&s->space, &s->trial[t].settings, " ", set, sizeof set);

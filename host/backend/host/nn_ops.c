@@ -1,4 +1,4 @@
-/* nn_ops.c: the reference backend's layer operations (convolution by im2col, max pooling,
+/* nn_ops.c: the host backend's layer operations (convolution by im2col, max pooling,
  * BatchNorm, ReLU), as plain loops straight from the contracts in host/backend/backend.h.
  * The OpenCL kernels are tested against these. Reductions accumulate in double. OpenMP splits
  * the work by output rows, (b, c) planes or channels, so no two threads write one element and

@@ -1,4 +1,4 @@
-/* device_internal.h: what the OpenCL backend's source files share (private to host/backend/opencl):
+/* device_internal.h: what the device backend's source files share (private to host/backend/device):
  * the buffer and backend structs, the kernel table, the argument macros, the launch helpers and
  * the profiling hook. backend_device.c holds the runtime, buffers, GEMM and the MLP operations;
  * nn_ops_device.c the layer operations (convolution, pooling, BatchNorm). */

@@ -1,4 +1,4 @@
-/* host_gemm.h: the reference backend's SGEMM (row-major, optional transposes), through CBLAS
+/* host_gemm.h: the host backend's SGEMM (row-major, optional transposes), through CBLAS
  * (OpenBLAS). The host backend keeps one thread pool, OpenMP's, and gives OpenBLAS its share. */
 #ifndef CLMNIST_HOST_GEMM_H
 #define CLMNIST_HOST_GEMM_H

@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "cli.h"
+#include "run_options.h"
 #include "sweep_space.h"
 
 #define SWEEP_MAX_TRIALS 10000
@@ -78,14 +78,13 @@ const char *sweep_status(const sweep_state *s, int trial, int best);
 /* sweep_html.c: DIR/sweep.html: a parallel-coordinates plot of the trials and the table. */
 cm_status sweep_write_html(const sweep_state *s);
 
-/* sweep_run.c: checks that every trial's flags parse, opens DIR (sweep_state_open), runs the
- * sweep (training in this process, on data loaded once) and finishes it:
- * the best trial continued to the top rung, evaluated once on the test set and saved to `out`.
- * argv: the command line, which every trial parses again with the space's values appended. */
+/* sweep_run.c: checks that every trial's options are valid, opens DIR (sweep_state_open), runs
+ * the sweep (training in this process, on data loaded once) and finishes it: the best trial
+ * continued to the top rung, evaluated once on the test set and saved to `out`.
+ * base: the command line's train options as parsed, before run_finish (cli_parse_options); each
+ * trial applies --epochs max_epochs and its values to a copy with run_set_option, then
+ * run_finish, as the command line would with those flags appended. */
 typedef struct {
-    int argc;
-    char **argv;
-    const cm_command_info *info;       /* the command's options, for parsing argv again */
     const char *out;                   /* the best model */
     const volatile sig_atomic_t *stop; /* set by Ctrl-C: stop after the current step */
 } sweep_run_options;
