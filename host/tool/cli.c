@@ -21,7 +21,8 @@ static void usage(const cm_command_info *info) {
            "                    see README, 'Your own data')\n%s",
            cli_data_options_help);
     if (info->with_backend)
-        printf("  --backend B       'device' (OpenCL, default) or 'host' (C reference backend, OpenBLAS GEMM)\n");
+        printf("  --backend B       auto (default: an OpenCL GPU when there is one, else host), device (OpenCL)\n"
+               "                    or host (C reference backend, OpenBLAS GEMM; needs no OpenCL)\n");
     printf("  --device SEL      OpenCL device: index or name substring from 'clmnist devices'\n"
            "                    (default: $CLMNIST_DEVICE, else the first GPU, else device 0; under\n"
            "                    mpirun, each rank's GPU by its place on the node)\n");

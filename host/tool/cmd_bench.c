@@ -93,8 +93,8 @@ static cm_status on_extra(void *ctx, int index, const char *value) {
     case X_BACKENDS:
         CM_TRY(split_list("--backends", value, o->lists[0], sizeof o->lists[0], o->backends, &o->nbackends));
         for (int i = 0; i < o->nbackends; i++)
-            if (strcmp(o->backends[i], "host") && strcmp(o->backends[i], "device"))
-                return cm_fail(CM_ERR_USAGE, "--backends: '%s' is not 'host' or 'device'", o->backends[i]);
+            if (!backend_kind_valid(o->backends[i]))
+                return cm_fail(CM_ERR_USAGE, "--backends: '%s' is not auto, host or device", o->backends[i]);
         break;
     case X_BATCHES:
         CM_TRY(split_list("--batches", value, o->lists[1], sizeof o->lists[1], items, &n));

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "preflight.h"
 #include "eval.h"
 #include "image.h"
 #include "model_io.h"
@@ -44,7 +45,7 @@ static void eval_usage(int predict) {
         printf("  --top K           how many classes to list per image (default 3)\n");
         printf("  --json            print one JSON array\n");
     }
-    printf("  --backend B       'device' (OpenCL, default) or 'host' (C reference backend, OpenBLAS GEMM)\n");
+    printf("  --backend B       auto (default: an OpenCL GPU if any, else host), device (OpenCL) or host\n");
     printf("  --device SEL      OpenCL device: index or name substring from 'clmnist devices'\n");
     printf("  --threads N       host backend threads (default: all cores)\n");
     printf("  -h, --help        show this help\n");
@@ -53,7 +54,7 @@ static void eval_usage(int predict) {
 static cm_status parse(int argc, char **argv, int predict, eval_args *a, int *help) {
     const char *name = predict ? "predict" : "eval";
     const char *env_data = getenv("CLMNIST_DATA");
-    *a = (eval_args){.data = env_data && *env_data ? env_data : "data/mnist", .backend = "device", .top = 3};
+    *a = (eval_args){.data = env_data && *env_data ? env_data : "data/mnist", .backend = "auto", .top = 3};
     *help = 0;
     enum { O_MODEL = 256, O_DATA, O_BACKEND, O_DEVICE, O_REPORT, O_BATCH, O_THREADS, O_JSON, O_INVERT, O_TOP, O_PRED };
     static const struct option eval_opts[] = {{"model", required_argument, NULL, O_MODEL},
@@ -84,8 +85,8 @@ static cm_status parse(int argc, char **argv, int predict, eval_args *a, int *he
         case O_MODEL: a->model = optarg; break;
         case O_DATA: a->data = optarg; break;
         case O_BACKEND:
-            if (strcmp(optarg, "host") && strcmp(optarg, "device"))
-                return cm_fail(CM_ERR_USAGE, "--backend '%s': expected 'host' or 'device'", optarg);
+            if (!backend_kind_valid(optarg))
+                return cm_fail(CM_ERR_USAGE, "--backend '%s': expected auto, host or device", optarg);
             a->backend = optarg;
             break;
         case O_DEVICE: a->device = optarg; break;
@@ -201,7 +202,8 @@ static cm_status eval_run(const eval_args *a, const cm_dataset *ds, runner *r) {
         model_describe(L, arch, sizeof arch);
         printf("model: %s: %s, trained on %s\n", a->model, arch,
                meta_get(&r->file.meta, "dataset") ? meta_get(&r->file.meta, "dataset") : "(unknown)");
-        printf("eval: %d test images of %s on %s in %.2f s\n", test->count, a->data, r->b->device_name, secs);
+        printf("eval: %d test images of %s on %s%s%s%s in %.2f s\n", test->count, a->data, r->b->device_name,
+               r->b->chosen[0] ? " (" : "", r->b->chosen, r->b->chosen[0] ? ")" : "", secs);
         eval_print(&ev, names, stdout);
         if (a->predictions) {
             FILE *f = fopen(a->predictions, "w");
@@ -228,6 +230,9 @@ cm_status cmd_eval(int argc, char **argv) {
     int help;
     CM_TRY(parse(argc, argv, 0, &a, &help));
     if (help) return CM_OK;
+    CM_TRY(preflight_file("--predictions", a.predictions)); /* before the work: what it writes, where */
+    CM_TRY(preflight_dir("--report", a.report));
+    CM_TRY(preflight_backend(a.backend, a.device, 0, NULL));
     cm_dataset ds;
     CM_TRY(run_load_test_only(a.data, &ds));
     run_warn_test_data(a.data, &ds.test);

@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "http_server.h"
 #include "predictor.h"
+#include "preflight.h"
 #include "serve_api.h"
 #include "serve_assets.h"
 
@@ -34,7 +35,7 @@ static void serve_usage(void) {
     printf("  --bind ADDR           numeric address to listen on (default 127.0.0.1: this machine only;\n"
            "                        0.0.0.0 or :: for every interface)\n");
     printf("  --data DIR            IDX dataset whose test images the 'random test digit' button shows\n");
-    printf("  --backend B           'device' (OpenCL, default) or 'host' (C reference backend, OpenBLAS GEMM)\n");
+    printf("  --backend B           auto (default: an OpenCL GPU if any, else host), device or host\n");
     printf("  --device SEL          OpenCL device: index or name substring from 'clmnist devices'\n");
     printf("  --workers N           HTTP worker threads (default 4)\n");
     printf("  --contexts N          inference contexts, each with its own backend (default: --workers for\n"
@@ -58,8 +59,8 @@ static cm_status parse_opt(int c, serve_args *a) {
     case 'm': a->model = optarg; return CM_OK;
     case 'b': a->bind = optarg; return CM_OK;
     case 'B':
-        if (strcmp(optarg, "host") && strcmp(optarg, "device"))
-            return cm_fail(CM_ERR_USAGE, "--backend '%s': expected 'host' or 'device'", optarg);
+        if (!backend_kind_valid(optarg))
+            return cm_fail(CM_ERR_USAGE, "--backend '%s': expected auto, host or device", optarg);
         a->backend = optarg;
         return CM_OK;
     case 'd': a->device = optarg; return CM_OK;
@@ -77,7 +78,7 @@ static cm_status parse_opt(int c, serve_args *a) {
 
 static cm_status parse(int argc, char **argv, serve_args *a, int *help) {
     *a = (serve_args){.bind = "127.0.0.1",
-                      .backend = "device",
+                      .backend = "auto",
                       .port = 8080,
                       .workers = 4,
                       .threads = 1,
@@ -110,7 +111,6 @@ static cm_status parse(int argc, char **argv, serve_args *a, int *help) {
     }
     if (optind < argc) return cm_fail(CM_ERR_USAGE, "clmnist serve: unexpected argument '%s'", argv[optind]);
     if (!a->model) return cm_fail(CM_ERR_USAGE, "clmnist serve: --model FILE is required");
-    if (!a->contexts) a->contexts = strcmp(a->backend, "host") ? 1 : a->workers;
     return CM_OK;
 }
 
@@ -141,15 +141,15 @@ static cm_status check_model(const char *path, const cm_layout *L) {
     return CM_OK;
 }
 
-static void print_model(const serve_args *a, const cm_predictor *p) {
+static void print_model(const serve_args *a, const cm_predictor *p, const char *why) {
     const cm_model_file *f = predictor_file(p);
     char arch[CM_ARCH_TEXT];
     model_describe(&f->model.layout, arch, sizeof arch);
     const char *ds = meta_get(&f->meta, "dataset"), *acc = meta_get(&f->meta, "test_accuracy");
     printf("serve: %s: %s, trained on %s", a->model, arch, ds ? ds : "(unknown data)");
     if (acc) printf(", test accuracy %.2f%%", 100.0 * atof(acc));
-    printf("\nserve: %d inference context%s on %s\n", predictor_contexts(p), predictor_contexts(p) == 1 ? "" : "s",
-           predictor_device_name(p));
+    printf("\nserve: %d inference context%s on %s%s%s%s\n", predictor_contexts(p),
+           predictor_contexts(p) == 1 ? "" : "s", predictor_device_name(p), why[0] ? " (" : "", why, why[0] ? ")" : "");
 }
 
 /* SIGINT and SIGTERM write their number into a pipe that the main thread waits on: whichever
@@ -182,8 +182,17 @@ static int wait_for_stop_signal(void) {
     return b;
 }
 
+/* Before loading anything: the backend (auto decided; contexts follow it) and the port, bound now
+ * and kept. */
+static cm_status preflight(serve_args *a, cm_backend_choice *c, cm_http_listener **listener) {
+    CM_TRY(preflight_backend(a->backend, a->device, 0, c));
+    a->backend = c->kind;
+    if (!a->contexts) a->contexts = strcmp(a->backend, "host") ? 1 : a->workers;
+    return http_listen(a->bind, a->port, listener);
+}
+
 /* Serves until SIGINT or SIGTERM. */
-static cm_status run(const serve_args *a, cm_serve_api *api) {
+static cm_status run(const serve_args *a, cm_serve_api *api, cm_http_listener *listener) {
     cm_http_route routes[CM_SERVE_ROUTES];
     serve_api_routes(api, routes);
     cm_http_asset assets[64]; /* the page's files; the training dashboard's are train --serve's */
@@ -199,7 +208,8 @@ static cm_status run(const serve_args *a, cm_serve_api *api) {
                           .routes = routes,
                           .nroutes = CM_SERVE_ROUTES,
                           .assets = assets,
-                          .nassets = nassets};
+                          .nassets = nassets,
+                          .listener = listener};
     cm_http_server *srv;
     CM_TRY(http_server_start(&cfg, &srv));
     const char *shown = !strcmp(a->bind, "0.0.0.0") || !strcmp(a->bind, "::") ? "localhost" : a->bind;
@@ -218,23 +228,24 @@ cm_status cmd_serve(int argc, char **argv) {
     CM_TRY(parse(argc, argv, &a, &help));
     if (help) return CM_OK;
     CM_TRY(catch_stop_signals());
+    cm_backend_choice choice;
+    cm_http_listener *listener = NULL;
     cm_dataset ds = {0};
-    if (a.data) {
-        CM_TRY(run_load_test_only(a.data, &ds));
-        if (ds.test.rows != 28 || ds.test.cols != 28)
-            return cm_fail(CM_ERR_USAGE, "--data %s: the test images are %dx%d; serve needs 28x28", a.data,
-                           ds.test.rows, ds.test.cols);
-    }
-    cm_predictor_options po = {.backend = a.backend, .device = a.device, .contexts = a.contexts, .threads = a.threads};
     cm_predictor *p = NULL;
-    cm_status st = predictor_open(a.model, &po, &p);
+    cm_status st = preflight(&a, &choice, &listener);
+    if (st == CM_OK && a.data) st = run_load_test_only(a.data, &ds);
+    if (st == CM_OK && a.data && (ds.test.rows != 28 || ds.test.cols != 28))
+        st = cm_fail(CM_ERR_USAGE, "--data %s: the test images are %dx%d; serve needs 28x28", a.data, ds.test.rows,
+                     ds.test.cols);
+    cm_predictor_options po = {.backend = a.backend, .device = a.device, .contexts = a.contexts, .threads = a.threads};
+    if (st == CM_OK) st = predictor_open(a.model, &po, &p);
     if (st == CM_OK) st = check_model(a.model, &predictor_file(p)->model.layout);
     int classes = st == CM_OK ? predictor_file(p)->model.layout.classes : 0;
     char(*store)[32] = calloc((size_t)classes + 1, 32);
     const char **names = st == CM_OK && store ? class_names(&predictor_file(p)->meta, classes, store) : NULL;
     if (st == CM_OK && !names) st = cm_fail(CM_ERR_MEMORY, "out of host memory");
     if (st == CM_OK) {
-        print_model(&a, p);
+        print_model(&a, p, choice.why);
         if (a.data) printf("serve: random test digits from %s (%d images)\n", a.data, ds.test.count);
         cm_serve_api api = {.pred = p,
                             .model_path = a.model,
@@ -243,11 +254,13 @@ cm_status cmd_serve(int argc, char **argv) {
                             .data_dir = a.data,
                             .class_names = names,
                             .seed = (uint64_t)time(NULL)};
-        st = run(&a, &api);
+        st = run(&a, &api, listener);
+        listener = NULL;
     }
     free(names);
     free(store);
     predictor_close(p);
+    http_listener_close(listener);
     dataset_free(&ds);
     return st;
 }

@@ -89,8 +89,8 @@ static cm_status apply_option(cm_train_args *a, int id, const char *v) {
     switch (id) {
     case O_DATA: a->data_dir = v; break;
     case O_BACKEND:
-        if (strcmp(v, "host") != 0 && strcmp(v, "device") != 0)
-            return cm_fail(CM_ERR_USAGE, "--backend '%s': expected 'host' or 'device'", v);
+        if (strcmp(v, "auto") != 0 && strcmp(v, "host") != 0 && strcmp(v, "device") != 0)
+            return cm_fail(CM_ERR_USAGE, "--backend '%s': expected auto, host or device", v);
         a->backend = v;
         break;
     case O_DEVICE: a->device = v; break;
@@ -226,7 +226,7 @@ void run_defaults(cm_train_args *a) {
     memset(a, 0, sizeof *a);
     const char *env_data = getenv("CLMNIST_DATA");
     a->data_dir = env_data && *env_data ? env_data : "data/mnist";
-    a->backend = "device";
+    a->backend = "auto";
     a->beta1 = 0.9f;
     a->beta2 = 0.999f;
     a->eps = 1e-8f;

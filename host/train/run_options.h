@@ -20,7 +20,7 @@
 
 typedef struct {
     const char *data_dir;
-    const char *backend; /* "host" | "device" */
+    const char *backend; /* "auto" | "host" | "device" (backend_resolve) */
     const char *device;
     const char *layers;
     char arch[CM_ARCH_TEXT];   /* --arch spec; "" for the MLP of --layers */
@@ -61,7 +61,7 @@ typedef struct {
 extern const cm_preset run_presets[];
 
 /* The defaults every run starts from, before its preset: data $CLMNIST_DATA or data/mnist,
- * backend "device", seed 42, Adam's betas, auto feed, info on stdout. */
+ * backend "auto", seed 42, Adam's betas, auto feed, info on stdout. */
 void run_defaults(cm_train_args *a);
 /* Applies a preset by name (its settings, then a->preset). */
 cm_status run_apply_preset(cm_train_args *a, const char *name);
