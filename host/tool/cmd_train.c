@@ -305,13 +305,16 @@ static cm_status save_model(const char *path, void *ctx) {
     return model_file_save(path, trainer_layout(m->t), m->params, 0, NULL, NULL, m->meta);
 }
 
-/* The trained model to --out; when that fails (a full disk), to a rescue file the error names. */
-static cm_status save_trained(const char *out, cm_trainer *t, const cm_meta *meta) {
+/* The trained model to `out`; when that fails (a full disk), to a rescue file the error names.
+ * out NULL: the run failed writing a checkpoint (`failed`): the model goes to the rescue file. */
+static cm_status save_trained(const char *out, cm_status failed, cm_trainer *t, const cm_meta *meta) {
+    char why[1024];
+    snprintf(why, sizeof why, "%s", cm_last_error());
     float *params = malloc(sizeof(float) * trainer_layout(t)->total);
     cm_status st = params ? trainer_get_params(t, params) : cm_fail(CM_ERR_MEMORY, "out of host memory");
     model_save m = {t, params, meta};
-    if (st == CM_OK) st = save_model(out, &m);
-    if (st != CM_OK && params) st = preflight_rescue(out, st, save_model, &m);
+    if (st == CM_OK) st = out ? save_model(out, &m) : cm_fail(failed, "%s", why);
+    if (st != CM_OK && params) st = preflight_rescue(st, save_model, &m);
     free(params);
     return st;
 }
@@ -326,7 +329,7 @@ static cm_status finish(const cm_train_args *a, const train_files *f, const cm_b
         CM_TRY(trainer_evaluate(t, final_split, &ev));
     CM_TRY(meta_set(meta, "test_accuracy", "%.6f", ev.accuracy));
     CM_TRY(meta_set(meta, "test_loss", "%.6f", ev.loss));
-    if (f->out) CM_TRY(save_trained(f->out, t, meta));
+    if (f->out) CM_TRY(save_trained(f->out, CM_OK, t, meta));
     if (f->report) CM_TRY(train_view_write_report(t, f->report, ds, meta, &ev, final_split));
     if (f->out) printf("model: saved to %s\n", f->out);
     const cm_dist *d = dist_world();
@@ -466,7 +469,10 @@ static cm_status train(cm_train_args *a, train_files *f, cm_backend *b, const cm
         if (dash) obs = train_dash_observer(&td, &shown);
     }
     cm_train_result res = {0};
-    if (st == CM_OK) st = train_loop_run(loop, &obs, &res);
+    if (st == CM_OK) {
+        st = train_loop_run(loop, &obs, &res);
+        if (st == CM_ERR_IO && f->rank == 0) st = save_trained(NULL, st, t, &meta); /* a checkpoint's disk full */
+    }
     if (st == CM_OK) st = finish(a, f, b, ds, t, arch, &meta, &res);
     if (dash) dashboard_after(&td, f, st, &res);
     train_loop_destroy(loop);

@@ -46,8 +46,7 @@ cm_status preflight_backend(const char *kind, const char *device, int slot, cm_b
     return CM_OK;
 }
 
-cm_status preflight_rescue(const char *out, cm_status failed, cm_status (*save)(const char *path, void *ctx),
-                           void *ctx) {
+cm_status preflight_rescue(cm_status failed, cm_status (*save)(const char *path, void *ctx), void *ctx) {
     char why[1024], path[4096], cwd[2048];
     snprintf(why, sizeof why, "%s", cm_last_error());
     const char *tmpdir = getenv("TMPDIR");

@@ -16,10 +16,9 @@ cm_status preflight_dir(const char *flag, const char *dir);
  * or --backend device without OpenCL, fails here. choice may be NULL. */
 cm_status preflight_backend(const char *kind, const char *device, int slot, cm_backend_choice *choice);
 
-/* After save(path, ctx) failed for `out` (its error recorded): saves to
- * ./clmnist-rescue-<pid>.safetensors, else $TMPDIR (or /tmp)/clmnist-rescue-<pid>.safetensors,
- * and returns the failure with the rescue file named in its message. */
-cm_status preflight_rescue(const char *out, cm_status failed, cm_status (*save)(const char *path, void *ctx),
-                           void *ctx);
+/* After a write failed (`failed`, its error recorded: the model's own file, or a checkpoint):
+ * save(path, ctx) to <cwd>/clmnist-rescue-<pid>.safetensors, else to $TMPDIR (or /tmp), and
+ * returns the failure with the rescue file named in its message. */
+cm_status preflight_rescue(cm_status failed, cm_status (*save)(const char *path, void *ctx), void *ctx);
 
 #endif
