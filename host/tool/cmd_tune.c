@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "gemm_tune.h"
 #include "progress.h"
+#include "preflight.h"
 #include "timer.h"
 
 #define MAX_CASES (3 * CM_MAX_LAYERS)
@@ -395,6 +396,8 @@ cm_status cmd_tune(int argc, char **argv) {
     int help;
     CM_TRY(cli_parse_train(argc, argv, &info, &a, &help));
     if (help) return CM_OK;
+    CM_TRY(preflight_file("--out", o.out)); /* before the work (the default cache's folder is created) */
+    CM_TRY(preflight_backend("device", a.device, 0, NULL));
     cm_dataset ds = {0};
     CM_TRY(run_load_data(&a, &ds));
     setenv("CLMNIST_NO_TUNING", "1", 1); /* measure CLBlast as it comes, not an earlier tuning */
