@@ -294,31 +294,6 @@ static void print_start(const cm_train_args *a, const train_files *f, cm_trainer
         printf("early stopping: best so far epoch %d (val acc %.2f%%), patience %d\n", best, 100.0 * acc, f->patience);
 }
 
-typedef struct {
-    cm_trainer *t;
-    const float *params;
-    const cm_meta *meta;
-} model_save;
-
-static cm_status save_model(const char *path, void *ctx) {
-    const model_save *m = ctx;
-    return model_file_save(path, trainer_layout(m->t), m->params, 0, NULL, NULL, m->meta);
-}
-
-/* The trained model to `out`; when that fails (a full disk), to a rescue file the error names.
- * out NULL: the run failed writing a checkpoint (`failed`): the model goes to the rescue file. */
-static cm_status save_trained(const char *out, cm_status failed, cm_trainer *t, const cm_meta *meta) {
-    char why[1024];
-    snprintf(why, sizeof why, "%s", cm_last_error());
-    float *params = malloc(sizeof(float) * trainer_layout(t)->total);
-    cm_status st = params ? trainer_get_params(t, params) : cm_fail(CM_ERR_MEMORY, "out of host memory");
-    model_save m = {t, params, meta};
-    if (st == CM_OK) st = out ? save_model(out, &m) : cm_fail(failed, "%s", why);
-    if (st != CM_OK && params) st = preflight_rescue(st, save_model, &m);
-    free(params);
-    return st;
-}
-
 /* After the loop: the final evaluation (on the held-out test split with --val), the model, the
  * report and the summary. */
 static cm_status finish(const cm_train_args *a, const train_files *f, const cm_backend *b, const cm_dataset *ds,
@@ -329,7 +304,7 @@ static cm_status finish(const cm_train_args *a, const train_files *f, const cm_b
         CM_TRY(trainer_evaluate(t, final_split, &ev));
     CM_TRY(meta_set(meta, "test_accuracy", "%.6f", ev.accuracy));
     CM_TRY(meta_set(meta, "test_loss", "%.6f", ev.loss));
-    if (f->out) CM_TRY(save_trained(f->out, CM_OK, t, meta));
+    if (f->out) CM_TRY(preflight_save_trained(f->out, CM_OK, t, meta));
     if (f->report) CM_TRY(train_view_write_report(t, f->report, ds, meta, &ev, final_split));
     if (f->out) printf("model: saved to %s\n", f->out);
     const cm_dist *d = dist_world();
@@ -471,7 +446,8 @@ static cm_status train(cm_train_args *a, train_files *f, cm_backend *b, const cm
     cm_train_result res = {0};
     if (st == CM_OK) {
         st = train_loop_run(loop, &obs, &res);
-        if (st == CM_ERR_IO && f->rank == 0) st = save_trained(NULL, st, t, &meta); /* a checkpoint's disk full */
+        if (st == CM_ERR_IO && f->rank == 0)
+            st = preflight_save_trained(NULL, st, t, &meta); /* a checkpoint's disk full */
     }
     if (st == CM_OK) st = finish(a, f, b, ds, t, arch, &meta, &res);
     if (dash) dashboard_after(&td, f, st, &res);

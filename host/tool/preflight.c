@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
+#include "model_io.h"
 
 cm_status preflight_file(const char *flag, const char *path) {
     if (!path) return CM_OK;
@@ -58,4 +59,29 @@ cm_status preflight_rescue(cm_status failed, cm_status (*save)(const char *path,
     }
     return cm_fail(failed, "%s; saving it to %s and %s failed too (%s): the model is lost", why, dirs[0], dirs[1],
                    cm_last_error());
+}
+
+typedef struct {
+    cm_trainer *t;
+    const float *params;
+    const cm_meta *meta;
+} model_save;
+
+static cm_status save_model(const char *path, void *ctx) {
+    const model_save *m = ctx;
+    return model_file_save(path, trainer_layout(m->t), m->params, 0, NULL, NULL, m->meta);
+}
+
+/* The trained model to `out`; when that fails (a full disk), to a rescue file the error names.
+ * out NULL: the run failed writing a checkpoint (`failed`): the model goes to the rescue file. */
+cm_status preflight_save_trained(const char *out, cm_status failed, cm_trainer *t, const cm_meta *meta) {
+    char why[1024];
+    snprintf(why, sizeof why, "%s", cm_last_error());
+    float *params = malloc(sizeof(float) * trainer_layout(t)->total);
+    cm_status st = params ? trainer_get_params(t, params) : cm_fail(CM_ERR_MEMORY, "out of host memory");
+    model_save m = {t, params, meta};
+    if (st == CM_OK) st = out ? save_model(out, &m) : cm_fail(failed, "%s", why);
+    if (st != CM_OK && params) st = preflight_rescue(st, save_model, &m);
+    free(params);
+    return st;
 }

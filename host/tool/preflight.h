@@ -6,6 +6,8 @@
 #define CLMNIST_PREFLIGHT_H
 #include "backend.h"
 #include "status.h"
+#include "model_io.h"
+#include "trainer.h"
 
 /* An output file (flag: "--out", named in the error): its directory exists and takes new files,
  * and path is not a directory. NULL path: nothing to check. */
@@ -20,5 +22,8 @@ cm_status preflight_backend(const char *kind, const char *device, int slot, cm_b
  * save(path, ctx) to <cwd>/clmnist-rescue-<pid>.safetensors, else to $TMPDIR (or /tmp), and
  * returns the failure with the rescue file named in its message. */
 cm_status preflight_rescue(cm_status failed, cm_status (*save)(const char *path, void *ctx), void *ctx);
+/* t's model (with meta) to `out`, through preflight_rescue when that fails. out NULL: the run
+ * failed writing a checkpoint (`failed`, its error recorded): the model goes to the rescue file. */
+cm_status preflight_save_trained(const char *out, cm_status failed, cm_trainer *t, const cm_meta *meta);
 
 #endif
