@@ -25,6 +25,7 @@ expect() {
 }
 
 expect 2 "unknown command 'fly'" -- fly
+expect 2 "unknown command 'trian' (did you mean 'train'?)" -- trian
 expect 2 "unknown option '--bogus'" -- train --bogus
 expect 2 "\-\-epochs 'x'" -- train --epochs x
 expect 2 "\-\-batch '0'" -- train --batch 0
@@ -49,8 +50,53 @@ cp "$tmp/bad/train-images-idx3-ubyte" "$tmp/bad/t10k-images-idx3-ubyte"
 cp "$tmp/bad/train-labels-idx1-ubyte" "$tmp/bad/t10k-labels-idx1-ubyte"
 expect 1 "$tmp/bad/train-images-idx3-ubyte: truncated" -- train --data "$tmp/bad" --backend host
 
+# Options are declared once (host/train/options_table.c): an unknown one gets the nearest name,
+# PyTorch/Keras spellings and '_' for '-' are accepted, and each command lists only its own.
+expect 2 "clmnist train: unknown option '\-\-learing-rate' (did you mean \-\-lr?)" -- train --learing-rate 0.1
+expect 2 "unknown option '\-lr' (did you mean \-\-lr?)" -- train -lr 0.1
+expect 2 "did you mean \-\-epochs?" -- train --epohcs=3
+expect 2 "did you mean \-\-max-epochs?" -- sweep --max-epocs 3
+expect 2 "\-\-lr 'x': expected a number between" -- train --learning_rate x
+expect 2 "\-\-batch '0'" -- train --batch-size 0
+expect 2 "\-\-epochs '0'" -- train --num_epochs 0
+expect 2 "\-\-weight-decay '2'" -- train --weight_decay 2
+expect 2 "clmnist tune: \-\-lr is not an option here" -- tune --lr 0.1
+expect 2 "clmnist doctor: \-\-threads is not an option here" -- doctor --threads 2
+expect 2 "\-\-threads '0': expected an integer between 1 and 1024" -- eval --model m --threads 0
+expect 2 "\-\-threads '0': expected an integer between 1 and 1024" -- serve --model m --threads 0
+expect 2 "\-\-backend 'gpu': expected auto, host or device" -- eval --model m --backend gpu
+expect 2 "\-\-resident takes no value" -- train --resident=1
+expect 2 "'\-\-b' is ambiguous: " -- train --b 1
+expect 2 "unexpected argument 'x'" -- devices x
+expect 2 "expected SRC and DEST" -- import a
+"$bin" help train >"$tmp/h1" 2>&1
+"$bin" train --help >"$tmp/h2" 2>&1
+if cmp -s "$tmp/h1" "$tmp/h2" && grep -q "usage: clmnist train" "$tmp/h1"; then pass=$((pass + 1)); else
+    echo "FAIL: clmnist help train differs from clmnist train --help" >&2
+    fail=$((fail + 1))
+fi
+"$bin" tune --help >"$tmp/out" 2>&1
+if grep -q -- "--batch N" "$tmp/out" && ! grep -E -q -- "^  --(lr|epochs|optimizer|augment|dropout|val|seed|backend) " "$tmp/out"; then
+    pass=$((pass + 1))
+else
+    echo "FAIL: tune --help lists training-only flags (or lacks --batch)" >&2
+    fail=$((fail + 1))
+fi
+"$bin" eval --help >"$tmp/out" 2>&1
+if grep -q "IDX directory, CSV or image folder; its test split is used" "$tmp/out"; then pass=$((pass + 1)); else
+    echo "FAIL: eval --help: --data" >&2
+    fail=$((fail + 1))
+fi
+"$bin" compare --help >"$tmp/out" 2>&1
+if grep -q "||dev - host|| / ||host||" "$tmp/out" && ! grep -q "max(|host|, 1e-3)" "$tmp/out"; then
+    pass=$((pass + 1))
+else
+    echo "FAIL: compare --help: the relative L2 difference" >&2
+    fail=$((fail + 1))
+fi
+
 # Help works for every subcommand.
-for cmd in devices train eval predict compare bench tune doctor serve; do
+for cmd in devices train eval predict compare bench tune doctor serve sweep import; do
     if "$bin" "$cmd" --help >"$tmp/out" 2>&1 && grep -q "usage: clmnist $cmd" "$tmp/out"; then
         pass=$((pass + 1))
     else

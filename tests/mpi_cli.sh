@@ -14,7 +14,7 @@
 #  8. `bench --profile` under mpirun prints rank 0's profile with the gradient sum's row.
 # Usage: mpi_cli.sh path/to/clmnist MNIST_DIR mpiexec [mpiexec flags...]
 set -u
-bin=$1 data=$(cd "$2" && pwd)
+bin=$1 data=$(cd "$2" 2>/dev/null && pwd) || data=$2 # a missing directory skips below
 shift 2
 mpirun=("$@")
 [ -e "$data/train-images-idx3-ubyte" ] || [ -e "$data/train-images-idx3-ubyte.gz" ] || {

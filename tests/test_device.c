@@ -1,7 +1,7 @@
-/* test_device.c: every OpenCL operation against the host reference on PoCL (or any device),
- * uniform [-1, 1] inputs from fixed seeds, sizes that are not multiples of the work-group
- * size; a whole training step device vs host; a short run on both; and the device error
- * paths. Skips (exit 77) only when no OpenCL device exists at all. */
+/* test_device.c: OpenCL operations against the host reference on PoCL (or any device), uniform
+ * [-1, 1] inputs from fixed seeds, sizes that are not multiples of the work-group size (GEMM in
+ * every transpose is a row of tests/test_backend_ops.c); a whole training step device vs host; a
+ * short run on both; and the device error paths. Skips (exit 77) only without an OpenCL device. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,32 +32,6 @@ static void get(cm_backend *b, cm_buf *buf, void *out, size_t bytes) {
 
 static const int sizes[][2] = {{1, 1}, {7, 10}, {10, 33}, {33, 129}, {129, 784}, {128, 7}};
 #define NSIZES (sizeof sizes / sizeof sizes[0])
-
-static void test_gemm(void **state) {
-    const int shapes[][3] = {{1, 1, 1}, {7, 10, 33}, {129, 33, 784}, {33, 784, 129}, {128, 512, 784}, {10, 256, 7}};
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-        int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
-        for (int t = 0; t < 4; t++) {
-            bool ta = t & 1, tb = t & 2;
-            int lda = ta ? m : k, ldb = tb ? k : n;
-            size_t na = (size_t)m * k, nb = (size_t)k * n, nc = (size_t)m * n;
-            float *a = malloc(4 * na), *b = malloc(4 * nb), *c = malloc(4 * nc), *out[2];
-            fill_uniform(a, na, 10 + s), fill_uniform(b, nb, 20 + s), fill_uniform(c, nc, 30 + s);
-            cm_backend *be[2] = {host, dev};
-            for (int i = 0; i < 2; i++) {
-                cm_buf *A = put(be[i], a, 4 * na), *B = put(be[i], b, 4 * nb), *C = put(be[i], c, 4 * nc);
-                assert_int_equal(backend_gemm(be[i], ta, tb, m, n, k, 1.0f, A, lda, B, ldb, 0.5f, C, n), CM_OK);
-                out[i] = malloc(4 * nc);
-                get(be[i], C, out[i], 4 * nc);
-                backend_release(be[i], A), backend_release(be[i], B), backend_release(be[i], C);
-            }
-            char what[64];
-            snprintf(what, sizeof what, "gemm %dx%dx%d ta=%d tb=%d", m, n, k, ta, tb);
-            assert_true(check_close(what, out[1], out[0], nc, 1e-5 * sqrt(k), 1e-4));
-            free(a), free(b), free(c), free(out[0]), free(out[1]);
-        }
-    }
-}
 
 static void test_elementwise_ops(void **state) {
     for (size_t s = 0; s < NSIZES; s++) {
@@ -527,15 +501,10 @@ static int teardown(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gemm),
-        cmocka_unit_test(test_elementwise_ops),
-        cmocka_unit_test(test_softmax_argmax),
-        cmocka_unit_test(test_optimizers_and_gather),
-        cmocka_unit_test(test_dropout_and_max_norm),
-        cmocka_unit_test(test_gather_augment),
-        cmocka_unit_test(test_training_step_device_vs_host),
-        cmocka_unit_test(test_short_run_same_accuracy),
-        cmocka_unit_test(test_error_paths),
+        cmocka_unit_test(test_elementwise_ops),         cmocka_unit_test(test_softmax_argmax),
+        cmocka_unit_test(test_optimizers_and_gather),   cmocka_unit_test(test_dropout_and_max_norm),
+        cmocka_unit_test(test_gather_augment),          cmocka_unit_test(test_training_step_device_vs_host),
+        cmocka_unit_test(test_short_run_same_accuracy), cmocka_unit_test(test_error_paths),
         cmocka_unit_test(test_tune_starts_from_cache),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

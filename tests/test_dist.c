@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "dist.h"
@@ -36,6 +37,12 @@ static void ok_or_die(cm_status st, const char *what) {
         snprintf(msg, sizeof msg, "%s: %s", what, cm_last_error());
         exit(dist_exit(st, msg));
     }
+}
+
+/* MNIST's training images are there (raw or gzipped), as tests/mpi_cli.sh checks. */
+static int mnist_present(void) {
+    return access(CLMNIST_TEST_DATA "/train-images-idx3-ubyte", R_OK) == 0 ||
+           access(CLMNIST_TEST_DATA "/train-images-idx3-ubyte.gz", R_OK) == 0;
 }
 
 /* The training set: the first n images of MNIST, the test set's first 500. */
@@ -125,6 +132,10 @@ int main(int argc, char **argv) {
     const char *kind = argc > 1 ? argv[1] : "host";
     if (world->size < 2) {
         printf("SKIP: run under mpirun with 2 or more ranks (%d here)\n", world->size);
+        return dist_exit(CM_OK, "") ? 1 : 77;
+    }
+    if (!mnist_present()) { /* every rank sees the same directory: all skip */
+        if (world->rank == 0) printf("SKIP: MNIST not in %s; run data/fetch mnist\n", CLMNIST_TEST_DATA);
         return dist_exit(CM_OK, "") ? 1 : 77;
     }
     cm_dataset ds = {0};

@@ -174,6 +174,31 @@ typedef struct {
     cm_status (*profile_read)(cm_backend *b, cm_profile_entry *out, int max, int *n);
 } cm_backend_ops;
 
+/* ---- every member of cm_backend_ops by name (tests/test_backend_ops.c: one case per op) ----
+ * CM_BACKEND_OP_LIST: the operations, each of which the op-test table must cover;
+ * CM_BACKEND_SUPPORT_LIST: lifetime, synchronisation and profiling members, exercised by every
+ * case or optional. A member added to the struct but to neither list fails to compile below: the
+ * names are distinct (duplicate enumerators do not compile), each is a member (sizeof), and
+ * together they are as many as the struct has function pointers. */
+/* clang-format off */
+#define CM_BACKEND_OP_LIST(X)                                                                          \
+    X(upload) X(download) X(view) X(fill) X(stage_rows) X(gather) X(gather_augment) X(gemm)           \
+    X(bias_act) X(relu_backward) X(dropout) X(bias_grad) X(softmax_xent) X(argmax) X(opt_update)       \
+    X(max_norm) X(relu) X(im2col) X(col2im) X(cnhw_to_nchw) X(nchw_to_cnhw) X(channel_sum)             \
+    X(maxpool_forward) X(maxpool_backward) X(bn_forward) X(bn_backward)
+#define CM_BACKEND_SUPPORT_LIST(X) X(destroy) X(alloc) X(release) X(finish) X(profile_reset) X(profile_read)
+/* clang-format on */
+#define CM_BACKEND_MEMBER_ENUM_(name) CM_BACKEND_MEMBER_##name,
+enum {
+    CM_BACKEND_OP_LIST(CM_BACKEND_MEMBER_ENUM_) CM_BACKEND_SUPPORT_LIST(CM_BACKEND_MEMBER_ENUM_) CM_BACKEND_MEMBERS
+};
+#define CM_BACKEND_MEMBER_IS_FN_(name) +(sizeof(((cm_backend_ops *)0)->name) == sizeof(void (*)(void)))
+_Static_assert(CM_BACKEND_MEMBERS == 0 CM_BACKEND_OP_LIST(CM_BACKEND_MEMBER_IS_FN_)
+                                         CM_BACKEND_SUPPORT_LIST(CM_BACKEND_MEMBER_IS_FN_),
+               "every name in CM_BACKEND_OP_LIST / CM_BACKEND_SUPPORT_LIST is a function-pointer member");
+_Static_assert(sizeof(cm_backend_ops) == CM_BACKEND_MEMBERS * sizeof(void (*)(void)),
+               "cm_backend_ops has a member in neither CM_BACKEND_OP_LIST nor CM_BACKEND_SUPPORT_LIST");
+
 struct cm_backend {
     const cm_backend_ops *ops;
     const char *kind;          /* "host" or "device" */

@@ -1,205 +1,205 @@
-/* cli.c: the command line of the training options shared by `train`, `compare`, `bench`,
- * `tune` and `sweep` (the options themselves: run_options.h), and their --help. */
+/* cli.c: the command line of every subcommand (cli.h): the shared options of the table
+ * (options.h) and a command's own, resolved by name, alias, '_' for '-' or a unique prefix;
+ * the nearest name for an unknown one; --help generated from both. */
 #include "cli.h"
 
 #include <ctype.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char cli_data_options_help[] =
-    "  --image-size N    images become NxN (default: the data's own size; 28 for image folders)\n"
-    "  --preprocess P    resize (plain resize, default) or mnist (as 'predict' does: invert dark ink,\n"
-    "                    crop to the ink, fit 20x20, centre in 28x28)\n"
-    "  --test-fraction F held out, seeded by --seed, when the data has no test split (default 0.1)\n"
-    "  --transpose T     yes, no or auto (default: yes for EMNIST's emnist-* files)\n";
-
-static void usage(const cm_command_info *info) {
-    printf("usage: clmnist %s [options]\n\n%s\n\noptions:\n", info->name, info->summary);
-    printf("  --data PATH       IDX directory, CSV or image folder (default: $CLMNIST_DATA or data/mnist;\n"
-           "                    see README, 'Your own data')\n%s",
-           cli_data_options_help);
-    if (info->with_backend)
-        printf("  --backend B       auto (default: an OpenCL GPU when there is one, else host), device (OpenCL)\n"
-               "                    or host (C reference backend, OpenBLAS GEMM; needs no OpenCL)\n");
-    printf("  --device SEL      OpenCL device: index or name substring from 'clmnist devices'\n"
-           "                    (default: $CLMNIST_DEVICE, else the first GPU, else device 0; under\n"
-           "                    mpirun, each rank's GPU by its place on the node)\n");
-    printf("  --preset P        the recipe the other flags start from (flags override it):\n");
-    for (const cm_preset *p = run_presets; p->name; p++)
-        printf("                      %-8s %s%s\n", p->name, p->summary, p == run_presets ? " (default)" : "");
-    printf("  --layers L        an MLP's hidden layer sizes, e.g. 512,256\n");
-    printf("  --arch SPEC       any layer sequence, e.g. conv32k5p2-bn-relu-pool2-flatten-fc128-relu-fc10\n"
-           "                    (conv<C>k<K>[s<S>][p<P>], pool<K>[s<S>], bn, relu, drop<P>, flatten, fc<N>;\n"
-           "                    see README); replaces --layers and --dropout\n");
-    printf("  --epochs N        passes over the training set\n");
-    printf("  --batch N         examples per step (under mpirun: over all ranks, each trains N / ranks)\n");
-    printf("  --optimizer O     sgd, momentum (SGD with momentum), nesterov, adam or adamw\n");
-    printf("  --lr F            learning rate (the peak rate for onecycle)\n");
-    printf("  --momentum F      momentum for momentum and nesterov (default 0.9)\n");
-    printf("  --beta1 F, --beta2 F, --eps F   Adam(W) coefficients (default 0.9, 0.999, 1e-8)\n");
-    printf("  --weight-decay F  L2 added to the gradient; decoupled (w *= 1 - lr F) for adamw\n");
-    printf("  --schedule S      constant, cosine (to 0 at the end), step (x gamma every --step-size\n"
-           "                    epochs) or onecycle (PyTorch OneCycleLR defaults, peak --lr)\n");
-    printf("  --warmup-steps N  scale the rate up linearly over the first N steps\n");
-    printf("  --step-size N     step schedule: epochs between decays (default 1/3 of the run)\n");
-    printf("  --gamma F         step schedule: decay factor (default 0.1)\n");
-    printf("  --dropout P       dropout probability after each hidden layer (0: off)\n");
-    printf("  --max-norm C      cap the L2 norm of each unit's incoming weights at C (0: off)\n");
-    printf("  --augment SPEC    random training-time transforms, e.g. shift=2,rotate=10,scale=0.1\n"
-           "                    (pixels, degrees, relative size), flip=P (mirror with probability P);\n"
-           "                    'none' to turn off\n");
-    printf("  --seed N          seed for initialisation, shuffling, dropout, augmentation (default %d)\n",
-           CM_DEFAULT_SEED);
-    printf("  --val N           hold out the last N training images for validation\n");
-    printf("  --limit N         train on the first N training images only (0: all)\n");
-    printf("  --threads N       host backend threads (default: all cores; under mpirun, shared by a node's ranks)\n");
-    printf("  --resident        keep the whole training set on the device (default when it fits)\n");
-    printf("  --streamed        upload each batch as uint8, overlapped with compute\n");
-    for (const cm_extra_option *e = info->extra; e && e->name; e++)
-        printf("%s", e->help);
-    printf("  -h, --help        show this help\n");
-}
-
-enum {
-    O_DATA = 256,
-    O_BACKEND,
-    O_DEVICE,
-    O_PRESET,
-    O_LAYERS,
-    O_ARCH,
-    O_EPOCHS,
-    O_BATCH,
-    O_OPTIMIZER,
-    O_LR,
-    O_MOMENTUM,
-    O_BETA1,
-    O_BETA2,
-    O_EPS,
-    O_WEIGHT_DECAY,
-    O_SCHEDULE,
-    O_WARMUP,
-    O_STEP_SIZE,
-    O_GAMMA,
-    O_DROPOUT,
-    O_MAX_NORM,
-    O_AUGMENT,
-    O_SEED,
-    O_VAL,
-    O_LIMIT,
-    O_THREADS,
-    O_RESIDENT,
-    O_STREAMED,
-    O_IMAGE_SIZE,
-    O_PREPROCESS,
-    O_TEST_FRACTION,
-    O_TRANSPOSE
-};
-static const struct option base_opts[] = {{"data", required_argument, NULL, O_DATA},
-                                          {"backend", required_argument, NULL, O_BACKEND},
-                                          {"device", required_argument, NULL, O_DEVICE},
-                                          {"preset", required_argument, NULL, O_PRESET},
-                                          {"layers", required_argument, NULL, O_LAYERS},
-                                          {"arch", required_argument, NULL, O_ARCH},
-                                          {"epochs", required_argument, NULL, O_EPOCHS},
-                                          {"batch", required_argument, NULL, O_BATCH},
-                                          {"optimizer", required_argument, NULL, O_OPTIMIZER},
-                                          {"lr", required_argument, NULL, O_LR},
-                                          {"momentum", required_argument, NULL, O_MOMENTUM},
-                                          {"beta1", required_argument, NULL, O_BETA1},
-                                          {"beta2", required_argument, NULL, O_BETA2},
-                                          {"eps", required_argument, NULL, O_EPS},
-                                          {"weight-decay", required_argument, NULL, O_WEIGHT_DECAY},
-                                          {"schedule", required_argument, NULL, O_SCHEDULE},
-                                          {"warmup-steps", required_argument, NULL, O_WARMUP},
-                                          {"step-size", required_argument, NULL, O_STEP_SIZE},
-                                          {"gamma", required_argument, NULL, O_GAMMA},
-                                          {"dropout", required_argument, NULL, O_DROPOUT},
-                                          {"max-norm", required_argument, NULL, O_MAX_NORM},
-                                          {"augment", required_argument, NULL, O_AUGMENT},
-                                          {"seed", required_argument, NULL, O_SEED},
-                                          {"val", required_argument, NULL, O_VAL},
-                                          {"limit", required_argument, NULL, O_LIMIT},
-                                          {"threads", required_argument, NULL, O_THREADS},
-                                          {"resident", no_argument, NULL, O_RESIDENT},
-                                          {"streamed", no_argument, NULL, O_STREAMED},
-                                          {"image-size", required_argument, NULL, O_IMAGE_SIZE},
-                                          {"preprocess", required_argument, NULL, O_PREPROCESS},
-                                          {"test-fraction", required_argument, NULL, O_TEST_FRACTION},
-                                          {"transpose", required_argument, NULL, O_TRANSPOSE},
-                                          {"help", no_argument, NULL, 'h'}};
-enum { NBASE = sizeof base_opts / sizeof base_opts[0] };
-
-static char **join_optional_values(int *argc, char **argv, const cm_command_info *info) {
-    enum { MAX_ARGS = 512 };
-    static char *joined[MAX_ARGS + 1];
-    static char text[8][80];
-    int n = 0, used = 0;
-    for (int i = 0; i < *argc && n < MAX_ARGS; i++) {
-        joined[n++] = argv[i];
-        for (const cm_extra_option *e = info->extra; e && e->name && i + 1 < *argc; e++) {
-            if (e->has_arg != 2 || strncmp(argv[i], "--", 2) || strcmp(argv[i] + 2, e->name) || used == 8) continue;
-            if (!isdigit((unsigned char)argv[i + 1][0])) break;
-            snprintf(text[used], sizeof text[used], "%s=%s", argv[i], argv[i + 1]);
-            joined[n - 1] = text[used++];
-            i++;
-            break;
-        }
+void cli_usage(FILE *out, const cm_command_info *info) {
+    if (info->usage)
+        fprintf(out, "usage: clmnist %s\n", info->usage);
+    else
+        fprintf(out, "usage: clmnist %s [options]\n", info->name);
+    if (info->summary && *info->summary) fprintf(out, "\n%s\n", info->summary);
+    fprintf(out, "\noptions:\n");
+    int extras_at = info->extra_first ? 0 : 1;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass != extras_at) opt_help(out, info->command);
+        for (const cm_extra_option *e = info->extra; pass == extras_at && e && e->name; e++)
+            fprintf(out, "%s", e->help);
     }
-    if (n == *argc) return argv;
-    joined[n] = NULL;
-    *argc = n;
-    return joined;
+    fprintf(out, "  -h, --help        show this help\n");
+    char note[512];
+    opt_alias_note(info->command, note, sizeof note);
+    fprintf(out, "\nalso accepted: '_' for '-' in option names%s%s\n", *note ? ", and\n  " : "", note);
 }
 
-cm_status cli_parse_train(int argc, char **argv, const cm_command_info *info, cm_train_args *a, int *help) {
-    argv = join_optional_values(&argc, argv, info);
-    memset(a, 0, sizeof *a);
-    *help = 0;
-    run_defaults(a);
-    enum { MAX_EXTRA = 32, O_EXTRA = 1024 };
-    struct option opts[NBASE + MAX_EXTRA + 1];
-    memcpy(opts, base_opts, sizeof base_opts);
-    int nopt = NBASE;
-    for (int i = 0; info->extra && info->extra[i].name && i < MAX_EXTRA; i++)
-        opts[nopt++] = (struct option){info->extra[i].name,
-                                       info->extra[i].has_arg == 2   ? optional_argument
-                                       : info->extra[i].has_arg == 1 ? required_argument
-                                                                     : no_argument,
-                                       NULL, O_EXTRA + i};
-    opts[nopt] = (struct option){NULL, 0, NULL, 0};
-    /* The preset first (the last one given), so that every other flag overrides it. */
-    const char *preset_name = "fast";
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
-        if (c == O_PRESET) preset_name = optarg;
-    CM_TRY(run_apply_preset(a, preset_name));
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            usage(info);
+/* One word of the command line, resolved. */
+typedef enum { W_OPTION, W_EXTRA, W_HELP, W_ARG } word_kind;
+typedef struct {
+    word_kind kind;
+    const cm_option *opt; /* W_OPTION */
+    int extra;            /* W_EXTRA: index into info->extra */
+    const char *value;
+} word;
+
+/* The names of the command's own options, NULL-terminated (at most 63). */
+static void extra_names(const cm_command_info *info, const char **names) {
+    int n = 0;
+    for (const cm_extra_option *e = info->extra; e && e->name && n < 63; e++)
+        names[n++] = e->name;
+    names[n] = NULL;
+}
+
+/* The error for an option the command does not take (typed: as given, name: without dashes). */
+static cm_status unknown(const cm_command_info *info, const char *typed, const char *name) {
+    const char *more[64];
+    char near[64], norm[64];
+    extra_names(info, more);
+    int have = opt_suggest(name, info->command, more, near, sizeof near);
+    opt_normalize(name, norm, sizeof norm);
+    if (have && strcmp(near, norm) == 0) /* -lr for --lr */
+        return cm_fail(CM_ERR_USAGE, "clmnist %s: unknown option '%s' (did you mean --%s?)", info->name, typed, near);
+    if (opt_find(name, 0) && !have)
+        return cm_fail(CM_ERR_USAGE, "clmnist %s: --%s is not an option here (see 'clmnist %s --help')", info->name,
+                       norm, info->name);
+    if (opt_find(name, 0))
+        return cm_fail(CM_ERR_USAGE, "clmnist %s: --%s is not an option here (did you mean --%s?)", info->name, norm,
+                       near);
+    if (have)
+        return cm_fail(CM_ERR_USAGE, "clmnist %s: unknown option '%s' (did you mean --%s?)", info->name, typed, near);
+    return cm_fail(CM_ERR_USAGE, "clmnist %s: unknown option '%s' (see 'clmnist %s --help')", info->name, typed,
+                   info->name);
+}
+
+/* The error for a prefix of several options: it names them. */
+static cm_status ambiguous(const cm_command_info *info, const char *typed, const char *prefix) {
+    char list[512];
+    size_t n = 0, len = strlen(prefix);
+    for (int i = 0; info->extra && info->extra[i].name; i++)
+        if (!strncmp(info->extra[i].name, prefix, len) && n < sizeof list)
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s--%s", n ? ", " : "", info->extra[i].name);
+    for (const cm_option *o = cm_options; o->name; o++)
+        if ((o->commands & info->command) && !strncmp(o->name, prefix, len) && n < sizeof list)
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s--%s", n ? ", " : "", o->name);
+    return cm_fail(CM_ERR_USAGE, "clmnist %s: '%s' is ambiguous: %s", info->name, typed, list);
+}
+
+/* Finds `name` (without dashes) among the command's options: exact (after '_' and aliases), then
+ * a unique prefix, as getopt_long would. */
+static cm_status lookup(const cm_command_info *info, const char *typed, const char *name, word *w) {
+    char norm[64];
+    opt_normalize(name, norm, sizeof norm);
+    size_t len = strlen(norm);
+    const cm_option *hit = NULL;
+    int extra = -1, matches = 0;
+    for (int exact = 1; exact >= 0 && !matches; exact--) {
+        for (int i = 0; info->extra && info->extra[i].name; i++)
+            if (exact ? !strcmp(info->extra[i].name, norm) : !strncmp(info->extra[i].name, norm, len))
+                extra = i, matches++;
+        for (const cm_option *o = cm_options; o->name; o++)
+            if ((o->commands & info->command) && (exact ? !strcmp(o->name, norm) : !strncmp(o->name, norm, len)))
+                hit = o, matches++;
+    }
+    if (matches > 1) return ambiguous(info, typed, norm);
+    if (!matches) return unknown(info, typed, name);
+    w->kind = extra >= 0 ? W_EXTRA : W_OPTION;
+    w->opt = hit;
+    w->extra = extra;
+    return CM_OK;
+}
+
+/* Resolves argv[*i] (and its value, which may be the next word) into w. */
+static cm_status resolve(int argc, char **argv, int *i, const cm_command_info *info, word *w) {
+    const char *s = argv[*i];
+    memset(w, 0, sizeof *w);
+    if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
+        w->kind = W_HELP;
+        return CM_OK;
+    }
+    if (s[1] != '-') return unknown(info, s, s + 1); /* -lr: single dash */
+    char name[64];
+    const char *eq = strchr(s, '=');
+    snprintf(name, sizeof name, "%.*s", (int)(eq ? eq - s - 2 : (long)strlen(s + 2)), s + 2);
+    CM_TRY(lookup(info, s, name, w));
+    int has_arg = w->kind == W_EXTRA ? info->extra[w->extra].has_arg : w->opt->type != CM_OPT_FLAG;
+    const char *flag = w->kind == W_EXTRA ? info->extra[w->extra].name : w->opt->name;
+    if (eq && !has_arg) return cm_fail(CM_ERR_USAGE, "clmnist %s: --%s takes no value", info->name, flag);
+    if (eq)
+        w->value = eq + 1;
+    else if (has_arg == 1 && *i + 1 < argc)
+        w->value = argv[++*i];
+    else if (has_arg == 1)
+        return cm_fail(CM_ERR_USAGE, "clmnist %s: %s needs a value", info->name, s);
+    else if (has_arg == 2 && *i + 1 < argc && isdigit((unsigned char)argv[*i + 1][0]))
+        w->value = argv[++*i];
+    return CM_OK;
+}
+
+/* Resolves every word into w[] (*n of them) until the first error, which it returns; then moves
+ * the arguments (not options) to the end of argv, *nargs of them. */
+static cm_status scan(int argc, char **argv, const cm_command_info *info, word *w, int *n, int *nargs) {
+    char **sorted = malloc(sizeof(char *) * (size_t)argc * 2), **args = sorted + argc;
+    if (!sorted) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    int na = 0, no = 0, rest = 0;
+    cm_status st = CM_OK;
+    *n = 0;
+    for (int i = 1; i < argc && st == CM_OK; i++) {
+        int from = i;
+        if (rest || argv[i][0] != '-' || !argv[i][1]) {
+            args[na++] = argv[i];
+            continue;
+        }
+        if (!strcmp(argv[i], "--")) rest = 1;
+        if (!rest) st = resolve(argc, argv, &i, info, &w[*n]);
+        if (!rest && st == CM_OK) (*n)++;
+        for (int k = from; k <= i; k++)
+            sorted[no++] = argv[k];
+    }
+    if (st == CM_OK) {
+        memcpy(argv + 1, sorted, sizeof(char *) * (size_t)no);
+        memcpy(argv + 1 + no, args, sizeof(char *) * (size_t)na);
+    }
+    *nargs = na;
+    free(sorted);
+    return st;
+}
+
+/* Applies the words: first the options applied first (--preset: the last one given, else its
+ * default, also for the commands that do not take it), then the rest in order. */
+static cm_status apply(const word *w, int n, const cm_command_info *info, cm_train_args *a, int *help) {
+    for (const cm_option *o = cm_options; o->name; o++) {
+        if (!(o->flags & CM_OPT_FIRST)) continue;
+        int last = n - 1;
+        while (last >= 0 && !(w[last].kind == W_OPTION && w[last].opt == o))
+            last--;
+        CM_TRY(opt_set(a, o, last >= 0 ? w[last].value : o->def));
+        if (last >= 0) run_mark_given(a, o);
+    }
+    for (int i = 0; i < n; i++) {
+        if (w[i].kind == W_HELP) {
+            cli_usage(stdout, info);
             *help = 1;
             return CM_OK;
         }
-        if (c == ':') return cm_fail(CM_ERR_USAGE, "clmnist %s: %s needs a value", info->name, argv[optind - 1]);
-        if (c == O_BACKEND && !info->with_backend)
-            return cm_fail(CM_ERR_USAGE, "clmnist %s: --backend is not an option here", info->name);
-        if (c >= O_EXTRA && c < O_EXTRA + MAX_EXTRA) {
-            CM_TRY(info->on_extra(info->ctx, c - O_EXTRA, optarg));
-            continue;
-        }
-        if (c < O_DATA || c > O_TRANSPOSE)
-            return cm_fail(CM_ERR_USAGE, "clmnist %s: unknown option '%s' (see 'clmnist %s --help')", info->name,
-                           argv[optind - 1], info->name);
-        if (c == O_MOMENTUM) a->momentum_given = 1;
-        CM_TRY(run_set_option(a, base_opts[c - O_DATA].name, optarg));
+        if (w[i].kind == W_EXTRA) CM_TRY(info->on_extra(info->ctx, w[i].extra, w[i].value));
+        if (w[i].kind != W_OPTION || (w[i].opt->flags & CM_OPT_FIRST)) continue;
+        CM_TRY(opt_set(a, w[i].opt, w[i].value));
+        run_mark_given(a, w[i].opt);
     }
-    CM_TRY(run_finish(a));
-    if (optind < argc)
-        return cm_fail(CM_ERR_USAGE, "clmnist %s: unexpected argument '%s' (see 'clmnist %s --help')", info->name,
-                       argv[optind], info->name);
     return CM_OK;
+}
+
+cm_status cli_parse(int argc, char **argv, const cm_command_info *info, cm_train_args *a, int *help, int *nargs) {
+    *help = 0;
+    run_defaults(a);
+    word *w = malloc(sizeof *w * (size_t)(argc + 1));
+    if (!w) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    int n, na = 0;
+    cm_status scanned = scan(argc, argv, info, w, &n, &na);
+    char why[512];
+    snprintf(why, sizeof why, "%s", cm_last_error());
+    cm_status st = apply(w, n, info, a, help);
+    free(w);
+    CM_TRY(st);
+    if (*help) return CM_OK;
+    if (scanned != CM_OK) return cm_fail(scanned, "%s", why);
+    if (!nargs && na)
+        return cm_fail(CM_ERR_USAGE, "clmnist %s: unexpected argument '%s' (see 'clmnist %s --help')", info->name,
+                       argv[argc - na], info->name);
+    if (nargs) *nargs = na;
+    return run_finish(a);
 }

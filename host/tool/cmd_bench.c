@@ -481,12 +481,13 @@ cm_status cmd_bench(int argc, char **argv) {
     o.feeds[1] = CM_FEED_STREAMED;
     o.nfeeds = 2;
     cm_command_info info = {
-        "bench",  "Measures training throughput, GEMM GFLOP/s, time to accuracy and memory for each backend.",
-        0,        bench_extra,
-        on_extra, &o};
+        "bench",     CM_CMD_BENCH,
+        NULL,        "Measures training throughput, GEMM GFLOP/s, time to accuracy and memory for each backend.",
+        bench_extra, on_extra,
+        &o,          0};
     cm_train_args a;
     int help;
-    CM_TRY(cli_parse_train(argc, argv, &info, &a, &help));
+    CM_TRY(cli_parse(argc, argv, &info, &a, &help, NULL));
     if (help) return CM_OK;
     if (dist_world()->size > 1) /* under mpirun: the data-parallel step's profile alone */
         return bench_dist_profile(&a, o.backends[0], o.batches[0], o.warmup, o.steps, o.profile);

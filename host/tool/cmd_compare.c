@@ -13,13 +13,16 @@
 
 static const cm_command_info compare_info = {
     "compare",
+    CM_CMD_COMPARE,
+    NULL,
     "Trains the host (C + OpenBLAS) and device (OpenCL) backends in lockstep from identical weights\n"
-    "and batches; after step 1, step 100 and every epoch prints each tensor's max absolute and\n"
-    "relative difference (|dev - host| / max(|host|, 1e-3)), both losses, accuracies and speeds.",
-    0,
+    "and batches; after step 1, step 100 and every epoch prints each tensor's max absolute difference\n"
+    "and relative L2 difference ||dev - host|| / ||host||, both losses, accuracies and speeds, and\n"
+    "closes each block with the worst relative L2 difference ('worst rel L2 diff').",
     NULL,
     NULL,
-    NULL};
+    NULL,
+    0};
 
 typedef struct {
     cm_backend *b;
@@ -134,7 +137,7 @@ static cm_status run(const cm_train_args *a, side s[2], const cm_dataset *ds) {
 cm_status cmd_compare(int argc, char **argv) {
     cm_train_args a;
     int help;
-    CM_TRY(cli_parse_train(argc, argv, &compare_info, &a, &help));
+    CM_TRY(cli_parse(argc, argv, &compare_info, &a, &help, NULL));
     if (help) return CM_OK;
     CM_TRY(preflight_backend("device", a.device, 0, NULL)); /* before the data */
     cm_dataset ds;

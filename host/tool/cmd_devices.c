@@ -8,6 +8,7 @@
 #include "cl_check.h"
 #include "cl_util.h"
 #include "dist.h"
+#include "cli.h"
 #include "commands.h"
 
 enum { RANK_LINE = 256 };
@@ -48,18 +49,22 @@ static cm_status no_devices(void) {
 }
 
 cm_status cmd_devices(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: clmnist devices\n\nLists OpenCL platforms and devices (with none, says so and exits 0: the "
-                   "host\n"
-                   "backend needs no OpenCL). Select one for train/compare with\n"
-                   "--device INDEX or --device NAME-SUBSTRING (or the CLMNIST_DEVICE variable).\n"
-                   "Under mpirun, also says which device each rank trains on (without --device, the\n"
-                   "rank's place on its node picks the GPU).\n");
-            return CM_OK;
-        }
-        return cm_fail(CM_ERR_USAGE, "clmnist devices: unexpected argument '%s'", argv[i]);
-    }
+    const cm_command_info info = {"devices",
+                                  CM_CMD_DEVICES,
+                                  "devices",
+                                  "Lists OpenCL platforms and devices (with none, says so and exits 0: the host\n"
+                                  "backend needs no OpenCL). Select one for train/compare with\n"
+                                  "--device INDEX or --device NAME-SUBSTRING (or the CLMNIST_DEVICE variable).\n"
+                                  "Under mpirun, also says which device each rank trains on (without --device, the\n"
+                                  "rank's place on its node picks the GPU).",
+                                  NULL,
+                                  NULL,
+                                  NULL,
+                                  0};
+    cm_train_args a;
+    int help;
+    CM_TRY(cli_parse(argc, argv, &info, &a, &help, NULL));
+    if (help) return CM_OK;
     CM_TRY(dist_begin_work(dist_world()));
     cl_device_desc *list;
     int n;

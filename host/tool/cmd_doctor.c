@@ -3,7 +3,6 @@
  * status 1 when any check fails. The checks themselves are library calls: cl_check.h (ICD files,
  * kernel builds), backend_gemm_agreement, gemm_tune.h (the cache), trainer_memory_estimate and
  * train_agreement (train_check.h). */
-#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -270,47 +269,19 @@ static void device_checks(doctor *d, const cm_train_args *a, cm_dataset *ds, int
     backend_destroy(dev);
 }
 
-static void usage(void) {
-    printf("usage: clmnist doctor [options]\n\n"
-           "Checks this machine for clmnist and says what to fix, one line per check (ok, warn or fail):\n"
-           "OpenCL platforms and ICD files, the kernels on every device, CLBlast's GEMM against the host\n"
-           "GEMM, the GEMM tuning cache, memory for the default model, host BLAS and threads, the data,\n"
-           "and a %d-step smoke train on host and device that must agree. Exit status 1 if any fails.\n\n"
-           "options:\n"
-           "  --device SEL      OpenCL device for the device checks: index or name substring from\n"
-           "                    'clmnist devices' (default: $CLMNIST_DEVICE, else the first GPU, else 0)\n"
-           "  --data DIR        IDX dataset directory (default: $CLMNIST_DATA or data/mnist)\n"
-           "  --json            print one JSON object: {\"ok\": bool, \"counts\": {ok, warn, fail},\n"
-           "                    \"checks\": [{name, status, detail, fix (when not ok), log}]}\n"
-           "  -h, --help        show this help\n",
-           SMOKE_STEPS);
-}
+static const cm_extra_option doctor_extra[] = {
+    {"json", 0,
+     "  --json            print one JSON object: {\"ok\": bool, \"counts\": {ok, warn, fail},\n"
+     "                    \"checks\": [{name, status, detail, fix (when not ok), log}]}\n"},
+    {NULL, 0, NULL}};
 
-static cm_status parse(int argc, char **argv, doctor *d, int *help) {
-    static const struct option opts[] = {{"device", required_argument, NULL, 'd'},
-                                         {"data", required_argument, NULL, 'D'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    optind = 1;
-    opterr = 0;
-    for (int c; (c = getopt_long(argc, argv, ":h", opts, NULL)) != -1;) {
-        if (c == 'h') {
-            usage();
-            *help = 1;
-            return CM_OK;
-        }
-        if (c == 'd') d->device = optarg;
-        if (c == 'D') d->data_dir = optarg;
-        if (c == 'j') d->json = 1;
-        if (c == ':') return cm_fail(CM_ERR_USAGE, "clmnist doctor: %s needs a value", argv[optind - 1]);
-        if (c == '?')
-            return cm_fail(CM_ERR_USAGE, "clmnist doctor: unknown option '%s' (see 'clmnist doctor --help')",
-                           argv[optind - 1]);
-    }
-    if (optind < argc) return cm_fail(CM_ERR_USAGE, "clmnist doctor: unexpected argument '%s'", argv[optind]);
+static cm_status on_extra(void *ctx, int index, const char *value) {
+    ((doctor *)ctx)->json = 1; /* --json */
     return CM_OK;
 }
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static cm_status finish(doctor *d) {
     if (d->json) {
@@ -335,16 +306,25 @@ static cm_status finish(doctor *d) {
 }
 
 cm_status cmd_doctor(int argc, char **argv) {
-    const char *env_data = getenv("CLMNIST_DATA");
-    doctor d = {.data_dir = env_data && *env_data ? env_data : "data/mnist"};
+    doctor d = {0};
+    const cm_command_info info = {
+        "doctor",
+        CM_CMD_DOCTOR,
+        NULL,
+        "Checks this machine for clmnist and says what to fix, one line per check (ok, warn or fail):\n"
+        "OpenCL platforms and ICD files, the kernels on every device, CLBlast's GEMM against the host\n"
+        "GEMM, the GEMM tuning cache, memory for the default model, host BLAS and threads, the data,\n"
+        "and a " STR(SMOKE_STEPS) "-step smoke train on host and device that must agree. Exit status 1 if any fails.",
+        doctor_extra,
+        on_extra,
+        &d,
+        0};
+    cm_train_args a; /* the fast preset, as `train` with no flags, and --data, --device */
     int help = 0;
-    CM_TRY(parse(argc, argv, &d, &help));
+    CM_TRY(cli_parse(argc, argv, &info, &a, &help, NULL));
     if (help) return CM_OK;
-    cm_train_args a; /* the fast preset, as `train` with no flags */
-    static const cm_command_info info = {"doctor", "", 0, NULL, NULL, NULL};
-    char *none[] = {"doctor", NULL};
-    CM_TRY(cli_parse_train(1, none, &info, &a, &help));
-    a.device = d.device;
+    d.device = a.device;
+    d.data_dir = a.data_dir;
     if (d.json && !(d.checks = cJSON_CreateArray())) return cm_fail(CM_ERR_MEMORY, "out of host memory");
     if (!d.json) printf("clmnist %s doctor\n", CLMNIST_VERSION);
     cl_device_desc *list;

@@ -1,7 +1,6 @@
 /* cmd_eval.c: `clmnist eval` and `clmnist predict`: a saved model on the test set (accuracy,
  * loss, confusion matrix, precision/recall, optional report) or on the user's own images. */
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,113 +20,91 @@ typedef struct {
     cm_invert invert;
 } eval_args;
 
-static void eval_usage(int predict) {
-    if (predict)
-        printf("usage: clmnist predict --model FILE [options] IMAGE...\n\n"
-               "Classifies images (PNG, JPEG, PGM/PPM), each turned to grayscale and brought to the model's\n"
-               "input as its training images were made (its input_preprocess metadata): for MNIST-like data\n"
-               "made white-on-black, scaled into a 20x20 box and centred by centre of mass in 28x28, as MNIST\n"
-               "was made; for an image folder trained with --preprocess resize, resized as it is.\n\noptions:\n");
-    else
-        printf("usage: clmnist eval --model FILE [options]\n\n"
-               "Evaluates a saved model on a test set: accuracy, loss, confusion matrix, per-class precision\n"
-               "and recall.\n\noptions:\n");
-    printf("  --model FILE      a model saved by 'clmnist train' (safetensors)\n");
-    if (!predict) {
-        printf(
-            "  --data DIR        IDX dataset directory with the t10k files (default: $CLMNIST_DATA or data/mnist)\n");
-        printf("  --report DIR      write DIR/report.html (confusion heat map, worst mistakes)\n");
-        printf("  --batch N         examples per forward pass (default: the model's training batch)\n");
-        printf("  --predictions F   write each test example's predicted class to F, one per line\n");
-    } else {
-        printf("  --invert MODE     auto (default: invert when the background is light), yes or no; for a\n"
-               "                    --preprocess resize model only 'yes' inverts\n");
-        printf("  --top K           how many classes to list per image (default 3)\n");
-        printf("  --json            print one JSON array\n");
+static const cm_extra_option eval_extra[] = {
+    {"model", 1, "  --model FILE      a model saved by 'clmnist train' (safetensors)\n"},
+    {"report", 1, "  --report DIR      write DIR/report.html (confusion heat map, worst mistakes)\n"},
+    {"batch", 1, "  --batch N         examples per forward pass (default: the model's training batch)\n"},
+    {"predictions", 1, "  --predictions F   write each test example's predicted class to F, one per line\n"},
+    {NULL, 0, NULL}};
+static const cm_extra_option predict_extra[] = {
+    {"model", 1, "  --model FILE      a model saved by 'clmnist train' (safetensors)\n"},
+    {"invert", 1,
+     "  --invert MODE     auto (default: invert when the background is light), yes or no; for a\n"
+     "                    --preprocess resize model only 'yes' inverts\n"},
+    {"top", 1, "  --top K           how many classes to list per image (default 3)\n"},
+    {"json", 0, "  --json            print one JSON array\n"},
+    {NULL, 0, NULL}};
+
+static cm_status on_eval(void *ctx, int index, const char *v) {
+    eval_args *a = ctx;
+    long n;
+    switch (index) {
+    case 0: a->model = v; break;
+    case 1: a->report = v; break;
+    case 2:
+        CM_TRY(cm_parse_int("--batch", v, 1, 1 << 16, &n));
+        a->batch = (int)n;
+        break;
+    case 3: a->predictions = v; break;
+    default: break;
     }
-    printf("  --backend B       auto (default: an OpenCL GPU if any, else host), device (OpenCL) or host\n");
-    printf("  --device SEL      OpenCL device: index or name substring from 'clmnist devices'\n");
-    printf("  --threads N       host backend threads (default: all cores)\n");
-    printf("  -h, --help        show this help\n");
+    return CM_OK;
 }
 
-static cm_status parse(int argc, char **argv, int predict, eval_args *a, int *help) {
-    const char *name = predict ? "predict" : "eval";
-    const char *env_data = getenv("CLMNIST_DATA");
-    *a = (eval_args){.data = env_data && *env_data ? env_data : "data/mnist", .backend = "auto", .top = 3};
-    *help = 0;
-    enum { O_MODEL = 256, O_DATA, O_BACKEND, O_DEVICE, O_REPORT, O_BATCH, O_THREADS, O_JSON, O_INVERT, O_TOP, O_PRED };
-    static const struct option eval_opts[] = {{"model", required_argument, NULL, O_MODEL},
-                                              {"data", required_argument, NULL, O_DATA},
-                                              {"backend", required_argument, NULL, O_BACKEND},
-                                              {"device", required_argument, NULL, O_DEVICE},
-                                              {"report", required_argument, NULL, O_REPORT},
-                                              {"batch", required_argument, NULL, O_BATCH},
-                                              {"threads", required_argument, NULL, O_THREADS},
-                                              {"predictions", required_argument, NULL, O_PRED},
-                                              {"help", no_argument, NULL, 'h'},
-                                              {NULL, 0, NULL, 0}};
-    static const struct option predict_opts[] = {{"model", required_argument, NULL, O_MODEL},
-                                                 {"backend", required_argument, NULL, O_BACKEND},
-                                                 {"device", required_argument, NULL, O_DEVICE},
-                                                 {"threads", required_argument, NULL, O_THREADS},
-                                                 {"json", no_argument, NULL, O_JSON},
-                                                 {"invert", required_argument, NULL, O_INVERT},
-                                                 {"top", required_argument, NULL, O_TOP},
-                                                 {"help", no_argument, NULL, 'h'},
-                                                 {NULL, 0, NULL, 0}};
-    optind = 1;
-    opterr = 0;
-    int c;
-    long v;
-    while ((c = getopt_long(argc, argv, ":h", predict ? predict_opts : eval_opts, NULL)) != -1) {
-        switch (c) {
-        case O_MODEL: a->model = optarg; break;
-        case O_DATA: a->data = optarg; break;
-        case O_BACKEND:
-            if (!backend_kind_valid(optarg))
-                return cm_fail(CM_ERR_USAGE, "--backend '%s': expected auto, host or device", optarg);
-            a->backend = optarg;
-            break;
-        case O_DEVICE: a->device = optarg; break;
-        case O_REPORT: a->report = optarg; break;
-        case O_PRED: a->predictions = optarg; break;
-        case O_BATCH:
-            CM_TRY(cm_parse_int("--batch", optarg, 1, 1 << 16, &v));
-            a->batch = (int)v;
-            break;
-        case O_THREADS:
-            CM_TRY(cm_parse_int("--threads", optarg, 1, 1024, &v));
-            a->threads = (int)v;
-            break;
-        case O_JSON: a->json = 1; break;
-        case O_TOP:
-            CM_TRY(cm_parse_int("--top", optarg, 1, 1000, &v));
-            a->top = (int)v;
-            break;
-        case O_INVERT:
-            if (!strcmp(optarg, "auto"))
-                a->invert = CM_INVERT_AUTO;
-            else if (!strcmp(optarg, "yes"))
-                a->invert = CM_INVERT_YES;
-            else if (!strcmp(optarg, "no"))
-                a->invert = CM_INVERT_NO;
-            else
-                return cm_fail(CM_ERR_USAGE, "--invert '%s': expected auto, yes or no", optarg);
-            break;
-        case 'h':
-            eval_usage(predict);
-            *help = 1;
-            return CM_OK;
-        case ':': return cm_fail(CM_ERR_USAGE, "clmnist %s: %s needs a value", name, argv[optind - 1]);
-        default:
-            return cm_fail(CM_ERR_USAGE, "clmnist %s: unknown option '%s' (see 'clmnist %s --help')", name,
-                           argv[optind - 1], name);
-        }
+static cm_status on_predict(void *ctx, int index, const char *v) {
+    eval_args *a = ctx;
+    static const char *const inverts[] = {"auto", "yes", "no"};
+    static const cm_invert invert_values[] = {CM_INVERT_AUTO, CM_INVERT_YES, CM_INVERT_NO};
+    long n;
+    switch (index) {
+    case 0: a->model = v; break;
+    case 1:
+        for (int i = 0; i < 3; i++)
+            if (!strcmp(v, inverts[i])) {
+                a->invert = invert_values[i];
+                return CM_OK;
+            }
+        return cm_fail(CM_ERR_USAGE, "--invert '%s': expected auto, yes or no", v);
+    case 2:
+        CM_TRY(cm_parse_int("--top", v, 1, 1000, &n));
+        a->top = (int)n;
+        break;
+    case 3: a->json = 1; break;
+    default: break;
     }
+    return CM_OK;
+}
+
+static const char predict_summary[] =
+    "Classifies images (PNG, JPEG, PGM/PPM), each turned to grayscale and brought to the model's\n"
+    "input as its training images were made (its input_preprocess metadata): for MNIST-like data\n"
+    "made white-on-black, scaled into a 20x20 box and centred by centre of mass in 28x28, as MNIST\n"
+    "was made; for an image folder trained with --preprocess resize, resized as it is.";
+
+/* The options of eval or predict; predict's images are the last *nimages words of argv. */
+static cm_status parse(int argc, char **argv, int predict, eval_args *a, int *help, int *nimages) {
+    const char *name = predict ? "predict" : "eval";
+    *a = (eval_args){.top = 3};
+    const cm_command_info info = {
+        name,
+        predict ? CM_CMD_PREDICT : CM_CMD_EVAL,
+        predict ? "predict --model FILE [options] IMAGE..." : "eval --model FILE [options]",
+        predict ? predict_summary
+                : "Evaluates a saved model on a test set: accuracy, loss, confusion matrix, per-class precision\n"
+                  "and recall.",
+        predict ? predict_extra : eval_extra,
+        predict ? on_predict : on_eval,
+        a,
+        1};
+    cm_train_args t;
+    CM_TRY(cli_parse(argc, argv, &info, &t, help, predict ? nimages : NULL));
+    if (*help) return CM_OK;
+    a->data = t.data_dir;
+    a->backend = t.backend;
+    a->device = t.device;
+    a->threads = t.threads;
     if (!a->model) return cm_fail(CM_ERR_USAGE, "clmnist %s: --model FILE is required", name);
-    if (!predict && optind < argc) return cm_fail(CM_ERR_USAGE, "clmnist eval: unexpected argument '%s'", argv[optind]);
-    if (predict && optind >= argc) return cm_fail(CM_ERR_USAGE, "clmnist predict: no IMAGE given");
+    if (predict && *nimages == 0) return cm_fail(CM_ERR_USAGE, "clmnist predict: no IMAGE given");
     return CM_OK;
 }
 
@@ -228,7 +205,7 @@ static cm_status eval_run(const eval_args *a, const cm_dataset *ds, runner *r) {
 cm_status cmd_eval(int argc, char **argv) {
     eval_args a;
     int help;
-    CM_TRY(parse(argc, argv, 0, &a, &help));
+    CM_TRY(parse(argc, argv, 0, &a, &help, NULL));
     if (help) return CM_OK;
     CM_TRY(preflight_file("--predictions", a.predictions)); /* before the work: what it writes, where */
     CM_TRY(preflight_dir("--report", a.report));
@@ -379,11 +356,10 @@ static cm_status predict_run(const eval_args *a, runner *r, int batch, char **fi
 
 cm_status cmd_predict(int argc, char **argv) {
     eval_args a;
-    int help, batch = 256;
-    CM_TRY(parse(argc, argv, 1, &a, &help));
+    int help, batch = 256, n = 0;
+    CM_TRY(parse(argc, argv, 1, &a, &help, &n));
     if (help) return CM_OK;
-    int n = argc - optind;
-    char **files = argv + optind;
+    char **files = argv + argc - n;
     runner r = {0};
     predict_set s = {0};
     cJSON *out = cJSON_CreateArray();

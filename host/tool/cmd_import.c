@@ -1,7 +1,6 @@
 /* cmd_import.c: clmnist import SRC DEST: any data --data reads (IDX, CSV, an image folder,
  * EMNIST/KMNIST) written once as standard IDX files plus classes.txt and classes.json, so that a
  * large folder of images is decoded once and then loads as fast as MNIST. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,57 +9,43 @@
 #include "preflight.h"
 #include "timer.h"
 
-static void usage(void) {
-    printf("usage: clmnist import [options] SRC DEST\n\n"
-           "Reads SRC as --data would (IDX, CSV, or an image folder; see README, 'Your own data') and\n"
-           "writes it to the folder DEST as train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz,\n"
-           "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (the test split, or the held-out\n"
-           "fraction), plus classes.txt and classes.json when the data names its classes. Training on\n"
-           "DEST then gives the same data as training on SRC with the same options.\n\n"
-           "options:\n%s"
-           "  --seed N          seed of the held-out test split (default 42)\n"
-           "  --raw             write uncompressed files (no .gz)\n"
-           "  -h, --help        show this help\n",
-           cli_data_options_help);
-}
-
 typedef struct {
     cm_data_options o;
     int raw;
     const char *src, *dest;
 } import_args;
 
+static const cm_extra_option import_extra[] = {{"raw", 0, "  --raw             write uncompressed files (no .gz)\n"},
+                                               {NULL, 0, NULL}};
+
+static cm_status on_extra(void *ctx, int index, const char *value) {
+    ((import_args *)ctx)->raw = 1; /* --raw */
+    return CM_OK;
+}
+
 static cm_status parse(int argc, char **argv, import_args *a, int *help) {
-    static const struct option opts[] = {{"image-size", required_argument, NULL, 'i'},
-                                         {"preprocess", required_argument, NULL, 'p'},
-                                         {"test-fraction", required_argument, NULL, 'f'},
-                                         {"transpose", required_argument, NULL, 't'},
-                                         {"seed", required_argument, NULL, 's'},
-                                         {"raw", no_argument, NULL, 'r'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    optind = 1;
-    opterr = 0;
-    long n;
-    for (int c, i; (c = getopt_long(argc, argv, ":h", opts, &i)) != -1;) {
-        if (c == 'h') {
-            usage();
-            *help = 1;
-            return CM_OK;
-        }
-        if (c == ':') return cm_fail(CM_ERR_USAGE, "clmnist import: %s needs a value", argv[optind - 1]);
-        if (c == '?')
-            return cm_fail(CM_ERR_USAGE, "clmnist import: unknown option '%s' (see 'clmnist import --help')",
-                           argv[optind - 1]);
-        if (c == 'r') a->raw = 1;
-        if (c == 's') CM_TRY(cm_parse_int("--seed", optarg, 0, 0x7fffffffL, &n));
-        if (c == 's') a->o.seed = (uint64_t)n;
-        if (strchr("ipft", c)) CM_TRY(run_set_data_option(&a->o, opts[i].name, optarg));
-    }
-    if (argc - optind != 2)
-        return cm_fail(CM_ERR_USAGE, "clmnist import: expected SRC and DEST (see 'clmnist import --help')");
-    a->src = argv[optind];
-    a->dest = argv[optind + 1];
+    const cm_command_info info = {
+        "import",
+        CM_CMD_IMPORT,
+        "import [options] SRC DEST",
+        "Reads SRC as --data would (IDX, CSV, or an image folder; see docs/data.md) and\n"
+        "writes it to the folder DEST as train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz,\n"
+        "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (the test split, or the held-out\n"
+        "fraction), plus classes.txt and classes.json when the data names its classes. Training on\n"
+        "DEST then gives the same data as training on SRC with the same options.",
+        import_extra,
+        on_extra,
+        a,
+        0};
+    cm_train_args t;
+    int nargs;
+    CM_TRY(cli_parse(argc, argv, &info, &t, help, &nargs));
+    if (*help) return CM_OK;
+    if (nargs != 2) return cm_fail(CM_ERR_USAGE, "clmnist import: expected SRC and DEST (see 'clmnist import --help')");
+    a->o = t.data;
+    a->o.seed = t.seed;
+    a->src = argv[argc - 2];
+    a->dest = argv[argc - 1];
     return CM_OK;
 }
 

@@ -1,7 +1,6 @@
 /* cmd_serve.c: `clmnist serve`: a saved model behind a web page (draw a digit, see the answer)
  * and a JSON API, until SIGINT or SIGTERM. The server itself is host/serve/. */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,27 +24,20 @@ typedef struct {
     long max_body;
 } serve_args;
 
-static void serve_usage(void) {
-    printf("usage: clmnist serve --model FILE [options]\n\n"
-           "Serves a saved model: a web page to draw a digit (or upload an image) and see what the model\n"
-           "answers, and a JSON API (POST /api/predict, GET /api/model, /api/health, /api/random). Stops\n"
-           "cleanly on Ctrl-C (SIGINT) or SIGTERM.\n\noptions:\n");
-    printf("  --model FILE          a model saved by 'clmnist train' (1x28x28 input)\n");
-    printf("  --port N              TCP port (default 8080; 0: any free port, printed)\n");
-    printf("  --bind ADDR           numeric address to listen on (default 127.0.0.1: this machine only;\n"
-           "                        0.0.0.0 or :: for every interface)\n");
-    printf("  --data DIR            IDX dataset whose test images the 'random test digit' button shows\n");
-    printf("  --backend B           auto (default: an OpenCL GPU if any, else host), device or host\n");
-    printf("  --device SEL          OpenCL device: index or name substring from 'clmnist devices'\n");
-    printf("  --workers N           HTTP worker threads (default 4)\n");
-    printf("  --contexts N          inference contexts, each with its own backend (default: --workers for\n"
-           "                        the host backend, 1 for the device)\n");
-    printf("  --threads N           host backend: threads per request (default 1)\n");
-    printf("  --max-connections N   open connections at most (default 64)\n");
-    printf("  --timeout S           close a connection idle for S seconds (default 10)\n");
-    printf("  --max-body BYTES      largest request body (default 4194304: 4 MiB); larger: 413\n");
-    printf("  -h, --help            show this help\n");
-}
+static const cm_extra_option serve_extra[] = {
+    {"model", 1, "  --model FILE      a model saved by 'clmnist train' (1x28x28 input)\n"},
+    {"port", 1, "  --port N          TCP port (default 8080; 0: any free port, printed)\n"},
+    {"bind", 1,
+     "  --bind ADDR       numeric address to listen on (default 127.0.0.1: this machine only;\n"
+     "                    0.0.0.0 or :: for every interface)\n"},
+    {"workers", 1, "  --workers N       HTTP worker threads (default 4)\n"},
+    {"contexts", 1,
+     "  --contexts N      inference contexts, each with its own backend (default: --workers for\n"
+     "                    the host backend, 1 for the device)\n"},
+    {"max-connections", 1, "  --max-connections N  open connections at most (default 64)\n"},
+    {"timeout", 1, "  --timeout S       close a connection idle for S seconds (default 10)\n"},
+    {"max-body", 1, "  --max-body BYTES  largest request body (default 4194304: 4 MiB); larger: 413\n"},
+    {NULL, 0, NULL}};
 
 static cm_status parse_int_opt(const char *flag, const char *text, long lo, long hi, int *out) {
     long v;
@@ -54,62 +46,42 @@ static cm_status parse_int_opt(const char *flag, const char *text, long lo, long
     return CM_OK;
 }
 
-static cm_status parse_opt(int c, serve_args *a) {
-    switch (c) {
-    case 'm': a->model = optarg; return CM_OK;
-    case 'b': a->bind = optarg; return CM_OK;
-    case 'B':
-        if (!backend_kind_valid(optarg))
-            return cm_fail(CM_ERR_USAGE, "--backend '%s': expected auto, host or device", optarg);
-        a->backend = optarg;
-        return CM_OK;
-    case 'd': a->device = optarg; return CM_OK;
-    case 'D': a->data = optarg; return CM_OK;
-    case 'p': return parse_int_opt("--port", optarg, 0, 65535, &a->port);
-    case 'w': return parse_int_opt("--workers", optarg, 1, 256, &a->workers);
-    case 'c': return parse_int_opt("--contexts", optarg, 1, 256, &a->contexts);
-    case 't': return parse_int_opt("--threads", optarg, 1, 1024, &a->threads);
-    case 'C': return parse_int_opt("--max-connections", optarg, 1, 65536, &a->max_connections);
-    case 'T': return parse_int_opt("--timeout", optarg, 1, 3600, &a->timeout_s);
-    case 'x': return cm_parse_int("--max-body", optarg, 1024, 1L << 30, &a->max_body);
-    default: return cm_fail(CM_ERR_USAGE, "internal: option %d", c);
+static cm_status on_extra(void *ctx, int index, const char *v) {
+    serve_args *a = ctx;
+    switch (index) {
+    case 0: a->model = v; return CM_OK;
+    case 1: return parse_int_opt("--port", v, 0, 65535, &a->port);
+    case 2: a->bind = v; return CM_OK;
+    case 3: return parse_int_opt("--workers", v, 1, 256, &a->workers);
+    case 4: return parse_int_opt("--contexts", v, 1, 256, &a->contexts);
+    case 5: return parse_int_opt("--max-connections", v, 1, 65536, &a->max_connections);
+    case 6: return parse_int_opt("--timeout", v, 1, 3600, &a->timeout_s);
+    case 7: return cm_parse_int("--max-body", v, 1024, 1L << 30, &a->max_body);
+    default: return cm_fail(CM_ERR_USAGE, "internal: option %d", index);
     }
 }
 
 static cm_status parse(int argc, char **argv, serve_args *a, int *help) {
-    *a = (serve_args){.bind = "127.0.0.1",
-                      .backend = "auto",
-                      .port = 8080,
-                      .workers = 4,
-                      .threads = 1,
-                      .max_connections = 64,
-                      .timeout_s = 10,
-                      .max_body = 4L << 20};
-    *help = 0;
-    static const struct option opts[] = {
-        {"model", required_argument, NULL, 'm'},   {"bind", required_argument, NULL, 'b'},
-        {"backend", required_argument, NULL, 'B'}, {"device", required_argument, NULL, 'd'},
-        {"data", required_argument, NULL, 'D'},    {"port", required_argument, NULL, 'p'},
-        {"workers", required_argument, NULL, 'w'}, {"contexts", required_argument, NULL, 'c'},
-        {"threads", required_argument, NULL, 't'}, {"max-connections", required_argument, NULL, 'C'},
-        {"timeout", required_argument, NULL, 'T'}, {"max-body", required_argument, NULL, 'x'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            serve_usage();
-            *help = 1;
-            return CM_OK;
-        }
-        if (c == ':') return cm_fail(CM_ERR_USAGE, "clmnist serve: %s needs a value", argv[optind - 1]);
-        if (c == '?')
-            return cm_fail(CM_ERR_USAGE, "clmnist serve: unknown option '%s' (see 'clmnist serve --help')",
-                           argv[optind - 1]);
-        CM_TRY(parse_opt(c, a));
-    }
-    if (optind < argc) return cm_fail(CM_ERR_USAGE, "clmnist serve: unexpected argument '%s'", argv[optind]);
+    *a = (serve_args){
+        .bind = "127.0.0.1", .port = 8080, .workers = 4, .max_connections = 64, .timeout_s = 10, .max_body = 4L << 20};
+    const cm_command_info info = {
+        "serve",
+        CM_CMD_SERVE,
+        "serve --model FILE [options]",
+        "Serves a saved model: a web page to draw a digit (or upload an image) and see what the model\n"
+        "answers, and a JSON API (POST /api/predict, GET /api/model, /api/health, /api/random). Stops\n"
+        "cleanly on Ctrl-C (SIGINT) or SIGTERM.",
+        serve_extra,
+        on_extra,
+        a,
+        1};
+    cm_train_args t;
+    CM_TRY(cli_parse(argc, argv, &info, &t, help, NULL));
+    if (*help) return CM_OK;
+    a->backend = t.backend;
+    a->device = t.device;
+    a->data = run_option_given(&t, "data") ? t.data_dir : NULL; /* no test images unless asked for */
+    a->threads = t.threads ? t.threads : 1;                     /* per request */
     if (!a->model) return cm_fail(CM_ERR_USAGE, "clmnist serve: --model FILE is required");
     return CM_OK;
 }

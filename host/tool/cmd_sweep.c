@@ -74,13 +74,14 @@ static cm_status on_extra(void *ctx, int index, const char *v) {
 /* The recipe every trial starts from, for sweep.json: the run options the space does not set. */
 static void describe_base(const cm_train_args *a, const sweep_space *sp, char *buf, size_t size) {
     size_t o = (size_t)snprintf(buf, size, "data=%s", a->data_dir);
-    for (const char *const *name = run_option_names; *name && o < size; name++) {
-        int searched = !strcmp(*name, "epochs");
+    for (const cm_option *opt = cm_options; opt->name && o < size; opt++) {
+        if (!(opt->flags & CM_OPT_SAVED)) continue;
+        int searched = !strcmp(opt->name, "epochs");
         for (int i = 0; i < sp->n; i++)
-            searched |= !strcmp(*name, sp->p[i].name);
+            searched |= !strcmp(opt->name, sp->p[i].name);
         char v[256];
-        run_format_option(a, *name, v, sizeof v);
-        if (!searched) o += (size_t)snprintf(buf + o, size - o, " %s=%s", *name, v);
+        opt_format(a, opt, v, sizeof v);
+        if (!searched) o += (size_t)snprintf(buf + o, size - o, " %s=%s", opt->name, v);
     }
 }
 
@@ -125,17 +126,19 @@ cm_status cmd_sweep(int argc, char **argv) {
     sweep_flags f = {.dir = "sweep", .trials = 20, .min_epochs = 1, .eta = 3};
     cm_command_info info = {
         "sweep",
+        CM_CMD_SWEEP,
+        NULL,
         "Searches train flags: random trials drawn from --space, successive halving on the --val\n"
         "split (the best 1/eta of each rung continue from their checkpoints), then the best trial's\n"
         "test accuracy and model. The train options below form every trial's base (--seed also\n"
         "draws the trials); the sweep's own options come at the end.",
-        1,
         sweep_extra,
         on_extra,
-        &f};
+        &f,
+        0};
     cm_train_args a;
     int help;
-    CM_TRY(cli_parse_train(argc, argv, &info, &a, &help));
+    CM_TRY(cli_parse(argc, argv, &info, &a, &help, NULL));
     if (help) return CM_OK;
     CM_TRY(check_flags(&a, &f));
     char out[4096];

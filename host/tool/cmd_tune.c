@@ -386,15 +386,18 @@ cm_status cmd_tune(int argc, char **argv) {
     tune_opts o = {.seconds = 0.05, .budget = 600};
     setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines appear as they come, also in a log file */
     cm_command_info info = {"tune",
-                            "Tunes CLBlast's GEMM for this device and the model's exact shapes, validates every "
-                            "candidate against the host reference, and caches the fastest for train and bench.",
-                            0,
+                            CM_CMD_TUNE,
+                            NULL,
+                            "Tunes CLBlast's GEMM for this device and the model's exact shapes (its --data, --layers "
+                            "or --arch\nand --batch), validates every candidate against the host reference, and "
+                            "caches the fastest\nfor train and bench.",
                             tune_extra,
                             on_extra,
-                            &o};
+                            &o,
+                            0};
     cm_train_args a;
     int help;
-    CM_TRY(cli_parse_train(argc, argv, &info, &a, &help));
+    CM_TRY(cli_parse(argc, argv, &info, &a, &help, NULL));
     if (help) return CM_OK;
     CM_TRY(preflight_file("--out", o.out)); /* before the work (the default cache's folder is created) */
     CM_TRY(preflight_backend("device", a.device, 0, NULL));

@@ -8,6 +8,7 @@
 #include "dist.h"
 #include "clmnist_version.h"
 #include "commands.h"
+#include "options.h"
 
 typedef struct {
     const char *name;
@@ -34,7 +35,7 @@ static const command commands[] = {
 static void usage(FILE *out) {
     fprintf(out, "clmnist %s: GPU-accelerated training of image classifiers (MLPs and CNNs) with OpenCL\n\n",
             CLMNIST_VERSION);
-    fprintf(out, "usage: clmnist <command> [options]   (clmnist <command> --help for its options)\n\ncommands:\n");
+    fprintf(out, "usage: clmnist <command> [options]   (clmnist help <command> for its options)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].help);
 }
@@ -63,7 +64,11 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+    char *help_argv[] = {argv[0], argc > 2 ? argv[2] : NULL, "--help", NULL};
+    if (!strcmp(argv[1], "help") && argc == 3) { /* clmnist help CMD: clmnist CMD --help */
+        argc = 3;
+        argv = help_argv;
+    } else if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;
     }
@@ -81,6 +86,12 @@ int main(int argc, char **argv) {
             return dist_exit(st, cm_last_error()); /* under mpirun: names the rank, ends the job */
         }
     }
-    fprintf(stderr, "clmnist: error: unknown command '%s' (see 'clmnist --help')\n", argv[1]);
+    const char *near = NULL;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (opt_distance(argv[1], commands[i].name) <= 2) near = commands[i].name;
+    if (near)
+        fprintf(stderr, "clmnist: error: unknown command '%s' (did you mean '%s'?)\n", argv[1], near);
+    else
+        fprintf(stderr, "clmnist: error: unknown command '%s' (see 'clmnist --help')\n", argv[1]);
     return 2;
 }

@@ -59,7 +59,7 @@ static cm_status trial_args(const sweep_ctx *c, int t, cm_train_args *a) {
         argv[n++] = s->trial[t].settings.value[i];
     }
     argv[n] = NULL;
-    cm_status st = cli_parse_train(n, argv, c->o->info, a, &help);
+    cm_status st = cli_parse(n, argv, c->o->info, a, &help, NULL);
     free(argv);
     if (st != CM_OK) {
         char set[1024];

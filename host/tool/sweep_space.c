@@ -10,33 +10,6 @@
 #include "cli.h"
 #include "rng.h"
 
-/* The train flags a space may vary, and what their values are. */
-static const struct {
-    const char *name;
-    sweep_type type;
-} tunable[] = {{"lr", SWEEP_FLOAT},       {"momentum", SWEEP_FLOAT},   {"beta1", SWEEP_FLOAT},
-               {"beta2", SWEEP_FLOAT},    {"eps", SWEEP_FLOAT},        {"weight-decay", SWEEP_FLOAT},
-               {"gamma", SWEEP_FLOAT},    {"dropout", SWEEP_FLOAT},    {"max-norm", SWEEP_FLOAT},
-               {"batch", SWEEP_INT},      {"warmup-steps", SWEEP_INT}, {"step-size", SWEEP_INT},
-               {"optimizer", SWEEP_TEXT}, {"schedule", SWEEP_TEXT},    {"layers", SWEEP_TEXT},
-               {"arch", SWEEP_TEXT},      {"augment", SWEEP_TEXT},     {"preset", SWEEP_TEXT}};
-
-/* Train flags that are not a trial's to vary, and why. */
-static const struct {
-    const char *name, *why;
-} fixed[] = {{"epochs", "the rungs set each trial's epochs: give --max-epochs"},
-             {"seed", "every trial trains with the sweep's --seed"},
-             {"val", "the data is loaded once for every trial: give it as a flag"},
-             {"limit", "the data is loaded once for every trial: give it as a flag"},
-             {"data", "the data is loaded once for every trial: give it as a flag"},
-             {"image-size", "the data is loaded once for every trial: give it as a flag"},
-             {"preprocess", "the data is loaded once for every trial: give it as a flag"},
-             {"test-fraction", "the data is loaded once for every trial: give it as a flag"},
-             {"transpose", "the data is loaded once for every trial: give it as a flag"},
-             {"backend", "the backend is opened once for every trial: give it as a flag"},
-             {"device", "the backend is opened once for every trial: give it as a flag"},
-             {"threads", "the backend is opened once for every trial: give it as a flag"}};
-
 static char *trim(char *s) {
     while (isspace((unsigned char)*s))
         s++;
@@ -46,21 +19,24 @@ static char *trim(char *s) {
     return s;
 }
 
-/* The flag's type, or an error naming the assignment. */
-static cm_status flag_type(const char *name, const char *token, sweep_type *type) {
-    for (size_t i = 0; i < sizeof tunable / sizeof tunable[0]; i++)
-        if (!strcmp(name, tunable[i].name)) {
-            *type = tunable[i].type;
-            return CM_OK;
-        }
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        if (!strcmp(name, fixed[i].name))
-            return cm_fail(CM_ERR_USAGE, "--space '%s': '%s' cannot be searched: %s", token, name, fixed[i].why);
-    return cm_fail(CM_ERR_USAGE,
-                   "--space '%s': unknown train flag '%s' (searchable: lr, momentum, beta1, beta2, eps, weight-decay, "
-                   "gamma, dropout, max-norm, batch, warmup-steps, step-size, optimizer, schedule, layers, arch, "
-                   "augment, preset)",
-                   token, name);
+/* The flag's type (options.h: CM_OPT_SWEEP options; integers, floats, or text), or an error
+ * naming the assignment; p->name becomes the option's own name (for an alias). */
+static cm_status flag_type(sweep_param *p, const char *token) {
+    const cm_option *o = opt_find(p->name, CM_CMD_SWEEP);
+    if (o && (o->flags & CM_OPT_SWEEP)) {
+        snprintf(p->name, sizeof p->name, "%s", o->name);
+        p->type = o->type == CM_OPT_INT ? SWEEP_INT : o->type == CM_OPT_FLOAT ? SWEEP_FLOAT : SWEEP_TEXT;
+        return CM_OK;
+    }
+    if (o)
+        return cm_fail(CM_ERR_USAGE, "--space '%s': '%s' cannot be searched: %s", token, p->name,
+                       o->fixed ? o->fixed : "give it as a flag");
+    char list[512];
+    size_t n = 0;
+    for (o = cm_options; o->name && n < sizeof list; o++)
+        if ((o->commands & CM_CMD_SWEEP) && (o->flags & CM_OPT_SWEEP))
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "", o->name);
+    return cm_fail(CM_ERR_USAGE, "--space '%s': unknown train flag '%s' (searchable: %s)", token, p->name, list);
 }
 
 /* A value through the train flag's own checks. */
@@ -129,7 +105,7 @@ static cm_status parse_param(char *text, const char *token, sweep_param *p) {
     if (!strncmp(name, "--", 2)) name += 2;
     if (!*name || strlen(name) >= sizeof p->name) return cm_fail(CM_ERR_USAGE, "--space '%s': no flag name", token);
     snprintf(p->name, sizeof p->name, "%s", name);
-    CM_TRY(flag_type(p->name, token, &p->type));
+    CM_TRY(flag_type(p, token));
     size_t n = strlen(dom);
     char *dots = strstr(dom, "..");
     if (!strncmp(dom, "log(", 4)) {

@@ -82,10 +82,11 @@ cm_status run_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_
     char *text = run_dataset_digests(a->data_dir);
     if (text) CM_TRY(meta_set(m, "dataset_sha256", "%s", text));
     free(text);
-    for (const char *const *name = run_option_names; *name; name++) {
+    for (const cm_option *o = cm_options; o->name; o++) {
+        if (!(o->flags & CM_OPT_SAVED)) continue;
         char key[64], value[256];
-        snprintf(key, sizeof key, "train.%s", *name);
-        run_format_option(a, *name, value, sizeof value);
+        snprintf(key, sizeof key, "train.%s", o->name);
+        opt_format(a, o, value, sizeof value);
         CM_TRY(meta_set(m, key, "%s", value));
     }
     CM_TRY(meta_set(m, "backend", "%s", b->kind));

@@ -1,8 +1,9 @@
 /* run_options.h: the options that describe a training run (the recipe, the data options, the
  * seed), their presets, and the setup steps every front end shares: load the data, lay out and
- * initialise the model, the trainer's configuration, the model file's metadata. Options are set by
- * their long flag names ("lr", "optimizer", ...) from text, through one set of checks, so the
- * command line, a checkpoint's "train.*" metadata and a sweep's trials agree. */
+ * initialise the model, the trainer's configuration, the model file's metadata. Options are
+ * declared once, in the table of options.h, and set by their long flag names ("lr", "optimizer",
+ * ...) from text, through one set of checks, so the command line, a checkpoint's "train.*"
+ * metadata and a sweep's trials agree. */
 #ifndef CLMNIST_RUN_OPTIONS_H
 #define CLMNIST_RUN_OPTIONS_H
 #include <stdint.h>
@@ -13,14 +14,15 @@
 #include "dataset_source.h"
 #include "model.h"
 #include "model_io.h"
+#include "options.h"
 #include "parse.h"
 #include "trainer.h"
 
 #define CM_DEFAULT_SEED 42
 
-typedef struct {
+typedef struct cm_train_args_s {
     const char *data_dir;
-    const char *backend; /* "auto" | "host" | "device" (backend_resolve) */
+    const char *backend; /* "auto" | "host" | "device" */
     const char *device;
     const char *layers;
     char arch[CM_ARCH_TEXT];   /* --arch spec; "" for the MLP of --layers */
@@ -32,7 +34,6 @@ typedef struct {
     const char *optimizer; /* "sgd" | "momentum" | "nesterov" | "adam" | "adamw" */
     float lr;
     float momentum;
-    int momentum_given; /* --momentum was on the command line */
     float beta1, beta2, eps;
     float weight_decay;
     cm_schedule schedule;
@@ -49,7 +50,8 @@ typedef struct {
     cm_feed_mode feed;
     /* --image-size, --preprocess, --test-fraction, --transpose (dataset_source.h) */
     cm_data_options data;
-    FILE *info; /* where setup lines ("data: ...") go: stdout, or stderr when stdout carries JSON */
+    FILE *info;     /* where setup lines ("data: ...") go: stdout, or stderr when stdout carries JSON */
+    uint64_t given; /* bit i: cm_options[i] was on the command line (run_mark_given) */
 } cm_train_args;
 
 /* A preset: the option values ("option=value", NULL-terminated) the flags start from. */
@@ -60,8 +62,8 @@ typedef struct {
 /* fast (the default), best, cnn, cnn-best; ends with a NULL name (presets.c). */
 extern const cm_preset run_presets[];
 
-/* The defaults every run starts from, before its preset: data $CLMNIST_DATA or data/mnist,
- * backend "auto", seed 42, Adam's betas, auto feed, info on stdout. */
+/* The defaults every run starts from, before its preset: data $CLMNIST_DATA or data/mnist, the
+ * table's defaults (backend auto, seed 42, Adam's betas, ...), auto feed, info on stdout. */
 void run_defaults(cm_train_args *a);
 /* Applies a preset by name (its settings, then a->preset). */
 cm_status run_apply_preset(cm_train_args *a, const char *name);
@@ -69,16 +71,17 @@ cm_status run_apply_preset(cm_train_args *a, const char *name);
  * step schedule's default step size, the --arch grammar). */
 cm_status run_finish(cm_train_args *a);
 
-/* Sets one training option by its long flag name ("lr", "optimizer", ...) from its text, with
- * the checks the command line applies; used to restore a checkpoint's "train.*" metadata. */
+/* Sets one option of the table by its long flag name ("lr", "optimizer", ...) from its text, with
+ * the checks the command line applies; used by a sweep's trials and its space's checks. */
 cm_status run_set_option(cm_train_args *a, const char *name, const char *value);
-/* Names of the options that describe a run (saved as "train.<name>" metadata), NULL-terminated. */
-extern const char *const run_option_names[];
+/* Records that an option was on the command line (a->given), and whether it was. */
+void run_mark_given(cm_train_args *a, const cm_option *o);
+int run_option_given(const cm_train_args *a, const char *name);
 /* Takes the training options from a checkpoint's "train.*" metadata (m; path names it in errors),
  * through the same checks as the command line, and its position (*start_epoch); its
  * train.layers/train.arch must still be checked against its tensors (cmd_train.c). */
 cm_status run_checkpoint_options(const char *path, const cm_meta *m, cm_train_args *a, int *start_epoch);
-/* The text form of a run option's current value, as run_set_option reads it back. */
+/* The text form of a run option's current value, as run_set_option reads it back (opt_format). */
 void run_format_option(const cm_train_args *a, const char *name, char *buf, size_t size);
 /* One line describing the optimizer, schedule and regularisation, for the "model:" line. */
 void run_describe_recipe(const cm_train_args *a, char *buf, size_t size);
@@ -106,11 +109,6 @@ char *run_dataset_digests(const char *data_dir);
 /* Describes a run in model metadata: architecture, input, classes, dataset and the SHA-256 of
  * its training files, training options, device and version. */
 cm_status run_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_backend *b, cm_meta *meta);
-/* Parses the data options --image-size N, --preprocess resize|mnist, --test-fraction F and
- * --transpose yes|no|auto (by long name, without "--") into o. */
-cm_status run_set_data_option(cm_data_options *o, const char *name, const char *value);
-/* The text of one of them as run_set_data_option reads it back ("" for an image size not given). */
-void run_format_data_option(const cm_data_options *o, const char *name, char *buf, size_t size);
 /* The test split of any other data dataset_open reads (default options), into ds->test. */
 cm_status run_load_other_test(const char *path, cm_dataset *ds);
 /* Loads only the test split of dir into ds->test (ds->train borrows it, for a trainer). */
