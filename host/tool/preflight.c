@@ -40,6 +40,12 @@ cm_status preflight_dir(const char *flag, const char *dir) {
     return CM_OK;
 }
 
+cm_status preflight_dir_creatable(const char *flag, const char *dir) {
+    struct stat sb;
+    if (!dir || (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode))) return dir ? preflight_dir(flag, dir) : CM_OK;
+    return preflight_file(flag, dir); /* its parent takes new entries */
+}
+
 cm_status preflight_backend(const char *kind, const char *device, int slot, cm_backend_choice *choice) {
     cm_backend_options bo = {.device = device, .slot = slot};
     cm_backend_choice c;

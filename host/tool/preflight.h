@@ -14,6 +14,8 @@
 cm_status preflight_file(const char *flag, const char *path);
 /* An output directory: created when missing (one level, as the writers do), and takes files. */
 cm_status preflight_dir(const char *flag, const char *dir);
+/* The same without creating it: an existing dir takes files, or its parent can create it. */
+cm_status preflight_dir_creatable(const char *flag, const char *dir);
 /* The backend --backend and --device select (backend_resolve): a --device that matches nothing,
  * or --backend device without OpenCL, fails here. choice may be NULL. */
 cm_status preflight_backend(const char *kind, const char *device, int slot, cm_backend_choice *choice);
