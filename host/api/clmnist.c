@@ -99,8 +99,13 @@ int clmnist_open(const char *options, clmnist_ctx **out) {
         return st;
     }
     cm_backend_options bo = {.device = c->device[0] ? c->device : NULL, .threads = c->threads};
-    const char *kind = backend_resolve_kind(c->backend, &bo);
-    if (kind != c->backend) snprintf(c->backend, sizeof c->backend, "%s", kind);
+    cm_backend_choice choice; /* auto decided once, for every model and run of this context */
+    st = backend_resolve(c->backend, &bo, &choice);
+    if (st != CM_OK) {
+        free(c);
+        return st;
+    }
+    snprintf(c->backend, sizeof c->backend, "%s", choice.kind);
     *out = c;
     return CM_OK;
 }

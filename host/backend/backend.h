@@ -210,6 +210,7 @@ struct cm_backend {
     size_t bytes_peak;         /* most bytes_in_use has been */
     char tuning[1024];         /* device: the GEMM tuning cache in use ("" = CLBlast's defaults) */
     struct cm_op_clock *clock; /* host: wall time per operation (bench --profile); NULL: off */
+    char chosen[192];          /* --backend auto: why this one ("auto: no OpenCL GPU"); "" when named */
 };
 
 /* Memory accounting, called by the backends when a buffer is created (+) or freed (-). */
@@ -236,15 +237,27 @@ const char *host_blas_name(void);
 /* The threads the host backend uses (OpenMP's maximum now; 1 in a build without OpenMP). */
 int host_thread_count(void);
 cm_status backend_device_create(const cm_backend_options *opt, cm_backend **out);
-/* 1 when an OpenCL GPU is present, 0 when none is (or there is no OpenCL at all) (device_ext.c). */
-int backend_device_gpu_present(void);
-/* kind: "host", "device" or "auto" (backend_resolve_kind). */
+/* Without opening anything: how many OpenCL platforms there are, and whether the device that
+ * opt (--device, $CLMNIST_DEVICE, else the first GPU) selects is a GPU. Fails as
+ * backend_device_create would on a selector that matches nothing, or when a device is named
+ * and there is no OpenCL; no platforms and nothing named: CM_OK, *platforms 0. */
+cm_status backend_device_probe(const cm_backend_options *opt, int *platforms, int *is_gpu);
+
+/* The backend registry (select.c). kind: "auto" (or NULL), "host" or "device". auto: the device
+ * backend when a device is named (--device, $CLMNIST_DEVICE) or an OpenCL GPU exists, else the
+ * host backend. */
+typedef struct {
+    const char *kind; /* "host" or "device" */
+    char why[192];    /* auto: the reason ("auto: no OpenCL GPU"); "" when kind was named */
+} cm_backend_choice;
+/* Decides the backend and checks what can be checked without opening it (a --device that
+ * matches nothing, --backend device without OpenCL): fast, for the checks before the work. */
+cm_status backend_resolve(const char *kind, const cm_backend_options *opt, cm_backend_choice *out);
+/* Opens the backend backend_resolve decides; b->chosen says why, under auto. */
 cm_status backend_create(const char *kind, const cm_backend_options *opt, cm_backend **out);
+/* "auto", "host" or "device": a valid --backend value. */
+int backend_kind_valid(const char *kind);
 void backend_destroy(cm_backend *b);
-/* What backend_create makes of kind: "auto" becomes "device" when opt names a device (or
- * $CLMNIST_DEVICE does) or an OpenCL GPU is present, else "host"; NULL becomes "device"; any
- * other name is returned as it is. */
-const char *backend_resolve_kind(const char *kind, const cm_backend_options *opt);
 
 /* Thin wrappers: the trainer and tests call these rather than the table. */
 cm_status backend_alloc(cm_backend *b, size_t bytes, unsigned flags, const char *what, cm_buf **out);

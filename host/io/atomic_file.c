@@ -72,6 +72,26 @@ int atomic_file_remove_stale(const char *path) {
     return removed;
 }
 
+int atomic_file_probe(const char *path, int dir_only) {
+    struct stat sb;
+    if (!dir_only && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return EISDIR;
+    const char *slash = dir_only ? NULL : strrchr(path, '/');
+    size_t dir_len = dir_only ? strlen(path) : slash ? (size_t)(slash - path) : 0;
+    if (!dir_only && slash == path) dir_len = 1; /* "/file": the root */
+    char *probe = malloc(dir_len + 32);
+    if (!probe) return ENOMEM;
+    snprintf(probe, dir_len + 32, "%.*s%s.clmnist-probe.XXXXXX", (int)dir_len, dir_len ? path : "",
+             dir_len && path[dir_len - 1] != '/' ? "/" : "");
+    int fd = mkostemp(probe, O_CLOEXEC);
+    int err = fd < 0 ? errno : 0;
+    if (fd >= 0) {
+        close(fd);
+        unlink(probe);
+    }
+    free(probe);
+    return err;
+}
+
 cm_status atomic_file_open(const char *path, cm_atomic_file *af) {
     *af = (cm_atomic_file){.fd = -1};
     atomic_file_remove_stale(path);

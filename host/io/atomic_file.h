@@ -34,6 +34,12 @@ cm_status atomic_file_commit(cm_atomic_file *af);
  * in the returned error. */
 cm_status atomic_file_abort(cm_atomic_file *af, int err);
 
+/* Whether `path` can be written as atomic_file_open and _commit would: it is not a directory,
+ * and a probe file can be created (and is removed at once) in its directory. 0, or an errno value
+ * (ENOENT: the directory does not exist; EISDIR: path is a directory). dir_only: path is the
+ * directory itself. */
+int atomic_file_probe(const char *path, int dir_only);
+
 /* Removes the stale temporary files of `path` (as atomic_file_open does); returns how many. */
 int atomic_file_remove_stale(const char *path);
 /* Called with the name of each stale file removed (NULL: say nothing); process-wide. */

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 struct cm_http_server {
     struct MHD_Daemon *daemon;
@@ -260,39 +262,87 @@ static cm_status parse_bind(const char *bind, int port, sock_addr *a, int *v6) {
                    bind);
 }
 
+static int bind_socket(int fd, const struct sockaddr *sa, socklen_t len) {
+    return bind(fd, sa, len);
+}
+
+struct cm_http_listener {
+    int fd, port, v6;
+};
+
+cm_status http_listen(const char *bind, int port, cm_http_listener **out) {
+    *out = NULL;
+    if (!bind) bind = "127.0.0.1";
+    if (port < 0 || port > 65535) return cm_fail(CM_ERR_USAGE, "--port %d: expected 0 to 65535", port);
+    sock_addr addr;
+    int v6, one = 1;
+    CM_TRY(parse_bind(bind, port, &addr, &v6));
+    cm_http_listener *l = calloc(1, sizeof *l);
+    if (!l) return cm_fail(CM_ERR_MEMORY, "out of memory");
+    l->v6 = v6;
+    l->fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (l->fd >= 0) setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (l->fd >= 0 && v6) setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    socklen_t len = v6 ? sizeof addr.v6 : sizeof addr.v4;
+    if (l->fd < 0 || bind_socket(l->fd, &addr.sa, len) != 0 || listen(l->fd, SOMAXCONN) != 0 ||
+        getsockname(l->fd, &addr.sa, &len) != 0) {
+        int e = errno;
+        http_listener_close(l);
+        return e == EADDRINUSE ? cm_fail(CM_ERR_IO,
+                                         "cannot listen on %s port %d: the port is in use by another program; "
+                                         "choose another port (0: any free one)",
+                                         bind, port)
+                               : cm_fail(CM_ERR_IO, "cannot listen on %s port %d: %s", bind, port, strerror(e));
+    }
+    l->port = ntohs(v6 ? addr.v6.sin6_port : addr.v4.sin_port);
+    *out = l;
+    return CM_OK;
+}
+
+int http_listener_port(const cm_http_listener *l) {
+    return l->port;
+}
+
+void http_listener_close(cm_http_listener *l) {
+    if (!l) return;
+    if (l->fd >= 0) close(l->fd);
+    free(l);
+}
+
 cm_status http_server_start(const cm_http_config *cfg, cm_http_server **out) {
     *out = NULL;
-    const char *bind = cfg->bind ? cfg->bind : "127.0.0.1";
-    if (cfg->port < 0 || cfg->port > 65535) return cm_fail(CM_ERR_USAGE, "--port %d: expected 0 to 65535", cfg->port);
-    sock_addr addr;
-    int v6;
-    CM_TRY(parse_bind(bind, cfg->port, &addr, &v6));
+    cm_http_listener *l = cfg->listener;
+    if (!l) CM_TRY(http_listen(cfg->bind, cfg->port, &l));
     cm_http_server *s = calloc(1, sizeof *s);
-    if (!s) return cm_fail(CM_ERR_MEMORY, "out of memory");
+    if (!s) {
+        http_listener_close(l);
+        return cm_fail(CM_ERR_MEMORY, "out of memory");
+    }
     s->cfg = *cfg;
     s->cfg.threads = cfg->threads > 0 ? cfg->threads : 1;
     s->cfg.max_connections = cfg->max_connections > 0 ? cfg->max_connections : 64;
     s->starting = 1;
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | (l->v6 ? MHD_USE_IPv6 : 0);
     if (cfg->thread_per_connection) flags |= MHD_USE_THREAD_PER_CONNECTION;
     unsigned pool = cfg->thread_per_connection ? 0 : (unsigned)s->cfg.threads; /* 0: no pool */
-    s->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER,
-                                 on_log, s, MHD_OPTION_SOCK_ADDR, &addr.sa, MHD_OPTION_THREAD_POOL_SIZE, pool,
+    s->port = l->port;
+    s->daemon = MHD_start_daemon(flags, (uint16_t)l->port, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_log,
+                                 s, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)l->fd, MHD_OPTION_THREAD_POOL_SIZE, pool,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->timeout_s > 0 ? cfg->timeout_s : 10),
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (!s->daemon) {
         int e = errno;
-        cm_fail(CM_ERR_IO, "cannot listen on %s port %d: %s", bind, cfg->port,
+        cm_fail(CM_ERR_IO, "cannot serve on %s port %d: %s", cfg->bind ? cfg->bind : "127.0.0.1", l->port,
                 e                 ? strerror(e)
                 : s->start_log[0] ? s->start_log
                                   : "libmicrohttpd refused to start");
+        http_listener_close(l);
         free(s);
         return CM_ERR_IO;
     }
+    free(l); /* its socket is the daemon's now: MHD_stop_daemon closes it */
     __atomic_store_n(&s->starting, 0, __ATOMIC_RELEASE);
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = info && info->port ? info->port : cfg->port;
     *out = s;
     return CM_OK;
 }

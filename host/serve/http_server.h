@@ -13,6 +13,8 @@
 #include "status.h"
 
 typedef struct cm_http_server cm_http_server;
+/* A socket bound and listening before the server starts (http_listen). */
+typedef struct cm_http_listener cm_http_listener;
 
 typedef struct {
     const char *method, *path;
@@ -66,7 +68,17 @@ typedef struct {
     int nroutes;
     const cm_http_asset *assets;
     int nassets;
+    cm_http_listener *listener; /* from http_listen (bind and port then unused), taken over even on
+                                   failure; NULL: bind here */
 } cm_http_config;
+
+/* Binds bind:port (bind NULL: 127.0.0.1; port 0: any free port) and listens now, so that a port
+ * in use fails before the work that precedes serving; http_server_start takes it over. */
+cm_status http_listen(const char *bind, int port, cm_http_listener **out);
+/* The port bound. */
+int http_listener_port(const cm_http_listener *l);
+/* Closes a listener no server took over (NULL: nothing). */
+void http_listener_close(cm_http_listener *l);
 
 /* Binds and starts the worker threads. The tables in cfg must outlive the server. */
 cm_status http_server_start(const cm_http_config *cfg, cm_http_server **out);

@@ -39,7 +39,8 @@ static cm_status listen_on(cm_train_dash *td, const cm_train_dash_options *o) {
                           .routes = td->routes,
                           .nroutes = CM_DASHBOARD_ROUTES,
                           .assets = td->assets,
-                          .nassets = cm_serve_asset_count};
+                          .nassets = cm_serve_asset_count,
+                          .listener = o->listener};
     CM_TRY(http_server_start(&cfg, &td->srv));
     const char *shown = !strcmp(o->bind, "0.0.0.0") || !strcmp(o->bind, "::") ? "localhost" : o->bind;
     int v6 = strchr(shown, ':') != NULL;

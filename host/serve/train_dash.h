@@ -17,6 +17,7 @@ typedef struct {
     int port;
     const char *arch, *eval_name, *backend;
     volatile sig_atomic_t *stop; /* POST /api/stop sets it */
+    cm_http_listener *listener;  /* bound before the work (http_listen), taken over; NULL: bind, port */
 } cm_train_dash_options;
 
 typedef struct {

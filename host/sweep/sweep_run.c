@@ -273,7 +273,8 @@ static cm_status finish(sweep_ctx *c) {
 static cm_status open_backend(const cm_train_args *a, cm_backend **b) {
     cm_backend_options bo = {.device = a->device, .threads = a->threads};
     CM_TRY(backend_create(a->backend, &bo, b));
-    printf("backend: %s: %s\n", (*b)->kind, (*b)->device_name);
+    printf("backend: %s: %s%s%s%s\n", (*b)->kind, (*b)->device_name, (*b)->chosen[0] ? " (" : "", (*b)->chosen,
+           (*b)->chosen[0] ? ")" : "");
     return CM_OK;
 }
 

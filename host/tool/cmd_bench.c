@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "gemm_tune.h"
 #include "progress.h"
+#include "preflight.h"
 #include "timer.h"
 
 #define MAX_ITEMS 8
@@ -93,8 +94,8 @@ static cm_status on_extra(void *ctx, int index, const char *value) {
     case X_BACKENDS:
         CM_TRY(split_list("--backends", value, o->lists[0], sizeof o->lists[0], o->backends, &o->nbackends));
         for (int i = 0; i < o->nbackends; i++)
-            if (strcmp(o->backends[i], "host") && strcmp(o->backends[i], "device"))
-                return cm_fail(CM_ERR_USAGE, "--backends: '%s' is not 'host' or 'device'", o->backends[i]);
+            if (!backend_kind_valid(o->backends[i]))
+                return cm_fail(CM_ERR_USAGE, "--backends: '%s' is not auto, host or device", o->backends[i]);
         break;
     case X_BATCHES:
         CM_TRY(split_list("--batches", value, o->lists[1], sizeof o->lists[1], items, &n));
@@ -491,6 +492,8 @@ cm_status cmd_bench(int argc, char **argv) {
     if (dist_world()->size > 1) /* under mpirun: the data-parallel step's profile alone */
         return bench_dist_profile(&a, o.backends[0], o.batches[0], o.warmup, o.steps, o.profile);
     if (o.json) a.info = stderr;
+    for (int i = 0; i < o.nbackends; i++) /* before the data: a backend that cannot open */
+        CM_TRY(preflight_backend(o.backends[i], a.device, 0, NULL));
     cJSON *root = cJSON_CreateObject();
     if (!root) return cm_fail(CM_ERR_MEMORY, "out of host memory");
     cm_status st = bench(&a, &o, root);

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "progress.h"
+#include "preflight.h"
 #include "timer.h"
 
 static const cm_command_info compare_info = {
@@ -138,6 +139,7 @@ cm_status cmd_compare(int argc, char **argv) {
     int help;
     CM_TRY(cli_parse(argc, argv, &compare_info, &a, &help, NULL));
     if (help) return CM_OK;
+    CM_TRY(preflight_backend("device", a.device, 0, NULL)); /* before the data */
     cm_dataset ds;
     CM_TRY(run_load_data(&a, &ds));
     cm_backend_options bo = {.device = a.device, .threads = a.threads};

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cl_check.h"
 #include "cl_util.h"
 #include "dist.h"
 #include "cli.h"
@@ -34,11 +35,25 @@ static cm_status print_ranks(cm_dist *d) {
     return st;
 }
 
+/* No OpenCL platform, or no device: not an error, since the host backend works without them. */
+static cm_status no_devices(void) {
+    unsigned platforms = 0;
+    cl_platform_count(&platforms);
+    printf("no OpenCL %s (%s)\n", platforms ? "devices" : "platforms",
+           platforms ? "the OpenCL drivers installed find no device" : "no OpenCL driver is installed");
+    printf("the host backend is available: every command uses it (--backend auto, the default, picks it)\n"
+           "for OpenCL, install the loader and a driver: Debian: 'apt-get install ocl-icd-libopencl1 "
+           "pocl-opencl-icd' (CPU),\nor ocl-icd-libopencl1 and your GPU vendor's OpenCL driver\n");
+    cm_clear_error();
+    return CM_OK;
+}
+
 cm_status cmd_devices(int argc, char **argv) {
     const cm_command_info info = {"devices",
                                   CM_CMD_DEVICES,
                                   "devices",
-                                  "Lists OpenCL platforms and devices. Select one for train/compare with\n"
+                                  "Lists OpenCL platforms and devices (with none, says so and exits 0: the host\n"
+                                  "backend needs no OpenCL). Select one for train/compare with\n"
                                   "--device INDEX or --device NAME-SUBSTRING (or the CLMNIST_DEVICE variable).\n"
                                   "Under mpirun, also says which device each rank trains on (without --device, the\n"
                                   "rank's place on its node picks the GPU).",
@@ -53,7 +68,7 @@ cm_status cmd_devices(int argc, char **argv) {
     CM_TRY(dist_begin_work(dist_world()));
     cl_device_desc *list;
     int n;
-    CM_TRY(cl_list_devices(&list, &n));
+    if (cl_list_devices(&list, &n) != CM_OK) return no_devices();
     cl_device_desc def;
     cm_status st = cl_select_device(NULL, 0, &def);
     printf("%-3s %-28s %-36s %-5s %4s %10s %6s  %s\n", "#", "platform", "device", "type", "CUs", "memory", "max WG",
@@ -64,6 +79,12 @@ cm_status cmd_devices(int argc, char **argv) {
                cl_device_type_name(d->type), d->compute_units, (double)d->global_mem / 1073741824.0, d->max_work_group,
                d->c_version, st == CM_OK && def.index == i ? "  (default)" : "");
     }
+    int gpus = 0;
+    for (int i = 0; i < n; i++)
+        gpus += (list[i].type & CL_DEVICE_TYPE_GPU) != 0;
+    if (!gpus)
+        printf("no GPU: --backend auto (the default) uses the host backend; --backend device uses the device "
+               "marked (default)\n");
     free(list);
     return dist_world()->size > 1 ? print_ranks(dist_world()) : CM_OK;
 }

@@ -10,6 +10,7 @@
 #include "api_internal.h"
 #include "cli.h"
 #include "commands.h"
+#include "preflight.h"
 #include "eval.h"
 #include "image.h"
 #include "model_io.h"
@@ -182,6 +183,9 @@ cm_status cmd_eval(int argc, char **argv) {
     int help;
     CM_TRY(parse(argc, argv, 0, &a, &help, NULL));
     if (help) return CM_OK;
+    CM_TRY(preflight_file("--predictions", a.predictions)); /* before the work: what it writes, where */
+    CM_TRY(preflight_dir("--report", a.report));
+    CM_TRY(preflight_backend(a.backend, a.device, 0, NULL));
     clmnist_ctx *ctx = NULL;
     clmnist_model *m = NULL;
     clmnist_dataset *ds = NULL;

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "preflight.h"
 #include "timer.h"
 
 typedef struct {
@@ -54,6 +55,7 @@ cm_status cmd_import(int argc, char **argv) {
     int help = 0;
     CM_TRY(parse(argc, argv, &a, &help));
     if (help) return CM_OK;
+    CM_TRY(preflight_dir_creatable("import DEST", a.dest)); /* before reading SRC; created once it is read */
     double t0 = timer_now();
     cm_dataset ds;
     CM_TRY(dataset_open(a.src, &a.o, &ds));

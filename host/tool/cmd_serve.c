@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "http_server.h"
 #include "predictor.h"
+#include "preflight.h"
 #include "serve_api.h"
 #include "serve_assets.h"
 
@@ -84,7 +85,6 @@ static cm_status parse(int argc, char **argv, serve_args *a, int *help) {
     a->data = run_option_given(&t, "data") ? t.data_dir : NULL; /* no test images unless asked for */
     a->threads = t.threads ? t.threads : 1;                     /* per request */
     if (!a->model) return cm_fail(CM_ERR_USAGE, "clmnist serve: --model FILE is required");
-    if (!a->contexts) a->contexts = strcmp(a->backend, "host") ? 1 : a->workers;
     return CM_OK;
 }
 
@@ -97,15 +97,15 @@ static cm_status check_model(const char *path, const cm_layout *L) {
     return CM_OK;
 }
 
-static void print_model(const serve_args *a, const cm_predictor *p) {
+static void print_model(const serve_args *a, const cm_predictor *p, const char *why) {
     const cm_model_file *f = predictor_file(p);
     char arch[CM_ARCH_TEXT];
     model_describe(&f->model.layout, arch, sizeof arch);
     const char *ds = meta_get(&f->meta, "dataset"), *acc = meta_get(&f->meta, "test_accuracy");
     printf("serve: %s: %s, trained on %s", a->model, arch, ds ? ds : "(unknown data)");
     if (acc) printf(", test accuracy %.2f%%", 100.0 * atof(acc));
-    printf("\nserve: %d inference context%s on %s\n", predictor_contexts(p), predictor_contexts(p) == 1 ? "" : "s",
-           predictor_device_name(p));
+    printf("\nserve: %d inference context%s on %s%s%s%s\n", predictor_contexts(p),
+           predictor_contexts(p) == 1 ? "" : "s", predictor_device_name(p), why[0] ? " (" : "", why, why[0] ? ")" : "");
 }
 
 /* SIGINT and SIGTERM write their number into a pipe that the main thread waits on: whichever
@@ -138,8 +138,17 @@ static int wait_for_stop_signal(void) {
     return b;
 }
 
+/* Before loading anything: the backend (auto decided; contexts follow it) and the port, bound now
+ * and kept. */
+static cm_status preflight(serve_args *a, cm_backend_choice *c, cm_http_listener **listener) {
+    CM_TRY(preflight_backend(a->backend, a->device, 0, c));
+    a->backend = c->kind;
+    if (!a->contexts) a->contexts = strcmp(a->backend, "host") ? 1 : a->workers;
+    return http_listen(a->bind, a->port, listener);
+}
+
 /* Serves until SIGINT or SIGTERM. */
-static cm_status run(const serve_args *a, cm_serve_api *api) {
+static cm_status run(const serve_args *a, cm_serve_api *api, cm_http_listener *listener) {
     cm_http_route routes[CM_SERVE_ROUTES];
     serve_api_routes(api, routes);
     cm_http_asset assets[64]; /* the page's files; the training dashboard's are train --serve's */
@@ -155,7 +164,8 @@ static cm_status run(const serve_args *a, cm_serve_api *api) {
                           .routes = routes,
                           .nroutes = CM_SERVE_ROUTES,
                           .assets = assets,
-                          .nassets = nassets};
+                          .nassets = nassets,
+                          .listener = listener};
     cm_http_server *srv;
     CM_TRY(http_server_start(&cfg, &srv));
     const char *shown = !strcmp(a->bind, "0.0.0.0") || !strcmp(a->bind, "::") ? "localhost" : a->bind;
@@ -174,20 +184,21 @@ cm_status cmd_serve(int argc, char **argv) {
     CM_TRY(parse(argc, argv, &a, &help));
     if (help) return CM_OK;
     CM_TRY(catch_stop_signals());
+    cm_backend_choice choice;
+    cm_http_listener *listener = NULL;
     cm_dataset ds = {0};
-    if (a.data) {
-        CM_TRY(run_load_test_only(a.data, &ds));
-        if (ds.test.rows != 28 || ds.test.cols != 28)
-            return cm_fail(CM_ERR_USAGE, "--data %s: the test images are %dx%d; serve needs 28x28", a.data,
-                           ds.test.rows, ds.test.cols);
-    }
+    clmnist_ctx *ctx = NULL;
+    clmnist_model *m = NULL;
+    cm_status st = preflight(&a, &choice, &listener);
+    if (st == CM_OK && a.data) st = run_load_test_only(a.data, &ds);
+    if (st == CM_OK && a.data && (ds.test.rows != 28 || ds.test.cols != 28))
+        st = cm_fail(CM_ERR_USAGE, "--data %s: the test images are %dx%d; serve needs 28x28", a.data, ds.test.rows,
+                     ds.test.cols);
     /* the model through the public API; the HTTP API (serve_api.h) works on its predictor */
     char opts[640];
     snprintf(opts, sizeof opts, "backend=%s,contexts=%d,threads=%d,batch=1%s%s", a.backend, a.contexts, a.threads,
              a.device ? ",device=" : "", a.device ? a.device : "");
-    clmnist_ctx *ctx = NULL;
-    clmnist_model *m = NULL;
-    cm_status st = clmnist_open(opts, &ctx);
+    if (st == CM_OK) st = clmnist_open(opts, &ctx);
     if (st == CM_OK) st = clmnist_model_load(ctx, a.model, &m);
     cm_predictor *p = st == CM_OK ? api_model_predictor(m) : NULL;
     if (st == CM_OK) st = check_model(a.model, &predictor_file(p)->model.layout);
@@ -197,7 +208,7 @@ cm_status cmd_serve(int argc, char **argv) {
         names[c] = clmnist_model_class_name(m, c);
     if (st == CM_OK && !names) st = cm_fail(CM_ERR_MEMORY, "out of host memory");
     if (st == CM_OK) {
-        print_model(&a, p);
+        print_model(&a, p, choice.why);
         if (a.data) printf("serve: random test digits from %s (%d images)\n", a.data, ds.test.count);
         cm_serve_api api = {.pred = p,
                             .model_path = a.model,
@@ -206,11 +217,13 @@ cm_status cmd_serve(int argc, char **argv) {
                             .data_dir = a.data,
                             .class_names = names,
                             .seed = (uint64_t)time(NULL)};
-        st = run(&a, &api);
+        st = run(&a, &api, listener);
+        listener = NULL;
     }
     free(names);
     clmnist_model_free(m);
     clmnist_close(ctx);
+    http_listener_close(listener);
     dataset_free(&ds);
     return st;
 }

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "preflight.h"
 #include "sweep.h"
 
 typedef struct {
@@ -144,6 +145,9 @@ cm_status cmd_sweep(int argc, char **argv) {
     CM_TRY(check_flags(&a, &f));
     char out[4096];
     snprintf(out, sizeof out, "%s/best.safetensors", f.dir);
+    CM_TRY(preflight_dir_creatable("--dir", f.dir)); /* before the work: where it writes, what it runs on */
+    CM_TRY(preflight_file("--out", f.out));
+    CM_TRY(preflight_backend(a.backend, a.device, 0, NULL));
     sweep_state s = {.dir = f.dir,
                      .space_text = f.space,
                      .trials = (int)f.trials,

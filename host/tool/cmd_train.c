@@ -18,27 +18,30 @@
 #include "transfer.h"
 #include "commands.h"
 #include "gemm_tune.h"
+#include "http_server.h"
+#include "preflight.h"
 #include "timer.h"
 #include "train_dash.h"
 #include "train_view.h"
 
 typedef struct {
-    const char *out;        /* final model (NULL: --no-save) */
-    const char *init;       /* start from these weights */
-    const char *freeze;     /* --freeze SPEC: layers of --init's model that keep their weights */
-    int reset_head;         /* --reset-head: new weights for --init's last Linear layer */
-    cm_meta finetune;       /* the run's "finetune.*" metadata (transfer.h), if it has any */
-    const char *resume;     /* continue this checkpoint */
-    const char *checkpoint; /* where checkpoints go */
-    int checkpoint_every;   /* epochs; 0: never */
-    const char *report;     /* report directory */
-    int stop_after;         /* epochs to run in this invocation; 0: all */
-    int patience;           /* early stopping: epochs without a better validation accuracy; 0: off */
-    int start_epoch;        /* --resume: the epochs its checkpoint holds */
-    int no_hint;            /* --no-hint: no speed probe on a CPU OpenCL device */
-    int serve_port;         /* --serve [PORT]: the dashboard's port; -1: no dashboard */
-    const char *bind;       /* --bind ADDR: where it listens */
-    int rank;               /* under mpirun (dist.h): this process's rank; only rank 0 writes files */
+    const char *out;            /* final model (NULL: --no-save) */
+    const char *init;           /* start from these weights */
+    const char *freeze;         /* --freeze SPEC: layers of --init's model that keep their weights */
+    int reset_head;             /* --reset-head: new weights for --init's last Linear layer */
+    cm_meta finetune;           /* the run's "finetune.*" metadata (transfer.h), if it has any */
+    const char *resume;         /* continue this checkpoint */
+    const char *checkpoint;     /* where checkpoints go */
+    int checkpoint_every;       /* epochs; 0: never */
+    const char *report;         /* report directory */
+    int stop_after;             /* epochs to run in this invocation; 0: all */
+    int patience;               /* early stopping: epochs without a better validation accuracy; 0: off */
+    int start_epoch;            /* --resume: the epochs its checkpoint holds */
+    int no_hint;                /* --no-hint: no speed probe on a CPU OpenCL device */
+    int serve_port;             /* --serve [PORT]: the dashboard's port; -1: no dashboard */
+    const char *bind;           /* --bind ADDR: where it listens */
+    cm_http_listener *listener; /* --serve: its port, bound before the work */
+    int rank;                   /* under mpirun (dist.h): this process's rank; only rank 0 writes files */
 } train_files;
 
 /* The speed hint's probe: untimed and timed steps per backend, and the time after which the
@@ -175,7 +178,8 @@ static cm_status open_backend(const cm_train_args *a, cm_backend **b) {
     }
     double t0 = timer_now();
     CM_TRY(backend_create(a->backend, &bo, b));
-    printf("backend: %s: %s (ready in %.2f s)\n", (*b)->kind, (*b)->device_name, timer_now() - t0);
+    printf("backend: %s: %s (%s%sready in %.2f s)\n", (*b)->kind, (*b)->device_name, (*b)->chosen,
+           (*b)->chosen[0] ? "; " : "", timer_now() - t0);
     if (d->size > 1 && a->batch % d->size == 0)
         printf("data parallel: %d ranks (rank 0 reports and writes the files), batch %d per rank\n", d->size,
                a->batch / d->size);
@@ -309,13 +313,7 @@ static cm_status finish(const cm_train_args *a, const train_files *f, const cm_b
         CM_TRY(trainer_evaluate(t, final_split, &ev));
     CM_TRY(meta_set(meta, "test_accuracy", "%.6f", ev.accuracy));
     CM_TRY(meta_set(meta, "test_loss", "%.6f", ev.loss));
-    if (f->out) {
-        float *params = malloc(sizeof(float) * trainer_layout(t)->total);
-        cm_status st = params ? trainer_get_params(t, params) : cm_fail(CM_ERR_MEMORY, "out of host memory");
-        if (st == CM_OK) st = model_file_save(f->out, trainer_layout(t), params, 0, NULL, NULL, meta);
-        free(params);
-        CM_TRY(st);
-    }
+    if (f->out) CM_TRY(preflight_save_trained(f->out, CM_OK, t, meta));
     if (f->report) CM_TRY(train_view_write_report(t, f->report, ds, meta, &ev, final_split));
     if (f->out) printf("model: saved to %s\n", f->out);
     const cm_dist *d = dist_world();
@@ -391,6 +389,19 @@ static void remove_stale_temporaries(const train_files *f) {
     if (f->resume) atomic_file_remove_stale(f->resume);
 }
 
+/* Before any work: the files this run writes (rank 0's), its backend and device, and its
+ * dashboard's port, bound now and kept. */
+static cm_status preflight(const cm_train_args *a, train_files *f) {
+    if (f->rank == 0) {
+        CM_TRY(preflight_file("--out", f->out));
+        if (f->checkpoint_every) CM_TRY(preflight_file("--checkpoint", f->checkpoint));
+        CM_TRY(preflight_dir("--report", f->report));
+    }
+    CM_TRY(preflight_backend(a->backend, a->device, dist_world()->local_rank, NULL));
+    if (f->serve_port >= 0 && f->rank == 0) CM_TRY(http_listen(f->bind, f->serve_port, &f->listener));
+    return CM_OK;
+}
+
 /* file: the model of --init or --resume (read_start), or empty for a fresh model. */
 static cm_status train(cm_train_args *a, train_files *f, cm_backend *b, const cm_dataset *ds, cm_model_file *file) {
     CM_TRY(prepare_model(a, f, b, ds, file));
@@ -434,13 +445,19 @@ static cm_status train(cm_train_args *a, train_files *f, cm_backend *b, const cm
                                    .port = f->serve_port,
                                    .arch = arch,
                                    .eval_name = a->val ? "val" : "test",
-                                   .stop = &stop_requested};
+                                   .stop = &stop_requested,
+                                   .listener = f->listener};
+        f->listener = NULL; /* the dashboard's now */
         st = train_dash_start(&td, &o, ds, run.eval, b, a->epochs, f->start_epoch);
         dash = st == CM_OK;
         if (dash) obs = train_dash_observer(&td, &shown);
     }
     cm_train_result res = {0};
-    if (st == CM_OK) st = train_loop_run(loop, &obs, &res);
+    if (st == CM_OK) {
+        st = train_loop_run(loop, &obs, &res);
+        if (st == CM_ERR_IO && f->rank == 0)
+            st = preflight_save_trained(NULL, st, t, &meta); /* a checkpoint's disk full */
+    }
     if (st == CM_OK) st = finish(a, f, b, ds, t, arch, &meta, &res);
     if (dash) dashboard_after(&td, f, st, &res);
     train_loop_destroy(loop);
@@ -478,13 +495,15 @@ cm_status cmd_train(int argc, char **argv) {
     cm_model_file file = {0};
     cm_dataset ds = {0};
     cm_backend *b = NULL;
-    cm_status st = read_start(&a, &f, &file);
+    cm_status st = preflight(&a, &f);
+    if (st == CM_OK) st = read_start(&a, &f, &file);
     if (st == CM_OK) st = run_load_data(&a, &ds);
     if (st == CM_OK) st = run_warn_data(a.data_dir, &ds);
     if (st == CM_OK) st = check_resume_data(&a, &f, &file);
     if (st == CM_OK) st = open_backend(&a, &b);
     if (st == CM_OK) st = train(&a, &f, b, &ds, &file);
     if (b) backend_destroy(b);
+    http_listener_close(f.listener);
     model_file_free(&file);
     dataset_free(&ds);
     return st;

@@ -12,6 +12,7 @@
 #include "gemm_cases.h"
 #include "gemm_search.h"
 #include "progress.h"
+#include "preflight.h"
 
 #define MAX_CASES (3 * CM_MAX_LAYERS)
 #define MAX_CANDIDATES GEMM_SEARCH_MAX_CANDIDATES
@@ -160,6 +161,8 @@ cm_status cmd_tune(int argc, char **argv) {
     int help;
     CM_TRY(cli_parse(argc, argv, &info, &a, &help, NULL));
     if (help) return CM_OK;
+    CM_TRY(preflight_file("--out", o.out)); /* before the work (the default cache's folder is created) */
+    CM_TRY(preflight_backend("device", a.device, 0, NULL));
     cm_dataset ds = {0};
     CM_TRY(run_load_data(&a, &ds));
     setenv("CLMNIST_NO_TUNING", "1", 1); /* measure CLBlast as it comes, not an earlier tuning */

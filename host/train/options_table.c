@@ -126,7 +126,8 @@ const cm_option cm_options[] = {
              {0, NULL}}},
     {"backend", "B", CM_OPT_NAME, OFF(backend), .choices = backends, .def = "auto",
      .commands = CM_CMD_TRAIN | CM_CMD_SWEEP | INFER, .fixed = FIXED_BACKEND,
-     .help = "auto, host (C reference backend, OpenBLAS GEMM) or device (OpenCL)"},
+     .help = "auto (an OpenCL GPU if there is one, else host), host (C reference backend, OpenBLAS\nGEMM; needs no "
+             "OpenCL) or device (OpenCL)"},
     {"device", "SEL", CM_OPT_TEXT, OFF(device), .commands = SHAPES | INFER | CM_CMD_DOCTOR, .fixed = FIXED_BACKEND,
      .help = "OpenCL device: index or name substring from 'clmnist devices'\n(default: $CLMNIST_DEVICE, else the "
              "first GPU, else device 0; under\nmpirun, each rank's GPU by its place on the node)"},

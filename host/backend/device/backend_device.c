@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "device_ext.h"
+#include "cl_check.h"
 #include "device_internal.h"
 #include "gemm_tune.h"
 #include "kernels_embedded.h"
@@ -674,6 +675,17 @@ static cm_status device_setup(device_backend *db, bool profile) {
     cl_uint align_bits = 0;
     CL_CHECK(clGetDeviceInfo(db->desc.device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits, NULL));
     db->base.align_bytes = align_bits / 8 >= 4 ? align_bits / 8 : 4;
+    return CM_OK;
+}
+
+cm_status backend_device_probe(const cm_backend_options *opt, int *platforms, int *is_gpu) {
+    unsigned n = 0;
+    *is_gpu = 0;
+    *platforms = cl_platform_count(&n) == CM_OK ? (int)n : 0;
+    if (!*platforms && !(opt && opt->device)) return CM_OK; /* auto without OpenCL: the host backend */
+    cl_device_desc d;
+    CM_TRY(cl_select_device(opt ? opt->device : NULL, opt ? opt->slot : 0, &d));
+    *is_gpu = (d.type & CL_DEVICE_TYPE_GPU) != 0;
     return CM_OK;
 }
 

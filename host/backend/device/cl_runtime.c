@@ -7,8 +7,8 @@
 #include "cl_util.h"
 
 #define NO_DEVICE_ADVICE                                                                                               \
-    "install an OpenCL driver: 'apt-get install pocl-opencl-icd' for the CPU, or your GPU "                            \
-    "vendor's OpenCL driver"
+    "install the OpenCL loader and a driver (Debian: 'apt-get install ocl-icd-libopencl1 pocl-opencl-icd' for the "    \
+    "CPU, or ocl-icd-libopencl1 and your GPU vendor's OpenCL driver); --backend host works without OpenCL"
 
 const char *cl_device_type_name(cl_device_type type) {
     if (type & CL_DEVICE_TYPE_GPU) return "GPU";
@@ -51,7 +51,7 @@ cm_status cl_list_devices(cl_device_desc **out, int *count) {
     cl_uint np = 0;
     cl_int err = clGetPlatformIDs(0, NULL, &np);
     if (err == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */ || (err == CL_SUCCESS && np == 0))
-        return cm_fail(CM_ERR_DEVICE, "no OpenCL platform found; " NO_DEVICE_ADVICE);
+        return cm_fail(CM_ERR_DEVICE, "no OpenCL platform found: " NO_DEVICE_ADVICE);
     CL_CHECK(err);
     cl_platform_id *plats = calloc(np, sizeof *plats);
     if (!plats) return cm_fail(CM_ERR_MEMORY, "out of host memory");
@@ -84,7 +84,7 @@ cm_status cl_list_devices(cl_device_desc **out, int *count) {
         free(devs);
         if (st != CM_OK) goto done;
     }
-    if (n == 0) st = cm_fail(CM_ERR_DEVICE, "OpenCL platforms found but no devices; " NO_DEVICE_ADVICE);
+    if (n == 0) st = cm_fail(CM_ERR_DEVICE, "OpenCL platforms found but no devices: " NO_DEVICE_ADVICE);
 done:
     free(plats);
     if (st != CM_OK) {
@@ -143,8 +143,7 @@ cm_status cl_select_device(const char *selector, int slot, cl_device_desc *out) 
             }
             if (pick < 0) {
                 free(list);
-                return cm_fail(CM_ERR_DEVICE,
-                               "%s '%s': no OpenCL device matches (see 'clmnist devices'; " NO_DEVICE_ADVICE ")",
+                return cm_fail(CM_ERR_DEVICE, "%s '%s': no OpenCL device matches (see 'clmnist devices' for the list)",
                                source, selector);
             }
         }

@@ -2,7 +2,6 @@
  * launch choices: CLBlast parameter overrides, the device's identity, whether it is a CPU.
  * Kept apart from backend_device.c so that gemm_tune.c (which backend_device.c calls to load the
  * tuning cache) does not call back into it: no cycle between the two. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "device_ext.h"
@@ -17,17 +16,6 @@ cm_status backend_device_override(cm_backend *b, const char *kernel, size_t n, c
         CLBlastOverrideParameters(db->desc.device, kernel, CLBlastPrecisionSingle, n, (const char **)names, values));
     db->nshapes = 0; /* the temporary-buffer sizes depend on the parameters: ask again */
     return CM_OK;
-}
-
-int backend_device_gpu_present(void) {
-    cl_device_desc *list = NULL;
-    int n = 0, gpu = 0;
-    if (cl_list_devices(&list, &n) == CM_OK)
-        for (int i = 0; i < n; i++)
-            gpu |= (list[i].type & CL_DEVICE_TYPE_GPU) != 0;
-    free(list);
-    cm_clear_error();
-    return gpu;
 }
 
 int backend_device_is_cpu(const cm_backend *b) {
