@@ -10,6 +10,7 @@
 #include "eval.h"
 #include "image.h"
 #include "model_io.h"
+#include "pipeline.h"
 #include "report.h"
 #include "commands.h"
 #include "timer.h"
@@ -18,6 +19,7 @@ typedef struct {
     const char *model, *data, *backend, *device, *report, *predictions;
     int batch, threads, json, top;
     cm_invert invert;
+    cm_pipeline_overrides ov; /* eval: --seed, --test-fraction, --image-size, --preprocess */
 } eval_args;
 
 static void eval_usage(int predict) {
@@ -33,8 +35,11 @@ static void eval_usage(int predict) {
                "and recall.\n\noptions:\n");
     printf("  --model FILE      a model saved by 'clmnist train' (safetensors)\n");
     if (!predict) {
-        printf(
-            "  --data DIR        IDX dataset directory with the t10k files (default: $CLMNIST_DATA or data/mnist)\n");
+        printf("  --data DIR        the test data (default: the model's training data when it is still there,\n"
+               "                    else $CLMNIST_DATA or data/mnist), read as the model's was: its test split\n"
+               "                    (or the same held-out fraction and seed), size and preprocessing\n");
+        printf("  --seed N, --test-fraction F, --image-size N, --preprocess resize|mnist\n"
+               "                    replace the model's recorded split or input (a note says so)\n");
         printf("  --report DIR      write DIR/report.html (confusion heat map, worst mistakes)\n");
         printf("  --batch N         examples per forward pass (default: the model's training batch)\n");
         printf("  --predictions F   write each test example's predicted class to F, one per line\n");
@@ -50,12 +55,41 @@ static void eval_usage(int predict) {
     printf("  -h, --help        show this help\n");
 }
 
+/* --test-fraction, --image-size, --preprocess: run_set_data_option's checks, into ov. */
+static cm_status eval_data_option(cm_pipeline_overrides *ov, const char *name, const char *value) {
+    cm_data_options o;
+    dataset_default_options(&o);
+    o.test_fraction = 0.0;
+    o.preprocess = (cm_preprocess)-1;
+    CM_TRY(run_set_data_option(&o, name, value));
+    if (o.test_fraction > 0) ov->test_fraction = o.test_fraction;
+    if (o.image_size) ov->image_size = o.image_size;
+    if ((int)o.preprocess >= 0) ov->preprocess = (int)o.preprocess;
+    return CM_OK;
+}
+
 static cm_status parse(int argc, char **argv, int predict, eval_args *a, int *help) {
     const char *name = predict ? "predict" : "eval";
     const char *env_data = getenv("CLMNIST_DATA");
     *a = (eval_args){.data = env_data && *env_data ? env_data : "data/mnist", .backend = "device", .top = 3};
+    pipeline_no_overrides(&a->ov);
+    if (!predict) a->data = NULL; /* the model's recorded data (pipeline_data_path) */
     *help = 0;
-    enum { O_MODEL = 256, O_DATA, O_BACKEND, O_DEVICE, O_REPORT, O_BATCH, O_THREADS, O_JSON, O_INVERT, O_TOP, O_PRED };
+    enum {
+        O_MODEL = 256,
+        O_DATA,
+        O_BACKEND,
+        O_DEVICE,
+        O_REPORT,
+        O_BATCH,
+        O_THREADS,
+        O_JSON,
+        O_INVERT,
+        O_TOP,
+        O_PRED,
+        O_SEED,
+        O_DATA_OPT
+    };
     static const struct option eval_opts[] = {{"model", required_argument, NULL, O_MODEL},
                                               {"data", required_argument, NULL, O_DATA},
                                               {"backend", required_argument, NULL, O_BACKEND},
@@ -64,6 +98,10 @@ static cm_status parse(int argc, char **argv, int predict, eval_args *a, int *he
                                               {"batch", required_argument, NULL, O_BATCH},
                                               {"threads", required_argument, NULL, O_THREADS},
                                               {"predictions", required_argument, NULL, O_PRED},
+                                              {"seed", required_argument, NULL, O_SEED},
+                                              {"test-fraction", required_argument, NULL, O_DATA_OPT},
+                                              {"image-size", required_argument, NULL, O_DATA_OPT},
+                                              {"preprocess", required_argument, NULL, O_DATA_OPT},
                                               {"help", no_argument, NULL, 'h'},
                                               {NULL, 0, NULL, 0}};
     static const struct option predict_opts[] = {{"model", required_argument, NULL, O_MODEL},
@@ -77,9 +115,9 @@ static cm_status parse(int argc, char **argv, int predict, eval_args *a, int *he
                                                  {NULL, 0, NULL, 0}};
     optind = 1;
     opterr = 0;
-    int c;
+    int c, li;
     long v;
-    while ((c = getopt_long(argc, argv, ":h", predict ? predict_opts : eval_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", predict ? predict_opts : eval_opts, &li)) != -1) {
         switch (c) {
         case O_MODEL: a->model = optarg; break;
         case O_DATA: a->data = optarg; break;
@@ -91,6 +129,11 @@ static cm_status parse(int argc, char **argv, int predict, eval_args *a, int *he
         case O_DEVICE: a->device = optarg; break;
         case O_REPORT: a->report = optarg; break;
         case O_PRED: a->predictions = optarg; break;
+        case O_SEED:
+            CM_TRY(cm_parse_int("--seed", optarg, 0, 0x7fffffffL, &v));
+            a->ov.seed_set = 1, a->ov.seed = (uint64_t)v;
+            break;
+        case O_DATA_OPT: CM_TRY(eval_data_option(&a->ov, eval_opts[li].name, optarg)); break;
         case O_BATCH:
             CM_TRY(cm_parse_int("--batch", optarg, 1, 1 << 16, &v));
             a->batch = (int)v;
@@ -161,11 +204,6 @@ static cm_status runner_start(const eval_args *a, const cm_dataset *ds, int batc
     return infer_create(r->b, &r->file.model, batch, &r->c);
 }
 
-static cm_status runner_open(const eval_args *a, const cm_dataset *ds, int batch, runner *r) {
-    CM_TRY(runner_load(a, r, &batch));
-    return runner_start(a, ds, batch, r);
-}
-
 static void runner_close(runner *r) {
     infer_destroy(r->c);
     model_file_free(&r->file);
@@ -223,16 +261,30 @@ static cm_status eval_run(const eval_args *a, const cm_dataset *ds, runner *r) {
     return st;
 }
 
+/* The model's test data, built from its recorded pipeline (pipeline.h) with eval's overrides. */
+static cm_status eval_data(eval_args *a, const runner *r, cm_dataset *ds) {
+    cm_pipeline *p = malloc(sizeof *p);
+    cm_status st = p ? pipeline_from_meta(&r->file.meta, a->model, &r->file.model.layout, p)
+                     : cm_fail(CM_ERR_MEMORY, "out of host memory");
+    if (st == CM_OK) a->data = pipeline_data_path(p, &a->ov, stderr);
+    if (st == CM_OK) st = pipeline_open_dataset(p, a->data, &a->ov, stderr, ds);
+    if (st == CM_OK) pipeline_warn_classes(p, ds, a->data);
+    free(p);
+    return st;
+}
+
 cm_status cmd_eval(int argc, char **argv) {
     eval_args a;
-    int help;
+    int help, batch;
     CM_TRY(parse(argc, argv, 0, &a, &help));
     if (help) return CM_OK;
-    cm_dataset ds;
-    CM_TRY(run_load_test_only(a.data, &ds));
-    run_warn_test_data(a.data, &ds.test);
+    a.ov.data = a.data;
+    cm_dataset ds = {0};
     runner r;
-    cm_status st = runner_open(&a, &ds, a.batch, &r);
+    cm_status st = runner_load(&a, &r, (batch = a.batch, &batch));
+    if (st == CM_OK) st = eval_data(&a, &r, &ds);
+    if (st == CM_OK) run_warn_test_data(a.data, &ds.test);
+    if (st == CM_OK) st = runner_start(&a, &ds, batch, &r);
     if (st == CM_OK) st = eval_run(&a, &ds, &r);
     runner_close(&r);
     dataset_free(&ds);
@@ -274,19 +326,22 @@ static void predict_set_free(predict_set *s) {
 static cm_status predict_read(const eval_args *a, const runner *r, char **files, int n, predict_set *s) {
     const cm_layout *L = &r->file.model.layout;
     size_t dim = shape_numel(L->input);
-    cm_input_prep prep = image_input_prep(meta_get(&r->file.meta, "input_preprocess"));
+    cm_pipeline *p = malloc(sizeof *p); /* how the model's images were made (pipeline.h) */
+    if (!p) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    cm_status pst = pipeline_from_meta(&r->file.meta, a->model, L, p);
+    if (pst != CM_OK) free(p);
+    CM_TRY(pst);
     *s = (predict_set){.n = n};
     s->images = calloc((size_t)n, dim), s->labels = calloc((size_t)n, 1), s->errors = calloc((size_t)n, sizeof(char *));
     s->index = calloc((size_t)n, sizeof(int)), s->inverted = calloc((size_t)n, sizeof(int));
-    if (!s->images || !s->labels || !s->index || !s->inverted || !s->errors)
-        return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    if (!s->images || !s->labels || !s->index || !s->inverted || !s->errors) n = -1;
     for (int i = 0; i < n; i++) {
         uint8_t *gray = NULL;
         int w, h;
         cm_status st = image_load_gray(files[i], &gray, &w, &h);
         if (st == CM_OK)
-            st = image_for_model(gray, w, h, prep, a->invert, L->input.h, L->input.w, files[i],
-                                 s->images + (size_t)s->ok * dim, &s->inverted[s->ok]);
+            st = pipeline_image(p, gray, w, h, a->invert, files[i], s->images + (size_t)s->ok * dim,
+                                &s->inverted[s->ok]);
         free(gray);
         if (st != CM_OK) { /* report, keep going with the other files */
             s->failed++;
@@ -296,7 +351,8 @@ static cm_status predict_read(const eval_args *a, const runner *r, char **files,
         }
         s->index[s->ok++] = i;
     }
-    return CM_OK;
+    free(p);
+    return n < 0 ? cm_fail(CM_ERR_MEMORY, "out of host memory") : CM_OK;
 }
 
 /* The k most probable classes of p (classes), first index on ties; order[0] is the prediction. */

@@ -1,0 +1,117 @@
+/* pipeline_open.c: a model's input built from its pipeline (pipeline.h): a dataset opened as the
+ * training run opened it (eval, serve's test images), one image brought to the input (predict,
+ * serve), and the warning when the data's classes are not the model's. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "pipeline.h"
+
+void pipeline_no_overrides(cm_pipeline_overrides *ov) {
+    *ov = (cm_pipeline_overrides){.preprocess = -1};
+}
+
+const char *pipeline_data_path(const cm_pipeline *p, const cm_pipeline_overrides *ov, FILE *notes) {
+    if (ov && ov->data) return ov->data;
+    struct stat st;
+    if (p->path[0] && stat(p->path, &st) == 0) return p->path;
+    const char *env = getenv("CLMNIST_DATA");
+    const char *path = env && *env ? env : "data/mnist";
+    if (p->path[0]) {
+        fflush(stdout);
+        fprintf(notes ? notes : stderr, "clmnist: note: %s (the model's training data) is not there; using %s\n",
+                p->path, path);
+    }
+    return path;
+}
+
+static void note(FILE *notes, const char *fmt, const char *flag, const char *now, const char *was) {
+    fflush(stdout);
+    fprintf(notes ? notes : stderr, fmt, flag, now, was);
+}
+
+/* The dataset options of p with ov applied, a note for each override that changes something. */
+static void options(const cm_pipeline *p, const cm_pipeline_overrides *ov, FILE *notes, cm_data_options *o) {
+    dataset_default_options(o);
+    o->notes = notes;
+    o->image_size = p->height;
+    o->preprocess = p->preprocess;
+    o->transpose = p->transpose;
+    if (p->held_out) o->test_fraction = p->test_fraction, o->seed = p->seed;
+    char now[64], was[64];
+    const char *f = "clmnist: note: %s %s: the model was trained with %s; the test split or the input differs\n";
+    if (ov->seed_set && (!p->held_out || ov->seed != p->seed)) {
+        snprintf(now, sizeof now, "%llu", (unsigned long long)ov->seed);
+        snprintf(was, sizeof was, p->held_out ? "seed %llu" : "the data's own test split", (unsigned long long)p->seed);
+        note(notes, f, "--seed", now, was);
+        o->seed = ov->seed;
+    }
+    if (ov->test_fraction > 0 && (!p->held_out || ov->test_fraction != p->test_fraction)) {
+        snprintf(now, sizeof now, "%g", ov->test_fraction);
+        snprintf(was, sizeof was, p->held_out ? "--test-fraction %g" : "the data's own test split", p->test_fraction);
+        note(notes, f, "--test-fraction", now, was);
+        o->test_fraction = ov->test_fraction;
+    }
+    if (ov->image_size > 0 && ov->image_size != p->height) {
+        snprintf(now, sizeof now, "%d", ov->image_size);
+        snprintf(was, sizeof was, "%dx%d images", p->height, p->width);
+        note(notes, f, "--image-size", now, was);
+        o->image_size = ov->image_size;
+    }
+    if (ov->preprocess >= 0 && ov->preprocess != (int)p->preprocess) {
+        snprintf(was, sizeof was, "--preprocess %s", p->preprocess == CM_PREP_MNIST ? "mnist" : "resize");
+        note(notes, f, "--preprocess", ov->preprocess == CM_PREP_MNIST ? "mnist" : "resize", was);
+        o->preprocess = (cm_preprocess)ov->preprocess;
+    }
+    if (o->preprocess == CM_PREP_MNIST && o->image_size == 28) o->image_size = 0; /* mnist is 28x28 */
+}
+
+cm_status pipeline_open_dataset(const cm_pipeline *p, const char *path, const cm_pipeline_overrides *ov, FILE *notes,
+                                cm_dataset *ds) {
+    cm_pipeline_overrides none;
+    pipeline_no_overrides(&none);
+    cm_data_options o;
+    options(p, ov ? ov : &none, notes, &o);
+    return dataset_open(path, &o, ds); /* no --val: ds->test is what train's final figure measured */
+}
+
+/* "a…b" of n names (the class numbers when names is NULL) into buf. */
+static void span(const char *const *names, int n, char *buf, size_t size) {
+    char first[40], last[40];
+    snprintf(first, sizeof first, "%s", names ? names[0] : "0");
+    if (names)
+        snprintf(last, sizeof last, "%s", names[n - 1]);
+    else
+        snprintf(last, sizeof last, "%d", n - 1);
+    snprintf(buf, size, "%s\xe2\x80\xa6%s", first, last);
+}
+
+void pipeline_warn_classes(const cm_pipeline *p, const cm_dataset *ds, const char *path) {
+    const char *const *theirs =
+        ds->class_names ? (const char *const *)ds->class_names : dataset_known_class_names(ds->name, ds->classes);
+    const char *mine[CM_PIPELINE_MAX_CLASSES];
+    for (int c = 0; c < p->classes; c++)
+        mine[c] = p->names[c];
+    int same = ds->classes == p->classes;
+    for (int c = 0; same && c < p->classes; c++) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", c);
+        same = !strcmp(theirs ? theirs[c] : num, p->named ? mine[c] : num);
+    }
+    if (same) return;
+    char a[96], b[96];
+    span(theirs, ds->classes, a, sizeof a);
+    span(p->named ? mine : NULL, p->classes, b, sizeof b);
+    fflush(stdout);
+    if (ds->classes != p->classes)
+        fprintf(stderr, "clmnist: warning: %s: its %d classes (%s) differ from the model's %d (%s)\n", path,
+                ds->classes, a, p->classes, b);
+    else
+        fprintf(stderr, "clmnist: warning: %s: its classes (%s) differ from the model's (%s)\n", path, a, b);
+}
+
+cm_status pipeline_image(const cm_pipeline *p, const uint8_t *gray, int w, int h, cm_invert invert, const char *what,
+                         uint8_t *out, int *inverted) {
+    return image_for_model(gray, w, h, p->input, invert == CM_INVERT_AUTO ? p->invert : invert, p->height, p->width,
+                           what, out, inverted);
+}
