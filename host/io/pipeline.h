@@ -77,6 +77,11 @@ cm_status pipeline_open_dataset(const cm_pipeline *p, const char *path, const cm
 /* One warning line on stderr when the classes of ds (read from path) differ from the model's. */
 void pipeline_warn_classes(const cm_pipeline *p, const cm_dataset *ds, const char *path);
 
+/* The test split of `path` for the model described by m (file names it in errors; L its layout):
+ * pipeline_from_meta, pipeline_open_dataset without overrides, pipeline_warn_classes; ds->train
+ * borrows ds->test (serve's test images). */
+cm_status pipeline_load_test(const cm_meta *m, const char *file, const cm_layout *L, const char *path, cm_dataset *ds);
+
 /* One grayscale image (h, w) to the model's input (height x width) as its training images were
  * made (image_for_model); invert CM_INVERT_AUTO means the recorded policy. */
 cm_status pipeline_image(const cm_pipeline *p, const uint8_t *gray, int w, int h, cm_invert invert, const char *what,

@@ -110,6 +110,20 @@ void pipeline_warn_classes(const cm_pipeline *p, const cm_dataset *ds, const cha
         fprintf(stderr, "clmnist: warning: %s: its classes (%s) differ from the model's (%s)\n", path, a, b);
 }
 
+cm_status pipeline_load_test(const cm_meta *m, const char *file, const cm_layout *L, const char *path, cm_dataset *ds) {
+    memset(ds, 0, sizeof *ds);
+    cm_pipeline *p = malloc(sizeof *p);
+    cm_status st = p ? pipeline_from_meta(m, file, L, p) : cm_fail(CM_ERR_MEMORY, "out of host memory");
+    if (st == CM_OK) st = pipeline_open_dataset(p, path, NULL, stderr, ds);
+    if (st == CM_OK) pipeline_warn_classes(p, ds, path);
+    free(p);
+    if (st != CM_OK) return st;
+    dataset_free_split(&ds->train);
+    ds->train = ds->test;
+    ds->train.borrowed = 1;
+    return CM_OK;
+}
+
 cm_status pipeline_image(const cm_pipeline *p, const uint8_t *gray, int w, int h, cm_invert invert, const char *what,
                          uint8_t *out, int *inverted) {
     return image_for_model(gray, w, h, p->input, invert == CM_INVERT_AUTO ? p->invert : invert, p->height, p->width,

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "http_server.h"
+#include "pipeline.h"
 #include "predictor.h"
 #include "serve_api.h"
 #include "serve_assets.h"
@@ -219,16 +220,12 @@ cm_status cmd_serve(int argc, char **argv) {
     if (help) return CM_OK;
     CM_TRY(catch_stop_signals());
     cm_dataset ds = {0};
-    if (a.data) {
-        CM_TRY(run_load_test_only(a.data, &ds));
-        if (ds.test.rows != 28 || ds.test.cols != 28)
-            return cm_fail(CM_ERR_USAGE, "--data %s: the test images are %dx%d; serve needs 28x28", a.data,
-                           ds.test.rows, ds.test.cols);
-    }
     cm_predictor_options po = {.backend = a.backend, .device = a.device, .contexts = a.contexts, .threads = a.threads};
     cm_predictor *p = NULL;
     cm_status st = predictor_open(a.model, &po, &p);
     if (st == CM_OK) st = check_model(a.model, &predictor_file(p)->model.layout);
+    if (st == CM_OK && a.data) /* its test split, read as the model's data was (pipeline.h) */
+        st = pipeline_load_test(&predictor_file(p)->meta, a.model, &predictor_file(p)->model.layout, a.data, &ds);
     int classes = st == CM_OK ? predictor_file(p)->model.layout.classes : 0;
     char(*store)[32] = calloc((size_t)classes + 1, 32);
     const char **names = st == CM_OK && store ? class_names(&predictor_file(p)->meta, classes, store) : NULL;
