@@ -66,12 +66,33 @@ static void options(const cm_pipeline *p, const cm_pipeline_overrides *ov, FILE 
     if (o->preprocess == CM_PREP_MNIST && o->image_size == 28) o->image_size = 0; /* mnist is 28x28 */
 }
 
+/* A directory with only the t10k files: its test split as it is (no training files to hold out
+ * from, no preprocessing: the model's input size is checked where it is fed). */
+static cm_status open_test_files(const char *dir, cm_dataset *ds) {
+    char ip[4096], lp[4096];
+    memset(ds, 0, sizeof *ds);
+    if (dataset_find_file(dir, "t10k-labels-idx1-ubyte", lp, sizeof lp) != 0)
+        return cm_fail(CM_ERR_IO, "%s: no t10k-labels-idx1-ubyte[.gz] here", dir);
+    dataset_find_file(dir, "t10k-images-idx3-ubyte", ip, sizeof ip);
+    CM_TRY(dataset_load_split(ip, lp, &ds->test));
+    ds->train = ds->test;
+    ds->train.borrowed = 1;
+    for (int32_t i = 0; i < ds->test.count; i++)
+        ds->classes = ds->test.labels[i] >= ds->classes ? ds->test.labels[i] + 1 : ds->classes;
+    const char *base = strrchr(dir, '/');
+    snprintf(ds->name, sizeof ds->name, "%s", base && base[1] ? base + 1 : dir);
+    return CM_OK;
+}
+
 cm_status pipeline_open_dataset(const cm_pipeline *p, const char *path, const cm_pipeline_overrides *ov, FILE *notes,
                                 cm_dataset *ds) {
     cm_pipeline_overrides none;
     pipeline_no_overrides(&none);
     cm_data_options o;
     options(p, ov ? ov : &none, notes, &o);
+    char ip[4096];
+    if (!dataset_kind(path) && dataset_find_file(path, "t10k-images-idx3-ubyte", ip, sizeof ip) == 0)
+        return open_test_files(path, ds);
     return dataset_open(path, &o, ds); /* no --val: ds->test is what train's final figure measured */
 }
 
