@@ -137,8 +137,14 @@ cm_status pipeline_load_test(const cm_meta *m, const char *file, const cm_layout
     cm_status st = p ? pipeline_from_meta(m, file, L, p) : cm_fail(CM_ERR_MEMORY, "out of host memory");
     if (st == CM_OK) st = pipeline_open_dataset(p, path, NULL, stderr, ds);
     if (st == CM_OK) pipeline_warn_classes(p, ds, path);
+    if (st == CM_OK && (ds->test.rows != p->height || ds->test.cols != p->width))
+        st = cm_fail(CM_ERR_USAGE, "--data %s: the test images are %dx%d; the model takes %dx%d", path, ds->test.rows,
+                     ds->test.cols, p->height, p->width);
     free(p);
-    if (st != CM_OK) return st;
+    if (st != CM_OK) {
+        dataset_free(ds);
+        return st;
+    }
     dataset_free_split(&ds->train);
     ds->train = ds->test;
     ds->train.borrowed = 1;
