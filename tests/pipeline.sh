@@ -69,10 +69,17 @@ check "--val 50: eval = train's final test figure (the test split, not the valid
 # ---- overrides and notes -------------------------------------------------------------------------
 evaluate heldout --data "$tmp/folder/train" --seed 42
 check "eval --seed 42: a note that the split differs from the model's" \
-    grep -q "note: --seed 42: the model was trained with seed 7" "$tmp/heldout.everr"
+    grep -q "note: --seed 42: the model was trained with seed 7; the held-out test split differs" "$tmp/heldout.everr"
 check "eval --seed 42: held out with seed 42" grep -q "(--test-fraction 0.2, seed 42) held out" "$tmp/heldout.everr"
 evaluate idx16 --data "$mnist" --image-size 16
 check "eval --image-size equal to the model's: no note" bash -c "! grep -q 'note: --image-size' '$tmp/idx16.everr'"
+evaluate idx16 --data "$mnist" --seed 3
+check "eval --seed on data with its own test split: a note that it changes nothing there" \
+    grep -q "note: --seed 3: the model's test split came with its data" "$tmp/idx16.everr"
+check "... and the same figure" same_acc idx16
+evaluate prepmnist --data "$tmp/folder" --preprocess resize
+check "eval --preprocess resize on an mnist model: a note" \
+    grep -q "note: --preprocess resize: the model was trained with --preprocess mnist; the input differs" "$tmp/prepmnist.everr"
 cp -r "$tmp/folder" "$tmp/moved" && train moved "$tmp/moved" && rm -rf "$tmp/moved"
 CLMNIST_DATA="$tmp/folder" evaluate moved
 check "recorded data gone: a note, then \$CLMNIST_DATA" \

@@ -1,6 +1,7 @@
 /* pipeline_open.c: a model's input built from its pipeline (pipeline.h): a dataset opened as the
  * training run opened it (eval, serve's test images), one image brought to the input (predict,
  * serve), and the warning when the data's classes are not the model's. */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,9 +26,34 @@ const char *pipeline_data_path(const cm_pipeline *p, const cm_pipeline_overrides
     return path;
 }
 
-static void note(FILE *notes, const char *fmt, const char *flag, const char *now, const char *was) {
+static void note(FILE *notes, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(FILE *notes, const char *fmt, ...) {
     fflush(stdout);
-    fprintf(notes ? notes : stderr, fmt, flag, now, was);
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("clmnist: note: ", notes ? notes : stderr);
+    vfprintf(notes ? notes : stderr, fmt, ap);
+    fputc('\n', notes ? notes : stderr);
+    va_end(ap);
+}
+
+/* The split overrides (--seed, --test-fraction) of ov into o, a note for each that matters. */
+static void split_options(const cm_pipeline *p, const cm_pipeline_overrides *ov, FILE *notes, cm_data_options *o) {
+    const char *given = "the model's test split came with its data; this applies only to data without one";
+    if (ov->seed_set && !p->held_out)
+        note(notes, "--seed %llu: %s", (unsigned long long)ov->seed, given);
+    else if (ov->seed_set && ov->seed != p->seed)
+        note(notes, "--seed %llu: the model was trained with seed %llu; the held-out test split differs from train's",
+             (unsigned long long)ov->seed, (unsigned long long)p->seed);
+    if (ov->seed_set) o->seed = ov->seed;
+    if (ov->test_fraction > 0 && !p->held_out)
+        note(notes, "--test-fraction %g: %s", ov->test_fraction, given);
+    else if (ov->test_fraction > 0 && ov->test_fraction != p->test_fraction)
+        note(notes,
+             "--test-fraction %g: the model was trained with --test-fraction %g; the held-out test split differs "
+             "from train's",
+             ov->test_fraction, p->test_fraction);
+    if (ov->test_fraction > 0) o->test_fraction = ov->test_fraction;
 }
 
 /* The dataset options of p with ov applied, a note for each override that changes something. */
@@ -38,29 +64,15 @@ static void options(const cm_pipeline *p, const cm_pipeline_overrides *ov, FILE 
     o->preprocess = p->preprocess;
     o->transpose = p->transpose;
     if (p->held_out) o->test_fraction = p->test_fraction, o->seed = p->seed;
-    char now[64], was[64];
-    const char *f = "clmnist: note: %s %s: the model was trained with %s; the test split or the input differs\n";
-    if (ov->seed_set && (!p->held_out || ov->seed != p->seed)) {
-        snprintf(now, sizeof now, "%llu", (unsigned long long)ov->seed);
-        snprintf(was, sizeof was, p->held_out ? "seed %llu" : "the data's own test split", (unsigned long long)p->seed);
-        note(notes, f, "--seed", now, was);
-        o->seed = ov->seed;
-    }
-    if (ov->test_fraction > 0 && (!p->held_out || ov->test_fraction != p->test_fraction)) {
-        snprintf(now, sizeof now, "%g", ov->test_fraction);
-        snprintf(was, sizeof was, p->held_out ? "--test-fraction %g" : "the data's own test split", p->test_fraction);
-        note(notes, f, "--test-fraction", now, was);
-        o->test_fraction = ov->test_fraction;
-    }
+    split_options(p, ov, notes, o);
     if (ov->image_size > 0 && ov->image_size != p->height) {
-        snprintf(now, sizeof now, "%d", ov->image_size);
-        snprintf(was, sizeof was, "%dx%d images", p->height, p->width);
-        note(notes, f, "--image-size", now, was);
+        note(notes, "--image-size %d: the model was trained on %dx%d images; the input differs from train's",
+             ov->image_size, p->height, p->width);
         o->image_size = ov->image_size;
     }
     if (ov->preprocess >= 0 && ov->preprocess != (int)p->preprocess) {
-        snprintf(was, sizeof was, "--preprocess %s", p->preprocess == CM_PREP_MNIST ? "mnist" : "resize");
-        note(notes, f, "--preprocess", ov->preprocess == CM_PREP_MNIST ? "mnist" : "resize", was);
+        note(notes, "--preprocess %s: the model was trained with --preprocess %s; the input differs from train's",
+             ov->preprocess == CM_PREP_MNIST ? "mnist" : "resize", p->preprocess == CM_PREP_MNIST ? "mnist" : "resize");
         o->preprocess = (cm_preprocess)ov->preprocess;
     }
     if (o->preprocess == CM_PREP_MNIST && o->image_size == 28) o->image_size = 0; /* mnist is 28x28 */
