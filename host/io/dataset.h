@@ -27,17 +27,17 @@ typedef struct {
     int held_out;         /* 1: the test split was held out of the training data, seeded */
     double test_fraction; /* then its fraction and seed */
     uint64_t seed;
-    int imported; /* 1: an `import` wrote it (source.json beside the IDX files) */
+    int imported;         /* 1: an `import` wrote it (source.json beside the IDX files) */
 } cm_data_origin;
 
 typedef struct {
-    cm_split train;     /* training examples (minus the validation split, if any) */
-    cm_split test;      /* the test set, or the validation split when val > 0 */
-    cm_split heldout;   /* the official test set when a validation split replaced it (else empty) */
-    int32_t classes;    /* max label + 1 over the training labels (10 for MNIST) */
-    char name[64];      /* directory base name, e.g. "mnist" */
+    cm_split train;   /* training examples (minus the validation split, if any) */
+    cm_split test;    /* the test set, or the validation split when val > 0 */
+    cm_split heldout; /* the official test set when a validation split replaced it (else empty) */
+    int32_t classes;  /* max label + 1 over the training labels (10 for MNIST) */
+    char name[64];    /* directory base name, e.g. "mnist" */
     char **class_names; /* `classes` names when the data gives them (dataset_source.h), else NULL */
-    cm_data_origin origin;
+    cm_data_origin origin; /* where the images came from */
 } cm_dataset;
 
 /* Reads an IDX file of unsigned bytes with `ndims` dimensions (1 for labels, 3 for images).

@@ -75,21 +75,8 @@ static cm_status parse(int argc, char **argv, int predict, eval_args *a, int *he
     pipeline_no_overrides(&a->ov);
     if (!predict) a->data = NULL; /* the model's recorded data (pipeline_data_path) */
     *help = 0;
-    enum {
-        O_MODEL = 256,
-        O_DATA,
-        O_BACKEND,
-        O_DEVICE,
-        O_REPORT,
-        O_BATCH,
-        O_THREADS,
-        O_JSON,
-        O_INVERT,
-        O_TOP,
-        O_PRED,
-        O_SEED,
-        O_DATA_OPT
-    };
+    enum { O_MODEL = 256, O_DATA, O_BACKEND, O_DEVICE, O_REPORT, O_BATCH, O_THREADS, O_JSON, O_INVERT, O_TOP, O_PRED };
+    enum { O_SEED = O_PRED + 1, O_DATA_OPT };
     static const struct option eval_opts[] = {{"model", required_argument, NULL, O_MODEL},
                                               {"data", required_argument, NULL, O_DATA},
                                               {"backend", required_argument, NULL, O_BACKEND},
@@ -261,33 +248,35 @@ static cm_status eval_run(const eval_args *a, const cm_dataset *ds, runner *r) {
     return st;
 }
 
-/* The model's test data, built from its recorded pipeline (pipeline.h) with eval's overrides. */
-static cm_status eval_data(eval_args *a, const runner *r, cm_dataset *ds) {
-    cm_pipeline *p = malloc(sizeof *p);
-    cm_status st = p ? pipeline_from_meta(&r->file.meta, a->model, &r->file.model.layout, p)
-                     : cm_fail(CM_ERR_MEMORY, "out of host memory");
-    if (st == CM_OK) a->data = pipeline_data_path(p, &a->ov, stderr);
-    if (st == CM_OK) st = pipeline_open_dataset(p, a->data, &a->ov, stderr, ds);
-    if (st == CM_OK) pipeline_warn_classes(p, ds, a->data);
-    free(p);
-    return st;
+/* The model's test data, built from its recorded pipeline p (pipeline.h) with eval's overrides;
+ * a->data may point into p. */
+static cm_status eval_data(eval_args *a, const runner *r, cm_pipeline *p, cm_dataset *ds) {
+    if (!p) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    CM_TRY(pipeline_from_meta(&r->file.meta, a->model, &r->file.model.layout, p));
+    a->data = pipeline_data_path(p, &a->ov, stderr);
+    CM_TRY(pipeline_open_dataset(p, a->data, &a->ov, stderr, ds));
+    pipeline_warn_classes(p, ds, a->data);
+    return CM_OK;
 }
 
 cm_status cmd_eval(int argc, char **argv) {
     eval_args a;
-    int help, batch;
+    int help;
     CM_TRY(parse(argc, argv, 0, &a, &help));
     if (help) return CM_OK;
     a.ov.data = a.data;
+    int batch = a.batch;
     cm_dataset ds = {0};
     runner r;
-    cm_status st = runner_load(&a, &r, (batch = a.batch, &batch));
-    if (st == CM_OK) st = eval_data(&a, &r, &ds);
+    cm_pipeline *p = malloc(sizeof *p);
+    cm_status st = runner_load(&a, &r, &batch);
+    if (st == CM_OK) st = eval_data(&a, &r, p, &ds);
     if (st == CM_OK) run_warn_test_data(a.data, &ds.test);
     if (st == CM_OK) st = runner_start(&a, &ds, batch, &r);
     if (st == CM_OK) st = eval_run(&a, &ds, &r);
     runner_close(&r);
     dataset_free(&ds);
+    free(p);
     return st;
 }
 
