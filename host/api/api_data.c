@@ -9,52 +9,57 @@
 #include "parse.h"
 #include "run_options.h"
 
-/* The data options a model records as "train.*" metadata (cmd_train writes them): its image size,
- * preprocessing, held-out fraction, seed and transposition, through the command line's checks. A
- * value it lacks keeps the default. */
-static cm_status model_data_options(const cm_model_file *f, cm_data_options *o) {
-    static const char *const names[] = {"image-size", "preprocess", "test-fraction", "transpose"};
-    cm_train_args a = {.data = *o}; /* the data options through the option table's checks */
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        char key[64];
-        snprintf(key, sizeof key, "train.%s", names[i]);
-        const char *v = meta_get(&f->meta, key);
-        if (v && *v) CM_TRY(run_set_option(&a, names[i], v));
+/* A dataset handle over what dataset_open or the pipeline read. */
+static cm_status wrap(const char *path, const cm_data_options *o, cm_dataset *ds, clmnist_dataset **out) {
+    clmnist_dataset *d = calloc(1, sizeof *d);
+    if (!d) {
+        dataset_free(ds);
+        return cm_fail(CM_ERR_MEMORY, "out of host memory");
     }
-    *o = a.data;
-    const char *seed = meta_get(&f->meta, "train.seed");
-    long v;
-    if (seed && *seed) {
-        CM_TRY(cm_parse_int("train.seed", seed, 0, 0x7fffffffL, &v)); /* the range of --seed */
-        o->seed = (uint64_t)v;
-    }
+    snprintf(d->path, sizeof d->path, "%s", path);
+    d->ds = *ds;
+    d->opts = *o;
+    *out = d;
     return CM_OK;
+}
+
+cm_status api_dataset_open(const clmnist_model *model, const cm_pipeline_overrides *ov, FILE *notes,
+                           clmnist_dataset **out) {
+    *out = NULL;
+    const cm_pipeline *p = &model->pipe;
+    const char *path = pipeline_data_path(p, ov, notes);
+    char where[4096];
+    snprintf(where, sizeof where, "%s", path); /* it may point into the pipeline */
+    cm_dataset ds;
+    CM_TRY(pipeline_open_dataset(p, where, ov, notes, &ds));
+    pipeline_warn_classes(p, &ds, where);
+    cm_data_options o;
+    dataset_default_options(&o);
+    o.image_size = p->height;
+    o.preprocess = p->preprocess;
+    o.transpose = p->transpose;
+    o.test_fraction = p->held_out ? p->test_fraction : o.test_fraction;
+    o.seed = p->seed;
+    return wrap(where, &o, &ds, out);
 }
 
 int clmnist_dataset_open(clmnist_ctx *ctx, const char *path, const clmnist_model *model, clmnist_dataset **out) {
     if (!out) return api_null("clmnist_dataset_open", "out");
     *out = NULL;
     if (!ctx) return api_null("clmnist_dataset_open", "ctx");
+    if (model) { /* read as the model's data was: its recorded pipeline */
+        cm_pipeline_overrides ov;
+        pipeline_no_overrides(&ov);
+        ov.data = path;
+        return api_dataset_open(model, &ov, stderr, out);
+    }
     if (!path) return api_null("clmnist_dataset_open", "path");
     cm_data_options o;
     dataset_default_options(&o);
     o.notes = stderr;
-    if (model) {
-        const cm_model_file *f = api_model_file(model);
-        if (model_data_options(f, &o) != CM_OK)
-            return cm_fail(CM_ERR_FORMAT, "the model's metadata: %s", cm_last_error());
-    }
-    clmnist_dataset *d = calloc(1, sizeof *d);
-    if (!d) return cm_fail(CM_ERR_MEMORY, "out of host memory");
-    snprintf(d->path, sizeof d->path, "%s", path);
-    d->opts = o;
-    cm_status st = dataset_open(path, &o, &d->ds);
-    if (st != CM_OK) {
-        free(d);
-        return st;
-    }
-    *out = d;
-    return CM_OK;
+    cm_dataset ds;
+    CM_TRY(dataset_open(path, &o, &ds));
+    return wrap(path, &o, &ds, out);
 }
 
 void clmnist_dataset_free(clmnist_dataset *ds) {

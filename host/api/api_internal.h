@@ -8,6 +8,7 @@
 #include "clmnist/clmnist.h"
 #include "dataset.h"
 #include "model_io.h"
+#include "pipeline.h"
 #include "predictor.h"
 #include "status.h"
 
@@ -27,12 +28,13 @@ struct clmnist_model {
     char **layer_text; /* (nlayers) */
     int classes;
     char **class_names; /* (classes) */
+    cm_pipeline pipe;   /* how raw data becomes its input (the "pipeline" metadata) */
 };
 
 struct clmnist_dataset {
     cm_dataset ds;
     cm_data_options opts; /* how it was read: a model trained on it records them */
-    char path[4096];
+    char path[4096];      /* where it was read from */
 };
 
 #define API_TRAIN_OPTIONS 64
@@ -48,6 +50,11 @@ const cm_model_file *api_model_file(const clmnist_model *m);
 cm_predictor *api_model_predictor(clmnist_model *m);
 /* A model over a model file in memory (taken over on success, as predictor_open_file). */
 cm_status api_model_from_file(clmnist_ctx *ctx, cm_model_file *file, clmnist_model **out);
+/* The data of model's recorded pipeline with the overrides ov (NULL: none; ov->data NULL: the
+ * recorded path if it is still there), notes (a changed split, the path) on `notes`, a class
+ * mismatch warned about: clmnist_dataset_open with a model, plus eval's overrides. */
+cm_status api_dataset_open(const clmnist_model *model, const cm_pipeline_overrides *ov, FILE *notes,
+                           clmnist_dataset **out);
 /* ctx's backend for training, created on first use. */
 cm_status api_ctx_backend(clmnist_ctx *ctx, cm_backend **out);
 /* The failure of a call on a NULL argument: CM_ERR_USAGE naming the function and the argument. */

@@ -89,9 +89,14 @@ static int model_batch(const clmnist_ctx *ctx, const cm_meta *meta) {
 }
 
 /* A handle over a model file in memory, which it takes over on success. */
-static cm_status model_open(clmnist_ctx *ctx, cm_model_file *file, clmnist_model **out) {
+static cm_status model_open(clmnist_ctx *ctx, cm_model_file *file, const char *what, clmnist_model **out) {
     clmnist_model *m = calloc(1, sizeof *m);
     if (!m) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    cm_status ok = pipeline_from_meta(&file->meta, what, &file->model.layout, &m->pipe); /* a forged one fails */
+    if (ok != CM_OK) {
+        free(m);
+        return ok;
+    }
     cm_predictor_options po = {.backend = ctx->backend,
                                .device = ctx->device[0] ? ctx->device : NULL,
                                .contexts = ctx->contexts,
@@ -116,14 +121,14 @@ int clmnist_model_load(clmnist_ctx *ctx, const char *path, clmnist_model **out) 
     /* aligned for any backend: CM_PARAM_ALIGN_BYTES is a multiple of every device's alignment */
     cm_model_file file;
     CM_TRY(model_file_load(path, CM_PARAM_ALIGN_BYTES, &file));
-    cm_status st = model_open(ctx, &file, out);
+    cm_status st = model_open(ctx, &file, path, out);
     if (st != CM_OK) model_file_free(&file);
     return st;
 }
 
 cm_status api_model_from_file(clmnist_ctx *ctx, cm_model_file *file, clmnist_model **out) {
     *out = NULL;
-    return model_open(ctx, file, out);
+    return model_open(ctx, file, "the model", out);
 }
 
 int clmnist_model_save(const clmnist_model *model, const char *path) {

@@ -70,12 +70,11 @@ int clmnist_image_load(const clmnist_model *model, const char *path, int invert,
     if (in.c != 1)
         return cm_fail(CM_ERR_USAGE, "%s: the model takes %d-channel images; image files make 1-channel ones", path,
                        in.c);
-    cm_input_prep prep = image_input_prep(meta_get(&f->meta, "input_preprocess"));
     uint8_t *gray = NULL;
     int w, h, inv = 0;
     /* the enums of image.h have the same order as the CLMNIST_INVERT_* values */
     cm_status st = image_load_gray(path, &gray, &w, &h);
-    if (st == CM_OK) st = image_for_model(gray, w, h, prep, (cm_invert)invert, in.h, in.w, path, pixels, &inv);
+    if (st == CM_OK) st = pipeline_image(&model->pipe, gray, w, h, (cm_invert)invert, path, pixels, &inv);
     free(gray);
     if (st == CM_OK && inverted) *inverted = inv;
     return st;

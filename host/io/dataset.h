@@ -20,6 +20,16 @@ typedef struct {
     int borrowed;    /* 1 if images/labels point into another split */
 } cm_split;
 
+/* Where a dataset's images came from (dataset_open fills it; pipeline.h records it in models). */
+typedef struct {
+    int from_images;      /* 1: decoded from image files (a folder, or `import` of one: its source.json) */
+    int preprocess;       /* then how (cm_preprocess: resize or mnist) */
+    int held_out;         /* 1: the test split was held out of the training data, seeded */
+    double test_fraction; /* then its fraction and seed */
+    uint64_t seed;
+    int imported;         /* 1: an `import` wrote it (source.json beside the IDX files) */
+} cm_data_origin;
+
 typedef struct {
     cm_split train;   /* training examples (minus the validation split, if any) */
     cm_split test;    /* the test set, or the validation split when val > 0 */
@@ -27,6 +37,7 @@ typedef struct {
     int32_t classes;  /* max label + 1 over the training labels (10 for MNIST) */
     char name[64];    /* directory base name, e.g. "mnist" */
     char **class_names; /* `classes` names when the data gives them (dataset_source.h), else NULL */
+    cm_data_origin origin; /* where the images came from */
 } cm_dataset;
 
 /* Reads an IDX file of unsigned bytes with `ndims` dimensions (1 for labels, 3 for images).

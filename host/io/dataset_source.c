@@ -182,6 +182,9 @@ static cm_status hold_out(const char *path, const cm_data_options *o, cm_dataset
     dataset_free_split(&ds->train);
     ds->train = a.s;
     ds->test = b.s;
+    ds->origin.held_out = 1;
+    ds->origin.test_fraction = o->test_fraction;
+    ds->origin.seed = o->seed;
     dataset_note(o, "note", path,
                  "no test split: %d of the %d images (--test-fraction %g, seed %llu) held out for testing", k, n,
                  o->test_fraction, (unsigned long long)o->seed);
@@ -305,6 +308,8 @@ static cm_status load_folder(const char *path, const cm_data_options *o, cm_data
     CM_TRY(folder_classes(root, names, n));
     if (*n > 256) return cm_fail(CM_ERR_FORMAT, "%s: %d class folders, more than the 256 supported", root, *n);
     int side = o->image_size ? o->image_size : CM_DEFAULT_IMAGE_SIZE;
+    ds->origin.from_images = 1;
+    ds->origin.preprocess = o->preprocess;
     CM_TRY(folder_load(root, *names, *n, NULL, 0, o, side, side, &ds->train));
     snprintf(test, sizeof test, "%s/test", path);
     *have_test = strcmp(root, path) != 0 && is_dir(test);
@@ -336,6 +341,7 @@ static cm_status load_kind(const char *path, const char *kind, const cm_data_opt
     if (!strcmp(kind, "csv")) CM_TRY(load_csv(path, o, ds, have_test));
     if (!strcmp(kind, "idx")) {
         CM_TRY(load_idx(path, o, ds, prefix, sizeof prefix, have_test));
+        CM_TRY(dataset_read_source(path, &ds->origin));
         int emnist = !strncasecmp(prefix, "emnist", 6);
         if (o->transpose == CM_TRANSPOSE_YES || (o->transpose == CM_TRANSPOSE_AUTO && emnist)) {
             transpose_split(&ds->train);
@@ -381,10 +387,13 @@ cm_status dataset_open(const char *path, const cm_data_options *o, cm_dataset *d
     int n = 0, have_test = 0, blank = 0;
     set_name(ds, path);
     cm_status st = load_kind(path, kind, o, ds, &names, &n, &have_test);
-    if (st == CM_OK && strcmp(kind, "folder") != 0 && (o->image_size || o->preprocess == CM_PREP_MNIST)) {
-        int side = o->image_size ? o->image_size : 28;
-        st = reshape_split(&ds->train, o, side, side, path, &blank);
-        if (st == CM_OK) st = reshape_split(&ds->test, o, side, side, path, &blank);
+    cm_data_options r = *o; /* images an import already made MNIST-style are not made so again */
+    if (ds->origin.imported && ds->origin.preprocess == CM_PREP_MNIST) r.preprocess = CM_PREP_RESIZE;
+    if (st == CM_OK && strcmp(kind, "folder") != 0 && (r.image_size || r.preprocess == CM_PREP_MNIST)) {
+        int side = r.image_size ? r.image_size : 28;
+        st = reshape_split(&ds->train, &r, side, side, path, &blank);
+        if (st == CM_OK) st = reshape_split(&ds->test, &r, side, side, path, &blank);
+        if (r.preprocess == CM_PREP_MNIST) ds->origin.preprocess = CM_PREP_MNIST;
         if (st == CM_OK && blank)
             dataset_note(o, "warning", path, "%d images without ink left black by --preprocess mnist", blank);
     }

@@ -44,6 +44,12 @@ const char *dataset_kind(const char *path);
  * when gzip, the test split as t10k-*, plus classes.txt and classes.json when it has names. */
 cm_status dataset_write_idx(const cm_dataset *ds, const char *dir, int gzip);
 
+/* dir/source.json: where the IDX files `import` wrote came from (ds->origin: decoded from image
+ * files and how, the test split held out with which fraction and seed). dataset_open reads it
+ * back for IDX data into ds->origin (no file: left as is); a malformed one fails naming it. */
+cm_status dataset_write_source(const char *dir, const cm_dataset *ds);
+cm_status dataset_read_source(const char *dir, cm_data_origin *o);
+
 /* Reads dir/classes.txt (one name per line, line i names class i) into *names (count *n);
  * *names NULL when there is no such file. */
 cm_status dataset_read_class_names(const char *dir, char ***names, int *n);

@@ -14,6 +14,7 @@
 #include "eval.h"
 #include "image.h"
 #include "model_io.h"
+#include "pipeline.h"
 #include "report.h"
 #include "timer.h"
 
@@ -21,6 +22,7 @@ typedef struct {
     const char *model, *data, *backend, *device, *report, *predictions;
     int batch, threads, json, top;
     cm_invert invert;
+    cm_pipeline_overrides ov; /* eval: --seed, --test-fraction, --image-size, --preprocess */
 } eval_args;
 
 static const cm_extra_option eval_extra[] = {
@@ -84,6 +86,18 @@ static const char predict_summary[] =
     "made white-on-black, scaled into a 20x20 box and centred by centre of mass in 28x28, as MNIST\n"
     "was made; for an image folder trained with --preprocess resize, resized as it is.";
 
+/* eval's overrides of the model's recorded pipeline: the flags given (pipeline.h); without
+ * --data, the model's own data. */
+static void eval_overrides(const cm_train_args *t, eval_args *a) {
+    pipeline_no_overrides(&a->ov);
+    if (!run_option_given(t, "data")) a->data = NULL;
+    a->ov.seed_set = run_option_given(t, "seed");
+    a->ov.seed = t->seed;
+    if (run_option_given(t, "test-fraction")) a->ov.test_fraction = t->data.test_fraction;
+    if (run_option_given(t, "image-size")) a->ov.image_size = t->data.image_size;
+    if (run_option_given(t, "preprocess")) a->ov.preprocess = (int)t->data.preprocess;
+}
+
 /* The options of eval or predict; predict's images are the last *nimages words of argv. */
 static cm_status parse(int argc, char **argv, int predict, eval_args *a, int *help, int *nimages) {
     const char *name = predict ? "predict" : "eval";
@@ -103,6 +117,7 @@ static cm_status parse(int argc, char **argv, int predict, eval_args *a, int *he
     CM_TRY(cli_parse(argc, argv, &info, &t, help, predict ? nimages : NULL));
     if (*help) return CM_OK;
     a->data = t.data_dir;
+    if (!predict) eval_overrides(&t, a);
     a->backend = t.backend;
     a->device = t.device;
     a->threads = t.threads;
@@ -177,7 +192,8 @@ static cm_status eval_show(const eval_args *a, clmnist_model *m, const clmnist_d
     return st;
 }
 
-/* eval through the public API: the model, its test data read as it was trained, clmnist_evaluate. */
+/* eval through the public API: the model, its test data read as it was trained (its pipeline, with
+ * eval's overrides), clmnist_evaluate. */
 cm_status cmd_eval(int argc, char **argv) {
     eval_args a;
     int help;
@@ -191,7 +207,9 @@ cm_status cmd_eval(int argc, char **argv) {
     clmnist_dataset *ds = NULL;
     clmnist_eval_result r = {0};
     cm_status st = open_model(&a, &ctx, &m);
-    if (st == CM_OK) st = clmnist_dataset_open(ctx, a.data, m, &ds);
+    a.ov.data = a.data; /* NULL: the model's recorded data */
+    if (st == CM_OK) st = api_dataset_open(m, &a.ov, stderr, &ds);
+    if (st == CM_OK) a.data = ds->path;
     if (st == CM_OK) run_warn_test_data(a.data, &ds->ds.test);
     double t0 = timer_now();
     if (st == CM_OK) st = clmnist_evaluate(m, ds, &r);

@@ -31,8 +31,9 @@ static cm_status parse(int argc, char **argv, import_args *a, int *help) {
         "Reads SRC as --data would (IDX, CSV, or an image folder; see docs/data.md) and\n"
         "writes it to the folder DEST as train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz,\n"
         "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (the test split, or the held-out\n"
-        "fraction), plus classes.txt and classes.json when the data names its classes. Training on\n"
-        "DEST then gives the same data as training on SRC with the same options.",
+        "fraction), plus classes.txt and classes.json when the data names its classes, and source.json\n"
+        "(how the images were made, how the test split was held out). Training on DEST then gives\n"
+        "the same data and records the same input pipeline as training on SRC with the same options.",
         import_extra,
         on_extra,
         a,
@@ -60,6 +61,7 @@ cm_status cmd_import(int argc, char **argv) {
     cm_dataset ds;
     CM_TRY(dataset_open(a.src, &a.o, &ds));
     cm_status st = dataset_write_idx(&ds, a.dest, !a.raw);
+    if (st == CM_OK) st = dataset_write_source(a.dest, &ds); /* how the images were made, the split */
     if (st == CM_OK)
         printf("import: %s -> %s: %d training and %d test images of %dx%d, %d classes%s (%.2f s)\n", a.src, a.dest,
                ds.train.count, ds.test.count, ds.train.rows, ds.train.cols, ds.classes,

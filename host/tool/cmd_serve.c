@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "http_server.h"
+#include "pipeline.h"
 #include "predictor.h"
 #include "preflight.h"
 #include "serve_api.h"
@@ -190,10 +191,6 @@ cm_status cmd_serve(int argc, char **argv) {
     clmnist_ctx *ctx = NULL;
     clmnist_model *m = NULL;
     cm_status st = preflight(&a, &choice, &listener);
-    if (st == CM_OK && a.data) st = run_load_test_only(a.data, &ds);
-    if (st == CM_OK && a.data && (ds.test.rows != 28 || ds.test.cols != 28))
-        st = cm_fail(CM_ERR_USAGE, "--data %s: the test images are %dx%d; serve needs 28x28", a.data, ds.test.rows,
-                     ds.test.cols);
     /* the model through the public API; the HTTP API (serve_api.h) works on its predictor */
     char opts[640];
     snprintf(opts, sizeof opts, "backend=%s,contexts=%d,threads=%d,batch=1%s%s", a.backend, a.contexts, a.threads,
@@ -202,6 +199,8 @@ cm_status cmd_serve(int argc, char **argv) {
     if (st == CM_OK) st = clmnist_model_load(ctx, a.model, &m);
     cm_predictor *p = st == CM_OK ? api_model_predictor(m) : NULL;
     if (st == CM_OK) st = check_model(a.model, &predictor_file(p)->model.layout);
+    if (st == CM_OK && a.data) /* its test split, read as the model's data was (pipeline.h) */
+        st = pipeline_load_test(&predictor_file(p)->meta, a.model, &predictor_file(p)->model.layout, a.data, &ds);
     int classes = st == CM_OK ? clmnist_model_classes(m) : 0;
     const char **names = calloc((size_t)classes + 1, sizeof *names);
     for (int c = 0; names && c < classes; c++)

@@ -120,8 +120,9 @@ const cm_option cm_options[] = {
      .help = "IDX directory, CSV or image folder (default: $CLMNIST_DATA or data/mnist;\nsee docs/data.md)",
      .help_for =
          (const cm_opt_help_for[]){
-             {CM_CMD_EVAL, "IDX directory, CSV or image folder; its test split is used (default:\n"
-                           "$CLMNIST_DATA or data/mnist)"},
+             {CM_CMD_EVAL, "IDX directory, CSV or image folder, read as the model's data was: its test\n"
+                           "split (or the same held-out fraction and seed), size and preprocessing (default:\n"
+                           "the model's training data when it is still there, else $CLMNIST_DATA or data/mnist)"},
              {CM_CMD_SERVE, "test images for the 'random test digit' button (IDX, CSV or image\nfolder; 28x28)"},
              {0, NULL}}},
     {"backend", "B", CM_OPT_NAME, OFF(backend), .choices = backends, .def = "auto",
@@ -184,23 +185,26 @@ const cm_option cm_options[] = {
      .help = "random training-time transforms, e.g. shift=2,rotate=10,scale=0.1\n"
              "(pixels, degrees, relative size), flip=P (mirror with probability P);\n'none' to turn off",
      .set = set_augment, .format = format_augment},
-    {"seed", "N", CM_OPT_U64, OFF(seed), 0, INT_MAX31, .def = "42", .commands = TRAINING | CM_CMD_IMPORT,
+    {"seed", "N", CM_OPT_U64, OFF(seed), 0, INT_MAX31, .def = "42", .commands = TRAINING | CM_CMD_IMPORT | CM_CMD_EVAL,
      .flags = CM_OPT_SAVED, .fixed = "every trial trains with the sweep's --seed",
      .help = "seed of initialisation, shuffling, dropout, augmentation, held-out data",
-     .help_for = (const cm_opt_help_for[]){{CM_CMD_IMPORT, "seed of the held-out test split"}, {0, NULL}}},
+     .help_for = (const cm_opt_help_for[]){{CM_CMD_IMPORT, "seed of the held-out test split"},
+                                           {CM_CMD_EVAL, "seed of the held-out test split (default: the model's; a "
+                                                         "note says\nwhen it differs)"},
+                                           {0, NULL}}},
     {"val", "N", CM_OPT_INT, OFF(val), 0, INT_MAX31, .commands = TRAINING, .flags = CM_OPT_SAVED, .fixed = FIXED_DATA,
      .help = "hold out the last N training images for validation"},
     {"limit", "N", CM_OPT_INT, OFF(limit), 0, INT_MAX31, .commands = TRAINING, .flags = CM_OPT_SAVED,
      .fixed = FIXED_DATA, .help = "train on the first N training images only (0: all)"},
-    {"image-size", "N", CM_OPT_INT, OFF(data.image_size), 1, 256, .commands = SHAPES | CM_CMD_IMPORT,
+    {"image-size", "N", CM_OPT_INT, OFF(data.image_size), 1, 256, .commands = SHAPES | CM_CMD_IMPORT | CM_CMD_EVAL,
      .flags = CM_OPT_SAVED | CM_OPT_ZERO_EMPTY, .fixed = FIXED_DATA,
      .help = "images become NxN (default: the data's own size; 28 for image folders)"},
     {"preprocess", "P", CM_OPT_ENUM, OFF(data.preprocess), .choices = preprocesses, .values = preprocess_values,
-     .def = "resize", .commands = SHAPES | CM_CMD_IMPORT, .flags = CM_OPT_SAVED, .fixed = FIXED_DATA,
+     .def = "resize", .commands = SHAPES | CM_CMD_IMPORT | CM_CMD_EVAL, .flags = CM_OPT_SAVED, .fixed = FIXED_DATA,
      .help = "resize (plain resize) or mnist (as 'predict' does: invert dark ink,\n"
              "crop to the ink, fit 20x20, centre in 28x28)"},
     {"test-fraction", "F", CM_OPT_DOUBLE, OFF(data.test_fraction), 1e-6, 0.999999, .def = "0.1",
-     .commands = SHAPES | CM_CMD_IMPORT, .flags = CM_OPT_SAVED, .fixed = FIXED_DATA,
+     .commands = SHAPES | CM_CMD_IMPORT | CM_CMD_EVAL, .flags = CM_OPT_SAVED, .fixed = FIXED_DATA,
      .help = "held out, seeded by --seed, when the data has no test split"},
     {"transpose", "T", CM_OPT_ENUM, OFF(data.transpose), .choices = transposes, .values = transpose_values,
      .def = "auto", .commands = SHAPES | CM_CMD_IMPORT, .flags = CM_OPT_SAVED, .fixed = FIXED_DATA,

@@ -8,6 +8,7 @@
 #include "run_options.h"
 #include "clmnist_version.h"
 #include "digest.h"
+#include "pipeline.h"
 
 const char *const *run_known_class_names(const char *name, int classes) {
     return dataset_known_class_names(name, classes);
@@ -58,26 +59,17 @@ cm_status run_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_
     CM_TRY(meta_set(m, "layers", "%s", arch));
     CM_TRY(meta_set(m, "input_size", "%d", ds->train.dim));
     CM_TRY(meta_set(m, "input_shape", "1x%dx%d", ds->train.rows, ds->train.cols));
-    /* x = (pixel * input_scale - input_mean) / input_std, pixel the uint8 value; NCHW float32 */
-    CM_TRY(meta_set(m, "input_scale", "%.9g", (double)(1.0f / 255.0f)));
-    CM_TRY(meta_set(m, "input_mean", "0"));
-    CM_TRY(meta_set(m, "input_std", "1"));
-    /* how predict and serve bring a user's image to this input (image.h) */
-    const char *kind = dataset_kind(a->data_dir);
-    int resized = kind && !strcmp(kind, "folder") && a->data.preprocess == CM_PREP_RESIZE;
-    CM_TRY(meta_set(m, "input_preprocess", "%s", resized ? "resize" : "mnist"));
-    CM_TRY(meta_set(m, "input_scaling", "pixels / 255 (uint8 to [0, 1])%s",
-                    resized ? "; grayscale images resized as they are" : "; white ink on black, as in MNIST"));
     CM_TRY(meta_set(m, "classes", "%d", ds->classes));
-    const char *const *names =
-        ds->class_names ? (const char *const *)ds->class_names : run_known_class_names(ds->name, ds->classes);
-    if (names) {
-        cJSON *arr = cJSON_CreateStringArray(names, ds->classes);
-        char *text = cJSON_PrintUnformatted(arr);
-        cJSON_Delete(arr);
-        if (text) CM_TRY(meta_set(m, "class_names", "%s", text));
-        free(text);
-    }
+    /* how the data became the network's input; eval, predict and serve build theirs from it */
+    cm_data_options read = a->data;
+    read.seed = a->seed;
+    read.val = a->val;
+    cm_pipeline *p = malloc(sizeof *p);
+    cm_status st =
+        p ? pipeline_describe(a->data_dir, &read, a->limit, ds, p) : cm_fail(CM_ERR_MEMORY, "out of host memory");
+    if (st == CM_OK) st = pipeline_to_meta(p, m);
+    free(p);
+    CM_TRY(st);
     CM_TRY(meta_set(m, "dataset", "%s", ds->name));
     char *text = run_dataset_digests(a->data_dir);
     if (text) CM_TRY(meta_set(m, "dataset_sha256", "%s", text));
