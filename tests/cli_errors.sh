@@ -83,7 +83,7 @@ else
     fail=$((fail + 1))
 fi
 "$bin" eval --help >"$tmp/out" 2>&1
-if grep -q "IDX directory, CSV or image folder; its test split is used" "$tmp/out"; then pass=$((pass + 1)); else
+if grep -q "IDX directory, CSV or image folder, read as the model's data was" "$tmp/out"; then pass=$((pass + 1)); else
     echo "FAIL: eval --help: --data" >&2
     fail=$((fail + 1))
 fi

@@ -105,7 +105,8 @@ int clmnist_open(const char *options, clmnist_ctx **out) {
         free(c);
         return st;
     }
-    snprintf(c->backend, sizeof c->backend, "%s", choice.kind);
+    const char *kind = !strcmp(choice.kind, "host") ? "host" : "device"; /* choice.kind may be c->backend */
+    snprintf(c->backend, sizeof c->backend, "%s", kind);
     *out = c;
     return CM_OK;
 }
