@@ -72,6 +72,8 @@ void bo_get(bo_ctx *c, cm_buf *buf, void *dst, size_t bytes); /* download from o
 void bo_keep(bo_ctx *c, const char *name, cm_buf *buf, bo_type t, size_t n, double atol, double rtol);
 void bo_keep_host(bo_ctx *c, const char *name, const void *data, bo_type t, size_t n, double atol, double rtol);
 void *bo_tmp(bo_ctx *c, size_t bytes);                               /* zeroed, freed by bo_end_case */
+double *bo_to_double(bo_ctx *c, const float *x, size_t n);           /* a float64 copy, in bo_tmp memory */
+float *bo_download_f(bo_ctx *c, cm_buf *b, size_t n);                /* n floats of b, in bo_tmp memory */
 float *bo_uniform(bo_ctx *c, size_t n, uint64_t seed);               /* uniform [-1, 1) */
 float *bo_distinct(bo_ctx *c, size_t n, uint64_t seed);              /* n distinct values, shuffled */
 int32_t *bo_labels(bo_ctx *c, size_t n, int classes, uint64_t seed); /* in [0, classes) */

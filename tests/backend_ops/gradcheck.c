@@ -24,19 +24,6 @@ void bo_central_diff(bo_loss_fn f, const void *model, double *theta, size_t n, d
     }
 }
 
-static double *to_double(bo_ctx *c, const float *x, size_t n) {
-    double *d = bo_tmp(c, sizeof(double) * (n ? n : 1));
-    for (size_t i = 0; i < n; i++)
-        d[i] = x[i];
-    return d;
-}
-
-static float *download_f(bo_ctx *c, cm_buf *b, size_t n) {
-    float *v = bo_tmp(c, 4 * n);
-    bo_get(c, b, v, 4 * n);
-    return v;
-}
-
 /* ---- ReLU and bias + ReLU ---- */
 typedef struct {
     size_t rows, cols;
@@ -67,13 +54,13 @@ void bo_grad_relu(bo_ctx *c, const bo_case *k) {
     cm_buf *Y = bo_in(c, x, 4 * n), *D = bo_in(c, r, 4 * n);
     BO_OK(c, backend_relu(c->b, Y, n));
     BO_OK(c, backend_relu_backward(c->b, D, Y, n, 1.0f));
-    act_model m = {1, n, 1, 0, to_double(c, r, n), bo_tmp(c, sizeof(double) * n)};
-    double *theta = to_double(c, x, n), *g = bo_tmp(c, sizeof(double) * n);
+    act_model m = {1, n, 1, 0, bo_to_double(c, r, n), bo_tmp(c, sizeof(double) * n)};
+    double *theta = bo_to_double(c, x, n), *g = bo_tmp(c, sizeof(double) * n);
     act_loss(&m, theta);
-    bo_check64(c, "relu forward vs float64", download_f(c, Y, n), m.y, n, 0, 0);
+    bo_check64(c, "relu forward vs float64", bo_download_f(c, Y, n), m.y, n, 0, 0);
     m.y = NULL;
     bo_central_diff(act_loss, &m, theta, n, FD_H, g);
-    bo_check64(c, "relu backward vs central differences", download_f(c, D, n), g, n, 1e-6, 1e-5);
+    bo_check64(c, "relu backward vs central differences", bo_download_f(c, D, n), g, n, 1e-6, 1e-5);
 }
 
 /* bias_act case p = {rows, cols, relu}: theta = (x, bias); backward = bias_grad with the fused
@@ -84,16 +71,16 @@ void bo_grad_bias_act(bo_ctx *c, const bo_case *k) {
     cm_buf *Y = bo_in(c, x, 4 * n), *B = bo_in(c, b, 4 * cols), *D = bo_in(c, r, 4 * n), *DB = bo_out(c, cols, 7.25f);
     BO_OK(c, backend_bias_act(c->b, Y, B, (int)rows, (int)cols, k->p[2]));
     BO_OK(c, backend_bias_grad(c->b, D, k->p[2] ? Y : NULL, DB, (int)rows, (int)cols));
-    act_model m = {rows, cols, k->p[2], 1, to_double(c, r, n), bo_tmp(c, sizeof(double) * n)};
+    act_model m = {rows, cols, k->p[2], 1, bo_to_double(c, r, n), bo_tmp(c, sizeof(double) * n)};
     double *theta = bo_tmp(c, sizeof(double) * (n + cols)), *g = bo_tmp(c, sizeof(double) * (n + cols));
     for (size_t i = 0; i < n + cols; i++)
         theta[i] = i < n ? x[i] : b[i - n];
     act_loss(&m, theta);
-    bo_check64(c, "bias_act forward vs float64", download_f(c, Y, n), m.y, n, 1e-7, 1e-6);
+    bo_check64(c, "bias_act forward vs float64", bo_download_f(c, Y, n), m.y, n, 1e-7, 1e-6);
     m.y = NULL;
     bo_central_diff(act_loss, &m, theta, n + cols, FD_H, g);
-    bo_check64(c, "bias_act dx vs central differences", download_f(c, D, n), g, n, 1e-6, 1e-5);
-    bo_check64(c, "bias_act dbias vs central differences", download_f(c, DB, cols), g + n, cols, 1e-5 * (double)rows,
+    bo_check64(c, "bias_act dx vs central differences", bo_download_f(c, D, n), g, n, 1e-6, 1e-5);
+    bo_check64(c, "bias_act dbias vs central differences", bo_download_f(c, DB, cols), g + n, cols, 1e-5 * (double)rows,
                1e-5);
 }
 
@@ -133,10 +120,10 @@ void bo_grad_softmax_xent(bo_ctx *c, const bo_case *k) {
     cm_buf *L = bo_out(c, rows, 0.0f), *A = bo_out(c, rows, 0.0f);
     BO_OK(c, backend_softmax_xent(c->b, Z, Y, D, L, A, rows, classes));
     xent_model m = {rows, classes, y, bo_tmp(c, sizeof(double) * (size_t)rows)};
-    double *theta = to_double(c, z, n), *g = bo_tmp(c, sizeof(double) * n);
+    double *theta = bo_to_double(c, z, n), *g = bo_tmp(c, sizeof(double) * n);
     xent_loss(&m, theta);
-    bo_check64(c, "softmax_xent loss vs float64", download_f(c, L, rows), m.loss, rows, 1e-5, 1e-5);
+    bo_check64(c, "softmax_xent loss vs float64", bo_download_f(c, L, rows), m.loss, rows, 1e-5, 1e-5);
     m.loss = NULL;
     bo_central_diff(xent_loss, &m, theta, n, FD_H, g);
-    bo_check64(c, "softmax_xent dlogits vs central differences", download_f(c, D, n), g, n, 1e-7, 1e-4);
+    bo_check64(c, "softmax_xent dlogits vs central differences", bo_download_f(c, D, n), g, n, 1e-7, 1e-4);
 }

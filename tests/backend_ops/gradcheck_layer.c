@@ -8,19 +8,6 @@
 
 #define FD_H 1e-6
 
-static double *to_double(bo_ctx *c, const float *x, size_t n) {
-    double *d = bo_tmp(c, sizeof(double) * (n ? n : 1));
-    for (size_t i = 0; i < n; i++)
-        d[i] = x[i];
-    return d;
-}
-
-static float *download_f(bo_ctx *c, cm_buf *b, size_t n) {
-    float *v = bo_tmp(c, 4 * n);
-    bo_get(c, b, v, 4 * n);
-    return v;
-}
-
 /* ---- convolution: theta = x (B, C, H, W), weight (OC, C, K, K), bias (OC) ---- */
 typedef struct {
     cm_window w;
@@ -75,17 +62,17 @@ void bo_grad_conv(bo_ctx *c, const bo_case *k) {
     BO_OK(c, backend_col2im(c->b, DCOL, DX, &w));
     BO_OK(c, backend_channel_sum(c->b, DY, DB, w.batch, oc, w.out_h * w.out_w));
     size_t nt = nx + nw + (size_t)oc;
-    conv_model m = {w, oc, to_double(c, r, ny), bo_tmp(c, sizeof(double) * ny)};
-    double *theta = to_double(c, theta_f, nt), *g = bo_tmp(c, sizeof(double) * nt);
+    conv_model m = {w, oc, bo_to_double(c, r, ny), bo_tmp(c, sizeof(double) * ny)};
+    double *theta = bo_to_double(c, theta_f, nt), *g = bo_tmp(c, sizeof(double) * nt);
     conv_loss(&m, theta);
     double tol = 1e-6 * ckk;
-    bo_check64(c, "conv forward vs float64", download_f(c, Y, ny), m.y, ny, tol, 1e-5);
+    bo_check64(c, "conv forward vs float64", bo_download_f(c, Y, ny), m.y, ny, tol, 1e-5);
     m.y = NULL;
     bo_central_diff(conv_loss, &m, theta, nt, FD_H, g);
-    bo_check64(c, "conv dx vs central differences", download_f(c, DX, nx), g, nx, 1e-6 * oc * w.kernel * w.kernel,
+    bo_check64(c, "conv dx vs central differences", bo_download_f(c, DX, nx), g, nx, 1e-6 * oc * w.kernel * w.kernel,
                1e-5);
-    bo_check64(c, "conv dweight vs central differences", download_f(c, DW, nw), g + nx, nw, 1e-6 * cols, 1e-5);
-    bo_check64(c, "conv dbias vs central differences", download_f(c, DB, oc), g + nx + nw, oc, 1e-6 * cols, 1e-5);
+    bo_check64(c, "conv dweight vs central differences", bo_download_f(c, DW, nw), g + nx, nw, 1e-6 * cols, 1e-5);
+    bo_check64(c, "conv dbias vs central differences", bo_download_f(c, DB, oc), g + nx + nw, oc, 1e-6 * cols, 1e-5);
 }
 
 /* ---- max pooling: theta = x ---- */
@@ -123,13 +110,13 @@ void bo_grad_maxpool(bo_ctx *c, const bo_case *k) {
     cm_buf *DY = bo_in(c, r, 4 * ny), *DX = bo_out(c, nx, 7.25f);
     BO_OK(c, backend_maxpool_forward(c->b, X, Y, A, &w));
     BO_OK(c, backend_maxpool_backward(c->b, DY, A, DX, &w));
-    pool_model m = {w, to_double(c, r, ny), bo_tmp(c, sizeof(double) * ny)};
-    double *theta = to_double(c, x, nx), *g = bo_tmp(c, sizeof(double) * nx);
+    pool_model m = {w, bo_to_double(c, r, ny), bo_tmp(c, sizeof(double) * ny)};
+    double *theta = bo_to_double(c, x, nx), *g = bo_tmp(c, sizeof(double) * nx);
     pool_loss(&m, theta);
-    bo_check64(c, "maxpool forward vs float64", download_f(c, Y, ny), m.y, ny, 0, 0);
+    bo_check64(c, "maxpool forward vs float64", bo_download_f(c, Y, ny), m.y, ny, 0, 0);
     m.y = NULL;
     bo_central_diff(pool_loss, &m, theta, nx, FD_H, g);
-    bo_check64(c, "maxpool backward vs central differences", download_f(c, DX, nx), g, nx, 1e-6, 1e-5);
+    bo_check64(c, "maxpool backward vs central differences", bo_download_f(c, DX, nx), g, nx, 1e-6, 1e-5);
 }
 
 /* ---- training BatchNorm: theta = x (B, C, HW), gamma (C), beta (C) ---- */
@@ -177,14 +164,14 @@ void bo_grad_bn(bo_ctx *c, const bo_case *k) {
     cm_buf *DX = bo_out(c, n, 7.25f), *DG = bo_out(c, nc, 7.25f), *DB = bo_out(c, nc, 7.25f);
     BO_OK(c, backend_bn_forward(c->b, X, Y, G, BE, RM, RV, SM, SI, &s, true));
     BO_OK(c, backend_bn_backward(c->b, DY, X, G, SM, SI, DX, DG, DB, &s));
-    bn_model m = {s, to_double(c, r, n), bo_tmp(c, sizeof(double) * n)};
-    double *theta = to_double(c, t, nt), *g = bo_tmp(c, sizeof(double) * nt);
+    bn_model m = {s, bo_to_double(c, r, n), bo_tmp(c, sizeof(double) * n)};
+    double *theta = bo_to_double(c, t, nt), *g = bo_tmp(c, sizeof(double) * nt);
     bn_loss(&m, theta);
-    bo_check64(c, "bn forward vs float64", download_f(c, Y, n), m.y, n, 1e-5, 1e-5);
+    bo_check64(c, "bn forward vs float64", bo_download_f(c, Y, n), m.y, n, 1e-5, 1e-5);
     m.y = NULL;
     bo_central_diff(bn_loss, &m, theta, nt, FD_H, g);
     double N = (double)s.batch * s.hw;
-    bo_check64(c, "bn dx vs central differences", download_f(c, DX, n), g, n, 1e-5, 1e-4);
-    bo_check64(c, "bn dgamma vs central differences", download_f(c, DG, nc), g + n, nc, 1e-6 * N, 1e-4);
-    bo_check64(c, "bn dbeta vs central differences", download_f(c, DB, nc), g + n + nc, nc, 1e-6 * N, 1e-4);
+    bo_check64(c, "bn dx vs central differences", bo_download_f(c, DX, n), g, n, 1e-5, 1e-4);
+    bo_check64(c, "bn dgamma vs central differences", bo_download_f(c, DG, nc), g + n, nc, 1e-6 * N, 1e-4);
+    bo_check64(c, "bn dbeta vs central differences", bo_download_f(c, DB, nc), g + n + nc, nc, 1e-6 * N, 1e-4);
 }

@@ -241,3 +241,16 @@ int bo_check64(bo_ctx *c, const char *what, const float *got, const double *ref,
     }
     return bad == 0;
 }
+
+double *bo_to_double(bo_ctx *c, const float *x, size_t n) {
+    double *d = bo_tmp(c, sizeof(double) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++)
+        d[i] = x[i];
+    return d;
+}
+
+float *bo_download_f(bo_ctx *c, cm_buf *b, size_t n) {
+    float *v = bo_tmp(c, 4 * n);
+    bo_get(c, b, v, 4 * n);
+    return v;
+}
