@@ -19,6 +19,14 @@ target_link_options(clmnist_shared PRIVATE -Wl,--no-undefined)
 target_include_directories(clmnist_shared INTERFACE $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
                                                     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 
+# A sanitized build's library (CLMNIST_SANITIZE) calls the sanitizers' runtime: a program that uses
+# it links that runtime too, and -fsanitize at link time loads it first, as ASan wants.
+set(CLMNIST_USER_FLAGS "")
+if(CLMNIST_SANITIZE)
+  set(CLMNIST_USER_FLAGS -fsanitize=address,undefined)
+  target_link_options(clmnist_shared INTERFACE ${CLMNIST_USER_FLAGS})
+endif()
+
 # The static library's users link its dependencies themselves: found here through pkg-config (the
 # same modules clmnist.pc requires), plus OpenMP, threads, libm and MPI when the build has them.
 set(CLMNIST_PC_REQUIRES OpenCL clblast libcjson libpng libjpeg libcrypto zlib openblas stb)
@@ -35,6 +43,9 @@ set_target_properties(clmnist_static PROPERTIES OUTPUT_NAME clmnist EXPORT_NAME 
 target_include_directories(clmnist_static INTERFACE $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
                                                     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 target_link_libraries(clmnist_static INTERFACE ${CLMNIST_PC_DEPS_LINK_LIBRARIES} ${CLMNIST_PRIVATE_FLAGS})
+if(CLMNIST_SANITIZE)
+  target_link_options(clmnist_static INTERFACE ${CLMNIST_USER_FLAGS})
+endif()
 
 install(TARGETS clmnist_shared clmnist_static EXPORT clmnistTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -51,6 +62,7 @@ else()
 endif()
 string(REPLACE ";" " " CLMNIST_PC_REQUIRES_TEXT "${CLMNIST_PC_REQUIRES}")
 string(REPLACE ";" " " CLMNIST_PC_LIBS_PRIVATE "${CLMNIST_PRIVATE_FLAGS}")
+string(REPLACE ";" " " CLMNIST_PC_LIBS_USER "${CLMNIST_USER_FLAGS}")
 configure_file(cmake/clmnist.pc.in ${CMAKE_CURRENT_BINARY_DIR}/clmnist.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/clmnist.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
