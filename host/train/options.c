@@ -146,11 +146,12 @@ void opt_help(FILE *out, unsigned command) {
         char head[64];
         int n = snprintf(head, sizeof head, "  --%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
         fprintf(out, "%s%*s", head, n < HELP_COLUMN ? HELP_COLUMN - n : 2, "");
-        for (const char *p = help_text(o, command); *p; p++) {
+        const char *text = help_text(o, command);
+        for (const char *p = text; *p; p++) {
             fputc(*p, out);
             if (*p == '\n') fprintf(out, "%*s", HELP_COLUMN, "");
         }
-        if (o->def) fprintf(out, " (default %s)", o->def);
+        if (o->def && text == o->help) fprintf(out, " (default %s)", o->def); /* a command's own text says its own */
         fputc('\n', out);
         if (o->help_more) o->help_more(out);
     }

@@ -188,9 +188,9 @@ const cm_option cm_options[] = {
     {"seed", "N", CM_OPT_U64, OFF(seed), 0, INT_MAX31, .def = "42", .commands = TRAINING | CM_CMD_IMPORT | CM_CMD_EVAL,
      .flags = CM_OPT_SAVED, .fixed = "every trial trains with the sweep's --seed",
      .help = "seed of initialisation, shuffling, dropout, augmentation, held-out data",
-     .help_for = (const cm_opt_help_for[]){{CM_CMD_IMPORT, "seed of the held-out test split"},
+     .help_for = (const cm_opt_help_for[]){{CM_CMD_IMPORT, "seed of the held-out test split (default 42)"},
                                            {CM_CMD_EVAL, "seed of the held-out test split (default: the model's; a "
-                                                         "note says\nwhen it differs)"},
+                                                         "note says\nwhen another changes the split)"},
                                            {0, NULL}}},
     {"val", "N", CM_OPT_INT, OFF(val), 0, INT_MAX31, .commands = TRAINING, .flags = CM_OPT_SAVED, .fixed = FIXED_DATA,
      .help = "hold out the last N training images for validation"},
@@ -198,14 +198,23 @@ const cm_option cm_options[] = {
      .fixed = FIXED_DATA, .help = "train on the first N training images only (0: all)"},
     {"image-size", "N", CM_OPT_INT, OFF(data.image_size), 1, 256, .commands = SHAPES | CM_CMD_IMPORT | CM_CMD_EVAL,
      .flags = CM_OPT_SAVED | CM_OPT_ZERO_EMPTY, .fixed = FIXED_DATA,
-     .help = "images become NxN (default: the data's own size; 28 for image folders)"},
+     .help = "images become NxN (default: the data's own size; 28 for image folders)",
+     .help_for =
+         (const cm_opt_help_for[]){{CM_CMD_EVAL, "images become NxN (default: the model's input size)"}, {0, NULL}}},
     {"preprocess", "P", CM_OPT_ENUM, OFF(data.preprocess), .choices = preprocesses, .values = preprocess_values,
      .def = "resize", .commands = SHAPES | CM_CMD_IMPORT | CM_CMD_EVAL, .flags = CM_OPT_SAVED, .fixed = FIXED_DATA,
      .help = "resize (plain resize) or mnist (as 'predict' does: invert dark ink,\n"
-             "crop to the ink, fit 20x20, centre in 28x28)"},
+             "crop to the ink, fit 20x20, centre in 28x28)",
+     .help_for =
+         (const cm_opt_help_for[]){
+             {CM_CMD_EVAL, "resize or mnist: how the images become the input (default: the model's)"}, {0, NULL}}},
     {"test-fraction", "F", CM_OPT_DOUBLE, OFF(data.test_fraction), 1e-6, 0.999999, .def = "0.1",
      .commands = SHAPES | CM_CMD_IMPORT | CM_CMD_EVAL, .flags = CM_OPT_SAVED, .fixed = FIXED_DATA,
-     .help = "held out, seeded by --seed, when the data has no test split"},
+     .help = "held out, seeded by --seed, when the data has no test split",
+     .help_for =
+         (const cm_opt_help_for[]){
+             {CM_CMD_EVAL, "held out, seeded by --seed, when the data has no test split (default: the\nmodel's)"},
+             {0, NULL}}},
     {"transpose", "T", CM_OPT_ENUM, OFF(data.transpose), .choices = transposes, .values = transpose_values,
      .def = "auto", .commands = SHAPES | CM_CMD_IMPORT, .flags = CM_OPT_SAVED, .fixed = FIXED_DATA,
      .help = "yes, no or auto (auto: yes for EMNIST's emnist-* files)"},
