@@ -109,10 +109,6 @@ char *run_dataset_digests(const char *data_dir);
 /* Describes a run in model metadata: architecture, input, classes, dataset and the SHA-256 of
  * its training files, training options, device and version. */
 cm_status run_model_meta(const cm_train_args *a, const cm_dataset *ds, const cm_backend *b, cm_meta *meta);
-/* The test split of any other data dataset_open reads (default options), into ds->test. */
-cm_status run_load_other_test(const char *path, cm_dataset *ds);
-/* Loads only the test split of dir into ds->test (ds->train borrows it, for a trainer). */
-cm_status run_load_test_only(const char *dir, cm_dataset *ds);
 
 /* The dataset's sanity warnings (dataset_sanity.h: classes, imbalance, blank images, duplicates
  * between the training and the test set) on stderr, `clmnist: warning: DIR: ...`, once per run

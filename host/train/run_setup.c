@@ -78,27 +78,3 @@ cm_train_config run_train_config(const cm_train_args *a) {
     return cfg;
 }
 
-cm_status run_load_test_only(const char *dir, cm_dataset *ds) {
-    memset(ds, 0, sizeof *ds);
-    char ip[4096], lp[4096];
-    const char *kind = dataset_kind(dir);
-    if (dataset_find_file(dir, "t10k-images-idx3-ubyte", ip, sizeof ip) != 0 && kind) /* CSV, folders, EMNIST */
-        return run_load_other_test(dir, ds);
-    if (dataset_find_file(dir, "t10k-images-idx3-ubyte", ip, sizeof ip) != 0)
-        return cm_fail(CM_ERR_IO,
-                       "%s: no t10k-images-idx3-ubyte[.gz] (or t10k-images.idx3-ubyte) here; "
-                       "try data/fetch mnist or --data DIR",
-                       dir);
-    if (dataset_find_file(dir, "t10k-labels-idx1-ubyte", lp, sizeof lp) != 0)
-        return cm_fail(CM_ERR_IO, "%s: no t10k-labels-idx1-ubyte[.gz] here", dir);
-    CM_TRY(dataset_load_split(ip, lp, &ds->test));
-    ds->train = ds->test;
-    ds->train.borrowed = 1;
-    int mx = 0;
-    for (int32_t i = 0; i < ds->test.count; i++)
-        mx = ds->test.labels[i] > mx ? ds->test.labels[i] : mx;
-    ds->classes = mx + 1;
-    const char *base = strrchr(dir, '/');
-    snprintf(ds->name, sizeof ds->name, "%s", base && base[1] ? base + 1 : dir);
-    return CM_OK;
-}
