@@ -105,7 +105,7 @@ static void float_text(char *buf, size_t size, float v) {
 
 static void format_choice(const cm_train_args *a, const cm_option *o, char *buf, size_t size) {
     if (o->type == CM_OPT_NAME) {
-        const char *s = *CFIELD(a, o, const char *);
+        const char *s = *CFIELD(a, o, char *const);
         snprintf(buf, size, "%s", s ? s : "");
         return;
     }
@@ -125,7 +125,7 @@ void opt_format(const cm_train_args *a, const cm_option *o, char *buf, size_t si
     case CM_OPT_DOUBLE: snprintf(buf, size, "%.17g", *CFIELD(a, o, double)); break;
     case CM_OPT_ENUM:
     case CM_OPT_NAME: format_choice(a, o, buf, size); break;
-    case CM_OPT_TEXT: snprintf(buf, size, "%s", *CFIELD(a, o, const char *) ? *CFIELD(a, o, const char *) : ""); break;
+    case CM_OPT_TEXT: snprintf(buf, size, "%s", *CFIELD(a, o, char *const) ? *CFIELD(a, o, char *const) : ""); break;
     case CM_OPT_FLAG: break;
     case CM_OPT_CUSTOM: o->format(a, buf, size); break;
     }
