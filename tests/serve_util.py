@@ -33,15 +33,15 @@ def png_gray(pixels, width, height):
 class Server:
     """clmnist serve on a free port (--port 0), the port read from its 'listening on' line."""
 
-    def __init__(self, binary, args, log):
+    def __init__(self, binary, args, log, env=None):
         self.log = open(log, "w+")
         self.proc = subprocess.Popen([binary, "serve", "--port", "0"] + args, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, env=env)
         self.port = None
         deadline = time.time() + 120
         while time.time() < deadline and self.proc.poll() is None:
             self.log.seek(0)
-            m = re.search(r"listening on http://[^:/]+:(\d+)/", self.log.read())
+            m = re.search(r"listening on https?://[^:/]+:(\d+)/", self.log.read())
             if m:
                 self.port = int(m.group(1))
                 return

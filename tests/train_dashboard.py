@@ -108,10 +108,18 @@ def check_stop_api(ref_long):
     m = json.loads(body)
     if st != 200 or len(m["points"]) < 6 or len(m["epochs"]) < 1 or m["status"]["device"] == "":
         fail(f"metrics: {st} {body[:300]}")
-    st, _ = request(url + "api/stop", "POST", b"", {"Origin": "http://evil.example"})
+    st, _ = request(url + "api/stop", "POST", b"")
+    if st != 401:
+        fail(f"stop without the page's secret: {st} (want 401)")
+    st, page = request(url)
+    secret = re.search(rb'<meta name="clmnist-stop" content="([0-9a-f]{64})">', page)
+    if st != 200 or not secret:
+        fail("the dashboard page carries no stop secret")
+    bearer = {"Authorization": "Bearer " + secret.group(1).decode()}
+    st, _ = request(url + "api/stop", "POST", b"", dict(bearer, Origin="http://evil.example"))
     if st != 403:
         fail(f"stop from another origin: {st}")
-    st, body = request(url + "api/stop", "POST", b"")
+    st, body = request(url + "api/stop", "POST", b"", bearer)
     if st != 200:
         fail(f"stop: {st} {body}", log)
     wait_line(log, r"training is over", p)

@@ -6,7 +6,9 @@
  *   GET  /api/metrics  everything so far as one JSON object
  *   GET  /api/samples  the sample grid's test images (pixels 0-255) and labels
  *   GET  /api/health   {"status": "ok", "training": true|false}
- *   POST /api/stop     asks the run to stop after the current step
+ *   POST /api/stop     asks the run to stop after the current step (needs the token, or the
+ *                      per-run secret only the dashboard page gets)
+ *   GET  /api/openapi.json  serve's API description
  *   POST /api/predict, GET /api/model, /api/random: serve_api.h's, once the model is saved (503
  *                      before)
  * Publishing copies a few bytes under a mutex that readers hold only to copy them out: training
@@ -15,6 +17,7 @@
 #ifndef CLMNIST_DASHBOARD_H
 #define CLMNIST_DASHBOARD_H
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "dataset.h"
@@ -71,7 +74,10 @@ void dashboard_epoch(cm_dashboard *d, const cm_dash_epoch *e, const int32_t *pre
 /* The saved model behind serve's API (api must outlive the server), for the drawing page. */
 void dashboard_model_ready(cm_dashboard *d, cm_serve_api *api, const char *path);
 
-#define CM_DASHBOARD_ROUTES 8
+#define CM_DASHBOARD_ROUTES 9
 void dashboard_routes(cm_dashboard *d, cm_http_route *routes);
+/* /metrics lines of the run (cm_http_config.metrics_extra; ctx: the dashboard): step, epoch, loss,
+ * accuracy, images/s, and the model's lines once it is saved. */
+void dashboard_metrics(void *ctx, FILE *out);
 
 #endif

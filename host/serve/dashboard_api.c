@@ -358,13 +358,40 @@ static void on_served(void *ctx, const cm_http_request *req, cm_http_reply *rep)
     after_training(ctx, req, rep);
 }
 
+/* ---- GET /metrics: the run's gauges, and the model's lines once it is saved ------------------- */
+
+void dashboard_metrics(void *ctx, FILE *out) {
+    cm_dashboard *d = ctx;
+    pthread_mutex_lock(&d->mu);
+    cm_dash_status st = d->status;
+    cm_dash_point last = d->npoints ? d->ring[(d->npoints - 1) % CM_DASH_POINTS] : (cm_dash_point){0};
+    cm_serve_api *api = d->api;
+    pthread_mutex_unlock(&d->mu);
+    static const char *const help[][2] = {
+        {"clmnist_train_step", "Global training step of the last point published."},
+        {"clmnist_train_epoch", "Fractional epoch of the last point (1.5: half of epoch 2)."},
+        {"clmnist_train_loss", "Running mean training loss over the epoch so far."},
+        {"clmnist_train_accuracy", "Running mean training accuracy over the epoch so far."},
+        {"clmnist_train_images_per_second", "Training images per second in the epoch so far."}};
+    double v[] = {(double)last.step, last.epoch, last.loss, last.acc, st.img_s};
+    for (int i = 0; i < 5; i++)
+        fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %.9g\n", help[i][0], help[i][1], help[i][0], help[i][0],
+                isfinite(v[i]) ? v[i] : NAN);
+    fprintf(out,
+            "# HELP clmnist_train_running Whether the run is still training.\n# TYPE clmnist_train_running gauge\n"
+            "clmnist_train_running %d\n",
+            strcmp(st.state, "done") != 0 && strcmp(st.state, "failed") != 0);
+    if (api) serve_api_metrics(api, out);
+}
+
 void dashboard_routes(cm_dashboard *d, cm_http_route *routes) {
-    routes[0] = (cm_http_route){"GET", "/api/events", on_events, d};
-    routes[1] = (cm_http_route){"GET", "/api/metrics", on_metrics, d};
-    routes[2] = (cm_http_route){"GET", "/api/samples", on_samples, d};
-    routes[3] = (cm_http_route){"GET", "/api/health", on_health, d};
-    routes[4] = (cm_http_route){"POST", "/api/stop", on_stop, d};
-    routes[5] = (cm_http_route){"POST", "/api/predict", on_served, d};
-    routes[6] = (cm_http_route){"GET", "/api/model", on_served, d};
-    routes[7] = (cm_http_route){"GET", "/api/random", on_served, d};
+    routes[0] = (cm_http_route){"GET", "/api/events", on_events, d, CM_ROUTE_STREAM};
+    routes[1] = (cm_http_route){"GET", "/api/metrics", on_metrics, d, CM_ROUTE_API};
+    routes[2] = (cm_http_route){"GET", "/api/samples", on_samples, d, CM_ROUTE_API};
+    routes[3] = (cm_http_route){"GET", "/api/health", on_health, d, CM_ROUTE_PUBLIC};
+    routes[4] = (cm_http_route){"POST", "/api/stop", on_stop, d, CM_ROUTE_SECRET};
+    routes[5] = (cm_http_route){"POST", "/api/predict", on_served, d, CM_ROUTE_API};
+    routes[6] = (cm_http_route){"GET", "/api/model", on_served, d, CM_ROUTE_API};
+    routes[7] = (cm_http_route){"GET", "/api/random", on_served, d, CM_ROUTE_API};
+    routes[8] = (cm_http_route){"GET", "/api/openapi.json", serve_api_openapi, d, CM_ROUTE_API};
 }

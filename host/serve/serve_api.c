@@ -1,4 +1,5 @@
-/* serve_api.c: the handlers of /api/predict, /api/model, /api/health and /api/random. */
+/* serve_api.c: the handlers of /api/predict, /api/model, /api/health, /api/random and
+ * /api/openapi.json, and serve's /metrics lines. */
 #include "serve_api.h"
 
 #include <cjson/cJSON.h>
@@ -10,7 +11,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "http_metrics.h"
 #include "model.h"
+#include "serve_assets.h"
 
 #define PIXELS 784
 
@@ -45,7 +48,10 @@ static cJSON *answer(const cm_serve_api *api, int32_t cls, const float *probs, i
 }
 
 static int classify(const cm_serve_api *api, const uint8_t *image, int32_t *cls, float *probs, cm_http_reply *rep) {
-    if (predictor_classify(api->pred, image, cls, probs) == CM_OK) return 1;
+    if (predictor_classify(api->pred, image, cls, probs) == CM_OK) {
+        __atomic_fetch_add(&((cm_serve_api *)api)->classified, 1, __ATOMIC_RELAXED);
+        return 1;
+    }
     fprintf(stderr, "clmnist: serve: %s\n", cm_last_error());
     http_reply_error(rep, 500, "inference failed: %s", cm_last_error());
     return 0;
@@ -56,8 +62,11 @@ static void on_predict(void *ctx, const cm_http_request *req, cm_http_reply *rep
     uint8_t image[PIXELS];
     int want_input = 0, inverted = -1;
     const cm_model_file *file = predictor_file(api->pred);
-    int code = serve_read_input(req, image_input_prep(meta_get(&file->meta, "input_preprocess")), image, &want_input,
-                                &inverted);
+    const char *q = http_request_query(req, "input");
+    want_input = q && (!strcmp(q, "1") || !strcmp(q, "true"));
+    int code =
+        serve_decode_body(req->content_type, req->body, req->body_len, http_request_query(req, "invert"),
+                          image_input_prep(meta_get(&file->meta, "input_preprocess")), image, &want_input, &inverted);
     if (code) {
         http_reply_error(rep, code, "%s", cm_last_error());
         return;
@@ -82,7 +91,7 @@ static uint64_t mix(uint64_t x) {
 static void on_random(void *ctx, const cm_http_request *req, cm_http_reply *rep) {
     cm_serve_api *api = ctx;
     if (!api->test) {
-        http_reply_error(rep, 404, "no test images: start the server with --data DIR");
+        http_reply_error(rep, 404, "no test images: this server was started without a test set");
         return;
     }
     long idx;
@@ -163,6 +172,12 @@ static void add_filters(cJSON *o, const cm_model *m) {
     }
 }
 
+/* A metadata value as shown: the last part of what looks like a path. */
+static const char *last_part(const char *v) {
+    const char *slash = strrchr(v, '/');
+    return slash && slash[1] ? slash + 1 : v;
+}
+
 /* The model file's modification time, UTC, ISO 8601 ("" when unknown). */
 static void file_time(const char *path, char out[32]) {
     struct stat st;
@@ -198,17 +213,54 @@ static void on_model(void *ctx, const cm_http_request *req, cm_http_reply *rep) 
     cJSON_AddStringToObject(srv, "device", predictor_device_name(api->pred));
     cJSON_AddNumberToObject(srv, "contexts", predictor_contexts(api->pred));
     cJSON_AddBoolToObject(srv, "random_test_images", api->test != NULL);
-    if (api->test) cJSON_AddStringToObject(srv, "data", api->data_dir);
     add_filters(o, &f->model);
     cJSON *md = cJSON_AddObjectToObject(o, "metadata");
-    for (int i = 0; md && i < f->meta.count; i++)
-        cJSON_AddStringToObject(md, f->meta.key[i], f->meta.value[i]);
+    for (int i = 0; md && i < f->meta.count; i++) /* a path (a data folder, --init's file): its last part */
+        cJSON_AddStringToObject(md, f->meta.key[i], last_part(f->meta.value[i]));
     http_reply_json(rep, 200, o);
 }
 
+/* The API's description, compiled in from assets/openapi.json. */
+void serve_api_openapi(void *ctx, const cm_http_request *req, cm_http_reply *rep) {
+    for (int i = 0; i < cm_serve_asset_count; i++) {
+        const cm_http_asset *a = &cm_serve_assets[i];
+        if (strcmp(a->path, "/openapi.json") != 0) continue;
+        char *text = malloc(a->len + 1);
+        if (!text) break;
+        memcpy(text, a->data, a->len);
+        text[a->len] = 0;
+        *rep = (cm_http_reply){.status = 200, .content_type = "application/json", .body = text, .len = a->len};
+        return;
+    }
+    http_reply_error(rep, 500, "the API description is missing from this build");
+}
+
+void serve_api_metrics(void *ctx, FILE *out) {
+    const cm_serve_api *api = ctx;
+    const cm_model_file *f = predictor_file(api->pred);
+    const cm_layout *L = &f->model.layout;
+    char arch[CM_ARCH_TEXT], shape[64];
+    model_describe(L, arch, sizeof arch);
+    snprintf(shape, sizeof shape, "%dx%dx%d", L->input.c, L->input.h, L->input.w);
+    const char *base = strrchr(api->model_path, '/');
+    fprintf(out,
+            "# HELP clmnist_images_classified_total Images classified (predict and random).\n"
+            "# TYPE clmnist_images_classified_total counter\n"
+            "clmnist_images_classified_total %llu\n"
+            "# HELP clmnist_model_info The model served (its file name, architecture and input shape).\n"
+            "# TYPE clmnist_model_info gauge\n"
+            "clmnist_model_info{name=\"",
+            (unsigned long long)__atomic_load_n(&api->classified, __ATOMIC_RELAXED));
+    metrics_label(out, base ? base + 1 : api->model_path);
+    fputs("\",architecture=\"", out);
+    metrics_label(out, arch);
+    fprintf(out, "\",input_shape=\"%s\",classes=\"%d\"} 1\n", shape, L->classes);
+}
+
 void serve_api_routes(cm_serve_api *api, cm_http_route *routes) {
-    routes[0] = (cm_http_route){"POST", "/api/predict", on_predict, api};
-    routes[1] = (cm_http_route){"GET", "/api/model", on_model, api};
-    routes[2] = (cm_http_route){"GET", "/api/health", on_health, api};
-    routes[3] = (cm_http_route){"GET", "/api/random", on_random, api};
+    routes[0] = (cm_http_route){"POST", "/api/predict", on_predict, api, CM_ROUTE_API};
+    routes[1] = (cm_http_route){"GET", "/api/model", on_model, api, CM_ROUTE_API};
+    routes[2] = (cm_http_route){"GET", "/api/health", on_health, api, CM_ROUTE_PUBLIC};
+    routes[3] = (cm_http_route){"GET", "/api/random", on_random, api, CM_ROUTE_API};
+    routes[4] = (cm_http_route){"GET", "/api/openapi.json", serve_api_openapi, api, CM_ROUTE_API};
 }

@@ -1,7 +1,10 @@
-/* serve_input.c: a /api/predict request body to the 28x28 image the model sees: an image file
- * through the same preprocessing as `clmnist predict` (image_to_mnist), or JSON pixels. */
+/* serve_input.c: a /api/predict request body to the 28x28 image the model sees (serve_api.h):
+ * an image file through the same preprocessing as `clmnist predict` (image_to_mnist), or JSON
+ * pixels; the body may be a multipart/form-data upload whose field "file" holds either. Nothing
+ * here touches the HTTP server: the fuzz target (tests/fuzz/fuzz_serve_body.c) calls it as is. */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -41,13 +44,26 @@ static int fail400(const char *fmt, const char *arg) {
     return 400;
 }
 
-static int read_image(const cm_http_request *req, cm_input_prep prep, uint8_t image[PIXELS], int *inverted) {
+/* The preprocessing's message in HTTP's words: its command-line hint names the request's
+ * parameter instead. */
+static int http_words(void) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", cm_last_error());
+    char *hint = strstr(msg, "; check --invert");
+    if (hint) {
+        *hint = 0;
+        cm_fail(CM_ERR_FORMAT, "%s; check the invert parameter (auto, yes or no)%s", msg, hint + 16);
+    }
+    return 400;
+}
+
+static int read_image(const uint8_t *body, size_t len, const char *invert_q, cm_input_prep prep, uint8_t image[PIXELS],
+                      int *inverted) {
     cm_invert inv;
-    const char *q = http_request_query(req, "invert");
-    if (parse_invert(q, &inv)) return fail400("invert=%s: expected auto, yes or no", q);
+    if (parse_invert(invert_q, &inv)) return fail400("invert=%s: expected auto, yes or no", invert_q);
     int w, h;
     uint8_t *gray = NULL; /* the decoders check the header's size (at most 2^26 pixels) before allocating */
-    if (image_decode_gray_mem(req->body, req->body_len, "the image", &gray, &w, &h) != CM_OK) return 400;
+    if (image_decode_gray_mem(body, len, "the image", &gray, &w, &h) != CM_OK) return 400;
     if ((size_t)w * (size_t)h > CM_SERVE_MAX_PIXELS) {
         free(gray);
         cm_fail(CM_ERR_FORMAT, "the image: %dx%d is too large (at most %zu pixels)", w, h, CM_SERVE_MAX_PIXELS);
@@ -55,7 +71,7 @@ static int read_image(const cm_http_request *req, cm_input_prep prep, uint8_t im
     }
     cm_status st = image_for_model(gray, w, h, prep, inv, SIDE, SIDE, "the image", image, inverted);
     free(gray);
-    return st == CM_OK ? 0 : 400;
+    return st == CM_OK ? 0 : http_words();
 }
 
 /* "pixels": exactly 784 finite numbers in [0, 1], quantised to 8 bits as MNIST's are. */
@@ -86,8 +102,8 @@ static int flag(const cJSON *root, const char *key, int *out) {
     return 0;
 }
 
-static int read_json(const cm_http_request *req, uint8_t image[PIXELS], int *want_input, int *inverted) {
-    cJSON *root = cJSON_ParseWithLength((const char *)req->body, req->body_len);
+static int read_json(const uint8_t *body, size_t len, uint8_t image[PIXELS], int *want_input, int *inverted) {
+    cJSON *root = cJSON_ParseWithLength((const char *)body, len);
     if (!root || !cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return fail400("%s", "the body is not a JSON object (expected {\"pixels\": [784 numbers in 0..1]})");
@@ -106,17 +122,99 @@ static int read_json(const cm_http_request *req, uint8_t image[PIXELS], int *wan
         memcpy(image, raw, PIXELS);
         return 0;
     }
-    return image_to_mnist(raw, SIDE, SIDE, inv, "the drawing", image, inverted) == CM_OK ? 0 : 400;
+    return image_to_mnist(raw, SIDE, SIDE, inv, "the drawing", image, inverted) == CM_OK ? 0 : http_words();
 }
 
-int serve_read_input(const cm_http_request *req, cm_input_prep prep, uint8_t image[PIXELS], int *want_input,
-                     int *inverted) {
+/* ---- multipart/form-data (RFC 7578): the part named "file" ------------------------------------ */
+
+static const uint8_t *find(const uint8_t *hay, size_t n, const char *needle, size_t m) {
+    for (const uint8_t *p = hay, *end = hay + n; m <= (size_t)(end - p);) {
+        const uint8_t *q = memchr(p, needle[0], (size_t)(end - p) - m + 1);
+        if (!q) return NULL;
+        if (!memcmp(q, needle, m)) return q;
+        p = q + 1;
+    }
+    return NULL;
+}
+
+/* The boundary parameter of a multipart Content-Type (quoted or not), 1 to 70 characters. */
+static int boundary_of(const char *type, char out[80]) {
+    const char *b = type;
+    while (*b && strncasecmp(b, "boundary=", 9) != 0)
+        b++;
+    if (!*b) return 0;
+    b += 9;
+    int quoted = *b == '"';
+    b += quoted;
+    size_t n = quoted ? strcspn(b, "\"") : strcspn(b, "; \t");
+    if (n < 1 || n > 70) return 0;
+    snprintf(out, 80, "--%.*s", (int)n, b);
+    return 1;
+}
+
+/* Whether a part's headers (up to the blank line) name the field "file". */
+static int names_file(const uint8_t *h, size_t n) {
+    for (const uint8_t *p = h; (p = find(p, n - (size_t)(p - h), "name=", 5)) != NULL; p += 5) {
+        int whole = p == h || p[-1] == ' ' || p[-1] == ';' || p[-1] == '\t';
+        size_t left = n - (size_t)(p - h) - 5;
+        if (whole && left >= 6 && !memcmp(p + 5, "\"file\"", 6)) return 1;
+        if (whole && left >= 4 && !memcmp(p + 5, "file", 4) && (left == 4 || strchr(";\r\n \t", p[9]))) return 1;
+    }
+    return 0;
+}
+
+/* The bytes of the part named "file": *part and *part_len; 0, or 400 with a message. */
+static int multipart_file(const char *type, const uint8_t *body, size_t len, const uint8_t **part, size_t *part_len) {
+    char delim[84] = "\r\n";
+    if (!boundary_of(type, delim + 2)) return fail400("%s", "multipart/form-data without a valid boundary parameter");
+    size_t dn = strlen(delim);
+    /* the first delimiter may open the body without its CRLF */
+    int opens = len >= dn - 2 && !memcmp(body, delim + 2, dn - 2);
+    const uint8_t *p = opens ? body : find(body, len, delim, dn);
+    for (size_t skip = opens ? dn - 2 : dn; p; skip = dn) {
+        p += skip;
+        size_t left = len - (size_t)(p - body);
+        if (left >= 2 && p[0] == '-' && p[1] == '-') break; /* the closing delimiter */
+        const uint8_t *hend = find(p, left, "\r\n\r\n", 4);
+        if (!hend) break;
+        const uint8_t *data = hend + 4, *next = find(data, len - (size_t)(data - body), delim, dn);
+        if (!next) break;
+        if (names_file(p, (size_t)(hend - p))) {
+            *part = data;
+            *part_len = (size_t)(next - data);
+            return 0;
+        }
+        p = next;
+    }
+    return fail400("%s", "multipart/form-data: no complete part named \"file\" (send the image as -F file=@digit.png)");
+}
+
+/* JSON or an image file, told apart by the bytes. */
+static int read_detected(const uint8_t *body, size_t len, const char *invert_q, cm_input_prep prep,
+                         uint8_t image[PIXELS], int *want_input, int *inverted) {
+    size_t i = 0;
+    while (i < len && body[i] && strchr(" \t\r\n", body[i]))
+        i++;
+    if (i < len && body[i] == '{') return read_json(body, len, image, want_input, inverted);
+    return read_image(body, len, invert_q, prep, image, inverted);
+}
+
+int serve_decode_body(const char *content_type, const uint8_t *body, size_t len, const char *invert_q,
+                      cm_input_prep prep, uint8_t image[PIXELS], int *want_input, int *inverted) {
     *inverted = -1;
-    const char *q = http_request_query(req, "input");
-    *want_input = q && (!strcmp(q, "1") || !strcmp(q, "true"));
-    if (type_is(req->content_type, "image/")) return read_image(req, prep, image, inverted);
-    if (type_is(req->content_type, "application/json")) return read_json(req, image, want_input, inverted);
-    cm_fail(CM_ERR_USAGE, "Content-Type '%s': send an image (image/png, image/jpeg, ...) or application/json",
-            req->content_type ? req->content_type : "(none)");
+    if (!body) body = (const uint8_t *)"", len = 0;
+    if (type_is(content_type, "application/json")) return read_json(body, len, image, want_input, inverted);
+    if (type_is(content_type, "image/") || type_is(content_type, "application/octet-stream"))
+        return read_detected(body, len, invert_q, prep, image, want_input, inverted);
+    if (type_is(content_type, "multipart/form-data")) {
+        const uint8_t *part;
+        size_t n;
+        int code = multipart_file(content_type, body, len, &part, &n);
+        return code ? code : read_detected(part, n, invert_q, prep, image, want_input, inverted);
+    }
+    cm_fail(CM_ERR_USAGE,
+            "Content-Type '%s': send an image (image/png, image/jpeg, ...), application/octet-stream, "
+            "multipart/form-data (field \"file\") or application/json",
+            content_type ? content_type : "(none)");
     return 415;
 }

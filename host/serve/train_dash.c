@@ -15,38 +15,79 @@
 #define POINTS_PER_EPOCH 8 /* at least; a point every 200 steps at most */
 #define MIN_POINT_S 0.25   /* and no more than 4 points a second, whatever the step time */
 
+/* The dashboard page with POST /api/stop's per-run secret in a meta tag (auth.js sends it): the
+ * page is this server's, which no other site's page can read (no CORS unless --cors). */
+static cm_status secret_page(cm_train_dash *td, cm_http_asset *a) {
+    static const char tag[] = "<meta name=\"clmnist-stop\" content=\"";
+    const char *head = strstr((const char *)a->data, "</head>");
+    size_t len = a->len + sizeof tag + 64 + 4;
+    if (!head) return CM_OK;
+    td->page = malloc(len);
+    if (!td->page) return cm_fail(CM_ERR_MEMORY, "out of host memory");
+    int pre = (int)(head - (const char *)a->data);
+    int n = snprintf(td->page, len, "%.*s%s%s\">\n%s", pre, (const char *)a->data, tag, td->stop_secret, head);
+    a->data = (const unsigned char *)td->page;
+    a->len = (size_t)n;
+    return CM_OK;
+}
+
 /* serve's page files, with the dashboard at / and the drawing page at /draw.html. */
-static cm_status dash_assets(cm_train_dash *td) {
+static cm_status dash_assets(cm_train_dash *td, int with_secret) {
     td->assets = calloc((size_t)cm_serve_asset_count, sizeof *td->assets);
     if (!td->assets) return cm_fail(CM_ERR_MEMORY, "out of host memory");
     for (int i = 0; i < cm_serve_asset_count; i++) {
-        td->assets[i] = cm_serve_assets[i];
-        if (!strcmp(td->assets[i].path, "/index.html")) td->assets[i].path = "/draw.html";
-        if (!strcmp(td->assets[i].path, "/dashboard.html")) td->assets[i].path = "/index.html";
+        cm_http_asset *a = &td->assets[td->nassets];
+        *a = cm_serve_assets[i];
+        if (!strcmp(a->path, "/openapi.json")) continue; /* a route: GET /api/openapi.json */
+        td->nassets++;
+        if (!strcmp(a->path, "/index.html")) a->path = "/draw.html";
+        if (!strcmp(a->path, "/dashboard.html")) {
+            a->path = "/index.html";
+            if (with_secret) CM_TRY(secret_page(td, a));
+        }
     }
     return CM_OK;
 }
 
 static cm_status listen_on(cm_train_dash *td, const cm_train_dash_options *o) {
     dashboard_routes(td->dash, td->routes);
-    CM_TRY(dash_assets(td));
+    const char *token;
+    int fresh;
+    CM_TRY(http_pick_token(o->bind, o->token, td->token, &token, &fresh));
+    if (!token) CM_TRY(http_random_secret(td->stop_secret));
+    CM_TRY(dash_assets(td, token == NULL));
     cm_http_config cfg = {.bind = o->bind,
                           .port = o->port,
                           .thread_per_connection = 1,
                           .max_connections = 32,
+                          .per_client = 16,
                           .timeout_s = 30,
                           .max_body = 4u << 20,
                           .routes = td->routes,
                           .nroutes = CM_DASHBOARD_ROUTES,
                           .assets = td->assets,
-                          .nassets = cm_serve_asset_count,
-                          .listener = o->listener};
+                          .nassets = td->nassets,
+                          .listener = o->listener,
+                          .token = token,
+                          .stop_secret = token ? NULL : td->stop_secret,
+                          .cors_origin = o->cors,
+                          .tls_cert = o->tls_cert,
+                          .tls_key = o->tls_key,
+                          .metrics = 1,
+                          .metrics_extra = dashboard_metrics,
+                          .metrics_ctx = td->dash};
     CM_TRY(http_server_start(&cfg, &td->srv));
+    if (fresh)
+        printf("dashboard: %s is not loopback: the dashboard and its API need this token (printed once; set "
+               "CLMNIST_TOKEN or --token to choose one): open %s://HOST:%d/?token=%s\n",
+               o->bind, o->tls_cert ? "https" : "http", http_server_port(td->srv), token);
     const char *shown = !strcmp(o->bind, "0.0.0.0") || !strcmp(o->bind, "::") ? "localhost" : o->bind;
     int v6 = strchr(shown, ':') != NULL;
-    snprintf(td->url, sizeof td->url, "http://%s%s%s:%d/", v6 ? "[" : "", shown, v6 ? "]" : "",
-             http_server_port(td->srv));
-    printf("dashboard: %s (POST /api/stop or Ctrl-C stops training after the current step)\n", td->url);
+    snprintf(td->url, sizeof td->url, "http%s://%s%s%s:%d/", o->tls_cert ? "s" : "", v6 ? "[" : "", shown,
+             v6 ? "]" : "", http_server_port(td->srv));
+    printf("dashboard: %s (its Stop button, POST /api/stop with the token, or Ctrl-C stops training after the "
+           "current step)\n",
+           td->url);
     fflush(stdout);
     return CM_OK;
 }
@@ -214,6 +255,8 @@ void train_dash_stop(cm_train_dash *td) {
     dashboard_destroy(td->dash);
     predictor_close(td->pred);
     free(td->assets);
+    free(td->page);
+    td->page = NULL;
     td->dash = NULL;
     td->srv = NULL;
     td->pred = NULL;

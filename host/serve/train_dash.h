@@ -16,8 +16,10 @@ typedef struct {
     const char *bind;
     int port;
     const char *arch, *eval_name, *backend;
-    volatile sig_atomic_t *stop; /* POST /api/stop sets it */
-    cm_http_listener *listener;  /* bound before the work (http_listen), taken over; NULL: bind, port */
+    volatile sig_atomic_t *stop;           /* POST /api/stop sets it */
+    cm_http_listener *listener;            /* bound before the work (http_listen), taken over; NULL: bind, port */
+    const char *token;                     /* --token (else CLMNIST_TOKEN, else random beyond loopback) */
+    const char *tls_cert, *tls_key, *cors; /* --tls-cert, --tls-key, --cors (http_server.h) */
 } cm_train_dash_options;
 
 typedef struct {
@@ -25,6 +27,10 @@ typedef struct {
     cm_http_server *srv;
     cm_http_route routes[CM_DASHBOARD_ROUTES];
     cm_http_asset *assets;
+    int nassets;
+    char *page;              /* the dashboard page with the stop secret, or NULL */
+    char token[65];          /* a random token (bound beyond loopback without one) */
+    char stop_secret[65];    /* POST /api/stop's secret when there is no token */
     cm_train_observer inner; /* the terminal's */
     const char *backend;
     int every;               /* steps between points */

@@ -23,7 +23,8 @@
 
 typedef struct {
     const char *model, *bind, *backend, *device, *data;
-    int port, workers, contexts, threads, max_connections, timeout_s;
+    const char *token, *tls_cert, *tls_key, *cors;
+    int port, workers, contexts, threads, max_connections, timeout_s, per_client, deadline_s;
     long max_body;
 } serve_args;
 
@@ -37,9 +38,18 @@ static const cm_extra_option serve_extra[] = {
     {"contexts", 1,
      "  --contexts N      inference contexts, each with its own backend (default: --workers for\n"
      "                    the host backend, 1 for the device)\n"},
-    {"max-connections", 1, "  --max-connections N  open connections at most (default 64)\n"},
+    {"max-connections", 1,
+     "  --max-connections N  open connections at most (default 256); beyond, 503 with Retry-After\n"},
     {"timeout", 1, "  --timeout S       close a connection idle for S seconds (default 10)\n"},
     {"max-body", 1, "  --max-body BYTES  largest request body (default 4194304: 4 MiB); larger: 413\n"},
+    {"token", 1, CM_HTTP_HELP_TOKEN},
+    {"tls-cert", 1, CM_HTTP_HELP_TLS_CERT},
+    {"tls-key", 1, CM_HTTP_HELP_TLS_KEY},
+    {"cors", 1, CM_HTTP_HELP_CORS},
+    {"per-client", 1, "  --per-client N    open connections from one address at most (default 16)\n"},
+    {"deadline", 1,
+     "  --deadline S      a request's headers, and then its body, must arrive within S seconds each\n"
+     "                    (default 20)\n"},
     {NULL, 0, NULL}};
 
 static cm_status parse_int_opt(const char *flag, const char *text, long lo, long hi, int *out) {
@@ -60,20 +70,33 @@ static cm_status on_extra(void *ctx, int index, const char *v) {
     case 5: return parse_int_opt("--max-connections", v, 1, 65536, &a->max_connections);
     case 6: return parse_int_opt("--timeout", v, 1, 3600, &a->timeout_s);
     case 7: return cm_parse_int("--max-body", v, 1024, 1L << 30, &a->max_body);
+    case 8: a->token = v; return CM_OK;
+    case 9: a->tls_cert = v; return CM_OK;
+    case 10: a->tls_key = v; return CM_OK;
+    case 11: a->cors = v; return CM_OK;
+    case 12: return parse_int_opt("--per-client", v, 1, 65536, &a->per_client);
+    case 13: return parse_int_opt("--deadline", v, 1, 3600, &a->deadline_s);
     default: return cm_fail(CM_ERR_USAGE, "internal: option %d", index);
     }
 }
 
 static cm_status parse(int argc, char **argv, serve_args *a, int *help) {
-    *a = (serve_args){
-        .bind = "127.0.0.1", .port = 8080, .workers = 4, .max_connections = 64, .timeout_s = 10, .max_body = 4L << 20};
+    *a = (serve_args){.bind = "127.0.0.1",
+                      .port = 8080,
+                      .workers = 4,
+                      .max_connections = 256,
+                      .timeout_s = 10,
+                      .per_client = 16,
+                      .deadline_s = 20,
+                      .max_body = 4L << 20};
     const cm_command_info info = {
         "serve",
         CM_CMD_SERVE,
         "serve --model FILE [options]",
         "Serves a saved model: a web page to draw a digit (or upload an image) and see what the model\n"
-        "answers, and a JSON API (POST /api/predict, GET /api/model, /api/health, /api/random). Stops\n"
-        "cleanly on Ctrl-C (SIGINT) or SIGTERM.",
+        "answers, a JSON API (POST /api/predict, GET /api/model, /api/health, /api/random,\n"
+        "/api/openapi.json) and Prometheus metrics (GET /metrics). Stops cleanly on Ctrl-C (SIGINT) or\n"
+        "SIGTERM. Security: docs/serve.md.",
         serve_extra,
         on_extra,
         a,
@@ -86,6 +109,8 @@ static cm_status parse(int argc, char **argv, serve_args *a, int *help) {
     a->data = run_option_given(&t, "data") ? t.data_dir : NULL; /* no test images unless asked for */
     a->threads = t.threads ? t.threads : 1;                     /* per request */
     if (!a->model) return cm_fail(CM_ERR_USAGE, "clmnist serve: --model FILE is required");
+    if (!a->tls_cert != !a->tls_key)
+        return cm_fail(CM_ERR_USAGE, "--tls-cert and --tls-key: give both (the certificate and its private key)");
     return CM_OK;
 }
 
@@ -155,7 +180,12 @@ static cm_status run(const serve_args *a, cm_serve_api *api, cm_http_listener *l
     cm_http_asset assets[64]; /* the page's files; the training dashboard's are train --serve's */
     int nassets = 0;
     for (int i = 0; i < cm_serve_asset_count && nassets < 64; i++)
-        if (strncmp(cm_serve_assets[i].path, "/dashboard", 10) != 0) assets[nassets++] = cm_serve_assets[i];
+        if (strncmp(cm_serve_assets[i].path, "/dashboard", 10) != 0 && strcmp(cm_serve_assets[i].path, "/openapi.json"))
+            assets[nassets++] = cm_serve_assets[i];
+    char generated[65];
+    const char *token;
+    int fresh;
+    CM_TRY(http_pick_token(a->bind, a->token, generated, &token, &fresh));
     cm_http_config cfg = {.bind = a->bind,
                           .port = a->port,
                           .threads = a->workers,
@@ -166,13 +196,29 @@ static cm_status run(const serve_args *a, cm_serve_api *api, cm_http_listener *l
                           .nroutes = CM_SERVE_ROUTES,
                           .assets = assets,
                           .nassets = nassets,
-                          .listener = listener};
+                          .listener = listener,
+                          .token = token,
+                          .cors_origin = a->cors,
+                          .tls_cert = a->tls_cert,
+                          .tls_key = a->tls_key,
+                          .per_client = a->per_client,
+                          .deadline_s = a->deadline_s,
+                          .metrics = 1,
+                          .metrics_extra = serve_api_metrics,
+                          .metrics_ctx = api};
     cm_http_server *srv;
     CM_TRY(http_server_start(&cfg, &srv));
     const char *shown = !strcmp(a->bind, "0.0.0.0") || !strcmp(a->bind, "::") ? "localhost" : a->bind;
     int v6 = strchr(shown, ':') != NULL;
-    printf("serve: listening on http://%s%s%s:%d/ (%d workers, Ctrl-C stops)\n", v6 ? "[" : "", shown, v6 ? "]" : "",
-           http_server_port(srv), a->workers);
+    printf("serve: listening on http%s://%s%s%s:%d/ (%d workers, Ctrl-C stops)\n", a->tls_cert ? "s" : "",
+           v6 ? "[" : "", shown, v6 ? "]" : "", http_server_port(srv), a->workers);
+    if (fresh)
+        printf("serve: %s is not loopback: the API needs this token (printed once; set CLMNIST_TOKEN or --token to "
+               "choose one):\nserve: token %s\n",
+               a->bind, token);
+    else if (token)
+        printf("serve: the API needs the bearer token (Authorization: Bearer ...)\n");
+    fflush(stdout);
     int sig = wait_for_stop_signal();
     printf("serve: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);

@@ -25,23 +25,24 @@
 #include "train_view.h"
 
 typedef struct {
-    const char *out;            /* final model (NULL: --no-save) */
-    const char *init;           /* start from these weights */
-    const char *freeze;         /* --freeze SPEC: layers of --init's model that keep their weights */
-    int reset_head;             /* --reset-head: new weights for --init's last Linear layer */
-    cm_meta finetune;           /* the run's "finetune.*" metadata (transfer.h), if it has any */
-    const char *resume;         /* continue this checkpoint */
-    const char *checkpoint;     /* where checkpoints go */
-    int checkpoint_every;       /* epochs; 0: never */
-    const char *report;         /* report directory */
-    int stop_after;             /* epochs to run in this invocation; 0: all */
-    int patience;               /* early stopping: epochs without a better validation accuracy; 0: off */
-    int start_epoch;            /* --resume: the epochs its checkpoint holds */
-    int no_hint;                /* --no-hint: no speed probe on a CPU OpenCL device */
-    int serve_port;             /* --serve [PORT]: the dashboard's port; -1: no dashboard */
-    const char *bind;           /* --bind ADDR: where it listens */
-    cm_http_listener *listener; /* --serve: its port, bound before the work */
-    int rank;                   /* under mpirun (dist.h): this process's rank; only rank 0 writes files */
+    const char *out;        /* final model (NULL: --no-save) */
+    const char *init;       /* start from these weights */
+    const char *freeze;     /* --freeze SPEC: layers of --init's model that keep their weights */
+    int reset_head;         /* --reset-head: new weights for --init's last Linear layer */
+    cm_meta finetune;       /* the run's "finetune.*" metadata (transfer.h), if it has any */
+    const char *resume;     /* continue this checkpoint */
+    const char *checkpoint; /* where checkpoints go */
+    int checkpoint_every;   /* epochs; 0: never */
+    const char *report;     /* report directory */
+    int stop_after;         /* epochs to run in this invocation; 0: all */
+    int patience;           /* early stopping: epochs without a better validation accuracy; 0: off */
+    int start_epoch;        /* --resume: the epochs its checkpoint holds */
+    int no_hint;            /* --no-hint: no speed probe on a CPU OpenCL device */
+    int serve_port;         /* --serve [PORT]: the dashboard's port; -1: no dashboard */
+    const char *bind;       /* --bind ADDR: where it listens */
+    const char *token, *tls_cert, *tls_key, *cors; /* the dashboard's --token, --tls-cert, --tls-key, --cors */
+    cm_http_listener *listener;                    /* --serve: its port, bound before the work */
+    int rank; /* under mpirun (dist.h): this process's rank; only rank 0 writes files */
 } train_files;
 
 /* The speed hint's probe: untimed and timed steps per backend, and the time after which the
@@ -64,7 +65,11 @@ enum {
     X_PATIENCE,
     X_NO_HINT,
     X_SERVE,
-    X_BIND
+    X_BIND,
+    X_TOKEN,
+    X_TLS_CERT,
+    X_TLS_KEY,
+    X_CORS
 };
 static const cm_extra_option train_extra[] = {
     {"out", 1, "  --out FILE        where to save the trained model (default model.safetensors)\n"},
@@ -97,6 +102,10 @@ static const cm_extra_option train_extra[] = {
      "                    port): curves, confusion matrix, predictions, a stop button; afterwards the\n"
      "                    drawing page for the saved model, until Ctrl-C\n"},
     {"bind", 1, "  --bind ADDR       the dashboard's numeric listening address (default 127.0.0.1)\n"},
+    {"token", 1, CM_HTTP_HELP_TOKEN},
+    {"tls-cert", 1, CM_HTTP_HELP_TLS_CERT},
+    {"tls-key", 1, CM_HTTP_HELP_TLS_KEY},
+    {"cors", 1, CM_HTTP_HELP_CORS},
     {NULL, 0, NULL}};
 
 static cm_status on_extra(void *ctx, int index, const char *value) {
@@ -130,6 +139,10 @@ static cm_status on_extra(void *ctx, int index, const char *value) {
         if (value) f->serve_port = (int)v;
         break;
     case X_BIND: f->bind = value; break;
+    case X_TOKEN: f->token = value; break;
+    case X_TLS_CERT: f->tls_cert = value; break;
+    case X_TLS_KEY: f->tls_key = value; break;
+    case X_CORS: f->cors = value; break;
     default: break;
     }
     return CM_OK;
@@ -446,7 +459,11 @@ static cm_status train(cm_train_args *a, train_files *f, cm_backend *b, const cm
                                    .arch = arch,
                                    .eval_name = a->val ? "val" : "test",
                                    .stop = &stop_requested,
-                                   .listener = f->listener};
+                                   .listener = f->listener,
+                                   .token = f->token,
+                                   .tls_cert = f->tls_cert,
+                                   .tls_key = f->tls_key,
+                                   .cors = f->cors};
         f->listener = NULL; /* the dashboard's now */
         st = train_dash_start(&td, &o, ds, run.eval, b, a->epochs, f->start_epoch);
         dash = st == CM_OK;
@@ -481,7 +498,15 @@ cm_status cmd_train(int argc, char **argv) {
     int help;
     CM_TRY(cli_parse(argc, argv, &info, &a, &help, NULL));
     if (help) return CM_OK;
-    if (f.bind && f.serve_port < 0) return cm_fail(CM_ERR_USAGE, "--bind applies to --serve");
+    if ((f.bind || f.token || f.tls_cert || f.tls_key || f.cors) && f.serve_port < 0)
+        return cm_fail(CM_ERR_USAGE, "--%s applies to --serve",
+                       f.bind       ? "bind"
+                       : f.token    ? "token"
+                       : f.tls_cert ? "tls-cert"
+                       : f.tls_key  ? "tls-key"
+                                    : "cors");
+    if (!f.tls_cert != !f.tls_key)
+        return cm_fail(CM_ERR_USAGE, "--tls-cert and --tls-key: give both (the certificate and its private key)");
     if (!f.bind) f.bind = "127.0.0.1";
     CM_TRY(catch_signal(SIGINT));
     CM_TRY(catch_signal(SIGUSR1)); /* as Ctrl-C: mpirun forwards SIGUSR1 to every rank (Ctrl-C kills them) */
