@@ -146,7 +146,7 @@ check("HEAD /style.css: 200, no body", st == 200 and raw == b"" and "css" in h["
 
 # 4. a slow client: another request is answered at once; --timeout 2 closes the idle connection
 slow = socket.create_connection(("127.0.0.1", port))
-slow.sendall(b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{")
+slow.sendall(b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{")
 t0 = time.time()
 st, _, _, _ = request(port, "GET", "/api/health")
 check("a request beside a stalled upload is answered at once (%.3f s)" % (time.time() - t0),

@@ -30,6 +30,7 @@ struct cm_http_server {
     http_guard guard;
     http_metrics metrics;
     char *tls_cert, *tls_key; /* the PEM files' text */
+    int loopback;             /* bound to loopback: the Host header must name this machine */
 };
 
 /* One request in progress. */
@@ -200,12 +201,30 @@ static int preflight(cm_http_server *s, struct MHD_Connection *c, const char *ur
     return 1;
 }
 
+/* On loopback, whether the Host header names this machine (localhost, 127.x.y.z, [::1]): a page of
+ * another site whose name an attacker's DNS points at 127.0.0.1 (DNS rebinding) would otherwise
+ * be same-origin with this server, read the dashboard page and its stop secret, and call the API. */
+static int host_is_local(struct MHD_Connection *c) {
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (!h) return 1; /* HTTP/1.0 */
+    char name[256];
+    size_t n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":");
+    if (n >= sizeof name) return 0;
+    memcpy(name, h, n);
+    name[n] = 0;
+    return !strcasecmp(name, "localhost") || !strcmp(name, "[::1]") || http_bind_is_loopback(name);
+}
+
 /* The first call of a request: refused when the server is full, else its target, its token and
  * a body declared larger than the limit. Returns 1 when an answer went out. */
 static int screen(cm_http_server *s, struct MHD_Connection *c, const char *url, const char *method, request *r) {
     if (guard_active(&s->guard) > s->cfg.max_connections) {
         send_error(s, c, r, 503, "Retry-After", "1", "the server is busy (%d connections); try again",
                    s->cfg.max_connections);
+        return 1;
+    }
+    if (s->loopback && !host_is_local(c)) {
+        send_error(s, c, r, 421, NULL, NULL, "this server answers only to localhost, 127.0.0.1 or [::1]");
         return 1;
     }
     if (preflight(s, c, url, method, r) || !resolve(s, c, url, method, r)) return 1;
@@ -448,6 +467,7 @@ cm_status http_server_start(const cm_http_config *cfg, cm_http_server **out) {
         s->cfg.timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 10;
         s->starting = 1;
         s->port = http_listener_port(l);
+        s->loopback = http_bind_is_loopback(cfg->bind);
         st = load_tls(s);
     }
     if (st == CM_OK && metrics_init(&s->metrics, cfg->routes, cfg->nroutes) != 0)

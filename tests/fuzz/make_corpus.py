@@ -6,6 +6,8 @@ valid inputs of every kind each parser reads (nothing here is a committed datase
   arch   --arch specs: the presets', the README's and every token kind
   image  PNG (every colour type; written here with zlib), binary PGM/PPM (8 and 16 bits) and the
          JPEGs of fuzz_seed_jpeg (gray, colour, progressive, restart markers)
+  serve_body  request bodies of POST /api/predict: a selector byte for the Content-Type and one for
+         the invert parameter, then JSON pixels, PNG/PGM images, multipart uploads of either
   model  models and checkpoints that clmnist itself trains on a tiny 6x6 dataset (an MLP, a CNN
          with BatchNorm, checkpoints with momentum and with Adam + early stopping), and a format-1
          file written here
@@ -146,18 +148,42 @@ def model_seeds(out, clmnist):
     write(f"{out}/format1.safetensors", struct.pack("<Q", len(text)) + text + blob)
 
 
+def serve_body_seeds(out):
+    """Byte 0 picks the Content-Type (fuzz_serve_body.c's list), byte 1 the invert parameter."""
+    side = 12
+    g = stroke(side)
+    image = png(side, side, 8, 0, [bytes(g[y * side:(y + 1) * side]) for y in range(side)])
+    pgm = f"P5 {side} {side} 255\n".encode() + bytes(g)
+    pixels = ("{\"pixels\": [" + ", ".join("%.3g" % (i % 7 / 6) for i in range(784)) + "]}").encode()
+    pre = pixels[:-1] + b', "preprocess": true, "invert": "auto", "return_input": true}'
+
+    def part(boundary, body, name=b"file"):
+        return (b"--" + boundary + b"\r\nContent-Disposition: form-data; name=\"" + name + b"\"; filename=\"d\"\r\n"
+                b"Content-Type: application/octet-stream\r\n\r\n" + body + b"\r\n--" + boundary + b"--\r\n")
+    seeds = {"json": b"\0\0" + pixels, "json_pre": b"\0\1" + pre, "png": b"\1\2" + image, "octet_png": b"\2\3" + image,
+             "octet_json": b"\2\0" + pixels, "octet_pgm": b"\2\1" + pgm,
+             "multipart_png": b"\3\0" + part(b"b", image),
+             "multipart_json": b"\4\1" + b"--soak-boundary\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nx\r\n"
+             + part(b"soak-boundary", pixels),
+             "multipart_other": b"\5\0" + part(b"clmnist-test-boundary-7", image, b"image"),
+             "text": b"\7\0" + b"7"}
+    for name, data in seeds.items():
+        write(f"{out}/{name}", data)
+
+
 def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__.strip().splitlines()[-1])
     out, clmnist, seed_jpeg = sys.argv[1:]
-    for t in ("idx", "arch", "image", "model"):
+    for t in ("idx", "arch", "image", "model", "serve_body"):
         os.makedirs(f"{out}/{t}", exist_ok=True)
     idx_seeds(f"{out}/idx")
     arch_seeds(f"{out}/arch")
     image_seeds(f"{out}/image")
+    serve_body_seeds(f"{out}/serve_body")
     subprocess.run([seed_jpeg, f"{out}/image"], check=True)
     model_seeds(f"{out}/model", os.path.abspath(clmnist))
-    for t in ("idx", "arch", "image", "model"):
+    for t in ("idx", "arch", "image", "model", "serve_body"):
         files = os.listdir(f"{out}/{t}")
         print(f"make_corpus: {out}/{t}: {len(files)} seeds, "
               f"{sum(os.path.getsize(f'{out}/{t}/{f}') for f in files)} bytes")

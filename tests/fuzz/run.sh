@@ -6,7 +6,7 @@
 # sanitizer report, timeout or out-of-memory leaves its input in BUILD/fuzz-artifacts/<target>/,
 # prints the end of the log, and fails the run; each run's log is BUILD/fuzz-artifacts/<target>.log.
 #
-# usage: tests/fuzz/run.sh [-t SECONDS] BUILD CLMNIST [TARGET...]   (targets: idx arch image model)
+# usage: tests/fuzz/run.sh [-t SECONDS] BUILD CLMNIST [TARGET...]   (targets: idx arch image model serve_body)
 set -euo pipefail
 usage() {
     sed -n 's/^# usage: //p' "${BASH_SOURCE[0]}" >&2
@@ -24,11 +24,14 @@ shift $((OPTIND - 1))
 build=$(cd "$1" && pwd) clmnist=$2
 shift 2
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(idx arch image model)
+[ ${#targets[@]} -gt 0 ] || targets=(idx arch image model serve_body)
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bin=$build/tests/fuzz
 seeds=$build/fuzz-seeds
-[ -d "$seeds" ] || python3 "$here/make_corpus.py" "$seeds" "$clmnist" "$bin/fuzz_seed_jpeg"
+# (again when a target's seeds are missing: a build folder from before that target)
+for t in "${targets[@]}"; do
+    [ -d "$seeds/$t" ] || { python3 "$here/make_corpus.py" "$seeds" "$clmnist" "$bin/fuzz_seed_jpeg"; break; }
+done
 
 failed=()
 for t in "${targets[@]}"; do
