@@ -53,9 +53,13 @@ static cm_status listen_on(cm_train_dash *td, const cm_train_dash_options *o) {
     dashboard_routes(td->dash, td->routes);
     const char *token;
     int fresh;
-    CM_TRY(http_pick_token(o->bind, o->token, td->token, &token, &fresh));
-    if (!token) CM_TRY(http_random_secret(td->stop_secret));
-    CM_TRY(dash_assets(td, token == NULL));
+    cm_status st = http_pick_token(o->bind, o->token, td->token, &token, &fresh);
+    if (st == CM_OK && !token) st = http_random_secret(td->stop_secret);
+    if (st == CM_OK) st = dash_assets(td, token == NULL);
+    if (st != CM_OK) {
+        http_listener_close(o->listener); /* http_server_start would have taken it over */
+        return st;
+    }
     cm_http_config cfg = {.bind = o->bind,
                           .port = o->port,
                           .thread_per_connection = 1,

@@ -26,6 +26,9 @@ typedef struct {
     const char *token, *tls_cert, *tls_key, *cors;
     int port, workers, contexts, threads, max_connections, timeout_s, per_client, deadline_s;
     long max_body;
+    const char *token_used; /* --token, CLMNIST_TOKEN, a random one (beyond loopback) or NULL */
+    int token_fresh;        /* token_used is random: print it */
+    char token_buf[65];
 } serve_args;
 
 static const cm_extra_option serve_extra[] = {
@@ -111,7 +114,7 @@ static cm_status parse(int argc, char **argv, serve_args *a, int *help) {
     if (!a->model) return cm_fail(CM_ERR_USAGE, "clmnist serve: --model FILE is required");
     if (!a->tls_cert != !a->tls_key)
         return cm_fail(CM_ERR_USAGE, "--tls-cert and --tls-key: give both (the certificate and its private key)");
-    return CM_OK;
+    return http_pick_token(a->bind, a->token, a->token_buf, &a->token_used, &a->token_fresh);
 }
 
 static cm_status check_model(const char *path, const cm_layout *L) {
@@ -182,10 +185,8 @@ static cm_status run(const serve_args *a, cm_serve_api *api, cm_http_listener *l
     for (int i = 0; i < cm_serve_asset_count && nassets < 64; i++)
         if (strncmp(cm_serve_assets[i].path, "/dashboard", 10) != 0 && strcmp(cm_serve_assets[i].path, "/openapi.json"))
             assets[nassets++] = cm_serve_assets[i];
-    char generated[65];
-    const char *token;
-    int fresh;
-    CM_TRY(http_pick_token(a->bind, a->token, generated, &token, &fresh));
+    const char *token = a->token_used;
+    int fresh = a->token_fresh;
     cm_http_config cfg = {.bind = a->bind,
                           .port = a->port,
                           .threads = a->workers,

@@ -507,6 +507,12 @@ cm_status cmd_train(int argc, char **argv) {
                                     : "cors");
     if (!f.tls_cert != !f.tls_key)
         return cm_fail(CM_ERR_USAGE, "--tls-cert and --tls-key: give both (the certificate and its private key)");
+    if (f.serve_port >= 0) { /* a bad --token or CLMNIST_TOKEN fails now, not after loading the data */
+        char unused[65];
+        const char *token;
+        int fresh;
+        CM_TRY(http_pick_token(f.bind, f.token, unused, &token, &fresh));
+    }
     if (!f.bind) f.bind = "127.0.0.1";
     CM_TRY(catch_signal(SIGINT));
     CM_TRY(catch_signal(SIGUSR1)); /* as Ctrl-C: mpirun forwards SIGUSR1 to every rank (Ctrl-C kills them) */
