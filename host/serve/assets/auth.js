@@ -41,6 +41,7 @@
       if (t) {
         sessionStorage.setItem(KEY, t.trim());
         window.location.reload(); // the page starts again with it (its event stream too)
+        return new Promise(() => {}); // and this call never ends: nothing reads the 401
       }
     }
     return res;
