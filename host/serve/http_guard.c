@@ -6,6 +6,7 @@
 #include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -117,4 +118,16 @@ int guard_secret_equal(const char *text, size_t len, const char *secret) {
     SHA256((const unsigned char *)text, len, a);
     SHA256((const unsigned char *)secret, strlen(secret), b);
     return CRYPTO_memcmp(a, b, sizeof a) == 0;
+}
+
+const char *guard_bearer(const char *h, size_t *len) {
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0) return NULL;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    size_t n = strlen(h);
+    while (n && h[n - 1] == ' ')
+        n--;
+    *len = n;
+    return h;
 }

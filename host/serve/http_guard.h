@@ -44,4 +44,8 @@ double guard_now(void);
  * CRYPTO_memcmp): neither the time nor the answer says how close a guess was, nor its length. */
 int guard_secret_equal(const char *text, size_t len, const char *secret);
 
+/* The token of an Authorization header's "Bearer TOKEN" (spaces around it trimmed: *len), or
+ * NULL for another scheme or none. */
+const char *guard_bearer(const char *authorization, size_t *len);
+
 #endif

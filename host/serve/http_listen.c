@@ -1,11 +1,12 @@
 /* http_listen.c: the listening socket (bound before the work that precedes serving), the
- * loopback test and random secrets (http_server.h). */
+ * loopback tests, random secrets and the TLS files (http_server.h). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -132,5 +133,32 @@ cm_status http_pick_token(const char *bind, const char *given, char out[65], con
     CM_TRY(http_random_secret(out));
     *token = out;
     *generated = 1;
+    return CM_OK;
+}
+
+int http_host_is_local(const char *h) {
+    if (!h) return 1; /* HTTP/1.0 */
+    char name[256];
+    size_t n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":");
+    if (n >= sizeof name) return 0;
+    memcpy(name, h, n);
+    name[n] = 0;
+    return !strcasecmp(name, "localhost") || !strcmp(name, "[::1]") || http_bind_is_loopback(name);
+}
+
+cm_status http_read_pem(const char *flag, const char *path, char **out) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return cm_fail(CM_ERR_IO, "%s %s: %s", flag, path, strerror(errno));
+    char *text = malloc((1u << 20) + 1);
+    size_t n = text ? fread(text, 1, 1u << 20, f) : 0;
+    int bad = ferror(f) || !feof(f);
+    fclose(f);
+    if (!text) return cm_fail(CM_ERR_MEMORY, "out of memory");
+    if (bad || n == 0 || !memchr(text, '-', n)) {
+        free(text);
+        return cm_fail(CM_ERR_FORMAT, "%s %s: not a PEM file (empty, unreadable or over 1 MiB)", flag, path);
+    }
+    text[n] = 0;
+    *out = text;
     return CM_OK;
 }

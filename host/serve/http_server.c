@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "http_guard.h"
 #include "http_metrics.h"
@@ -160,20 +159,6 @@ static int resolve(cm_http_server *s, struct MHD_Connection *c, const char *url,
     return 0;
 }
 
-/* The bearer token of the Authorization header, trimmed, or NULL. */
-static const char *bearer(struct MHD_Connection *c, size_t *len) {
-    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0) return NULL;
-    h += 7;
-    while (*h == ' ')
-        h++;
-    size_t n = strlen(h);
-    while (n && h[n - 1] == ' ')
-        n--;
-    *len = n;
-    return h;
-}
-
 /* Whether the request may reach its target (http_server.h: CM_ROUTE_*). */
 static int authorized(const cm_http_server *s, struct MHD_Connection *c, const request *r, const char *url) {
     int access = r->route ? r->route->access : CM_ROUTE_API;
@@ -182,7 +167,7 @@ static int authorized(const cm_http_server *s, struct MHD_Connection *c, const r
     const char *secret = s->cfg.token ? s->cfg.token : access == CM_ROUTE_SECRET ? s->cfg.stop_secret : NULL;
     if (!secret) return access != CM_ROUTE_SECRET; /* no token: open; a secret route without one: shut */
     size_t n;
-    const char *b = bearer(c, &n);
+    const char *b = guard_bearer(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION), &n);
     if (b && guard_secret_equal(b, n, secret)) return 1;
     const char *q =
         access == CM_ROUTE_STREAM ? MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "access_token") : NULL;
@@ -201,20 +186,6 @@ static int preflight(cm_http_server *s, struct MHD_Connection *c, const char *ur
     return 1;
 }
 
-/* On loopback, whether the Host header names this machine (localhost, 127.x.y.z, [::1]): a page of
- * another site whose name an attacker's DNS points at 127.0.0.1 (DNS rebinding) would otherwise
- * be same-origin with this server, read the dashboard page and its stop secret, and call the API. */
-static int host_is_local(struct MHD_Connection *c) {
-    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-    if (!h) return 1; /* HTTP/1.0 */
-    char name[256];
-    size_t n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":");
-    if (n >= sizeof name) return 0;
-    memcpy(name, h, n);
-    name[n] = 0;
-    return !strcasecmp(name, "localhost") || !strcmp(name, "[::1]") || http_bind_is_loopback(name);
-}
-
 /* The first call of a request: refused when the server is full, else its target, its token and
  * a body declared larger than the limit. Returns 1 when an answer went out. */
 static int screen(cm_http_server *s, struct MHD_Connection *c, const char *url, const char *method, request *r) {
@@ -223,7 +194,7 @@ static int screen(cm_http_server *s, struct MHD_Connection *c, const char *url, 
                    s->cfg.max_connections);
         return 1;
     }
-    if (s->loopback && !host_is_local(c)) {
+    if (s->loopback && !http_host_is_local(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))) {
         send_error(s, c, r, 421, NULL, NULL, "this server answers only to localhost, 127.0.0.1 or [::1]");
         return 1;
     }
@@ -395,24 +366,6 @@ static void on_log(void *cls, const char *fmt, va_list ap) {
     vfprintf(stderr, fmt, ap);
 }
 
-/* A PEM file's text (at most 1 MiB), NUL-terminated. */
-static cm_status read_pem(const char *flag, const char *path, char **out) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return cm_fail(CM_ERR_IO, "%s %s: %s", flag, path, strerror(errno));
-    char *text = malloc((1u << 20) + 1);
-    size_t n = text ? fread(text, 1, 1u << 20, f) : 0;
-    int bad = ferror(f) || !feof(f);
-    fclose(f);
-    if (!text) return cm_fail(CM_ERR_MEMORY, "out of memory");
-    if (bad || n == 0 || !memchr(text, '-', n)) {
-        free(text);
-        return cm_fail(CM_ERR_FORMAT, "%s %s: not a PEM file (empty, unreadable or over 1 MiB)", flag, path);
-    }
-    text[n] = 0;
-    *out = text;
-    return CM_OK;
-}
-
 static cm_status load_tls(cm_http_server *s) {
     const cm_http_config *cfg = &s->cfg;
     if (!cfg->tls_cert && !cfg->tls_key) return CM_OK;
@@ -420,8 +373,8 @@ static cm_status load_tls(cm_http_server *s) {
         return cm_fail(CM_ERR_USAGE, "--tls-cert and --tls-key: give both (the certificate and its private key)");
     if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
         return cm_fail(CM_ERR_USAGE, "--tls-cert: this libmicrohttpd was built without TLS (GnuTLS) support");
-    CM_TRY(read_pem("--tls-cert", cfg->tls_cert, &s->tls_cert));
-    return read_pem("--tls-key", cfg->tls_key, &s->tls_key);
+    CM_TRY(http_read_pem("--tls-cert", cfg->tls_cert, &s->tls_cert));
+    return http_read_pem("--tls-key", cfg->tls_key, &s->tls_key);
 }
 
 static void free_server(cm_http_server *s) {

@@ -117,6 +117,12 @@ cm_status http_pick_token(const char *bind, const char *given, char out[65], con
 #define CM_HTTP_HELP_CORS                                                                                              \
     "  --cors ORIGIN     let the pages of this one origin (https://example.org) call the API (default: none)\n"
 
+/* Whether a Host header ("name:port", "[v6]:port"; NULL: none, HTTP/1.0) names this machine:
+ * localhost, 127.x.y.z or [::1]. A server bound to loopback answers only those (DNS rebinding:
+ * another site's name pointed at 127.0.0.1 would make its pages same-origin with this server). */
+int http_host_is_local(const char *host);
+/* A PEM file's text (at most 1 MiB, NUL-terminated, malloc'd) for --tls-cert and --tls-key. */
+cm_status http_read_pem(const char *flag, const char *path, char **out);
 /* A secret of 32 random bytes from the system's CSPRNG (OpenSSL's RAND_bytes), as 64 hex digits. */
 cm_status http_random_secret(char out[65]);
 
