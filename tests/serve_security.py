@@ -373,6 +373,9 @@ info = [dict(k[1]) for k in samples if k[0] == "clmnist_model_info"]
 check("/metrics: the model's name and input shape", info and info[0]["name"] == os.path.basename(mlp)
       and info[0]["input_shape"] == "1x28x28", info)
 check("SIGTERM after all that: exit 0", srv.stop() == 0, srv.output()[-2000:])
+logged = [line for line in srv.output().splitlines() if line.startswith("clmnist: http:")]
+check("the flood is not a line per refused connection in the log (%d lines)" % len(logged),
+      len(logged) <= 10 and any("more like the last" in line for line in logged), logged[:12])
 
 # ==== 5. full: a fast 503 with Retry-After, not a hang ============================================
 srv = Server(binary, ["--model", mlp, "--backend", "host", "--max-connections", "4", "--per-client", "100"],

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -130,4 +131,33 @@ const char *guard_bearer(const char *h, size_t *len) {
         n--;
     *len = n;
     return h;
+}
+
+void guard_log_init(guard_log *l) {
+    memset(l, 0, sizeof *l);
+    pthread_mutex_init(&l->mu, NULL);
+}
+
+static void held_back(guard_log *l) {
+    if (l->repeats) fprintf(stderr, "clmnist: http: (%ld more like the last)\n", l->repeats);
+    l->repeats = 0;
+}
+
+void guard_log_line(guard_log *l, const char *msg) {
+    pthread_mutex_lock(&l->mu);
+    double now = guard_now();
+    if (!strcmp(msg, l->last) && now - l->at < GUARD_LOG_EVERY_S) {
+        l->repeats++;
+    } else {
+        held_back(l);
+        fprintf(stderr, "clmnist: http: %s\n", msg);
+        snprintf(l->last, sizeof l->last, "%s", msg);
+        l->at = now;
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
+void guard_log_end(guard_log *l) {
+    held_back(l);
+    pthread_mutex_destroy(&l->mu);
 }

@@ -44,6 +44,21 @@ double guard_now(void);
  * CRYPTO_memcmp): neither the time nor the answer says how close a guess was, nor its length. */
 int guard_secret_equal(const char *text, size_t len, const char *secret);
 
+/* A log that a flood cannot fill: a message repeated within GUARD_LOG_EVERY_S is counted, not
+ * written, and the count comes with the next different line (or at the end). */
+#define GUARD_LOG_EVERY_S 10.0
+typedef struct {
+    pthread_mutex_t mu;
+    char last[256];
+    double at;
+    long repeats;
+} guard_log;
+void guard_log_init(guard_log *l);
+/* One line (without its newline) to stderr as "clmnist: http: MSG", unless it repeats. */
+void guard_log_line(guard_log *l, const char *msg);
+/* Writes the count held back, if any, and frees. */
+void guard_log_end(guard_log *l);
+
 /* The token of an Authorization header's "Bearer TOKEN" (spaces around it trimmed: *len), or
  * NULL for another scheme or none. */
 const char *guard_bearer(const char *authorization, size_t *len);

@@ -30,6 +30,7 @@ struct cm_http_server {
     http_metrics metrics;
     char *tls_cert, *tls_key; /* the PEM files' text */
     int loopback;             /* bound to loopback: the Host header must name this machine */
+    guard_log log;            /* libmicrohttpd's messages once it runs, repeats held back */
 };
 
 /* One request in progress. */
@@ -174,7 +175,7 @@ static int authorized(const cm_http_server *s, struct MHD_Connection *c, const r
     return q && guard_secret_equal(q, strlen(q), secret);
 }
 
-/* OPTIONS with --cors: the preflight of a cross-origin call, answered for known API paths. */
+/* OPTIONS with --cors: the preflight of a cross-origin call (any path: it grants nothing by itself). */
 static int preflight(cm_http_server *s, struct MHD_Connection *c, const char *url, const char *method, request *r) {
     if (!s->cfg.cors_origin || strcmp(method, MHD_HTTP_METHOD_OPTIONS) != 0) return 0;
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
@@ -362,8 +363,10 @@ static void on_log(void *cls, const char *fmt, va_list ap) {
         s->start_log[strcspn(s->start_log, "\n")] = 0;
         return;
     }
-    fprintf(stderr, "clmnist: http: ");
-    vfprintf(stderr, fmt, ap);
+    char msg[256];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = 0;
+    guard_log_line(&s->log, msg);
 }
 
 static cm_status load_tls(cm_http_server *s) {
@@ -378,6 +381,7 @@ static cm_status load_tls(cm_http_server *s) {
 }
 
 static void free_server(cm_http_server *s) {
+    guard_log_end(&s->log);
     metrics_free(&s->metrics);
     free(s->tls_cert);
     free(s->tls_key);
@@ -411,6 +415,7 @@ cm_status http_server_start(const cm_http_config *cfg, cm_http_server **out) {
     if (!l) CM_TRY(http_listen(cfg->bind, cfg->port, &l));
     cm_http_server *s = calloc(1, sizeof *s);
     cm_status st = s ? CM_OK : cm_fail(CM_ERR_MEMORY, "out of memory");
+    if (s) guard_log_init(&s->log);
     if (st == CM_OK) {
         s->cfg = *cfg;
         s->cfg.threads = cfg->threads > 0 ? cfg->threads : 1;
