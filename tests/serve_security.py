@@ -397,8 +397,8 @@ env.pop("CLMNIST_TOKEN", None)
 srv = Server(binary, ["--model", mlp, "--backend", "host", "--bind", "0.0.0.0", "--cors", "https://a.example"],
              os.path.join(tmp, "serve_any.log"), env=env)
 m = re.search(r"serve: token ([0-9a-f]{64})\n", srv.output())
-check("--bind 0.0.0.0 without a token: a random 256-bit token printed once", m and srv.output().count(m.group(1)) == 1,
-      srv.output())
+check("--bind 0.0.0.0 without a token: a random 256-bit token printed (the token, and the page's address with it)",
+      m and srv.output().count(m.group(1)) == 2 and "/?token=" + m.group(1) in srv.output(), srv.output())
 printed = m.group(1) if m else "none"
 st, _, _, _ = request(srv.port, "GET", "/api/model")
 check("... the API refuses a request without it (401)", st == 401, st)
@@ -522,9 +522,13 @@ check("... the page (open to all) carries no stop secret", st == 200 and b"clmni
 for name, hdr, want in [("no token", {}, 401), ("the token", bearer(tok), 409)]:
     st, _, _, raw = request(port, "POST", "/api/stop", b"", hdr)
     check("... POST /api/stop with %s: %d" % (name, want), st == want, (st, raw[:200]))
-for path in ["/api/metrics", "/api/samples", "/api/model", "/metrics"]:
+for path in ["/api/metrics", "/api/samples", "/api/model", "/api/openapi.json", "/metrics"]:
     st1, st2 = request(port, "GET", path)[0], request(port, "GET", path, headers=bearer(tok))[0]
-    check("... GET %s: 401 without the token, 200 with it" % path, (st1, st2) == (401, 200), (st1, st2))
+    st3 = request(port, "GET", path, headers=bearer(wrong))[0]
+    check("... GET %s: 401 without the token or with a wrong one, 200 with it" % path,
+          (st1, st3, st2) == (401, 401, 200), (st1, st3, st2))
+st1, st2 = [request(port, "POST", "/api/predict", png, dict(PNG, **h))[0] for h in ({}, bearer(tok))]
+check("... POST /api/predict: 401 without the token, 200 with it", (st1, st2) == (401, 200), (st1, st2))
 check("... GET /api/health needs none", request(port, "GET", "/api/health")[0] == 200)
 st1, st2 = events_status(port)[0], events_status(port, "?access_token=" + tok)[0]
 check("... the event stream takes the token as ?access_token= (EventSource sends no headers): %d, %d" % (st1, st2),

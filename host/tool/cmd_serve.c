@@ -215,8 +215,8 @@ static cm_status run(const serve_args *a, cm_serve_api *api, cm_http_listener *l
            v6 ? "[" : "", shown, v6 ? "]" : "", http_server_port(srv), a->workers);
     if (fresh)
         printf("serve: %s is not loopback: the API needs this token (printed once; set CLMNIST_TOKEN or --token to "
-               "choose one):\nserve: token %s\n",
-               a->bind, token);
+               "choose one):\nserve: token %s\nserve: the page: http%s://HOST:%d/?token=%s\n",
+               a->bind, token, a->tls_cert ? "s" : "", http_server_port(srv), token);
     else if (token)
         printf("serve: the API needs the bearer token (Authorization: Bearer ...)\n");
     fflush(stdout);
