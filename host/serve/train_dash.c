@@ -1,12 +1,10 @@
 /* train_dash.c: `clmnist train --serve` (train_dash.h). */
 #include "train_dash.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "run_options.h"
 #include "serve_assets.h"
@@ -46,14 +44,17 @@ static cm_status listen_on(cm_train_dash *td, const cm_train_dash_options *o) {
     int v6 = strchr(shown, ':') != NULL;
     snprintf(td->url, sizeof td->url, "http://%s%s%s:%d/", v6 ? "[" : "", shown, v6 ? "]" : "",
              http_server_port(td->srv));
-    printf("dashboard: %s (POST /api/stop or Ctrl-C stops training after the current step)\n", td->url);
-    fflush(stdout);
+    char line[256];
+    snprintf(line, sizeof line, "dashboard: %s (POST /api/stop or Ctrl-C stops training after the current step)",
+             td->url);
+    if (o->note) o->note(o->note_ctx, line);
     return CM_OK;
 }
 
 cm_status train_dash_start(cm_train_dash *td, const cm_train_dash_options *o, const cm_dataset *ds,
                            const cm_split *eval, const cm_backend *b, int epochs, int start_epoch) {
-    *td = (cm_train_dash){.backend = o->backend, .epochs = epochs, .start_epoch = start_epoch};
+    *td = (cm_train_dash){
+        .backend = o->backend, .epochs = epochs, .start_epoch = start_epoch, .note = o->note, .note_ctx = o->note_ctx};
     const char *const *known = run_known_class_names(ds->name, ds->classes);
     static char store[CM_DASH_CLASSES][8];
     static const char *numbers[CM_DASH_CLASSES];
@@ -197,15 +198,11 @@ void train_dash_finish(cm_train_dash *td, cm_status st, const char *path, int st
                              .class_names = td->class_names,
                              .seed = (uint64_t)time(NULL)};
     dashboard_model_ready(td->dash, &td->api, path);
-    printf("dashboard: training is over; draw a digit for %s at %sdraw.html (Ctrl-C stops the server)\n", path,
-           td->url);
-    fflush(stdout);
-}
-
-void train_dash_serve_until(cm_train_dash *td, int fd) {
-    unsigned char b;
-    while (read(fd, &b, 1) < 0 && errno == EINTR)
-        ;
+    char line[4400];
+    snprintf(line, sizeof line,
+             "dashboard: training is over; draw a digit for %s at %sdraw.html (Ctrl-C stops the server)", path,
+             td->url);
+    if (td->note) td->note(td->note_ctx, line);
 }
 
 void train_dash_stop(cm_train_dash *td) {

@@ -1,6 +1,6 @@
 /* train_dash.h: `clmnist train --serve`: the dashboard (host/serve/dashboard.h) on an HTTP server
  * while the run trains, fed by an observer wrapped around the terminal's; afterwards the saved
- * model behind serve's API and drawing page until Ctrl-C. */
+ * model behind serve's API and drawing page until the caller stops it. */
 #ifndef CLMNIST_TRAIN_DASH_H
 #define CLMNIST_TRAIN_DASH_H
 #include <signal.h>
@@ -16,8 +16,10 @@ typedef struct {
     const char *bind;
     int port;
     const char *arch, *eval_name, *backend;
-    volatile sig_atomic_t *stop; /* POST /api/stop sets it */
-    cm_http_listener *listener;  /* bound before the work (http_listen), taken over; NULL: bind, port */
+    volatile sig_atomic_t *stop;               /* POST /api/stop sets it */
+    cm_http_listener *listener;                /* bound before the work (http_listen), taken over; NULL: bind, port */
+    void (*note)(void *ctx, const char *line); /* the dashboard's lines for the user (its address) */
+    void *note_ctx;
 } cm_train_dash_options;
 
 typedef struct {
@@ -38,18 +40,18 @@ typedef struct {
     cm_predictor *pred;
     cm_serve_api api;
     char url[96];
+    void (*note)(void *ctx, const char *line);
+    void *note_ctx;
 } cm_train_dash;
 
-/* Starts the server (printing its address) on a dashboard of ds's evaluated split. */
+/* Starts the server (its address a note) on a dashboard of ds's evaluated split. */
 cm_status train_dash_start(cm_train_dash *td, const cm_train_dash_options *o, const cm_dataset *ds,
                            const cm_split *eval, const cm_backend *b, int epochs, int start_epoch);
 /* An observer that feeds the dashboard and calls `inner` (which must outlive it). */
 cm_train_observer train_dash_observer(cm_train_dash *td, const cm_train_observer *inner);
 /* The run ended (st its status); with the saved model `path` (or NULL), the drawing page serves
- * it until *signalled (a Ctrl-C) becomes nonzero. */
+ * it (on the server's threads) until train_dash_stop. */
 void train_dash_finish(cm_train_dash *td, cm_status st, const char *path, int stopped);
-/* Waits until the pipe fd gets a byte (a signal handler writes it). */
-void train_dash_serve_until(cm_train_dash *td, int fd);
 void train_dash_stop(cm_train_dash *td);
 
 #endif
