@@ -247,11 +247,11 @@ static void speed_hint(api_run *r) {
     int timed;
     cm_status st = backend_create("host", &bo, &both[0]);
     if (st == CM_OK)
-        st = train_speed_probe(both, &r->ds, &r->file.model, &cfg, HINT_WARMUP, HINT_STEPS, HINT_BUDGET_S, step_s,
-                               &timed);
+        st = diag_speed_probe(both, &r->ds, &r->file.model, &cfg, HINT_WARMUP, HINT_STEPS, HINT_BUDGET_S, step_s,
+                              &timed);
     backend_destroy(both[0]);
     if (st == CM_OK) hint_test_times(step_s);
-    if (st == CM_OK && hint_host_faster(step_s[0], step_s[1], CM_HINT_THRESHOLD, &ratio))
+    if (st == CM_OK && diag_hint_host_faster(step_s[0], step_s[1], CM_HINT_THRESHOLD, &ratio))
         api_note(r,
                  "clmnist: note: on this CPU the host backend trains this network %.1fx faster (measured over %d "
                  "steps each): add --backend host",

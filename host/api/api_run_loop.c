@@ -71,7 +71,7 @@ static cm_status relay_epoch_end(void *ctx, const cm_epoch_result *e) {
     if (y->r->f.report) {
         cm_epoch_record rec = {e->epoch,  tr->loss,   tr->accuracy, ev->loss,    ev->accuracy, e->lr_start,
                                e->lr_end, e->seconds, rate,         e->lr_steps, e->nsteps};
-        CM_TRY(report_epoch(y->r->f.report, &rec));
+        CM_TRY(diag_report_epoch(y->r->f.report, &rec));
     }
     clmnist_train_event out = {.kind = CLMNIST_EVENT_EPOCH,
                                .epoch = e->epoch,
@@ -155,7 +155,7 @@ static cm_status write_report(api_run *r, cm_trainer *t, const cm_stats *ev_stat
         ev.loss = ev_stats->loss;
         char title[256];
         snprintf(title, sizeof title, "clmnist training report: %s, %s", meta_get(r->meta, "layers"), r->ds.name);
-        st = report_write_html(dir, title, r->meta, 1, &ev, split, run_known_class_names(r->ds.name, classes));
+        st = diag_report_html(dir, title, r->meta, 1, &ev, split, run_known_class_names(r->ds.name, classes));
         eval_free(&ev);
     }
     free(pred);
@@ -210,13 +210,13 @@ static cm_status dash_start(api_run *r, cm_train_dash *td, const cm_train_run *r
                                .note = dash_note,
                                .note_ctx = r};
     r->listener = NULL; /* the dashboard's now */
-    return train_dash_start(td, &o, &r->ds, run->eval, r->b, r->a.epochs, r->start_epoch);
+    return dashboard_train_start(td, &o, &r->ds, run->eval, r->b, r->a.epochs, r->start_epoch);
 }
 
 /* After the run: the dashboard offers the saved model's drawing page while the observer, asked
  * a few times a second, says to go on. */
 static void dash_after(api_run *r, cm_train_dash *td, cm_status st, const cm_train_result *res) {
-    train_dash_finish(td, st, st == CM_OK ? r->f.out : NULL, st == CM_OK && res->stopped);
+    dashboard_train_finish(td, st, st == CM_OK ? r->f.out : NULL, st == CM_OK && res->stopped);
     if (st == CM_OK && r->fn) {
         clmnist_train_event ev = {.kind = CLMNIST_EVENT_SERVING, .epoch = res->end_epoch, .epochs = r->a.epochs};
         struct timespec pause = {0, (long)(SERVING_POLL_S * 1e9)};
@@ -224,7 +224,7 @@ static void dash_after(api_run *r, cm_train_dash *td, cm_status st, const cm_tra
             nanosleep(&pause, NULL);
         api_note(r, "dashboard: stopping");
     }
-    train_dash_stop(td);
+    dashboard_train_stop(td);
 }
 
 /* ---- the run -------------------------------------------------------------------------------- */
@@ -250,12 +250,12 @@ static cm_status run_loop(api_run *r, cm_trainer *t, cm_train_run *run, cm_train
     model_file_free(&r->file);
     if (st == CM_OK) st = run_model_meta(&r->a, &r->ds, r->b, r->meta);
     if (st == CM_OK) st = transfer_meta_copy(r->meta, r->finetune);
-    if (st == CM_OK && r->f.report) st = report_begin(r->f.report, r->f.resume != NULL);
+    if (st == CM_OK && r->f.report) st = diag_report_begin(r->f.report, r->f.resume != NULL);
     if (st == CM_OK) note_start(r, t, loop);
     int dash = st == CM_OK && r->f.serve_port >= 0 && r->rank == 0;
     if (dash) st = dash_start(r, &td, run);
     dash = dash && st == CM_OK;
-    if (dash) obs = train_dash_observer(&td, &inner);
+    if (dash) obs = dashboard_train_observer(&td, &inner);
     if (st == CM_OK) {
         st = train_loop_run(loop, &obs, res);
         if (st == CM_ERR_IO && r->rank == 0)

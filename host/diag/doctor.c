@@ -1,6 +1,6 @@
 /* doctor.c: the checks of `clmnist doctor` (doctor.h). The checks themselves are library calls:
  * cl_check.h (ICD files, kernel builds), backend_gemm_agreement, gemm_tune.h (the cache),
- * trainer_memory_estimate and train_agreement (train_check.h). */
+ * trainer_memory_estimate and diag_train_agreement (train_check.h). */
 #include "doctor.h"
 
 #include <math.h>
@@ -186,12 +186,12 @@ static void check_memory(doctor *d, const cm_train_args *a, const cm_dataset *ds
 
 static void check_host(doctor *d) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int threads = host_thread_count();
+    int threads = backend_host_threads();
     const char *omp = getenv("OMP_NUM_THREADS");
     doctor_level lv = cores > 0 && threads < cores ? DOCTOR_WARN : DOCTOR_OK;
     report(d, lv, "host", "unset OMP_NUM_THREADS (or give train --threads N) to use every core", NULL,
-           "BLAS %s, %d OpenMP thread%s on %ld online CPU%s%s%s", host_blas_name(), threads, threads == 1 ? "" : "s",
-           cores, cores == 1 ? "" : "s", omp ? ", OMP_NUM_THREADS=" : "", omp ? omp : "");
+           "BLAS %s, %d OpenMP thread%s on %ld online CPU%s%s%s", backend_host_blas_name(), threads,
+           threads == 1 ? "" : "s", cores, cores == 1 ? "" : "s", omp ? ", OMP_NUM_THREADS=" : "", omp ? omp : "");
 }
 
 /* MNIST (or what --data names), else a synthetic stand-in of its shape; *real says which. */
@@ -222,7 +222,7 @@ static void check_smoke(doctor *d, const cm_train_args *a, cm_dataset *ds, int r
     cfg.epochs = 1;
     cm_status st = run_init_model(a, &sub, align, b[1], &model);
     if (st == CM_OK) {
-        st = train_agreement(b, &sub, &model, &cfg, DOCTOR_SMOKE_STEPS, &g);
+        st = diag_train_agreement(b, &sub, &model, &cfg, DOCTOR_SMOKE_STEPS, &g);
         model_free(&model);
     }
     const char *fix = "run 'clmnist compare' for the tensors that differ; update the driver, or use --backend host";
@@ -231,7 +231,8 @@ static void check_smoke(doctor *d, const cm_train_args *a, cm_dataset *ds, int r
         return;
     }
     report(
-        d, agreement_within(&g, SMOKE_LOSS_TOL, SMOKE_PARAM_TOL) ? DOCTOR_OK : DOCTOR_FAIL, "smoke train", fix, NULL,
+        d, diag_agreement_within(&g, SMOKE_LOSS_TOL, SMOKE_PARAM_TOL) ? DOCTOR_OK : DOCTOR_FAIL, "smoke train", fix,
+        NULL,
         "%d steps of the fast preset (batch %d, seed %llu, one cosine cycle) on %s: test loss host %.6f, device %.6f "
         "(differ by %.1e; tolerance %.0e x max(1, loss)); parameters differ by %.1e relative L2 (tolerance %.0e); "
         "host %.2f s, device %.2f s",
@@ -287,7 +288,7 @@ static void device_checks(doctor *d, const cm_train_args *a, cm_dataset *ds, int
     backend_destroy(dev);
 }
 
-cm_status doctor_run(const doctor_options *o, const cm_train_args *a) {
+cm_status diag_doctor_run(const doctor_options *o, const cm_train_args *a) {
     doctor dd = {o}, *d = &dd;
     cl_device_desc *list;
     int n;

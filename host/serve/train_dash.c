@@ -51,8 +51,8 @@ static cm_status listen_on(cm_train_dash *td, const cm_train_dash_options *o) {
     return CM_OK;
 }
 
-cm_status train_dash_start(cm_train_dash *td, const cm_train_dash_options *o, const cm_dataset *ds,
-                           const cm_split *eval, const cm_backend *b, int epochs, int start_epoch) {
+cm_status dashboard_train_start(cm_train_dash *td, const cm_train_dash_options *o, const cm_dataset *ds,
+                                const cm_split *eval, const cm_backend *b, int epochs, int start_epoch) {
     *td = (cm_train_dash){
         .backend = o->backend, .epochs = epochs, .start_epoch = start_epoch, .note = o->note, .note_ctx = o->note_ctx};
     const char *const *known = run_known_class_names(ds->name, ds->classes);
@@ -79,7 +79,7 @@ cm_status train_dash_start(cm_train_dash *td, const cm_train_dash_options *o, co
     td->status = (cm_dash_status){.state = "starting", .epochs = epochs, .epoch = start_epoch};
     dashboard_status(td->dash, &td->status);
     cm_status st = listen_on(td, o);
-    if (st != CM_OK) train_dash_stop(td);
+    if (st != CM_OK) dashboard_train_stop(td);
     return st;
 }
 
@@ -169,7 +169,7 @@ static void dash_best_kept(void *ctx, int epoch, double accuracy) {
     if (td->inner.best_kept) td->inner.best_kept(td->inner.ctx, epoch, accuracy);
 }
 
-cm_train_observer train_dash_observer(cm_train_dash *td, const cm_train_observer *inner) {
+cm_train_observer dashboard_train_observer(cm_train_dash *td, const cm_train_observer *inner) {
     td->inner = *inner;
     return (cm_train_observer){.ctx = td,
                                .epoch_begin = dash_epoch_begin,
@@ -181,7 +181,7 @@ cm_train_observer train_dash_observer(cm_train_dash *td, const cm_train_observer
                                .best_kept = dash_best_kept};
 }
 
-void train_dash_finish(cm_train_dash *td, cm_status st, const char *path, int stopped) {
+void dashboard_train_finish(cm_train_dash *td, cm_status st, const char *path, int stopped) {
     td->status.state = st == CM_OK ? "done" : "failed";
     td->status.stopped = stopped;
     dashboard_status(td->dash, &td->status);
@@ -205,7 +205,7 @@ void train_dash_finish(cm_train_dash *td, cm_status st, const char *path, int st
     if (td->note) td->note(td->note_ctx, line);
 }
 
-void train_dash_stop(cm_train_dash *td) {
+void dashboard_train_stop(cm_train_dash *td) {
     dashboard_close(td->dash);
     http_server_stop(td->srv);
     dashboard_destroy(td->dash);

@@ -45,13 +45,13 @@ typedef struct {
 } cm_train_dash;
 
 /* Starts the server (its address a note) on a dashboard of ds's evaluated split. */
-cm_status train_dash_start(cm_train_dash *td, const cm_train_dash_options *o, const cm_dataset *ds,
-                           const cm_split *eval, const cm_backend *b, int epochs, int start_epoch);
+cm_status dashboard_train_start(cm_train_dash *td, const cm_train_dash_options *o, const cm_dataset *ds,
+                                const cm_split *eval, const cm_backend *b, int epochs, int start_epoch);
 /* An observer that feeds the dashboard and calls `inner` (which must outlive it). */
-cm_train_observer train_dash_observer(cm_train_dash *td, const cm_train_observer *inner);
+cm_train_observer dashboard_train_observer(cm_train_dash *td, const cm_train_observer *inner);
 /* The run ended (st its status); with the saved model `path` (or NULL), the drawing page serves
- * it (on the server's threads) until train_dash_stop. */
-void train_dash_finish(cm_train_dash *td, cm_status st, const char *path, int stopped);
-void train_dash_stop(cm_train_dash *td);
+ * it (on the server's threads) until dashboard_train_stop. */
+void dashboard_train_finish(cm_train_dash *td, cm_status st, const char *path, int stopped);
+void dashboard_train_stop(cm_train_dash *td);
 
 #endif
