@@ -139,8 +139,8 @@ cm_status cmd_train(int argc, char **argv) {
     cm_command_info info = {"train",
                             CM_CMD_TRAIN,
                             NULL,
-                            "Trains an MLP (784-512-256-10 by default) on the GPU, reports test accuracy and saves "
-                            "the model.",
+                            "Trains an MLP (784-512-256-10 by default) on an OpenCL GPU, else the CPU (--backend "
+                            "auto),\nreports test accuracy and saves the model.",
                             train_extra,
                             on_extra,
                             &f,
