@@ -4,7 +4,7 @@
 # CMakeLists.txt once those targets exist.
 
 set(CLMNIST_LIB_OBJECTS "")
-foreach(layer core dist backend backend_host backend_device backends nn io infer train api)
+foreach(layer core dist backend backend_host backend_device backends nn io infer train serve diag api)
   list(APPEND CLMNIST_LIB_OBJECTS $<TARGET_OBJECTS:clmnist_${layer}>)
 endforeach()
 
@@ -31,7 +31,10 @@ endif()
 # same modules clmnist.pc requires), plus OpenMP, threads, libm and MPI when the build has them.
 set(CLMNIST_PC_REQUIRES OpenCL clblast libcjson libpng libjpeg libcrypto zlib openblas stb)
 pkg_check_modules(CLMNIST_PC_DEPS REQUIRED QUIET ${CLMNIST_PC_REQUIRES})
-set(CLMNIST_PRIVATE_FLAGS -pthread -lm)
+# libmicrohttpd (the training dashboard) by name, not through its pkg-config module: that module's
+# --static flags name GnuTLS's own dependencies (-lunistring, ...), which need -dev packages that
+# nothing else requires; -lmicrohttpd links its shared library, which brings them itself.
+set(CLMNIST_PRIVATE_FLAGS -pthread -lm -lmicrohttpd)
 if(OpenMP_C_FOUND)
   list(APPEND CLMNIST_PRIVATE_FLAGS ${OpenMP_C_FLAGS})
 endif()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # cli_no_opencl.sh: --backend auto (the default) and a machine without OpenCL (issue 24, item 5).
 # With no OpenCL driver (OCL_ICD_VENDORS an empty folder), train, eval, predict, serve and
-# devices work on the host backend; --backend device fails with one line naming the packages and
-# --backend host. With the drivers this machine has, auto picks the host backend unless there is
+# devices work on the host backend; doctor reports the missing OpenCL as a warning and passes when
+# the host backend trains; compare and --backend device fail with one line naming the packages
+# (and --backend host where there is one). With the drivers this machine has, auto picks the host backend unless there is
 # an OpenCL GPU. Usage: cli_no_opencl.sh path/to/clmnist data/mnist
 set -u
 bin=$1
@@ -54,6 +55,21 @@ info = json.load(urllib.request.urlopen(\"http://127.0.0.1:$port/api/model\"))
 sys.exit(0 if info[\"serving\"][\"backend\"] == \"host\" else 1)'"
 kill "$pid"
 wait "$pid"
+
+# doctor: the missing OpenCL is a finding (warn, with the packages), the host backend trains: exit 0.
+"$bin" doctor --data "$data" >doctor.txt 2>&1
+code=$?
+cat doctor.txt
+check "doctor without OpenCL: exit 0, OpenCL a warning naming the packages, the host backend trains" bash -c "\
+    [ $code = 0 ] && grep -q '^warn  opencl .*ocl-icd-libopencl1 pocl-opencl-icd' doctor.txt && \
+    grep -q '^ok    host train ' doctor.txt && grep -q ', 0 fail' doctor.txt"
+# compare, which needs both, says so in one line, naming the packages.
+"$bin" compare "${small[@]}" >out.txt 2>err.txt
+code=$?
+cat err.txt
+check "compare without OpenCL: one line, what it compares, the packages" bash -c "[ $code = 1 ] && \
+    [ \$(grep -c . err.txt) = 1 ] && grep -q 'compare trains on the OpenCL device and on the host backend' err.txt && \
+    grep -q 'ocl-icd-libopencl1 pocl-opencl-icd' err.txt && ! grep -q '^data:' out.txt"
 
 # --backend device explains itself in one line: the packages, and that --backend host works.
 for cmd in "train ${small[*]}" "eval --model m.safetensors --data $data" "predict --model m.safetensors seven.pgm" \

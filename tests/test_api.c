@@ -3,7 +3,9 @@
  * counts, bad training options: an error status and a message naming the problem), what a model
  * describes, evaluate's confusion matrix against its accuracy, predict on pixels against predict
  * on an image file, four threads classifying with one model, and training: its events, a stop
- * from the observer, the model it returns. */
+ * from the observer, the model it returns; a run that reads its own data and saves its model
+ * and report (its notes, the files), and one whose output file cannot be written (it fails
+ * before any data is read). */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -331,8 +333,12 @@ static void test_train_options(void **state) {
     assert_error_names("'colour'");
     assert_int_equal(clmnist_train_options_set(o, "backend", "host"), CLMNIST_ERR_USAGE);
     assert_error_names("clmnist_open");
-    assert_int_equal(clmnist_train_options_set(o, "image-size", "32"), CLMNIST_ERR_USAGE);
-    assert_error_names("clmnist_dataset_open");
+    assert_int_equal(clmnist_train_options_set(o, "checkpoint-every", "0"), CLMNIST_ERR_USAGE);
+    assert_error_names("--checkpoint-every");
+    assert_int_equal(clmnist_train_options_set(o, "serve", "70000"), CLMNIST_ERR_USAGE);
+    assert_error_names("--serve");
+    assert_int_equal(clmnist_train_options_set(o, "no-hint", "maybe"), CLMNIST_ERR_USAGE);
+    assert_error_names("--no-hint");
     assert_int_equal(clmnist_train_options_set(o, "preset", "huge"), CLMNIST_ERR_USAGE);
     assert_error_names("'huge'");
     assert_int_equal(clmnist_train_options_set(NULL, "lr", "0.1"), CLMNIST_ERR_USAGE);
@@ -347,6 +353,18 @@ static void test_train_options(void **state) {
     assert_int_equal(clmnist_train(ctx, ds, o, NULL, NULL, &m), CLMNIST_ERR_USAGE); /* patience without val */
     assert_null(m);
     assert_error_names("val");
+    assert_int_equal(clmnist_train_options_set(o, "patience", "0"), CLMNIST_ERR_USAGE);
+    /* how data is read is the dataset handle's when there is one */
+    clmnist_train_options_free(o);
+    assert_int_equal(clmnist_train_options_new(&o), CLMNIST_OK);
+    assert_int_equal(clmnist_train_options_set(o, "image-size", "32"), CLMNIST_OK);
+    assert_int_equal(clmnist_train(ctx, ds, o, NULL, NULL, &m), CLMNIST_ERR_USAGE);
+    assert_error_names("clmnist_dataset_open");
+    /* the run's file options are checked together, before the work */
+    assert_int_equal(clmnist_train_options_set(o, "resume", "a.safetensors"), CLMNIST_OK);
+    assert_int_equal(clmnist_train_options_set(o, "init", "b.safetensors"), CLMNIST_OK);
+    assert_int_equal(clmnist_train(ctx, NULL, o, NULL, NULL, &m), CLMNIST_ERR_USAGE);
+    assert_error_names("--resume and --init");
     assert_int_equal(clmnist_train(NULL, ds, o, NULL, NULL, &m), CLMNIST_ERR_USAGE);
     assert_error_names("ctx is NULL");
     clmnist_train_options_free(o);
@@ -361,6 +379,7 @@ typedef struct {
 
 static int count_events(void *user, const clmnist_train_event *ev) {
     events *e = user;
+    if (ev->kind != CLMNIST_EVENT_STEP && ev->kind != CLMNIST_EVENT_EPOCH) return 0;
     assert_true(ev->epoch >= 1 && ev->epoch <= ev->epochs);
     assert_true(ev->step >= 1 && ev->step <= ev->steps);
     assert_true(ev->loss > 0.0 && ev->accuracy >= 0.0 && ev->accuracy <= 1.0 && ev->lr > 0.0);
@@ -408,6 +427,76 @@ static void test_train(void **state) {
     clmnist_close(ctx);
 }
 
+/* The notes of a run, one per line. */
+typedef struct {
+    char text[8192];
+    int epochs;
+} notes;
+
+static int keep_notes(void *user, const clmnist_train_event *ev) {
+    notes *n = user;
+    if (ev->kind == CLMNIST_EVENT_EPOCH) {
+        n->epochs++;
+        assert_string_equal(ev->eval_name, "val");
+        assert_true(ev->seconds > 0.0);
+    }
+    if (ev->kind == CLMNIST_EVENT_NOTE) {
+        assert_non_null(ev->text);
+        assert_null(strchr(ev->text, '\n'));
+        size_t len = strlen(n->text);
+        snprintf(n->text + len, sizeof n->text - len, "%s\n", ev->text);
+    }
+    return 0;
+}
+
+/* A run with no dataset reads the data its options name; out and report write their files, and
+ * every line of the run arrives as a note. */
+static void test_train_files(void **state) {
+    clmnist_ctx *ctx = open_host();
+    clmnist_train_options *o = NULL;
+    clmnist_model *m = NULL;
+    char out[512], report[512], expect[600];
+    snprintf(out, sizeof out, "%s", path_of("files.safetensors"));
+    snprintf(report, sizeof report, "%s", path_of("report"));
+    assert_int_equal(clmnist_train_options_new(&o), CLMNIST_OK);
+    assert_int_equal(clmnist_train_options_set(o, "data", path_of("data")), CLMNIST_OK);
+    assert_int_equal(clmnist_train_options_set(o, "layers", "16"), CLMNIST_OK);
+    assert_int_equal(clmnist_train_options_set(o, "epochs", "2"), CLMNIST_OK);
+    assert_int_equal(clmnist_train_options_set(o, "val", "50"), CLMNIST_OK);
+    assert_int_equal(clmnist_train_options_set(o, "out", out), CLMNIST_OK);
+    assert_int_equal(clmnist_train_options_set(o, "report", report), CLMNIST_OK);
+    notes n = {{0}, 0};
+    assert_int_equal(clmnist_train(ctx, NULL, o, keep_notes, &n, &m), CLMNIST_OK);
+    assert_int_equal(n.epochs, 2);
+    snprintf(expect, sizeof expect, "data: %s: 250 training, 50 validation images of 28x28, 10 classes",
+             path_of("data"));
+    assert_non_null(strstr(n.text, expect));
+    assert_non_null(strstr(n.text, "\nbackend: host: "));
+    assert_non_null(strstr(n.text, "\nmodel: flatten-fc16-relu-fc10 "));
+    snprintf(expect, sizeof expect, "\nmodel: saved to %s\n", out);
+    assert_non_null(strstr(n.text, expect));
+    assert_non_null(strstr(n.text, "\ndone: "));
+    /* the saved model is the returned one, evaluated on the held-out test split */
+    clmnist_model *saved = NULL;
+    assert_int_equal(clmnist_model_load(ctx, out, &saved), CLMNIST_OK);
+    assert_string_equal(clmnist_model_meta(saved, "test_accuracy"), clmnist_model_meta(m, "test_accuracy"));
+    snprintf(expect, sizeof expect, "%s/report.html", report);
+    assert_int_equal(access(expect, R_OK), 0);
+    snprintf(expect, sizeof expect, "%s/metrics.jsonl", report);
+    assert_int_equal(access(expect, R_OK), 0);
+    clmnist_model_free(saved);
+    clmnist_model_free(m);
+    /* an output file that cannot be written fails before the data is read: no note at all */
+    n = (notes){{0}, 0};
+    assert_int_equal(clmnist_train_options_set(o, "out", path_of("missing/m.safetensors")), CLMNIST_OK);
+    assert_int_equal(clmnist_train(ctx, NULL, o, keep_notes, &n, &m), CLMNIST_ERR_IO);
+    assert_error_names("missing' does not exist");
+    assert_null(m);
+    assert_string_equal(n.text, "");
+    clmnist_train_options_free(o);
+    clmnist_close(ctx);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version),       cmocka_unit_test(test_open_options),
@@ -415,7 +504,7 @@ int main(void) {
         cmocka_unit_test(test_pixel_counts),  cmocka_unit_test(test_describe),
         cmocka_unit_test(test_evaluate),      cmocka_unit_test(test_pixels_equal_file),
         cmocka_unit_test(test_train_options), cmocka_unit_test(test_concurrent_predict),
-        cmocka_unit_test(test_train),
+        cmocka_unit_test(test_train),         cmocka_unit_test(test_train_files),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

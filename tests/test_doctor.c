@@ -2,10 +2,10 @@
  *  - trainer_memory_estimate equals, byte for byte, what trainer_create then allocates (the
  *    backend's own accounting) for MLPs and a CNN, every optimizer-state count and both feeds;
  *  - the hint's decision (ratio, threshold, invalid times) and the agreement test (tolerances,
- *    NaN) on chosen numbers; train_speed_probe times the steps it was asked to, within its budget;
+ *    NaN) on chosen numbers; diag_speed_probe times the steps it was asked to, within its budget;
  *  - backend_gemm_agreement: 0 between two host backends, the injected error of a GEMM that is
  *    off by a known factor, NaN from one that returns NaN, under 1e-5 for CLBlast on the device;
- *  - train_agreement: bitwise equal between two host backends, a failed check when one GEMM is
+ *  - diag_train_agreement: bitwise equal between two host backends, a failed check when one GEMM is
  *    1% off, within doctor's tolerances between host and device;
  *  - dataset_synthetic: deterministic, every class's band brighter than the rest;
  *  - cl_icd_files on a folder of ICD files, one file and a missing folder; cl_check_program names
@@ -87,36 +87,36 @@ static void test_memory_estimate(void **state) {
 
 static void test_hint_decision(void **state) {
     double r;
-    assert_true(hint_host_faster(0.010, 0.038, CM_HINT_THRESHOLD, &r));
+    assert_true(diag_hint_host_faster(0.010, 0.038, CM_HINT_THRESHOLD, &r));
     assert_float_equal(r, 3.8, 1e-12);
-    assert_true(hint_host_faster(1.0, 1.2, 1.2, &r)); /* the threshold itself counts */
-    assert_false(hint_host_faster(0.010, 0.011, CM_HINT_THRESHOLD, &r));
+    assert_true(diag_hint_host_faster(1.0, 1.2, 1.2, &r)); /* the threshold itself counts */
+    assert_false(diag_hint_host_faster(0.010, 0.011, CM_HINT_THRESHOLD, &r));
     assert_float_equal(r, 1.1, 1e-12);
-    assert_false(hint_host_faster(0.020, 0.010, CM_HINT_THRESHOLD, &r)); /* the device is faster */
+    assert_false(diag_hint_host_faster(0.020, 0.010, CM_HINT_THRESHOLD, &r)); /* the device is faster */
     assert_float_equal(r, 0.5, 1e-12);
     const double bad[][2] = {{0.0, 1.0}, {1.0, 0.0}, {-1.0, 5.0}, {NAN, 1.0}, {1.0, NAN}, {1.0, INFINITY}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         r = 7.0;
-        assert_false(hint_host_faster(bad[i][0], bad[i][1], CM_HINT_THRESHOLD, &r));
+        assert_false(diag_hint_host_faster(bad[i][0], bad[i][1], CM_HINT_THRESHOLD, &r));
         assert_true(r == 0.0);
     }
 }
 
 static void test_agreement_within(void **state) {
     cm_agreement a = {.loss = {0.5, 0.50009}, .param_rel_l2 = 9e-5};
-    assert_true(agreement_within(&a, 1e-4, 1e-4));
+    assert_true(diag_agreement_within(&a, 1e-4, 1e-4));
     a.loss[1] = 0.50011;
-    assert_false(agreement_within(&a, 1e-4, 1e-4));
+    assert_false(diag_agreement_within(&a, 1e-4, 1e-4));
     a = (cm_agreement){.loss = {3.0, 3.00029}, .param_rel_l2 = 0.0}; /* relative to the loss above 1 */
-    assert_true(agreement_within(&a, 1e-4, 1e-4));
+    assert_true(diag_agreement_within(&a, 1e-4, 1e-4));
     a.loss[1] = 3.00031;
-    assert_false(agreement_within(&a, 1e-4, 1e-4));
+    assert_false(diag_agreement_within(&a, 1e-4, 1e-4));
     a = (cm_agreement){.loss = {0.5, 0.5}, .param_rel_l2 = 1.1e-4};
-    assert_false(agreement_within(&a, 1e-4, 1e-4));
+    assert_false(diag_agreement_within(&a, 1e-4, 1e-4));
     a.param_rel_l2 = NAN;
-    assert_false(agreement_within(&a, 1e-4, 1e-4));
+    assert_false(diag_agreement_within(&a, 1e-4, 1e-4));
     a = (cm_agreement){.loss = {0.5, NAN}};
-    assert_false(agreement_within(&a, 1e-4, 1e-4));
+    assert_false(diag_agreement_within(&a, 1e-4, 1e-4));
 }
 
 /* A host backend whose GEMM scales alpha by (1 + gemm_error), or returns NaN when it is NaN. */
@@ -166,21 +166,21 @@ static void test_train_agreement(void **state) {
     cm_train_config cfg = config(CM_OPT_SGD, 0.9f, 64, CM_FEED_AUTO);
     cm_agreement g;
     cm_backend *other = off_backend(0.0), *b[2] = {host, other};
-    assert_int_equal(train_agreement(b, &ds, &m, &cfg, 9, &g), CM_OK); /* 7 steps per epoch: two epochs */
+    assert_int_equal(diag_train_agreement(b, &ds, &m, &cfg, 9, &g), CM_OK); /* 7 steps per epoch: two epochs */
     assert_int_equal(g.steps, 9);
     assert_true(g.param_rel_l2 == 0.0 && g.loss[0] == g.loss[1] && g.loss[0] > 0.0);
     gemm_error = 1e-2;
-    assert_int_equal(train_agreement(b, &ds, &m, &cfg, 9, &g), CM_OK);
+    assert_int_equal(diag_train_agreement(b, &ds, &m, &cfg, 9, &g), CM_OK);
     printf("GEMM 1%% off: parameters %.3g relative L2, losses %.6f %.6f\n", g.param_rel_l2, g.loss[0], g.loss[1]);
     assert_true(g.param_rel_l2 > 1e-3 && g.param_rel_l2 < 1e-1); /* measured 5.3e-3 */
     assert_true(fabs(g.loss[1] - g.loss[0]) > 1e-4);
-    assert_false(agreement_within(&g, 1e-4, 1e-4));
+    assert_false(diag_agreement_within(&g, 1e-4, 1e-4));
     backend_destroy(other);
     if (dev) {
         b[1] = dev;
-        assert_int_equal(train_agreement(b, &ds, &m, &cfg, 9, &g), CM_OK);
+        assert_int_equal(diag_train_agreement(b, &ds, &m, &cfg, 9, &g), CM_OK);
         printf("host vs device: parameters %.3g relative L2, losses %.6f %.6f\n", g.param_rel_l2, g.loss[0], g.loss[1]);
-        assert_true(agreement_within(&g, 1e-4, 1e-4));
+        assert_true(diag_agreement_within(&g, 1e-4, 1e-4));
     }
     model_free(&m);
     dataset_free(&ds);
@@ -196,12 +196,12 @@ static void test_probe(void **state) {
     int timed;
     cm_backend *other = off_backend(0.0), *b[2] = {host, other};
     size_t before = host->bytes_in_use;
-    assert_int_equal(train_speed_probe(b, &ds, &m, &cfg, 2, 5, 10.0, s, &timed), CM_OK);
+    assert_int_equal(diag_speed_probe(b, &ds, &m, &cfg, 2, 5, 10.0, s, &timed), CM_OK);
     assert_int_equal(timed, 5);
     assert_true(s[0] > 0.0 && s[0] < 1.0 && s[1] > 0.0 && s[1] < 1.0);
-    assert_int_equal(train_speed_probe(b, &ds, &m, &cfg, 1, 5, 0.0, s, &timed), CM_OK); /* no budget: one step */
+    assert_int_equal(diag_speed_probe(b, &ds, &m, &cfg, 1, 5, 0.0, s, &timed), CM_OK); /* no budget: one step */
     assert_int_equal(timed, 1);
-    assert_int_equal(train_speed_probe(b, &ds, &m, &cfg, 0, 1000, 10.0, s, &timed), CM_OK);
+    assert_int_equal(diag_speed_probe(b, &ds, &m, &cfg, 0, 1000, 10.0, s, &timed), CM_OK);
     assert_int_equal(timed, CM_PROBE_MAX_STEPS);
     assert_int_equal(host->bytes_in_use, before); /* throwaway trainers */
     assert_int_equal(other->bytes_in_use, 0);

@@ -6,8 +6,6 @@
 
 #include "api_internal.h"
 #include "dataset_source.h"
-#include "parse.h"
-#include "run_options.h"
 
 /* A dataset handle over what dataset_open or the pipeline read. */
 static cm_status wrap(const char *path, const cm_data_options *o, cm_dataset *ds, clmnist_dataset **out) {

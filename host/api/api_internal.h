@@ -16,6 +16,7 @@
 
 struct clmnist_ctx {
     char backend[16];      /* "host" or "device": "auto" resolved at clmnist_open */
+    char why[192];         /* auto: why that one ("auto: no OpenCL GPU"); "" when named */
     char device[API_TEXT]; /* device selector, "" for none */
     int threads, contexts, batch;
     cm_backend *b; /* training's backend, created on first use */
@@ -38,11 +39,12 @@ struct clmnist_dataset {
 };
 
 #define API_TRAIN_OPTIONS 64
+#define API_TRAIN_TEXT 4096 /* a training option's value: a path, an --arch spec (CM_ARCH_TEXT) */
 
 struct clmnist_train_options {
     int n; /* options set, in the order they were set (each name once) */
     char name[API_TRAIN_OPTIONS][32];
-    char value[API_TRAIN_OPTIONS][API_TEXT];
+    char value[API_TRAIN_OPTIONS][API_TRAIN_TEXT];
 };
 
 /* The model's file (layout, parameters, metadata) and predictor. */
@@ -57,6 +59,10 @@ cm_status api_dataset_open(const clmnist_model *model, const cm_pipeline_overrid
                            clmnist_dataset **out);
 /* ctx's backend for training, created on first use. */
 cm_status api_ctx_backend(clmnist_ctx *ctx, cm_backend **out);
+/* Whether a training option is one of how the data is read (data, image-size, preprocess,
+ * test-fraction, transpose); a flag option's value ("1", "yes", ... vs "0", "no", ...). */
+int api_is_data_option(const char *name);
+int api_flag_value(const char *v);
 /* The failure of a call on a NULL argument: CM_ERR_USAGE naming the function and the argument. */
 cm_status api_null(const char *fn, const char *arg);
 /* Calls set(obj, key, value) for each "key=value" of text (',' or ';' separated, spaces trimmed);

@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api_internal.h"
+#include "dist.h"
 #include "parse.h"
 
 _Static_assert(CLMNIST_ERR_USAGE == CM_ERR_USAGE && CLMNIST_ERR_IO == CM_ERR_IO &&
@@ -86,6 +88,18 @@ static cm_status set_ctx_option(void *obj, const char *key, const char *value) {
     return CM_OK;
 }
 
+/* The backend options of ctx; under mpirun (dist.h) each rank of a node its own device (by its
+ * place on the node) and its share of the node's cores. */
+static cm_backend_options backend_options(const clmnist_ctx *c) {
+    const cm_dist *d = dist_world();
+    cm_backend_options bo = {.device = c->device[0] ? c->device : NULL, .threads = c->threads, .slot = d->local_rank};
+    if (d->local_size > 1 && !c->threads) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        bo.threads = cores / d->local_size > 1 ? (int)(cores / d->local_size) : 1;
+    }
+    return bo;
+}
+
 int clmnist_open(const char *options, clmnist_ctx **out) {
     if (!out) return api_null("clmnist_open", "out");
     *out = NULL;
@@ -98,7 +112,7 @@ int clmnist_open(const char *options, clmnist_ctx **out) {
         free(c);
         return st;
     }
-    cm_backend_options bo = {.device = c->device[0] ? c->device : NULL, .threads = c->threads};
+    cm_backend_options bo = backend_options(c);
     cm_backend_choice choice; /* auto decided once, for every model and run of this context */
     st = backend_resolve(c->backend, &bo, &choice);
     if (st != CM_OK) {
@@ -107,6 +121,7 @@ int clmnist_open(const char *options, clmnist_ctx **out) {
     }
     const char *kind = !strcmp(choice.kind, "host") ? "host" : "device"; /* choice.kind may be c->backend */
     snprintf(c->backend, sizeof c->backend, "%s", kind);
+    snprintf(c->why, sizeof c->why, "%s", choice.why);
     *out = c;
     return CM_OK;
 }
@@ -119,8 +134,9 @@ void clmnist_close(clmnist_ctx *ctx) {
 
 cm_status api_ctx_backend(clmnist_ctx *ctx, cm_backend **out) {
     if (!ctx->b) {
-        cm_backend_options bo = {.device = ctx->device[0] ? ctx->device : NULL, .threads = ctx->threads};
+        cm_backend_options bo = backend_options(ctx);
         CM_TRY(backend_create(ctx->backend, &bo, &ctx->b));
+        snprintf(ctx->b->chosen, sizeof ctx->b->chosen, "%s", ctx->why); /* the backend line says why */
     }
     *out = ctx->b;
     return CM_OK;

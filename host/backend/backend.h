@@ -233,9 +233,9 @@ typedef struct {
 
 cm_status backend_host_create(const cm_backend_options *opt, cm_backend **out);
 /* The BLAS behind the host backend's GEMM: "OpenBLAS (core; build configuration)" (host_gemm.c). */
-const char *host_blas_name(void);
+const char *backend_host_blas_name(void);
 /* The threads the host backend uses (OpenMP's maximum now; 1 in a build without OpenMP). */
-int host_thread_count(void);
+int backend_host_threads(void);
 cm_status backend_device_create(const cm_backend_options *opt, cm_backend **out);
 /* Without opening anything: how many OpenCL platforms there are, and whether the device that
  * opt (--device, $CLMNIST_DEVICE, else the first GPU) selects is a GPU. Fails as

@@ -1,6 +1,6 @@
 /* doctor.c: the checks of `clmnist doctor` (doctor.h). The checks themselves are library calls:
  * cl_check.h (ICD files, kernel builds), backend_gemm_agreement, gemm_tune.h (the cache),
- * trainer_memory_estimate and train_agreement (train_check.h). */
+ * trainer_memory_estimate and diag_train_agreement (train_check.h). */
 #include "doctor.h"
 
 #include <math.h>
@@ -58,13 +58,18 @@ static void check_opencl(doctor *d, cl_device_desc **list, int *n) {
     *list = NULL;
     *n = 0;
     cm_status st = cl_platform_count(&platforms);
+    /* without OpenCL the host backend runs everything: a finding, unless --device asked for one */
+    doctor_level missing = d->o->device ? DOCTOR_FAIL : DOCTOR_WARN;
     if (st == CM_OK && platforms == 0)
-        report(d, DOCTOR_FAIL, "opencl", FIX_OPENCL, NULL,
-               "no OpenCL platform: %s %s%s%s; the device checks are skipped",
+        report(d, missing, "opencl", FIX_OPENCL, NULL,
+               "no OpenCL platform: %s %s%s%s; --backend device is unavailable (the device checks are skipped), "
+               "the host backend needs no OpenCL",
                nf > 0 ? "none of the ICD files loads in" : "no ICD file in", where, nf > 0 ? ": " : "",
                nf > 0 ? files : "");
     else if (st != CM_OK || cl_list_devices(list, n) != CM_OK)
-        report(d, DOCTOR_FAIL, "opencl", FIX_OPENCL, NULL, "%s (ICD files in %s: %s); the device checks are skipped",
+        report(d, missing, "opencl", FIX_OPENCL, NULL,
+               "%s (ICD files in %s: %s); --backend device is unavailable (the device checks are skipped), the "
+               "host backend needs no OpenCL",
                cm_last_error(), where, files);
     else
         report(d, DOCTOR_OK, "opencl", NULL, NULL, "%u platform%s, %d device%s; ICD files in %s: %s", platforms,
@@ -181,12 +186,12 @@ static void check_memory(doctor *d, const cm_train_args *a, const cm_dataset *ds
 
 static void check_host(doctor *d) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int threads = host_thread_count();
+    int threads = backend_host_threads();
     const char *omp = getenv("OMP_NUM_THREADS");
     doctor_level lv = cores > 0 && threads < cores ? DOCTOR_WARN : DOCTOR_OK;
     report(d, lv, "host", "unset OMP_NUM_THREADS (or give train --threads N) to use every core", NULL,
-           "BLAS %s, %d OpenMP thread%s on %ld online CPU%s%s%s", host_blas_name(), threads, threads == 1 ? "" : "s",
-           cores, cores == 1 ? "" : "s", omp ? ", OMP_NUM_THREADS=" : "", omp ? omp : "");
+           "BLAS %s, %d OpenMP thread%s on %ld online CPU%s%s%s", backend_host_blas_name(), threads,
+           threads == 1 ? "" : "s", cores, cores == 1 ? "" : "s", omp ? ", OMP_NUM_THREADS=" : "", omp ? omp : "");
 }
 
 /* MNIST (or what --data names), else a synthetic stand-in of its shape; *real says which. */
@@ -217,7 +222,7 @@ static void check_smoke(doctor *d, const cm_train_args *a, cm_dataset *ds, int r
     cfg.epochs = 1;
     cm_status st = run_init_model(a, &sub, align, b[1], &model);
     if (st == CM_OK) {
-        st = train_agreement(b, &sub, &model, &cfg, DOCTOR_SMOKE_STEPS, &g);
+        st = diag_train_agreement(b, &sub, &model, &cfg, DOCTOR_SMOKE_STEPS, &g);
         model_free(&model);
     }
     const char *fix = "run 'clmnist compare' for the tensors that differ; update the driver, or use --backend host";
@@ -226,13 +231,48 @@ static void check_smoke(doctor *d, const cm_train_args *a, cm_dataset *ds, int r
         return;
     }
     report(
-        d, agreement_within(&g, SMOKE_LOSS_TOL, SMOKE_PARAM_TOL) ? DOCTOR_OK : DOCTOR_FAIL, "smoke train", fix, NULL,
+        d, diag_agreement_within(&g, SMOKE_LOSS_TOL, SMOKE_PARAM_TOL) ? DOCTOR_OK : DOCTOR_FAIL, "smoke train", fix,
+        NULL,
         "%d steps of the fast preset (batch %d, seed %llu, one cosine cycle) on %s: test loss host %.6f, device %.6f "
         "(differ by %.1e; tolerance %.0e x max(1, loss)); parameters differ by %.1e relative L2 (tolerance %.0e); "
         "host %.2f s, device %.2f s",
         DOCTOR_SMOKE_STEPS, a->batch, (unsigned long long)a->seed, real ? ds->name : "synthetic data", g.loss[0],
         g.loss[1], fabs(g.loss[1] - g.loss[0]), SMOKE_LOSS_TOL, g.param_rel_l2, SMOKE_PARAM_TOL, g.seconds[0],
         g.seconds[1]);
+}
+
+/* Without an OpenCL device: DOCTOR_SMOKE_STEPS steps of the fast preset on the host backend alone,
+ * which must bring the test loss down from the initial weights' (and keep it finite). */
+static void check_host_train(doctor *d, const cm_train_args *a, cm_dataset *ds, int real, cm_backend *host) {
+    cm_dataset sub = *ds; /* the first batches and test images: borrowed, not freed here */
+    if (sub.train.count > DOCTOR_SMOKE_STEPS * a->batch) sub.train.count = DOCTOR_SMOKE_STEPS * a->batch;
+    if (sub.test.count > SMOKE_TEST) sub.test.count = SMOKE_TEST;
+    cm_model model = {0};
+    cm_trainer *t = NULL;
+    cm_stats before = {0}, after = {0};
+    cm_train_config cfg = run_train_config(a);
+    cfg.epochs = 1;
+    double t0 = timer_now();
+    cm_status st = run_init_model(a, &sub, CM_PARAM_ALIGN_BYTES, host, &model);
+    if (st == CM_OK) st = trainer_create(host, &sub, &model, &cfg, &t);
+    if (st == CM_OK) st = trainer_evaluate(t, &sub.test, &before);
+    if (st == CM_OK) st = trainer_begin_epoch(t, 0);
+    for (int s = 0; s < DOCTOR_SMOKE_STEPS && s < trainer_steps_per_epoch(t) && st == CM_OK; s++)
+        st = trainer_step(t);
+    if (st == CM_OK) st = trainer_evaluate(t, &sub.test, &after);
+    trainer_destroy(t);
+    model_free(&model);
+    const char *fix = "run 'clmnist compare' on a machine with OpenCL, or report the bug with this line";
+    if (st != CM_OK) {
+        report(d, DOCTOR_FAIL, "host train", fix, NULL, "%s", cm_last_error());
+        return;
+    }
+    int learns = isfinite(after.loss) && after.loss < before.loss;
+    report(d, learns ? DOCTOR_OK : DOCTOR_FAIL, "host train", fix, NULL,
+           "%d steps of the fast preset (batch %d, seed %llu) on the host backend, %s: test loss %.4f -> %.4f "
+           "(%.2f s); 'clmnist train' runs here",
+           DOCTOR_SMOKE_STEPS, a->batch, (unsigned long long)a->seed, real ? ds->name : "synthetic data", before.loss,
+           after.loss, timer_now() - t0);
 }
 
 /* The checks that need the selected device, after the platform and kernel checks. */
@@ -248,7 +288,7 @@ static void device_checks(doctor *d, const cm_train_args *a, cm_dataset *ds, int
     backend_destroy(dev);
 }
 
-cm_status doctor_run(const doctor_options *o, const cm_train_args *a) {
+cm_status diag_doctor_run(const doctor_options *o, const cm_train_args *a) {
     doctor dd = {o}, *d = &dd;
     cl_device_desc *list;
     int n;
@@ -262,6 +302,7 @@ cm_status doctor_run(const doctor_options *o, const cm_train_args *a) {
     cm_status st = load_data(d, &ds, &real);
     if (st == CM_OK) st = backend_create("host", NULL, &host);
     if (st == CM_OK && n > 0) device_checks(d, a, &ds, real, host);
+    if (st == CM_OK && n == 0) check_host_train(d, a, &ds, real, host);
     backend_destroy(host);
     dataset_free(&ds);
     return st;

@@ -27,6 +27,6 @@ typedef struct {
 /* Runs every check in order with a's recipe (the fast preset, as `train` with no flags),
  * reporting each. An error is returned only when the checks cannot go on (no memory for the
  * data); a failed check is a report, not an error. */
-cm_status doctor_run(const doctor_options *o, const cm_train_args *a);
+cm_status diag_doctor_run(const doctor_options *o, const cm_train_args *a);
 
 #endif

@@ -10,7 +10,7 @@ static int add_case(gemm_case *out, int n, const char *what, int layer, bool ta,
     return n + 1;
 }
 
-int gemm_model_cases(const cm_layout *L, int B, gemm_case *out) {
+int diag_gemm_cases(const cm_layout *L, int B, gemm_case *out) {
     int n = 0, seen_params = 0;
     for (int i = 0; i < L->nlayers; i++) {
         const cm_layer *l = &L->layers[i];

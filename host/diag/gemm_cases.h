@@ -7,5 +7,5 @@
 
 /* The GEMMs of one training step at batch B (at most 3 * CM_MAX_LAYERS); the input gradient
  * only where a layer before has parameters, as net_backward computes it. */
-int gemm_model_cases(const cm_layout *L, int batch, gemm_case *out);
+int diag_gemm_cases(const cm_layout *L, int batch, gemm_case *out);
 #endif

@@ -21,7 +21,7 @@ static cm_status path_in(char *buf, size_t size, const char *dir, const char *na
     return CM_OK;
 }
 
-cm_status report_begin(const char *dir, int append) {
+cm_status diag_report_begin(const char *dir, int append) {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return cm_fail(CM_ERR_IO, "--report %s: cannot create the directory: %s", dir, strerror(errno));
     char path[4096];
@@ -32,7 +32,7 @@ cm_status report_begin(const char *dir, int append) {
     return CM_OK;
 }
 
-cm_status report_epoch(const char *dir, const cm_epoch_record *r) {
+cm_status diag_report_epoch(const char *dir, const cm_epoch_record *r) {
     char path[4096];
     CM_TRY(path_in(path, sizeof path, dir, "metrics.jsonl"));
     cJSON *o = cJSON_CreateObject();
@@ -314,9 +314,9 @@ static const char *STYLE =
     "circle.s-train,.legend.s-train{fill:#1f77b4}circle.s-test,.legend.s-test{fill:#d62728}"
     ".cell{stroke:#fff}.count{font-size:10px;fill:#111}";
 
-cm_status report_write_html(const char *dir, const char *title, const cm_meta *meta, int with_curves, const cm_eval *ev,
-                            const cm_split *split, const char *const *names) {
-    CM_TRY(report_begin(dir, 1));
+cm_status diag_report_html(const char *dir, const char *title, const cm_meta *meta, int with_curves, const cm_eval *ev,
+                           const cm_split *split, const char *const *names) {
+    CM_TRY(diag_report_begin(dir, 1));
     char path[4096], tmp[4200];
     CM_TRY(path_in(path, sizeof path, dir, "report.html"));
     snprintf(tmp, sizeof tmp, "%s.tmp", path);

@@ -20,12 +20,12 @@ typedef struct {
 } cm_epoch_record;
 
 /* Creates dir if needed; truncates metrics.jsonl unless `append` (resuming a run). */
-cm_status report_begin(const char *dir, int append);
+cm_status diag_report_begin(const char *dir, int append);
 /* Appends one line to dir/metrics.jsonl and flushes it. */
-cm_status report_epoch(const char *dir, const cm_epoch_record *r);
+cm_status diag_report_epoch(const char *dir, const cm_epoch_record *r);
 /* Writes dir/report.html from dir/metrics.jsonl (when with_curves), the evaluation (may be
  * NULL), the examples it refers to (split) and the configuration in meta. */
-cm_status report_write_html(const char *dir, const char *title, const cm_meta *meta, int with_curves, const cm_eval *ev,
-                            const cm_split *split, const char *const *names);
+cm_status diag_report_html(const char *dir, const char *title, const cm_meta *meta, int with_curves, const cm_eval *ev,
+                           const cm_split *split, const char *const *names);
 
 #endif

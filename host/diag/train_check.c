@@ -31,8 +31,8 @@ static double rel_l2(const float *ref, const float *x, size_t n) {
     return den > 0.0 ? sqrt(num / den) : sqrt(num);
 }
 
-cm_status train_agreement(cm_backend *b[2], const cm_dataset *ds, const cm_model *model, const cm_train_config *cfg,
-                          int steps, cm_agreement *out) {
+cm_status diag_train_agreement(cm_backend *b[2], const cm_dataset *ds, const cm_model *model,
+                               const cm_train_config *cfg, int steps, cm_agreement *out) {
     *out = (cm_agreement){.steps = steps};
     size_t n = model->layout.total;
     cm_trainer *t[2] = {NULL, NULL};
@@ -53,7 +53,7 @@ cm_status train_agreement(cm_backend *b[2], const cm_dataset *ds, const cm_model
     return st;
 }
 
-int agreement_within(const cm_agreement *a, double loss_tol, double param_tol) {
+int diag_agreement_within(const cm_agreement *a, double loss_tol, double param_tol) {
     double scale = fabs(a->loss[0]) > 1.0 ? fabs(a->loss[0]) : 1.0;
     return fabs(a->loss[1] - a->loss[0]) <= loss_tol * scale && a->param_rel_l2 <= param_tol;
 }
@@ -79,8 +79,8 @@ static cm_status timed_step(cm_trainer *t, cm_backend *b, int s, double *seconds
     return CM_OK;
 }
 
-cm_status train_speed_probe(cm_backend *b[2], const cm_dataset *ds, const cm_model *model, const cm_train_config *cfg,
-                            int warmup, int steps, double budget_s, double step_s[2], int *timed) {
+cm_status diag_speed_probe(cm_backend *b[2], const cm_dataset *ds, const cm_model *model, const cm_train_config *cfg,
+                           int warmup, int steps, double budget_s, double step_s[2], int *timed) {
     double times[2][CM_PROBE_MAX_STEPS];
     step_s[0] = step_s[1] = 0.0;
     *timed = 0;
@@ -110,7 +110,7 @@ cm_status train_speed_probe(cm_backend *b[2], const cm_dataset *ds, const cm_mod
     return CM_OK;
 }
 
-int hint_host_faster(double host_step_s, double device_step_s, double threshold, double *ratio) {
+int diag_hint_host_faster(double host_step_s, double device_step_s, double threshold, double *ratio) {
     int valid = host_step_s > 0.0 && device_step_s > 0.0 && isfinite(host_step_s) && isfinite(device_step_s);
     *ratio = valid ? device_step_s / host_step_s : 0.0;
     return valid && *ratio >= threshold;

@@ -22,11 +22,11 @@ typedef struct {
 /* Trains model with cfg on b[0] and b[1] (two fresh trainers, the same batches: whole epochs of
  * ds->train as needed) for `steps` steps, then compares their parameters and their loss on
  * ds->test. */
-cm_status train_agreement(cm_backend *b[2], const cm_dataset *ds, const cm_model *model, const cm_train_config *cfg,
-                          int steps, cm_agreement *out);
+cm_status diag_train_agreement(cm_backend *b[2], const cm_dataset *ds, const cm_model *model,
+                               const cm_train_config *cfg, int steps, cm_agreement *out);
 /* 1 when |loss[1] - loss[0]| <= loss_tol * max(1, |loss[0]|) and param_rel_l2 <= param_tol; NaN
  * never agrees. */
-int agreement_within(const cm_agreement *a, double loss_tol, double param_tol);
+int diag_agreement_within(const cm_agreement *a, double loss_tol, double param_tol);
 
 /* Seconds per training step of model with cfg on b[0] and on b[1]: throwaway trainers on the
  * first batches of ds, `warmup` untimed steps each, then up to `steps` timed steps each (at most
@@ -34,10 +34,10 @@ int agreement_within(const cm_agreement *a, double loss_tol, double param_tol);
  * machine, until budget_s has gone by (at least one each). step_s[i] gets the median of b[i]'s
  * steps, *timed the number of steps timed on each. */
 #define CM_PROBE_MAX_STEPS 64
-cm_status train_speed_probe(cm_backend *b[2], const cm_dataset *ds, const cm_model *model, const cm_train_config *cfg,
-                            int warmup, int steps, double budget_s, double step_s[2], int *timed);
+cm_status diag_speed_probe(cm_backend *b[2], const cm_dataset *ds, const cm_model *model, const cm_train_config *cfg,
+                           int warmup, int steps, double budget_s, double step_s[2], int *timed);
 /* The hint's decision: *ratio = device_step_s / host_step_s (0 when either is not a positive
  * finite time); 1 when the host is at least `threshold` times faster. */
-int hint_host_faster(double host_step_s, double device_step_s, double threshold, double *ratio);
+int diag_hint_host_faster(double host_step_s, double device_step_s, double threshold, double *ratio);
 
 #endif

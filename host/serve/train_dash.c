@@ -1,12 +1,10 @@
 /* train_dash.c: `clmnist train --serve` (train_dash.h). */
 #include "train_dash.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "run_options.h"
 #include "serve_assets.h"
@@ -81,24 +79,31 @@ static cm_status listen_on(cm_train_dash *td, const cm_train_dash_options *o) {
                           .metrics_extra = dashboard_metrics,
                           .metrics_ctx = td->dash};
     CM_TRY(http_server_start(&cfg, &td->srv));
-    if (fresh)
-        printf("dashboard: %s is not loopback: the dashboard and its API need this token (printed once; set "
-               "CLMNIST_TOKEN or --token to choose one): open %s://HOST:%d/?token=%s\n",
-               o->bind, o->tls_cert ? "https" : "http", http_server_port(td->srv), token);
+    if (fresh && o->note) {
+        char msg[512];
+        snprintf(msg, sizeof msg,
+                 "dashboard: %s is not loopback: the dashboard and its API need this token (printed once; set "
+                 "CLMNIST_TOKEN or --token to choose one): open %s://HOST:%d/?token=%s",
+                 o->bind, o->tls_cert ? "https" : "http", http_server_port(td->srv), token);
+        o->note(o->note_ctx, msg);
+    }
     const char *shown = !strcmp(o->bind, "0.0.0.0") || !strcmp(o->bind, "::") ? "localhost" : o->bind;
     int v6 = strchr(shown, ':') != NULL;
     snprintf(td->url, sizeof td->url, "http%s://%s%s%s:%d/", o->tls_cert ? "s" : "", v6 ? "[" : "", shown,
              v6 ? "]" : "", http_server_port(td->srv));
-    printf("dashboard: %s (its Stop button, POST /api/stop with the token, or Ctrl-C stops training after the "
-           "current step)\n",
-           td->url);
-    fflush(stdout);
+    char line[320];
+    snprintf(line, sizeof line,
+             "dashboard: %s (its Stop button, POST /api/stop with the token, or Ctrl-C stops training after the "
+             "current step)",
+             td->url);
+    if (o->note) o->note(o->note_ctx, line);
     return CM_OK;
 }
 
-cm_status train_dash_start(cm_train_dash *td, const cm_train_dash_options *o, const cm_dataset *ds,
-                           const cm_split *eval, const cm_backend *b, int epochs, int start_epoch) {
-    *td = (cm_train_dash){.backend = o->backend, .epochs = epochs, .start_epoch = start_epoch};
+cm_status dashboard_train_start(cm_train_dash *td, const cm_train_dash_options *o, const cm_dataset *ds,
+                                const cm_split *eval, const cm_backend *b, int epochs, int start_epoch) {
+    *td = (cm_train_dash){
+        .backend = o->backend, .epochs = epochs, .start_epoch = start_epoch, .note = o->note, .note_ctx = o->note_ctx};
     const char *const *known = run_known_class_names(ds->name, ds->classes);
     static char store[CM_DASH_CLASSES][8];
     static const char *numbers[CM_DASH_CLASSES];
@@ -123,7 +128,7 @@ cm_status train_dash_start(cm_train_dash *td, const cm_train_dash_options *o, co
     td->status = (cm_dash_status){.state = "starting", .epochs = epochs, .epoch = start_epoch};
     dashboard_status(td->dash, &td->status);
     cm_status st = listen_on(td, o);
-    if (st != CM_OK) train_dash_stop(td);
+    if (st != CM_OK) dashboard_train_stop(td);
     return st;
 }
 
@@ -213,7 +218,7 @@ static void dash_best_kept(void *ctx, int epoch, double accuracy) {
     if (td->inner.best_kept) td->inner.best_kept(td->inner.ctx, epoch, accuracy);
 }
 
-cm_train_observer train_dash_observer(cm_train_dash *td, const cm_train_observer *inner) {
+cm_train_observer dashboard_train_observer(cm_train_dash *td, const cm_train_observer *inner) {
     td->inner = *inner;
     return (cm_train_observer){.ctx = td,
                                .epoch_begin = dash_epoch_begin,
@@ -225,7 +230,7 @@ cm_train_observer train_dash_observer(cm_train_dash *td, const cm_train_observer
                                .best_kept = dash_best_kept};
 }
 
-void train_dash_finish(cm_train_dash *td, cm_status st, const char *path, int stopped) {
+void dashboard_train_finish(cm_train_dash *td, cm_status st, const char *path, int stopped) {
     td->status.state = st == CM_OK ? "done" : "failed";
     td->status.stopped = stopped;
     dashboard_status(td->dash, &td->status);
@@ -242,18 +247,14 @@ void train_dash_finish(cm_train_dash *td, cm_status st, const char *path, int st
                              .class_names = td->class_names,
                              .seed = (uint64_t)time(NULL)};
     dashboard_model_ready(td->dash, &td->api, path);
-    printf("dashboard: training is over; draw a digit for %s at %sdraw.html (Ctrl-C stops the server)\n", path,
-           td->url);
-    fflush(stdout);
+    char line[4400];
+    snprintf(line, sizeof line,
+             "dashboard: training is over; draw a digit for %s at %sdraw.html (Ctrl-C stops the server)", path,
+             td->url);
+    if (td->note) td->note(td->note_ctx, line);
 }
 
-void train_dash_serve_until(cm_train_dash *td, int fd) {
-    unsigned char b;
-    while (read(fd, &b, 1) < 0 && errno == EINTR)
-        ;
-}
-
-void train_dash_stop(cm_train_dash *td) {
+void dashboard_train_stop(cm_train_dash *td) {
     dashboard_close(td->dash);
     http_server_stop(td->srv);
     dashboard_destroy(td->dash);

@@ -1,6 +1,6 @@
 /* train_dash.h: `clmnist train --serve`: the dashboard (host/serve/dashboard.h) on an HTTP server
  * while the run trains, fed by an observer wrapped around the terminal's; afterwards the saved
- * model behind serve's API and drawing page until Ctrl-C. */
+ * model behind serve's API and drawing page until the caller stops it. */
 #ifndef CLMNIST_TRAIN_DASH_H
 #define CLMNIST_TRAIN_DASH_H
 #include <signal.h>
@@ -16,10 +16,12 @@ typedef struct {
     const char *bind;
     int port;
     const char *arch, *eval_name, *backend;
-    volatile sig_atomic_t *stop;           /* POST /api/stop sets it */
-    cm_http_listener *listener;            /* bound before the work (http_listen), taken over; NULL: bind, port */
-    const char *token;                     /* --token (else CLMNIST_TOKEN, else random beyond loopback) */
-    const char *tls_cert, *tls_key, *cors; /* --tls-cert, --tls-key, --cors (http_server.h) */
+    volatile sig_atomic_t *stop;               /* POST /api/stop sets it */
+    cm_http_listener *listener;                /* bound before the work (http_listen), taken over; NULL: bind, port */
+    const char *token;                         /* --token (else CLMNIST_TOKEN, else random beyond loopback) */
+    const char *tls_cert, *tls_key, *cors;     /* --tls-cert, --tls-key, --cors (http_server.h) */
+    void (*note)(void *ctx, const char *line); /* the dashboard's lines for the user (its address) */
+    void *note_ctx;
 } cm_train_dash_options;
 
 typedef struct {
@@ -44,18 +46,18 @@ typedef struct {
     cm_predictor *pred;
     cm_serve_api api;
     char url[96];
+    void (*note)(void *ctx, const char *line);
+    void *note_ctx;
 } cm_train_dash;
 
-/* Starts the server (printing its address) on a dashboard of ds's evaluated split. */
-cm_status train_dash_start(cm_train_dash *td, const cm_train_dash_options *o, const cm_dataset *ds,
-                           const cm_split *eval, const cm_backend *b, int epochs, int start_epoch);
+/* Starts the server (its address a note) on a dashboard of ds's evaluated split. */
+cm_status dashboard_train_start(cm_train_dash *td, const cm_train_dash_options *o, const cm_dataset *ds,
+                                const cm_split *eval, const cm_backend *b, int epochs, int start_epoch);
 /* An observer that feeds the dashboard and calls `inner` (which must outlive it). */
-cm_train_observer train_dash_observer(cm_train_dash *td, const cm_train_observer *inner);
+cm_train_observer dashboard_train_observer(cm_train_dash *td, const cm_train_observer *inner);
 /* The run ended (st its status); with the saved model `path` (or NULL), the drawing page serves
- * it until *signalled (a Ctrl-C) becomes nonzero. */
-void train_dash_finish(cm_train_dash *td, cm_status st, const char *path, int stopped);
-/* Waits until the pipe fd gets a byte (a signal handler writes it). */
-void train_dash_serve_until(cm_train_dash *td, int fd);
-void train_dash_stop(cm_train_dash *td);
+ * it (on the server's threads) until dashboard_train_stop. */
+void dashboard_train_finish(cm_train_dash *td, cm_status st, const char *path, int stopped);
+void dashboard_train_stop(cm_train_dash *td);
 
 #endif

@@ -102,7 +102,7 @@ cm_status bench_gemm_table(cm_backend **bk, int nbk, int batch, const cm_layout 
     for (int i = 0; i < nbk; i++)
         fprintf(out, " %10s", bk[i]->kind);
     fprintf(out, "\n");
-    int n = gemm_model_cases(L, B, cases);
+    int n = diag_gemm_cases(L, B, cases);
     for (int c = 0; c < n; c++) {
         fprintf(out, "  %-28s %6d %6d %6d", cases[c].what, cases[c].m, cases[c].n, cases[c].k);
         for (int i = 0; i < nbk; i++) {

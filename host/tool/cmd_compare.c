@@ -134,12 +134,25 @@ static cm_status run(const cm_train_args *a, side s[2], const cm_dataset *ds) {
     return CM_OK;
 }
 
+/* compare has no --backend to fall back on: without OpenCL it says what it is for. */
+static cm_status need_device(const cm_train_args *a) {
+    cm_backend_options bo = {.device = a->device};
+    int platforms = 0, gpu;
+    if (!a->device && backend_device_probe(&bo, &platforms, &gpu) == CM_OK && platforms == 0)
+        return cm_fail(CM_ERR_DEVICE,
+                       "compare trains on the OpenCL device and on the host backend side by side, and needs an "
+                       "OpenCL device: none is installed (Debian: 'apt-get install ocl-icd-libopencl1 "
+                       "pocl-opencl-icd' for the CPU, or ocl-icd-libopencl1 and your GPU vendor's OpenCL driver)");
+    cm_clear_error();
+    return preflight_backend("device", a->device, 0, NULL);
+}
+
 cm_status cmd_compare(int argc, char **argv) {
     cm_train_args a;
     int help;
     CM_TRY(cli_parse(argc, argv, &compare_info, &a, &help, NULL));
     if (help) return CM_OK;
-    CM_TRY(preflight_backend("device", a.device, 0, NULL)); /* before the data */
+    CM_TRY(need_device(&a)); /* before the data */
     cm_dataset ds;
     CM_TRY(run_load_data(&a, &ds));
     cm_backend_options bo = {.device = a.device, .threads = a.threads};

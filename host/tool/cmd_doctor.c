@@ -105,7 +105,7 @@ cm_status cmd_doctor(int argc, char **argv) {
     if (d.json && !(d.checks = cJSON_CreateArray())) return cm_fail(CM_ERR_MEMORY, "out of host memory");
     if (!d.json) printf("clmnist %s doctor\n", CLMNIST_VERSION);
     doctor_options o = {d.device, d.data_dir, report, &d};
-    cm_status st = doctor_run(&o, &a);
+    cm_status st = diag_doctor_run(&o, &a);
     if (st != CM_OK) {
         cJSON_Delete(d.checks);
         return st;

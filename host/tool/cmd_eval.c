@@ -181,7 +181,7 @@ static cm_status eval_show(const eval_args *a, clmnist_model *m, const clmnist_d
         if (st == CM_OK && a->report) {
             char title[256];
             snprintf(title, sizeof title, "clmnist evaluation: %s on %s", a->model, a->data);
-            st = report_write_html(a->report, title, &f->meta, 0, &ev, test, names);
+            st = diag_report_html(a->report, title, &f->meta, 0, &ev, test, names);
             if (st == CM_OK) printf("report: %s/report.html\n", a->report);
         }
         printf("test accuracy: %.2f%%\n", 100.0 * ev.accuracy);

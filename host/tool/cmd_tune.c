@@ -121,7 +121,7 @@ static cm_status tune(cm_backend *dev, cm_backend *host, const cm_train_args *a,
     model_describe(&L, arch, sizeof arch);
     snprintf(tuned_for, sizeof tuned_for, "%s, batch %d", arch, a->batch);
     gemm_case gc[MAX_CASES];
-    int n = gemm_model_cases(&L, a->batch, gc);
+    int n = diag_gemm_cases(&L, a->batch, gc);
     printf("tune: %s on %s\n", tuned_for, dev->device_name);
     tune_view view = {0};
     gemm_search_options so = {o->max_candidates, o->seconds, o->budget, on_progress, &view};

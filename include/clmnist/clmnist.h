@@ -188,31 +188,64 @@ CLMNIST_API void clmnist_eval_result_free(clmnist_eval_result *r);
  * e.g. ("preset", "cnn"), ("arch", "conv32k3p1-relu-pool2-flatten-fc10"), ("epochs", "3"),
  * ("lr", "0.01"), ("optimizer", "adamw"), ("batch", "128"), ("seed", "7"), ("limit", "5000"),
  * ("val", "5000"), ("augment", "shift=2"), ... ('clmnist train --help' lists them). Each value is
- * checked as the command line checks it; "preset" first resets every option to that preset. */
+ * checked as the command line checks it; "preset" first resets every option to that preset.
+ * The run's own options (flags take "1" or "0"):
+ *   out=FILE              save the trained model to FILE (atomically); when that fails (a full
+ *                         disk), to clmnist-rescue-<pid>.safetensors in the working directory (else
+ *                         $TMPDIR), and clmnist_train fails naming that file;
+ *   init=FILE             start from a saved model's weights (its architecture replaces "arch");
+ *                         freeze=SPEC (layers that keep their weights, e.g. "0-5"), reset-head=1;
+ *   checkpoint-every=N, checkpoint=FILE (default checkpoint.safetensors): a checkpoint (model,
+ *                         optimizer state, position) every N epochs and when the run is stopped;
+ *   resume=FILE           continue a checkpoint: its training options replace those set here;
+ *   stop-after=N          end after N epochs of this call (the schedule still spans "epochs");
+ *   patience=N            early stopping on the validation split (needs "val"): keep the best epoch;
+ *   report=DIR            DIR/metrics.jsonl per epoch and DIR/report.html at the end;
+ *   no-hint=1             no speed probe on a CPU OpenCL device (the probe's finding is a note);
+ *   serve=PORT, bind=ADDR a live dashboard on http://ADDR:PORT/ (default 127.0.0.1; port 0: any
+ *                         free one) during the run, and after it the saved model's drawing page,
+ *                         while the observer returns 0 to CLMNIST_EVENT_SERVING;
+ *   data=PATH, image-size, preprocess, test-fraction, transpose: how the data is read, for a run
+ *                         given no dataset (below).
+ * The files a run writes are checked writable, and the dashboard's port bound, before any data is
+ * read. Under mpirun (an MPI build), rank 0 alone writes files and serves the dashboard. */
 CLMNIST_API int clmnist_train_options_new(clmnist_train_options **out);
 CLMNIST_API int clmnist_train_options_set(clmnist_train_options *opts, const char *name, const char *value);
 CLMNIST_API void clmnist_train_options_free(clmnist_train_options *opts);
 
-#define CLMNIST_EVENT_STEP 0  /* during an epoch, about twice a second and after its last step */
+#define CLMNIST_EVENT_STEP 0  /* during an epoch, at most ten times a second and after its last step */
 #define CLMNIST_EVENT_EPOCH 1 /* an epoch is done and evaluated */
+#define CLMNIST_EVENT_NOTE                                                                                             \
+    2 /* a line for the user in text: the backend, the model, checkpoints, the                                         \
+         summary... (what 'clmnist train' prints); the library prints nothing */
+#define CLMNIST_EVENT_SERVING                                                                                          \
+    3 /* "serve": after the run the dashboard serves the saved model; asked                                            \
+         five times a second, nonzero stops it (no observer: no serving) */
 typedef struct {
-    int kind;                        /* CLMNIST_EVENT_STEP or CLMNIST_EVENT_EPOCH */
+    int kind;                        /* CLMNIST_EVENT_*: ignore kinds you do not know */
     int epoch, epochs;               /* 1-based epoch of the planned epochs */
     int step, steps;                 /* steps done of the epoch's steps */
-    double loss, accuracy;           /* training loss and accuracy (0..1) over the epoch so far */
+    double loss, accuracy;           /* training loss and accuracy (0..1) over the epoch so far (read
+                                        about twice a second: STEP events may repeat them) */
     double images_per_second;        /* training speed over the epoch so far */
     double lr;                       /* the learning rate now */
     double eval_loss, eval_accuracy; /* EPOCH: on the test (or validation, with "val") split */
+    double seconds;                  /* training time of the epoch so far (EPOCH: the evaluation excluded) */
+    const char *eval_name;           /* EPOCH: the evaluated split, "test" or "val" */
+    const char *text;                /* NOTE: one line, no newline */
 } clmnist_train_event;
 /* Called on the thread that called clmnist_train; ev is valid during the call only. Return 0 to
  * go on, nonzero to stop the run after the current step (clmnist_train then succeeds with the
- * model as it is). */
+ * model as it is, after a checkpoint of where it stopped with checkpoint-every). */
 typedef int (*clmnist_observer)(void *user, const clmnist_train_event *ev);
 
-/* Trains a new model on ds's training split with opts (NULL: defaults), evaluating on its test
- * split after each epoch, and returns it in *out with its metadata (architecture, data, options,
- * test accuracy) for clmnist_model_save. observer may be NULL. The model's inference contexts are
- * ctx's. Not concurrent with other calls on the same ctx. */
+/* Trains a model on ds's training split with opts (NULL: defaults), evaluating on its test split
+ * after each epoch, and returns it in *out with its metadata (architecture, data, options, test
+ * accuracy) for clmnist_model_save. ds NULL: the data that opts' data options name (default
+ * $CLMNIST_DATA or data/mnist), read after the checks and after "resume" has set the options,
+ * seeded by "seed", as 'clmnist train' reads it. observer may be NULL. The model's inference
+ * contexts are ctx's. out may be NULL: no model handle (and no inference contexts) is made, for a
+ * run whose "out" option saves the model. Not concurrent with other calls on the same ctx. */
 CLMNIST_API int clmnist_train(clmnist_ctx *ctx, const clmnist_dataset *ds, const clmnist_train_options *opts,
                               clmnist_observer observer, void *user, clmnist_model **out);
 

@@ -399,7 +399,7 @@ static const cm_backend_ops host_ops = {
     .profile_read = host_profile_read,
 };
 
-int host_thread_count(void) {
+int backend_host_threads(void) {
 #ifdef _OPENMP
     return omp_get_max_threads();
 #else

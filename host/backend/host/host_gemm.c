@@ -43,7 +43,7 @@ int host_gemm_set_threads(int n) {
     return max_threads();
 }
 
-const char *host_blas_name(void) {
+const char *backend_host_blas_name(void) {
     static char name[160];
     snprintf(name, sizeof name, "OpenBLAS (%s; %s)", openblas_get_corename(), openblas_get_config());
     return name;

@@ -13,6 +13,6 @@ void host_gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, con
 int host_gemm_set_threads(int n);
 
 /* "OpenBLAS 0.3.21 (Haswell, pthread)"-style description of the BLAS in use. */
-const char *host_blas_name(void);
+const char *backend_host_blas_name(void);
 
 #endif
