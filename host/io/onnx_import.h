@@ -11,6 +11,7 @@
 /* The most elements of one weight tensor read (its file is at most CM_ONNX_MAX_FILE bytes). */
 #define ONNX_MAX_NUMEL ((size_t)1 << 28)
 #define ONNX_MAX_CONSTANTS 4096
+#define ONNX_MAX_NODES 4096
 #define ONNX_MAX_CHANNELS 4096
 
 /* Where a layer's tensors come from: float32 data inside the unpacked file. */

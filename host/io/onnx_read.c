@@ -137,14 +137,12 @@ static cm_status collect_constants(onnx_import *im) {
     return CM_OK;
 }
 
-/* The one graph input that is not a constant: float (N, C, H, W) with known C, H, W. */
+/* The first graph input that is not a constant: float (N, C, H, W) with known C, H, W. (Another
+ * one is an error where a node reads it: a weight that is not a constant.) */
 static cm_status find_input(onnx_import *im) {
     const Onnx__ValueInfoProto *in = NULL;
-    for (size_t i = 0; i < im->g->n_input; i++) {
-        if (import_const(im, onnx_str(im->g->input[i]->name))) continue;
-        if (in) return cm_fail(CM_ERR_FORMAT, "%s: the graph has more than one input; clmnist reads one", im->path);
-        in = im->g->input[i];
-    }
+    for (size_t i = 0; i < im->g->n_input && !in; i++)
+        if (!import_const(im, onnx_str(im->g->input[i]->name))) in = im->g->input[i];
     if (!in) return cm_fail(CM_ERR_FORMAT, "%s: the graph has no input", im->path);
     const Onnx__TypeProto *tp = in->type;
     const Onnx__TensorShapeProto *sh =
@@ -175,18 +173,25 @@ static int consumed(const Onnx__GraphProto *g, const Onnx__NodeProto *self, cons
     return 0;
 }
 
+/* Whether op combines values element by element (or concatenates them). */
+static int joins(const char *op) {
+    static const char *const ops[] = {"Add", "Sub", "Mul", "Div", "Sum", "Mean", "Max", "Min", "Concat"};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (!strcmp(op, ops[i])) return 1;
+    return 0;
+}
+
 /* Before the chain is walked: nodes that join two computed values (a branch), and extra outputs
  * (Dropout's mask, MaxPool's indices) that something reads. */
 static cm_status check_chain(const onnx_import *im) {
     const Onnx__GraphProto *g = im->g;
     for (size_t i = 0; i < g->n_node; i++) {
         const Onnx__NodeProto *n = g->node[i];
-        if (!strcmp(onnx_str(n->op_type), "Constant")) continue;
         int computed = 0;
         const char *names[2] = {"", ""};
         for (size_t k = 0; k < n->n_input; k++)
             if (*onnx_str(n->input[k]) && !import_const(im, n->input[k])) names[computed++ ? 1 : 0] = n->input[k];
-        if (computed > 1)
+        if (computed > 1 && joins(onnx_str(n->op_type)))
             return import_node_fail(im, n,
                                     "joins two computed values ('%s' and '%s'): a branch or skip connection; "
                                     "clmnist reads one chain of layers",
@@ -220,6 +225,9 @@ static cm_status check_outputs(onnx_import *im) {
 }
 
 static cm_status walk(onnx_import *im) {
+    if (im->g->n_node > ONNX_MAX_NODES)
+        return cm_fail(CM_ERR_FORMAT, "%s: %zu nodes; clmnist reads graphs of up to %d", im->path, im->g->n_node,
+                       ONNX_MAX_NODES);
     CM_TRY(collect_constants(im));
     CM_TRY(find_input(im));
     CM_TRY(check_chain(im));
