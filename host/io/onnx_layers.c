@@ -314,8 +314,8 @@ static cm_status passthrough(onnx_import *im, const Onnx__NodeProto *n, const ch
     if (!strcmp(op, "Dropout")) { /* inference: the identity; its ratio and training_mode inputs are ignored */
         CM_TRY(known_attrs(im, n, "ratio seed is_test"));
         for (size_t k = 1; k < n->n_input; k++)
-            if (*onnx_str(n->input[k]) && !import_const(im, n->input[k]))
-                return import_node_fail(im, n, "input '%s' must be a constant", n->input[k]);
+            if (*onnx_str(n->input[k]) && !import_const(im, onnx_str(n->input[k])))
+                return import_node_fail(im, n, "input '%s' must be a constant", onnx_str(n->input[k]));
         return CM_OK;
     }
     return known_attrs(im, n, ""); /* Identity */

@@ -190,16 +190,17 @@ static cm_status check_chain(const onnx_import *im) {
         int computed = 0;
         const char *names[2] = {"", ""};
         for (size_t k = 0; k < n->n_input; k++)
-            if (*onnx_str(n->input[k]) && !import_const(im, n->input[k])) names[computed++ ? 1 : 0] = n->input[k];
+            if (*onnx_str(n->input[k]) && !import_const(im, onnx_str(n->input[k])))
+                names[computed++ ? 1 : 0] = onnx_str(n->input[k]);
         if (computed > 1 && joins(onnx_str(n->op_type)))
             return import_node_fail(im, n,
                                     "joins two computed values ('%s' and '%s'): a branch or skip connection; "
                                     "clmnist reads one chain of layers",
                                     names[0], names[1]);
         for (size_t k = 1; k < n->n_output; k++)
-            if (*onnx_str(n->output[k]) && consumed(g, n, n->output[k]))
+            if (*onnx_str(n->output[k]) && consumed(g, n, onnx_str(n->output[k])))
                 return import_node_fail(im, n, "its output '%s' is used; only the first output is supported",
-                                        n->output[k]);
+                                        onnx_str(n->output[k]));
     }
     return CM_OK;
 }
@@ -239,7 +240,8 @@ static cm_status walk(onnx_import *im) {
 
 /* ---- tensors and metadata -------------------------------------------------------------------- */
 
-static cm_status fill_tensor(const onnx_import *im, const cm_tensor *t, const onnx_src *s, float *dst) {
+/* The file's data for tensor t: there, with t's size (a Linear's missing bias is zeros). */
+static cm_status check_tensor(const onnx_import *im, const cm_tensor *t, const onnx_src *s) {
     const cm_layer *l = &im->layers[t->layer];
     if (!s->data) { /* a Linear without bias (Gemm without C, MatMul without Add): zeros */
         if (l->type == CM_LAYER_LINEAR && !strcmp(t->name, "bias")) return CM_OK;
@@ -249,32 +251,41 @@ static cm_status fill_tensor(const onnx_import *im, const cm_tensor *t, const on
     if (s->numel != t->numel)
         return cm_fail(CM_ERR_FORMAT, "%s: layer %d (%s): %s has %zu values; the layers before it need %zu", im->path,
                        t->layer, layer_type_name(l->type), t->name, s->numel, t->numel);
+    return CM_OK;
+}
+
+static void fill_tensor(const cm_tensor *t, const onnx_src *s, float *dst) {
+    if (!s->data) return;
     if (!s->transpose) {
         memcpy(dst, s->data, t->numel * sizeof(float));
-        return CM_OK;
+        return;
     }
     size_t rows = (size_t)t->dims[0], cols = (size_t)t->dims[1]; /* dst (out, in) from (in, out) */
     for (size_t r = 0; r < rows; r++)
         for (size_t c = 0; c < cols; c++)
             memcpy(dst + r * cols + c, s->data + sizeof(float) * (c * rows + r), sizeof(float));
-    return CM_OK;
 }
 
+static const onnx_src *tensor_src(const onnx_import *im, const cm_tensor *t) {
+    const onnx_layer_src *s = &im->src[t->layer];
+    return !strcmp(t->name, "weight")         ? &s->weight
+           : !strcmp(t->name, "bias")         ? &s->bias
+           : !strcmp(t->name, "running_mean") ? &s->mean
+                                              : &s->var;
+}
+
+/* Every tensor checked against the layout before the parameters are allocated: they are then no
+ * larger than the file's weights (plus alignment and zero biases), whatever its shapes claim. */
 static cm_status read_tensors(const onnx_import *im, cm_model_file *out) {
     const cm_layout *L = &out->model.layout;
     cm_tensor ts[CM_MAX_TENSORS];
     int nt = model_tensors(L, ts);
+    for (int k = 0; k < nt; k++)
+        CM_TRY(check_tensor(im, &ts[k], tensor_src(im, &ts[k])));
     out->model.params = calloc(L->total ? L->total : 1, sizeof(float));
     if (!out->model.params) return cm_fail(CM_ERR_MEMORY, "%s: out of memory", im->path);
-    for (int k = 0; k < nt; k++) {
-        const onnx_layer_src *s = &im->src[ts[k].layer];
-        const char *nm = ts[k].name;
-        const onnx_src *src = !strcmp(nm, "weight")         ? &s->weight
-                              : !strcmp(nm, "bias")         ? &s->bias
-                              : !strcmp(nm, "running_mean") ? &s->mean
-                                                            : &s->var;
-        CM_TRY(fill_tensor(im, &ts[k], src, out->model.params + ts[k].offset));
-    }
+    for (int k = 0; k < nt; k++)
+        fill_tensor(&ts[k], tensor_src(im, &ts[k]), out->model.params + ts[k].offset);
     return CM_OK;
 }
 
