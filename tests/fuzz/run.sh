@@ -6,7 +6,7 @@
 # sanitizer report, timeout or out-of-memory leaves its input in BUILD/fuzz-artifacts/<target>/,
 # prints the end of the log, and fails the run; each run's log is BUILD/fuzz-artifacts/<target>.log.
 #
-# usage: tests/fuzz/run.sh [-t SECONDS] BUILD CLMNIST [TARGET...]   (targets: idx arch image model)
+# usage: tests/fuzz/run.sh [-t SECONDS] BUILD CLMNIST [TARGET...]   (targets: idx arch image model onnx)
 set -euo pipefail
 usage() {
     sed -n 's/^# usage: //p' "${BASH_SOURCE[0]}" >&2
@@ -27,13 +27,15 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(idx arch image model)
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bin=$build/tests/fuzz
+# the ONNX reader, where the build has ONNX support (CMake's CLMNIST_WITH_ONNX)
+[ $# -gt 0 ] || [ ! -x "$bin/fuzz_onnx" ] || targets+=(onnx)
 seeds=$build/fuzz-seeds
 [ -d "$seeds" ] || python3 "$here/make_corpus.py" "$seeds" "$clmnist" "$bin/fuzz_seed_jpeg"
 
 failed=()
 for t in "${targets[@]}"; do
     art=$build/fuzz-artifacts/$t
-    mkdir -p "$build/fuzz-corpus/$t" "$art"
+    mkdir -p "$build/fuzz-corpus/$t" "$art" "$seeds/$t"
     log=$art.log
     shopt -s nullglob
     regressions=("$here/crashes/$t"/*)

@@ -169,10 +169,17 @@ def forged(src, d):
     m = onnx.load(src)  # a weight whose data is shorter than its shape
     m.graph.initializer[3].raw_data = m.graph.initializer[3].raw_data[:-4]
     files["short_data"] = m.SerializeToString()
-    nested = b""  # attributes nesting graphs 100 deep (protobuf-c unpacks recursively)
-    for _ in range(100):
-        nested = b"\x2a" + bytes([len(nested)]) + nested if len(nested) < 128 else nested
-    files["deep"] = b"\x08\x07\x3a" + bytes([len(nested) + 2]) + b"\x0a" + bytes([len(nested)]) + nested
+    def field(number, payload):  # a length-delimited protobuf field
+        key, n, size = number << 3 | 2, len(payload), b""
+        while True:
+            size += bytes([n & 0x7F | (0x80 if n > 0x7F else 0)])
+            n >>= 7
+            if not n:
+                return bytes([key]) + size + payload
+    nested = b""  # graph > node > attribute > graph ..., 24000 deep: protobuf-c recurses (stack overflow)
+    for _ in range(8000):
+        nested = field(1, field(5, field(6, nested)))
+    files["deep"] = b"\x08\x07" + field(7, nested)
     for name, data in files.items():
         open(f"{d}/{name}.onnx", "wb").write(data)
     print(f"forged: {len(files)} files in {d}: {', '.join(files)}")
