@@ -22,9 +22,9 @@ cm_status cmd_export(int argc, char **argv) {
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return cm_fail(CM_ERR_USAGE, "clmnist export: unknown option '%s' (see 'clmnist export --help')", argv[i]);
         }
+    if (!onnx_available()) return onnx_export("clmnist export", NULL, NULL); /* says what to install */
     if (argc != 3)
         return cm_fail(CM_ERR_USAGE, "clmnist export: expected MODEL and OUT.onnx (see 'clmnist export --help')");
-    if (!onnx_available()) return onnx_export(argv[2], argv[1], NULL); /* says what to install */
     cm_model_file f;
     CM_TRY(model_file_load(argv[1], CM_PARAM_ALIGN_BYTES, &f));
     cm_status st = onnx_export(argv[2], argv[1], &f);
