@@ -314,8 +314,17 @@ static cm_status set_meta(const onnx_import *im, const Onnx__ModelProto *m, cm_m
     CM_TRY(meta_set(meta, "onnx.producer", "%.200s %.100s", onnx_str(m->producer_name), onnx_str(m->producer_version)));
     if (!meta_get(meta, "pipeline") && !meta_get(meta, "input_preprocess"))
         CM_TRY(meta_set(meta, "input_preprocess", "mnist")); /* images as MNIST's: white ink on black */
-    cm_pipeline p;
-    return pipeline_from_meta(meta, im->path, L, &p); /* a forged pipeline is an error now, not later */
+    cm_pipeline p;                                           /* a forged pipeline is an error now, not later */
+    CM_TRY(pipeline_from_meta(meta, im->path, L, &p));
+    /* the graph's normalisation is the pipeline's: x * 255 scale / std - mean / std */
+    double a = 255.0 * p.scale / p.std, b = -p.mean / p.std;
+    for (int c = 0; c < L->input.c; c++)
+        if (fabs(im->scale[c] - a) > 1e-6 * fabs(a) || fabs(im->shift[c] - b) > 1e-6 * (1.0 + fabs(b)))
+            return cm_fail(CM_ERR_FORMAT,
+                           "%s: metadata 'pipeline' says the input is normalised as x * %g + %g, the graph as x * %g "
+                           "+ %g",
+                           im->path, a, b, im->scale[c], im->shift[c]);
+    return CM_OK;
 }
 
 static cm_status convert(onnx_import *im, const Onnx__ModelProto *m, cm_model_file *out) {

@@ -169,6 +169,14 @@ def forged(src, d):
     m = onnx.load(src)  # a weight whose data is shorter than its shape
     m.graph.initializer[3].raw_data = m.graph.initializer[3].raw_data[:-4]
     files["short_data"] = m.SerializeToString()
+    m = onnx.load(src)  # a normalisation clmnist does not apply (mean 0.5)
+    m.graph.initializer[1].raw_data = np.full(1, 0.5, np.float32).tobytes()
+    files["normalisation"] = m.SerializeToString()
+    m = onnx.load(src)  # metadata_props' pipeline disagreeing with the graph
+    for p in m.metadata_props:
+        if p.key == "pipeline":
+            p.value = p.value.replace('"mean":0', '"mean":0.5')
+    files["pipeline_mismatch"] = m.SerializeToString()
     def field(number, payload):  # a length-delimited protobuf field
         key, n, size = number << 3 | 2, len(payload), b""
         while True:
