@@ -68,3 +68,35 @@ endif()
 
 find_package(OpenMP QUIET COMPONENTS C)
 find_package(Threads REQUIRED)
+
+# ONNX export and import (host/io/onnx_*.c, optional): the C code for onnx.proto is generated at
+# build time by protoc-c from the onnx.proto that libonnx-dev installs, and links libprotobuf-c.
+# -DCLMNIST_ONNX=OFF leaves it out; ON (the default) builds it when all three are found and says
+# which packages are missing otherwise (the `export` command and .onnx models then say so too).
+option(CLMNIST_ONNX "ONNX export and import (protobuf-c-compiler, libprotobuf-c-dev, libonnx-dev)" ON)
+set(CLMNIST_WITH_ONNX OFF)
+set(CLMNIST_ONNX_MISSING "")
+if(CLMNIST_ONNX)
+  find_program(PROTOC_C_EXECUTABLE protoc-c)
+  if(NOT PROTOC_C_EXECUTABLE)
+    list(APPEND CLMNIST_ONNX_MISSING protobuf-c-compiler)
+  endif()
+  pkg_check_modules(PROTOBUF_C QUIET IMPORTED_TARGET libprotobuf-c)
+  if(NOT PROTOBUF_C_FOUND)
+    list(APPEND CLMNIST_ONNX_MISSING libprotobuf-c-dev)
+  endif()
+  find_file(ONNX_PROTO_FILE onnx/onnx.proto PATHS /usr/include /usr/local/include)
+  if(NOT ONNX_PROTO_FILE)
+    list(APPEND CLMNIST_ONNX_MISSING libonnx-dev)
+  endif()
+  if(CLMNIST_ONNX_MISSING)
+    string(REPLACE ";" " " CLMNIST_ONNX_MISSING "${CLMNIST_ONNX_MISSING}")
+    message(WARNING "clmnist: ONNX export/import left out: apt-get install ${CLMNIST_ONNX_MISSING} "
+                    "(or run scripts/bootstrap); -DCLMNIST_ONNX=OFF silences this")
+  else()
+    set(CLMNIST_WITH_ONNX ON)
+  endif()
+else()
+  set(CLMNIST_ONNX_MISSING "protobuf-c-compiler libprotobuf-c-dev libonnx-dev")
+  message(STATUS "clmnist: ONNX export/import off (CLMNIST_ONNX=OFF)")
+endif()

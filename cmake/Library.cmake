@@ -30,6 +30,9 @@ endif()
 # The static library's users link its dependencies themselves: found here through pkg-config (the
 # same modules clmnist.pc requires), plus OpenMP, threads, libm and MPI when the build has them.
 set(CLMNIST_PC_REQUIRES OpenCL clblast libcjson libpng libjpeg libcrypto zlib openblas stb)
+if(CLMNIST_WITH_ONNX)
+  list(APPEND CLMNIST_PC_REQUIRES libprotobuf-c) # ONNX export and import
+endif()
 pkg_check_modules(CLMNIST_PC_DEPS REQUIRED QUIET ${CLMNIST_PC_REQUIRES})
 # libmicrohttpd (the training dashboard) by name, not through its pkg-config module: that module's
 # --static flags name GnuTLS's own dependencies (-lunistring, ...), which need -dev packages that

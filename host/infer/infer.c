@@ -184,3 +184,17 @@ cm_status infer_run(cm_infer *c, const cm_split *split, int32_t *pred, float *pr
     }
     return stats ? stats_from_sums(c->b, c->loss, c->correct, B, split->count, stats) : CM_OK;
 }
+
+cm_status infer_logits(cm_infer *c, const cm_split *split, float *logits) {
+    int B = c->batch, classes = c->L->classes;
+    if ((size_t)split->dim != shape_numel(c->L->input))
+        return cm_fail(CM_ERR_USAGE, "the images have %d pixels; the model expects %zu", split->dim,
+                       shape_numel(c->L->input));
+    for (int32_t r0 = 0, i = 0; r0 < split->count; r0 += B, i++) {
+        int rows = split->count - r0 < B ? split->count - r0 : B;
+        CM_TRY(forward_rows(c, split, r0, rows, i & 1));
+        CM_TRY(backend_download(c->b, net_logits(c->net), 0, logits + (size_t)r0 * classes,
+                                fbytes((size_t)rows * classes)));
+    }
+    return CM_OK;
+}

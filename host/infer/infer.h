@@ -35,6 +35,10 @@ const cm_layout *infer_layout(const cm_infer *c);
  * the same forward pass. Labels must be below the model's classes when stats is wanted. */
 cm_status infer_run(cm_infer *c, const cm_split *split, int32_t *pred, float *probs, cm_stats *stats);
 
+/* Every example's logits (count, classes), as the backend computed them (no softmax): what
+ * tests compare with another runtime's (tests/onnx.sh). */
+cm_status infer_logits(cm_infer *c, const cm_split *split, float *logits);
+
 /* Mean loss and accuracy from per-slot sums (slots floats each) over count examples. */
 cm_status stats_from_sums(cm_backend *b, cm_buf *loss, cm_buf *correct, int slots, int64_t count, cm_stats *out);
 

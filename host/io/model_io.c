@@ -14,6 +14,7 @@
 #include "atomic_file.h"
 #include "file_layout.h"
 #include "modules.h"
+#include "onnx_model.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "model_io.c writes float32 as stored in memory: a little-endian host is required"
@@ -473,7 +474,9 @@ cm_status model_file_load(const char *path, size_t align_bytes, cm_model_file *o
     uint8_t *buf = NULL;
     size_t len = 0;
     CM_TRY(read_whole(path, &buf, &len));
-    cm_status st = model_file_parse(buf, len, path, align_bytes, out);
+    /* an ONNX model (onnx_model.h) loads as the same layers and tensors */
+    cm_status st = onnx_is_onnx(path, buf, len) ? onnx_model_parse(buf, len, path, align_bytes, out)
+                                                : model_file_parse(buf, len, path, align_bytes, out);
     free(buf);
     return st;
 }

@@ -67,6 +67,7 @@ cm_status model_file_save(const char *path, const cm_layout *layout, const float
  * overlapping, missing or unexpected tensors, metadata that disagrees with the tensors) fails
  * with a message naming the file; nothing is read out of bounds. */
 cm_status model_file_load(const char *path, size_t align_bytes, cm_model_file *out);
+/* (An ONNX file, named *.onnx or starting as one, is read by onnx_model_parse instead: onnx_model.h.) */
 /* The same for a file's len bytes held in memory (path names it in errors); model_file_load reads
  * the file and calls it. */
 cm_status model_file_parse(const uint8_t *buf, size_t len, const char *path, size_t align_bytes, cm_model_file *out);

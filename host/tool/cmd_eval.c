@@ -26,13 +26,13 @@ typedef struct {
 } eval_args;
 
 static const cm_extra_option eval_extra[] = {
-    {"model", 1, "  --model FILE      a model saved by 'clmnist train' (safetensors)\n"},
+    {"model", 1, "  --model FILE      a model saved by 'clmnist train' (safetensors), or an ONNX model\n"},
     {"report", 1, "  --report DIR      write DIR/report.html (confusion heat map, worst mistakes)\n"},
     {"batch", 1, "  --batch N         examples per forward pass (default: the model's training batch)\n"},
     {"predictions", 1, "  --predictions F   write each test example's predicted class to F, one per line\n"},
     {NULL, 0, NULL}};
 static const cm_extra_option predict_extra[] = {
-    {"model", 1, "  --model FILE      a model saved by 'clmnist train' (safetensors)\n"},
+    {"model", 1, "  --model FILE      a model saved by 'clmnist train' (safetensors), or an ONNX model\n"},
     {"invert", 1,
      "  --invert MODE     auto (default: invert when the background is light), yes or no; for a\n"
      "                    --preprocess resize model only 'yes' inverts\n"},

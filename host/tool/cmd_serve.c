@@ -32,7 +32,7 @@ typedef struct {
 } serve_args;
 
 static const cm_extra_option serve_extra[] = {
-    {"model", 1, "  --model FILE      a model saved by 'clmnist train' (1x28x28 input)\n"},
+    {"model", 1, "  --model FILE      a model saved by 'clmnist train' (1x28x28 input), or an ONNX model\n"},
     {"port", 1, "  --port N          TCP port (default 8080; 0: any free port, printed)\n"},
     {"bind", 1,
      "  --bind ADDR       numeric address to listen on (default 127.0.0.1: this machine only;\n"

@@ -13,6 +13,7 @@ cm_status cmd_tune(int argc, char **argv);
 cm_status cmd_doctor(int argc, char **argv);
 cm_status cmd_serve(int argc, char **argv);
 cm_status cmd_import(int argc, char **argv);
+cm_status cmd_export(int argc, char **argv);
 cm_status cmd_sweep(int argc, char **argv);
 
 #endif

@@ -28,6 +28,7 @@ static const command commands[] = {
     {"serve", cmd_serve, "serve a model: a web page to draw digits and a JSON API (POST /api/predict)", 0},
     {"sweep", cmd_sweep, "search train flags: random trials, successive halving on --val, the best model", 0},
     {"import", cmd_import, "write an image folder, CSV or EMNIST/KMNIST data as IDX files (+ classes.txt)", 0},
+    {"export", cmd_export, "write a saved model as ONNX (ONNX Runtime, OpenCV, TensorRT, Netron)", 0},
     {"doctor", cmd_doctor, "check this machine (OpenCL, kernels, CLBlast, memory, threads, data) and say what to fix",
      0},
 };

@@ -11,6 +11,7 @@ valid inputs of every kind each parser reads (nothing here is a committed datase
   model  models and checkpoints that clmnist itself trains on a tiny 6x6 dataset (an MLP, a CNN
          with BatchNorm, checkpoints with momentum and with Adam + early stopping), and a format-1
          file written here
+  onnx   the MLP and the CNN of `model`, exported by `clmnist export`
 
 usage: tests/fuzz/make_corpus.py OUT CLMNIST SEED_JPEG
 """
@@ -171,11 +172,21 @@ def serve_body_seeds(out):
         write(f"{out}/{name}", data)
 
 
+def onnx_seeds(out, models, clmnist):
+    """The seed models exported as ONNX (nothing when clmnist was built without ONNX support)."""
+    for name in ("mlp", "cnn"):
+        r = subprocess.run([clmnist, "export", f"{models}/{name}.safetensors", f"{out}/{name}.onnx"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if r.returncode != 0:
+            print(f"make_corpus: {clmnist} export failed (built without ONNX?): no ONNX seeds")
+            return
+
+
 def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__.strip().splitlines()[-1])
     out, clmnist, seed_jpeg = sys.argv[1:]
-    for t in ("idx", "arch", "image", "model", "serve_body"):
+    for t in ("idx", "arch", "image", "model", "serve_body", "onnx"):
         os.makedirs(f"{out}/{t}", exist_ok=True)
     idx_seeds(f"{out}/idx")
     arch_seeds(f"{out}/arch")
@@ -183,7 +194,8 @@ def main():
     serve_body_seeds(f"{out}/serve_body")
     subprocess.run([seed_jpeg, f"{out}/image"], check=True)
     model_seeds(f"{out}/model", os.path.abspath(clmnist))
-    for t in ("idx", "arch", "image", "model", "serve_body"):
+    onnx_seeds(f"{out}/onnx", f"{out}/model", os.path.abspath(clmnist))
+    for t in ("idx", "arch", "image", "model", "serve_body", "onnx"):
         files = os.listdir(f"{out}/{t}")
         print(f"make_corpus: {out}/{t}: {len(files)} seeds, "
               f"{sum(os.path.getsize(f'{out}/{t}/{f}') for f in files)} bytes")

@@ -6,7 +6,7 @@
 # sanitizer report, timeout or out-of-memory leaves its input in BUILD/fuzz-artifacts/<target>/,
 # prints the end of the log, and fails the run; each run's log is BUILD/fuzz-artifacts/<target>.log.
 #
-# usage: tests/fuzz/run.sh [-t SECONDS] BUILD CLMNIST [TARGET...]   (targets: idx arch image model serve_body)
+# usage: tests/fuzz/run.sh [-t SECONDS] BUILD CLMNIST [TARGET...]   (targets: idx arch image model serve_body onnx)
 set -euo pipefail
 usage() {
     sed -n 's/^# usage: //p' "${BASH_SOURCE[0]}" >&2
@@ -27,6 +27,8 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(idx arch image model serve_body)
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bin=$build/tests/fuzz
+# the ONNX reader, where the build has ONNX support (CMake's CLMNIST_WITH_ONNX)
+[ $# -gt 0 ] || [ ! -x "$bin/fuzz_onnx" ] || targets+=(onnx)
 seeds=$build/fuzz-seeds
 # (again when a target's seeds are missing: a build folder from before that target)
 for t in "${targets[@]}"; do
@@ -36,7 +38,7 @@ done
 failed=()
 for t in "${targets[@]}"; do
     art=$build/fuzz-artifacts/$t
-    mkdir -p "$build/fuzz-corpus/$t" "$art"
+    mkdir -p "$build/fuzz-corpus/$t" "$art" "$seeds/$t"
     log=$art.log
     shopt -s nullglob
     regressions=("$here/crashes/$t"/*)
