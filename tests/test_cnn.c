@@ -30,11 +30,11 @@ static void cnn_model(const char *arch, cm_shape input, int classes, size_t alig
     synth_fill_biases(m, seed + 40);
 }
 
-static void test_cnn_gradients_match_finite_differences(void **state) {
+static void cnn_gradients(const char *arch) {
     cm_dataset ds;
     synth_dataset(&ds, 9, 3, 6, 6, 4, 11); /* 9 images of 6x6, 4 classes */
     cm_model m;
-    cnn_model("conv3k3p1-bn-relu-pool2-conv4k3s2p1-relu-flatten-bn-fc4", (cm_shape){1, 6, 6, 0}, 4, 64, 3, &m);
+    cnn_model(arch, (cm_shape){1, 6, 6, 0}, 4, 64, 3, &m);
     const cm_layout *L = &m.layout;
     cm_train_config cfg = {.batch = 9, .lr = 0.01f, .seed = 1, .feed = CM_FEED_RESIDENT};
     cm_trainer *t = synth_train(host, &ds, &m, cfg, 1, 1); /* one step over all 9 examples */
@@ -64,6 +64,11 @@ static void test_cnn_gradients_match_finite_differences(void **state) {
     free(g), free(fd), free(p);
     model_free(&m);
     dataset_free(&ds);
+}
+
+static void test_cnn_gradients_match_finite_differences(void **state) {
+    cnn_gradients("conv3k3p1-bn-relu-pool2-conv4k3s2p1-relu-flatten-bn-fc4");
+    cnn_gradients("conv3k3p1-bn-relu-conv5k3s2p1-relu-gap-bn-fc4"); /* global average pooling */
 }
 
 /* Every tensor of got and ref (layout.total floats) within tol relative L2, or, for a tensor

@@ -197,3 +197,13 @@ cm_status backend_bn_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamm
     NEED(bn_backward);
     TIMED("bn_backward", b->ops->bn_backward(b, dy, x, gamma, save_mean, save_invstd, dx, dgamma, dbeta, s));
 }
+cm_status backend_gap_forward(cm_backend *b, cm_buf *x, cm_buf *y, int planes, int hw) {
+    NEED(gap_forward);
+    if (planes < 1 || hw < 1) return cm_fail(CM_ERR_USAGE, "gap_forward: bad shape (%d planes of %d)", planes, hw);
+    TIMED("gap_forward", b->ops->gap_forward(b, x, y, planes, hw));
+}
+cm_status backend_gap_backward(cm_backend *b, cm_buf *dy, cm_buf *dx, int planes, int hw) {
+    NEED(gap_backward);
+    if (planes < 1 || hw < 1) return cm_fail(CM_ERR_USAGE, "gap_backward: bad shape (%d planes of %d)", planes, hw);
+    TIMED("gap_backward", b->ops->gap_backward(b, dy, dx, planes, hw));
+}

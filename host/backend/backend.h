@@ -167,6 +167,11 @@ typedef struct {
      *   dx (B, C, HW) = gamma save_invstd (dy - dbeta / N - xhat dgamma / N). */
     cm_status (*bn_backward)(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamma, cm_buf *save_mean,
                              cm_buf *save_invstd, cm_buf *dx, cm_buf *dgamma, cm_buf *dbeta, const cm_bn_shape *s);
+    /* Global average pooling (torch.nn.AdaptiveAvgPool2d(1)) over `planes` = B * C planes of hw
+     * values: y (planes) = mean over s of x (planes, hw)[p][s]. Overwrites y. */
+    cm_status (*gap_forward)(cm_backend *b, cm_buf *x, cm_buf *y, int planes, int hw);
+    /* Its backward: dx (planes, hw)[p][s] = dy[p] / hw. Overwrites dx. */
+    cm_status (*gap_backward)(cm_backend *b, cm_buf *dy, cm_buf *dx, int planes, int hw);
 
     /* Optional (NULL where the backend cannot profile): start recording every operation's
      * device time from now (dropping earlier records), or read the totals per operation. */
@@ -185,7 +190,7 @@ typedef struct {
     X(upload) X(download) X(view) X(fill) X(stage_rows) X(gather) X(gather_augment) X(gemm)           \
     X(bias_act) X(relu_backward) X(dropout) X(bias_grad) X(softmax_xent) X(argmax) X(opt_update)       \
     X(max_norm) X(relu) X(im2col) X(col2im) X(cnhw_to_nchw) X(nchw_to_cnhw) X(channel_sum)             \
-    X(maxpool_forward) X(maxpool_backward) X(bn_forward) X(bn_backward)
+    X(maxpool_forward) X(maxpool_backward) X(bn_forward) X(bn_backward) X(gap_forward) X(gap_backward)
 #define CM_BACKEND_SUPPORT_LIST(X) X(destroy) X(alloc) X(release) X(finish) X(profile_reset) X(profile_read)
 /* clang-format on */
 #define CM_BACKEND_MEMBER_ENUM_(name) CM_BACKEND_MEMBER_##name,
@@ -301,6 +306,8 @@ cm_status backend_bn_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *gamma,
                              bool training);
 cm_status backend_bn_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamma, cm_buf *save_mean,
                               cm_buf *save_invstd, cm_buf *dx, cm_buf *dgamma, cm_buf *dbeta, const cm_bn_shape *s);
+cm_status backend_gap_forward(cm_backend *b, cm_buf *x, cm_buf *y, int planes, int hw);
+cm_status backend_gap_backward(cm_backend *b, cm_buf *dy, cm_buf *dx, int planes, int hw);
 /* out_h and out_w from the rest of w; CM_ERR_USAGE (naming what) when the window does not fit. */
 cm_status window_resolve(cm_window *w, const char *what);
 /* C = 0.75 op(A) op(B) - 0.5 C on `ref` and on `b` from the same seeded uniform [-1, 1] inputs (A

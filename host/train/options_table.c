@@ -145,7 +145,7 @@ const cm_option cm_options[] = {
      .help = "an MLP's hidden layer sizes, e.g. 512,256", .set = set_layers, .format = format_layers},
     {"arch", "SPEC", CM_OPT_CUSTOM, 0, .commands = SHAPES, .flags = CM_OPT_SAVED | CM_OPT_SWEEP,
      .help = "any layer sequence, e.g. conv32k5p2-bn-relu-pool2-flatten-fc128-relu-fc10\n"
-             "(conv<C>k<K>[s<S>][p<P>], pool<K>[s<S>], bn, relu, drop<P>, flatten, fc<N>;\n"
+             "(conv<C>k<K>[s<S>][p<P>], pool<K>[s<S>], bn, relu, drop<P>, flatten, gap, fc<N>;\n"
              "see docs/cli.md); replaces --layers and --dropout",
      .set = set_arch, .format = format_arch},
     {"epochs", "N", CM_OPT_INT, OFF(epochs), 1, 100000, .commands = TRAINING, .flags = CM_OPT_SAVED,

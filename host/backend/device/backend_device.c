@@ -36,7 +36,9 @@ const char *const device_kernel_names[K_COUNT] = {"kernel_bias_act",
                                                   "kernel_bn_stats",
                                                   "kernel_bn_normalize",
                                                   "kernel_bn_backward_reduce",
-                                                  "kernel_bn_backward_dx"};
+                                                  "kernel_bn_backward_dx",
+                                                  "kernel_gap_forward",
+                                                  "kernel_gap_backward"};
 
 cm_status cl_build_program(cl_context ctx, cl_device_id dev, const char *device_name, const char **sources,
                            const size_t *lengths, cl_uint count, const char *options, cl_program *out) {
@@ -632,6 +634,8 @@ static const cm_backend_ops device_ops = {
     .maxpool_backward = device_maxpool_backward,
     .bn_forward = device_bn_forward,
     .bn_backward = device_bn_backward,
+    .gap_forward = device_gap_forward,
+    .gap_backward = device_gap_backward,
     .profile_reset = device_profile_reset,
     .profile_read = device_profile_read,
 };

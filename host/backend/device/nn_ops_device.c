@@ -276,3 +276,27 @@ cm_status device_bn_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamma
     ARG(k, 10, s->hw);
     return launch_rows(db, K_BN_BWD_DX, (size_t)s->hw, (size_t)s->batch * s->channels);
 }
+
+cm_status device_gap_forward(cm_backend *b, cm_buf *x, cm_buf *y, int planes, int hw) {
+    device_backend *db = DB(b);
+    CM_TRY(need(x, (size_t)planes * (size_t)hw, "gap_forward", "x"));
+    CM_TRY(need(y, (size_t)planes, "gap_forward", "y"));
+    cl_kernel k = db->k[K_GAP_FWD];
+    ARG_MEM(k, 0, x);
+    ARG_MEM(k, 1, y);
+    ARG(k, 2, planes);
+    ARG(k, 3, hw);
+    return device_launch_1d(db, K_GAP_FWD, (size_t)planes);
+}
+
+cm_status device_gap_backward(cm_backend *b, cm_buf *dy, cm_buf *dx, int planes, int hw) {
+    device_backend *db = DB(b);
+    CM_TRY(need(dy, (size_t)planes, "gap_backward", "dy"));
+    CM_TRY(need(dx, (size_t)planes * (size_t)hw, "gap_backward", "dx"));
+    cl_kernel k = db->k[K_GAP_BWD];
+    ARG_MEM(k, 0, dy);
+    ARG_MEM(k, 1, dx);
+    ARG(k, 2, planes);
+    ARG(k, 3, hw);
+    return device_launch_1d(db, K_GAP_BWD, (size_t)planes * (size_t)hw);
+}

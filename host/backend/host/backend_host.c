@@ -395,6 +395,8 @@ static const cm_backend_ops host_ops = {
     .maxpool_backward = host_maxpool_backward,
     .bn_forward = host_bn_forward,
     .bn_backward = host_bn_backward,
+    .gap_forward = host_gap_forward,
+    .gap_backward = host_gap_backward,
     .profile_reset = host_profile_reset,
     .profile_read = host_profile_read,
 };
