@@ -45,6 +45,12 @@ static const bo_case cases[] = {
     {R(gather_augment), .p = {300, 28, 28, 129, 7, 11, 1}, .atol = 2e-4, .rtol = 1e-4},
     {R(gather_augment), .p = {20, 9, 13, 5, 0, 3, 2}, .atol = 2e-4, .rtol = 1e-4},
     {R(gather_augment), .p = {5, 28, 28, 1, 0, 0, 1}, .atol = 2e-4, .rtol = 1e-4},
+    /* colour (3 planes, one transform), the CIFAR crop alone (checked as a whole-pixel shift) and with the rest */
+    {R(gather_augment), .p = {40, 7, 9, 17, 3, 0, 0, 3}},
+    {R(gather_augment), .p = {40, 7, 9, 17, 3, 5, 1, 3}, .atol = 2e-4, .rtol = 1e-4},
+    {R(gather_augment), .p = {100, 32, 32, 37, 5, 0, 3, 3}},
+    {R(gather_augment), .p = {30, 11, 13, 20, 0, 2, 3, 1}},
+    {R(gather_augment), .p = {60, 32, 32, 33, 1, 7, 4, 3}, .atol = 2e-4, .rtol = 1e-4},
     /* dense layers: C = 0.75 op(A) op(B) - 0.5 C, all four transposes, padded leading dimensions */
     GEMM4(1, 1, 1, 1e-5), GEMM4(7, 10, 33, 5.8e-5), GEMM4(129, 33, 784, 2.8e-4), GEMM4(33, 784, 129, 1.14e-4),
     GEMM4(128, 512, 784, 2.8e-4), GEMM4(10, 256, 7, 2.7e-5),
@@ -131,6 +137,9 @@ static const bo_case cases[] = {
     {R(gap_forward), .p = {33, 3, 169}, .atol = 1e-6, .rtol = 1e-5},
     {R(gap_backward), .p = {1, 1, 1}}, {R(gap_backward), .p = {2, 3, 49}}, {R(gap_backward), .p = {5, 3, 15}},
     {R(gap_backward), .p = {33, 3, 169}},
+    {R(channel_affine), .p = {1, 1, 1}, .atol = 1e-6, .rtol = 1e-6},
+    {R(channel_affine), .p = {7, 3, 1024}, .atol = 1e-6, .rtol = 1e-6},
+    {R(channel_affine), .p = {5, 4, 13}, .atol = 1e-6, .rtol = 1e-6},
     {R(bn_forward), .p = {2, 3, 1, 1}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-5},
     {R(bn_forward), .p = {16, 5, 1, 1}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-5},
     {R(bn_forward), .p = {1, 5, 1, 1}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-5},

@@ -14,7 +14,8 @@ typedef struct {
     int32_t count;   /* number of examples */
     int32_t rows;    /* image height */
     int32_t cols;    /* image width */
-    int32_t dim;     /* rows * cols */
+    int32_t dim;     /* channels * rows * cols */
+    int32_t channels; /* 1 grey, 3 RGB (planar: (C, rows, cols) per image, as CIFAR); 0 reads as 1 */
     uint8_t *images; /* (count, dim) row-major, owned unless `borrowed` */
     uint8_t *labels; /* (count) */
     int borrowed;    /* 1 if images/labels point into another split */
@@ -63,6 +64,11 @@ int dataset_find_file(const char *dir, const char *stem, char *path, size_t path
  * through the classes; named "synthetic". The same seed gives the same bytes. */
 cm_status dataset_synthetic(cm_dataset *ds, int32_t n_train, int32_t n_test, int32_t rows, int32_t cols,
                             int32_t classes, uint64_t seed);
+
+/* A split's channels (1 when the field is 0: splits made before it existed). */
+static inline int split_channels(const cm_split *s) {
+    return s->channels > 1 ? s->channels : 1;
+}
 
 void dataset_free_split(cm_split *split);
 void dataset_free(cm_dataset *ds);

@@ -36,13 +36,17 @@ static cm_status augment_item(char *tok, const char *text, cm_augment *a) {
                  : !strcmp(tok, "rotate") ? &a->rotate
                  : !strcmp(tok, "scale")  ? &a->scale
                  : !strcmp(tok, "flip")   ? &a->flip
+                 : !strcmp(tok, "crop")   ? &a->crop
                                           : NULL;
     if (!dst)
-        return cm_fail(CM_ERR_USAGE, "--augment: unknown transform '%s' (expected shift, rotate, scale or flip)", tok);
+        return cm_fail(CM_ERR_USAGE,
+                       "--augment: unknown transform '%s' (expected shift, rotate, scale, flip or crop)", tok);
     char flag[32];
     snprintf(flag, sizeof flag, "--augment %s", tok);
-    double v, max = dst == &a->shift ? 64.0 : dst == &a->rotate ? 180.0 : dst == &a->scale ? 0.99 : 1.0;
+    double v, max = dst == &a->shift || dst == &a->crop ? 64.0 : dst == &a->rotate ? 180.0 : dst == &a->scale ? 0.99 : 1.0;
     CM_TRY(cm_parse_float(flag, eq + 1, 0.0, max, &v));
+    if (dst == &a->crop && v != (double)(int)v)
+        return cm_fail(CM_ERR_USAGE, "--augment crop=%s: the padding is a whole number of pixels", eq + 1);
     *dst = (float)v;
     return CM_OK;
 }
@@ -61,11 +65,12 @@ static cm_status set_augment(cm_train_args *args, const char *text) {
 
 static void format_augment(const cm_train_args *a, char *buf, size_t size) {
     const cm_augment *g = &a->augment;
-    char f1[32], f2[32], f3[32], f4[32];
-    if (g->shift > 0 || g->rotate > 0 || g->scale > 0 || g->flip > 0)
-        snprintf(buf, size, "shift=%s,rotate=%s,scale=%s%s%s", ffmt(f1, sizeof f1, g->shift),
+    char f1[32], f2[32], f3[32], f4[32], f5[32];
+    if (g->shift > 0 || g->rotate > 0 || g->scale > 0 || g->flip > 0 || g->crop > 0)
+        snprintf(buf, size, "shift=%s,rotate=%s,scale=%s%s%s%s%s", ffmt(f1, sizeof f1, g->shift),
                  ffmt(f2, sizeof f2, g->rotate), ffmt(f3, sizeof f3, g->scale), g->flip > 0 ? ",flip=" : "",
-                 g->flip > 0 ? ffmt(f4, sizeof f4, g->flip) : "");
+                 g->flip > 0 ? ffmt(f4, sizeof f4, g->flip) : "", g->crop > 0 ? ",crop=" : "",
+                 g->crop > 0 ? ffmt(f5, sizeof f5, g->crop) : "");
     else
         snprintf(buf, size, "none");
 }
@@ -183,7 +188,8 @@ const cm_option cm_options[] = {
      .help = "cap the L2 norm of each unit's incoming weights at C (0: off)"},
     {"augment", "SPEC", CM_OPT_CUSTOM, 0, .commands = TRAINING, .flags = CM_OPT_SAVED | CM_OPT_SWEEP,
      .help = "random training-time transforms, e.g. shift=2,rotate=10,scale=0.1\n"
-             "(pixels, degrees, relative size), flip=P (mirror with probability P);\n'none' to turn off",
+             "(pixels, degrees, relative size), flip=P (mirror with probability P), crop=P (pad by P\n"
+             "pixels and cut at random: the CIFAR crop); 'none' to turn off",
      .set = set_augment, .format = format_augment},
     {"seed", "N", CM_OPT_U64, OFF(seed), 0, INT_MAX31, .def = "42", .commands = TRAINING | CM_CMD_IMPORT | CM_CMD_EVAL,
      .flags = CM_OPT_SAVED, .fixed = "every trial trains with the sweep's --seed",

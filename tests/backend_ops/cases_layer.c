@@ -210,3 +210,21 @@ void bo_run_gap_backward(bo_ctx *c, const bo_case *k) {
     c->bytes = 4.0 * (double)(n + planes);
     bo_keep(c, "dx", DX, BO_F32, n, k->atol, k->rtol);
 }
+
+/* p: B, C, HW; x = x mul[c] + add[c] in place, against float64 */
+void bo_run_channel_affine(bo_ctx *c, const bo_case *k) {
+    int B = k->p[0], C = k->p[1], HW = k->p[2];
+    size_t n = (size_t)B * C * HW;
+    bo_shape(c, "B%d C%d HW%d", B, C, HW);
+    float *x = bo_uniform(c, n, 45), *mul = bo_uniform(c, (size_t)C, 46), *add = bo_uniform(c, (size_t)C, 47);
+    for (int ch = 0; ch < C; ch++)
+        mul[ch] = 4.0f + 2.0f * mul[ch]; /* as 1 / std of pixels in [0, 1]: 2 to 6 */
+    cm_buf *X = bo_in(c, x, 4 * n);
+    BO_TIMED(c) BO_OK(c, backend_channel_affine(c->b, X, B, C, HW, mul, add));
+    c->bytes = 8.0 * (double)n;
+    bo_keep(c, "x", X, BO_F32, n, k->atol, k->rtol);
+    double *ref = bo_tmp(c, sizeof(double) * n);
+    for (size_t i = 0; i < n; i++)
+        ref[i] = (double)x[i] * mul[(i / (size_t)HW) % (size_t)C] + add[(i / (size_t)HW) % (size_t)C];
+    if (!c->perf) bo_check64(c, "channel_affine vs float64", c->out[c->nout - 1].v, ref, n, k->atol, k->rtol);
+}

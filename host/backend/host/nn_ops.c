@@ -282,6 +282,22 @@ cm_status host_gap_backward(cm_backend *b, cm_buf *dy, cm_buf *dx, int planes, i
     return CM_OK;
 }
 
+/* ---- input normalisation ---------------------------------------------------------------- */
+cm_status host_channel_affine(cm_backend *b, cm_buf *x, int batch, int channels, int hw, const float *mul,
+                              const float *add) {
+    (void)b;
+    CM_TRY(check_floats(x, (size_t)batch * (size_t)channels * (size_t)hw, "channel_affine", "x"));
+    float *xf = F(x);
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < batch * channels; p++) {
+        const float m = mul[p % channels], a = add[p % channels];
+        float *d = xf + (size_t)p * hw;
+        for (int s = 0; s < hw; s++)
+            d[s] = d[s] * m + a;
+    }
+    return CM_OK;
+}
+
 /* ---- BatchNorm ---------------------------------------------------------------------------- */
 static cm_status check_bn(const cm_bn_shape *s, const char *op) {
     CM_TRY(check_dims(s->batch, s->channels, s->hw, op));
