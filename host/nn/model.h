@@ -75,6 +75,10 @@ typedef struct {
     size_t count;                    /* real trainable parameters (excluding padding and buffers) */
     size_t frozen_count;             /* real parameters of frozen layers */
     size_t align_bytes;              /* tensor alignment used for the layout */
+    /* input normalisation per channel, x = (pixel / 255 - in_mean[c]) / in_std[c] (the model's
+     * input_mean / input_std); normalized 0: none (mean 0, std 1). model_layout clears it. */
+    int normalized;
+    float in_mean[4], in_std[4];
 } cm_layout;
 
 /* One tensor of a layout: layers.{layer}.{name}, PyTorch's shape. */

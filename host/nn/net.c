@@ -368,3 +368,13 @@ cm_status net_max_norm(cm_net *n, float c) {
     }
     return CM_OK;
 }
+
+cm_status net_normalize_input(cm_net *n, int rows) {
+    const cm_layout *L = &n->L;
+    if (!L->normalized) return CM_OK;
+    float mul[4], add[4];
+    int C = L->input.c < 4 ? L->input.c : 4;
+    for (int c = 0; c < C; c++)
+        mul[c] = 1.0f / L->in_std[c], add[c] = -L->in_mean[c] / L->in_std[c];
+    return backend_channel_affine(n->b, n->x, rows, C, L->input.h * L->input.w, mul, add);
+}

@@ -248,7 +248,7 @@ static cm_status adapt_init(cm_train_args *a, train_files *f, const cm_dataset *
     cm_transfer_info info;
     char what[4200];
     snprintf(what, sizeof what, "--init %s", f->init);
-    cm_shape input = {1, ds->train.rows, ds->train.cols, 0};
+    cm_shape input = {split_channels(&ds->train), ds->train.rows, ds->train.cols, 0};
     CM_TRY(transfer_adapt(what, model, input, ds->classes, &o, &info));
     model_describe(&model->layout, a->arch, sizeof a->arch);
     if (info.old_classes != info.new_classes)

@@ -117,6 +117,8 @@ static const char *const preprocesses[] = {"resize", "mnist", NULL};
 static const int preprocess_values[] = {CM_PREP_RESIZE, CM_PREP_MNIST};
 static const char *const transposes[] = {"yes", "no", "auto", NULL};
 static const int transpose_values[] = {CM_TRANSPOSE_YES, CM_TRANSPOSE_NO, CM_TRANSPOSE_AUTO};
+static const char *const channel_names[] = {"auto", "1", "3", NULL};
+static const int channel_values[] = {0, 1, 3};
 
 #define INT_MAX31 2147483647.0
 
@@ -224,6 +226,10 @@ const cm_option cm_options[] = {
     {"transpose", "T", CM_OPT_ENUM, OFF(data.transpose), .choices = transposes, .values = transpose_values,
      .def = "auto", .commands = SHAPES | CM_CMD_IMPORT, .flags = CM_OPT_SAVED, .fixed = FIXED_DATA,
      .help = "yes, no or auto (auto: yes for EMNIST's emnist-* files)"},
+    {"channels", "C", CM_OPT_ENUM, OFF(data.channels), .choices = channel_names, .values = channel_values,
+     .def = "auto", .commands = SHAPES | CM_CMD_IMPORT, .flags = CM_OPT_SAVED, .fixed = FIXED_DATA,
+     .help = "input channels: 1 (grey), 3 (RGB) or auto (3 when the training images have colour;\n"
+             "then grey images among them become RGB)"},
     {"resident", NULL, CM_OPT_FLAG, OFF(feed), CM_FEED_RESIDENT,
      .commands = CM_CMD_TRAIN | CM_CMD_COMPARE | CM_CMD_SWEEP, .fixed = FIXED_BACKEND,
      .help = "keep the whole training set on the device (default when it fits)"},

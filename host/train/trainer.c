@@ -300,6 +300,7 @@ static cm_status load_train_batch(cm_trainer *t, int first, int rows, int steps)
                                       t->labels));
     else
         CM_TRY(backend_gather(t->b, src, src_labels, idx, idx_off, rows, tr->dim, PIXEL_SCALE, x, t->labels));
+    CM_TRY(net_normalize_input(t->net, rows));
     if (!t->resident) { /* upload the next batch while this one computes */
         t->staged = t->step + 1 < steps;
         if (t->staged) CM_TRY(stage_train_batch(t, t->step + 1));
