@@ -47,6 +47,27 @@ if $py -c 'import torch' 2>/dev/null; then
 else
     echo "skip: PyTorch comparison (python3-torch not importable)"
 fi
+# the same set as a folder of colour PNGs: colour kept (auto), or made grey (--channels 1)
+$py "$here/../scripts/make_hue_set.py" "$tmp/huepng" --png --train 600 --test 150 --seed 3 || exit 1
+folder_train() { # folder_train OUT [flags]
+    local out=$1
+    shift
+    "$bin" train --data "$tmp/huepng" --backend host --arch $arch --optimizer adam --lr 0.01 --epochs 3 --batch 32 \
+        --seed 5 --image-size 32 --out "$out" "$@" >"$out.log" 2>&1 || { cat "$out.log" >&2; echo -1; return; }
+    sed -n 's/.*test accuracy: \([0-9.]*\)%.*/\1/p' "$out.log" | tail -1
+}
+fcolour=$(folder_train "$tmp/fcolour.safetensors")
+fgrey=$(folder_train "$tmp/fgrey.safetensors" --channels 1)
+echo "PNG folder: colour model $fcolour%, grey model $fgrey%"
+check "PNG folder: colour model >= 95%" awk -v a="$fcolour" 'BEGIN { exit !(a >= 95) }'
+check "PNG folder: grey model near chance (< 50%)" awk -v a="$fgrey" 'BEGIN { exit !(a >= 0 && a < 50) }'
+check "PNG folder: colour model takes 3x32x32" test "$(meta_of "$tmp/fcolour.safetensors" input_shape)" = 3x32x32
+# mixed grey and colour images in one folder: auto makes the grey ones RGB and says so in one line
+printf 'P5\n32 32\n255\n' >"$tmp/huepng/train/red/grey.pgm"
+head -c 1024 /dev/zero | tr '\0' '\100' >>"$tmp/huepng/train/red/grey.pgm"
+folder_train "$tmp/mixed.safetensors" --epochs 1 >/dev/null
+check "mixed folder: one note line" grep -q "1 grey images among 600 colour ones: made RGB (--channels 1 for grey)" \
+    "$tmp/mixed.safetensors.log"
 # malformed batches: one line each, naming the file
 bad() { # bad NAME EXPECTED: the broken copy in $tmp/NAME fails with EXPECTED
     local out

@@ -311,14 +311,23 @@ static cm_status load_folder(const char *path, const cm_data_options *o, cm_data
     int side = o->image_size ? o->image_size : CM_DEFAULT_IMAGE_SIZE;
     ds->origin.from_images = 1;
     ds->origin.preprocess = o->preprocess;
-    CM_TRY(folder_load(root, *names, *n, NULL, 0, o, side, side, &ds->train));
+    /* colour unless --channels 1 or the MNIST preprocessing (grey by nature); auto keeps it only
+     * when some training image has colour (grey ones among them are then made RGB) */
+    if (o->channels == 3 && o->preprocess == CM_PREP_MNIST)
+        return cm_fail(CM_ERR_USAGE, "--channels 3: --preprocess mnist makes grey images; use --preprocess resize");
+    int channels = o->channels == 1 || o->preprocess == CM_PREP_MNIST ? 1 : 3, colour = 0;
+    CM_TRY(folder_load(root, *names, *n, NULL, 0, o, side, side, channels, &colour, &ds->train));
+    if (channels == 3 && o->channels == 0 && colour == 0) { /* auto, and no colour in sight */
+        CM_TRY(dataset_set_channels(ds, 1));
+        channels = 1;
+    }
     snprintf(test, sizeof test, "%s/test", path);
     *have_test = strcmp(root, path) != 0 && is_dir(test);
     if (!*have_test) return CM_OK;
     char **tnames;
     int tn;
     CM_TRY(folder_classes(test, &tnames, &tn));
-    cm_status st = folder_load(test, tnames, tn, *names, *n, o, side, side, &ds->test);
+    cm_status st = folder_load(test, tnames, tn, *names, *n, o, side, side, channels, NULL, &ds->test);
     dataset_free_names(tnames, tn);
     return st;
 }
