@@ -62,6 +62,12 @@ echo "PNG folder: colour model $fcolour%, grey model $fgrey%"
 check "PNG folder: colour model >= 95%" awk -v a="$fcolour" 'BEGIN { exit !(a >= 95) }'
 check "PNG folder: grey model near chance (< 50%)" awk -v a="$fgrey" 'BEGIN { exit !(a >= 0 && a < 50) }'
 check "PNG folder: colour model takes 3x32x32" test "$(meta_of "$tmp/fcolour.safetensors" input_shape)" = 3x32x32
+# predict takes colour images for a colour model: the test images of each class, by file
+for cls in red green blue; do
+    f=$(ls "$tmp/huepng/test/$cls" | head -1)
+    out=$("$bin" predict --model "$tmp/fcolour.safetensors" --backend host "$tmp/huepng/test/$cls/$f" 2>&1)
+    check "predict: a $cls test image is $cls" grep -q ": $cls (" <<<"$out"
+done
 # mixed grey and colour images in one folder: auto makes the grey ones RGB and says so in one line
 printf 'P5\n32 32\n255\n' >"$tmp/huepng/train/red/grey.pgm"
 head -c 1024 /dev/zero | tr '\0' '\100' >>"$tmp/huepng/train/red/grey.pgm"
