@@ -62,6 +62,23 @@ echo "PNG folder: colour model $fcolour%, grey model $fgrey%"
 check "PNG folder: colour model >= 95%" awk -v a="$fcolour" 'BEGIN { exit !(a >= 95) }'
 check "PNG folder: grey model near chance (< 50%)" awk -v a="$fgrey" 'BEGIN { exit !(a >= 0 && a < 50) }'
 check "PNG folder: colour model takes 3x32x32" test "$(meta_of "$tmp/fcolour.safetensors" input_shape)" = 3x32x32
+# the same batches as a Kaggle-style CSV: label, then 3072 pixels (the three planes in turn)
+$py - "$tmp/hue" "$tmp/huecsv" <<'PY'
+import os, sys
+os.makedirs(sys.argv[2], exist_ok=True)
+for src, dst in (("data_batch_1.bin", "train.csv"), ("test_batch.bin", "test.csv")):
+    b = open(os.path.join(sys.argv[1], src), "rb").read()
+    with open(os.path.join(sys.argv[2], dst), "w") as f:
+        f.write("label," + ",".join(f"pixel{i}" for i in range(3072)) + "\n")
+        for r in range(len(b) // 3073):
+            rec = b[r * 3073:(r + 1) * 3073]
+            f.write(",".join(str(v) for v in rec) + "\n")
+PY
+"$bin" train --data "$tmp/huecsv" --backend host --arch $arch --optimizer adam --lr 0.01 --epochs 3 --batch 32 --seed 5 \
+    --out "$tmp/csv.safetensors" >"$tmp/csv.log" 2>&1
+csvacc=$(sed -n 's/.*test accuracy: \([0-9.]*\)%.*/\1/p' "$tmp/csv.log" | tail -1)
+check "colour CSV: 3x32x32 input" test "$(meta_of "$tmp/csv.safetensors" input_shape)" = 3x32x32
+check "colour CSV: the same accuracy as the batches ($csvacc%)" test "$csvacc" = "$colour"
 # predict takes colour images for a colour model: the test images of each class, by file
 for cls in red green blue; do
     f=$(ls "$tmp/huepng/test/$cls" | head -1)
