@@ -79,6 +79,15 @@ PY
 csvacc=$(sed -n 's/.*test accuracy: \([0-9.]*\)%.*/\1/p' "$tmp/csv.log" | tail -1)
 check "colour CSV: 3x32x32 input" test "$(meta_of "$tmp/csv.safetensors" input_shape)" = 3x32x32
 check "colour CSV: the same accuracy as the batches ($csvacc%)" test "$csvacc" = "$colour"
+# import writes colour data as IDX files whose image file has 4 dimensions (count, 3, rows, cols)
+"$bin" import "$tmp/hue" "$tmp/imported" >/dev/null 2>&1
+check "import: a 4-dimensional image file" $py -c 'import gzip, sys; sys.exit(gzip.open(sys.argv[1]).read(4) != b"\0\0\x08\x04")' \
+    "$tmp/imported/train-images-idx3-ubyte.gz"
+"$bin" train --data "$tmp/imported" --backend host --arch $arch --optimizer adam --lr 0.01 --epochs 3 --batch 32 \
+    --seed 5 --out "$tmp/imp.safetensors" >"$tmp/imp.log" 2>&1
+impacc=$(sed -n 's/.*test accuracy: \([0-9.]*\)%.*/\1/p' "$tmp/imp.log" | tail -1)
+check "imported colour data: 3x32x32 input" test "$(meta_of "$tmp/imp.safetensors" input_shape)" = 3x32x32
+check "imported colour data: the same accuracy as the batches ($impacc%)" test "$impacc" = "$colour"
 # predict takes colour images for a colour model: the test images of each class, by file
 for cls in red green blue; do
     f=$(ls "$tmp/huepng/test/$cls" | head -1)
