@@ -274,6 +274,7 @@ static cm_status prepare_model(cm_train_args *a, train_files *f, cm_backend *b, 
         CM_TRY(run_init_model(a, ds, align, b, &file->model));
     }
     if (f->init) CM_TRY(adapt_init(a, f, ds, &file->model));
+    run_normalisation(ds, &file->model.layout); /* --init, --resume: this data's, as the pipeline records */
     if (f->resume) CM_TRY(transfer_meta_copy(&f->finetune, &file->meta));
     if (f->resume) CM_TRY(same_architecture(a, ds, f->resume, &file->model.layout));
     if (f->start_epoch > a->epochs)
