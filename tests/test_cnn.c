@@ -69,7 +69,7 @@ static void cnn_gradients(const char *arch, int channels) {
 
 static void test_cnn_gradients_match_finite_differences(void **state) {
     cnn_gradients("conv3k3p1-bn-relu-pool2-conv4k3s2p1-relu-flatten-bn-fc4", 1);
-    cnn_gradients("conv3k3p1-bn-relu-conv5k3s2p1-relu-gap-bn-fc4", 1); /* global average pooling */
+    cnn_gradients("conv3k3p1-bn-relu-conv5k3s2p1-relu-gap-bn-fc4", 1);     /* global average pooling */
     cnn_gradients("conv4k3p1-bn-relu-pool2-conv5k3p1-relu-gap-bn-fc4", 3); /* colour input */
 }
 

@@ -99,8 +99,8 @@ typedef struct {
      * of its planes: row0 is the place of row 0 in the global batch (a rank's share starts
      * there; 0 alone). All-zero aug: gather. */
     cm_status (*gather_augment)(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off, int rows,
-                                int channels, int height, int width, float scale, const cm_augment *aug, uint64_t seed, uint64_t step,
-                                uint32_t row0, cm_buf *x, cm_buf *y);
+                                int channels, int height, int width, float scale, const cm_augment *aug, uint64_t seed,
+                                uint64_t step, uint32_t row0, cm_buf *x, cm_buf *y);
     /* C (m, n) = alpha * op(A) op(B) + beta * C; op(A) is (m, k), op(B) is (k, n). */
     cm_status (*gemm)(cm_backend *b, bool trans_a, bool trans_b, int m, int n, int k, float alpha, cm_buf *a, int lda,
                       cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc);
@@ -288,8 +288,8 @@ cm_status backend_stage_rows(cm_backend *b, cm_buf *rows_u8, cm_buf *labels_u8, 
 cm_status backend_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off, int rows,
                          int dim, float scale, cm_buf *x, cm_buf *y);
 cm_status backend_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
-                                 int rows, int channels, int height, int width, float scale, const cm_augment *aug, uint64_t seed,
-                                 uint64_t step, uint32_t row0, cm_buf *x, cm_buf *y);
+                                 int rows, int channels, int height, int width, float scale, const cm_augment *aug,
+                                 uint64_t seed, uint64_t step, uint32_t row0, cm_buf *x, cm_buf *y);
 cm_status backend_gemm(cm_backend *b, bool trans_a, bool trans_b, int m, int n, int k, float alpha, cm_buf *a, int lda,
                        cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc);
 cm_status backend_bias_act(cm_backend *b, cm_buf *y, cm_buf *bias, int rows, int cols, bool relu);

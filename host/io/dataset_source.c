@@ -160,7 +160,8 @@ static cm_status hold_out(const char *path, const cm_data_options *o, cm_dataset
                        o->test_fraction);
     int32_t *perm = malloc(sizeof *perm * (size_t)n);
     uint8_t *pick = calloc((size_t)n, 1);
-    split_builder a = {.s = {.rows = tr->rows, .cols = tr->cols, .dim = tr->dim, .channels = tr->channels}}, b = {.s = a.s};
+    split_builder a = {.s = {.rows = tr->rows, .cols = tr->cols, .dim = tr->dim, .channels = tr->channels}},
+                  b = {.s = a.s};
     cm_status st = perm && pick ? CM_OK : cm_fail(CM_ERR_MEMORY, "out of host memory");
     if (st == CM_OK) {
         cm_rng r;
@@ -406,8 +407,10 @@ cm_status dataset_open(const char *path, const cm_data_options *o, cm_dataset *d
     if (st == CM_OK && split_channels(&ds->train) > 1 && strcmp(kind, "folder") != 0 &&
         ((r.image_size && (r.image_size != ds->train.rows || r.image_size != ds->train.cols)) ||
          r.preprocess == CM_PREP_MNIST))
-        st = cm_fail(CM_ERR_USAGE, "%s: colour images: --image-size and --preprocess mnist work on grey images only "
-                     "(--channels 1 makes them grey)", path);
+        st = cm_fail(CM_ERR_USAGE,
+                     "%s: colour images: --image-size and --preprocess mnist work on grey images only "
+                     "(--channels 1 makes them grey)",
+                     path);
     if (st == CM_OK && strcmp(kind, "folder") != 0 && (r.image_size || r.preprocess == CM_PREP_MNIST)) {
         int side = r.image_size ? r.image_size : 28;
         st = reshape_split(&ds->train, &r, side, side, path, &blank);

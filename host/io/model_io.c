@@ -459,8 +459,9 @@ static cm_status read_normalisation(const cm_meta *m, const char *path, cm_layou
     float mean[4], std[4];
     int nm = number_list(mt, mean), ns = number_list(st, std), C = L->input.c;
     if (nm < 1 || nm != ns || (nm != 1 && nm != C) || C > 4)
-        return cm_fail(CM_ERR_FORMAT, "%s: input_mean '%s' / input_std '%s': expected one number or one per channel (%d)",
-                       path, mt, st, C);
+        return cm_fail(CM_ERR_FORMAT,
+                       "%s: input_mean '%s' / input_std '%s': expected one number or one per channel (%d)", path, mt,
+                       st, C);
     for (int c = 0; c < C; c++) {
         L->in_mean[c] = mean[nm == 1 ? 0 : c], L->in_std[c] = std[nm == 1 ? 0 : c];
         if (!(L->in_std[c] > 0.0f)) return cm_fail(CM_ERR_FORMAT, "%s: input_std '%s' must be above 0", path, st);

@@ -91,7 +91,7 @@ cm_status model_parse_arch(const char *spec, cm_layer *layers, int *nlayers) {
     *nlayers = 0;
     if (!spec || !*spec) return cm_fail(CM_ERR_USAGE, "--arch: empty spec");
     const char *p = spec;
-    int flat = 0; /* BatchNorm's dimensionality follows the layers before it */
+    int flat = 0;                       /* BatchNorm's dimensionality follows the layers before it */
     for (int i = 0, t = 0;; i++, t++) { /* layer i from token t ('gap' gives two layers) */
         const char *dash = strchr(p, '-');
         size_t len = dash ? (size_t)(dash - p) : strlen(p);

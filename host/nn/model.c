@@ -9,9 +9,8 @@
 
 #include "rng.h"
 
-static const char *const type_names[CM_LAYER_TYPES] = {"Linear",      "Conv2d", "MaxPool2d", "BatchNorm1d",
-                                                       "BatchNorm2d", "ReLU",   "Dropout",   "Flatten",
-                                                       "AdaptiveAvgPool2d"};
+static const char *const type_names[CM_LAYER_TYPES] = {
+    "Linear", "Conv2d", "MaxPool2d", "BatchNorm1d", "BatchNorm2d", "ReLU", "Dropout", "Flatten", "AdaptiveAvgPool2d"};
 
 const char *layer_type_name(cm_layer_type type) {
     return type >= 0 && type < CM_LAYER_TYPES ? type_names[type] : "?";
@@ -98,8 +97,8 @@ static cm_status layer_error(const cm_layer *l, int i, cm_shape in, const char *
 /* Output shape of layer l on input `in`, or an error naming it. */
 static cm_status layer_shape(cm_layer *l, int i, cm_shape in) {
     cm_shape o = in;
-    int spatial = l->type == CM_LAYER_CONV2D || l->type == CM_LAYER_MAXPOOL2D ||
-                  l->type == CM_LAYER_BATCHNORM2D || l->type == CM_LAYER_GAP;
+    int spatial = l->type == CM_LAYER_CONV2D || l->type == CM_LAYER_MAXPOOL2D || l->type == CM_LAYER_BATCHNORM2D ||
+                  l->type == CM_LAYER_GAP;
     if (spatial && in.flat) return layer_error(l, i, in, "needs a (C, H, W) input, not a flat vector");
     if ((l->type == CM_LAYER_LINEAR || l->type == CM_LAYER_BATCHNORM1D) && !in.flat)
         return layer_error(l, i, in, "needs a flat input: add 'flatten' before it");

@@ -32,9 +32,9 @@ typedef struct {
     double to_accuracy; /* 0: skip */
     int eval_every;     /* steps between evaluations in the to-accuracy run (0: 4 per epoch) */
     int json;
-    int profile;        /* per-kernel device time of a training step */
+    int profile;             /* per-kernel device time of a training step */
     int syn_c, syn_h, syn_w; /* --synthetic CxHxW: random data of that shape instead of --data (0: off) */
-    char lists[3][256]; /* storage for the parsed lists */
+    char lists[3][256];      /* storage for the parsed lists */
 } bench_opts;
 
 enum {

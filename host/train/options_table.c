@@ -39,11 +39,14 @@ static cm_status augment_item(char *tok, const char *text, cm_augment *a) {
                  : !strcmp(tok, "crop")   ? &a->crop
                                           : NULL;
     if (!dst)
-        return cm_fail(CM_ERR_USAGE,
-                       "--augment: unknown transform '%s' (expected shift, rotate, scale, flip or crop)", tok);
+        return cm_fail(CM_ERR_USAGE, "--augment: unknown transform '%s' (expected shift, rotate, scale, flip or crop)",
+                       tok);
     char flag[32];
     snprintf(flag, sizeof flag, "--augment %s", tok);
-    double v, max = dst == &a->shift || dst == &a->crop ? 64.0 : dst == &a->rotate ? 180.0 : dst == &a->scale ? 0.99 : 1.0;
+    double v, max = dst == &a->shift || dst == &a->crop ? 64.0
+                    : dst == &a->rotate                 ? 180.0
+                    : dst == &a->scale                  ? 0.99
+                                                        : 1.0;
     CM_TRY(cm_parse_float(flag, eq + 1, 0.0, max, &v));
     if (dst == &a->crop && v != (double)(int)v)
         return cm_fail(CM_ERR_USAGE, "--augment crop=%s: the padding is a whole number of pixels", eq + 1);

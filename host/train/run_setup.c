@@ -87,4 +87,3 @@ cm_train_config run_train_config(const cm_train_args *a) {
                            .feed = a->feed};
     return cfg;
 }
-

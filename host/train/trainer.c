@@ -295,9 +295,8 @@ static cm_status load_train_batch(cm_trainer *t, int first, int rows, int steps)
     }
     if (augmenting(t))
         CM_TRY(backend_gather_augment(t->b, src, src_labels, idx, idx_off, rows, split_channels(tr), tr->rows, tr->cols,
-                                      PIXEL_SCALE,
-                                      &t->cfg.augment, t->cfg.seed, (uint64_t)t->global_step, (uint32_t)first, x,
-                                      t->labels));
+                                      PIXEL_SCALE, &t->cfg.augment, t->cfg.seed, (uint64_t)t->global_step,
+                                      (uint32_t)first, x, t->labels));
     else
         CM_TRY(backend_gather(t->b, src, src_labels, idx, idx_off, rows, tr->dim, PIXEL_SCALE, x, t->labels));
     CM_TRY(net_normalize_input(t->net, rows));
