@@ -7,13 +7,17 @@ safetensors.torch.load_file gives the same dict) and rebuilds the network from t
   format 2: the `modules` metadata, one {"type": torch.nn class, ...its constructor arguments}
             per layer: nn.Sequential(*[getattr(nn, m.pop("type"))(**m) for m in modules]);
             input (N, C, H, W) float32 from `input_shape` "CxHxW" and
-            x = (pixel * input_scale - input_mean) / input_std;
+            x = (pixel * input_scale - input_mean) / input_std, per channel when those are
+            comma-separated lists (colour models);
   format 1: (MLPs of the previous release, no `modules`) nn.Sequential(Linear, ReLU, ..., Linear)
             from the tensors "layers.{2l}.weight"; input flattened, pixels / 255.
 It loads the state dict by name (only BatchNorm's num_batches_tracked may be missing), puts the
 model in eval mode (BatchNorm on its running statistics, no dropout), classifies every test image,
 and compares PyTorch's accuracy with the test_accuracy recorded in the file and, with
 --predictions, every predicted class with those `clmnist eval --predictions FILE` wrote.
+
+The test set: DIR/t10k-images-idx3-ubyte (IDX), or DIR/test_batch.bin (CIFAR-10's binary
+batch: 3x32x32 planar RGB records; with --channels 1 models, made grey as clmnist does).
 
 usage: scripts/torch_check.py MODEL.safetensors [--data data/mnist] [--predictions FILE]
 """
@@ -61,11 +65,12 @@ def build_v2(meta):
     model = nn.Sequential(*[getattr(nn, m.pop("type"))(**m) for m in modules])
     shape = [int(s) for s in meta["input_shape"].split("x")]
     scale = float(meta.get("input_scale", 1.0 / 255.0))
-    mean, std = float(meta.get("input_mean", 0.0)), float(meta.get("input_std", 1.0))
+    mean = torch.tensor([float(v) for v in str(meta.get("input_mean", "0")).split(",")], dtype=torch.float32)
+    std = torch.tensor([float(v) for v in str(meta.get("input_std", "1")).split(",")], dtype=torch.float32)
 
-    def transform(pixels):  # uint8 (N, H, W) -> float32 (N, C, H, W)
-        x = pixels.reshape(-1, *shape).to(torch.float32)
-        return (x * scale - mean) / std
+    def transform(pixels):  # uint8 (N, H, W) or (N, C, H, W) -> float32 (N, C, H, W)
+        x = pixels.reshape(-1, *shape).to(torch.float32) * torch.tensor(scale, dtype=torch.float32)
+        return (x - mean.reshape(1, -1, 1, 1)) / std.reshape(1, -1, 1, 1)
 
     return model, transform
 
@@ -116,8 +121,17 @@ def main():
     args = ap.parse_args()
 
     model, transform, desc, meta = load_model(args.model)
-    x = transform(read_idx(os.path.join(args.data, "t10k-images-idx3-ubyte")))
-    y = read_idx(os.path.join(args.data, "t10k-labels-idx1-ubyte")).long()
+    cifar = os.path.join(args.data, "test_batch.bin")
+    if os.path.exists(cifar):
+        raw = torch.frombuffer(bytearray(open(cifar, "rb").read()), dtype=torch.uint8).reshape(-1, 3073)
+        y, pixels = raw[:, 0].long(), raw[:, 1:].reshape(-1, 3, 32, 32)
+        if meta.get("input_shape", "").startswith("1x"):  # clmnist's grey: luma (77, 150, 29) / 256
+            p = pixels.to(torch.int32)
+            pixels = ((p[:, 0] * 77 + p[:, 1] * 150 + p[:, 2] * 29) >> 8).to(torch.uint8)
+        x = transform(pixels)
+    else:
+        x = transform(read_idx(os.path.join(args.data, "t10k-images-idx3-ubyte")))
+        y = read_idx(os.path.join(args.data, "t10k-labels-idx1-ubyte")).long()
     with torch.no_grad():
         logits = model(x)
     pred = logits.argmax(dim=1)

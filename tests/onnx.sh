@@ -39,7 +39,8 @@ train=("$clmnist" train --backend host --threads 2 --data "$data" --limit 2000 -
 one_line() { [ "$(wc -l <"$1")" = 1 ] && grep -q '^clmnist: error: ' "$1"; }
 
 # ---- 1. export: checker, ONNX Runtime against clmnist, import, export again ---------------------
-specs=("mlp --layers 128" "cnn --preset cnn" "bn_drop --arch flatten-fc128-bn-relu-drop0.3-fc64-relu-drop0.2-fc10")
+specs=("mlp --layers 128" "cnn --preset cnn" "bn_drop --arch flatten-fc128-bn-relu-drop0.3-fc64-relu-drop0.2-fc10"
+    "gap --arch conv8k3p1-bn-relu-pool2-conv16k3p1-relu-gap-fc10")
 # the sanitizer pass (.ci/run) leaves out the cnn preset, slow there; a small CNN keeps every layer type
 [ -z "${CLMNIST_SANITIZER_PASS:-}" ] || specs[1]="cnn --arch conv4k5-bn-relu-pool2-flatten-fc10"
 for spec in "${specs[@]}"; do
@@ -63,6 +64,33 @@ for spec in "${specs[@]}"; do
     check "$name: export, import, export: the same tensors bit for bit" bash -c \
         "'$clmnist' export '$m.onnx' '$m.again.onnx' >/dev/null && $py '$here/onnx/onnx_tests.py' same-tensors '$m.onnx' '$m.again.onnx'"
 done
+
+# ---- 1b. a colour network (3 channels, per-channel normalisation in the graph) -----------------
+# the hue set of tests/colour.sh, imported as IDX (4-dimensional image files) so that ort_run.js
+# reads its test images as clmnist does
+c=$tmp/colour
+if $py "$here/../scripts/make_hue_set.py" "$c.src" --train 300 --test 100 --seed 5 >/dev/null &&
+    "$clmnist" import "$c.src" "$c.idx" >/dev/null 2>&1; then
+    "$clmnist" train --backend host --threads 2 --data "$c.idx" --epochs 2 --seed 7 \
+        --arch conv8k3p1-bn-relu-pool2-gap-fc3 --out "$c.safetensors" >"$c.train.log" 2>&1 || cat "$c.train.log"
+    check "colour: the model takes 3 channels and normalises them" bash -c \
+        "[ '$(meta_of "$c.safetensors" input_shape 2>/dev/null)' = 3x32x32 ] && [ -n '$(meta_of "$c.safetensors" input_std 2>/dev/null)' ]"
+    check "colour: export" "$clmnist" export "$c.safetensors" "$c.onnx"
+    check "colour: onnx.checker (full_check)" helper check "$c.onnx"
+    "$clmnist" eval --backend host --data "$c.idx" --model "$c.safetensors" --predictions "$c.pred" >/dev/null 2>&1
+    "$clmnist" eval --backend host --data "$c.idx" --model "$c.onnx" --predictions "$c.onnx.pred" >/dev/null 2>&1
+    check "colour: eval --model colour.onnx gives the safetensors file's predictions" cmp -s "$c.pred" "$c.onnx.pred"
+    "$logits" "$c.safetensors" "$c.idx" "$c.clmnist.f32" >/dev/null
+    if [ $ort = 1 ]; then
+        check "colour: ONNX Runtime runs it" node "$here/onnx/ort_run.js" "$c.onnx" "$c.idx/t10k-images-idx3-ubyte.gz" "$c.ort.f32"
+        check "colour: ONNX Runtime: eval's class for every test image, logits within 1e-4" \
+            helper compare "$c.ort.f32" "$c.clmnist.f32" 3 "$c.pred"
+    fi
+    check "colour: export, import, export: the same tensors bit for bit" bash -c \
+        "'$clmnist' export '$c.onnx' '$c.again.onnx' >/dev/null && $py '$here/onnx/onnx_tests.py' same-tensors '$c.onnx' '$c.again.onnx'"
+else
+    check "colour: the synthetic hue set is made and imported" false
+fi
 
 # ---- 2. a PyTorch model in: eval, fine-tuning ---------------------------------------------------
 if $py -c 'import torch' 2>/dev/null; then

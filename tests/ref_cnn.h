@@ -78,6 +78,16 @@ static void ref_maxpool(const cm_layer *l, const double *x, int n, double *y) {
             }
 }
 
+static void ref_gap(const cm_layer *l, const double *x, int n, double *y) {
+    size_t hw = (size_t)l->in.h * (size_t)l->in.w;
+    for (size_t bc = 0; bc < (size_t)n * (size_t)l->in.c; bc++) {
+        double s = 0.0;
+        for (size_t k = 0; k < hw; k++)
+            s += x[bc * hw + k];
+        y[bc] = s / (double)hw;
+    }
+}
+
 static void ref_linear(const cm_layer *l, const double *p, const double *x, int n, double *y) {
     size_t in = shape_numel(l->in);
     for (int b = 0; b < n; b++)
@@ -106,6 +116,7 @@ static __attribute__((unused)) double ref_cnn_loss(const cm_layout *L, const dou
         case CM_LAYER_BATCHNORM1D:
         case CM_LAYER_BATCHNORM2D: ref_bn(l, p, a, n, t); break;
         case CM_LAYER_MAXPOOL2D: ref_maxpool(l, a, n, t); break;
+        case CM_LAYER_GAP: ref_gap(l, a, n, t); break;
         case CM_LAYER_LINEAR: ref_linear(l, p, a, n, t); break;
         case CM_LAYER_RELU:
             for (size_t k = 0; k < count; k++)

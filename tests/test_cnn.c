@@ -30,11 +30,12 @@ static void cnn_model(const char *arch, cm_shape input, int classes, size_t alig
     synth_fill_biases(m, seed + 40);
 }
 
-static void test_cnn_gradients_match_finite_differences(void **state) {
+static void cnn_gradients(const char *arch, int channels) {
     cm_dataset ds;
-    synth_dataset(&ds, 9, 3, 6, 6, 4, 11); /* 9 images of 6x6, 4 classes */
+    synth_dataset(&ds, 9, 3, 6 * channels, 6, 4, 11); /* 9 images of (channels x) 6x6, 4 classes */
+    ds.train.channels = ds.test.channels = channels, ds.train.rows = ds.test.rows = 6;
     cm_model m;
-    cnn_model("conv3k3p1-bn-relu-pool2-conv4k3s2p1-relu-flatten-bn-fc4", (cm_shape){1, 6, 6, 0}, 4, 64, 3, &m);
+    cnn_model(arch, (cm_shape){channels, 6, 6, 0}, 4, 64, 3, &m);
     const cm_layout *L = &m.layout;
     cm_train_config cfg = {.batch = 9, .lr = 0.01f, .seed = 1, .feed = CM_FEED_RESIDENT};
     cm_trainer *t = synth_train(host, &ds, &m, cfg, 1, 1); /* one step over all 9 examples */
@@ -64,6 +65,12 @@ static void test_cnn_gradients_match_finite_differences(void **state) {
     free(g), free(fd), free(p);
     model_free(&m);
     dataset_free(&ds);
+}
+
+static void test_cnn_gradients_match_finite_differences(void **state) {
+    cnn_gradients("conv3k3p1-bn-relu-pool2-conv4k3s2p1-relu-flatten-bn-fc4", 1);
+    cnn_gradients("conv3k3p1-bn-relu-conv5k3s2p1-relu-gap-bn-fc4", 1);     /* global average pooling */
+    cnn_gradients("conv4k3p1-bn-relu-pool2-conv5k3p1-relu-gap-bn-fc4", 3); /* colour input */
 }
 
 /* Every tensor of got and ref (layout.total floats) within tol relative L2, or, for a tensor

@@ -280,7 +280,7 @@ static void test_gather_augment(void **state) {
     int32_t idx[140];
     for (int i = 0; i < 140; i++)
         idx[i] = (int32_t)rng_bounded(&rng, (uint32_t)N);
-    const cm_augment none = {0, 0, 0, 0}, aug = {2.0f, 10.0f, 0.1f, 0.5f};
+    const cm_augment none = {0, 0, 0, 0, 0}, aug = {2.0f, 10.0f, 0.1f, 0.5f, 0};
     size_t nx = (size_t)rows * dim;
     float *plain[2], *ident[2], *warped[2];
     cm_backend *be[2] = {host, dev};
@@ -290,11 +290,11 @@ static void test_gather_augment(void **state) {
         plain[i] = malloc(4 * nx), ident[i] = malloc(4 * nx), warped[i] = malloc(4 * nx);
         assert_int_equal(backend_gather(be[i], S, L, I, 7, rows, dim, 1.0f / 255.0f, X, Y), CM_OK);
         get(be[i], X, plain[i], 4 * nx);
-        assert_int_equal(backend_gather_augment(be[i], S, L, I, 7, rows, H, W, 1.0f / 255.0f, &none, 42, 3, 0, X, Y),
+        assert_int_equal(backend_gather_augment(be[i], S, L, I, 7, rows, 1, H, W, 1.0f / 255.0f, &none, 42, 3, 0, X, Y),
                          CM_OK);
         get(be[i], X, ident[i], 4 * nx);
         /* row0 = 11: this batch is a rank's share starting at row 11 of the global batch */
-        assert_int_equal(backend_gather_augment(be[i], S, L, I, 7, rows, H, W, 1.0f / 255.0f, &aug, 42, 3, 11, X, Y),
+        assert_int_equal(backend_gather_augment(be[i], S, L, I, 7, rows, 1, H, W, 1.0f / 255.0f, &aug, 42, 3, 11, X, Y),
                          CM_OK);
         get(be[i], X, warped[i], 4 * nx);
         int32_t y[129];

@@ -311,7 +311,9 @@ static void test_dropout_description(void **state) {
                                            {"flatten-drop0.30-fc10", "flatten-drop0.3-fc10"},
                                            {"flatten-drop0.123456789-fc10", "flatten-drop0.12345679-fc10"},
                                            {"flatten-drop0-fc10", "flatten-drop0-fc10"},
-                                           {"flatten-drop0.0000000000001-fc10", "flatten-drop0-fc10"}};
+                                           {"flatten-drop0.0000000000001-fc10", "flatten-drop0-fc10"},
+                                           {"conv4k3-relu-gap-fc10", "conv4k3-relu-gap-fc10"},
+                                           {"conv4k3-gap-flatten-fc10", "conv4k3-gap-flatten-fc10"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cm_layer layers[CM_MAX_LAYERS];
         int n;

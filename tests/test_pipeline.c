@@ -22,7 +22,9 @@ static void fill(cm_pipeline *out) {
     p.channels = 1, p.height = 20, p.width = 20;
     p.preprocess = CM_PREP_RESIZE, p.transpose = CM_TRANSPOSE_NO;
     p.input = CM_INPUT_RESIZE, p.invert = CM_INVERT_NO;
-    p.scale = (double)(1.0f / 255.0f), p.mean = 0.5, p.std = 2.0;
+    p.scale = (double)(1.0f / 255.0f);
+    for (int c = 0; c < 4; c++) /* one number in the JSON: every channel's */
+        p.mean[c] = 0.5, p.std[c] = 2.0;
     p.held_out = 1, p.test_fraction = 0.25, p.seed = 7, p.val = 3, p.limit = 100;
     p.classes = 3, p.named = 1;
     snprintf(p.names[0], 32, "cat"), snprintf(p.names[1], 32, "dog"), snprintf(p.names[2], 32, "emu");

@@ -174,9 +174,9 @@ static void test_augment_moves_a_pixel_as_specified(void **state) {
     assert_int_equal(backend_upload(hb, S, 0, img, (size_t)N * H * W), CM_OK);
     assert_int_equal(backend_upload(hb, L, 0, labels, N), CM_OK);
     assert_int_equal(backend_upload(hb, I, 0, idx, sizeof idx), CM_OK);
-    const cm_augment aug = {3.0f, 30.0f, 0.2f, 0.0f};
+    const cm_augment aug = {3.0f, 30.0f, 0.2f, 0.0f, 0};
     const uint64_t seed = 77, step = 123456;
-    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &aug, seed, step, 0, X, Y), CM_OK);
+    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, 1, H, W, 1.0f, &aug, seed, step, 0, X, Y), CM_OK);
     float *x = malloc(sizeof(float) * N * H * W);
     assert_int_equal(backend_download(hb, X, 0, x, sizeof(float) * N * H * W), CM_OK);
     double worst = 0.0, moved = 0.0;
@@ -204,14 +204,14 @@ static void test_augment_moves_a_pixel_as_specified(void **state) {
     assert_true(worst < 0.35);
     assert_true(moved / N > 1.0); /* the transforms are not trivial */
     /* flip=1 alone: every image exactly mirrored left-right; flip=0.5: some rows, not all */
-    const cm_augment mirror = {0, 0, 0, 1.0f}, half = {0, 0, 0, 0.5f};
-    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &mirror, seed, step, 0, X, Y), CM_OK);
+    const cm_augment mirror = {0, 0, 0, 1.0f, 0}, half = {0, 0, 0, 0.5f, 0};
+    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, 1, H, W, 1.0f, &mirror, seed, step, 0, X, Y), CM_OK);
     assert_int_equal(backend_download(hb, X, 0, x, sizeof(float) * N * H * W), CM_OK);
     for (int r = 0; r < N; r++)
         for (int i = 0; i < H; i++)
             for (int j = 0; j < W; j++)
                 assert_true(x[(size_t)r * H * W + i * W + j] == (float)img[(size_t)r * H * W + i * W + (W - 1 - j)]);
-    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &half, seed, step, 0, X, Y), CM_OK);
+    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, 1, H, W, 1.0f, &half, seed, step, 0, X, Y), CM_OK);
     assert_int_equal(backend_download(hb, X, 0, x, sizeof(float) * N * H * W), CM_OK);
     int mirrored = 0;
     for (int r = 0; r < N; r++)
@@ -245,16 +245,16 @@ static void test_augment_share_keeps_global_keys(void **state) {
     assert_int_equal(backend_upload(hb, S, 0, img, sizeof img), CM_OK);
     assert_int_equal(backend_upload(hb, L, 0, labels, N), CM_OK);
     assert_int_equal(backend_upload(hb, I, 0, idx, sizeof idx), CM_OK);
-    const cm_augment aug = {2.0f, 20.0f, 0.1f, 0.5f};
+    const cm_augment aug = {2.0f, 20.0f, 0.1f, 0.5f, 0};
     float *whole = malloc(sizeof(float) * N * H * W), *part = malloc(sizeof(float) * N * H * W);
-    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, H, W, 1.0f, &aug, 8, 99, 0, X, Y), CM_OK);
+    assert_int_equal(backend_gather_augment(hb, S, L, I, 0, N, 1, H, W, 1.0f, &aug, 8, 99, 0, X, Y), CM_OK);
     assert_int_equal(backend_download(hb, X, 0, whole, sizeof(float) * N * H * W), CM_OK);
-    assert_int_equal(backend_gather_augment(hb, S, L, I, FIRST, N - FIRST, H, W, 1.0f, &aug, 8, 99, FIRST, X, Y),
+    assert_int_equal(backend_gather_augment(hb, S, L, I, FIRST, N - FIRST, 1, H, W, 1.0f, &aug, 8, 99, FIRST, X, Y),
                      CM_OK);
     assert_int_equal(backend_download(hb, X, 0, part, sizeof(float) * (N - FIRST) * H * W), CM_OK);
     assert_memory_equal(part, whole + (size_t)FIRST * H * W, sizeof(float) * (N - FIRST) * H * W);
     /* and keyed by the rank's own rows instead (row0 = 0), the share would differ */
-    assert_int_equal(backend_gather_augment(hb, S, L, I, FIRST, N - FIRST, H, W, 1.0f, &aug, 8, 99, 0, X, Y), CM_OK);
+    assert_int_equal(backend_gather_augment(hb, S, L, I, FIRST, N - FIRST, 1, H, W, 1.0f, &aug, 8, 99, 0, X, Y), CM_OK);
     assert_int_equal(backend_download(hb, X, 0, part, sizeof(float) * (N - FIRST) * H * W), CM_OK);
     assert_memory_not_equal(part, whole + (size_t)FIRST * H * W, sizeof(float) * (N - FIRST) * H * W);
     cm_buf *all[] = {S, L, I, X, Y};

@@ -33,6 +33,7 @@ static void layer_words(const cm_layer *l, char *buf, size_t size) {
     case CM_LAYER_RELU: snprintf(w, sizeof w, "relu"); break;
     case CM_LAYER_DROPOUT: snprintf(w, sizeof w, "dropout %g", (double)l->p); break;
     case CM_LAYER_FLATTEN: snprintf(w, sizeof w, "flatten"); break;
+    case CM_LAYER_GAP: snprintf(w, sizeof w, "global average pool"); break;
     default: snprintf(w, sizeof w, "?"); break;
     }
     const cm_shape *s = &l->out_shape;

@@ -307,7 +307,7 @@ static cm_status adapt_init(api_run *r) {
     cm_transfer_info info;
     char what[4200];
     snprintf(what, sizeof what, "--init %s", f->init);
-    cm_shape input = {1, ds->train.rows, ds->train.cols, 0};
+    cm_shape input = {split_channels(&ds->train), ds->train.rows, ds->train.cols, 0};
     CM_TRY(transfer_adapt(what, model, input, ds->classes, &o, &info));
     model_describe(&model->layout, r->a.arch, sizeof r->a.arch);
     if (info.old_classes != info.new_classes)
@@ -333,6 +333,7 @@ static cm_status prepare_model(api_run *r) {
         CM_TRY(run_init_model(&r->a, &r->ds, align, r->b, &r->file.model));
     }
     if (f->init) CM_TRY(adapt_init(r));
+    run_normalisation(&r->ds, &r->file.model.layout); /* --init, --resume: this data's, as the pipeline records */
     if (f->resume) CM_TRY(transfer_meta_copy(r->finetune, &r->file.meta));
     if (f->resume) CM_TRY(same_architecture(r));
     if (r->start_epoch > r->a.epochs)

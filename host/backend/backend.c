@@ -61,10 +61,15 @@ cm_status backend_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_bu
     TIMED("gather", b->ops->gather(b, src_u8, labels_u8, idx, idx_off, rows, dim, scale, x, y));
 }
 cm_status backend_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
-                                 int rows, int height, int width, float scale, const cm_augment *aug, uint64_t seed,
-                                 uint64_t step, uint32_t row0, cm_buf *x, cm_buf *y) {
-    TIMED("gather_augment", b->ops->gather_augment(b, src_u8, labels_u8, idx, idx_off, rows, height, width, scale, aug,
-                                                   seed, step, row0, x, y));
+                                 int rows, int channels, int height, int width, float scale, const cm_augment *aug,
+                                 uint64_t seed, uint64_t step, uint32_t row0, cm_buf *x, cm_buf *y) {
+    if (channels < 1 || channels > CM_MAX_CHANNELS)
+        return cm_fail(CM_ERR_USAGE, "gather_augment: %d channels (1 to %d)", channels, CM_MAX_CHANNELS);
+    if (!(aug->crop >= 0.0f && aug->crop <= 64.0f) || aug->crop != (float)(int)aug->crop)
+        return cm_fail(CM_ERR_USAGE, "gather_augment: crop %g is not a whole number of pixels in [0, 64]",
+                       (double)aug->crop);
+    TIMED("gather_augment", b->ops->gather_augment(b, src_u8, labels_u8, idx, idx_off, rows, channels, height, width,
+                                                   scale, aug, seed, step, row0, x, y));
 }
 cm_status backend_gemm(cm_backend *b, bool trans_a, bool trans_b, int m, int n, int k, float alpha, cm_buf *a, int lda,
                        cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc) {
@@ -196,4 +201,22 @@ cm_status backend_bn_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamm
                               cm_buf *save_invstd, cm_buf *dx, cm_buf *dgamma, cm_buf *dbeta, const cm_bn_shape *s) {
     NEED(bn_backward);
     TIMED("bn_backward", b->ops->bn_backward(b, dy, x, gamma, save_mean, save_invstd, dx, dgamma, dbeta, s));
+}
+cm_status backend_gap_forward(cm_backend *b, cm_buf *x, cm_buf *y, int planes, int hw) {
+    NEED(gap_forward);
+    if (planes < 1 || hw < 1) return cm_fail(CM_ERR_USAGE, "gap_forward: bad shape (%d planes of %d)", planes, hw);
+    TIMED("gap_forward", b->ops->gap_forward(b, x, y, planes, hw));
+}
+cm_status backend_gap_backward(cm_backend *b, cm_buf *dy, cm_buf *dx, int planes, int hw) {
+    NEED(gap_backward);
+    if (planes < 1 || hw < 1) return cm_fail(CM_ERR_USAGE, "gap_backward: bad shape (%d planes of %d)", planes, hw);
+    TIMED("gap_backward", b->ops->gap_backward(b, dy, dx, planes, hw));
+}
+cm_status backend_channel_affine(cm_backend *b, cm_buf *x, int batch, int channels, int hw, const float *mul,
+                                 const float *add) {
+    NEED(channel_affine);
+    if (batch < 1 || channels < 1 || channels > CM_MAX_CHANNELS || hw < 1)
+        return cm_fail(CM_ERR_USAGE, "channel_affine: bad shape (B %d, C %d (1 to %d), HW %d)", batch, channels,
+                       CM_MAX_CHANNELS, hw);
+    TIMED("channel_affine", b->ops->channel_affine(b, x, batch, channels, hw, mul, add));
 }

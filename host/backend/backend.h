@@ -37,10 +37,16 @@ typedef struct {
 /* Random affine augmentation of training images: per example a translation in [-shift, shift]
  * pixels on each axis, a rotation in [-rotate, rotate] degrees and a scaling by 1 + [-scale,
  * scale], about the image centre, and with probability flip a left-right mirror image; sampled
- * bilinearly from the uint8 image (zero outside). */
+ * bilinearly from the uint8 image (zero outside). crop = P (a whole number): the CIFAR random
+ * crop, pad by P zero pixels and cut the image's size at a uniform offset, i.e. one more
+ * translation by a whole number of pixels in [-P, P] on each axis. The same transform for every
+ * channel of an example. */
 typedef struct {
-    float shift, rotate, scale, flip;
+    float shift, rotate, scale, flip, crop;
 } cm_augment;
+
+/* The most channels an input image has (1 grey, 3 RGB; channel_affine's limit). */
+#define CM_MAX_CHANNELS 4
 
 /* Device time of one kind of operation, summed over a profiled stretch (bench --profile). */
 typedef struct {
@@ -88,12 +94,13 @@ typedef struct {
     /* x (rows, dim) = src_u8[idx[idx_off + r]] * scale; y (rows) = labels_u8[idx[idx_off + r]] */
     cm_status (*gather)(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off, int rows,
                         int dim, float scale, cm_buf *x, cm_buf *y);
-    /* As gather, but each row (an height x width image) goes through its own random transform
-     * drawn from Philox(seed, step, row0 + r) (host/core/philox.h): row0 is the place of
-     * row 0 in the global batch (a rank's share starts there; 0 alone). All-zero aug: gather. */
+    /* As gather, but each row (channels planes of height x width) goes through its own random
+     * transform drawn from Philox(seed, step, row0 + r) (host/core/philox.h), the same for each
+     * of its planes: row0 is the place of row 0 in the global batch (a rank's share starts
+     * there; 0 alone). All-zero aug: gather. */
     cm_status (*gather_augment)(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off, int rows,
-                                int height, int width, float scale, const cm_augment *aug, uint64_t seed, uint64_t step,
-                                uint32_t row0, cm_buf *x, cm_buf *y);
+                                int channels, int height, int width, float scale, const cm_augment *aug, uint64_t seed,
+                                uint64_t step, uint32_t row0, cm_buf *x, cm_buf *y);
     /* C (m, n) = alpha * op(A) op(B) + beta * C; op(A) is (m, k), op(B) is (k, n). */
     cm_status (*gemm)(cm_backend *b, bool trans_a, bool trans_b, int m, int n, int k, float alpha, cm_buf *a, int lda,
                       cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc);
@@ -167,6 +174,15 @@ typedef struct {
      *   dx (B, C, HW) = gamma save_invstd (dy - dbeta / N - xhat dgamma / N). */
     cm_status (*bn_backward)(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamma, cm_buf *save_mean,
                              cm_buf *save_invstd, cm_buf *dx, cm_buf *dgamma, cm_buf *dbeta, const cm_bn_shape *s);
+    /* Global average pooling (torch.nn.AdaptiveAvgPool2d(1)) over `planes` = B * C planes of hw
+     * values: y (planes) = mean over s of x (planes, hw)[p][s]. Overwrites y. */
+    cm_status (*gap_forward)(cm_backend *b, cm_buf *x, cm_buf *y, int planes, int hw);
+    /* Its backward: dx (planes, hw)[p][s] = dy[p] / hw. Overwrites dx. */
+    cm_status (*gap_backward)(cm_backend *b, cm_buf *dy, cm_buf *dx, int planes, int hw);
+    /* Per-channel input normalisation in place, x (B, C, HW): x[b][c][s] = x[b][c][s] * mul[c] +
+     * add[c]; mul and add are host arrays of C <= CM_MAX_CHANNELS floats. */
+    cm_status (*channel_affine)(cm_backend *b, cm_buf *x, int batch, int channels, int hw, const float *mul,
+                                const float *add);
 
     /* Optional (NULL where the backend cannot profile): start recording every operation's
      * device time from now (dropping earlier records), or read the totals per operation. */
@@ -185,7 +201,7 @@ typedef struct {
     X(upload) X(download) X(view) X(fill) X(stage_rows) X(gather) X(gather_augment) X(gemm)           \
     X(bias_act) X(relu_backward) X(dropout) X(bias_grad) X(softmax_xent) X(argmax) X(opt_update)       \
     X(max_norm) X(relu) X(im2col) X(col2im) X(cnhw_to_nchw) X(nchw_to_cnhw) X(channel_sum)             \
-    X(maxpool_forward) X(maxpool_backward) X(bn_forward) X(bn_backward)
+    X(maxpool_forward) X(maxpool_backward) X(bn_forward) X(bn_backward) X(gap_forward) X(gap_backward) X(channel_affine)
 #define CM_BACKEND_SUPPORT_LIST(X) X(destroy) X(alloc) X(release) X(finish) X(profile_reset) X(profile_read)
 /* clang-format on */
 #define CM_BACKEND_MEMBER_ENUM_(name) CM_BACKEND_MEMBER_##name,
@@ -272,8 +288,8 @@ cm_status backend_stage_rows(cm_backend *b, cm_buf *rows_u8, cm_buf *labels_u8, 
 cm_status backend_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off, int rows,
                          int dim, float scale, cm_buf *x, cm_buf *y);
 cm_status backend_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
-                                 int rows, int height, int width, float scale, const cm_augment *aug, uint64_t seed,
-                                 uint64_t step, uint32_t row0, cm_buf *x, cm_buf *y);
+                                 int rows, int channels, int height, int width, float scale, const cm_augment *aug,
+                                 uint64_t seed, uint64_t step, uint32_t row0, cm_buf *x, cm_buf *y);
 cm_status backend_gemm(cm_backend *b, bool trans_a, bool trans_b, int m, int n, int k, float alpha, cm_buf *a, int lda,
                        cm_buf *bm, int ldb, float beta, cm_buf *c, int ldc);
 cm_status backend_bias_act(cm_backend *b, cm_buf *y, cm_buf *bias, int rows, int cols, bool relu);
@@ -301,6 +317,10 @@ cm_status backend_bn_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *gamma,
                              bool training);
 cm_status backend_bn_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamma, cm_buf *save_mean,
                               cm_buf *save_invstd, cm_buf *dx, cm_buf *dgamma, cm_buf *dbeta, const cm_bn_shape *s);
+cm_status backend_gap_forward(cm_backend *b, cm_buf *x, cm_buf *y, int planes, int hw);
+cm_status backend_gap_backward(cm_backend *b, cm_buf *dy, cm_buf *dx, int planes, int hw);
+cm_status backend_channel_affine(cm_backend *b, cm_buf *x, int batch, int channels, int hw, const float *mul,
+                                 const float *add);
 /* out_h and out_w from the rest of w; CM_ERR_USAGE (naming what) when the window does not fit. */
 cm_status window_resolve(cm_window *w, const char *what);
 /* C = 0.75 op(A) op(B) - 0.5 C on `ref` and on `b` from the same seeded uniform [-1, 1] inputs (A

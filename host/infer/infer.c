@@ -139,6 +139,7 @@ static cm_status forward_rows(cm_infer *c, const cm_split *split, int32_t r0, in
     CM_TRY(st);
     CM_TRY(backend_gather(c->b, c->stage_u8[slot], c->stage_labels[slot], c->iota, 0, rows, split->dim, PIXEL_SCALE,
                           net_input(c->net), c->labels));
+    CM_TRY(net_normalize_input(c->net, rows));
     cm_net_mode eval = {.training = false};
     return net_forward(c->net, rows, &eval);
 }

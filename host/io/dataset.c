@@ -123,10 +123,13 @@ static const char *dtype_name(uint8_t t) {
 
 /* The IDX file in buf[0, len) (uncompressed; buf is the caller's malloc'd buffer, taken over:
  * freed on failure, else moved into *data), checked against its header. */
-static cm_status parse_header(uint8_t *buf, size_t len, const char *path, int ndims, uint32_t dims[3], uint8_t **data) {
+/* ndims 4 asks for images that may be colour: 3 dimensions (count, rows, cols; dims[3] = 0) or 4
+ * (count, channels 1 or 3, rows, cols), as `import` writes colour data. */
+static cm_status parse_header(uint8_t *buf, size_t len, const char *path, int ndims, uint32_t dims[4], uint8_t **data) {
     cm_status st = CM_OK;
+    if (ndims == 4 && len >= 4 && buf[3] == 3) ndims = 3, dims[3] = 0;
     size_t header = 4 + 4 * (size_t)ndims, payload = 1;
-    if (ndims < 1 || ndims > 3) {
+    if (ndims < 1 || ndims > 4) {
         st = cm_fail(CM_ERR_USAGE, "%s: %d dimensions asked for; IDX files here have 1 or 3", path, ndims);
         goto fail;
     }
@@ -167,6 +170,10 @@ static cm_status parse_header(uint8_t *buf, size_t len, const char *path, int nd
         }
         payload *= dims[i];
     }
+    if (ndims == 4 && dims[1] != 1 && dims[1] != 3) {
+        st = cm_fail(CM_ERR_FORMAT, "%s: %u channels; colour IDX images have 1 or 3", path, dims[1]);
+        goto fail;
+    }
     if (len - header < payload) {
         st = cm_fail(CM_ERR_FORMAT, "%s: truncated: header declares %zu data bytes, file holds %zu", path, payload,
                      len - header);
@@ -188,7 +195,7 @@ fail:
 
 /* The IDX file whose bytes as stored (raw, or gzip by their first bytes) are in `in`, which is
  * taken over. */
-static cm_status parse_stored(grow_buf *in, const char *what, int ndims, uint32_t dims[3], uint8_t **data) {
+static cm_status parse_stored(grow_buf *in, const char *what, int ndims, uint32_t dims[4], uint8_t **data) {
     if (!is_gzip(in->buf, in->len)) return parse_header(in->buf, in->len, what, ndims, dims, data);
     grow_buf out = {0};
     cm_status st = gunzip(in->buf, in->len, what, &out);
@@ -202,30 +209,57 @@ static cm_status parse_stored(grow_buf *in, const char *what, int ndims, uint32_
 
 cm_status dataset_read_idx(const char *path, int ndims, uint32_t dims[3], uint8_t **data) {
     grow_buf in = {0};
+    uint32_t d[4] = {0};
+    if (ndims > 3) return cm_fail(CM_ERR_USAGE, "%s: %d dimensions asked for; IDX files here have 1 or 3", path, ndims);
     cm_status st = read_file(path, &in);
     if (st != CM_OK) {
         free(in.buf);
         return st;
     }
-    return parse_stored(&in, path, ndims, dims, data);
+    st = parse_stored(&in, path, ndims, d, data);
+    memcpy(dims, d, sizeof(uint32_t) * (size_t)(ndims > 0 ? ndims : 0));
+    return st;
+}
+
+/* An image file of 3 dimensions, or 4 (count, channels, rows, cols): dims = (count, channels,
+ * rows, cols) either way. */
+static cm_status read_images(const char *path, uint32_t dims[4], uint8_t **data) {
+    grow_buf in = {0};
+    uint32_t d[4] = {0};
+    cm_status st = read_file(path, &in);
+    if (st != CM_OK) {
+        free(in.buf);
+        return st;
+    }
+    CM_TRY(parse_stored(&in, path, 4, d, data));
+    if (d[3] == 0) /* grey: (count, rows, cols) */
+        dims[0] = d[0], dims[1] = 1, dims[2] = d[1], dims[3] = d[2];
+    else
+        memcpy(dims, d, sizeof d);
+    return CM_OK;
 }
 
 cm_status dataset_parse_idx(const uint8_t *bytes, size_t len, const char *what, int ndims, uint32_t dims[3],
                             uint8_t **data) {
+    uint32_t d[4] = {0};
+    if (ndims > 3) return cm_fail(CM_ERR_USAGE, "%s: %d dimensions asked for; IDX files here have 1 or 3", what, ndims);
     if (len > CM_IDX_MAX_BYTES)
         return cm_fail(CM_ERR_FORMAT, "%s: larger than the %zu MiB limit for one IDX file", what,
                        CM_IDX_MAX_BYTES >> 20);
     grow_buf in = {malloc(len ? len : 1), len, len};
     if (!in.buf) return cm_fail(CM_ERR_MEMORY, "%s: out of host memory for %zu bytes", what, len);
     if (len) memcpy(in.buf, bytes, len);
-    return parse_stored(&in, what, ndims, dims, data);
+    cm_status st = parse_stored(&in, what, ndims, d, data);
+    memcpy(dims, d, sizeof(uint32_t) * (size_t)(ndims > 0 ? ndims : 0));
+    return st;
 }
 
 cm_status dataset_load_split(const char *images_path, const char *labels_path, cm_split *out) {
     memset(out, 0, sizeof *out);
-    uint32_t idims[3], ldims[3];
+    uint32_t cdims[4], idims[3], ldims[3];
     uint8_t *images = NULL, *labels = NULL;
-    CM_TRY(dataset_read_idx(images_path, 3, idims, &images));
+    CM_TRY(read_images(images_path, cdims, &images));
+    idims[0] = cdims[0], idims[1] = cdims[2], idims[2] = cdims[3];
     cm_status st = dataset_read_idx(labels_path, 1, ldims, &labels);
     if (st != CM_OK) {
         free(images);
@@ -246,7 +280,8 @@ cm_status dataset_load_split(const char *images_path, const char *labels_path, c
     out->count = (int32_t)idims[0];
     out->rows = (int32_t)idims[1];
     out->cols = (int32_t)idims[2];
-    out->dim = out->rows * out->cols;
+    out->channels = (int32_t)cdims[1];
+    out->dim = out->channels * out->rows * out->cols;
     out->images = images;
     out->labels = labels;
     return CM_OK;

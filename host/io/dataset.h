@@ -11,13 +11,14 @@
 #define CM_IDX_MAX_BYTES ((size_t)2 << 30)
 
 typedef struct {
-    int32_t count;   /* number of examples */
-    int32_t rows;    /* image height */
-    int32_t cols;    /* image width */
-    int32_t dim;     /* rows * cols */
-    uint8_t *images; /* (count, dim) row-major, owned unless `borrowed` */
-    uint8_t *labels; /* (count) */
-    int borrowed;    /* 1 if images/labels point into another split */
+    int32_t count;    /* number of examples */
+    int32_t rows;     /* image height */
+    int32_t cols;     /* image width */
+    int32_t dim;      /* channels * rows * cols */
+    int32_t channels; /* 1 grey, 3 RGB (planar: (C, rows, cols) per image, as CIFAR); 0 reads as 1 */
+    uint8_t *images;  /* (count, dim) row-major, owned unless `borrowed` */
+    uint8_t *labels;  /* (count) */
+    int borrowed;     /* 1 if images/labels point into another split */
 } cm_split;
 
 /* Where a dataset's images came from (dataset_open fills it; pipeline.h records it in models). */
@@ -27,16 +28,16 @@ typedef struct {
     int held_out;         /* 1: the test split was held out of the training data, seeded */
     double test_fraction; /* then its fraction and seed */
     uint64_t seed;
-    int imported;         /* 1: an `import` wrote it (source.json beside the IDX files) */
+    int imported; /* 1: an `import` wrote it (source.json beside the IDX files) */
 } cm_data_origin;
 
 typedef struct {
-    cm_split train;   /* training examples (minus the validation split, if any) */
-    cm_split test;    /* the test set, or the validation split when val > 0 */
-    cm_split heldout; /* the official test set when a validation split replaced it (else empty) */
-    int32_t classes;  /* max label + 1 over the training labels (10 for MNIST) */
-    char name[64];    /* directory base name, e.g. "mnist" */
-    char **class_names; /* `classes` names when the data gives them (dataset_source.h), else NULL */
+    cm_split train;        /* training examples (minus the validation split, if any) */
+    cm_split test;         /* the test set, or the validation split when val > 0 */
+    cm_split heldout;      /* the official test set when a validation split replaced it (else empty) */
+    int32_t classes;       /* max label + 1 over the training labels (10 for MNIST) */
+    char name[64];         /* directory base name, e.g. "mnist" */
+    char **class_names;    /* `classes` names when the data gives them (dataset_source.h), else NULL */
     cm_data_origin origin; /* where the images came from */
 } cm_dataset;
 
@@ -63,6 +64,11 @@ int dataset_find_file(const char *dir, const char *stem, char *path, size_t path
  * through the classes; named "synthetic". The same seed gives the same bytes. */
 cm_status dataset_synthetic(cm_dataset *ds, int32_t n_train, int32_t n_test, int32_t rows, int32_t cols,
                             int32_t classes, uint64_t seed);
+
+/* A split's channels (1 when the field is 0: splits made before it existed). */
+static inline int split_channels(const cm_split *s) {
+    return s->channels > 1 ? s->channels : 1;
+}
 
 void dataset_free_split(cm_split *split);
 void dataset_free(cm_dataset *ds);

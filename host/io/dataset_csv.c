@@ -56,7 +56,7 @@ static cm_status cell_byte(const char *path, long line, int col, const char *hea
 
 typedef struct {
     const char *path;
-    int ncols, labelled, side;
+    int ncols, labelled, side, channels;
 } csv_shape;
 
 /* Reads the first line: the header, or (all numbers) the first row of a labelled file. */
@@ -68,9 +68,15 @@ static cm_status read_header(char *line, csv_shape *sh, char **cells, int *is_he
     sh->ncols = n;
     int pixels = n - sh->labelled;
     sh->side = (int)lround(sqrt((double)pixels));
-    if (pixels < 1 || sh->side * sh->side != pixels)
+    sh->channels = 1;
+    if (pixels >= 3 && pixels % 3 == 0 && sh->side * sh->side != pixels) { /* colour: 3 planes (never also a square) */
+        sh->side = (int)lround(sqrt((double)(pixels / 3)));
+        sh->channels = 3;
+    }
+    if (pixels < 1 || sh->channels * sh->side * sh->side != pixels)
         return cm_fail(CM_ERR_FORMAT,
-                       "%s:1: %d pixel columns%s: not a square image (expected label,pixel0,...,pixel783 for 28x28)",
+                       "%s:1: %d pixel columns%s: not a square image, grey or 3 colour planes (expected "
+                       "label,pixel0,...,pixel783 for 28x28 grey, 3072 pixels for 3x32x32 colour)",
                        sh->path, pixels, sh->labelled ? " after the label" : "");
     return CM_OK;
 }
@@ -131,7 +137,8 @@ cm_status csv_load(const char *path, const cm_data_options *o, cm_split *out, in
     if (st == CM_OK && getline(&first, &cap, f) < 0) st = cm_fail(CM_ERR_FORMAT, "%s: empty file", path);
     if (st == CM_OK) st = read_header(first, &sh, cells, &is_header);
     if (st == CM_OK) {
-        b.s = (cm_split){.rows = sh.side, .cols = sh.side, .dim = sh.side * sh.side};
+        b.s = (cm_split){
+            .rows = sh.side, .cols = sh.side, .dim = sh.channels * sh.side * sh.side, .channels = sh.channels};
         img = malloc((size_t)b.s.dim);
         if (!img) st = cm_fail(CM_ERR_MEMORY, "out of host memory");
     }

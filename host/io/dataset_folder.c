@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "image.h"
+#include "image_rgb.h"
 #include "dataset_formats.h"
 
 #define LISTED 5 /* file names a warning lists before "and N more" */
@@ -95,19 +96,39 @@ static void report_skipped(const cm_data_options *o, const char *root, const ski
                  k->first_reason[0] ? "; the first: " : "", k->first_reason);
 }
 
-/* Sizes seen that were not rows x cols. */
+/* Sizes seen that were not rows x cols; images read in colour that had it, and that did not. */
 typedef struct {
     int count, minw, minh, maxw, maxh;
+    int colour, grey;
 } resized;
+
+/* A colour split (b->s.channels 3): the image's three planes, each brought to rows x cols. */
+static cm_status load_rgb(const char *path, const cm_data_options *o, split_builder *b, uint8_t *tmp, int *w, int *h,
+                          resized *rs) {
+    uint8_t *planes = NULL;
+    int colour = 0;
+    cm_status st = image_load_rgb(path, &planes, w, h, &colour);
+    size_t n = (size_t)*w * (size_t)*h, out = (size_t)b->s.rows * (size_t)b->s.cols;
+    for (int c = 0; st == CM_OK && c < 3; c++)
+        st = dataset_prep_image(planes + (size_t)c * n, *w, *h, o, b->s.rows, b->s.cols, path, tmp + (size_t)c * out);
+    free(planes);
+    if (st == CM_OK) colour ? rs->colour++ : rs->grey++;
+    return st;
+}
 
 /* Loads one image into the builder, or records why not. */
 static cm_status load_one(const char *path, const char *rel, uint8_t label, const cm_data_options *o, split_builder *b,
                           uint8_t *tmp, skipped *bad, resized *rs) {
     uint8_t *gray = NULL;
     int w = 0, h = 0;
-    cm_status st = image_load_gray(path, &gray, &w, &h);
-    if (st == CM_OK) st = dataset_prep_image(gray, w, h, o, b->s.rows, b->s.cols, path, tmp);
-    free(gray);
+    cm_status st;
+    if (b->s.channels == 3) {
+        st = load_rgb(path, o, b, tmp, &w, &h, rs);
+    } else {
+        st = image_load_gray(path, &gray, &w, &h);
+        if (st == CM_OK) st = dataset_prep_image(gray, w, h, o, b->s.rows, b->s.cols, path, tmp);
+        free(gray);
+    }
     if (st == CM_ERR_MEMORY) return st;
     if (st != CM_OK) {
         skip(bad, rel, cm_last_error());
@@ -157,9 +178,9 @@ static cm_status load_class(const char *root, const char *cls, uint8_t label, co
 }
 
 cm_status folder_load(const char *root, char **names, int n, char **known, int nknown, const cm_data_options *o,
-                      int rows, int cols, cm_split *out) {
-    split_builder b = {.s = {.rows = rows, .cols = cols, .dim = rows * cols}};
-    uint8_t *tmp = malloc((size_t)rows * (size_t)cols);
+                      int rows, int cols, int channels, int *colour, cm_split *out) {
+    split_builder b = {.s = {.rows = rows, .cols = cols, .dim = channels * rows * cols, .channels = channels}};
+    uint8_t *tmp = malloc((size_t)channels * (size_t)rows * (size_t)cols);
     skipped *bad = calloc(2, sizeof *bad);
     resized rs = {0};
     cm_status st = tmp && bad ? CM_OK : cm_fail(CM_ERR_MEMORY, "out of host memory");
@@ -184,6 +205,10 @@ cm_status folder_load(const char *root, char **names, int n, char **known, int n
         dataset_free_split(&b.s);
         return st;
     }
+    if (colour) *colour = rs.colour;
+    if (st == CM_OK && rs.colour && rs.grey && o->channels == 0)
+        dataset_note(o, "note", root, "%d grey images among %d colour ones: made RGB (--channels 1 for grey)", rs.grey,
+                     rs.colour);
     *out = b.s;
     return CM_OK;
 }

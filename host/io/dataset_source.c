@@ -102,6 +102,7 @@ const char *dataset_kind(const char *path) {
     if (is_file(path)) return len > 4 && !strcasecmp(path + len - 4, ".csv") ? "csv" : NULL;
     if (!is_dir(path)) return NULL;
     if (has_idx(path)) return "idx";
+    if (cifar_dir(path)) return "cifar";
     snprintf(p, sizeof p, "%s/train.csv", path);
     if (is_file(p)) return "csv";
     return folder_root(path, root, sizeof root) ? "folder" : NULL;
@@ -159,7 +160,8 @@ static cm_status hold_out(const char *path, const cm_data_options *o, cm_dataset
                        o->test_fraction);
     int32_t *perm = malloc(sizeof *perm * (size_t)n);
     uint8_t *pick = calloc((size_t)n, 1);
-    split_builder a = {.s = {.rows = tr->rows, .cols = tr->cols, .dim = tr->dim}}, b = {.s = a.s};
+    split_builder a = {.s = {.rows = tr->rows, .cols = tr->cols, .dim = tr->dim, .channels = tr->channels}},
+                  b = {.s = a.s};
     cm_status st = perm && pick ? CM_OK : cm_fail(CM_ERR_MEMORY, "out of host memory");
     if (st == CM_OK) {
         cm_rng r;
@@ -310,14 +312,23 @@ static cm_status load_folder(const char *path, const cm_data_options *o, cm_data
     int side = o->image_size ? o->image_size : CM_DEFAULT_IMAGE_SIZE;
     ds->origin.from_images = 1;
     ds->origin.preprocess = o->preprocess;
-    CM_TRY(folder_load(root, *names, *n, NULL, 0, o, side, side, &ds->train));
+    /* colour unless --channels 1 or the MNIST preprocessing (grey by nature); auto keeps it only
+     * when some training image has colour (grey ones among them are then made RGB) */
+    if (o->channels == 3 && o->preprocess == CM_PREP_MNIST)
+        return cm_fail(CM_ERR_USAGE, "--channels 3: --preprocess mnist makes grey images; use --preprocess resize");
+    int channels = o->channels == 1 || o->preprocess == CM_PREP_MNIST ? 1 : 3, colour = 0;
+    CM_TRY(folder_load(root, *names, *n, NULL, 0, o, side, side, channels, &colour, &ds->train));
+    if (channels == 3 && o->channels == 0 && colour == 0) { /* auto, and no colour in sight */
+        CM_TRY(dataset_set_channels(ds, 1));
+        channels = 1;
+    }
     snprintf(test, sizeof test, "%s/test", path);
     *have_test = strcmp(root, path) != 0 && is_dir(test);
     if (!*have_test) return CM_OK;
     char **tnames;
     int tn;
     CM_TRY(folder_classes(test, &tnames, &tn));
-    cm_status st = folder_load(test, tnames, tn, *names, *n, o, side, side, &ds->test);
+    cm_status st = folder_load(test, tnames, tn, *names, *n, o, side, side, channels, NULL, &ds->test);
     dataset_free_names(tnames, tn);
     return st;
 }
@@ -328,6 +339,8 @@ static cm_status check_options(const cm_data_options *o) {
                        o->image_size);
     if (o->image_size < 0 || o->image_size > 256)
         return cm_fail(CM_ERR_USAGE, "--image-size %d: must be between 1 and 256", o->image_size);
+    if (o->channels != 0 && o->channels != 1 && o->channels != 3)
+        return cm_fail(CM_ERR_USAGE, "--channels %d: must be auto, 1 or 3", o->channels);
     if (!(o->test_fraction > 0.0 && o->test_fraction < 1.0))
         return cm_fail(CM_ERR_USAGE, "--test-fraction %g: must be between 0 and 1", o->test_fraction);
     return CM_OK;
@@ -338,6 +351,7 @@ static cm_status load_kind(const char *path, const char *kind, const cm_data_opt
                            int *n, int *have_test) {
     char prefix[256] = "";
     if (!strcmp(kind, "folder")) return load_folder(path, o, ds, names, n, have_test);
+    if (!strcmp(kind, "cifar")) return cifar_load(path, ds, names, n, have_test);
     if (!strcmp(kind, "csv")) CM_TRY(load_csv(path, o, ds, have_test));
     if (!strcmp(kind, "idx")) {
         CM_TRY(load_idx(path, o, ds, prefix, sizeof prefix, have_test));
@@ -389,6 +403,14 @@ cm_status dataset_open(const char *path, const cm_data_options *o, cm_dataset *d
     cm_status st = load_kind(path, kind, o, ds, &names, &n, &have_test);
     cm_data_options r = *o; /* images an import already made MNIST-style are not made so again */
     if (ds->origin.imported && ds->origin.preprocess == CM_PREP_MNIST) r.preprocess = CM_PREP_RESIZE;
+    if (st == CM_OK && o->channels) st = dataset_set_channels(ds, o->channels);
+    if (st == CM_OK && split_channels(&ds->train) > 1 && strcmp(kind, "folder") != 0 &&
+        ((r.image_size && (r.image_size != ds->train.rows || r.image_size != ds->train.cols)) ||
+         r.preprocess == CM_PREP_MNIST))
+        st = cm_fail(CM_ERR_USAGE,
+                     "%s: colour images: --image-size and --preprocess mnist work on grey images only "
+                     "(--channels 1 makes them grey)",
+                     path);
     if (st == CM_OK && strcmp(kind, "folder") != 0 && (r.image_size || r.preprocess == CM_PREP_MNIST)) {
         int side = r.image_size ? r.image_size : 28;
         st = reshape_split(&ds->train, &r, side, side, path, &blank);

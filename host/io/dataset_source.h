@@ -2,6 +2,7 @@
  *   - IDX: the four MNIST file names (dataset.h), or PREFIX-train-images-idx3-ubyte[.gz] and
  *     PREFIX-test-images-idx3-ubyte[.gz] (or t10k) as EMNIST and KMNIST name them;
  *   - CSV in Kaggle's layout (label,pixel0,...,pixelN-1), a file or DIR/train.csv [+ test.csv];
+ *   - CIFAR-10's binary batches: DIR/data_batch_1.bin ... [test_batch.bin, batches.meta.txt];
  *   - an image folder: one subfolder per class (its name is the class name, sorted), PNG, JPEG,
  *     PGM or PPM files inside; DIR/train/ and DIR/test/ when present.
  * Images become grayscale at one size (plain resize or the MNIST-style preprocessing of
@@ -26,6 +27,7 @@ typedef struct {
     uint64_t seed;            /* for that hold-out */
     cm_transpose transpose;   /* AUTO: transpose EMNIST's files (emnist-*) */
     int32_t val;              /* as dataset_load_dir's val */
+    int channels;             /* --channels: 0 auto (colour when the training images have it), 1 grey, 3 RGB */
     FILE *notes;              /* warnings and notes, one line each; NULL: stderr */
 } cm_data_options;
 
@@ -37,8 +39,15 @@ void dataset_default_options(cm_data_options *o);
  * the path and the formats looked for when nothing matches. */
 cm_status dataset_open(const char *path, const cm_data_options *o, cm_dataset *ds);
 
-/* What dataset_open found at path: "idx", "csv", "folder", or NULL for none. */
+/* What dataset_open found at path: "idx", "csv", "cifar", "folder", or NULL for none. */
 const char *dataset_kind(const char *path);
+
+/* Per-channel mean and standard deviation of pixel / 255 over split s (for colour data; grey
+ * data: mean 0, std 1, no normalisation), *channels its channels (at most 4). */
+void dataset_channel_stats(const cm_split *s, int *channels, double mean[4], double std[4]);
+
+/* Converts every split of ds to `channels` (1: RGB to grey by luma; 3: grey copied to three planes). */
+cm_status dataset_set_channels(cm_dataset *ds, int channels);
 
 /* Writes ds as IDX files in dir (created if missing): train-images-idx3-ubyte, ... with ".gz"
  * when gzip, the test split as t10k-*, plus classes.txt and classes.json when it has names. */

@@ -18,7 +18,7 @@ static void be32(uint8_t *p, uint32_t v) {
 /* One IDX file: ndims 3 (images) or 1 (labels). Raw files are written through zlib's transparent
  * mode ("wT"), so both go the same way. */
 static cm_status write_idx(const char *path, int gzip, int ndims, const uint32_t *dims, const uint8_t *data) {
-    uint8_t head[16] = {0, 0, 0x08, (uint8_t)ndims};
+    uint8_t head[20] = {0, 0, 0x08, (uint8_t)ndims};
     size_t bytes = 1;
     for (int i = 0; i < ndims; i++) {
         be32(head + 4 + 4 * i, dims[i]);
@@ -42,8 +42,13 @@ static cm_status write_idx(const char *path, int gzip, int ndims, const uint32_t
 static cm_status write_split(const cm_split *s, const char *dir, const char *stem, int gzip) {
     char path[4096];
     uint32_t idims[3] = {(uint32_t)s->count, (uint32_t)s->rows, (uint32_t)s->cols}, ldims[1] = {(uint32_t)s->count};
+    uint32_t cdims[4] = {(uint32_t)s->count, (uint32_t)split_channels(s), (uint32_t)s->rows, (uint32_t)s->cols};
     snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte%s", dir, stem, gzip ? ".gz" : "");
-    CM_TRY(write_idx(path, gzip, 3, idims, s->images));
+    /* colour: a 4-dimensional IDX file (count, 3, rows, cols) under the usual name (docs/data.md) */
+    if (split_channels(s) > 1)
+        CM_TRY(write_idx(path, gzip, 4, cdims, s->images));
+    else
+        CM_TRY(write_idx(path, gzip, 3, idims, s->images));
     snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte%s", dir, stem, gzip ? ".gz" : "");
     return write_idx(path, gzip, 1, ldims, s->labels);
 }

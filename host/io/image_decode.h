@@ -27,6 +27,11 @@ static inline uint8_t image_over_white(unsigned v, unsigned a) {
     return (uint8_t)((v * a + 255u * (255u - a) + 127u) / 255u);
 }
 
+/* channels 1: gray as above; 3: interleaved RGB, each sample composited over white, a gray
+ * file's value copied to all three. */
+cm_status image_read_png_ch(FILE *f, const char *path, int channels, uint8_t **px, int *width, int *height);
+cm_status image_read_jpeg_ch(FILE *f, const char *path, int channels, uint8_t **px, int *width, int *height);
+cm_status image_read_pnm_ch(FILE *f, const char *path, int channels, uint8_t **px, int *width, int *height);
 cm_status image_read_png(FILE *f, const char *path, uint8_t **gray, int *width, int *height);
 cm_status image_read_jpeg(FILE *f, const char *path, uint8_t **gray, int *width, int *height);
 cm_status image_read_pnm(FILE *f, const char *path, uint8_t **gray, int *width, int *height);

@@ -22,6 +22,7 @@ typedef struct {
     struct jpeg_decompress_struct d;
     jpeg_guard err;
     uint8_t *gray;
+    int channels; /* 1 gray, 3 RGB */
 } jpeg_job;
 
 static void on_error(j_common_ptr c) {
@@ -48,16 +49,16 @@ static cm_status decode(jpeg_job *j, FILE *f, const char *path) {
     jpeg_stdio_src(&j->d, f);
     (void)jpeg_read_header(&j->d, TRUE);
     CM_TRY(image_check_size(path, j->d.image_width, j->d.image_height));
-    j->d.out_color_space = JCS_GRAYSCALE;
+    j->d.out_color_space = j->channels == 3 ? JCS_RGB : JCS_GRAYSCALE;
     jpeg_start_decompress(&j->d);
-    size_t w = j->d.output_width, h = j->d.output_height;
-    if (j->d.output_components != 1 || w != j->d.image_width || h != j->d.image_height)
-        return cm_fail(CM_ERR_FORMAT, "%s: bad JPEG: not decoded to %ux%u gray", path, j->d.image_width,
-                       j->d.image_height);
-    j->gray = malloc(w * h);
+    size_t w = j->d.output_width, h = j->d.output_height, ch = (size_t)j->channels;
+    if (j->d.output_components != j->channels || w != j->d.image_width || h != j->d.image_height)
+        return cm_fail(CM_ERR_FORMAT, "%s: bad JPEG: not decoded to %ux%u %s", path, j->d.image_width,
+                       j->d.image_height, ch == 3 ? "RGB" : "gray");
+    j->gray = malloc(w * h * ch);
     if (!j->gray) return cm_fail(CM_ERR_MEMORY, "%s: out of memory for %zux%zu pixels", path, w, h);
     while (j->d.output_scanline < h) {
-        JSAMPROW row = j->gray + (size_t)j->d.output_scanline * w;
+        JSAMPROW row = j->gray + (size_t)j->d.output_scanline * w * ch;
         if (jpeg_read_scanlines(&j->d, &row, 1) != 1)
             return cm_fail(CM_ERR_FORMAT, "%s: bad JPEG: row %u did not decode", path, j->d.output_scanline);
     }
@@ -66,8 +67,13 @@ static cm_status decode(jpeg_job *j, FILE *f, const char *path) {
 }
 
 cm_status image_read_jpeg(FILE *f, const char *path, uint8_t **gray, int *width, int *height) {
+    return image_read_jpeg_ch(f, path, 1, gray, width, height);
+}
+
+cm_status image_read_jpeg_ch(FILE *f, const char *path, int channels, uint8_t **gray, int *width, int *height) {
     jpeg_job *j = calloc(1, sizeof *j);
     if (!j) return cm_fail(CM_ERR_MEMORY, "%s: out of memory", path);
+    j->channels = channels;
     j->d.err = jpeg_std_error(&j->err.pub);
     j->err.pub.error_exit = on_error;
     j->err.pub.emit_message = on_message;

@@ -8,6 +8,10 @@
 #include "image_decode.h"
 
 cm_status image_read_png(FILE *f, const char *path, uint8_t **gray, int *width, int *height) {
+    return image_read_png_ch(f, path, 1, gray, width, height);
+}
+
+cm_status image_read_png_ch(FILE *f, const char *path, int channels, uint8_t **gray, int *width, int *height) {
     png_image im;
     memset(&im, 0, sizeof im);
     im.version = PNG_IMAGE_VERSION;
@@ -23,7 +27,7 @@ cm_status image_read_png(FILE *f, const char *path, uint8_t **gray, int *width, 
     size_t n = (size_t)im.width * im.height, ch = color ? 4 : 2;
     im.format = color ? PNG_FORMAT_RGBA : PNG_FORMAT_GA;
     im.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
-    uint8_t *px = malloc(n * ch), *g = malloc(n);
+    uint8_t *px = malloc(n * ch), *g = malloc(n * (size_t)channels);
     if (!px || !g) {
         free(px), free(g);
         png_image_free(&im);
@@ -33,9 +37,14 @@ cm_status image_read_png(FILE *f, const char *path, uint8_t **gray, int *width, 
         free(px), free(g);
         return cm_fail(CM_ERR_FORMAT, "%s: bad PNG: %s", path, im.message);
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && channels == 1; i++) {
         const uint8_t *p = px + i * ch;
         g[i] = image_over_white(color ? image_luma(p[0], p[1], p[2]) : p[0], p[ch - 1]);
+    }
+    for (size_t i = 0; i < n && channels == 3; i++) {
+        const uint8_t *p = px + i * ch;
+        for (int k = 0; k < 3; k++)
+            g[3 * i + (size_t)k] = image_over_white(p[color ? k : 0], p[ch - 1]);
     }
     free(px);
     *gray = g;

@@ -44,7 +44,7 @@ static cm_status header_number(FILE *f, const char *path, const char *what, uint
 }
 
 /* One row of `w` pixels of `ch` samples of `bps` bytes to 8-bit gray. */
-static void row_to_gray(const uint8_t *raw, size_t w, int ch, int bps, unsigned maxval, uint8_t *out) {
+static void row_to_gray(const uint8_t *raw, size_t w, int ch, int bps, unsigned maxval, int channels, uint8_t *out) {
     for (size_t x = 0; x < w; x++) {
         unsigned s[3];
         for (int k = 0; k < ch; k++) {
@@ -53,11 +53,19 @@ static void row_to_gray(const uint8_t *raw, size_t w, int ch, int bps, unsigned 
             if (v > maxval) v = maxval;
             s[k] = (v * 255u + maxval / 2) / maxval;
         }
-        out[x] = ch == 3 ? image_luma(s[0], s[1], s[2]) : (uint8_t)s[0];
+        if (channels == 3)
+            for (int k = 0; k < 3; k++)
+                out[3 * x + (size_t)k] = (uint8_t)s[ch == 3 ? k : 0];
+        else
+            out[x] = ch == 3 ? image_luma(s[0], s[1], s[2]) : (uint8_t)s[0];
     }
 }
 
 cm_status image_read_pnm(FILE *f, const char *path, uint8_t **gray, int *width, int *height) {
+    return image_read_pnm_ch(f, path, 1, gray, width, height);
+}
+
+cm_status image_read_pnm_ch(FILE *f, const char *path, int channels, uint8_t **gray, int *width, int *height) {
     int m0 = getc(f), m1 = getc(f);
     if (m0 != 'P' || (m1 != '5' && m1 != '6')) return cm_fail(CM_ERR_FORMAT, "%s: bad PNM header: not P5 or P6", path);
     int c = getc(f);
@@ -72,7 +80,7 @@ cm_status image_read_pnm(FILE *f, const char *path, uint8_t **gray, int *width, 
     if (maxval < 1) return cm_fail(CM_ERR_FORMAT, "%s: bad PNM header: maxval 0", path);
     int ch = m1 == '6' ? 3 : 1, bps = maxval > 255 ? 2 : 1;
     size_t row_bytes = (size_t)w * ch * bps;
-    uint8_t *raw = malloc(row_bytes), *g = malloc((size_t)w * h);
+    uint8_t *raw = malloc(row_bytes), *g = malloc((size_t)w * h * (size_t)channels);
     if (!raw || !g) {
         free(raw), free(g);
         return cm_fail(CM_ERR_MEMORY, "%s: out of memory for %llux%llu pixels", path, (unsigned long long)w,
@@ -84,7 +92,7 @@ cm_status image_read_pnm(FILE *f, const char *path, uint8_t **gray, int *width, 
             return cm_fail(CM_ERR_FORMAT, "%s: truncated PNM: %zu of %llu rows of %zu bytes", path, y,
                            (unsigned long long)h, row_bytes);
         }
-        row_to_gray(raw, w, ch, bps, (unsigned)maxval, g + y * w);
+        row_to_gray(raw, w, ch, bps, (unsigned)maxval, channels, g + y * w * (size_t)channels);
     }
     free(raw);
     *gray = g;

@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -437,6 +438,39 @@ static cm_status parse_and_check(st_file *f, size_t align_bytes, cm_model_file *
     return read_tensors(f, &L, legacy, ntensors, out);
 }
 
+/* A comma-separated list of up to 4 finite numbers into v; their count, or -1 when malformed. */
+static int number_list(const char *text, float v[4]) {
+    int n = 0;
+    for (const char *p = text; *p && n <= 4;) {
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p || !isfinite(x) || n == 4) return -1;
+        v[n++] = (float)x;
+        p = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',') return -1;
+    }
+    return n;
+}
+
+/* The input normalisation of the metadata (input_mean, input_std: one number, or one per channel)
+ * into the layout; mean 0 and std 1 (every model before colour) is none. */
+static cm_status read_normalisation(const cm_meta *m, const char *path, cm_layout *L) {
+    const char *mt = meta_get(m, "input_mean"), *st = meta_get(m, "input_std");
+    if (!mt || !st) return CM_OK;
+    float mean[4], std[4];
+    int nm = number_list(mt, mean), ns = number_list(st, std), C = L->input.c;
+    if (nm < 1 || nm != ns || (nm != 1 && nm != C) || C > 4)
+        return cm_fail(CM_ERR_FORMAT,
+                       "%s: input_mean '%s' / input_std '%s': expected one number or one per channel (%d)", path, mt,
+                       st, C);
+    for (int c = 0; c < C; c++) {
+        L->in_mean[c] = mean[nm == 1 ? 0 : c], L->in_std[c] = std[nm == 1 ? 0 : c];
+        if (!(L->in_std[c] > 0.0f)) return cm_fail(CM_ERR_FORMAT, "%s: input_std '%s' must be above 0", path, st);
+        if (L->in_mean[c] != 0.0f || L->in_std[c] != 1.0f) L->normalized = 1;
+    }
+    return CM_OK;
+}
+
 cm_status model_file_parse(const uint8_t *buf, size_t len, const char *path, size_t align_bytes, cm_model_file *out) {
     memset(out, 0, sizeof *out);
     cm_status st = CM_OK;
@@ -464,6 +498,7 @@ cm_status model_file_parse(const uint8_t *buf, size_t len, const char *path, siz
         f.data_len = len - 8 - (size_t)hlen;
     }
     if (st == CM_OK) st = parse_and_check(&f, align_bytes, out);
+    if (st == CM_OK) st = read_normalisation(&out->meta, path, &out->model.layout);
     cJSON_Delete(f.root);
     if (st != CM_OK) model_file_free(out);
     return st;

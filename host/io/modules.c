@@ -49,6 +49,7 @@ static cJSON *layer_json(const cm_layer *l) {
         add_float(o, "momentum", l->momentum);
         break;
     case CM_LAYER_DROPOUT: add_float(o, "p", l->p); break;
+    case CM_LAYER_GAP: cJSON_AddNumberToObject(o, "output_size", 1); break;
     default: break;
     }
     return o;
@@ -171,7 +172,8 @@ static const char *const arg_lists[CM_LAYER_TYPES] = {
     "type num_features eps momentum affine track_running_stats",
     "type inplace",
     "type p inplace",
-    "type start_dim end_dim"};
+    "type start_dim end_dim",
+    "type output_size"};
 
 /* One module object into a layer; in_* arguments go to *expect_in (checked after layout). */
 static cm_status parse_module(const ctx *c, const cJSON *o, cm_layer *l, int *expect_in) {
@@ -216,6 +218,12 @@ static cm_status parse_module(const ctx *c, const cJSON *o, cm_layer *l, int *ex
         CM_TRY(get_float(c, o, "momentum", &l->momentum));
         break;
     case CM_LAYER_DROPOUT: CM_TRY(get_float(c, o, "p", &l->p)); break;
+    case CM_LAYER_GAP: {
+        int size = -1;
+        CM_TRY(get_int(c, o, "output_size", 1, 1, &size, &given));
+        if (!given || size != 1) return bad(c, "output_size", "must be 1 (global average pooling)");
+        break;
+    }
     default: break;
     }
     return CM_OK;

@@ -239,6 +239,13 @@ static cm_status matmul(onnx_import *im, const Onnx__NodeProto *n) {
 }
 
 /* Flatten (axis 1), or Reshape to (N, -1) / (N, features): a Flatten layer, none on flat input. */
+/* GlobalAveragePool: clmnist's gap layer, (N, C, H, W) -> (N, C, 1, 1). */
+static cm_status global_pool(onnx_import *im, const Onnx__NodeProto *n) {
+    CM_TRY(known_attrs(im, n, ""));
+    if (im->n && im->shape.flat) return import_node_fail(im, n, "its input is flat; it pools (N, C, H, W) images");
+    return add_layer(im, n, layer_default(CM_LAYER_GAP));
+}
+
 static cm_status flatten(onnx_import *im, const Onnx__NodeProto *n, int reshape) {
     if (reshape) {
         CM_TRY(known_attrs(im, n, "allowzero"));
@@ -361,14 +368,12 @@ cm_status import_node(onnx_import *im, const Onnx__NodeProto *n) {
         st = passthrough(im, n, op);
     else if (!strcmp(op, "Softmax"))
         st = softmax(im, n);
-    /* GAP HOOK: "GlobalAveragePool" becomes clmnist's global average pooling layer (plus nothing for
-     * a following Flatten/Reshape, which flatten() skips on flat input) once model.h has it. */
     else if (!strcmp(op, "GlobalAveragePool"))
-        st = import_node_fail(im, n, "global average pooling is not in this build of clmnist yet");
+        st = global_pool(im, n);
     else
         st = import_node_fail(im, n,
                               "operation %s is not supported (clmnist reads Conv, BatchNormalization, MaxPool, "
-                              "Relu, Flatten, Reshape, Gemm, MatMul, Add, Dropout, Identity, Softmax)",
+                              "Relu, Flatten, Reshape, Gemm, MatMul, Add, Dropout, Identity, GlobalAveragePool, Softmax)",
                               op);
     CM_TRY(st);
     im->cur = onnx_str(n->output[0]);

@@ -217,10 +217,10 @@ static cm_status check_outputs(onnx_import *im) {
                            im->logits);
     }
     for (int c = 0; c < im->input.c; c++)
-        if (fabs(im->scale[c] - 1.0) > 1e-6 || fabs(im->shift[c]) > 1e-6)
+        if (!(im->scale[c] > 0.0) || !isfinite(im->scale[c]) || !isfinite(im->shift[c]))
             return cm_fail(CM_ERR_FORMAT,
-                           "%s: the input normalisation x * %g + %g (channel %d) is not supported: clmnist feeds "
-                           "pixel / 255 as it is (fold it into the first layer)",
+                           "%s: the input normalisation x * %g + %g (channel %d) is not supported: the scale must be "
+                           "above 0",
                            im->path, im->scale[c], im->shift[c], c);
     return CM_OK;
 }
@@ -290,9 +290,29 @@ static cm_status read_tensors(const onnx_import *im, cm_model_file *out) {
 }
 
 /* What clmnist's own files say about the model, and what the ONNX file adds. */
+/* The graph's input normalisation x * scale[c] + shift[c] (x = pixel / 255) as the model's
+ * per-channel mean and std, x' = (x - mean) / std, in the layout and the metadata. */
+static cm_status set_normalisation(const onnx_import *im, cm_meta *meta, cm_layout *L) {
+    char ms[160] = "", ss[160] = "";
+    size_t nm = 0, ns = 0;
+    for (int c = 0; c < L->input.c && c < 4; c++) {
+        double sd = 1.0 / im->scale[c], mean = -im->shift[c] / im->scale[c];
+        L->in_mean[c] = (float)mean, L->in_std[c] = (float)sd;
+        if (fabs(mean) > 1e-7 || fabs(sd - 1.0) > 1e-7) L->normalized = 1;
+        nm += (size_t)snprintf(ms + nm, sizeof ms - nm, "%s%.9g", c ? "," : "", mean);
+        ns += (size_t)snprintf(ss + ns, sizeof ss - ns, "%s%.9g", c ? "," : "", sd);
+    }
+    if (!L->normalized) return CM_OK;
+    CM_TRY(meta_set(meta, "input_mean", "%s", ms));
+    return meta_set(meta, "input_std", "%s", ss);
+}
+
 static cm_status set_meta(const onnx_import *im, const Onnx__ModelProto *m, cm_model_file *out) {
     cm_meta *meta = &out->meta;
-    const cm_layout *L = &out->model.layout;
+    cm_layout *L = &out->model.layout;
+    if (L->input.c > 4)
+        return cm_fail(CM_ERR_FORMAT, "%s: %d input channels; clmnist's input pipeline takes 1 to 4", im->path,
+                       L->input.c);
     char arch[CM_ARCH_TEXT];
     model_describe(L, arch, sizeof arch);
     for (size_t i = 0; i < m->n_metadata_props; i++) {
@@ -314,16 +334,19 @@ static cm_status set_meta(const onnx_import *im, const Onnx__ModelProto *m, cm_m
     CM_TRY(meta_set(meta, "onnx.producer", "%.200s %.100s", onnx_str(m->producer_name), onnx_str(m->producer_version)));
     if (!meta_get(meta, "pipeline") && !meta_get(meta, "input_preprocess"))
         CM_TRY(meta_set(meta, "input_preprocess", "mnist")); /* images as MNIST's: white ink on black */
+    if (!meta_get(meta, "pipeline")) CM_TRY(set_normalisation(im, meta, L)); /* else the pipeline's, checked */
     cm_pipeline p;                                           /* a forged pipeline is an error now, not later */
     CM_TRY(pipeline_from_meta(meta, im->path, L, &p));
-    /* the graph's normalisation is the pipeline's: x * 255 scale / std - mean / std */
-    double a = 255.0 * p.scale / p.std, b = -p.mean / p.std;
-    for (int c = 0; c < L->input.c; c++)
+    for (int c = 0; c < L->input.c; c++) {
+        /* the graph's normalisation is the pipeline's: x * 255 scale / std - mean / std */
+        double a = 255.0 * p.scale / p.std[c], b = -p.mean[c] / p.std[c];
         if (fabs(im->scale[c] - a) > 1e-6 * fabs(a) || fabs(im->shift[c] - b) > 1e-6 * (1.0 + fabs(b)))
             return cm_fail(CM_ERR_FORMAT,
                            "%s: metadata 'pipeline' says the input is normalised as x * %g + %g, the graph as x * %g "
                            "+ %g",
                            im->path, a, b, im->scale[c], im->shift[c]);
+    }
+    if (meta_get(meta, "pipeline")) CM_TRY(set_normalisation(im, meta, L));
     return CM_OK;
 }
 

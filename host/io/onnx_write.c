@@ -42,13 +42,12 @@ static void add_tensor(exporter *e, int layer, const char *name, char out[NAME])
 static void add_normalisation(exporter *e, const cm_pipeline *p, int channels) {
     static const char *const ops[] = {"Mul", "Sub", "Div"};
     static const char *const names[] = {"input.scale", "input.mean", "input.std"};
-    const double values[] = {255.0 * p->scale, p->mean, p->std};
     int64_t dims[4] = {1, channels, 1, 1};
-    float v[CM_MAX_TENSORS];
+    float v[4];
     snprintf(e->cur, NAME, "input");
     for (int k = 0; k < 3; k++) {
-        for (int c = 0; c < channels && c < CM_MAX_TENSORS; c++)
-            v[c] = (float)values[k];
+        for (int c = 0; c < channels && c < 4; c++)
+            v[c] = (float)(k == 0 ? 255.0 * p->scale : k == 1 ? p->mean[c] : p->std[c]);
         builder_init_floats(&e->b, names[k], dims, 4, v);
         char out[NAME];
         snprintf(out, NAME, "%s.out", names[k]);
@@ -118,9 +117,11 @@ static cm_status add_layer(exporter *e, int i, const char *out) {
         break;
     }
     case CM_LAYER_DROPOUT: return CM_OK;
-    /* GAP HOOK (global average pooling, when model.h has its layer type): a "GlobalAveragePool"
-     * node, (N, C, H, W) -> (N, C, 1, 1), followed by a "Flatten" (axis 1) when the layer's
-     * output is flat, as `case CM_LAYER_FLATTEN` above builds it. */
+    case CM_LAYER_GAP: { /* (N, C, H, W) -> (N, C, 1, 1); the Flatten after it is a layer of its own */
+        const char *in[] = {e->cur};
+        builder_node(&e->b, "GlobalAveragePool", node, in, 1, out);
+        break;
+    }
     default:
         return cm_fail(CM_ERR_USAGE, "layer %d (%s) has no ONNX export in this build", i, layer_type_name(l->type));
     }

@@ -24,6 +24,9 @@ static void describe_digest(const char *format, const char *path, char *out, siz
                     dataset_find_file(path, "train-labels-idx1-ubyte", files[1], sizeof files[1]) == 0
                 ? 2
                 : 0;
+    } else if (!strcmp(format, "cifar")) {
+        snprintf(files[0], sizeof files[0], "%s/data_batch_1.bin", path);
+        n = 1;
     } else if (!strcmp(format, "csv")) {
         size_t len = strlen(path);
         snprintf(files[0], sizeof files[0], len > 4 && !strcmp(path + len - 4, ".csv") ? "%s" : "%s/train.csv", path);
@@ -50,12 +53,15 @@ cm_status pipeline_describe(const char *path, const cm_data_options *o, int32_t 
         return cm_fail(CM_ERR_USAGE, "--data %.64s...: path longer than %zu bytes", path, sizeof p->path - 1);
     snprintf(p->path, sizeof p->path, "%s", path);
     describe_digest(p->format, path, p->digest, sizeof p->digest);
-    p->channels = 1, p->height = ds->train.rows, p->width = ds->train.cols;
+    p->channels = split_channels(&ds->train), p->height = ds->train.rows, p->width = ds->train.cols;
     p->preprocess = (cm_preprocess)ds->origin.preprocess;
     p->transpose = o->transpose;
-    p->input = ds->origin.from_images && p->preprocess == CM_PREP_RESIZE ? CM_INPUT_RESIZE : CM_INPUT_MNIST;
+    p->input = (ds->origin.from_images || p->channels > 1) && p->preprocess == CM_PREP_RESIZE ? CM_INPUT_RESIZE
+                                                                                              : CM_INPUT_MNIST;
     p->invert = p->input == CM_INPUT_RESIZE ? CM_INVERT_NO : CM_INVERT_AUTO;
-    p->scale = (double)(1.0f / 255.0f), p->mean = 0.0, p->std = 1.0;
+    p->scale = (double)(1.0f / 255.0f);
+    int nc;
+    dataset_channel_stats(&ds->train, &nc, p->mean, p->std);
     p->held_out = ds->origin.held_out;
     p->test_fraction = p->held_out ? ds->origin.test_fraction : 0.0;
     p->seed = p->held_out ? ds->origin.seed : 0;
@@ -108,8 +114,16 @@ static char *to_json(const cm_pipeline *p, int with_names, int with_digest) {
     cJSON_AddStringToObject(in, "image", p->input == CM_INPUT_RESIZE ? "resize" : "mnist");
     cJSON_AddStringToObject(in, "invert", invert_names[p->invert]);
     cJSON_AddNumberToObject(in, "scale", p->scale);
-    cJSON_AddNumberToObject(in, "mean", p->mean);
-    cJSON_AddNumberToObject(in, "std", p->std);
+    if (p->channels == 1) { /* one number, as before colour */
+        cJSON_AddNumberToObject(in, "mean", p->mean[0]);
+        cJSON_AddNumberToObject(in, "std", p->std[0]);
+    } else {
+        cJSON *m = cJSON_AddArrayToObject(in, "mean"), *s = cJSON_AddArrayToObject(in, "std");
+        for (int c = 0; c < p->channels && c < 4; c++) {
+            cJSON_AddItemToArray(m, cJSON_CreateNumber((double)(float)p->mean[c]));
+            cJSON_AddItemToArray(s, cJSON_CreateNumber((double)(float)p->std[c]));
+        }
+    }
     add_split(root, p);
     cJSON *cls = cJSON_AddObjectToObject(root, "classes");
     cJSON_AddNumberToObject(cls, "count", p->classes);
@@ -137,8 +151,14 @@ cm_status pipeline_to_meta(const cm_pipeline *p, cm_meta *m) {
     int resized = p->input == CM_INPUT_RESIZE;
     /* x = (pixel * input_scale - input_mean) / input_std, pixel the uint8 value; NCHW float32 */
     CM_TRY(meta_set(m, "input_scale", "%.9g", p->scale));
-    CM_TRY(meta_set(m, "input_mean", "%.9g", p->mean));
-    CM_TRY(meta_set(m, "input_std", "%.9g", p->std));
+    /* per channel (comma-separated) for colour models */
+    char mean[128] = "", std[128] = "";
+    for (int c = 0, n1 = 0, n2 = 0; c < p->channels && c < 4; c++) {
+        n1 += snprintf(mean + n1, sizeof mean - (size_t)n1, "%s%.9g", c ? "," : "", (double)(float)p->mean[c]);
+        n2 += snprintf(std + n2, sizeof std - (size_t)n2, "%s%.9g", c ? "," : "", (double)(float)p->std[c]);
+    }
+    CM_TRY(meta_set(m, "input_mean", "%s", mean));
+    CM_TRY(meta_set(m, "input_std", "%s", std));
     /* how predict and serve bring a user's image to this input (image.h) */
     CM_TRY(meta_set(m, "input_preprocess", "%s", resized ? "resize" : "mnist"));
     CM_TRY(meta_set(m, "input_scaling", "pixels / 255 (uint8 to [0, 1])%s",

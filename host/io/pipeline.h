@@ -22,16 +22,17 @@
 
 typedef struct {
     /* the data train read */
-    char format[8];   /* "idx", "csv", "folder"; "" unknown (a model written before the key) */
+    char format[8];   /* "idx", "csv", "cifar", "folder"; "" unknown (a model written before the key) */
     char path[1024];  /* --data as train was given it; "" unknown */
     char digest[512]; /* {"FILE": "sha256", ...} of its training files (IDX, CSV), JSON; "{}" none */
     /* the network's input and how the data's images were brought to it */
-    int channels, height, width; /* 1 x H x W */
+    int channels, height, width; /* C x H x W: 1 grey, 3 RGB planes */
     cm_preprocess preprocess;    /* what made the images: resize, or mnist (image_to_mnist) */
     cm_transpose transpose;      /* --transpose (EMNIST's files) */
     cm_input_prep input;         /* how one image file becomes an input (image_for_model) */
     cm_invert invert;            /* and its invert policy: auto (mnist) or no (resize) */
-    double scale, mean, std;     /* x = (pixel * scale - mean) / std */
+    double scale;                /* x = (pixel * scale - mean[c]) / std[c], c the channel: */
+    double mean[4], std[4];      /* colour data: its training set's; grey: 0 and 1 */
     /* the split: the test split given with the data, or held out (fraction, seed) */
     int held_out;
     double test_fraction;

@@ -63,6 +63,7 @@ static void options(const cm_pipeline *p, const cm_pipeline_overrides *ov, FILE 
     o->image_size = p->height;
     o->preprocess = p->preprocess;
     o->transpose = p->transpose;
+    o->channels = p->channels;
     if (p->held_out) o->test_fraction = p->test_fraction, o->seed = p->seed;
     split_options(p, ov, notes, o);
     if (ov->image_size > 0 && ov->image_size != p->height) {

@@ -34,10 +34,10 @@ static int string(const cJSON *o, const char *key, char *out, size_t size) {
 
 /* Each parse_* fills its part of p from root; on a fault, *bad names the member. */
 static int parse_data(const cJSON *root, cm_pipeline *p, const char **bad) {
-    static const char *const formats[] = {"idx", "csv", "folder", ""};
+    static const char *const formats[] = {"idx", "csv", "folder", "", "cifar"};
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "data");
-    *bad = "data.format (\"idx\", \"csv\", \"folder\" or \"\")";
-    if (!cJSON_IsObject(d) || pick(d, "format", formats, 4) < 0) return 0;
+    *bad = "data.format (\"idx\", \"csv\", \"cifar\", \"folder\" or \"\")";
+    if (!cJSON_IsObject(d) || pick(d, "format", formats, 5) < 0) return 0;
     string(d, "format", p->format, sizeof p->format);
     *bad = "data.path (a string)";
     if (!string(d, "path", p->path, sizeof p->path)) return 0;
@@ -54,12 +54,31 @@ static int parse_data(const cJSON *root, cm_pipeline *p, const char **bad) {
     return ok;
 }
 
+/* A number (every channel's) or an array of one per channel, in [lo, 1e12]. */
+static int per_channel(const cJSON *in, const char *key, double lo, int channels, double out[4]) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(in, key);
+    if (cJSON_IsNumber(a)) {
+        double v;
+        if (!number(in, key, lo, 1e12, 0, &v)) return 0;
+        for (int c = 0; c < 4; c++)
+            out[c] = v;
+        return 1;
+    }
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != channels) return 0;
+    int c = 0;
+    for (const cJSON *e = a->child; e; e = e->next, c++) {
+        if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble) || e->valuedouble < lo || e->valuedouble > 1e12) return 0;
+        out[c] = e->valuedouble;
+    }
+    return 1;
+}
+
 static int parse_input(const cJSON *root, cm_pipeline *p, const char **bad) {
     static const char *const preps[] = {"resize", "mnist"}, *const modes[] = {"auto", "yes", "no"};
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(root, "input");
     double c, h, w;
-    *bad = "input.channels, height, width (1, and 1 to 256)";
-    if (!cJSON_IsObject(in) || !number(in, "channels", 1, 1, 1, &c) || !number(in, "height", 1, 256, 1, &h) ||
+    *bad = "input.channels, height, width (1 or 3, and 1 to 256)";
+    if (!cJSON_IsObject(in) || !number(in, "channels", 1, 3, 1, &c) || c == 2 || !number(in, "height", 1, 256, 1, &h) ||
         !number(in, "width", 1, 256, 1, &w))
         return 0;
     p->channels = (int)c, p->height = (int)h, p->width = (int)w;
@@ -73,9 +92,9 @@ static int parse_input(const cJSON *root, cm_pipeline *p, const char **bad) {
     p->invert = (cm_invert)inv;
     *bad = "input.preprocess mnist with a size other than 28x28";
     if (p->preprocess == CM_PREP_MNIST && (p->height != 28 || p->width != 28)) return 0;
-    *bad = "input.scale, mean, std (finite numbers, scale and std above 0)";
-    return number(in, "scale", 1e-12, 1e12, 0, &p->scale) && number(in, "mean", -1e12, 1e12, 0, &p->mean) &&
-           number(in, "std", 1e-12, 1e12, 0, &p->std);
+    *bad = "input.scale, mean, std (finite numbers, or one per channel; scale and std above 0)";
+    return number(in, "scale", 1e-12, 1e12, 0, &p->scale) && per_channel(in, "mean", -1e12, p->channels, p->mean) &&
+           per_channel(in, "std", 1e-12, p->channels, p->std);
 }
 
 static int parse_split(const cJSON *root, cm_pipeline *p, const char **bad) {
@@ -156,7 +175,9 @@ static void derive(const cm_meta *m, const cm_layout *L, cm_pipeline *p) {
                                              : CM_TRANSPOSE_AUTO;
     p->input = image_input_prep(meta_get(m, "input_preprocess"));
     p->invert = p->input == CM_INPUT_RESIZE ? CM_INVERT_NO : CM_INVERT_AUTO;
-    p->scale = (double)(1.0f / 255.0f), p->mean = 0.0, p->std = 1.0;
+    p->scale = (double)(1.0f / 255.0f);
+    for (int c = 0; c < 4; c++)
+        p->mean[c] = 0.0, p->std[c] = 1.0;
     p->held_out = 1; /* a split to replay when the data has no test split of its own */
     p->test_fraction = fr && atof(fr) > 0 && atof(fr) < 1 ? atof(fr) : CM_DEFAULT_TEST_FRACTION;
     p->seed = seed && strtoll(seed, NULL, 10) >= 0 ? (uint64_t)strtoll(seed, NULL, 10) : 42;

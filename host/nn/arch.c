@@ -8,6 +8,8 @@
  *           | 'relu' | 'flatten'
  *           | 'drop' P                          Dropout(p=P), 0 <= P < 1
  *           | 'fc' N                            Linear(out_features=N)
+ *           | 'gap'                             global average pooling: AdaptiveAvgPool2d(1), then
+ *                                               Flatten (two layers of the modules list)
  * Input sizes (in_channels, in_features, num_features) follow from the data's shape. */
 #include <errno.h>
 #include <stdio.h>
@@ -42,6 +44,8 @@ static cm_status parse_token(const char *tok, cm_layer *l) {
         *l = layer_default(CM_LAYER_RELU);
     } else if (strcmp(tok, "flatten") == 0) {
         *l = layer_default(CM_LAYER_FLATTEN);
+    } else if (strcmp(tok, "gap") == 0) {
+        *l = layer_default(CM_LAYER_GAP); /* its Flatten: model_parse_arch */
     } else if (strcmp(tok, "bn") == 0) {
         *l = layer_default(CM_LAYER_BATCHNORM2D); /* 1d or 2d: decided by the input, below */
     } else if (strncmp(tok, "conv", 4) == 0) {
@@ -68,7 +72,7 @@ static cm_status parse_token(const char *tok, cm_layer *l) {
         l->p = (float)v;
     } else {
         return cm_fail(CM_ERR_USAGE, "unknown layer; expected conv<C>k<K>[s<S>][p<P>], pool<K>[s<S>], bn, relu, "
-                                     "drop<P>, flatten or fc<N>");
+                                     "drop<P>, flatten, gap or fc<N>");
     }
     if (!ok) {
         switch (l->type) {
@@ -87,13 +91,13 @@ cm_status model_parse_arch(const char *spec, cm_layer *layers, int *nlayers) {
     *nlayers = 0;
     if (!spec || !*spec) return cm_fail(CM_ERR_USAGE, "--arch: empty spec");
     const char *p = spec;
-    int flat = 0; /* BatchNorm's dimensionality follows the layers before it */
-    for (int i = 0;; i++) {
+    int flat = 0;                       /* BatchNorm's dimensionality follows the layers before it */
+    for (int i = 0, t = 0;; i++, t++) { /* layer i from token t ('gap' gives two layers) */
         const char *dash = strchr(p, '-');
         size_t len = dash ? (size_t)(dash - p) : strlen(p);
         char tok[64];
         if (len == 0 || len >= sizeof tok)
-            return cm_fail(CM_ERR_USAGE, "--arch '%s': token %d is %s", spec, i + 1, len ? "too long" : "empty");
+            return cm_fail(CM_ERR_USAGE, "--arch '%s': token %d is %s", spec, t + 1, len ? "too long" : "empty");
         if (i >= CM_MAX_LAYERS) return cm_fail(CM_ERR_USAGE, "--arch '%s': more than %d layers", spec, CM_MAX_LAYERS);
         memcpy(tok, p, len);
         tok[len] = '\0';
@@ -101,7 +105,12 @@ cm_status model_parse_arch(const char *spec, cm_layer *layers, int *nlayers) {
         if (st != CM_OK) {
             char why[256];
             snprintf(why, sizeof why, "%s", cm_last_error());
-            return cm_fail(st, "--arch '%s': token %d '%s': %s", spec, i + 1, tok, why);
+            return cm_fail(st, "--arch '%s': token %d '%s': %s", spec, t + 1, tok, why);
+        }
+        if (layers[i].type == CM_LAYER_GAP) {
+            if (i + 1 >= CM_MAX_LAYERS)
+                return cm_fail(CM_ERR_USAGE, "--arch '%s': more than %d layers", spec, CM_MAX_LAYERS);
+            layers[++i] = layer_default(CM_LAYER_FLATTEN);
         }
         if (layers[i].type == CM_LAYER_FLATTEN || layers[i].type == CM_LAYER_LINEAR) flat = 1;
         if (layers[i].type == CM_LAYER_BATCHNORM2D && flat) layers[i].type = CM_LAYER_BATCHNORM1D;

@@ -9,8 +9,8 @@
 
 #include "rng.h"
 
-static const char *const type_names[CM_LAYER_TYPES] = {"Linear",      "Conv2d", "MaxPool2d", "BatchNorm1d",
-                                                       "BatchNorm2d", "ReLU",   "Dropout",   "Flatten"};
+static const char *const type_names[CM_LAYER_TYPES] = {
+    "Linear", "Conv2d", "MaxPool2d", "BatchNorm1d", "BatchNorm2d", "ReLU", "Dropout", "Flatten", "AdaptiveAvgPool2d"};
 
 const char *layer_type_name(cm_layer_type type) {
     return type >= 0 && type < CM_LAYER_TYPES ? type_names[type] : "?";
@@ -78,6 +78,7 @@ void layer_token(const cm_layer *l, char *buf, size_t size) {
         break;
     }
     case CM_LAYER_FLATTEN: snprintf(buf, size, "flatten"); break;
+    case CM_LAYER_GAP: snprintf(buf, size, "gap"); break;
     default: snprintf(buf, size, "?"); break;
     }
 }
@@ -96,7 +97,8 @@ static cm_status layer_error(const cm_layer *l, int i, cm_shape in, const char *
 /* Output shape of layer l on input `in`, or an error naming it. */
 static cm_status layer_shape(cm_layer *l, int i, cm_shape in) {
     cm_shape o = in;
-    int spatial = l->type == CM_LAYER_CONV2D || l->type == CM_LAYER_MAXPOOL2D || l->type == CM_LAYER_BATCHNORM2D;
+    int spatial = l->type == CM_LAYER_CONV2D || l->type == CM_LAYER_MAXPOOL2D || l->type == CM_LAYER_BATCHNORM2D ||
+                  l->type == CM_LAYER_GAP;
     if (spatial && in.flat) return layer_error(l, i, in, "needs a (C, H, W) input, not a flat vector");
     if ((l->type == CM_LAYER_LINEAR || l->type == CM_LAYER_BATCHNORM1D) && !in.flat)
         return layer_error(l, i, in, "needs a flat input: add 'flatten' before it");
@@ -128,6 +130,7 @@ static cm_status layer_shape(cm_layer *l, int i, cm_shape in) {
         if (!(l->p >= 0.0f && l->p < 1.0f)) return layer_error(l, i, in, "p must be in [0, 1)");
         break;
     case CM_LAYER_FLATTEN: o = (cm_shape){(int)shape_numel(in), 1, 1, 1}; break;
+    case CM_LAYER_GAP: o.h = o.w = 1; break;
     case CM_LAYER_RELU: break;
     default: return cm_fail(CM_ERR_USAGE, "layer %d: unknown type %d", i, (int)l->type);
     }
@@ -289,6 +292,8 @@ void model_describe(const cm_layout *L, char *buf, size_t size) {
     buf[0] = '\0';
     for (int i = 0; i < L->nlayers && n + 1 < size; i++) {
         char tok[48];
+        /* --arch's 'gap' is AdaptiveAvgPool2d + Flatten: the Flatten after it has no token of its own */
+        if (i > 0 && L->layers[i].type == CM_LAYER_FLATTEN && L->layers[i - 1].type == CM_LAYER_GAP) continue;
         layer_token(&L->layers[i], tok, sizeof tok);
         n += (size_t)snprintf(buf + n, size - n, i ? "-%s" : "%s", tok);
     }

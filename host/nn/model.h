@@ -37,6 +37,8 @@ typedef enum {
     CM_LAYER_RELU,
     CM_LAYER_DROPOUT, /* Dropout(p) */
     CM_LAYER_FLATTEN,
+    CM_LAYER_GAP, /* AdaptiveAvgPool2d(output_size=1): global average pooling, (C, H, W) -> (C, 1, 1);
+                     --arch's 'gap' is this layer followed by a Flatten */
     CM_LAYER_TYPES
 } cm_layer_type;
 
@@ -73,6 +75,10 @@ typedef struct {
     size_t count;                    /* real trainable parameters (excluding padding and buffers) */
     size_t frozen_count;             /* real parameters of frozen layers */
     size_t align_bytes;              /* tensor alignment used for the layout */
+    /* input normalisation per channel, x = (pixel / 255 - in_mean[c]) / in_std[c] (the model's
+     * input_mean / input_std); normalized 0: none (mean 0, std 1). model_layout clears it. */
+    int normalized;
+    float in_mean[4], in_std[4];
 } cm_layout;
 
 /* One tensor of a layout: layers.{layer}.{name}, PyTorch's shape. */
@@ -95,7 +101,7 @@ cm_layer layer_default(cm_layer_type type);
 /* The torch.nn class name of a type ("Conv2d"), and back (-1 when unknown). */
 const char *layer_type_name(cm_layer_type type);
 int layer_type_from_name(const char *name);
-/* The layer as an --arch token ("conv32k5p2", "pool2", "bn", "fc10", "drop0.3"). */
+/* The layer as an --arch token ("conv32k5p2", "pool2", "bn", "fc10", "drop0.3", "gap"). */
 void layer_token(const cm_layer *l, char *buf, size_t size);
 /* Number of elements of one example's shape. */
 size_t shape_numel(cm_shape s);

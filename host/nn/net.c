@@ -254,6 +254,7 @@ static cm_status layer_forward(cm_net *n, int i, int rows, const cm_net_mode *m)
         if (!m->training || l->p <= 0.0f) return CM_OK;
         return backend_dropout(n->b, r->out, count, l->p, m->seed, (uint32_t)i, m->step,
                                (size_t)m->row0 * shape_numel(l->out_shape));
+    case CM_LAYER_GAP: return backend_gap_forward(n->b, x, r->out, rows * l->in.c, l->in.h * l->in.w);
     case CM_LAYER_FLATTEN:
     default: return CM_OK;
     }
@@ -343,6 +344,8 @@ static cm_status layer_backward(cm_net *n, int i, int rows, const cm_net_mode *m
         if (!r->need_dx || !m->training || l->p <= 0.0f) return CM_OK;
         return backend_dropout(n->b, r->dout, count, l->p, m->seed, (uint32_t)i, m->step,
                                (size_t)m->row0 * shape_numel(l->out_shape));
+    case CM_LAYER_GAP:
+        return r->need_dx ? backend_gap_backward(n->b, r->dout, dx, rows * l->in.c, l->in.h * l->in.w) : CM_OK;
     case CM_LAYER_FLATTEN:
     default: return CM_OK;
     }
@@ -364,4 +367,14 @@ cm_status net_max_norm(cm_net *n, float c) {
             CM_TRY(backend_max_norm(n->b, n->rt[i].w, l->out, (int)shape_numel(l->in), c));
     }
     return CM_OK;
+}
+
+cm_status net_normalize_input(cm_net *n, int rows) {
+    const cm_layout *L = &n->L;
+    if (!L->normalized) return CM_OK;
+    float mul[4], add[4];
+    int C = L->input.c < 4 ? L->input.c : 4;
+    for (int c = 0; c < C; c++)
+        mul[c] = 1.0f / L->in_std[c], add[c] = -L->in_mean[c] / L->in_std[c];
+    return backend_channel_affine(n->b, n->x, rows, C, L->input.h * L->input.w, mul, add);
 }

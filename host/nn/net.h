@@ -45,4 +45,8 @@ cm_status net_backward(cm_net *n, int rows, const cm_net_mode *mode);
 /* The max-norm constraint on every Linear weight: rows of norm above c scaled to c. */
 cm_status net_max_norm(cm_net *n, float c);
 
+/* Normalises the input batch in place per channel as the layout says (nothing when it does
+ * not): after the batch builder fills net_input, before net_forward. */
+cm_status net_normalize_input(cm_net *n, int rows);
+
 #endif

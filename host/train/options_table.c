@@ -36,13 +36,20 @@ static cm_status augment_item(char *tok, const char *text, cm_augment *a) {
                  : !strcmp(tok, "rotate") ? &a->rotate
                  : !strcmp(tok, "scale")  ? &a->scale
                  : !strcmp(tok, "flip")   ? &a->flip
+                 : !strcmp(tok, "crop")   ? &a->crop
                                           : NULL;
     if (!dst)
-        return cm_fail(CM_ERR_USAGE, "--augment: unknown transform '%s' (expected shift, rotate, scale or flip)", tok);
+        return cm_fail(CM_ERR_USAGE, "--augment: unknown transform '%s' (expected shift, rotate, scale, flip or crop)",
+                       tok);
     char flag[32];
     snprintf(flag, sizeof flag, "--augment %s", tok);
-    double v, max = dst == &a->shift ? 64.0 : dst == &a->rotate ? 180.0 : dst == &a->scale ? 0.99 : 1.0;
+    double v, max = dst == &a->shift || dst == &a->crop ? 64.0
+                    : dst == &a->rotate                 ? 180.0
+                    : dst == &a->scale                  ? 0.99
+                                                        : 1.0;
     CM_TRY(cm_parse_float(flag, eq + 1, 0.0, max, &v));
+    if (dst == &a->crop && v != (double)(int)v)
+        return cm_fail(CM_ERR_USAGE, "--augment crop=%s: the padding is a whole number of pixels", eq + 1);
     *dst = (float)v;
     return CM_OK;
 }
@@ -61,11 +68,12 @@ static cm_status set_augment(cm_train_args *args, const char *text) {
 
 static void format_augment(const cm_train_args *a, char *buf, size_t size) {
     const cm_augment *g = &a->augment;
-    char f1[32], f2[32], f3[32], f4[32];
-    if (g->shift > 0 || g->rotate > 0 || g->scale > 0 || g->flip > 0)
-        snprintf(buf, size, "shift=%s,rotate=%s,scale=%s%s%s", ffmt(f1, sizeof f1, g->shift),
+    char f1[32], f2[32], f3[32], f4[32], f5[32];
+    if (g->shift > 0 || g->rotate > 0 || g->scale > 0 || g->flip > 0 || g->crop > 0)
+        snprintf(buf, size, "shift=%s,rotate=%s,scale=%s%s%s%s%s", ffmt(f1, sizeof f1, g->shift),
                  ffmt(f2, sizeof f2, g->rotate), ffmt(f3, sizeof f3, g->scale), g->flip > 0 ? ",flip=" : "",
-                 g->flip > 0 ? ffmt(f4, sizeof f4, g->flip) : "");
+                 g->flip > 0 ? ffmt(f4, sizeof f4, g->flip) : "", g->crop > 0 ? ",crop=" : "",
+                 g->crop > 0 ? ffmt(f5, sizeof f5, g->crop) : "");
     else
         snprintf(buf, size, "none");
 }
@@ -112,6 +120,8 @@ static const char *const preprocesses[] = {"resize", "mnist", NULL};
 static const int preprocess_values[] = {CM_PREP_RESIZE, CM_PREP_MNIST};
 static const char *const transposes[] = {"yes", "no", "auto", NULL};
 static const int transpose_values[] = {CM_TRANSPOSE_YES, CM_TRANSPOSE_NO, CM_TRANSPOSE_AUTO};
+static const char *const channel_names[] = {"auto", "1", "3", NULL};
+static const int channel_values[] = {0, 1, 3};
 
 #define INT_MAX31 2147483647.0
 
@@ -145,7 +155,7 @@ const cm_option cm_options[] = {
      .help = "an MLP's hidden layer sizes, e.g. 512,256", .set = set_layers, .format = format_layers},
     {"arch", "SPEC", CM_OPT_CUSTOM, 0, .commands = SHAPES, .flags = CM_OPT_SAVED | CM_OPT_SWEEP,
      .help = "any layer sequence, e.g. conv32k5p2-bn-relu-pool2-flatten-fc128-relu-fc10\n"
-             "(conv<C>k<K>[s<S>][p<P>], pool<K>[s<S>], bn, relu, drop<P>, flatten, fc<N>;\n"
+             "(conv<C>k<K>[s<S>][p<P>], pool<K>[s<S>], bn, relu, drop<P>, flatten, gap, fc<N>;\n"
              "see docs/cli.md); replaces --layers and --dropout",
      .set = set_arch, .format = format_arch},
     {"epochs", "N", CM_OPT_INT, OFF(epochs), 1, 100000, .commands = TRAINING, .flags = CM_OPT_SAVED,
@@ -183,7 +193,8 @@ const cm_option cm_options[] = {
      .help = "cap the L2 norm of each unit's incoming weights at C (0: off)"},
     {"augment", "SPEC", CM_OPT_CUSTOM, 0, .commands = TRAINING, .flags = CM_OPT_SAVED | CM_OPT_SWEEP,
      .help = "random training-time transforms, e.g. shift=2,rotate=10,scale=0.1\n"
-             "(pixels, degrees, relative size), flip=P (mirror with probability P);\n'none' to turn off",
+             "(pixels, degrees, relative size), flip=P (mirror with probability P), crop=P (pad by P\n"
+             "pixels and cut at random: the CIFAR crop); 'none' to turn off",
      .set = set_augment, .format = format_augment},
     {"seed", "N", CM_OPT_U64, OFF(seed), 0, INT_MAX31, .def = "42", .commands = TRAINING | CM_CMD_IMPORT | CM_CMD_EVAL,
      .flags = CM_OPT_SAVED, .fixed = "every trial trains with the sweep's --seed",
@@ -218,6 +229,10 @@ const cm_option cm_options[] = {
     {"transpose", "T", CM_OPT_ENUM, OFF(data.transpose), .choices = transposes, .values = transpose_values,
      .def = "auto", .commands = SHAPES | CM_CMD_IMPORT, .flags = CM_OPT_SAVED, .fixed = FIXED_DATA,
      .help = "yes, no or auto (auto: yes for EMNIST's emnist-* files)"},
+    {"channels", "C", CM_OPT_ENUM, OFF(data.channels), .choices = channel_names, .values = channel_values,
+     .def = "auto", .commands = SHAPES | CM_CMD_IMPORT, .flags = CM_OPT_SAVED, .fixed = FIXED_DATA,
+     .help = "input channels: 1 (grey), 3 (RGB) or auto (3 when the training images have colour;\n"
+             "then grey images among them become RGB)"},
     {"resident", NULL, CM_OPT_FLAG, OFF(feed), CM_FEED_RESIDENT,
      .commands = CM_CMD_TRAIN | CM_CMD_COMPARE | CM_CMD_SWEEP, .fixed = FIXED_BACKEND,
      .help = "keep the whole training set on the device (default when it fits)"},

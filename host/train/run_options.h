@@ -91,6 +91,9 @@ cm_status run_load_data(const cm_train_args *a, cm_dataset *ds);
 /* The layer list of --arch, or the MLP of --layers, on the data's image shape; shape errors
  * name the layer at fault, before anything is allocated. */
 cm_status run_layout(const cm_train_args *a, const cm_dataset *ds, size_t align_bytes, cm_layout *L);
+/* The input normalisation of data ds into L: per channel from the training images for colour
+ * data, none for grey (as pipeline_describe records it). */
+void run_normalisation(const cm_dataset *ds, cm_layout *L);
 /* Builds the model layout and seeded initial parameters, aligned for `align_bytes`; refuses
  * (before allocating) a model larger than `b`'s largest buffer. */
 cm_status run_init_model(const cm_train_args *a, const cm_dataset *ds, size_t align_bytes, const cm_backend *b,

@@ -19,6 +19,15 @@ cm_status run_load_data(const cm_train_args *a, cm_dataset *ds) {
     return CM_OK;
 }
 
+void run_normalisation(const cm_dataset *ds, cm_layout *L) {
+    double mean[4], std[4];
+    int C;
+    dataset_channel_stats(&ds->train, &C, mean, std); /* grey: 0 and 1 */
+    L->normalized = C > 1;
+    for (int c = 0; c < 4; c++)
+        L->in_mean[c] = (float)mean[c], L->in_std[c] = (float)std[c];
+}
+
 cm_status run_layout(const cm_train_args *a, const cm_dataset *ds, size_t align_bytes, cm_layout *L) {
     cm_layer layers[CM_MAX_LAYERS];
     int n = 0;
@@ -26,8 +35,9 @@ cm_status run_layout(const cm_train_args *a, const cm_dataset *ds, size_t align_
         CM_TRY(model_parse_arch(a->arch, layers, &n));
     else
         CM_TRY(model_mlp_layers(a->hidden, a->nhidden, ds->classes, a->dropout, layers, &n));
-    cm_shape input = {1, ds->train.rows, ds->train.cols, 0};
+    cm_shape input = {split_channels(&ds->train), ds->train.rows, ds->train.cols, 0};
     cm_status st = model_layout(L, layers, n, input, ds->classes, align_bytes);
+    if (st == CM_OK) run_normalisation(ds, L);
     if (st != CM_OK && a->arch[0]) {
         char why[512];
         snprintf(why, sizeof why, "%s", cm_last_error());
@@ -77,4 +87,3 @@ cm_train_config run_train_config(const cm_train_args *a) {
                            .feed = a->feed};
     return cfg;
 }
-

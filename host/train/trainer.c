@@ -130,11 +130,12 @@ static cm_status check_config(const cm_train_config *c) {
     if (c->warmup_steps < 0) return cm_fail(CM_ERR_USAGE, "--warmup-steps %d: must be 0 or more", c->warmup_steps);
     const cm_augment *a = &c->augment;
     if (!(a->shift >= 0.0f && a->shift <= 64.0f) || !(a->rotate >= 0.0f && a->rotate <= 180.0f) ||
-        !(a->scale >= 0.0f && a->scale < 1.0f) || !(a->flip >= 0.0f && a->flip <= 1.0f))
+        !(a->scale >= 0.0f && a->scale < 1.0f) || !(a->flip >= 0.0f && a->flip <= 1.0f) ||
+        !(a->crop >= 0.0f && a->crop <= 64.0f && a->crop == (float)(int)a->crop))
         return cm_fail(CM_ERR_USAGE,
-                       "--augment shift=%g,rotate=%g,scale=%g,flip=%g: expected shift in [0, 64] pixels, "
-                       "rotate in [0, 180] degrees, scale in [0, 1), flip in [0, 1]",
-                       (double)a->shift, (double)a->rotate, (double)a->scale, (double)a->flip);
+                       "--augment shift=%g,rotate=%g,scale=%g,flip=%g,crop=%g: expected shift in [0, 64] pixels, "
+                       "rotate in [0, 180] degrees, scale in [0, 1), flip in [0, 1], crop a whole number in [0, 64]",
+                       (double)a->shift, (double)a->rotate, (double)a->scale, (double)a->flip, (double)a->crop);
     return CM_OK;
 }
 
@@ -240,7 +241,7 @@ static cm_status stage_train_batch(cm_trainer *t, int step) {
 
 static int augmenting(const cm_trainer *t) {
     const cm_augment *a = &t->cfg.augment;
-    return a->shift > 0.0f || a->rotate > 0.0f || a->scale > 0.0f || a->flip > 0.0f;
+    return a->shift > 0.0f || a->rotate > 0.0f || a->scale > 0.0f || a->flip > 0.0f || a->crop > 0.0f;
 }
 
 static cm_net_mode train_mode(const cm_trainer *t, int first) {
@@ -293,11 +294,12 @@ static cm_status load_train_batch(cm_trainer *t, int first, int rows, int steps)
         src = t->stage_u8[t->step & 1], src_labels = t->stage_labels[t->step & 1], idx = t->iota, idx_off = 0;
     }
     if (augmenting(t))
-        CM_TRY(backend_gather_augment(t->b, src, src_labels, idx, idx_off, rows, tr->rows, tr->cols, PIXEL_SCALE,
-                                      &t->cfg.augment, t->cfg.seed, (uint64_t)t->global_step, (uint32_t)first, x,
-                                      t->labels));
+        CM_TRY(backend_gather_augment(t->b, src, src_labels, idx, idx_off, rows, split_channels(tr), tr->rows, tr->cols,
+                                      PIXEL_SCALE, &t->cfg.augment, t->cfg.seed, (uint64_t)t->global_step,
+                                      (uint32_t)first, x, t->labels));
     else
         CM_TRY(backend_gather(t->b, src, src_labels, idx, idx_off, rows, tr->dim, PIXEL_SCALE, x, t->labels));
+    CM_TRY(net_normalize_input(t->net, rows));
     if (!t->resident) { /* upload the next batch while this one computes */
         t->staged = t->step + 1 < steps;
         if (t->staged) CM_TRY(stage_train_batch(t, t->step + 1));

@@ -65,3 +65,22 @@ __kernel void kernel_maxpool_backward_scatter(const __global float *dy, const __
     const size_t plane = g / ((size_t)OH * OW);
     dx[plane * H * W + arg[g]] = dy[g];
 }
+
+/* kernel_gap_forward   global average pooling (AdaptiveAvgPool2d(1)): y[p] = mean of x[p][0..hw)
+ *                      over planes p of B*C; 1-D range over planes, summed in order.
+ * kernel_gap_backward  dx[p][s] = dy[p] / hw; 1-D range over planes * hw. */
+__kernel void kernel_gap_forward(const __global float *x, __global float *y, const int planes, const int hw) {
+    const size_t p = get_global_id(0);
+    if (p >= (size_t)planes) return;
+    const __global float *xp = x + p * (size_t)hw;
+    float sum = 0.0f;
+    for (int s = 0; s < hw; s++)
+        sum += xp[s];
+    y[p] = sum / (float)hw;
+}
+
+__kernel void kernel_gap_backward(const __global float *dy, __global float *dx, const int planes, const int hw) {
+    const size_t g = get_global_id(0);
+    if (g >= (size_t)planes * (size_t)hw) return;
+    dx[g] = dy[g / (size_t)hw] * (1.0f / (float)hw);
+}

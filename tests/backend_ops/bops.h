@@ -98,6 +98,7 @@ void bo_grad_bias_act(bo_ctx *c, const bo_case *k);
 void bo_grad_conv(bo_ctx *c, const bo_case *k);
 void bo_grad_maxpool(bo_ctx *c, const bo_case *k);
 void bo_grad_bn(bo_ctx *c, const bo_case *k);
+void bo_grad_gap(bo_ctx *c, const bo_case *k);
 void bo_grad_softmax_xent(bo_ctx *c, const bo_case *k);
 
 /* ---- cases_mlp.c, cases_layer.c: the run functions, one per operation ---- */

@@ -153,12 +153,51 @@ void bo_run_gather(bo_ctx *c, const bo_case *k) {
 }
 
 /* p: set rows, height, width, rows gathered, index offset, row0, transform (0 none, 1 all, 2 flip) */
+/* Every row of x (rows, C, H, W) must be its source image moved by a whole number of pixels in
+ * [-P, P] on each axis, zero where it came from outside, the same move for every channel: the
+ * CIFAR crop (pad by P, cut at an offset), checked without the backend's random numbers. */
+static void check_crop(bo_ctx *c, const float *x, const uint8_t *src, const int32_t *idx, int rows, int C, int H, int W,
+                       int P, float scale) {
+    int moved = 0; /* rows that did move: the offsets are drawn, not always 0 */
+    for (int r = 0; r < rows; r++) {
+        const uint8_t *s = src + (size_t)idx[r] * C * H * W;
+        const float *d = x + (size_t)r * C * H * W;
+        int found = 0;
+        for (int dy = -P; dy <= P && !found; dy++)
+            for (int dx = -P; dx <= P && !found; dx++) {
+                int same = 1;
+                for (int i = 0; i < C * H * W && same; i++) {
+                    int ch = i / (H * W), y = i / W % H + dy, xx = i % W + dx;
+                    float want = y >= 0 && y < H && xx >= 0 && xx < W ? s[((size_t)ch * H + y) * W + xx] * scale : 0;
+                    same = d[i] == want;
+                }
+                found = same;
+                moved += same && (dy || dx);
+            }
+        if (!found) {
+            fprintf(stderr, "  gather_augment crop=%d: row %d is no whole-pixel shift of its image\n", P, r);
+            c->failed = 1;
+            return;
+        }
+    }
+    if (rows >= 8 && moved < rows / 2) {
+        fprintf(stderr, "  gather_augment crop=%d: only %d of %d rows moved\n", P, moved, rows);
+        c->failed = 1;
+    }
+}
+
+/* p = {N, H, W, rows, idx offset, row0, aug, channels (0: 1)} */
 void bo_run_gather_augment(bo_ctx *c, const bo_case *k) {
-    int N = k->p[0], H = k->p[1], W = k->p[2], rows = k->p[3], off = k->p[4], dim = H * W;
-    static const cm_augment augs[3] = {{0, 0, 0, 0}, {2.0f, 10.0f, 0.1f, 0.5f}, {0, 0, 0, 1.0f}};
+    int N = k->p[0], H = k->p[1], W = k->p[2], rows = k->p[3], off = k->p[4], C = k->p[7] ? k->p[7] : 1;
+    int dim = C * H * W;
+    static const cm_augment augs[5] = {{0, 0, 0, 0, 0},
+                                       {2.0f, 10.0f, 0.1f, 0.5f, 0},
+                                       {0, 0, 0, 1.0f, 0},
+                                       {0, 0, 0, 0, 4.0f},
+                                       {1.0f, 8.0f, 0.05f, 0.5f, 2.0f}};
     const cm_augment *aug = &augs[k->p[6]];
-    bo_shape(c, "%d of %d, %dx%d, idx +%d, row0 %d, aug %g/%g/%g/%g", rows, N, H, W, off, k->p[5], (double)aug->shift,
-             (double)aug->rotate, (double)aug->scale, (double)aug->flip);
+    bo_shape(c, "%d of %d, %dx%dx%d, idx +%d, row0 %d, aug %g/%g/%g/%g crop %g", rows, N, C, H, W, off, k->p[5],
+             (double)aug->shift, (double)aug->rotate, (double)aug->scale, (double)aug->flip, (double)aug->crop);
     uint8_t *src, *lab;
     int32_t *idx;
     random_set(c, N, dim, off + rows, &src, &lab, &idx);
@@ -167,8 +206,8 @@ void bo_run_gather_augment(bo_ctx *c, const bo_case *k) {
     cm_buf *X = bo_out(c, (size_t)rows * dim, 7.25f), *Y = bo_out(c, (size_t)rows, 7.25f);
     const float scale = 1.0f / 255.0f;
     BO_TIMED(c)
-    BO_OK(c,
-          backend_gather_augment(c->b, S, L, I, (size_t)off, rows, H, W, scale, aug, 42, 3, (uint32_t)k->p[5], X, Y));
+    BO_OK(c, backend_gather_augment(c->b, S, L, I, (size_t)off, rows, C, H, W, scale, aug, 42, 3, (uint32_t)k->p[5], X,
+                                    Y));
     c->bytes = (double)rows * dim * 5.0;
     float *x = bo_tmp(c, 4 * (size_t)rows * dim);
     bo_get(c, X, x, 4 * (size_t)rows * dim);
@@ -181,6 +220,7 @@ void bo_run_gather_augment(bo_ctx *c, const bo_case *k) {
                 r = rows;
                 break;
             }
+    if (k->p[6] == 3 && !c->perf) check_crop(c, x, src, idx + off, rows, C, H, W, (int)aug->crop, scale);
     bo_keep_host(c, "x", x, BO_F32, (size_t)rows * dim, k->atol, k->rtol);
     bo_keep(c, "y", Y, BO_I32, (size_t)rows, 0, 0);
 }

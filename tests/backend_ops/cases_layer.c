@@ -1,6 +1,6 @@
 /* cases_layer.c: run functions of the convolution, pooling and BatchNorm operations (relu,
  * im2col, col2im, cnhw_to_nchw, nchw_to_cnhw, channel_sum, maxpool_forward/backward,
- * bn_forward/backward). Windows are p = {B, C, H, W, K, S, P}; the rest p = {B, C, HW, ...}.
+ * bn_forward/backward, gap_forward/backward). Windows are p = {B, C, H, W, K, S, P}; the rest p = {B, C, HW, ...}.
  * Outputs a contract says are overwritten start as 7.25. */
 #include <math.h>
 #include <stdio.h>
@@ -183,4 +183,48 @@ void bo_run_bn_backward(bo_ctx *c, const bo_case *k) {
     bo_keep(c, "dx", DX, BO_F32, n, k->atol, k->rtol);
     bo_keep(c, "dgamma", DG, BO_F32, nc, k->atol, k->rtol);
     bo_keep(c, "dbeta", DB, BO_F32, nc, k->atol, k->rtol);
+}
+
+/* p: B, C, HW (gap: planes = B * C); the forward also against a float64 mean */
+void bo_run_gap_forward(bo_ctx *c, const bo_case *k) {
+    int B = k->p[0], C = k->p[1], HW = k->p[2];
+    size_t planes = (size_t)B * C, n = planes * (size_t)HW;
+    bo_shape(c, "B%d C%d HW%d", B, C, HW);
+    float *x = bo_uniform(c, n, 41);
+    cm_buf *X = bo_in(c, x, 4 * n), *Y = bo_out(c, planes, 7.25f);
+    BO_TIMED(c) BO_OK(c, backend_gap_forward(c->b, X, Y, (int)planes, HW));
+    c->bytes = 4.0 * (double)(n + planes);
+    bo_keep(c, "y", Y, BO_F32, planes, k->atol, k->rtol);
+    double *ref = bo_tmp(c, sizeof(double) * planes);
+    for (size_t i = 0; i < n; i++)
+        ref[i / (size_t)HW] += x[i] / (double)HW;
+    if (!c->perf) bo_check64(c, "gap_forward vs float64", c->out[c->nout - 1].v, ref, planes, k->atol, k->rtol);
+}
+
+void bo_run_gap_backward(bo_ctx *c, const bo_case *k) {
+    int B = k->p[0], C = k->p[1], HW = k->p[2];
+    size_t planes = (size_t)B * C, n = planes * (size_t)HW;
+    bo_shape(c, "B%d C%d HW%d", B, C, HW);
+    cm_buf *DY = bo_in(c, bo_uniform(c, planes, 42), 4 * planes), *DX = bo_out(c, n, 7.25f);
+    BO_TIMED(c) BO_OK(c, backend_gap_backward(c->b, DY, DX, (int)planes, HW));
+    c->bytes = 4.0 * (double)(n + planes);
+    bo_keep(c, "dx", DX, BO_F32, n, k->atol, k->rtol);
+}
+
+/* p: B, C, HW; x = x mul[c] + add[c] in place, against float64 */
+void bo_run_channel_affine(bo_ctx *c, const bo_case *k) {
+    int B = k->p[0], C = k->p[1], HW = k->p[2];
+    size_t n = (size_t)B * C * HW;
+    bo_shape(c, "B%d C%d HW%d", B, C, HW);
+    float *x = bo_uniform(c, n, 45), *mul = bo_uniform(c, (size_t)C, 46), *add = bo_uniform(c, (size_t)C, 47);
+    for (int ch = 0; ch < C; ch++)
+        mul[ch] = 4.0f + 2.0f * mul[ch]; /* as 1 / std of pixels in [0, 1]: 2 to 6 */
+    cm_buf *X = bo_in(c, x, 4 * n);
+    BO_TIMED(c) BO_OK(c, backend_channel_affine(c->b, X, B, C, HW, mul, add));
+    c->bytes = 8.0 * (double)n;
+    bo_keep(c, "x", X, BO_F32, n, k->atol, k->rtol);
+    double *ref = bo_tmp(c, sizeof(double) * n);
+    for (size_t i = 0; i < n; i++)
+        ref[i] = (double)x[i] * mul[(i / (size_t)HW) % (size_t)C] + add[(i / (size_t)HW) % (size_t)C];
+    if (!c->perf) bo_check64(c, "channel_affine vs float64", c->out[c->nout - 1].v, ref, n, k->atol, k->rtol);
 }

@@ -175,3 +175,41 @@ void bo_grad_bn(bo_ctx *c, const bo_case *k) {
     bo_check64(c, "bn dgamma vs central differences", bo_download_f(c, DG, nc), g + n, nc, 1e-6 * N, 1e-4);
     bo_check64(c, "bn dbeta vs central differences", bo_download_f(c, DB, nc), g + n + nc, nc, 1e-6 * N, 1e-4);
 }
+
+/* ---- global average pooling: theta = x (B C, HW) ---- */
+typedef struct {
+    size_t planes, hw;
+    const double *r;
+    double *y;
+} gap_model;
+
+static double gap_loss(const void *m, const double *t) {
+    const gap_model *g = m;
+    double L = 0.0;
+    for (size_t p = 0; p < g->planes; p++) {
+        double mean = 0.0;
+        for (size_t s = 0; s < g->hw; s++)
+            mean += t[p * g->hw + s];
+        mean /= (double)g->hw;
+        if (g->y) g->y[p] = mean;
+        L += g->r[p] * mean;
+    }
+    return L;
+}
+
+/* gap case p = {B, C, HW}: gap_forward, then gap_backward with dy = r */
+void bo_grad_gap(bo_ctx *c, const bo_case *k) {
+    size_t planes = (size_t)k->p[0] * (size_t)k->p[1], hw = (size_t)k->p[2], n = planes * hw;
+    float *x = bo_uniform(c, n, 43), *r = bo_uniform(c, planes, 44);
+    cm_buf *X = bo_in(c, x, 4 * n), *Y = bo_out(c, planes, 7.25f);
+    cm_buf *DY = bo_in(c, r, 4 * planes), *DX = bo_out(c, n, 7.25f);
+    BO_OK(c, backend_gap_forward(c->b, X, Y, (int)planes, (int)hw));
+    BO_OK(c, backend_gap_backward(c->b, DY, DX, (int)planes, (int)hw));
+    gap_model m = {planes, hw, bo_to_double(c, r, planes), bo_tmp(c, sizeof(double) * planes)};
+    double *theta = bo_to_double(c, x, n), *g = bo_tmp(c, sizeof(double) * n);
+    gap_loss(&m, theta);
+    bo_check64(c, "gap forward vs float64", bo_download_f(c, Y, planes), m.y, planes, 1e-6, 1e-5);
+    m.y = NULL;
+    bo_central_diff(gap_loss, &m, theta, n, FD_H, g);
+    bo_check64(c, "gap backward vs central differences", bo_download_f(c, DX, n), g, n, 1e-7, 1e-5);
+}

@@ -13,15 +13,19 @@ async function main() {
   const [model, images, out] = process.argv.slice(2);
   let raw = fs.readFileSync(images);
   if (raw[0] === 0x1f && raw[1] === 0x8b) raw = zlib.gunzipSync(raw);
-  if (raw.readUInt32BE(0) !== 0x803) throw new Error(`${images}: not an IDX image file`);
-  const count = raw.readUInt32BE(4), h = raw.readUInt32BE(8), w = raw.readUInt32BE(12), dim = h * w;
+  // 0x803: (count, rows, cols) grey; 0x804: (count, channels, rows, cols), clmnist import's colour
+  const magic = raw.readUInt32BE(0);
+  if (magic !== 0x803 && magic !== 0x804) throw new Error(`${images}: not an IDX image file`);
+  const four = magic === 0x804, count = raw.readUInt32BE(4), ch = four ? raw.readUInt32BE(8) : 1;
+  const h = raw.readUInt32BE(four ? 12 : 8), w = raw.readUInt32BE(four ? 16 : 12), dim = ch * h * w;
+  const head = four ? 20 : 16;
   const session = await ort.InferenceSession.create(model);
   let logits = null, classes = 0, worst = 0;
   for (let r0 = 0, k = 0; r0 < count; k++) {
     const rows = Math.min([1000, 777, 1][k % 3], count - r0); // uneven batches, a batch of one
     const x = new Float32Array(rows * dim);
-    for (let i = 0; i < rows * dim; i++) x[i] = raw[16 + r0 * dim + i] / 255;
-    const res = await session.run({input: new ort.Tensor('float32', x, [rows, 1, h, w])});
+    for (let i = 0; i < rows * dim; i++) x[i] = raw[head + r0 * dim + i] / 255;
+    const res = await session.run({input: new ort.Tensor('float32', x, [rows, ch, h, w])});
     classes = res.logits.dims[1];
     if (!logits) logits = new Float32Array(count * classes);
     logits.set(res.logits.data, r0 * classes);

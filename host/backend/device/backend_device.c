@@ -36,7 +36,10 @@ const char *const device_kernel_names[K_COUNT] = {"kernel_bias_act",
                                                   "kernel_bn_stats",
                                                   "kernel_bn_normalize",
                                                   "kernel_bn_backward_reduce",
-                                                  "kernel_bn_backward_dx"};
+                                                  "kernel_bn_backward_dx",
+                                                  "kernel_gap_forward",
+                                                  "kernel_gap_backward",
+                                                  "kernel_channel_affine"};
 
 cm_status cl_build_program(cl_context ctx, cl_device_id dev, const char *device_name, const char **sources,
                            const size_t *lengths, cl_uint count, const char *options, cl_program *out) {
@@ -373,8 +376,10 @@ static cm_status device_gather(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8,
 }
 
 static cm_status device_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
-                                       int rows, int height, int width, float scale, const cm_augment *aug,
-                                       uint64_t seed, uint64_t step, uint32_t row0, cm_buf *x, cm_buf *y) {
+                                       int rows, int channels, int height, int width, float scale,
+                                       const cm_augment *aug, uint64_t seed, uint64_t step, uint32_t row0, cm_buf *x,
+                                       cm_buf *y) {
+    const int crop = (int)aug->crop;
     device_backend *db = DB(b);
     cl_kernel k = db->k[K_GATHER_AUG];
     cl_uint first = row0;
@@ -399,6 +404,8 @@ static cm_status device_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *la
     ARG(k, 16, first);
     ARG_MEM(k, 17, x);
     ARG_MEM(k, 18, y);
+    ARG(k, 19, channels);
+    ARG(k, 20, crop);
     /* one work-item per image on CPU devices (the transform is computed once), per pixel on GPUs */
     return launch_gather(db, K_GATHER_AUG, src_u8, labels_u8, rows, backend_device_is_cpu(b) ? 1 : height * width);
 }
@@ -632,6 +639,9 @@ static const cm_backend_ops device_ops = {
     .maxpool_backward = device_maxpool_backward,
     .bn_forward = device_bn_forward,
     .bn_backward = device_bn_backward,
+    .gap_forward = device_gap_forward,
+    .gap_backward = device_gap_backward,
+    .channel_affine = device_channel_affine,
     .profile_reset = device_profile_reset,
     .profile_read = device_profile_read,
 };

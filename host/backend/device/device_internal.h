@@ -47,6 +47,9 @@ enum {
     K_BN_NORMALIZE,
     K_BN_BWD_REDUCE,
     K_BN_BWD_DX,
+    K_GAP_FWD,
+    K_GAP_BWD,
+    K_CHANNEL_AFFINE,
     K_COUNT
 };
 extern const char *const device_kernel_names[K_COUNT];
@@ -107,5 +110,9 @@ cm_status device_bn_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *gamma, 
                             bool training);
 cm_status device_bn_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamma, cm_buf *save_mean,
                              cm_buf *save_invstd, cm_buf *dx, cm_buf *dgamma, cm_buf *dbeta, const cm_bn_shape *s);
+cm_status device_gap_forward(cm_backend *b, cm_buf *x, cm_buf *y, int planes, int hw);
+cm_status device_gap_backward(cm_backend *b, cm_buf *dy, cm_buf *dx, int planes, int hw);
+cm_status device_channel_affine(cm_backend *b, cm_buf *x, int batch, int channels, int hw, const float *mul,
+                                const float *add);
 
 #endif

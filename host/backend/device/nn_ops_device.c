@@ -276,3 +276,46 @@ cm_status device_bn_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamma
     ARG(k, 10, s->hw);
     return launch_rows(db, K_BN_BWD_DX, (size_t)s->hw, (size_t)s->batch * s->channels);
 }
+
+cm_status device_gap_forward(cm_backend *b, cm_buf *x, cm_buf *y, int planes, int hw) {
+    device_backend *db = DB(b);
+    CM_TRY(need(x, (size_t)planes * (size_t)hw, "gap_forward", "x"));
+    CM_TRY(need(y, (size_t)planes, "gap_forward", "y"));
+    cl_kernel k = db->k[K_GAP_FWD];
+    ARG_MEM(k, 0, x);
+    ARG_MEM(k, 1, y);
+    ARG(k, 2, planes);
+    ARG(k, 3, hw);
+    return device_launch_1d(db, K_GAP_FWD, (size_t)planes);
+}
+
+cm_status device_gap_backward(cm_backend *b, cm_buf *dy, cm_buf *dx, int planes, int hw) {
+    device_backend *db = DB(b);
+    CM_TRY(need(dy, (size_t)planes, "gap_backward", "dy"));
+    CM_TRY(need(dx, (size_t)planes * (size_t)hw, "gap_backward", "dx"));
+    cl_kernel k = db->k[K_GAP_BWD];
+    ARG_MEM(k, 0, dy);
+    ARG_MEM(k, 1, dx);
+    ARG(k, 2, planes);
+    ARG(k, 3, hw);
+    return device_launch_1d(db, K_GAP_BWD, (size_t)planes * (size_t)hw);
+}
+
+cm_status device_channel_affine(cm_backend *b, cm_buf *x, int batch, int channels, int hw, const float *mul,
+                                const float *add) {
+    device_backend *db = DB(b);
+    size_t n = (size_t)batch * (size_t)channels * (size_t)hw;
+    CM_TRY(need(x, n, "channel_affine", "x"));
+    cl_float4 m = {{1.0f, 1.0f, 1.0f, 1.0f}}, a = {{0.0f, 0.0f, 0.0f, 0.0f}};
+    for (int c = 0; c < channels && c < 4; c++)
+        m.s[c] = mul[c], a.s[c] = add[c];
+    cl_kernel k = db->k[K_CHANNEL_AFFINE];
+    cl_ulong count = n;
+    ARG_MEM(k, 0, x);
+    ARG(k, 1, channels);
+    ARG(k, 2, hw);
+    ARG(k, 3, count);
+    ARG(k, 4, m);
+    ARG(k, 5, a);
+    return device_launch_1d(db, K_CHANNEL_AFFINE, n);
+}

@@ -145,6 +145,15 @@ static void augment_transform(const cm_augment *a, uint64_t seed, uint64_t step,
         philox4x32_10(ctr2, key, u);
         *mirror = philox_unit(u[0]) < a->flip;
     }
+    if (a->crop > 0.0f) { /* pad by P and crop: a whole-pixel translation in [-P, P] */
+        const uint32_t ctr3[4] = {row, 2u, (uint32_t)step, (uint32_t)(step >> 32)};
+        const int P = (int)a->crop;
+        philox4x32_10(ctr3, key, u);
+        int ox = (int)(philox_unit(u[0]) * (float)(2 * P + 1)), oy = (int)(philox_unit(u[1]) * (float)(2 * P + 1));
+        ox = ox > 2 * P ? 2 * P : ox, oy = oy > 2 * P ? 2 * P : oy;
+        *tx += (float)(ox - P);
+        *ty += (float)(oy - P);
+    }
 }
 
 static float pixel_at(const uint8_t *img, int height, int width, int yy, int xx) {
@@ -152,29 +161,31 @@ static float pixel_at(const uint8_t *img, int height, int width, int yy, int xx)
 }
 
 static cm_status host_gather_augment(cm_backend *b, cm_buf *src_u8, cm_buf *labels_u8, cm_buf *idx, size_t idx_off,
-                                     int rows, int height, int width, float scale, const cm_augment *aug, uint64_t seed,
-                                     uint64_t step, uint32_t row0, cm_buf *x, cm_buf *y) {
+                                     int rows, int channels, int height, int width, float scale, const cm_augment *aug,
+                                     uint64_t seed, uint64_t step, uint32_t row0, cm_buf *x, cm_buf *y) {
     const int32_t *ix = I32(idx) + idx_off;
-    const int dim = height * width;
+    const int plane = height * width, dim = channels * plane;
     const float cx = (float)(width - 1) * 0.5f, cy = (float)(height - 1) * 0.5f;
     for (int r = 0; r < rows; r++) {
         const uint8_t *img = src_u8->data + (size_t)ix[r] * dim;
         float ia, ib, tx, ty;
         int mirror;
         augment_transform(aug, seed, step, row0 + (uint32_t)r, &ia, &ib, &tx, &ty, &mirror);
-        float *d = F(x) + (size_t)r * dim;
-        for (int i = 0; i < height; i++)
-            for (int j = 0; j < width; j++) {
-                const float dx = (float)(mirror ? width - 1 - j : j) - cx - tx, dy = (float)i - cy - ty;
-                const float xs = ia * dx + ib * dy + cx, ys = -ib * dx + ia * dy + cy;
-                const float x0 = floorf(xs), y0 = floorf(ys), fx = xs - x0, fy = ys - y0;
-                const int xi = (int)x0, yi = (int)y0;
-                const float top =
-                    (1.0f - fx) * pixel_at(img, height, width, yi, xi) + fx * pixel_at(img, height, width, yi, xi + 1);
-                const float bot = (1.0f - fx) * pixel_at(img, height, width, yi + 1, xi) +
-                                  fx * pixel_at(img, height, width, yi + 1, xi + 1);
-                d[i * width + j] = ((1.0f - fy) * top + fy * bot) * scale;
-            }
+        for (int ch = 0; ch < channels; ch++, img += plane) {
+            float *d = F(x) + (size_t)r * dim + (size_t)ch * plane;
+            for (int i = 0; i < height; i++)
+                for (int j = 0; j < width; j++) {
+                    const float dx = (float)(mirror ? width - 1 - j : j) - cx - tx, dy = (float)i - cy - ty;
+                    const float xs = ia * dx + ib * dy + cx, ys = -ib * dx + ia * dy + cy;
+                    const float x0 = floorf(xs), y0 = floorf(ys), fx = xs - x0, fy = ys - y0;
+                    const int xi = (int)x0, yi = (int)y0;
+                    const float top = (1.0f - fx) * pixel_at(img, height, width, yi, xi) +
+                                      fx * pixel_at(img, height, width, yi, xi + 1);
+                    const float bot = (1.0f - fx) * pixel_at(img, height, width, yi + 1, xi) +
+                                      fx * pixel_at(img, height, width, yi + 1, xi + 1);
+                    d[i * width + j] = ((1.0f - fy) * top + fy * bot) * scale;
+                }
+        }
         I32(y)[r] = labels_u8->data[ix[r]];
     }
     return CM_OK;
@@ -395,6 +406,9 @@ static const cm_backend_ops host_ops = {
     .maxpool_backward = host_maxpool_backward,
     .bn_forward = host_bn_forward,
     .bn_backward = host_bn_backward,
+    .gap_forward = host_gap_forward,
+    .gap_backward = host_gap_backward,
+    .channel_affine = host_channel_affine,
     .profile_reset = host_profile_reset,
     .profile_read = host_profile_read,
 };

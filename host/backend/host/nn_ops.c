@@ -251,6 +251,53 @@ cm_status host_maxpool_backward(cm_backend *b, cm_buf *dy, cm_buf *arg, cm_buf *
     return CM_OK;
 }
 
+/* ---- global average pooling -------------------------------------------------------------- */
+cm_status host_gap_forward(cm_backend *b, cm_buf *x, cm_buf *y, int planes, int hw) {
+    (void)b;
+    CM_TRY(check_floats(x, (size_t)planes * (size_t)hw, "gap_forward", "x"));
+    CM_TRY(check_floats(y, (size_t)planes, "gap_forward", "y"));
+    const float *xf = F(x);
+    float *yf = F(y);
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < planes; p++) {
+        double sum = 0.0;
+        for (int s = 0; s < hw; s++)
+            sum += xf[(size_t)p * hw + s];
+        yf[p] = (float)(sum / hw);
+    }
+    return CM_OK;
+}
+
+cm_status host_gap_backward(cm_backend *b, cm_buf *dy, cm_buf *dx, int planes, int hw) {
+    (void)b;
+    CM_TRY(check_floats(dy, (size_t)planes, "gap_backward", "dy"));
+    CM_TRY(check_floats(dx, (size_t)planes * (size_t)hw, "gap_backward", "dx"));
+    const float *dyf = F(dy);
+    float *dxf = F(dx);
+    const float inv = 1.0f / (float)hw;
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < planes; p++)
+        for (int s = 0; s < hw; s++)
+            dxf[(size_t)p * hw + s] = dyf[p] * inv;
+    return CM_OK;
+}
+
+/* ---- input normalisation ---------------------------------------------------------------- */
+cm_status host_channel_affine(cm_backend *b, cm_buf *x, int batch, int channels, int hw, const float *mul,
+                              const float *add) {
+    (void)b;
+    CM_TRY(check_floats(x, (size_t)batch * (size_t)channels * (size_t)hw, "channel_affine", "x"));
+    float *xf = F(x);
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < batch * channels; p++) {
+        const float m = mul[p % channels], a = add[p % channels];
+        float *d = xf + (size_t)p * hw;
+        for (int s = 0; s < hw; s++)
+            d[s] = d[s] * m + a;
+    }
+    return CM_OK;
+}
+
 /* ---- BatchNorm ---------------------------------------------------------------------------- */
 static cm_status check_bn(const cm_bn_shape *s, const char *op) {
     CM_TRY(check_dims(s->batch, s->channels, s->hw, op));

@@ -21,5 +21,9 @@ cm_status host_bn_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *gamma, cm
                           bool training);
 cm_status host_bn_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamma, cm_buf *save_mean, cm_buf *save_invstd,
                            cm_buf *dx, cm_buf *dgamma, cm_buf *dbeta, const cm_bn_shape *s);
+cm_status host_gap_forward(cm_backend *b, cm_buf *x, cm_buf *y, int planes, int hw);
+cm_status host_gap_backward(cm_backend *b, cm_buf *dy, cm_buf *dx, int planes, int hw);
+cm_status host_channel_affine(cm_backend *b, cm_buf *x, int batch, int channels, int hw, const float *mul,
+                              const float *add);
 
 #endif
