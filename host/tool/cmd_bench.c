@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "bench_dist.h"
+#include "bench_mem.h"
 #include "bench_tables.h"
 #include "cli.h"
 #include "dist.h"
@@ -61,7 +61,7 @@ static const cm_extra_option bench_extra[] = {
     {"no-gemm", 0, "  --no-gemm         skip the per-shape GEMM GFLOP/s table\n"},
     {"to-accuracy", 1,
      "  --to-accuracy F   also train with the options above until the test accuracy reaches F\n"
-     "                    (e.g. 0.98) and report load, setup and training time\n"},
+     "                    (0.99 or 99.0 alike) and report load, setup and training time\n"},
     {"eval-every", 1, "  --eval-every N    steps between test evaluations for --to-accuracy (default 4 per epoch)\n"},
     {"json", 0, "  --json            print the results as one JSON object\n"},
     {"profile", 0,
@@ -133,8 +133,8 @@ static cm_status on_extra(void *ctx, int index, const char *value) {
         break;
     case X_NO_GEMM: o->gemm = 0; break;
     case X_TO_ACC:
-        CM_TRY(cm_parse_float("--to-accuracy", value, 0.0, 1.0, &d));
-        o->to_accuracy = d;
+        CM_TRY(cm_parse_float("--to-accuracy", value, 0.0, 100.0, &d));
+        o->to_accuracy = d > 1.0 ? d / 100.0 : d; /* 0.99 or 99.0 */
         break;
     case X_EVAL_EVERY:
         CM_TRY(cm_parse_int("--eval-every", value, 1, 1000000, &v));
@@ -292,12 +292,6 @@ static cm_status profile_steps(const char *kind, const cm_train_args *a, const b
 
 /* ---- the command --------------------------------------------------------------------------- */
 
-static double peak_rss_mib(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
-}
-
 /* Trains each backend until the test accuracy reaches o->to_accuracy (json "to_accuracy"). */
 static cm_status tta_table(cm_backend **bk, cm_model *models, const cm_dataset *ds, const cm_train_args *a,
                            const bench_opts *o, double load_s, const double *setup_s, FILE *out, cJSON *jt) {
@@ -393,19 +387,34 @@ static cm_status throughput_table(cm_backend **bk, cm_model *models, const cm_da
     return st;
 }
 
-/* Peak host RSS, and each backend's peak buffers and setup time (json "backends"). */
-static void memory_table(cm_backend **bk, int nbk, const double *setup_s, FILE *out, cJSON *jb) {
-    fprintf(out, "memory: peak host RSS %.1f MiB\n", peak_rss_mib());
+/* Each backend's peak buffers and setup time, and its memory run (bench_mem.h): resident memory
+ * after each short epoch, which must not grow, and its peak (json "backends"). proc_peak: the
+ * process's peak RSS before the memory runs (they reset the kernel's high-water mark). */
+static cm_status memory_table(cm_backend **bk, cm_model *models, const cm_dataset *ds, const cm_train_args *a, int nbk,
+                              const double *setup_s, double proc_peak, FILE *out, cJSON *jb) {
+    fprintf(out, "memory: peak host RSS %.1f MiB so far; per backend, %d epochs of %d batches, each evaluated:\n",
+            proc_peak, BENCH_MEM_EPOCHS, BENCH_MEM_STEPS);
+    cm_train_config cfg = run_train_config(a);
     for (int i = 0; i < nbk; i++) {
-        fprintf(out, "  %-7s %s: peak backend buffers %.1f MiB, setup (incl. kernel build) %.2f s\n", bk[i]->kind,
-                bk[i]->device_name, (double)bk[i]->bytes_peak / 1048576.0, setup_s[i]);
+        bench_mem m;
+        CM_TRY(bench_memory_run(bk[i], ds, &models[i], &cfg, &m));
+        fprintf(out,
+                "  %-7s %s: RSS %.1f MiB after epoch 2, %.1f after epoch %d (growth %+.1f MiB, limit %.0f), peak "
+                "RSS %.1f MiB%s; peak backend buffers %.1f MiB; setup (incl. kernel build) %.2f s\n",
+                bk[i]->kind, bk[i]->device_name, m.rss_mib[1], m.rss_mib[BENCH_MEM_EPOCHS - 1], BENCH_MEM_EPOCHS,
+                m.growth_mib, BENCH_MEM_SLACK_MIB, m.peak_mib, m.hwm_reset ? "" : " (of the process so far)",
+                (double)bk[i]->bytes_peak / 1048576.0, setup_s[i]);
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "backend", bk[i]->kind);
         cJSON_AddStringToObject(j, "device", bk[i]->device_name);
         cJSON_AddNumberToObject(j, "setup_s", setup_s[i]);
         cJSON_AddNumberToObject(j, "peak_buffer_bytes", (double)bk[i]->bytes_peak);
+        cJSON_AddItemToObject(j, "rss_mib_per_epoch", cJSON_CreateDoubleArray(m.rss_mib, BENCH_MEM_EPOCHS));
+        cJSON_AddNumberToObject(j, "rss_growth_mib", m.growth_mib);
+        cJSON_AddNumberToObject(j, "peak_rss_mib", m.peak_mib);
         cJSON_AddItemToArray(jb, j);
     }
+    return CM_OK;
 }
 
 static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root) {
@@ -458,9 +467,10 @@ static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root)
     if (st == CM_OK && o->to_accuracy > 0.0) st = tta_table(bk, models, &ds, a, o, load_s, setup_s, out, jt);
 
     /* Memory and setup. */
+    double proc_peak = bench_hwm_mib();
+    cJSON_AddNumberToObject(root, "peak_host_rss_mib", proc_peak);
     cJSON *jb = cJSON_AddArrayToObject(root, "backends");
-    if (st == CM_OK) memory_table(bk, o->nbackends, setup_s, out, jb);
-    cJSON_AddNumberToObject(root, "peak_host_rss_mib", peak_rss_mib());
+    if (st == CM_OK) st = memory_table(bk, models, &ds, a, o->nbackends, setup_s, proc_peak, out, jb);
     for (int i = 0; i < o->nbackends; i++) {
         model_free(&models[i]);
         backend_destroy(bk[i]);
