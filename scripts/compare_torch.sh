@@ -24,7 +24,8 @@
 #   for cnn), CLMNIST_BIN (default build/clmnist), FEED_U8=1, BENCH_STEPS (default 50),
 #   MAX_SECONDS=S (default 20): a PyTorch epoch still running after S seconds is cut there and
 #   counted at the rate of the images it did (a setting that slow is never the best; it keeps a
-#   spinning setting on a loaded machine from taking minutes)
+#   spinning setting on a loaded machine from taking minutes), BACKENDS=host,device (default
+#   host) the clmnist backends
 set -euo pipefail
 net=${1:-mlp} rounds=${2:-3} epochs=${3:-2}
 threads=${THREADS:-$(nproc)} bin=${CLMNIST_BIN:-build/clmnist} steps=${BENCH_STEPS:-50}
@@ -60,11 +61,15 @@ for intra in 1 "$threads"; do
 done
 [ "${FEED_U8:-0}" = 1 ] && settings+=("1,$threads,active,u8")
 echo "uptime at start: $(uptime)"
+IFS=, read -r -a backends <<<"${BACKENDS:-host}"
 for r in $(seq "$rounds"); do
-    CLMNIST_NO_PROGRESS=1 "$bin" train --backend host --threads "$threads" "${cl[@]}" --epochs "$epochs" \
-        --limit "$limit" --no-save --seed "$r" >"$tmp/clmnist.$r.txt" 2>&1
-    CLMNIST_NO_PROGRESS=1 "$bin" bench --backends host --batches 128 --no-gemm --runs 1 --steps "$steps" \
-        --warmup 5 --threads "$threads" "${cl[@]}" --limit "$limit" --json >"$tmp/bench.$r.json" 2>/dev/null
+    for be in "${backends[@]}"; do
+        CLMNIST_NO_PROGRESS=1 "$bin" train --backend "$be" --threads "$threads" "${cl[@]}" --epochs "$epochs" \
+            --limit "$limit" --no-save --seed "$r" >"$tmp/clmnist-$be.$r.txt" 2>&1
+        CLMNIST_NO_PROGRESS=1 "$bin" bench --backends "$be" --feeds resident --batches 128 --no-gemm --runs 1 \
+            --steps "$steps" --warmup 5 --threads "$threads" "${cl[@]}" --limit "$limit" --json \
+            >"$tmp/bench-$be.$r.json" 2>/dev/null
+    done
     for s in "${settings[@]}"; do
         IFS=, read -r intra ob wait feed <<<"$s"
         OMP_WAIT_POLICY=$wait OPENBLAS_NUM_THREADS=$ob "$py" scripts/torch_bench.py "${pt[@]}" --epochs "$epochs" \
@@ -73,9 +78,9 @@ for r in $(seq "$rounds"); do
     echo "round $r/$rounds done; $(uptime)" >&2
 done
 echo "uptime at end: $(uptime)"
-"$py" - "$tmp" "$rounds" "$net" "$threads" "$limit" "${settings[@]}" <<'PY'
+"$py" - "$tmp" "$rounds" "$net" "$threads" "$limit" "${BACKENDS:-host}" "${settings[@]}" <<'PY'
 import json, re, statistics as st, sys
-tmp, rounds, net, threads, limit, settings = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:]
+tmp, rounds, net, threads, limit, backends, settings = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6].split(","), sys.argv[7:]
 epoch, steady = {}, {}
 def grab(key, path, pat_epoch, pat_steady=None):
     txt = open(path).read()
@@ -86,9 +91,10 @@ def grab(key, path, pat_epoch, pat_steady=None):
     if pat_steady:
         steady.setdefault(key, []).extend(float(x) for x in re.findall(pat_steady, txt))
 for r in range(1, rounds + 1):
-    grab("clmnist host", f"{tmp}/clmnist.{r}.txt", r"epoch \d+/\d+: .*\((\d+) img/s\)")
-    j = json.load(open(f"{tmp}/bench.{r}.json"))
-    steady.setdefault("clmnist host", []).append(j["throughput"][0]["images_per_s_median"])
+    for be in backends:
+        grab(f"clmnist {be}", f"{tmp}/clmnist-{be}.{r}.txt", r"epoch \d+/\d+: .*\((\d+) img/s\)")
+        j = json.load(open(f"{tmp}/bench-{be}.{r}.json"))
+        steady.setdefault(f"clmnist {be}", []).append(j["throughput"][0]["images_per_s_median"])
     for s in settings:
         intra, ob, wait, feed = s.split(",")
         key = f"pytorch intra-op {intra}, OpenBLAS {ob}, {'spin' if wait == 'active' else 'passive'}" + (", uint8 per step" if feed == "u8" else "")
@@ -103,8 +109,10 @@ for k, v in epoch.items():
     mark = " <- best" if k == best else ""
     print(f"  {k:48s} {med[k]:12.0f} {f'({min(v):.0f}-{max(v):.0f})':>15s} {st.median(sv) if sv else 0:13.0f} "
           f"{med[k] / med[best]:22.2f}{mark}")
-c = epoch["clmnist host"]
-print(f"clmnist host / pytorch best, whole epochs: {med['clmnist host'] / med[best]:.2f}x "
-      f"(per-round extremes {min(c) / max(epoch[best]):.2f}-{max(c) / min(epoch[best]):.2f}); pytorch best: {best}")
-print(f"clmnist whole epoch / its bench steady rate: {med['clmnist host'] / st.median(steady['clmnist host']):.2f}")
+for be in backends:
+    k = f"clmnist {be}"
+    c = epoch[k]
+    print(f"{k} / pytorch best, whole epochs: {med[k] / med[best]:.2f}x "
+          f"(extremes {min(c) / max(epoch[best]):.2f}-{max(c) / min(epoch[best]):.2f}); pytorch best: {best}")
+    print(f"{k} whole epoch / its bench steady rate: {med[k] / st.median(steady[k]):.2f}")
 PY
