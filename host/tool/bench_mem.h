@@ -1,6 +1,10 @@
 /* bench_mem.h: `bench`'s memory check (bench_mem.c). */
 #ifndef CLMNIST_BENCH_MEM_H
 #define CLMNIST_BENCH_MEM_H
+#include <cjson/cJSON.h>
+#include <stdio.h>
+
+#include "run_options.h"
 #include "trainer.h"
 
 #define BENCH_MEM_EPOCHS 6      /* short epochs per backend */
@@ -23,4 +27,10 @@ double bench_hwm_mib(void);
  * BENCH_MEM_SLACK_MIB from the second epoch's end to the last's. */
 cm_status bench_memory_run(cm_backend *b, const cm_dataset *ds, const cm_model *model, const cm_train_config *cfg,
                            bench_mem *r);
+
+/* Runs bench_memory_run on each of the nbk backends (models[i] on bk[i], the training options of
+ * a) and prints the table: RSS per epoch, growth, peak RSS, peak backend buffers and setup time
+ * (json array jb, one object per backend); proc_peak: the process's peak RSS before these runs. */
+cm_status bench_memory_table(cm_backend **bk, cm_model *models, const cm_dataset *ds, const cm_train_args *a, int nbk,
+                             const double *setup_s, double proc_peak, FILE *out, cJSON *jb);
 #endif
