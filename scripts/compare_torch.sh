@@ -66,7 +66,7 @@ for r in $(seq "$rounds"); do
     for be in "${backends[@]}"; do
         CLMNIST_NO_PROGRESS=1 "$bin" train --backend "$be" --threads "$threads" "${cl[@]}" --epochs "$epochs" \
             --limit "$limit" --no-save --seed "$r" >"$tmp/clmnist-$be.$r.txt" 2>&1
-        CLMNIST_NO_PROGRESS=1 "$bin" bench --backends "$be" --feeds resident --batches 128 --no-gemm --runs 1 \
+        CLMNIST_NO_PROGRESS=1 "$bin" bench --backends "$be" --feeds resident --batches 128 --no-gemm --no-memory --runs 1 \
             --steps "$steps" --warmup 5 --threads "$threads" "${cl[@]}" --limit "$limit" --json \
             >"$tmp/bench-$be.$r.json" 2>/dev/null
     done

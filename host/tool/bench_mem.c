@@ -81,28 +81,33 @@ cm_status bench_memory_run(cm_backend *b, const cm_dataset *ds, const cm_model *
  * after each short epoch, which must not grow, and its peak (json "backends"). proc_peak: the
  * process's peak RSS before the memory runs (they reset the kernel's high-water mark). */
 cm_status bench_memory_table(cm_backend **bk, cm_model *models, const cm_dataset *ds, const cm_train_args *a, int nbk,
-                             const double *setup_s, double proc_peak, FILE *out, cJSON *jb) {
-    fprintf(out, "memory: peak host RSS %.1f MiB so far; per backend, %d epochs of %d batches, each evaluated:\n",
-            proc_peak, BENCH_MEM_EPOCHS, BENCH_MEM_STEPS);
+                             int run, const double *setup_s, double proc_peak, FILE *out, cJSON *jb) {
+    fprintf(out, "memory: peak host RSS %.1f MiB so far", proc_peak);
+    if (run) fprintf(out, "; per backend, %d epochs of %d batches, each evaluated", BENCH_MEM_EPOCHS, BENCH_MEM_STEPS);
+    fprintf(out, ":\n");
     cm_train_config cfg = run_train_config(a);
     for (int i = 0; i < nbk; i++) {
-        bench_mem m;
-        CM_TRY(bench_memory_run(bk[i], ds, &models[i], &cfg, &m));
-        fprintf(out,
-                "  %-7s %s: RSS %.1f MiB after epoch 2, %.1f after epoch %d (growth %+.1f MiB, limit %.0f), peak "
-                "RSS %.1f MiB%s; peak backend buffers %.1f MiB; setup (incl. kernel build) %.2f s\n",
-                bk[i]->kind, bk[i]->device_name, m.rss_mib[1], m.rss_mib[BENCH_MEM_EPOCHS - 1], BENCH_MEM_EPOCHS,
-                m.growth_mib, BENCH_MEM_SLACK_MIB, m.peak_mib, m.hwm_reset ? "" : " (of the process so far)",
-                (double)bk[i]->bytes_peak / 1048576.0, setup_s[i]);
         cJSON *j = cJSON_CreateObject();
+        cJSON_AddItemToArray(jb, j);
         cJSON_AddStringToObject(j, "backend", bk[i]->kind);
         cJSON_AddStringToObject(j, "device", bk[i]->device_name);
         cJSON_AddNumberToObject(j, "setup_s", setup_s[i]);
         cJSON_AddNumberToObject(j, "peak_buffer_bytes", (double)bk[i]->bytes_peak);
-        cJSON_AddItemToObject(j, "rss_mib_per_epoch", cJSON_CreateDoubleArray(m.rss_mib, BENCH_MEM_EPOCHS));
-        cJSON_AddNumberToObject(j, "rss_growth_mib", m.growth_mib);
-        cJSON_AddNumberToObject(j, "peak_rss_mib", m.peak_mib);
-        cJSON_AddItemToArray(jb, j);
+        fprintf(out, "  %-7s %s: ", bk[i]->kind, bk[i]->device_name);
+        if (run) {
+            bench_mem m;
+            CM_TRY(bench_memory_run(bk[i], ds, &models[i], &cfg, &m));
+            fprintf(
+                out,
+                "RSS %.1f MiB after epoch 2, %.1f after epoch %d (growth %+.1f MiB, limit %.0f), peak RSS %.1f MiB%s; ",
+                m.rss_mib[1], m.rss_mib[BENCH_MEM_EPOCHS - 1], BENCH_MEM_EPOCHS, m.growth_mib, BENCH_MEM_SLACK_MIB,
+                m.peak_mib, m.hwm_reset ? "" : " (of the process so far)");
+            cJSON_AddItemToObject(j, "rss_mib_per_epoch", cJSON_CreateDoubleArray(m.rss_mib, BENCH_MEM_EPOCHS));
+            cJSON_AddNumberToObject(j, "rss_growth_mib", m.growth_mib);
+            cJSON_AddNumberToObject(j, "peak_rss_mib", m.peak_mib);
+        }
+        fprintf(out, "peak backend buffers %.1f MiB; setup (incl. kernel build) %.2f s\n",
+                (double)bk[i]->bytes_peak / 1048576.0, setup_s[i]);
     }
     return CM_OK;
 }

@@ -28,9 +28,9 @@ double bench_hwm_mib(void);
 cm_status bench_memory_run(cm_backend *b, const cm_dataset *ds, const cm_model *model, const cm_train_config *cfg,
                            bench_mem *r);
 
-/* Runs bench_memory_run on each of the nbk backends (models[i] on bk[i], the training options of
- * a) and prints the table: RSS per epoch, growth, peak RSS, peak backend buffers and setup time
- * (json array jb, one object per backend); proc_peak: the process's peak RSS before these runs. */
+/* Prints each of the nbk backends' peak buffers and setup time and, with run, its memory run
+ * (bench_memory_run: models[i] on bk[i], the training options of a): RSS per epoch, growth, peak
+ * RSS (json array jb, one object per backend); proc_peak: the process's peak RSS before. */
 cm_status bench_memory_table(cm_backend **bk, cm_model *models, const cm_dataset *ds, const cm_train_args *a, int nbk,
-                             const double *setup_s, double proc_peak, FILE *out, cJSON *jb);
+                             int run, const double *setup_s, double proc_peak, FILE *out, cJSON *jb);
 #endif

@@ -29,6 +29,7 @@ typedef struct {
     int nfeeds;
     int steps, warmup, runs;
     int gemm;           /* measure GEMM shapes */
+    int memory;         /* the memory run per backend (bench_mem.h) */
     double to_accuracy; /* 0: skip */
     int eval_every;     /* steps between evaluations in the to-accuracy run (0: 4 per epoch) */
     int json;
@@ -44,6 +45,7 @@ enum {
     X_WARMUP,
     X_RUNS,
     X_NO_GEMM,
+    X_NO_MEMORY,
     X_TO_ACC,
     X_EVAL_EVERY,
     X_JSON,
@@ -59,6 +61,7 @@ static const cm_extra_option bench_extra[] = {
     {"warmup", 1, "  --warmup N        untimed steps before each run (default 5)\n"},
     {"runs", 1, "  --runs N          runs per configuration, interleaved; the median is reported (default 5)\n"},
     {"no-gemm", 0, "  --no-gemm         skip the per-shape GEMM GFLOP/s table\n"},
+    {"no-memory", 0, "  --no-memory       skip the memory run (RSS across 6 short epochs per backend)\n"},
     {"to-accuracy", 1,
      "  --to-accuracy F   also train with the options above until the test accuracy reaches F\n"
      "                    (0.99 or 99.0 alike) and report load, setup and training time\n"},
@@ -132,6 +135,7 @@ static cm_status on_extra(void *ctx, int index, const char *value) {
         o->runs = (int)v;
         break;
     case X_NO_GEMM: o->gemm = 0; break;
+    case X_NO_MEMORY: o->memory = 0; break;
     case X_TO_ACC:
         CM_TRY(cm_parse_float("--to-accuracy", value, 0.0, 100.0, &d));
         o->to_accuracy = d > 1.0 ? d / 100.0 : d; /* 0.99 or 99.0 */
@@ -440,7 +444,7 @@ static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root)
     double proc_peak = bench_hwm_mib();
     cJSON_AddNumberToObject(root, "peak_host_rss_mib", proc_peak);
     cJSON *jb = cJSON_AddArrayToObject(root, "backends");
-    if (st == CM_OK) st = bench_memory_table(bk, models, &ds, a, o->nbackends, setup_s, proc_peak, out, jb);
+    if (st == CM_OK) st = bench_memory_table(bk, models, &ds, a, o->nbackends, o->memory, setup_s, proc_peak, out, jb);
     for (int i = 0; i < o->nbackends; i++) {
         model_free(&models[i]);
         backend_destroy(bk[i]);
@@ -450,7 +454,7 @@ static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root)
 }
 
 cm_status cmd_bench(int argc, char **argv) {
-    bench_opts o = {.steps = 50, .warmup = 5, .runs = 5, .gemm = 1};
+    bench_opts o = {.steps = 50, .warmup = 5, .runs = 5, .gemm = 1, .memory = 1};
     o.backends[0] = "device";
     o.backends[1] = "host";
     o.nbackends = 2;
