@@ -11,6 +11,16 @@ with bias=False when bn follows, MaxPool2d, BatchNorm2d/1d, ReLU, Dropout, Flatt
 torch.optim.Adam(betas=(--beta1, --beta2)). A run is `--warmup` untimed steps then `--steps`
 timed ones; the script prints one line per run and the median images/s.
 
+With `--epochs N` it times instead whole epochs as a user trains them (the harness
+scripts/peer_bench.sh): the training images converted once to a float tensor scaled to [0, 1], and
+per epoch a fresh permutation and a plain loop over its batches (the last one partial, as clmnist's);
+each epoch prints its images/s (training only, like clmnist's epoch line) and the steady rate of its
+steps after the first `--warmup`. `--feed u8` keeps the older per-step gather and scale from uint8.
+With `--to-accuracy F` (and --epochs as the budget) it trains with OneCycleLR (max_lr --lr,
+PyTorch's defaults, as clmnist's one-cycle) and evaluates the test set every `--eval-every` steps
+(default 4 times an epoch), and prints the training seconds (evaluation not counted) until the test
+accuracy first reaches F, as `clmnist bench --to-accuracy` does.
+
 With `--gemm` it times instead the eight matrix products of one training step, as `clmnist bench`
 times its GEMM table (same shapes and transposes, row-major, one untimed call, then repeated for at
 least 0.3 s), and prints one JSON object per shape with its GFLOP/s (scripts/gemm_blas.sh).
@@ -18,6 +28,7 @@ least 0.3 s), and prints one JSON object per shape with its GFLOP/s (scripts/gem
 usage: scripts/torch_bench.py [--data data/mnist] [--layers 512,256 | --arch SPEC] [--batch 128]
        [--optimizer sgd|adam] [--lr F] [--momentum F] [--beta1 F] [--beta2 F]
        [--steps 50] [--warmup 5] [--runs 5] [--threads 2] [--device cpu|cuda] [--gemm] [--any-blas]
+       [--epochs N [--feed float|u8] [--limit N]] [--to-accuracy F [--schedule onecycle] [--eval-every N]]
 """
 import argparse
 import gzip
@@ -130,6 +141,85 @@ def blas_in_use():
     return " ".join(sorted(libs)) or "no libblas.so.3"
 
 
+def make_optimizer(a, model):
+    if a.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=a.lr, betas=(a.beta1, a.beta2))
+    return torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum)
+
+
+def run_epochs(a, x, y, model, dev):
+    """Whole epochs as a user trains: x already float in [0, 1]; per epoch a fresh permutation, a
+    plain loop over its batches. Prints each epoch's images/s and its steady rate (the steps after
+    the first a.warmup, timed from the end of step a.warmup)."""
+    opt, loss_fn, n = make_optimizer(a, model), nn.CrossEntropyLoss(), x.shape[0]
+    model.train()
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    for e in range(a.epochs):
+        sync()
+        t0 = time.perf_counter()
+        perm = torch.randperm(n, device=dev)
+        ts, steady_from = t0, 0
+        for s, i in enumerate(range(0, n, a.batch)):
+            idx = perm[i : i + a.batch]
+            xb = x[idx].float().mul_(1.0 / 255.0) if a.feed == "u8" else x[idx]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xb), y[idx])
+            loss.backward()
+            opt.step()
+            if s + 1 == a.warmup:
+                loss.item()
+                ts, steady_from = time.perf_counter(), i + a.batch
+            if a.max_seconds and time.perf_counter() - t0 > a.max_seconds:
+                break
+        loss.item()
+        sync()
+        t1, done = time.perf_counter(), min(i + a.batch, n)
+        cut = f" (cut after {done} images)" if done < n else ""
+        print(f"pytorch epoch {e + 1}: {done / (t1 - t0):.0f} images/s, steady {(done - steady_from) / (t1 - ts):.0f} "
+              f"images/s ({t1 - t0:.2f} s){cut}", flush=True)
+
+
+def evaluate(model, x, y, batch=1000):
+    model.eval()
+    with torch.no_grad():
+        right = sum((model(x[i : i + batch]).argmax(1) == y[i : i + batch]).sum().item() for i in range(0, x.shape[0], batch))
+    model.train()
+    return right / x.shape[0]
+
+
+def run_to_accuracy(a, x, y, xt, yt, model, dev):
+    """Trains up to a.epochs epochs, evaluating every a.eval_every steps; prints the training
+    seconds until the test accuracy first reaches a.to_accuracy (evaluation not counted)."""
+    n = x.shape[0]
+    per_epoch = (n + a.batch - 1) // a.batch
+    every = a.eval_every or (per_epoch + 3) // 4
+    opt, loss_fn = make_optimizer(a, model), nn.CrossEntropyLoss()
+    sched = None
+    if a.schedule == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=per_epoch * a.epochs)
+    model.train()
+    train_s, acc = 0.0, 0.0
+    for e in range(a.epochs):
+        t0 = time.perf_counter()
+        perm = torch.randperm(n, device=dev)
+        for s in range(per_epoch):
+            idx = perm[s * a.batch : (s + 1) * a.batch]
+            opt.zero_grad(set_to_none=True)
+            loss_fn(model(x[idx]), y[idx]).backward()
+            opt.step()
+            if sched:
+                sched.step()
+            if (s + 1) % every == 0 or s + 1 == per_epoch:
+                train_s += time.perf_counter() - t0
+                acc = evaluate(model, xt, yt)
+                t0 = time.perf_counter()
+                if acc >= a.to_accuracy:
+                    print(f"pytorch reached {100 * acc:.2f}% after {e + (s + 1) / per_epoch:.2f} epochs: "
+                          f"training {train_s:.2f} s", flush=True)
+                    return
+    print(f"pytorch NOT reached: {100 * acc:.2f}% after {a.epochs} epochs: training {train_s:.2f} s", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="data/mnist")
@@ -147,6 +237,13 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--gemm", action="store_true")
+    ap.add_argument("--epochs", type=int, default=0, help="time whole epochs (or the --to-accuracy budget)")
+    ap.add_argument("--max-seconds", type=float, default=0.0, help="--epochs: cut an epoch after this long")
+    ap.add_argument("--feed", choices=("float", "u8"), default="float")
+    ap.add_argument("--limit", type=int, default=0, help="train on the first N images only")
+    ap.add_argument("--to-accuracy", type=float, default=0.0)
+    ap.add_argument("--schedule", choices=("constant", "onecycle"), default="constant")
+    ap.add_argument("--eval-every", type=int, default=0)
     ap.add_argument("--any-blas", action="store_true", help="time PyTorch even without OpenBLAS")
     a = ap.parse_args()
     blas = blas_in_use()
@@ -170,6 +267,8 @@ def main():
             sys.exit("torch_bench.py: this PyTorch has no MKL-DNN (oneDNN) for its convolutions")
     else:
         x_u8 = images.reshape(images.shape[0], -1).to(dev)
+    if a.limit:
+        x_u8, y = x_u8[: a.limit], y[: a.limit]
     sizes = [x_u8[0].numel()] + [int(s) for s in a.layers.split(",")] + [10]
 
     def make_model():
@@ -182,6 +281,15 @@ def main():
                 mods.append(nn.ReLU())
         return nn.Sequential(*mods).to(dev)
 
+    if a.to_accuracy:
+        xt = read_idx(find(a.data, "t10k-images-idx3-ubyte")).reshape((-1,) + tuple(x_u8.shape[1:]))
+        yt = read_idx(find(a.data, "t10k-labels-idx1-ubyte")).long().to(dev)
+        x, xt = x_u8.float().mul_(1.0 / 255.0), xt.to(dev).float().mul_(1.0 / 255.0)
+        run_to_accuracy(a, x, y, xt, yt, make_model(), dev)
+        return
+    if a.epochs:
+        run_epochs(a, x_u8 if a.feed == "u8" else x_u8.float().mul_(1.0 / 255.0), y, make_model(), dev)
+        return
     results = []
     for run in range(a.runs):
         model = make_model()  # a fresh model per run, as clmnist bench makes a fresh trainer

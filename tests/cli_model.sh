@@ -290,6 +290,19 @@ assert p['backend'] == 'host' and len(gemms) == 5 and all(o['calls_per_step'] ==
 assert ops['opt_update']['calls_per_step'] == 1 and ops['bias_act']['calls_per_step'] == 2, ops
 assert 0 < p['device_ms_per_step'] <= 1.01 * p['wall_ms_per_step'], p
 " "$tmp/hprof.json"
+    # bench's memory run (RSS after each of 6 short epochs, growth within its 4 MiB, a peak) and
+    # the machine's SGEMM peak with the step's share of it, from the same run
+    "$bin" bench --data "$data" --layers 16 --backends host --batches 32 --runs 1 --steps 4 --warmup 1 \
+        --json >"$tmp/hmem.json" 2>"$tmp/hmem.err"
+    check "bench: resident memory per epoch does not grow, peak RSS, SGEMM peak and the step's share" python3 -c "
+import json, sys
+j = json.load(open(sys.argv[1]))
+b, = j['backends']
+rss = b['rss_mib_per_epoch']
+assert len(rss) == 6 and all(r > 0 for r in rss) and rss[-1] - rss[1] <= 4 and b['peak_rss_mib'] >= max(rss), b
+l, = j['gemm_limit']
+assert l['peak_sgemm_gflops'] > 0 and 0 < l['step_share_of_peak'] < 2 and l['step_gemm_gflop'] > 0, l
+" "$tmp/hmem.json"
 fi
 
 # 7. convolutional networks: the cnn preset on a 10,000-image subset beats the MLP there by a

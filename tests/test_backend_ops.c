@@ -121,6 +121,7 @@ static const bo_case cases[] = {
     {R(maxpool_forward), WIN(2, 5, 7, 7, 3, 2, 0)}, {R(maxpool_forward), WIN(1, 3, 8, 8, 3, 2, 0)},
     {R(maxpool_forward), WIN(3, 5, 6, 6, 6, 6, 0)}, {R(maxpool_forward), WIN(2, 3, 9, 11, 3, 3, 0)},
     {R(maxpool_forward), WIN(1, 3, 5, 5, 3, 1, 0)}, {R(maxpool_forward), WIN(2, 5, 28, 28, 2, 2, 0)},
+    {R(maxpool_forward), WIN(3, 5, 13, 11, 2, 2, 0)}, {R(maxpool_forward), WIN(128, 24, 24, 24, 2, 2, 0)}, /* cnn */
     {R(maxpool_backward), WIN(1, 1, 2, 2, 2, 2, 0), .atol = 1e-6, .rtol = 1e-6, .grad = bo_grad_maxpool},
     {R(maxpool_backward), WIN(2, 3, 7, 7, 2, 2, 0), .atol = 1e-6, .rtol = 1e-6, .grad = bo_grad_maxpool},
     {R(maxpool_backward), WIN(2, 5, 7, 7, 3, 2, 0), .atol = 1e-6, .rtol = 1e-6, .grad = bo_grad_maxpool},
@@ -155,6 +156,7 @@ static const bo_case cases[] = {
     {R(bn_forward), .p = {8, 3, 196, 0}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-5},
     {R(bn_forward), .p = {32, 5, 784, 0}, .f = {1e-5f, 0.1f}, .atol = 1e-4, .rtol = 1e-4},
     {R(bn_forward), .p = {3, 5, 7, 0}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-5},
+    {R(bn_forward), .p = {5, 7, 33, 1}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-5},
     {R(bn_backward), .p = {2, 3, 1}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-4, .grad = bo_grad_bn},
     {R(bn_backward), .p = {16, 5, 1}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-4, .grad = bo_grad_bn},
     {R(bn_backward), .p = {1, 5, 1}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-4, .grad = bo_grad_bn},

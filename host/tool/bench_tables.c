@@ -8,6 +8,8 @@
 
 #include "gemm_cases.h"
 
+#define BENCH_PEAK_N 2048 /* the large SGEMM that stands for the machine's peak */
+
 static int cmp_entry(const void *a, const void *b) {
     double x = ((const cm_profile_entry *)a)->seconds, y = ((const cm_profile_entry *)b)->seconds;
     return (x < y) - (x > y);
@@ -72,8 +74,8 @@ void bench_print_profile(cm_backend *b, cm_profile_entry *e, int n, int steps, i
 
 /* The limit the GEMMs set (json "gemm_limit"): the images/s of a step that did nothing but its
  * GEMMs at the rates just measured, and the share of it the measured step reaches. */
-static void gemm_limit(cm_backend **bk, int nbk, int batch, const double *step_s, const double *first_ips, FILE *out,
-                       cJSON *root) {
+static void gemm_limit(cm_backend **bk, int nbk, int batch, const double *step_s, const double *first_ips,
+                       double step_flop, const double *peak, FILE *out, cJSON *root) {
     cJSON *jl = cJSON_AddArrayToObject(root, "gemm_limit");
     for (int i = 0; i < nbk; i++) {
         double limit = batch / step_s[i];
@@ -81,14 +83,38 @@ static void gemm_limit(cm_backend **bk, int nbk, int batch, const double *step_s
                 1e3 * step_s[i]);
         if (first_ips[i] > 0.0) fprintf(out, "; the step reaches %.0f%% of it", 100.0 * first_ips[i] / limit);
         fprintf(out, "\n");
+        /* The step's GEMM work per second at its measured rate, against one large SGEMM's rate. */
+        double step_gflops = first_ips[i] * step_flop / batch / 1e9;
+        fprintf(out, "  %-7s peak SGEMM %.1f GFLOP/s (%dx%dx%d)", bk[i]->kind, peak[i], BENCH_PEAK_N, BENCH_PEAK_N,
+                BENCH_PEAK_N);
+        if (first_ips[i] > 0.0)
+            fprintf(out, "; the step's %.3f GFLOP of GEMMs at %.0f images/s: %.1f GFLOP/s, %.0f%% of the peak",
+                    step_flop / 1e9, first_ips[i], step_gflops, 100.0 * step_gflops / peak[i]);
+        fprintf(out, "\n");
+
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "backend", bk[i]->kind);
         cJSON_AddNumberToObject(j, "batch", batch);
         cJSON_AddNumberToObject(j, "gemm_ms_per_step", 1e3 * step_s[i]);
         cJSON_AddNumberToObject(j, "images_per_s", limit);
         if (first_ips[i] > 0.0) cJSON_AddNumberToObject(j, "step_share", first_ips[i] / limit);
+        cJSON_AddNumberToObject(j, "step_gemm_gflop", step_flop / 1e9);
+        cJSON_AddNumberToObject(j, "peak_sgemm_gflops", peak[i]);
+        if (first_ips[i] > 0.0) cJSON_AddNumberToObject(j, "step_share_of_peak", step_gflops / peak[i]);
         cJSON_AddItemToArray(jl, j);
     }
+}
+
+/* The machine's SGEMM peak on each backend, in the same run: one 2048^3 product, timed for at
+ * least 0.5 s; peak[i] keeps the better of this and what it held (a shared machine's bad moment
+ * should not pass for the peak). */
+static cm_status sgemm_peak(cm_backend **bk, int nbk, double *peak) {
+    for (int i = 0; i < nbk; i++) {
+        gemm_case big = {"peak", false, false, BENCH_PEAK_N, BENCH_PEAK_N, BENCH_PEAK_N, 0.0, 0.0};
+        CM_TRY(gemm_case_time(bk[i], &big, 0.5));
+        if (big.gflops > peak[i]) peak[i] = big.gflops;
+    }
+    return CM_OK;
 }
 
 /* Times every GEMM shape of a step at the first batch size on each backend (json "gemm"), then
@@ -103,6 +129,8 @@ cm_status bench_gemm_table(cm_backend **bk, int nbk, int batch, const cm_layout 
         fprintf(out, " %10s", bk[i]->kind);
     fprintf(out, "\n");
     int n = diag_gemm_cases(L, B, cases);
+    double peak[BENCH_MAX_BACKENDS] = {0};
+    CM_TRY(sgemm_peak(bk, nbk, peak));
     for (int c = 0; c < n; c++) {
         fprintf(out, "  %-28s %6d %6d %6d", cases[c].what, cases[c].m, cases[c].n, cases[c].k);
         for (int i = 0; i < nbk; i++) {
@@ -123,6 +151,10 @@ cm_status bench_gemm_table(cm_backend **bk, int nbk, int batch, const cm_layout 
         fprintf(out, "\n");
         fflush(out);
     }
-    gemm_limit(bk, nbk, B, step_s, first_ips, out, root);
+    double flop = 0.0;
+    for (int c = 0; c < n; c++)
+        flop += 2.0 * cases[c].m * cases[c].n * cases[c].k;
+    CM_TRY(sgemm_peak(bk, nbk, peak)); /* again after the shapes: the better of the two */
+    gemm_limit(bk, nbk, B, step_s, first_ips, flop, peak, out, root);
     return CM_OK;
 }

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "bench_dist.h"
+#include "bench_mem.h"
 #include "bench_tables.h"
 #include "cli.h"
 #include "dist.h"
@@ -29,6 +29,7 @@ typedef struct {
     int nfeeds;
     int steps, warmup, runs;
     int gemm;           /* measure GEMM shapes */
+    int memory;         /* the memory run per backend (bench_mem.h) */
     double to_accuracy; /* 0: skip */
     int eval_every;     /* steps between evaluations in the to-accuracy run (0: 4 per epoch) */
     int json;
@@ -45,6 +46,7 @@ enum {
     X_WARMUP,
     X_RUNS,
     X_NO_GEMM,
+    X_NO_MEMORY,
     X_TO_ACC,
     X_EVAL_EVERY,
     X_JSON,
@@ -61,9 +63,10 @@ static const cm_extra_option bench_extra[] = {
     {"warmup", 1, "  --warmup N        untimed steps before each run (default 5)\n"},
     {"runs", 1, "  --runs N          runs per configuration, interleaved; the median is reported (default 5)\n"},
     {"no-gemm", 0, "  --no-gemm         skip the per-shape GEMM GFLOP/s table\n"},
+    {"no-memory", 0, "  --no-memory       skip the memory run (RSS across 6 short epochs per backend)\n"},
     {"to-accuracy", 1,
      "  --to-accuracy F   also train with the options above until the test accuracy reaches F\n"
-     "                    (e.g. 0.98) and report load, setup and training time\n"},
+     "                    (0.99 or 99.0 alike) and report load, setup and training time\n"},
     {"eval-every", 1, "  --eval-every N    steps between test evaluations for --to-accuracy (default 4 per epoch)\n"},
     {"json", 0, "  --json            print the results as one JSON object\n"},
     {"profile", 0,
@@ -137,9 +140,10 @@ static cm_status on_extra(void *ctx, int index, const char *value) {
         o->runs = (int)v;
         break;
     case X_NO_GEMM: o->gemm = 0; break;
+    case X_NO_MEMORY: o->memory = 0; break;
     case X_TO_ACC:
-        CM_TRY(cm_parse_float("--to-accuracy", value, 0.0, 1.0, &d));
-        o->to_accuracy = d;
+        CM_TRY(cm_parse_float("--to-accuracy", value, 0.0, 100.0, &d));
+        o->to_accuracy = d > 1.0 ? d / 100.0 : d; /* 0.99 or 99.0 */
         break;
     case X_EVAL_EVERY:
         CM_TRY(cm_parse_int("--eval-every", value, 1, 1000000, &v));
@@ -304,12 +308,6 @@ static cm_status profile_steps(const char *kind, const cm_train_args *a, const b
 
 /* ---- the command --------------------------------------------------------------------------- */
 
-static double peak_rss_mib(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
-}
-
 /* Trains each backend until the test accuracy reaches o->to_accuracy (json "to_accuracy"). */
 static cm_status tta_table(cm_backend **bk, cm_model *models, const cm_dataset *ds, const cm_train_args *a,
                            const bench_opts *o, double load_s, const double *setup_s, FILE *out, cJSON *jt) {
@@ -405,21 +403,6 @@ static cm_status throughput_table(cm_backend **bk, cm_model *models, const cm_da
     return st;
 }
 
-/* Peak host RSS, and each backend's peak buffers and setup time (json "backends"). */
-static void memory_table(cm_backend **bk, int nbk, const double *setup_s, FILE *out, cJSON *jb) {
-    fprintf(out, "memory: peak host RSS %.1f MiB\n", peak_rss_mib());
-    for (int i = 0; i < nbk; i++) {
-        fprintf(out, "  %-7s %s: peak backend buffers %.1f MiB, setup (incl. kernel build) %.2f s\n", bk[i]->kind,
-                bk[i]->device_name, (double)bk[i]->bytes_peak / 1048576.0, setup_s[i]);
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "backend", bk[i]->kind);
-        cJSON_AddStringToObject(j, "device", bk[i]->device_name);
-        cJSON_AddNumberToObject(j, "setup_s", setup_s[i]);
-        cJSON_AddNumberToObject(j, "peak_buffer_bytes", (double)bk[i]->bytes_peak);
-        cJSON_AddItemToArray(jb, j);
-    }
-}
-
 static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root) {
     cm_dataset ds;
     double t0 = timer_now();
@@ -477,9 +460,10 @@ static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root)
     if (st == CM_OK && o->to_accuracy > 0.0) st = tta_table(bk, models, &ds, a, o, load_s, setup_s, out, jt);
 
     /* Memory and setup. */
+    double proc_peak = bench_hwm_mib();
+    cJSON_AddNumberToObject(root, "peak_host_rss_mib", proc_peak);
     cJSON *jb = cJSON_AddArrayToObject(root, "backends");
-    if (st == CM_OK) memory_table(bk, o->nbackends, setup_s, out, jb);
-    cJSON_AddNumberToObject(root, "peak_host_rss_mib", peak_rss_mib());
+    if (st == CM_OK) st = bench_memory_table(bk, models, &ds, a, o->nbackends, o->memory, setup_s, proc_peak, out, jb);
     for (int i = 0; i < o->nbackends; i++) {
         model_free(&models[i]);
         backend_destroy(bk[i]);
@@ -489,7 +473,7 @@ static cm_status bench(const cm_train_args *a, const bench_opts *o, cJSON *root)
 }
 
 cm_status cmd_bench(int argc, char **argv) {
-    bench_opts o = {.steps = 50, .warmup = 5, .runs = 5, .gemm = 1};
+    bench_opts o = {.steps = 50, .warmup = 5, .runs = 5, .gemm = 1, .memory = 1};
     o.backends[0] = "device";
     o.backends[1] = "host";
     o.nbackends = 2;

@@ -2,9 +2,11 @@
  * every per-channel buffer is (C); N = B * HW values per channel.
  *
  * kernel_bn_stats       training statistics, one work-group per channel (range: C * L, L the
- *                       group size, a power of two; scratch: L floats). Two passes over the
- *                       channel, each reduced as a tree in local memory: mean = sum x / N, then
- *                       var = sum (x - mean)^2 / N (biased; no cancellation as in E[x^2] - mean^2).
+ *                       group size, a power of two; scratch: L floats). One pass over the
+ *                       channel: the sums of d = x - k and d^2, k the channel's first value,
+ *                       each reduced as a tree in local memory; mean = k + sum d / N,
+ *                       var = sum d^2 / N - (sum d / N)^2 (biased; the shift k keeps the two
+ *                       terms from cancelling as E[x^2] - mean^2 would when |mean| >> std).
  *                       Writes save_mean = mean, save_invstd = 1 / sqrt(var + eps) and updates
  *                       running_mean = (1 - m) running_mean + m mean and
  *                       running_var = (1 - m) running_var + m var N / (N - 1) (var when N = 1).
@@ -23,15 +25,17 @@ __kernel void kernel_bn_stats(const __global float *x, __global float *save_mean
                               const int HW, const float eps, const float momentum, __local float *scratch) {
     const int c = (int)get_group_id(0), lid = (int)get_local_id(0), L = (int)get_local_size(0);
     const int n = B * HW;
-    float s = 0.0f;
-    CM_CHANNEL_LOOP(B, C, HW, c, lid, L, s += x[i]);
-    const float mean = cm_group_sum(scratch, s) / (float)n;
-    float q = 0.0f;
+    /* one pass: sums of d = x - k and d^2, k the channel's first value (a shift that keeps the
+     * difference of the two terms from cancelling when |mean| >> std) */
+    const float k = x[(size_t)c * HW];
+    float s = 0.0f, q = 0.0f;
     CM_CHANNEL_LOOP(B, C, HW, c, lid, L, {
-        const float d = x[i] - mean;
+        const float d = x[i] - k;
+        s += d;
         q += d * d;
     });
-    const float var = cm_group_sum(scratch, q) / (float)n;
+    const float ds = cm_group_sum(scratch, s) / (float)n;
+    const float mean = k + ds, var = max(cm_group_sum(scratch, q) / (float)n - ds * ds, 0.0f);
     if (lid != 0) return;
     save_mean[c] = mean;
     save_invstd[c] = 1.0f / sqrt(var + eps);

@@ -6,9 +6,13 @@
  *                     0 outside the image. 2-D range: dim 0 over B*OH, dim 1 over C*K*K; each
  *                     work-item writes one output row of OW values, so the index arithmetic is
  *                     per row, not per element (on CPU devices it was most of the cost).
- * kernel_col2im       dx (B, C, H, W) = the adjoint of im2col, as a gather: each element of dx sums
- *                     the col entries that im2col read from it (at most ceil(K/S)^2 of them).
- *                     Deterministic, no atomics; overwrites dx. 1-D range over B*C*H*W.
+ * kernel_col2im       dx (B, C, H, W) = the adjoint of im2col; overwrites dx, deterministic, no
+ *                     atomics. 2-D range: dim 1 over the B*C*H rows of dx; dim 0 strides over a
+ *                     row's W values. On GPUs (dim 0 wider than 1) each element sums the col
+ *                     entries im2col read from it (at most ceil(K/S)^2), a gather; on CPU devices
+ *                     (dim 0 of size 1) a work-item zeroes its row and adds into it one contiguous
+ *                     run of col per window offset (i, j) (unit stride when S = 1), instead of
+ *                     K*K reads ncols apart per element.
  * kernel_cnhw_to_nchw y (B, C, HW) from src (C, B*HW): y[b][c][s] = src[c][b*HW + s] + bias[c]
  *                     (has_bias 0: no bias), then max(., 0) if relu != 0. 2-D range: dim 1 over
  *                     B*C (row b*C + c of y); dim 0 strides over the row's HW values (size 1 on CPU
@@ -39,16 +43,12 @@ __kernel void kernel_im2col(const __global float *x, __global float *col, const 
     }
 }
 
-__kernel void kernel_col2im(const __global float *col, __global float *dx, const int B, const int C, const int H,
-                            const int W, const int K, const int S, const int P, const int OH, const int OW) {
-    const size_t g = get_global_id(0);
-    if (g >= (size_t)B * C * H * W) return;
-    const int w = (int)(g % W), h = (int)((g / W) % H);
-    const int c = (int)((g / ((size_t)W * H)) % C), b = (int)(g / ((size_t)W * H * C));
+/* One element dx[b][c][h][w] of kernel_col2im as a gather over the windows that read it. */
+inline float cm_col2im_at(const __global float *col, const int b, const int c, const int h, const int w, const int K,
+                          const int S, const int P, const int OH, const int OW, const size_t ncols) {
     const int hp = h + P, wp = w + P; /* in padded coordinates: output oh reads rows oh*S .. oh*S + K - 1 */
     const int oh0 = hp < K ? 0 : (hp - K) / S + 1, oh1 = min(hp / S, OH - 1);
     const int ow0 = wp < K ? 0 : (wp - K) / S + 1, ow1 = min(wp / S, OW - 1);
-    const size_t ncols = (size_t)B * OH * OW;
     float sum = 0.0f;
     for (int oh = oh0; oh <= oh1; oh++) {
         const int i = hp - oh * S;
@@ -58,7 +58,44 @@ __kernel void kernel_col2im(const __global float *col, __global float *dx, const
             sum += col[row * ncols + ((size_t)b * OH + oh) * OW + ow];
         }
     }
-    dx[g] = sum;
+    return sum;
+}
+
+__kernel void kernel_col2im(const __global float *col, __global float *dx, const int B, const int C, const int H,
+                            const int W, const int K, const int S, const int P, const int OH, const int OW) {
+    const int r = (int)get_global_id(1); /* row (b, c, h) of dx */
+    if (r >= B * C * H) return;
+    const int h = r % H, c = (r / H) % C, b = r / (H * C);
+    const size_t ncols = (size_t)B * OH * OW;
+    __global float *out = dx + (size_t)r * W;
+    if (get_global_size(0) > 1) { /* GPUs: one element per work-item, a gather */
+        for (int w = (int)get_global_id(0); w < W; w += (int)get_global_size(0))
+            out[w] = cm_col2im_at(col, b, c, h, w, K, S, P, OH, OW, ncols);
+        return;
+    }
+    /* CPU devices: the whole row, accumulated from contiguous runs of col (one per window offset
+     * (i, j) whose window row lands on h): unit-stride loops that PoCL vectorises */
+    for (int w = 0; w < W; w++)
+        out[w] = 0.0f;
+    const int hp = h + P;
+    for (int i = 0; i < K; i++) {
+        const int t = hp - i; /* = oh * S */
+        if (t < 0 || t % S != 0 || t / S >= OH) continue;
+        const int oh = t / S;
+        for (int j = 0; j < K; j++) {
+            const int last = W - 1 + P - j; /* ow * S <= last, and ow * S >= P - j */
+            if (last < 0) continue;
+            const int ow0 = P - j > 0 ? (P - j + S - 1) / S : 0, ow1 = min(last / S, OW - 1);
+            const __global float *src = col + (((size_t)c * K + i) * K + j) * ncols + ((size_t)b * OH + oh) * OW;
+            __global float *dst = out + j - P;
+            if (S == 1)
+                for (int ow = ow0; ow <= ow1; ow++)
+                    dst[ow] += src[ow];
+            else
+                for (int ow = ow0; ow <= ow1; ow++)
+                    dst[ow * S] += src[ow];
+        }
+    }
 }
 
 __kernel void kernel_cnhw_to_nchw(const __global float *src, const __global float *bias, __global float *y, const int B,

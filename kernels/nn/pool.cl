@@ -3,7 +3,9 @@
  *
  * kernel_maxpool_forward  y[b][c][oh][ow] = max of x[b][c][oh*S + i][ow*S + j] over i, j < K;
  *                         arg (int32) = h * W + w of the first maximum in row-major scan order
- *                         (a later equal value does not replace it). 1-D range over B*C*OH*OW.
+ *                         (a later equal value does not replace it). 2-D range: dim 1 over the
+ *                         B*C*OH output rows, dim 0 strides over a row's OW outputs (a loop on
+ *                         CPU devices: no index division per output).
  * kernel_maxpool_backward dx (B, C, H, W) as a gather: each element loops over the (at most
  *                         ceil(K/S)^2) windows that contain it and sums dy where arg names it;
  *                         deterministic, overlapping windows add up, overwrites dx.
@@ -16,25 +18,28 @@
 __kernel void kernel_maxpool_forward(const __global float *x, __global float *y, __global int *arg, const int B,
                                      const int C, const int H, const int W, const int K, const int S, const int OH,
                                      const int OW) {
-    const size_t g = get_global_id(0);
-    if (g >= (size_t)B * C * OH * OW) return;
-    const int ow = (int)(g % OW), oh = (int)((g / OW) % OH);
-    const size_t plane = g / ((size_t)OH * OW);
-    const __global float *xp = x + plane * H * W;
-    const int h0 = oh * S, w0 = ow * S;
-    int best = h0 * W + w0;
-    float m = xp[best];
-    for (int i = 0; i < K; i++)
-        for (int j = 0; j < K; j++) {
-            const int at = (h0 + i) * W + w0 + j;
-            const float v = xp[at];
-            if (v > m) {
-                m = v;
-                best = at;
+    const int r = (int)get_global_id(1); /* output row (plane, oh) */
+    if (r >= B * C * OH) return;
+    const int oh = r % OH, plane = r / OH, h0 = oh * S;
+    const __global float *xp = x + (size_t)plane * H * W;
+    __global float *yr = y + (size_t)r * OW;
+    __global int *ar = arg + (size_t)r * OW;
+    for (int ow = (int)get_global_id(0); ow < OW; ow += (int)get_global_size(0)) {
+        const int w0 = ow * S;
+        int best = h0 * W + w0;
+        float m = xp[best];
+        for (int i = 0; i < K; i++)
+            for (int j = 0; j < K; j++) {
+                const int at = (h0 + i) * W + w0 + j;
+                const float v = xp[at];
+                if (v > m) {
+                    m = v;
+                    best = at;
+                }
             }
-        }
-    y[g] = m;
-    arg[g] = best;
+        yr[ow] = m;
+        ar[ow] = best;
+    }
 }
 
 __kernel void kernel_maxpool_backward(const __global float *dy, const __global int *arg, __global float *dx,

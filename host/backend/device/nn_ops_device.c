@@ -93,7 +93,7 @@ cm_status device_col2im(cm_backend *b, cm_buf *col, cm_buf *dx, const cm_window 
     ARG_MEM(k, 0, col);
     ARG_MEM(k, 1, dx);
     CM_TRY(window_args(k, 2, &w, 1));
-    return device_launch_1d(db, K_COL2IM, window_in(&w));
+    return launch_rows(db, K_COL2IM, (size_t)w.width, (size_t)w.batch * w.channels * w.height);
 }
 
 static cm_status check_bchw(int batch, int channels, int hw, const char *op) {
@@ -163,7 +163,7 @@ cm_status device_maxpool_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *ar
     ARG_MEM(k, 1, y);
     ARG_MEM(k, 2, arg);
     CM_TRY(window_args(k, 3, &w, 0));
-    return device_launch_1d(db, K_MAXPOOL_FWD, window_out(&w));
+    return launch_rows(db, K_MAXPOOL_FWD, (size_t)w.out_w, (size_t)w.batch * w.channels * w.out_h);
 }
 
 cm_status device_maxpool_backward(cm_backend *b, cm_buf *dy, cm_buf *arg, cm_buf *dx, const cm_window *win) {
