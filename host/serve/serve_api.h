@@ -35,8 +35,9 @@ void serve_api_routes(cm_serve_api *api, cm_http_route *routes);
 /* Reads a /api/predict body into image (28 x 28); an image file is brought to the model's input
  * as `prep` says (image.h). Returns 0, or the HTTP status of the error (400, 415) with its
  * message in cm_last_error(). *want_input: the client asked for the input image back;
- * *inverted: -1 when no preprocessing ran, else whether it inverted the image. */
+ * *inverted: -1 when no preprocessing ran, else whether it inverted the image; *unclear: the
+ * preprocessing found no clear digit (cm_prep_info). */
 int serve_read_input(const cm_http_request *req, cm_input_prep prep, uint8_t image[784], int *want_input,
-                     int *inverted);
+                     int *inverted, int *unclear);
 
 #endif

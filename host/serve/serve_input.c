@@ -1,5 +1,5 @@
 /* serve_input.c: a /api/predict request body to the 28x28 image the model sees: an image file
- * through the same preprocessing as `clmnist predict` (image_to_mnist), or JSON pixels. */
+ * through the same preprocessing as `clmnist predict` (photo_to_mnist), or JSON pixels. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "image.h"
+#include "photo_prep.h"
 #include "serve_api.h"
 
 #define SIDE 28
@@ -41,7 +42,8 @@ static int fail400(const char *fmt, const char *arg) {
     return 400;
 }
 
-static int read_image(const cm_http_request *req, cm_input_prep prep, uint8_t image[PIXELS], int *inverted) {
+static int read_image(const cm_http_request *req, cm_input_prep prep, uint8_t image[PIXELS], int *inverted,
+                      int *unclear) {
     cm_invert inv;
     const char *q = http_request_query(req, "invert");
     if (parse_invert(q, &inv)) return fail400("invert=%s: expected auto, yes or no", q);
@@ -53,8 +55,10 @@ static int read_image(const cm_http_request *req, cm_input_prep prep, uint8_t im
         cm_fail(CM_ERR_FORMAT, "the image: %dx%d is too large (at most %zu pixels)", w, h, CM_SERVE_MAX_PIXELS);
         return 400;
     }
-    cm_status st = image_for_model(gray, w, h, prep, inv, SIDE, SIDE, "the image", image, inverted);
+    cm_prep_info info;
+    cm_status st = image_for_model_info(gray, w, h, prep, inv, SIDE, SIDE, "the image", image, &info);
     free(gray);
+    *inverted = info.inverted, *unclear = info.unclear;
     return st == CM_OK ? 0 : 400;
 }
 
@@ -86,7 +90,7 @@ static int flag(const cJSON *root, const char *key, int *out) {
     return 0;
 }
 
-static int read_json(const cm_http_request *req, uint8_t image[PIXELS], int *want_input, int *inverted) {
+static int read_json(const cm_http_request *req, uint8_t image[PIXELS], int *want_input, int *inverted, int *unclear) {
     cJSON *root = cJSON_ParseWithLength((const char *)req->body, req->body_len);
     if (!root || !cJSON_IsObject(root)) {
         cJSON_Delete(root);
@@ -106,16 +110,19 @@ static int read_json(const cm_http_request *req, uint8_t image[PIXELS], int *wan
         memcpy(image, raw, PIXELS);
         return 0;
     }
-    return image_to_mnist(raw, SIDE, SIDE, inv, "the drawing", image, inverted) == CM_OK ? 0 : 400;
+    cm_prep_info info;
+    if (photo_to_mnist(raw, SIDE, SIDE, inv, "the drawing", image, &info) != CM_OK) return 400;
+    *inverted = info.inverted, *unclear = info.unclear;
+    return 0;
 }
 
 int serve_read_input(const cm_http_request *req, cm_input_prep prep, uint8_t image[PIXELS], int *want_input,
-                     int *inverted) {
-    *inverted = -1;
+                     int *inverted, int *unclear) {
+    *inverted = -1, *unclear = 0;
     const char *q = http_request_query(req, "input");
     *want_input = q && (!strcmp(q, "1") || !strcmp(q, "true"));
-    if (type_is(req->content_type, "image/")) return read_image(req, prep, image, inverted);
-    if (type_is(req->content_type, "application/json")) return read_json(req, image, want_input, inverted);
+    if (type_is(req->content_type, "image/")) return read_image(req, prep, image, inverted, unclear);
+    if (type_is(req->content_type, "application/json")) return read_json(req, image, want_input, inverted, unclear);
     cm_fail(CM_ERR_USAGE, "Content-Type '%s': send an image (image/png, image/jpeg, ...) or application/json",
             req->content_type ? req->content_type : "(none)");
     return 415;
