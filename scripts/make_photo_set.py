@@ -117,6 +117,7 @@ def render(digit, kind, rng):
     short = min(w, h)
     frac = rng.uniform(0.06, 0.12) if kind == "small" else rng.uniform(0.3, 0.6)
     size = max(28, int(short * frac / 0.72))  # MNIST's 20 of 28: the ink's height is `frac`
+    size = min(size, int(short / 1.25))  # room for a rotation's larger box
     rot = rng.uniform(5, 15) * rng.choice([-1, 1]) if kind == "rotated" else rng.uniform(-3, 3)
     ink = digit_ink(digit, size, rng, rotate=rot, thin=kind == "thin")
     ih, iw = ink.shape

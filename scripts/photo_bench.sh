@@ -20,9 +20,22 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 acc=$("$bin" eval --model "$model" --backend "$backend" --data "$mnist" 2>/dev/null | sed -n 's/^test accuracy: //p')
+# the same test digits as the photos show, as MNIST has them (predict --data: rows from 1)
+"$bin" predict --model "$model" --backend "$backend" --data "$mnist" --csv >"$tmp/mnist.csv" 2>/dev/null
+same=$(python3 - "$tmp/mnist.csv" "$photos" "$mnist" <<'PY'
+import csv, glob, gzip, os, sys
+picked = {int(os.path.splitext(os.path.basename(f))[0]) for f in glob.glob(os.path.join(sys.argv[2], "*", "*", "*.jpg"))}
+path = os.path.join(sys.argv[3], "t10k-labels-idx1-ubyte")
+labels = (gzip.open(path + ".gz") if not os.path.exists(path) else open(path, "rb")).read()[8:]
+rows = {int(r["file"].rsplit("#", 1)[1]) - 1: int(r["class"]) for r in csv.DictReader(open(sys.argv[1]))}
+right = sum(1 for i in picked if rows.get(i) == labels[i])
+print("%d %.2f%%" % (len(picked), 100.0 * right / max(len(picked), 1)))
+PY
+)
 echo "| kind | images | accuracy | uncertain |"
 echo "|---|---:|---:|---:|"
 echo "| MNIST test set (\`eval\`) | 10000 | $acc | |"
+echo "| the same digits as MNIST has them (\`predict --data\`) | ${same% *} | ${same#* } | |"
 for dir in "$photos"/*/; do
     kind=$(basename "$dir")
     "$bin" predict --model "$model" --backend "$backend" --json "$dir" >"$tmp/$kind.json" 2>"$tmp/$kind.err" || true
