@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "predict_inputs.h"
 #include "prediction.h"
+#include "preflight.h"
 
 typedef struct {
     const char *model, *backend, *device, *data, *submission, *save_input;
@@ -220,7 +221,8 @@ cm_status cmd_predict(int argc, char **argv) {
     clmnist_model *m = NULL;
     cm_predict_inputs in;
     predict_inputs_init(&in);
-    cm_status st = open_model(&a, &ctx, &m);
+    cm_status st = preflight_file("--submission", a.submission); /* before the work: where it writes */
+    if (st == CM_OK) st = open_model(&a, &ctx, &m);
     if (st == CM_OK) st = predict_inputs_collect(&in, m, (const char *const *)(argv + argc - n), n, a.data, a.invert);
     if (st == CM_OK && a.submission && in.failed)
         st = cm_fail(CM_ERR_IO, "--submission %s: %d of %d images could not be read (the first: %s)", a.submission,
