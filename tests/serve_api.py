@@ -70,7 +70,14 @@ check("PNG: 10 probabilities summing to 1, predict's top one",
       len(png_doc["probabilities"]) == 10 and abs(sum(png_doc["probabilities"]) - 1) < 1e-4
       and abs(png_doc["probabilities"][pred["class"]] - pred["probability"]) < 1e-5, png_doc)
 check("PNG: the 784-value input comes back with ?input=1", len(png_doc.get("input", [])) == 784)
-check("PNG: label and inverted", png_doc["label"] == str(pred["class"]) and png_doc["inverted"] is False, png_doc)
+check("PNG: name and inverted", png_doc["name"] == str(pred["class"]) and png_doc["inverted"] is False, png_doc)
+shared = ["class", "name", "probability", "probabilities", "top", "uncertain"]
+check("PNG: the fields of predict --json (%s), with its values" % ", ".join(shared),
+      all(k in png_doc and k in pred for k in shared) and set(pred) - set(png_doc) <= {"file"}
+      and set(png_doc) - set(pred) <= {"input"}
+      and [t["class"] for t in png_doc["top"]] == [t["class"] for t in pred["top"]]
+      and png_doc["uncertain"] == pred["uncertain"] and abs(png_doc["probability"] - pred["probability"]) < 1e-5,
+      (png_doc.keys(), pred.keys()))
 pixels = [b / 255 for b in seven]
 st, _, doc, _ = post_json(port, {"pixels": pixels, "preprocess": True, "return_input": True})
 check("JSON pixels with preprocess: the PNG's probabilities and input",
@@ -130,7 +137,7 @@ check("/api/model: architecture, classes and names, dataset, accuracy from the m
       and m["input_shape"] == [1, 28, 28] and m["filters"] is None and m["serving"]["random_test_images"], m)
 st, _, doc, _ = request(port, "GET", "/api/random?index=0")
 check("/api/random?index=0: test image 0, label 7, the raw image's class",
-      st == 200 and doc["index"] == 0 and doc["true_class"] == labels[0] == 7 and doc["true_label"] == "7"
+      st == 200 and doc["index"] == 0 and doc["true_class"] == labels[0] == 7 and doc["true_name"] == "7"
       and len(doc["input"]) == 784 and abs(doc["input"][300] - seven[300] / 255) < 1e-4
       and doc["correct"] == (doc["class"] == 7), doc)
 draws = [request(port, "GET", "/api/random")[2]["index"] for _ in range(4)]

@@ -425,3 +425,22 @@ cm_status dataset_open(const char *path, const cm_data_options *o, cm_dataset *d
     if (st != CM_OK) dataset_free(ds);
     return st;
 }
+
+cm_status dataset_open_predict(const char *path, const cm_data_options *o, cm_split *out, int *labelled) {
+    memset(out, 0, sizeof *out);
+    const char *kind = dataset_kind(path);
+    char csv[4096];
+    snprintf(csv, sizeof csv, "%s/test.csv", path);
+    if (is_dir(path) && !is_file(csv)) snprintf(csv, sizeof csv, "%s/train.csv", path);
+    if (is_file(path)) snprintf(csv, sizeof csv, "%s", path);
+    if (is_file(csv) && (!kind || !strcmp(kind, "csv"))) return csv_load(csv, o, out, labelled);
+    if (!kind || strcmp(kind, "idx") != 0)
+        return cm_fail(CM_ERR_USAGE,
+                       "--data %s: expected a CSV file, a folder with test.csv or train.csv, or IDX files", path);
+    cm_dataset ds;
+    CM_TRY(dataset_open(path, o, &ds));
+    *out = ds.test, *labelled = 1;
+    memset(&ds.test, 0, sizeof ds.test);
+    dataset_free(&ds);
+    return CM_OK;
+}

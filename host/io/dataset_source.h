@@ -39,6 +39,11 @@ void dataset_default_options(cm_data_options *o);
  * the path and the formats looked for when nothing matches. */
 cm_status dataset_open(const char *path, const cm_data_options *o, cm_dataset *ds);
 
+/* The images `predict --data` classifies, as they are stored: every row of a CSV file (a folder's
+ * test.csv, else its train.csv), labelled or not (*labelled), or the test split of IDX data (image
+ * folders are read file by file by predict itself). */
+cm_status dataset_open_predict(const char *path, const cm_data_options *o, cm_split *out, int *labelled);
+
 /* What dataset_open found at path: "idx", "csv", "cifar", "folder", or NULL for none. */
 const char *dataset_kind(const char *path);
 

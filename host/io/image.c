@@ -1,6 +1,5 @@
 /* image.c: reading a user's image (image_load_gray: the format from the file's first bytes, then
- * the decoders of image_decode.h) and MNIST-style normalisation (invert, crop to the ink, scale
- * into a 20x20 box, centre by centre of mass in 28x28). */
+ * the decoders of image_decode.h) and bringing it to a model's input (MNIST-style: photo_prep.c). */
 #include "image.h"
 
 #include <errno.h>
@@ -11,9 +10,9 @@
 #include <string.h>
 
 #include "image_decode.h"
+#include "photo_prep.h"
 
 #define SIDE 28
-#define BOX 20
 
 cm_status image_check_size(const char *path, uint64_t width, uint64_t height) {
     if (width < 1 || height < 1)
@@ -63,92 +62,11 @@ cm_status image_decode_gray_mem(const uint8_t *buf, size_t len, const char *what
     return st;
 }
 
-static int cmp_u8(const void *a, const void *b) {
-    return *(const uint8_t *)a - *(const uint8_t *)b;
-}
-
-/* Median of the border pixels: the background's level. */
-static uint8_t border_median(const uint8_t *g, int w, int h) {
-    size_t n = 0, cap = 2 * (size_t)w + 2 * (size_t)h;
-    uint8_t *b = malloc(cap);
-    if (!b) return 0;
-    for (int x = 0; x < w; x++) {
-        b[n++] = g[x];
-        if (h > 1) b[n++] = g[(size_t)(h - 1) * w + x];
-    }
-    for (int y = 1; y + 1 < h; y++) {
-        b[n++] = g[(size_t)y * w];
-        if (w > 1) b[n++] = g[(size_t)y * w + w - 1];
-    }
-    qsort(b, n, 1, cmp_u8);
-    uint8_t m = b[n / 2];
-    free(b);
-    return m;
-}
-
 cm_status image_to_mnist(const uint8_t *gray, int w, int h, cm_invert invert, const char *what, uint8_t out[784],
                          int *inverted) {
-    if (w < 1 || h < 1) return cm_fail(CM_ERR_FORMAT, "%s: the image is %dx%d: no pixels", what, w, h);
-    size_t n = (size_t)w * h;
-    float *ink = malloc(n * sizeof(float));
-    if (!ink) return cm_fail(CM_ERR_MEMORY, "%s: out of memory", what);
-    uint8_t bg = border_median(gray, w, h);
-    int inv = invert == CM_INVERT_YES || (invert == CM_INVERT_AUTO && bg > 127);
-    /* ink level: how far each pixel is from the background, towards the digit's colour */
-    float bgv = inv ? 255.0f - bg : bg, peak = 0.0f;
-    for (size_t i = 0; i < n; i++) {
-        float v = inv ? 255.0f - gray[i] : gray[i];
-        ink[i] = v > bgv ? v - bgv : 0.0f;
-        if (ink[i] > peak) peak = ink[i];
-    }
-    if (peak < 16.0f) {
-        free(ink);
-        return cm_fail(CM_ERR_FORMAT, "%s: no digit found (the image is blank%s)", what,
-                       invert == CM_INVERT_AUTO ? "" : "; check --invert");
-    }
-    /* bounding box of the ink above a tenth of its peak (ignores faint noise) */
-    int x0 = w, y0 = h, x1 = -1, y1 = -1;
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            float *p = &ink[(size_t)y * w + x];
-            *p = *p * 255.0f / peak;
-            if (*p >= 25.5f) {
-                if (x < x0) x0 = x;
-                if (x > x1) x1 = x;
-                if (y < y0) y0 = y;
-                if (y > y1) y1 = y;
-            }
-        }
-    int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
-    /* scale the box so its longer side is 20, keeping the aspect ratio */
-    double s = (double)BOX / (bw > bh ? bw : bh);
-    int tw = (int)lround(bw * s), th = (int)lround(bh * s);
-    if (tw < 1) tw = 1;
-    if (th < 1) th = 1;
-    float box[BOX * BOX];
-    stbir_resize_float(ink + (size_t)y0 * w + x0, bw, bh, (int)(w * sizeof(float)), box, tw, th,
-                       (int)(tw * sizeof(float)), 1);
-    free(ink);
-    /* centre of mass -> pixel (14, 14), as the MNIST preprocessing did (the test set's mean
-     * centre of mass, in pixel indices, is (14.00, 13.99)) */
-    double mass = 0.0, mx = 0.0, my = 0.0;
-    for (int y = 0; y < th; y++)
-        for (int x = 0; x < tw; x++) {
-            double v = box[y * tw + x] > 0.0f ? box[y * tw + x] : 0.0;
-            mass += v;
-            mx += v * x;
-            my += v * y;
-        }
-    int ox = (int)lround(SIDE / 2.0 - mx / mass), oy = (int)lround(SIDE / 2.0 - my / mass);
-    memset(out, 0, SIDE * SIDE);
-    for (int y = 0; y < th; y++)
-        for (int x = 0; x < tw; x++) {
-            int X = x + ox, Y = y + oy;
-            if (X < 0 || Y < 0 || X >= SIDE || Y >= SIDE) continue;
-            float v = box[y * tw + x];
-            out[Y * SIDE + X] = (uint8_t)(v <= 0.0f ? 0 : v >= 255.0f ? 255 : lrintf(v));
-        }
-    *inverted = inv;
+    cm_prep_info info;
+    CM_TRY(photo_to_mnist(gray, w, h, invert, what, out, &info));
+    *inverted = info.inverted;
     return CM_OK;
 }
 
@@ -158,11 +76,20 @@ cm_input_prep image_input_prep(const char *meta_value) {
 
 cm_status image_for_model(const uint8_t *gray, int w, int h, cm_input_prep prep, cm_invert invert, int rows, int cols,
                           const char *what, uint8_t *out, int *inverted) {
+    cm_prep_info info;
+    CM_TRY(image_for_model_info(gray, w, h, prep, invert, rows, cols, what, out, &info));
+    *inverted = info.inverted;
+    return CM_OK;
+}
+
+cm_status image_for_model_info(const uint8_t *gray, int w, int h, cm_input_prep prep, cm_invert invert, int rows,
+                               int cols, const char *what, uint8_t *out, cm_prep_info *info) {
     uint8_t mnist[SIDE * SIDE], *flipped = NULL;
+    memset(info, 0, sizeof *info);
     if (prep == CM_INPUT_MNIST) { /* then, for a model of another size, resized as its training data was */
-        CM_TRY(image_to_mnist(gray, w, h, invert, what, mnist, inverted));
+        CM_TRY(photo_to_mnist(gray, w, h, invert, what, mnist, info));
         gray = mnist, w = h = SIDE;
-    } else if ((*inverted = invert == CM_INVERT_YES)) {
+    } else if ((info->inverted = invert == CM_INVERT_YES)) {
         flipped = malloc((size_t)w * (size_t)h);
         if (!flipped) return cm_fail(CM_ERR_MEMORY, "%s: out of host memory", what);
         for (size_t i = 0; i < (size_t)w * (size_t)h; i++)

@@ -87,5 +87,8 @@ cm_status pipeline_load_test(const cm_meta *m, const char *file, const cm_layout
  * made (image_for_model); invert CM_INVERT_AUTO means the recorded policy. */
 cm_status pipeline_image(const cm_pipeline *p, const uint8_t *gray, int w, int h, cm_invert invert, const char *what,
                          uint8_t *out, int *inverted);
+/* The same, with what the preprocessing found (inverted, no clear digit) in *info. */
+cm_status pipeline_image_info(const cm_pipeline *p, const uint8_t *gray, int w, int h, cm_invert invert,
+                              const char *what, uint8_t *out, cm_prep_info *info);
 
 #endif

@@ -166,6 +166,14 @@ cm_status pipeline_load_test(const cm_meta *m, const char *file, const cm_layout
 
 cm_status pipeline_image(const cm_pipeline *p, const uint8_t *gray, int w, int h, cm_invert invert, const char *what,
                          uint8_t *out, int *inverted) {
-    return image_for_model(gray, w, h, p->input, invert == CM_INVERT_AUTO ? p->invert : invert, p->height, p->width,
-                           what, out, inverted);
+    cm_prep_info info;
+    CM_TRY(pipeline_image_info(p, gray, w, h, invert, what, out, &info));
+    *inverted = info.inverted;
+    return CM_OK;
+}
+
+cm_status pipeline_image_info(const cm_pipeline *p, const uint8_t *gray, int w, int h, cm_invert invert,
+                              const char *what, uint8_t *out, cm_prep_info *info) {
+    return image_for_model_info(gray, w, h, p->input, invert == CM_INVERT_AUTO ? p->invert : invert, p->height,
+                                p->width, what, out, info);
 }

@@ -14,6 +14,7 @@
 #include "http_metrics.h"
 #include "model.h"
 #include "serve_assets.h"
+#include "prediction.h"
 
 #define PIXELS 784
 
@@ -34,15 +35,12 @@ static void add_pixels(cJSON *o, const char *key, const uint8_t *image) {
     }
 }
 
-/* class, label, probabilities (and the input image when asked) of one classification. */
-static cJSON *answer(const cm_serve_api *api, int32_t cls, const float *probs, int classes, const uint8_t *image,
-                     int want_input) {
+/* One classification: prediction.h's fields, shared with `clmnist predict --json` (class, name,
+ * probability, probabilities, top, uncertain), and the input image when asked. */
+static cJSON *answer(const cm_serve_api *api, const float *probs, int classes, const uint8_t *image, int want_input,
+                     int unclear) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "class", cls);
-    cJSON_AddStringToObject(o, "label", api->class_names[cls]);
-    cJSON *p = cJSON_AddArrayToObject(o, "probabilities");
-    for (int k = 0; p && k < classes; k++)
-        add_number(p, probs[k]);
+    if (o) prediction_to_json(o, probs, classes, (const char *const *)api->class_names, 3, unclear);
     if (want_input) add_pixels(o, "input", image);
     return o;
 }
@@ -60,13 +58,14 @@ static int classify(const cm_serve_api *api, const uint8_t *image, int32_t *cls,
 static void on_predict(void *ctx, const cm_http_request *req, cm_http_reply *rep) {
     const cm_serve_api *api = ctx;
     uint8_t image[PIXELS];
-    int want_input = 0, inverted = -1;
+    int want_input = 0, inverted = -1, unclear = 0;
     const cm_model_file *file = predictor_file(api->pred);
     const char *q = http_request_query(req, "input");
     want_input = q && (!strcmp(q, "1") || !strcmp(q, "true"));
     int code =
         serve_decode_body(req->content_type, req->body, req->body_len, http_request_query(req, "invert"),
-                          image_input_prep(meta_get(&file->meta, "input_preprocess")), image, &want_input, &inverted);
+                          image_input_prep(meta_get(&file->meta, "input_preprocess")), image, &want_input, &inverted,
+                          &unclear);
     if (code) {
         http_reply_error(rep, code, "%s", cm_last_error());
         return;
@@ -75,7 +74,7 @@ static void on_predict(void *ctx, const cm_http_request *req, cm_http_reply *rep
     float probs[1024];
     int32_t cls;
     if (!classify(api, image, &cls, probs, rep)) return;
-    cJSON *o = answer(api, cls, probs, classes, image, want_input);
+    cJSON *o = answer(api, probs, classes, image, want_input, unclear);
     if (inverted >= 0) cJSON_AddBoolToObject(o, "inverted", inverted);
     http_reply_json(rep, 200, o);
 }
@@ -113,10 +112,10 @@ static void on_random(void *ctx, const cm_http_request *req, cm_http_reply *rep)
     float probs[1024];
     int32_t cls;
     if (!classify(api, image, &cls, probs, rep)) return;
-    cJSON *o = answer(api, cls, probs, classes, image, 1);
+    cJSON *o = answer(api, probs, classes, image, 1, 0);
     cJSON_AddNumberToObject(o, "index", (double)idx);
     cJSON_AddNumberToObject(o, "true_class", truth);
-    cJSON_AddStringToObject(o, "true_label", truth < classes ? api->class_names[truth] : "?");
+    cJSON_AddStringToObject(o, "true_name", truth < classes ? api->class_names[truth] : "?");
     cJSON_AddBoolToObject(o, "correct", truth == cls);
     http_reply_json(rep, 200, o);
 }

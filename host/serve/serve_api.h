@@ -48,8 +48,9 @@ void serve_api_metrics(void *api, FILE *out);
  * NULL); for image/..., application/octet-stream and a multipart part the bytes tell which. Returns
  * 0, or the HTTP status of the error (400, 415) with its message in cm_last_error(). *want_input:
  * the JSON asked for the input image back; *inverted: -1 when no preprocessing ran, else whether
- * it inverted the image. Needs nothing of the HTTP server (the fuzz target calls it). */
+ * it inverted the image; *unclear: the preprocessing found no clear digit
+ * (cm_prep_info). Needs nothing of the HTTP server (the fuzz target calls it). */
 int serve_decode_body(const char *content_type, const uint8_t *body, size_t len, const char *invert_q,
-                      cm_input_prep prep, uint8_t image[784], int *want_input, int *inverted);
+                      cm_input_prep prep, uint8_t image[784], int *want_input, int *inverted, int *unclear);
 
 #endif

@@ -1,5 +1,5 @@
 /* serve_input.c: a /api/predict request body to the 28x28 image the model sees (serve_api.h):
- * an image file through the same preprocessing as `clmnist predict` (image_to_mnist), or JSON
+ * an image file through the same preprocessing as `clmnist predict` (photo_to_mnist), or JSON
  * pixels; the body may be a multipart/form-data upload whose field "file" holds either. Nothing
  * here touches the HTTP server: the fuzz target (tests/fuzz/fuzz_serve_body.c) calls it as is. */
 #include <cjson/cJSON.h>
@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "image.h"
+#include "photo_prep.h"
 #include "serve_api.h"
 
 #define SIDE 28
@@ -58,7 +59,7 @@ static int http_words(void) {
 }
 
 static int read_image(const uint8_t *body, size_t len, const char *invert_q, cm_input_prep prep, uint8_t image[PIXELS],
-                      int *inverted) {
+                      int *inverted, int *unclear) {
     cm_invert inv;
     if (parse_invert(invert_q, &inv)) return fail400("invert=%s: expected auto, yes or no", invert_q);
     int w, h;
@@ -69,8 +70,10 @@ static int read_image(const uint8_t *body, size_t len, const char *invert_q, cm_
         cm_fail(CM_ERR_FORMAT, "the image: %dx%d is too large (at most %zu pixels)", w, h, CM_SERVE_MAX_PIXELS);
         return 400;
     }
-    cm_status st = image_for_model(gray, w, h, prep, inv, SIDE, SIDE, "the image", image, inverted);
+    cm_prep_info info;
+    cm_status st = image_for_model_info(gray, w, h, prep, inv, SIDE, SIDE, "the image", image, &info);
     free(gray);
+    *inverted = info.inverted, *unclear = info.unclear;
     return st == CM_OK ? 0 : http_words();
 }
 
@@ -102,7 +105,8 @@ static int flag(const cJSON *root, const char *key, int *out) {
     return 0;
 }
 
-static int read_json(const uint8_t *body, size_t len, uint8_t image[PIXELS], int *want_input, int *inverted) {
+static int read_json(const uint8_t *body, size_t len, uint8_t image[PIXELS], int *want_input, int *inverted,
+                     int *unclear) {
     cJSON *root = cJSON_ParseWithLength((const char *)body, len);
     if (!root || !cJSON_IsObject(root)) {
         cJSON_Delete(root);
@@ -122,7 +126,10 @@ static int read_json(const uint8_t *body, size_t len, uint8_t image[PIXELS], int
         memcpy(image, raw, PIXELS);
         return 0;
     }
-    return image_to_mnist(raw, SIDE, SIDE, inv, "the drawing", image, inverted) == CM_OK ? 0 : http_words();
+    cm_prep_info info;
+    if (photo_to_mnist(raw, SIDE, SIDE, inv, "the drawing", image, &info) != CM_OK) return http_words();
+    *inverted = info.inverted, *unclear = info.unclear;
+    return 0;
 }
 
 /* ---- multipart/form-data (RFC 7578): the part named "file" ------------------------------------ */
@@ -191,26 +198,26 @@ static int multipart_file(const char *type, const uint8_t *body, size_t len, con
 
 /* JSON or an image file, told apart by the bytes. */
 static int read_detected(const uint8_t *body, size_t len, const char *invert_q, cm_input_prep prep,
-                         uint8_t image[PIXELS], int *want_input, int *inverted) {
+                         uint8_t image[PIXELS], int *want_input, int *inverted, int *unclear) {
     size_t i = 0;
     while (i < len && body[i] && strchr(" \t\r\n", body[i]))
         i++;
-    if (i < len && body[i] == '{') return read_json(body, len, image, want_input, inverted);
-    return read_image(body, len, invert_q, prep, image, inverted);
+    if (i < len && body[i] == '{') return read_json(body, len, image, want_input, inverted, unclear);
+    return read_image(body, len, invert_q, prep, image, inverted, unclear);
 }
 
 int serve_decode_body(const char *content_type, const uint8_t *body, size_t len, const char *invert_q,
-                      cm_input_prep prep, uint8_t image[PIXELS], int *want_input, int *inverted) {
-    *inverted = -1;
+                      cm_input_prep prep, uint8_t image[PIXELS], int *want_input, int *inverted, int *unclear) {
+    *inverted = -1, *unclear = 0;
     if (!body) body = (const uint8_t *)"", len = 0;
-    if (type_is(content_type, "application/json")) return read_json(body, len, image, want_input, inverted);
+    if (type_is(content_type, "application/json")) return read_json(body, len, image, want_input, inverted, unclear);
     if (type_is(content_type, "image/") || type_is(content_type, "application/octet-stream"))
-        return read_detected(body, len, invert_q, prep, image, want_input, inverted);
+        return read_detected(body, len, invert_q, prep, image, want_input, inverted, unclear);
     if (type_is(content_type, "multipart/form-data")) {
         const uint8_t *part;
         size_t n;
         int code = multipart_file(content_type, body, len, &part, &n);
-        return code ? code : read_detected(part, n, invert_q, prep, image, want_input, inverted);
+        return code ? code : read_detected(part, n, invert_q, prep, image, want_input, inverted, unclear);
     }
     cm_fail(CM_ERR_USAGE,
             "Content-Type '%s': send an image (image/png, image/jpeg, ...), application/octet-stream, "

@@ -134,6 +134,8 @@ const cm_option cm_options[] = {
                            "split (or the same held-out fraction and seed), size and preprocessing (default:\n"
                            "the model's training data when it is still there, else $CLMNIST_DATA or data/mnist)"},
              {CM_CMD_SERVE, "test images for the 'random test digit' button (IDX, CSV or image\nfolder; 28x28)"},
+             {CM_CMD_PREDICT, "images to classify besides IMAGE...: a CSV file, labelled or not (Kaggle's\n"
+                              "test.csv), a folder with test.csv, IDX data (its test split) or an image folder"},
              {0, NULL}}},
     {"backend", "B", CM_OPT_NAME, OFF(backend), .choices = backends, .def = "auto",
      .commands = CM_CMD_TRAIN | CM_CMD_SWEEP | INFER, .fixed = FIXED_BACKEND,

@@ -153,8 +153,10 @@ CLMNIST_API int clmnist_predict(clmnist_model *model, const unsigned char *pixel
 #define CLMNIST_INVERT_NO 2
 /* Reads an image file (PNG, JPEG, binary PGM/PPM, by content) and brings it to the model's input
  * as 'clmnist predict' does, by the model's recorded preprocessing: MNIST-like models get the
- * image grayscale, white on black (inverted per `invert`), cropped to the ink, fitted into 20x20
- * and centred in 28x28 by its centre of mass; image-folder models a plain resize. pixels (channels
+ * image grayscale, white on black (inverted per `invert`), its background divided out (lighting
+ * gradients, vignettes, grey paper), specks dropped, cropped to the digit, fitted into 20x20 and
+ * centred in 28x28 by its centre of mass (docs/data.md, "Photos of digits"); image-folder models
+ * a plain resize. pixels (channels
  * * height * width) gets the result for clmnist_predict; *inverted (may be NULL) whether it was
  * inverted. Safe on hostile files. Thread-safe. */
 CLMNIST_API int clmnist_image_load(const clmnist_model *model, const char *path, int invert, unsigned char *pixels,

@@ -36,7 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (size_t i = 2; i < size; i++)
         body[i - 2] = data[i];
     body[size - 2] = 0;
-    (void)serve_decode_body(type, body, size - 2, invert, image_input_prep(NULL), image, &want_input, &inverted);
+    (void)serve_decode_body(type, body, size - 2, invert, image_input_prep(NULL), image, &want_input, &inverted,
+                            &unclear);
     free(body);
     cm_clear_error();
     return 0;

@@ -148,7 +148,7 @@ async function predict(blob, type, what) {
     showAnswer(r);
     $("truth").hidden = true;
     const note = r.inverted && blob !== state.drawing ? " (inverted: dark ink on light paper)" : "";
-    setStatus(what + ": " + r.label + note);
+    setStatus(what + ": " + r.name + note);
   } catch (e) {
     if (seq >= state.shown) setStatus(what + ": " + e.message, true);
   }
@@ -169,9 +169,10 @@ function showEmpty() {
 
 function showAnswer(r) {
   const a = $("answer");
-  a.textContent = r.label;
+  a.textContent = r.name;
   a.dataset.class = String(r.class);
-  $("confidence").textContent = (100 * r.probabilities[r.class]).toFixed(1) + "% sure";
+  $("confidence").textContent =
+    (100 * r.probability).toFixed(1) + "% sure" + (r.uncertain ? " \u2014 uncertain: check the input the model saw" : "");
   showBars(r.probabilities, r.class);
   drawSeen(r.input);
   document.body.dataset.answers = String(Number(document.body.dataset.answers || 0) + 1);
@@ -259,7 +260,7 @@ async function onRandom() {
     t.hidden = false;
     t.className = "truth " + (r.correct ? "good" : "bad");
     t.textContent =
-      "Test image #" + r.index + ": label " + r.true_label + ", the model says " + r.label +
+      "Test image #" + r.index + ": label " + r.true_name + ", the model says " + r.name +
       (r.correct ? " \u2714 right" : " \u2718 wrong");
     t.dataset.trueClass = String(r.true_class);
     setStatus("a random test digit (the test set's image as is, no preprocessing)");
