@@ -45,7 +45,9 @@ static cJSON *answer(const cm_serve_api *api, int32_t cls, const float *probs, i
 }
 
 static int classify(const cm_serve_api *api, const uint8_t *image, int32_t *cls, float *probs, cm_http_reply *rep) {
-    if (predictor_classify(api->pred, image, cls, probs) == CM_OK) return 1;
+    cm_status st = api->batcher ? batcher_classify(api->batcher, image, cls, probs)
+                                : predictor_classify(api->pred, image, cls, probs);
+    if (st == CM_OK) return 1;
     fprintf(stderr, "clmnist: serve: %s\n", cm_last_error());
     http_reply_error(rep, 500, "inference failed: %s", cm_last_error());
     return 0;
