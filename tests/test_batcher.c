@@ -62,6 +62,8 @@ static int group_teardown(void **state) {
     return system(cmd);
 }
 
+static pthread_barrier_t start; /* the callers of a test start together */
+
 typedef struct {
     cm_batcher *b;
     const uint8_t *images; /* PER_THREAD of this thread's */
@@ -73,6 +75,7 @@ typedef struct {
 
 static void *call(void *arg) {
     caller *c = arg;
+    pthread_barrier_wait(&start);
     for (int i = 0; i < PER_THREAD; i++) {
         c->st[i] = batcher_classify(c->b, c->images + (size_t)i * DIM, &c->cls[i], c->probs + i * CLASSES);
         snprintf(c->error[i], sizeof c->error[i], "%s", c->st[i] ? cm_last_error() : "");
@@ -82,12 +85,37 @@ static void *call(void *arg) {
 
 static void run_callers(cm_batcher *b, const uint8_t *images, caller *c) {
     pthread_t t[THREADS];
+    pthread_barrier_init(&start, NULL, THREADS);
     for (int i = 0; i < THREADS; i++) {
         c[i] = (caller){.b = b, .images = images + (size_t)i * PER_THREAD * DIM};
         assert_int_equal(pthread_create(&t[i], NULL, call, &c[i]), 0);
     }
     for (int i = 0; i < THREADS; i++)
         pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&start);
+}
+
+/* The first forward pass of a test waits until every caller is in the batcher: the others then
+ * queue up behind it, so that batches of several form however the threads are scheduled (a
+ * lone request runs at once, and on a busy machine the callers might never overlap). */
+static void hold_first(cm_batcher *b, int *first) {
+    if (__atomic_exchange_n(first, 1, __ATOMIC_ACQ_REL)) return;
+    int64_t requests, batches;
+    int waiting = 0;
+    for (int i = 0; i < 60000 && waiting < THREADS; i++, sleep_ms(1))
+        batcher_counts(b, &requests, &batches, &waiting);
+}
+
+typedef struct {
+    cm_predictor *p;
+    cm_batcher *b;
+    int first;
+} gated;
+
+static cm_status gated_run(void *ctx, const cm_split *s, int32_t *cls, float *probs) {
+    gated *g = ctx;
+    hold_first(g->b, &g->first);
+    return predictor_run(g->p, s, cls, probs, NULL);
 }
 
 static uint8_t *random_images(int count, uint64_t seed) {
@@ -115,8 +143,19 @@ static void test_real_model_matches_unbatched(void **state) {
     predictor_close(ref);
     cm_predictor_options batched = {.backend = "host", .contexts = 2, .threads = 1, .batch = 16};
     assert_int_equal(predictor_open(model_path, &batched, &p), CM_OK);
+    gated g = {.p = p};
+    cm_batcher_options o = {.max_batch = 16,
+                            .wait_ms = 50.0,
+                            .threads = 2,
+                            .max_callers = THREADS,
+                            .rows = 28,
+                            .cols = 28,
+                            .classes = CLASSES,
+                            .run = gated_run,
+                            .run_ctx = &g};
     cm_batcher *b;
-    assert_int_equal(batcher_for_predictor(p, 16, 50.0, THREADS, &b), CM_OK);
+    assert_int_equal(batcher_create(&o, &b), CM_OK);
+    g.b = b;
     run_callers(b, images, c);
     int64_t requests, batches;
     int waiting;
@@ -143,13 +182,16 @@ static void test_real_model_matches_unbatched(void **state) {
  * an image whose image[2] is 255 fails. Counts its batches and their images. */
 typedef struct {
     int batches, images, largest;
-    int held; /* while set, a batch waits (atomic) */
+    int held;      /* while set, a batch waits (atomic) */
+    cm_batcher *b; /* with hold: the first batch waits for every caller (hold_first) */
+    int hold, first;
 } fake;
 
 static cm_status fake_run(void *ctx, const cm_split *s, int32_t *cls, float *probs) {
     fake *f = ctx;
     while (__atomic_load_n(&f->held, __ATOMIC_ACQUIRE))
         sleep_ms(1);
+    if (f->hold) hold_first(f->b, &f->first);
     __atomic_fetch_add(&f->batches, 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&f->images, s->count, __ATOMIC_RELAXED);
     for (int old = f->largest; s->count > old;)
@@ -193,10 +235,11 @@ static void test_errors_stay_with_their_request(void **state) {
     uint8_t *images = fake_images(total, 1);
     caller *c = calloc(THREADS, sizeof *c);
     assert_non_null(images && c ? c : NULL);
-    fake f = {0};
+    fake f = {.hold = 1};
     cm_batcher_options o = fake_options(&f, 50.0, 8);
     cm_batcher *b;
     assert_int_equal(batcher_create(&o, &b), CM_OK);
+    f.b = b;
     run_callers(b, images, c);
     batcher_destroy(b);
     int failed = 0;

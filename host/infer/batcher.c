@@ -221,15 +221,40 @@ void batcher_destroy(cm_batcher *b) {
     free(b);
 }
 
+/* A lone request, run on its caller's thread: no hand-over to a batching thread and back (called
+ * with the mutex held, which it releases). */
+static cm_status run_alone(cm_batcher *b, const uint8_t *image, int32_t *cls, float *probs) {
+    b->inflight++;
+    b->callers++;
+    pthread_mutex_unlock(&b->mu);
+    uint8_t label = 0;
+    cm_split one = {.count = 1,
+                    .rows = b->o.rows,
+                    .cols = b->o.cols,
+                    .dim = b->dim,
+                    .images = (uint8_t *)image,
+                    .labels = &label,
+                    .borrowed = 1};
+    cm_status st = b->o.run(b->o.run_ctx, &one, cls, probs);
+    pthread_mutex_lock(&b->mu);
+    b->inflight--;
+    b->requests++;
+    b->batches++;
+    b->last_batch = 1;
+    if (--b->callers == 0 && b->closing) pthread_cond_signal(&b->left);
+    pthread_mutex_unlock(&b->mu);
+    return st;
+}
+
 cm_status batcher_classify(cm_batcher *b, const uint8_t *image, int32_t *cls, float *probs) {
-    request r = {.image = image, .cls = cls, .probs = probs, .arrived = now_s()};
-    pthread_cond_init(&r.answered, NULL);
     pthread_mutex_lock(&b->mu);
     if (b->closing) {
         pthread_mutex_unlock(&b->mu);
-        pthread_cond_destroy(&r.answered);
         return cm_fail(CM_ERR_USAGE, "the server is stopping");
     }
+    if (b->inflight == 0 && b->last_batch <= 1) return run_alone(b, image, cls, probs);
+    request r = {.image = image, .cls = cls, .probs = probs, .arrived = now_s()};
+    pthread_cond_init(&r.answered, NULL);
     if (b->tail)
         b->tail->next = &r;
     else

@@ -9,9 +9,10 @@
  * request's failure is its own and no other's. batcher_destroy answers everything still queued
  * (the queue drains) before the threads end.
  *
- * A lone request (nothing else in flight, and the last batch was a single one too) goes at once:
- * a client alone pays no wait. Under load a request waits up to wait_ms for company; when the
- * contexts are all busy the queue fills while they are, and the next free one takes it. */
+ * A lone request (nothing else in flight, and the last batch was a single one too) runs at once on
+ * its caller's thread: a client alone pays neither a wait nor a hand-over between threads. Under
+ * load a request waits up to wait_ms for company; when the contexts are all busy the queue fills
+ * while they are, and the next free one takes it. */
 #ifndef CLMNIST_BATCHER_H
 #define CLMNIST_BATCHER_H
 #include <stdint.h>
@@ -23,7 +24,8 @@
 typedef struct cm_batcher cm_batcher;
 
 /* Classifies every image of `images` (count of them, in order): cls[i] and probs[i * classes ...].
- * Called on the batching threads, one batch at a time per thread. */
+ * Called on the batching threads, one batch at a time per thread, and for a lone request on its
+ * caller's thread: it must be thread-safe. */
 typedef cm_status (*cm_batch_run)(void *ctx, const cm_split *images, int32_t *cls, float *probs);
 
 typedef struct {
