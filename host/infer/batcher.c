@@ -241,6 +241,7 @@ static cm_status run_alone(cm_batcher *b, const uint8_t *image, int32_t *cls, fl
     b->requests++;
     b->batches++;
     b->last_batch = 1;
+    if (b->nqueued) pthread_cond_broadcast(&b->queued); /* whoever queued behind it may be alone now */
     if (--b->callers == 0 && b->closing) pthread_cond_signal(&b->left);
     pthread_mutex_unlock(&b->mu);
     return st;
