@@ -95,15 +95,16 @@ static void run_callers(cm_batcher *b, const uint8_t *images, caller *c) {
     pthread_barrier_destroy(&start);
 }
 
-/* The first forward pass of a test waits until every caller is in the batcher: the others then
- * queue up behind it, so that batches of several form however the threads are scheduled (a
+/* The forward passes of a test wait until every caller is in the batcher: the others then
+ * queue up behind the first, so that batches of several form however the threads are scheduled (a
  * lone request runs at once, and on a busy machine the callers might never overlap). */
-static void hold_first(cm_batcher *b, int *first) {
-    if (__atomic_exchange_n(first, 1, __ATOMIC_ACQ_REL)) return;
+static void hold_first(cm_batcher *b, int *open) {
     int64_t requests, batches;
     int waiting = 0;
-    for (int i = 0; i < 60000 && waiting < THREADS; i++, sleep_ms(1))
+    /* every pass waits until the gate opens: none ends before, so no caller leaves before all came */
+    for (int i = 0; i < 60000 && !__atomic_load_n(open, __ATOMIC_ACQUIRE) && waiting < THREADS; i++, sleep_ms(1))
         batcher_counts(b, &requests, &batches, &waiting);
+    __atomic_store_n(open, 1, __ATOMIC_RELEASE);
 }
 
 typedef struct {
@@ -182,9 +183,9 @@ static void test_real_model_matches_unbatched(void **state) {
  * an image whose image[2] is 255 fails. Counts its batches and their images. */
 typedef struct {
     int batches, images, largest;
-    int held;      /* while set, a batch waits (atomic) */
-    cm_batcher *b; /* with hold: the first batch waits for every caller (hold_first) */
-    int hold, first;
+    int held;        /* while set, a batch waits (atomic) */
+    cm_batcher *b;   /* with hold: the passes wait until every caller is in (hold_first) */
+    int hold, first; /* first: the gate is open */
 } fake;
 
 static cm_status fake_run(void *ctx, const cm_split *s, int32_t *cls, float *probs) {
