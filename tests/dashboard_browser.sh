@@ -2,8 +2,12 @@
 # dashboard_browser.sh: the training dashboard of `clmnist train --serve` in headless Chromium
 # (tests/browser/dashboard_browser.js): the curves gain points during a short host-backend run, an
 # evaluation fills the confusion matrix and the grid, and the stop button ends the run, which then
-# exits 0 with its model saved. Skips (77) without MNIST, chromium, node or puppeteer-core. The
-# screenshot goes to $DASHBOARD_SCREENSHOT (docs/dashboard.png was made so), else the temp folder.
+# exits 0 with its model saved; the layout holds (tests/browser/dashboard_layout.js: the matrix
+# inside its card, shaded by count, no label over the charts, the x axis over the epochs run).
+# Then the same at 47 classes, on a synthetic dataset trained for 2 epochs, and the drawing page
+# of its model. Skips (77) without MNIST, chromium, node or puppeteer-core. The screenshots go to
+# $DASHBOARD_SCREENSHOT and $DASHBOARD_SCREENSHOT_47 (docs/dashboard.png and dashboard47.png were
+# made so), else the temp folder.
 # Usage: dashboard_browser.sh path/to/clmnist MNIST_DIR
 set -u
 bin=$1 data=$2
@@ -39,4 +43,40 @@ wait "$pid"
 stopped=$?
 pid=
 [ "$stopped" = 0 ] || { echo "FAIL: train exited with $stopped"; tail -5 "$tmp/train.log"; code=1; }
+
+# 47 classes named as EMNIST balanced's: a tiny synthetic image folder (PGM files) made here, each
+# class a bright 4x4 block at its own place of a 7x7 grid over noise; 2 epochs, then the page of
+# the finished run and its drawing page
+python3 - "$tmp/c47" <<'PY' || exit 1
+import os, random, sys
+names = list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabdefghnqrt")
+rng = random.Random(47)
+for split, per in (("train", 30), ("test", 12)):
+    for c, name in enumerate(names):
+        os.makedirs(os.path.join(sys.argv[1], split, name))
+        for i in range(per):
+            px = [rng.randrange(0, 100) for _ in range(784)]
+            for y in range(4):
+                for x in range(4):
+                    px[(c // 7 * 4 + y) * 28 + c % 7 * 4 + x] = rng.randrange(90, 256)
+            with open(os.path.join(sys.argv[1], split, name, "%02d.pgm" % i), "wb") as f:
+                f.write(b"P5\n28 28\n255\n" + bytes(px))
+PY
+"$bin" train --data "$tmp/c47" --backend host --threads 1 --layers 32 --epochs 2 --batch 16 --no-hint \
+    --serve 0 --out "$tmp/c47.safetensors" >"$tmp/c47.log" 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+    grep -q "training is over" "$tmp/c47.log" && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+done
+url=$(grep -o 'dashboard: http://[^ ]*/' "$tmp/c47.log" | head -1 | sed 's/^dashboard: //')
+grep -q "training is over" "$tmp/c47.log" && [ -n "$url" ] || { echo "FAIL: the 47-class run"; cat "$tmp/c47.log"; exit 1; }
+timeout 300 node "$here/browser/dashboard_classes.js" "$chrome" "$url" 47 2 \
+    "${DASHBOARD_SCREENSHOT_47:-$tmp/dashboard47.png}" || code=1
+kill -INT "$pid" 2>/dev/null
+wait "$pid"
+stopped=$?
+pid=
+[ "$stopped" = 0 ] || { echo "FAIL: the 47-class train exited with $stopped"; tail -5 "$tmp/c47.log"; code=1; }
 exit $code

@@ -46,7 +46,9 @@ static cJSON *answer(const cm_serve_api *api, const float *probs, int classes, c
 }
 
 static int classify(const cm_serve_api *api, const uint8_t *image, int32_t *cls, float *probs, cm_http_reply *rep) {
-    if (predictor_classify(api->pred, image, cls, probs) == CM_OK) {
+    cm_status st = api->batcher ? batcher_classify(api->batcher, image, cls, probs)
+                                : predictor_classify(api->pred, image, cls, probs);
+    if (st == CM_OK) {
         __atomic_fetch_add(&((cm_serve_api *)api)->classified, 1, __ATOMIC_RELAXED);
         return 1;
     }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "batcher.h"
 #include "dataset.h"
 #include "image.h"
 #include "http_server.h"
@@ -22,6 +23,7 @@
 
 typedef struct {
     cm_predictor *pred;
+    cm_batcher *batcher;            /* /api/predict's classifications go through it, or NULL: each alone */
     const char *model_path;
     const char *backend;            /* "host" or "device" */
     const cm_split *test;           /* test images for /api/random, or NULL */

@@ -111,6 +111,7 @@ cm_status dashboard_train_start(cm_train_dash *td, const cm_train_dash_options *
         snprintf(store[c], sizeof store[c], "%d", c);
         numbers[c] = store[c];
     }
+    if (ds->class_names) known = (const char *const *)ds->class_names; /* the data's own (folders, classes.txt) */
     if (!known && ds->classes > CM_DASH_CLASSES)
         return cm_fail(CM_ERR_USAGE, "--serve: %d classes; the dashboard shows at most %d", ds->classes,
                        CM_DASH_CLASSES);

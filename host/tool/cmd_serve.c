@@ -29,6 +29,8 @@ typedef struct {
     const char *token_used; /* --token, CLMNIST_TOKEN, a random one (beyond loopback) or NULL */
     int token_fresh;        /* token_used is random: print it */
     char token_buf[65];
+    int max_batch;  /* images per forward pass under load; 1: no batching */
+    double wait_ms; /* how long a request waits for others to batch with; 0: no batching */
 } serve_args;
 
 static const cm_extra_option serve_extra[] = {
@@ -53,6 +55,12 @@ static const cm_extra_option serve_extra[] = {
     {"deadline", 1,
      "  --deadline S      a request's headers, and then its body, must arrive within S seconds each\n"
      "                    (default 20)\n"},
+    {"max-batch", 1,
+     "  --max-batch N     concurrent predictions gathered into one forward pass, at most N (default\n"
+     "                    32; 1: no batching)\n"},
+    {"batch-wait-ms", 1,
+     "  --batch-wait-ms MS  how long a prediction waits for others to batch with (default 2;\n"
+     "                    0: no batching)\n"},
     {NULL, 0, NULL}};
 
 static cm_status parse_int_opt(const char *flag, const char *text, long lo, long hi, int *out) {
@@ -79,6 +87,8 @@ static cm_status on_extra(void *ctx, int index, const char *v) {
     case 11: a->cors = v; return CM_OK;
     case 12: return parse_int_opt("--per-client", v, 1, 65536, &a->per_client);
     case 13: return parse_int_opt("--deadline", v, 1, 3600, &a->deadline_s);
+    case 14: return parse_int_opt("--max-batch", v, 1, 4096, &a->max_batch);
+    case 15: return cm_parse_float("--batch-wait-ms", v, 0.0, 1000.0, &a->wait_ms);
     default: return cm_fail(CM_ERR_USAGE, "internal: option %d", index);
     }
 }
@@ -91,7 +101,9 @@ static cm_status parse(int argc, char **argv, serve_args *a, int *help) {
                       .timeout_s = 10,
                       .per_client = 16,
                       .deadline_s = 20,
-                      .max_body = 4L << 20};
+                      .max_body = 4L << 20,
+                      .max_batch = 32,
+                      .wait_ms = 2.0};
     const cm_command_info info = {
         "serve",
         CM_CMD_SERVE,
@@ -135,6 +147,19 @@ static void print_model(const serve_args *a, const cm_predictor *p, const char *
     if (acc) printf(", test accuracy %.2f%%", 100.0 * atof(acc));
     printf("\nserve: %d inference context%s on %s%s%s%s\n", predictor_contexts(p),
            predictor_contexts(p) == 1 ? "" : "s", predictor_device_name(p), why[0] ? " (" : "", why, why[0] ? ")" : "");
+    if (a->max_batch > 1 && a->wait_ms > 0) /* at most one prediction per HTTP worker waits at a time */
+        printf("serve: batching up to %d concurrent predictions per forward pass (waiting up to %g ms)\n",
+               a->max_batch < a->workers ? a->max_batch : a->workers, a->wait_ms);
+}
+
+/* Answers what is still queued, says how many forward passes the predictions took, and frees. */
+static void stop_batcher(cm_batcher *b) {
+    if (!b) return;
+    int64_t n, batches;
+    int waiting;
+    batcher_counts(b, &n, &batches, &waiting);
+    printf("serve: %lld predictions in %lld forward passes\n", (long long)n, (long long)batches);
+    batcher_destroy(b);
 }
 
 /* SIGINT and SIGTERM write their number into a pipe that the main thread waits on: whichever
@@ -240,8 +265,9 @@ cm_status cmd_serve(int argc, char **argv) {
     cm_status st = preflight(&a, &choice, &listener);
     /* the model through the public API; the HTTP API (serve_api.h) works on its predictor */
     char opts[640];
-    snprintf(opts, sizeof opts, "backend=%s,contexts=%d,threads=%d,batch=1%s%s", a.backend, a.contexts, a.threads,
-             a.device ? ",device=" : "", a.device ? a.device : "");
+    int batching = a.max_batch > 1 && a.wait_ms > 0;
+    snprintf(opts, sizeof opts, "backend=%s,contexts=%d,threads=%d,batch=%d%s%s", a.backend, a.contexts, a.threads,
+             batching ? a.max_batch : 1, a.device ? ",device=" : "", a.device ? a.device : "");
     if (st == CM_OK) st = clmnist_open(opts, &ctx);
     if (st == CM_OK) st = clmnist_model_load(ctx, a.model, &m);
     cm_predictor *p = st == CM_OK ? api_model_predictor(m) : NULL;
@@ -253,10 +279,13 @@ cm_status cmd_serve(int argc, char **argv) {
     for (int c = 0; names && c < classes; c++)
         names[c] = clmnist_model_class_name(m, c);
     if (st == CM_OK && !names) st = cm_fail(CM_ERR_MEMORY, "out of host memory");
+    cm_batcher *batcher = NULL; /* a batching thread per context; callers: the HTTP workers */
+    if (st == CM_OK && batching) st = batcher_for_predictor(p, a.max_batch, a.wait_ms, a.workers, &batcher);
     if (st == CM_OK) {
         print_model(&a, p, choice.why);
         if (a.data) printf("serve: random test digits from %s (%d images)\n", a.data, ds.test.count);
         cm_serve_api api = {.pred = p,
+                            .batcher = batcher,
                             .model_path = a.model,
                             .backend = a.backend,
                             .test = a.data ? &ds.test : NULL,
@@ -266,6 +295,7 @@ cm_status cmd_serve(int argc, char **argv) {
         st = run(&a, &api, listener);
         listener = NULL;
     }
+    stop_batcher(batcher);
     free(names);
     clmnist_model_free(m);
     clmnist_close(ctx);

@@ -5,6 +5,7 @@
 // Usage: node dashboard_browser.js CHROMIUM URL SCREENSHOT
 "use strict";
 const puppeteer = require("puppeteer-core");
+const { checkLayout, chartFacts } = require("./dashboard_layout");
 
 const [chromium, url, screenshot] = process.argv.slice(2);
 let passed = 0;
@@ -33,13 +34,18 @@ async function main() {
     await page.waitForFunction(() => Number(document.querySelector("#points-note").dataset.points || 0) >= 2,
                                { timeout: 60000 });
     const first = await points(page);
+    const axisBefore = (await chartFacts(page))[0];
     await page.waitForFunction((n) => Number(document.querySelector("#points-note").dataset.points || 0) > n,
                                { timeout: 60000 }, first);
     const later = await points(page);
     check(`the curves gain points while training (${first} then ${later})`, later > first, { first, later });
+    const axisAfter = (await chartFacts(page))[0];
+    check(`the x axis follows the run (${axisBefore.run.toFixed(2)} then ${axisAfter.run.toFixed(2)} epochs run)`,
+          axisAfter.run > axisBefore.run && axisAfter.xMax >= axisBefore.xMax, { axisBefore, axisAfter });
     await page.waitForFunction(() => document.querySelectorAll("#confusion td").length >= 100, { timeout: 60000 });
     const cells = await page.$$eval("#confusion td", (tds) => tds.length);
     check(`an evaluation fills the 10x10 confusion matrix (${cells} cells)`, cells >= 100, cells);
+    await checkLayout(page, 10, check, 30);
     const tiles = await page.$$eval("#grid > *", (t) => t.length);
     check(`the prediction grid shows test images (${tiles})`, tiles > 0, tiles);
     const state = await page.$eval("#state", (d) => d.textContent);

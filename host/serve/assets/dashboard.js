@@ -14,22 +14,47 @@ function fmtTime(s) {
   return m ? `${m} min ${r} s` : `${r} s`;
 }
 
+// A step of 1, 2 or 5 times a power of ten giving about `n` ticks up to `max`.
+function niceStep(max, n) {
+  const raw = max / n, p = Math.pow(10, Math.floor(Math.log10(raw)));
+  return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw);
+}
+
+// The training epochs run so far (fractional while one runs): the x axis grows with them.
+function epochsSoFar(series) {
+  let x = Math.max(0, ...series.flatMap((s) => s.data.map((p) => p.x)));
+  if (status && status.steps && status.state !== 'done') x = Math.max(x, status.epoch - 1 + status.step / status.steps);
+  return x;
+}
+
+// A chart in CSS pixels (sharp at any zoom): the axis titles and tick labels sit in the margins,
+// outside the plot area, so no label covers the data. The plot area and the axis span go into the
+// canvas's data attributes for the browser test.
 function drawChart(canvas, series, yLabel, yMax) {
-  const ctx = canvas.getContext('2d'), W = canvas.width, H = canvas.height, L = 48, B = 28, T = 10, R = 10;
+  const dpr = window.devicePixelRatio || 1, W = canvas.clientWidth || 520, H = canvas.clientHeight || 240;
+  if (canvas.width !== Math.round(W * dpr) || canvas.height !== Math.round(H * dpr)) {
+    canvas.width = Math.round(W * dpr); canvas.height = Math.round(H * dpr);
+  }
+  const ctx = canvas.getContext('2d'), L = 46, R = 12, T = 22, B = 34;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, W, H);
-  const xMax = Math.max(1, status ? status.epochs : 1, ...series.flatMap((s) => s.data.map((p) => p.x)));
+  const run = epochsSoFar(series), xMax = run <= 1 ? 1 : Math.ceil(run);
   let top = yMax;
   if (top === undefined) top = Math.max(0.1, ...series.flatMap((s) => s.data.map((p) => p.y)).filter(isFinite)) * 1.1;
   const X = (x) => L + (x / xMax) * (W - L - R), Y = (y) => T + (1 - y / top) * (H - T - B);
   ctx.strokeStyle = '#999'; ctx.fillStyle = '#555'; ctx.font = '11px sans-serif'; ctx.lineWidth = 1;
   ctx.beginPath(); ctx.moveTo(L, T); ctx.lineTo(L, H - B); ctx.lineTo(W - R, H - B); ctx.stroke();
-  for (let i = 0; i <= 4; i++) {
-    const y = (top * i) / 4;
-    ctx.fillText(y.toFixed(yMax === 1 ? 2 : 3), 4, Y(y) + 4);
-  }
-  for (let e = 0; e <= xMax; e += Math.max(1, Math.ceil(xMax / 10))) ctx.fillText(String(e), X(e) - 3, H - B + 14);
-  ctx.fillText('epoch', W - R - 34, H - 4);
-  ctx.fillText(yLabel, L + 6, T + 10);
+  ctx.textAlign = 'right'; ctx.textBaseline = 'middle';
+  for (let i = 0; i <= 4; i++) ctx.fillText((top * i / 4).toFixed(yMax === 1 ? 2 : 3), L - 5, Y(top * i / 4));
+  ctx.textAlign = 'center'; ctx.textBaseline = 'top';
+  const dx = niceStep(xMax, Math.max(2, Math.floor((W - L - R) / 50)));
+  for (let e = 0; e <= xMax + 1e-9; e += dx) ctx.fillText(String(+e.toFixed(2)), X(e), H - B + 4);
+  ctx.textAlign = 'right'; ctx.textBaseline = 'bottom';
+  ctx.fillText('epoch', W - R, H - 2);
+  ctx.textAlign = 'left'; ctx.textBaseline = 'top';
+  ctx.fillText(yLabel, 4, 4);
+  ctx.save();
+  ctx.beginPath(); ctx.rect(L, T - 5, W - L - R + 5, H - T - B + 5); ctx.clip(); // dots at the edges stay whole
   for (const s of series) {
     ctx.strokeStyle = s.color; ctx.fillStyle = s.color; ctx.lineWidth = 2;
     if (s.dots) {
@@ -40,6 +65,9 @@ function drawChart(canvas, series, yLabel, yMax) {
     s.data.forEach((p, i) => (i ? ctx.lineTo(X(p.x), Y(p.y)) : ctx.moveTo(X(p.x), Y(p.y))));
     ctx.stroke();
   }
+  ctx.restore();
+  Object.assign(canvas.dataset, { plot: [L, T, W - L - R, H - T - B].join(','), xMax: String(xMax),
+    epochsRun: run.toFixed(3), labelsBottom: '16', labelsRight: String(L - 5) });
 }
 
 function redrawCharts() {
@@ -83,23 +111,51 @@ function showStatus(s) {
     : 'Training live: the curves update as it runs.';
 }
 
+// A heat map colour for f in 0..1: light to dark blue, lightness falling steadily with f.
+function heat(f) {
+  return `hsl(213, 62%, ${(97 - 68 * f).toFixed(1)}%)`;
+}
+
+// The confusion matrix as a heat map that fits its card at any class count: cells shaded by their
+// count on a log scale (errors of a few images still show next to diagonals of a thousand), the
+// counts written while they fit the cells, a tooltip on every cell; beyond 12 classes the card
+// takes the page's whole width, beyond 20 the cells are small squares without numbers.
 function showConfusion(conf) {
-  const table = document.getElementById('confusion');
+  const table = document.getElementById('confusion'), card = document.getElementById('confusion-card');
   table.replaceChildren();
   if (!conf) return;
-  const names = samples ? samples.class_names : conf.map((_, i) => String(i));
-  const head = table.insertRow();
-  head.insertCell().textContent = '';
-  names.forEach((n) => { const th = document.createElement('th'); th.textContent = n; head.append(th); });
+  const k = conf.length, names = samples && samples.class_names.length === k ? samples.class_names : conf.map((_, i) => String(i));
+  card.classList.toggle('wide', k > 12);
+  const max = Math.max(1, ...conf.flat()), digits = String(max).length;
+  const width = table.parentElement.clientWidth, head = Math.max(18, 7 * Math.max(...names.map((n) => n.length)) + 6);
+  const cell = Math.max(4, Math.floor((width - head) / k)), font = Math.min(12, Math.floor(cell / (0.62 * digits + 0.5)));
+  const compact = font < 8;
+  table.classList.toggle('compact', compact);
+  table.style.setProperty('--cell', `${Math.min(cell, 44)}px`);
+  table.style.setProperty('--font', `${compact ? Math.max(6, Math.min(10, cell - 2)) : font}px`);
+  table.style.width = `${head + k * Math.min(cell, 44)}px`;
+  const cols = document.createElement('colgroup');
+  cols.append(Object.assign(document.createElement('col'), { style: `width:${head}px` }));
+  for (let i = 0; i < k; i++) cols.append(document.createElement('col'));
+  table.append(cols);
+  const top = table.insertRow();
+  top.append(document.createElement('th'));
+  names.forEach((n) => { const th = document.createElement('th'); th.textContent = n; th.title = `predicted ${n}`; top.append(th); });
   conf.forEach((row, t) => {
-    const tr = table.insertRow(), total = row.reduce((a, b) => a + b, 0) || 1;
-    const th = document.createElement('th'); th.textContent = names[t]; tr.append(th);
+    const tr = table.insertRow(), total = row.reduce((a, b) => a + b, 0);
+    const th = document.createElement('th'); th.textContent = names[t]; th.title = `true ${names[t]}: ${total} images`; tr.append(th);
     row.forEach((n, p) => {
-      const td = tr.insertCell(), f = n / total;
-      td.textContent = n;
-      td.style.background = t === p ? `rgba(46,125,50,${0.15 + 0.6 * f})` : n ? `rgba(198,40,40,${0.15 + 2 * f})` : '';
+      const td = tr.insertCell(), f = Math.log1p(n) / Math.log1p(max);
+      td.textContent = compact || (n === 0 && k > 12) ? '' : n; // beyond 12 classes zeros stay blank
+      td.dataset.count = String(n);
+      td.title = `true ${names[t]}, predicted ${names[p]}: ${n}` + (total ? ` (${(100 * n / total).toFixed(1)}% of ${names[t]})` : '');
+      td.style.background = heat(f);
+      td.style.color = f > 0.55 ? '#fff' : '#1d2330';
+      if (t === p) td.classList.add('diag');
     });
   });
+  document.getElementById('confusion-scale').textContent = `shade: count on a log scale, 0 to ${max}` +
+    (compact ? '; hover a cell for its count' : '');
 }
 
 function showGrid() {
@@ -135,6 +191,8 @@ function onEpoch(e) {
   }
   redrawCharts();
 }
+
+window.addEventListener('resize', () => { redrawCharts(); if (lastEval) showConfusion(lastEval.confusion); });
 
 let pending = false;
 function onPoint(p) {
