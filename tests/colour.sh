@@ -93,7 +93,14 @@ for cls in red green blue; do
     f=$(ls "$tmp/huepng/test/$cls" | head -1)
     out=$("$bin" predict --model "$tmp/fcolour.safetensors" --backend host "$tmp/huepng/test/$cls/$f" 2>&1)
     check "predict: a $cls test image is $cls" grep -q ": $cls (" <<<"$out"
+    out=$("$bin" predict --model "$tmp/fcolour.safetensors" --backend host - <"$tmp/huepng/test/$cls/$f" 2>&1)
+    check "predict -: the same $cls image on stdin is $cls" grep -q ": $cls (" <<<"$out"
 done
+# --save-input writes what the colour model saw as an RGB PNG of its input size
+f=$(ls "$tmp/huepng/test/red" | head -1)
+"$bin" predict --model "$tmp/fcolour.safetensors" --backend host --save-input "$tmp/seen" "$tmp/huepng/test/red/$f" >/dev/null 2>&1
+check "predict --save-input: an RGB PNG of 32x32 for a colour model" bash -c \
+    "ls '$tmp/seen'/*.png >/dev/null && $py -c \"import struct,sys,glob; b=open(glob.glob('$tmp/seen/*.png')[0],'rb').read(); sys.exit(0 if struct.unpack('>II',b[16:24])==(32,32) and b[25]==2 else 1)\""
 # mixed grey and colour images in one folder: auto makes the grey ones RGB and says so in one line
 printf 'P5\n32 32\n255\n' >"$tmp/huepng/train/red/grey.pgm"
 head -c 1024 /dev/zero | tr '\0' '\100' >>"$tmp/huepng/train/red/grey.pgm"

@@ -59,21 +59,6 @@ int clmnist_predict(clmnist_model *model, const unsigned char *pixels, size_t np
     return predict_into(model, pixels, n, classes_out, probs_out);
 }
 
-/* A colour model's input: the image's RGB planes, each resized to the model's size as its
- * training images were (a colour model's pipeline is a plain resize; never inverted). */
-static cm_status load_colour(const char *path, cm_shape in, unsigned char *pixels, int *inverted) {
-    uint8_t *planes = NULL;
-    int w, h, colour, inv = 0;
-    cm_status st = image_load_rgb(path, &planes, &w, &h, &colour);
-    size_t n = (size_t)w * (size_t)h, out = (size_t)in.h * (size_t)in.w;
-    for (int c = 0; st == CM_OK && c < 3; c++)
-        st = image_for_model(planes + (size_t)c * n, w, h, CM_INPUT_RESIZE, CM_INVERT_NO, in.h, in.w, path,
-                             pixels + (size_t)c * out, &inv);
-    free(planes);
-    if (st == CM_OK && inverted) *inverted = 0;
-    return st;
-}
-
 int clmnist_image_load(const clmnist_model *model, const char *path, int invert, unsigned char *pixels, int *inverted) {
     if (!model) return api_null("clmnist_image_load", "model");
     if (!path) return api_null("clmnist_image_load", "path");
@@ -83,7 +68,10 @@ int clmnist_image_load(const clmnist_model *model, const char *path, int invert,
                        invert);
     const cm_model_file *f = api_model_file(model);
     const cm_shape in = f->model.layout.input;
-    if (in.c == 3) return load_colour(path, in, pixels, inverted);
+    if (in.c == 3) { /* a colour model: a plain resize of each plane, never inverted */
+        if (inverted) *inverted = 0;
+        return image_rgb_for_model(path, NULL, 0, in.h, in.w, pixels);
+    }
     if (in.c != 1)
         return cm_fail(CM_ERR_USAGE, "%s: the model takes %d-channel images; image files make 1 or 3-channel ones",
                        path, in.c);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image.h"
 #include "image_decode.h"
 
 static cm_status decode_rgb(FILE *f, const char *path, uint8_t **rgb, int *width, int *height) {
@@ -61,4 +62,17 @@ cm_status image_decode_rgb_mem(const uint8_t *buf, size_t len, const char *what,
     fclose(f);
     CM_TRY(st);
     return to_planes(rgb, (size_t)*width * (size_t)*height, what, planes, colour);
+}
+
+cm_status image_rgb_for_model(const char *path, const uint8_t *buf, size_t len, int rows, int cols, uint8_t *out) {
+    uint8_t *planes = NULL;
+    int w, h, colour, inv;
+    cm_status st = buf ? image_decode_rgb_mem(buf, len, path, &planes, &w, &h, &colour)
+                       : image_load_rgb(path, &planes, &w, &h, &colour);
+    size_t n = (size_t)w * (size_t)h, plane = (size_t)rows * (size_t)cols;
+    for (int c = 0; st == CM_OK && c < 3; c++)
+        st = image_for_model(planes + (size_t)c * n, w, h, CM_INPUT_RESIZE, CM_INVERT_NO, rows, cols, path,
+                             out + (size_t)c * plane, &inv);
+    free(planes);
+    return st;
 }

@@ -15,4 +15,9 @@ cm_status image_load_rgb(const char *path, uint8_t **planes, int *width, int *he
 cm_status image_decode_rgb_mem(const uint8_t *buf, size_t len, const char *what, uint8_t **planes, int *width,
                                int *height, int *colour);
 
+/* A colour model's input from an image file (path), or from len bytes at buf when buf is not NULL
+ * (`path` then names them): its RGB planes, each resized to rows x cols as a colour model's
+ * training images were (a plain resize, never inverted), into out (3, rows, cols). */
+cm_status image_rgb_for_model(const char *path, const uint8_t *buf, size_t len, int rows, int cols, uint8_t *out);
+
 #endif

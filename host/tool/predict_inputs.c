@@ -80,22 +80,6 @@ static cm_status read_stdin(uint8_t **buf, size_t *len) {
     return cm_fail(CM_ERR_IO, "-: the image on stdin is larger than %zu MiB or out of memory", STDIN_MAX >> 20);
 }
 
-/* A colour model's input from an image file or stdin's bytes: each RGB plane resized to the
- * model's size, as its training images were (a colour model's pipeline is a plain resize; never
- * inverted). */
-static cm_status read_colour(const char *path, const uint8_t *bytes, size_t len, cm_shape s, uint8_t *out) {
-    uint8_t *planes = NULL;
-    int w, h, colour, inv;
-    cm_status st = bytes ? image_decode_rgb_mem(bytes, len, path, &planes, &w, &h, &colour)
-                         : image_load_rgb(path, &planes, &w, &h, &colour);
-    size_t n = (size_t)w * (size_t)h, plane = (size_t)s.h * (size_t)s.w;
-    for (int c = 0; st == CM_OK && c < 3; c++)
-        st = image_for_model(planes + (size_t)c * n, w, h, CM_INPUT_RESIZE, CM_INVERT_NO, s.h, s.w, path,
-                             out + (size_t)c * plane, &inv);
-    free(planes);
-    return st;
-}
-
 /* One image file (or "-": stdin) read into item i. */
 static cm_status read_one(cm_predict_inputs *in, const clmnist_model *m, const char *path, cm_invert invert, int i) {
     const cm_shape s = api_model_file(m)->model.layout.input;
@@ -106,7 +90,7 @@ static cm_status read_one(cm_predict_inputs *in, const clmnist_model *m, const c
         uint8_t *raw = NULL;
         size_t n = 0;
         cm_status st = strcmp(path, "-") ? CM_OK : read_stdin(&raw, &n);
-        if (st == CM_OK) st = read_colour(path, raw, n, s, in->images + (size_t)i * in->dim);
+        if (st == CM_OK) st = image_rgb_for_model(path, raw, n, s.h, s.w, in->images + (size_t)i * in->dim);
         free(raw);
         if (st == CM_OK) in->inverted[i] = 0, in->unclear[i] = 0;
         return st;
