@@ -262,7 +262,7 @@ PY
     # 6. bench --profile: every GEMM and kernel of a step counted once per call, and the device
     #    time within the wall time
     CLMNIST_NO_TUNING=1 "$bin" bench --data "$data" --layers 16 --backends device --batches 32 --runs 1 --steps 4 \
-        --warmup 1 --no-gemm --profile --json >"$tmp/prof.json" 2>"$tmp/prof.err"
+        --warmup 1 --no-gemm --no-memory --profile --json >"$tmp/prof.json" 2>"$tmp/prof.err"
     check "bench --profile: 5 GEMM shapes once per step, bias_act twice, one optimizer update, device <= wall" \
         python3 -c "
 import json, sys
@@ -279,7 +279,7 @@ assert p['host_waits_per_step'] < 1, p
 " "$tmp/prof.json"
     # the host backend's profile: the same 5 GEMMs and one update per step, wall times that add up
     "$bin" bench --data "$data" --layers 16 --backends host --batches 32 --runs 1 --steps 4 --warmup 1 --no-gemm \
-        --profile --json >"$tmp/hprof.json" 2>"$tmp/hprof.err"
+        --no-memory --profile --json >"$tmp/hprof.json" 2>"$tmp/hprof.err"
     check "bench --profile on the host: 5 GEMM shapes once per step, one update, operations within the wall time" \
         python3 -c "
 import json, sys

@@ -128,7 +128,7 @@ check "rank 0 reports the stop" grep -q "stopped at step [0-9]* of epoch\|stoppe
 check "and saves the model" [ -s "$tmp/stop.safetensors" ]
 
 # 8. bench --profile under mpirun: rank 0's profile with the gradient sum's row; without --profile, refused
-run_mpi 120 2 bench --profile --backends host --batches 64 --steps 5 --warmup 1 --data "$data" --limit 2000 \
+run_mpi 120 2 bench --profile --no-memory --backends host --batches 64 --steps 5 --warmup 1 --data "$data" --limit 2000 \
     >"$tmp/bench.txt" 2>&1
 check "bench --profile under mpirun runs" grep -q "data parallel: 2 ranks x batch 32 (global 64)" "$tmp/bench.txt"
 check "its profile has the gradient sum's row" grep -q "gradient sum (download, MPI_Allreduce, upload) .*% of the wall" \
