@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *type = types[data[0] % (sizeof types / sizeof types[0])];
     const char *invert = inverts[data[1] % (sizeof inverts / sizeof inverts[0])];
     uint8_t image[784];
-    int want_input = 0, inverted;
+    int want_input = 0, inverted, unclear;
     /* the body is NUL-terminated after its end, as the server hands it over */
     uint8_t *body = malloc(size - 2 + 1);
     if (!body) return 0;
