@@ -16,7 +16,11 @@
 #include "serve_assets.h"
 #include "prediction.h"
 
-#define PIXELS 784
+/* Bytes of one input image of the model served: C * H * W. */
+static size_t input_size(const cm_serve_api *api) {
+    const cm_shape *s = &predictor_file(api->pred)->model.layout.input;
+    return (size_t)s->c * (size_t)s->h * (size_t)s->w;
+}
 
 /* A number printed with 6 significant digits (probabilities) or as the value / 255 to 4
  * decimals (pixels): short JSON. */
@@ -26,9 +30,10 @@ static void add_number(cJSON *arr, double v) {
     cJSON_AddItemToArray(arr, cJSON_CreateRaw(text));
 }
 
-static void add_pixels(cJSON *o, const char *key, const uint8_t *image) {
+/* The input image as numbers in 0..1: row by row, a colour model's planes (R, G, B) in turn. */
+static void add_pixels(cJSON *o, const char *key, const uint8_t *image, size_t n) {
     cJSON *arr = cJSON_AddArrayToObject(o, key);
-    for (int i = 0; arr && i < PIXELS; i++) {
+    for (size_t i = 0; arr && i < n; i++) {
         char text[16];
         snprintf(text, sizeof text, "%.4g", image[i] / 255.0);
         cJSON_AddItemToArray(arr, cJSON_CreateRaw(text));
@@ -41,7 +46,7 @@ static cJSON *answer(const cm_serve_api *api, const float *probs, int classes, c
                      int unclear) {
     cJSON *o = cJSON_CreateObject();
     if (o) prediction_to_json(o, probs, classes, (const char *const *)api->class_names, 3, unclear);
-    if (want_input) add_pixels(o, "input", image);
+    if (want_input) add_pixels(o, "input", image, input_size(api));
     return o;
 }
 
@@ -59,26 +64,29 @@ static int classify(const cm_serve_api *api, const uint8_t *image, int32_t *cls,
 
 static void on_predict(void *ctx, const cm_http_request *req, cm_http_reply *rep) {
     const cm_serve_api *api = ctx;
-    uint8_t image[PIXELS];
     int want_input = 0, inverted = -1, unclear = 0;
     const cm_model_file *file = predictor_file(api->pred);
+    const cm_serve_input in = {file->model.layout.input, image_input_prep(meta_get(&file->meta, "input_preprocess"))};
     const char *q = http_request_query(req, "input");
     want_input = q && (!strcmp(q, "1") || !strcmp(q, "true"));
-    int code =
-        serve_decode_body(req->content_type, req->body, req->body_len, http_request_query(req, "invert"),
-                          image_input_prep(meta_get(&file->meta, "input_preprocess")), image, &want_input, &inverted,
-                          &unclear);
-    if (code) {
-        http_reply_error(rep, code, "%s", cm_last_error());
+    uint8_t *image = malloc(input_size(api));
+    if (!image) {
+        http_reply_error(rep, 503, "out of memory");
         return;
     }
+    int code = serve_decode_body(req->content_type, req->body, req->body_len, http_request_query(req, "invert"), &in,
+                                 image, &want_input, &inverted, &unclear);
     int classes = file->model.layout.classes;
     float probs[1024];
     int32_t cls;
-    if (!classify(api, image, &cls, probs, rep)) return;
-    cJSON *o = answer(api, probs, classes, image, want_input, unclear);
-    if (inverted >= 0) cJSON_AddBoolToObject(o, "inverted", inverted);
-    http_reply_json(rep, 200, o);
+    if (code)
+        http_reply_error(rep, code, "%s", cm_last_error());
+    else if (classify(api, image, &cls, probs, rep)) {
+        cJSON *o = answer(api, probs, classes, image, want_input, unclear);
+        if (inverted >= 0) cJSON_AddBoolToObject(o, "inverted", inverted);
+        http_reply_json(rep, 200, o);
+    }
+    free(image);
 }
 
 /* splitmix64: the n-th random test image of this server. */
@@ -109,7 +117,7 @@ static void on_random(void *ctx, const cm_http_request *req, cm_http_reply *rep)
         uint64_t n = __atomic_fetch_add(&api->draws, 1, __ATOMIC_RELAXED);
         idx = (long)(mix(api->seed + n) % (uint64_t)api->test->count);
     }
-    const uint8_t *image = api->test->images + (size_t)idx * PIXELS;
+    const uint8_t *image = api->test->images + (size_t)idx * input_size(api);
     int truth = api->test->labels[idx], classes = predictor_file(api->pred)->model.layout.classes;
     float probs[1024];
     int32_t cls;
@@ -151,7 +159,8 @@ static void add_meta_string(cJSON *o, const char *key, const cm_meta *m, const c
 }
 
 /* The first layer's filters when it is a Conv2d: weights[o] the k x k kernel of output channel o
- * on input channel 0 (at most 64 of them), for the page to draw. */
+ * on input channel 0, or on a colour input its three k x k kernels (red, green, blue) in turn (at
+ * most 64 filters), for the page to draw. */
 static void add_filters(cJSON *o, const cm_model *m) {
     const cm_layer *l = &m->layout.layers[0];
     if (m->layout.nlayers < 1 || l->type != CM_LAYER_CONV2D) {
@@ -167,7 +176,7 @@ static void add_filters(cJSON *o, const cm_model *m) {
     for (int c = 0; c < count; c++) {
         cJSON *w = cJSON_CreateArray();
         const float *src = m->params + l->weight + (size_t)c * in * k * k;
-        for (int i = 0; i < k * k; i++)
+        for (int i = 0; i < (in == 3 ? 3 : 1) * k * k; i++)
             add_number(w, src[i]);
         cJSON_AddItemToArray(ws, w);
     }

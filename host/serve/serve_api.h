@@ -23,7 +23,7 @@
 
 typedef struct {
     cm_predictor *pred;
-    cm_batcher *batcher;            /* /api/predict's classifications go through it, or NULL: each alone */
+    cm_batcher *batcher; /* /api/predict's classifications go through it, or NULL: each alone */
     const char *model_path;
     const char *backend;            /* "host" or "device" */
     const cm_split *test;           /* test images for /api/random, or NULL */
@@ -45,14 +45,22 @@ void serve_api_openapi(void *ctx, const cm_http_request *req, cm_http_reply *rep
  * the model's name, architecture and input shape. */
 void serve_api_metrics(void *api, FILE *out);
 
-/* Reads a /api/predict body of the given Content-Type into image (28 x 28): JSON, or an image file
- * brought to the model's input as `prep` says (image.h) with invert_q ("auto", "yes", "no" or
- * NULL); for image/..., application/octet-stream and a multipart part the bytes tell which. Returns
- * 0, or the HTTP status of the error (400, 415) with its message in cm_last_error(). *want_input:
- * the JSON asked for the input image back; *inverted: -1 when no preprocessing ran, else whether
- * it inverted the image; *unclear: the preprocessing found no clear digit
- * (cm_prep_info). Needs nothing of the HTTP server (the fuzz target calls it). */
+/* The input a model takes: its shape (1 or 3 channels) and how its images were made. */
+typedef struct {
+    cm_shape shape;
+    cm_input_prep prep;
+} cm_serve_input;
+
+/* Reads a /api/predict body of the given Content-Type into image (in->shape's C x H x W bytes):
+ * JSON pixels, or an image file brought to the model's input as predict does it: for a grey
+ * model as in->prep says (image.h) with invert_q ("auto", "yes", "no" or NULL), for a colour
+ * model each RGB plane resized (image_rgb.h, never inverted); for image/...,
+ * application/octet-stream and a multipart part the bytes tell which. Returns 0, or the HTTP
+ * status of the error (400, 415) with its message in cm_last_error(). *want_input: the JSON asked
+ * for the input image back; *inverted: -1 when no preprocessing ran, else whether it inverted the
+ * image; *unclear: the preprocessing found no clear digit (cm_prep_info). Needs nothing of the
+ * HTTP server (the fuzz target calls it). */
 int serve_decode_body(const char *content_type, const uint8_t *body, size_t len, const char *invert_q,
-                      cm_input_prep prep, uint8_t image[784], int *want_input, int *inverted, int *unclear);
+                      const cm_serve_input *in, uint8_t *image, int *want_input, int *inverted, int *unclear);
 
 #endif

@@ -1,7 +1,8 @@
-/* serve_input.c: a /api/predict request body to the 28x28 image the model sees (serve_api.h):
- * an image file through the same preprocessing as `clmnist predict` (photo_to_mnist), or JSON
- * pixels; the body may be a multipart/form-data upload whose field "file" holds either. Nothing
- * here touches the HTTP server: the fuzz target (tests/fuzz/fuzz_serve_body.c) calls it as is. */
+/* serve_input.c: a /api/predict request body to the input the model sees (serve_api.h): an
+ * image file through the same preprocessing as `clmnist predict` (photo_to_mnist for an MNIST-like
+ * grey model, a plain resize of each RGB plane for a colour one), or JSON pixels; the body may be
+ * a multipart/form-data upload whose field "file" holds either. Nothing here touches the HTTP
+ * server: the fuzz target (tests/fuzz/fuzz_serve_body.c) calls it as is. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,11 +11,20 @@
 #include <strings.h>
 
 #include "image.h"
-#include "photo_prep.h"
+#include "image_rgb.h"
 #include "serve_api.h"
 
-#define SIDE 28
-#define PIXELS (SIDE * SIDE)
+/* What a request is read into: the model's input shape, its preprocessing, and the image. */
+typedef struct {
+    cm_shape shape;
+    cm_input_prep prep;
+    uint8_t *image; /* shape.c * shape.h * shape.w */
+    int *want_input, *inverted, *unclear;
+} target;
+
+static size_t target_size(const target *t) {
+    return (size_t)t->shape.c * (size_t)t->shape.h * (size_t)t->shape.w;
+}
 
 /* Content-Type without its parameters, compared case-insensitively; a want ending in '/' is a
  * prefix ("image/" matches "image/png"). */
@@ -58,8 +68,16 @@ static int http_words(void) {
     return 400;
 }
 
-static int read_image(const uint8_t *body, size_t len, const char *invert_q, cm_input_prep prep, uint8_t image[PIXELS],
-                      int *inverted, int *unclear) {
+/* A colour model's input: each RGB plane resized to the model's size, as its training images
+ * were (image_rgb.h); a grey file's value goes to all three planes. */
+static int read_rgb(const uint8_t *body, size_t len, const char *invert_q, const target *t) {
+    if (invert_q && strcmp(invert_q, "auto") != 0)
+        return fail400("invert=%s: a colour model's images are never inverted (leave invert out)", invert_q);
+    return image_rgb_for_model("the image", body, len, t->shape.h, t->shape.w, t->image) == CM_OK ? 0 : 400;
+}
+
+static int read_image(const uint8_t *body, size_t len, const char *invert_q, const target *t) {
+    if (t->shape.c == 3) return read_rgb(body, len, invert_q, t);
     cm_invert inv;
     if (parse_invert(invert_q, &inv)) return fail400("invert=%s: expected auto, yes or no", invert_q);
     int w, h;
@@ -71,18 +89,24 @@ static int read_image(const uint8_t *body, size_t len, const char *invert_q, cm_
         return 400;
     }
     cm_prep_info info;
-    cm_status st = image_for_model_info(gray, w, h, prep, inv, SIDE, SIDE, "the image", image, &info);
+    cm_status st = image_for_model_info(gray, w, h, t->prep, inv, t->shape.h, t->shape.w, "the image", t->image, &info);
     free(gray);
-    *inverted = info.inverted, *unclear = info.unclear;
+    *t->inverted = info.inverted, *t->unclear = info.unclear;
     return st == CM_OK ? 0 : http_words();
 }
 
-/* "pixels": exactly 784 finite numbers in [0, 1], quantised to 8 bits as MNIST's are. */
-static int read_pixels(const cJSON *arr, uint8_t out[PIXELS]) {
-    if (!cJSON_IsArray(arr)) return fail400("%s", "\"pixels\" must be an array of 784 numbers in 0..1");
+/* "pixels": exactly C*H*W finite numbers in [0, 1] (row by row, a colour model's planes red,
+ * green, blue in turn), quantised to 8 bits as MNIST's are. */
+static int read_pixels(const cJSON *arr, const target *t, uint8_t *out) {
+    int want = (int)target_size(t);
+    if (!cJSON_IsArray(arr)) {
+        cm_fail(CM_ERR_USAGE, "\"pixels\" must be an array of %d numbers in 0..1", want);
+        return 400;
+    }
     int n = cJSON_GetArraySize(arr);
-    if (n != PIXELS) {
-        cm_fail(CM_ERR_USAGE, "\"pixels\" has %d values; the model takes %d (28x28, row by row)", n, PIXELS);
+    if (n != want) {
+        cm_fail(CM_ERR_USAGE, "\"pixels\" has %d values; the model takes %d (%dx%dx%d: %s)", n, want, t->shape.c,
+                t->shape.h, t->shape.w, t->shape.c == 1 ? "row by row" : "each channel's plane in turn, row by row");
         return 400;
     }
     int i = 0;
@@ -105,31 +129,37 @@ static int flag(const cJSON *root, const char *key, int *out) {
     return 0;
 }
 
-static int read_json(const uint8_t *body, size_t len, uint8_t image[PIXELS], int *want_input, int *inverted,
-                     int *unclear) {
+/* The drawing's preprocessing, as an uploaded image's: a grey model only. */
+static int preprocess_raw(const uint8_t *raw, cm_invert inv, const target *t) {
+    if (t->shape.c != 1)
+        return fail400("%s", "\"preprocess\": a colour model's pixels are used as they are (leave it out)");
+    cm_prep_info info;
+    if (image_for_model_info(raw, t->shape.w, t->shape.h, t->prep, inv, t->shape.h, t->shape.w, "the drawing", t->image,
+                             &info) != CM_OK)
+        return http_words();
+    *t->inverted = info.inverted, *t->unclear = info.unclear;
+    return 0;
+}
+
+static int read_json(const uint8_t *body, size_t len, const target *t) {
     cJSON *root = cJSON_ParseWithLength((const char *)body, len);
     if (!root || !cJSON_IsObject(root)) {
         cJSON_Delete(root);
-        return fail400("%s", "the body is not a JSON object (expected {\"pixels\": [784 numbers in 0..1]})");
+        return fail400("%s", "the body is not a JSON object (expected {\"pixels\": [numbers in 0..1]})");
     }
     int pre = 0, code = flag(root, "preprocess", &pre);
-    if (!code) code = flag(root, "return_input", want_input);
-    uint8_t raw[PIXELS];
-    if (!code) code = read_pixels(cJSON_GetObjectItemCaseSensitive(root, "pixels"), raw);
+    if (!code) code = flag(root, "return_input", t->want_input);
+    uint8_t *raw = pre ? malloc(target_size(t)) : t->image;
+    if (!raw) code = fail400("%s", "out of memory");
+    if (!code) code = read_pixels(cJSON_GetObjectItemCaseSensitive(root, "pixels"), t, raw);
     cm_invert inv = CM_INVERT_AUTO;
     const cJSON *iv = cJSON_GetObjectItemCaseSensitive(root, "invert");
     if (!code && iv && (!cJSON_IsString(iv) || parse_invert(iv->valuestring, &inv)))
         code = fail400("%s", "\"invert\" must be \"auto\", \"yes\" or \"no\"");
     cJSON_Delete(root);
-    if (code) return code;
-    if (!pre) {
-        memcpy(image, raw, PIXELS);
-        return 0;
-    }
-    cm_prep_info info;
-    if (photo_to_mnist(raw, SIDE, SIDE, inv, "the drawing", image, &info) != CM_OK) return http_words();
-    *inverted = info.inverted, *unclear = info.unclear;
-    return 0;
+    if (!code && pre) code = preprocess_raw(raw, inv, t);
+    if (raw != t->image) free(raw);
+    return code;
 }
 
 /* ---- multipart/form-data (RFC 7578): the part named "file" ------------------------------------ */
@@ -197,27 +227,27 @@ static int multipart_file(const char *type, const uint8_t *body, size_t len, con
 }
 
 /* JSON or an image file, told apart by the bytes. */
-static int read_detected(const uint8_t *body, size_t len, const char *invert_q, cm_input_prep prep,
-                         uint8_t image[PIXELS], int *want_input, int *inverted, int *unclear) {
+static int read_detected(const uint8_t *body, size_t len, const char *invert_q, const target *t) {
     size_t i = 0;
     while (i < len && body[i] && strchr(" \t\r\n", body[i]))
         i++;
-    if (i < len && body[i] == '{') return read_json(body, len, image, want_input, inverted, unclear);
-    return read_image(body, len, invert_q, prep, image, inverted, unclear);
+    if (i < len && body[i] == '{') return read_json(body, len, t);
+    return read_image(body, len, invert_q, t);
 }
 
 int serve_decode_body(const char *content_type, const uint8_t *body, size_t len, const char *invert_q,
-                      cm_input_prep prep, uint8_t image[PIXELS], int *want_input, int *inverted, int *unclear) {
+                      const cm_serve_input *in, uint8_t *image, int *want_input, int *inverted, int *unclear) {
     *inverted = -1, *unclear = 0;
+    const target t = {in->shape, in->prep, image, want_input, inverted, unclear};
     if (!body) body = (const uint8_t *)"", len = 0;
-    if (type_is(content_type, "application/json")) return read_json(body, len, image, want_input, inverted, unclear);
+    if (type_is(content_type, "application/json")) return read_json(body, len, &t);
     if (type_is(content_type, "image/") || type_is(content_type, "application/octet-stream"))
-        return read_detected(body, len, invert_q, prep, image, want_input, inverted, unclear);
+        return read_detected(body, len, invert_q, &t);
     if (type_is(content_type, "multipart/form-data")) {
         const uint8_t *part;
         size_t n;
         int code = multipart_file(content_type, body, len, &part, &n);
-        return code ? code : read_detected(part, n, invert_q, prep, image, want_input, inverted, unclear);
+        return code ? code : read_detected(part, n, invert_q, &t);
     }
     cm_fail(CM_ERR_USAGE,
             "Content-Type '%s': send an image (image/png, image/jpeg, ...), application/octet-stream, "

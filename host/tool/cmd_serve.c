@@ -34,7 +34,7 @@ typedef struct {
 } serve_args;
 
 static const cm_extra_option serve_extra[] = {
-    {"model", 1, "  --model FILE      a model saved by 'clmnist train' (1x28x28 input), or an ONNX model\n"},
+    {"model", 1, "  --model FILE      a model saved by 'clmnist train' (grey or colour input), or an ONNX model\n"},
     {"port", 1, "  --port N          TCP port (default 8080; 0: any free port, printed)\n"},
     {"bind", 1,
      "  --bind ADDR       numeric address to listen on (default 127.0.0.1: this machine only;\n"
@@ -108,10 +108,10 @@ static cm_status parse(int argc, char **argv, serve_args *a, int *help) {
         "serve",
         CM_CMD_SERVE,
         "serve --model FILE [options]",
-        "Serves a saved model: a web page to draw a digit (or upload an image) and see what the model\n"
-        "answers, a JSON API (POST /api/predict, GET /api/model, /api/health, /api/random,\n"
-        "/api/openapi.json) and Prometheus metrics (GET /metrics). Stops cleanly on Ctrl-C (SIGINT) or\n"
-        "SIGTERM. Security: docs/serve.md.",
+        "Serves a saved model: a web page to draw a digit or upload an image (a colour model takes\n"
+        "uploads only) and see what the model answers, a JSON API (POST /api/predict, GET /api/model,\n"
+        "/api/health, /api/random, /api/openapi.json) and Prometheus metrics (GET /metrics). Stops\n"
+        "cleanly on Ctrl-C (SIGINT) or SIGTERM. Security: docs/serve.md.",
         serve_extra,
         on_extra,
         a,
@@ -130,8 +130,10 @@ static cm_status parse(int argc, char **argv, serve_args *a, int *help) {
 }
 
 static cm_status check_model(const char *path, const cm_layout *L) {
-    if (L->input.c != 1 || L->input.h != 28 || L->input.w != 28)
-        return cm_fail(CM_ERR_USAGE, "%s: the model takes %dx%dx%d inputs; serve needs 1x28x28 (MNIST-sized) images",
+    if ((L->input.c != 1 && L->input.c != 3) || L->input.h > 1024 || L->input.w > 1024)
+        return cm_fail(CM_ERR_USAGE,
+                       "%s: the model takes %dx%dx%d inputs; serve takes grey (1) or colour (3) images "
+                       "of at most 1024x1024",
                        path, L->input.c, L->input.h, L->input.w);
     if (L->classes > MAX_CLASSES)
         return cm_fail(CM_ERR_USAGE, "%s: %d classes; serve handles at most %d", path, L->classes, MAX_CLASSES);

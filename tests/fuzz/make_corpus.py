@@ -6,8 +6,9 @@ valid inputs of every kind each parser reads (nothing here is a committed datase
   arch   --arch specs: the presets', the README's and every token kind
   image  PNG (every colour type; written here with zlib), binary PGM/PPM (8 and 16 bits) and the
          JPEGs of fuzz_seed_jpeg (gray, colour, progressive, restart markers)
-  serve_body  request bodies of POST /api/predict: a selector byte for the Content-Type and one for
-         the invert parameter, then JSON pixels, PNG/PGM images, multipart uploads of either
+  serve_body  request bodies of POST /api/predict: a selector byte for the Content-Type (its high
+         bit: a colour model) and one for the invert parameter, then JSON pixels, PNG/PGM images,
+         multipart uploads of either; for the colour model an RGB PNG and 3072 JSON pixels
   model  models and checkpoints that clmnist itself trains on a tiny 6x6 dataset (an MLP, a CNN
          with BatchNorm, checkpoints with momentum and with Adam + early stopping), and a format-1
          file written here
@@ -168,6 +169,11 @@ def serve_body_seeds(out):
              + part(b"soak-boundary", pixels),
              "multipart_other": b"\5\0" + part(b"clmnist-test-boundary-7", image, b"image"),
              "text": b"\7\0" + b"7"}
+    rgb = png(side, side, 8, 2, [bytes(v for x in range(side) for v in (g[y * side + x], 40, 255 - g[y * side + x]))
+                                 for y in range(side)])
+    colour = ("{\"pixels\": [" + ", ".join("%.3g" % (i % 5 / 4) for i in range(3072)) + "]}").encode()
+    seeds.update({"colour_png": b"\x81\0" + rgb, "colour_json": b"\x80\0" + colour,
+                  "colour_multipart": b"\x83\0" + part(b"b", rgb)})
     for name, data in seeds.items():
         write(f"{out}/{name}", data)
 

@@ -14,6 +14,8 @@ const state = {
   background: null, // an uploaded or random image drawn under the strokes
   drawing: null, // the PNG of the pad last sent
   classNames: [],
+  shape: [1, 28, 28], // the model's input: channels, rows, columns
+  drawable: true, // a grey model: the draw-pad; a colour one takes uploads only
   timer: 0,
   lastRequest: 0, // performance.now() of the last prediction sent
   seq: 0, // requests sent
@@ -79,7 +81,7 @@ function padPoint(ev) {
 }
 
 function onDown(ev) {
-  if (ev.button !== undefined && ev.button > 0) return;
+  if (!state.drawable || (ev.button !== undefined && ev.button > 0)) return;
   ev.preventDefault();
   pad.setPointerCapture(ev.pointerId);
   state.current = [padPoint(ev)];
@@ -164,7 +166,11 @@ function showEmpty() {
   $("truth").hidden = true;
   drawSeen(null);
   showBars(null);
-  setStatus("Draw a digit in the box.");
+  setStatus(emptyText());
+}
+
+function emptyText() {
+  return state.drawable ? "Draw a digit in the box." : "Upload an image: this model takes colour pictures.";
 }
 
 function showAnswer(r) {
@@ -202,15 +208,28 @@ function showBars(probs, top) {
   });
 }
 
-// The 28x28 input, white ink on black as the model sees it.
-function drawSeen(pixels) {
-  const c = $("seen").getContext("2d");
-  const img = c.createImageData(28, 28);
-  for (let i = 0; i < 784; i++) {
-    const v = pixels ? Math.round(255 * pixels[i]) : 0;
-    img.data.set([v, v, v, 255], 4 * i);
+// The input as the model sees it (a grey MNIST model's: white ink on black), values 0..1, row by
+// row, a colour model's planes red, green, blue in turn; into a canvas of the input's size.
+function pixelsInto(canvas, pixels, invert) {
+  const [ch, rows, cols] = state.shape;
+  canvas.width = cols;
+  canvas.height = rows;
+  const g = canvas.getContext("2d");
+  const img = g.createImageData(cols, rows);
+  const n = rows * cols;
+  for (let i = 0; i < n; i++) {
+    const v = (k) => {
+      const p = pixels ? Math.round(255 * pixels[ch === 3 ? k * n + i : i]) : 0;
+      return invert ? 255 - p : p;
+    };
+    img.data.set([v(0), v(1), v(2), 255], 4 * i);
   }
-  c.putImageData(img, 0, 0);
+  g.putImageData(img, 0, 0);
+  return canvas;
+}
+
+function drawSeen(pixels) {
+  pixelsInto($("seen"), pixels, false);
 }
 
 // ---- upload and random test digit ------------------------------------------------------------
@@ -235,18 +254,9 @@ async function onUpload() {
   await predict(file, type, file.name);
 }
 
-// A 28x28 image (values 0..1, white on black) as a canvas, inverted to the pad's black on white.
+// A test image as a canvas for the pad: a grey model's inverted to the pad's black on white.
 function pixelsToCanvas(pixels) {
-  const c = document.createElement("canvas");
-  c.width = c.height = 28;
-  const g = c.getContext("2d");
-  const img = g.createImageData(28, 28);
-  for (let i = 0; i < 784; i++) {
-    const v = 255 - Math.round(255 * pixels[i]);
-    img.data.set([v, v, v, 255], 4 * i);
-  }
-  g.putImageData(img, 0, 0);
-  return c;
+  return pixelsInto(document.createElement("canvas"), pixels, state.drawable);
 }
 
 async function onRandom() {
@@ -263,7 +273,7 @@ async function onRandom() {
       "Test image #" + r.index + ": label " + r.true_name + ", the model says " + r.name +
       (r.correct ? " \u2714 right" : " \u2718 wrong");
     t.dataset.trueClass = String(r.true_class);
-    setStatus("a random test digit (the test set's image as is, no preprocessing)");
+    setStatus("a random test " + (state.drawable ? "digit" : "image") + " (the test set's image as is, no preprocessing)");
   } catch (e) {
     setStatus("random test digit: " + e.message, true);
   }
@@ -280,8 +290,26 @@ function addInfo(dl, name, value) {
   dl.append(dt, dd);
 }
 
+// A colour model: the pad only shows the uploaded or random image; no drawing.
+function setUploadOnly() {
+  state.drawable = false;
+  document.body.dataset.mode = "upload";
+  $("sub").textContent = "Upload a picture; the model answers.";
+  $("draw-title").textContent = "Image";
+  $("clear").hidden = true;
+  $("undo").hidden = true;
+  $("random").textContent = "Random test image";
+  pad.setAttribute("aria-label", "the uploaded image");
+  setStatus(emptyText());
+}
+
 function showModel(m) {
   state.classNames = m.class_names;
+  state.shape = m.input_shape;
+  const [ch, rows, cols] = state.shape;
+  $("seen-caption").textContent = "what the model saw (" + cols + "\u00d7" + rows + (ch === 3 ? ", colour)" : ")");
+  if (ch !== 1) setUploadOnly();
+  drawSeen(null);
   const dl = $("model-info");
   dl.textContent = "";
   const md = m.metadata || {};
@@ -305,23 +333,26 @@ function showModel(m) {
   showBars(null);
 }
 
-// The first Conv2d's kernels (input channel 0), each scaled to its own largest |weight|.
+// The first Conv2d's kernels (input channel 0, or a colour input's three as RGB), each scaled to
+// its own largest |weight|.
 function showFilters(f) {
   if (!f) return;
+  const rgb = f.in_channels === 3;
   $("filters-box").hidden = false;
   $("filters-note").textContent = f.weights.length + " of " + f.out_channels + " filters, " + f.kernel + "\u00d7" +
-    f.kernel + " (light: positive weights, dark: negative)";
+    f.kernel + (rgb ? " in colour (each channel: bright, positive weights; dark, negative)" :
+      " (light: positive weights, dark: negative)");
   const box = $("filters");
+  const n = f.kernel * f.kernel;
   for (const w of f.weights) {
     const c = document.createElement("canvas");
     c.width = c.height = f.kernel;
     const g = c.getContext("2d");
     const img = g.createImageData(f.kernel, f.kernel);
     const max = Math.max(1e-12, ...w.map(Math.abs));
-    w.forEach((v, i) => {
-      const s = Math.round(128 + 127 * (v / max));
-      img.data.set([s, s, s, 255], 4 * i);
-    });
+    const s = (v) => Math.round(128 + 127 * (v / max));
+    for (let i = 0; i < n; i++)
+      img.data.set(rgb ? [s(w[i]), s(w[n + i]), s(w[2 * n + i]), 255] : [s(w[i]), s(w[i]), s(w[i]), 255], 4 * i);
     g.putImageData(img, 0, 0);
     box.appendChild(c);
   }
