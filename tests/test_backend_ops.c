@@ -59,6 +59,16 @@ static const bo_case cases[] = {
     {R(gemm), .p = {7, 10, 33, 1, 1, 5}, .atol = 5.8e-5, .rtol = 1e-4},
     {R(gemm), .p = {24, 73728, 25, 0, 0, 0}, .atol = 5e-5, .rtol = 1e-4}, /* cnn conv1, batch 128 */
     {R(gemm), .p = {32, 12800, 216, 0, 0, 0}, .atol = 1.5e-4, .rtol = 1e-4}, /* cnn conv2 */
+    /* small C, long k: split-K on the device (gemm_splitk.c): k = 9 runs + a remainder of 4, a
+     * whole number of runs, and the cnn network's weight gradients (conv1, conv2) */
+    GEMM4(7, 9, 20011, 1.5e-3), GEMM4(16, 12, 8192, 1e-3),
+    {R(gemm), .p = {7, 9, 20011, 1, 0, 3}, .atol = 1.5e-3, .rtol = 1e-4},
+    {R(gemm), .p = {7, 9, 20011, 0, 1, 1}, .atol = 1.5e-3, .rtol = 1e-4},
+    {R(gemm), .p = {7, 9, 20011, 1, 1, 5}, .atol = 1.5e-3, .rtol = 1e-4},
+    {R(gemm), .p = {7, 9, 20011, 0, 1, 2, 1}, .atol = 1.5e-3, .rtol = 1e-4},
+    {R(gemm), .p = {7, 10, 33, 0, 1, 2, 1}, .atol = 5.8e-5, .rtol = 1e-4},
+    {R(gemm), .p = {24, 25, 73728, 0, 1, 0}, .atol = 2.7e-3, .rtol = 1e-4},
+    {R(gemm), .p = {32, 216, 12800, 0, 1, 0}, .atol = 1.2e-3, .rtol = 1e-4},
     {R(bias_act), .p = {1, 1, 1}, .grad = bo_grad_bias_act},
     {R(bias_act), .p = {7, 10, 0}, .grad = bo_grad_bias_act},
     {R(bias_act), .p = {33, 129, 1}, .grad = bo_grad_bias_act},

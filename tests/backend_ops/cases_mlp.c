@@ -15,7 +15,8 @@ static float *relu_of(bo_ctx *c, size_t n, uint64_t seed) {
     return y;
 }
 
-/* C (m, n; ldc = n + pad) = 0.75 op(A) op(B) - 0.5 C against a float64 triple loop. */
+/* C (m, n; ldc = n + pad) = 0.75 op(A) op(B) - 0.5 C (or + 0 C with p[6]) against a float64 triple
+ * loop. */
 static void gemm_oracle(bo_ctx *c, const bo_case *k, const float *a, int lda, const float *b, int ldb, const float *c0,
                         const float *got, int ldc) {
     int m = k->p[0], n = k->p[1], kk = k->p[2], ta = k->p[3], tb = k->p[4];
@@ -26,22 +27,27 @@ static void gemm_oracle(bo_ctx *c, const bo_case *k, const float *a, int lda, co
             double s = 0.0;
             for (int p = 0; p < kk && j < n; p++)
                 s += (double)(ta ? a[p * lda + i] : a[i * lda + p]) * (double)(tb ? b[j * ldb + p] : b[p * ldb + j]);
-            ref[(size_t)i * ldc + j] = j < n ? 0.75 * s - 0.5 * c0[(size_t)i * ldc + j] : c0[(size_t)i * ldc + j];
+            double keep = k->p[6] ? 0.0 : -0.5 * c0[(size_t)i * ldc + j];
+            ref[(size_t)i * ldc + j] = j < n ? 0.75 * s + keep : c0[(size_t)i * ldc + j];
             g[(size_t)i * ldc + j] = got[(size_t)i * ldc + j];
         }
     bo_check64(c, "gemm vs float64", g, ref, (size_t)m * ldc, k->atol, k->rtol);
 }
 
-/* p: m, n, k, trans_a, trans_b, extra leading-dimension padding */
+/* p: m, n, k, trans_a, trans_b, extra leading-dimension padding, and 1 for beta 0 over a C of NaN
+ * (BLAS's rule: C is then not read) */
 void bo_run_gemm(bo_ctx *c, const bo_case *k) {
     int m = k->p[0], n = k->p[1], kk = k->p[2], ta = k->p[3], tb = k->p[4], pad = k->p[5];
     int lda = (ta ? m : kk) + pad, ldb = (tb ? kk : n) + pad, ldc = n + pad;
     size_t na = (size_t)(ta ? kk : m) * lda, nb = (size_t)(tb ? n : kk) * ldb, nc = (size_t)m * ldc;
-    bo_shape(c, "%dx%dx%d %c%c ld+%d", m, n, kk, ta ? 'T' : 'N', tb ? 'T' : 'N', pad);
+    bo_shape(c, "%dx%dx%d %c%c ld+%d%s", m, n, kk, ta ? 'T' : 'N', tb ? 'T' : 'N', pad, k->p[6] ? " beta 0" : "");
     float *a = bo_uniform(c, na, 10 + (uint64_t)m), *b = bo_uniform(c, nb, 20 + (uint64_t)n);
-    float *c0 = bo_uniform(c, nc, 30 + (uint64_t)kk);
+    float *c0 = bo_uniform(c, nc, 30 + (uint64_t)kk), beta = k->p[6] ? 0.0f : -0.5f;
+    for (int i = 0; k->p[6] && i < m; i++)
+        for (int j = 0; j < n; j++)
+            c0[(size_t)i * ldc + j] = NAN;
     cm_buf *A = bo_in(c, a, 4 * na), *B = bo_in(c, b, 4 * nb), *C = bo_in(c, c0, 4 * nc);
-    BO_TIMED(c) BO_OK(c, backend_gemm(c->b, ta, tb, m, n, kk, 0.75f, A, lda, B, ldb, -0.5f, C, ldc));
+    BO_TIMED(c) BO_OK(c, backend_gemm(c->b, ta, tb, m, n, kk, 0.75f, A, lda, B, ldb, beta, C, ldc));
     c->flops = 2.0 * m * n * kk;
     bo_keep(c, "C", C, BO_F32, nc, k->atol, k->rtol);
     if (!c->perf && (double)m * n * kk <= 4e6) gemm_oracle(c, k, a, lda, b, ldb, c0, c->out[c->nout - 1].v, ldc);

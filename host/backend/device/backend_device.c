@@ -39,7 +39,8 @@ const char *const device_kernel_names[K_COUNT] = {"kernel_bias_act",
                                                   "kernel_bn_backward_dx",
                                                   "kernel_gap_forward",
                                                   "kernel_gap_backward",
-                                                  "kernel_channel_affine"};
+                                                  "kernel_channel_affine",
+                                                  "kernel_splitk_reduce"};
 
 cm_status cl_build_program(cl_context ctx, cl_device_id dev, const char *device_name, const char **sources,
                            const size_t *lengths, cl_uint count, const char *options, cl_program *out) {
@@ -108,6 +109,7 @@ static void device_destroy(cm_backend *b) {
     if (db->queue) clFinish(db->queue);
     if (db->xfer) clFinish(db->xfer);
     if (db->gemm_temp) clReleaseMemObject(db->gemm_temp);
+    if (db->splitk) clReleaseMemObject(db->splitk);
     cl_profile_destroy(db->prof);
     for (int i = 0; i < K_COUNT; i++)
         if (db->k[i]) clReleaseKernel(db->k[i]);
@@ -128,7 +130,7 @@ static cm_status check_size(device_backend *db, size_t bytes, const char *what) 
     return CM_OK;
 }
 
-static cm_status create_buffer(device_backend *db, cl_mem_flags flags, size_t bytes, const char *what, cl_mem *out) {
+cm_status device_create_buffer(device_backend *db, cl_mem_flags flags, size_t bytes, const char *what, cl_mem *out) {
     CM_TRY(check_size(db, bytes, what));
     cl_int err;
     *out = clCreateBuffer(db->ctx, flags, bytes ? bytes : 4, NULL, &err);
@@ -152,9 +154,9 @@ static cm_status device_alloc(cm_backend *b, size_t bytes, unsigned flags, const
     buf->bytes = bytes;
     buf->flags = flags;
     buf->what = what;
-    cm_status st = create_buffer(db, CL_MEM_READ_WRITE, bytes, what, &buf->mem);
+    cm_status st = device_create_buffer(db, CL_MEM_READ_WRITE, bytes, what, &buf->mem);
     if (st == CM_OK && (flags & CM_BUF_STAGING)) {
-        st = create_buffer(db, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, bytes, what, &buf->pinned);
+        st = device_create_buffer(db, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, bytes, what, &buf->pinned);
         if (st == CM_OK) {
             cl_int err;
             buf->host = clEnqueueMapBuffer(db->xfer, buf->pinned, CL_TRUE, CL_MAP_WRITE, 0, bytes ? bytes : 4, 0, NULL,
@@ -444,6 +446,9 @@ static cm_status device_gemm(cm_backend *b, bool ta, bool tb, int m, int n, int 
                       (size_t)ldb,
                       (size_t)ldc,
                       0};
+    int split = 0;
+    CM_TRY(device_gemm_splitk(db, &key, alpha, a, bm, beta, c, &split));
+    if (split) return CM_OK;
     size_t temp = 0;
     CM_TRY(gemm_temp_for(db, &key, &temp));
     if (temp > db->gemm_temp_bytes) {
@@ -454,7 +459,7 @@ static cm_status device_gemm(cm_backend *b, bool ta, bool tb, int m, int n, int 
             db->gemm_temp = NULL;
             db->gemm_temp_bytes = 0;
         }
-        CM_TRY(create_buffer(db, CL_MEM_READ_WRITE, temp, "CLBlast GEMM temporary", &db->gemm_temp));
+        CM_TRY(device_create_buffer(db, CL_MEM_READ_WRITE, temp, "CLBlast GEMM temporary", &db->gemm_temp));
         db->gemm_temp_bytes = temp;
         backend_account(b, temp, 1);
     }

@@ -1,7 +1,8 @@
 /* device_internal.h: what the device backend's source files share (private to host/backend/device):
  * the buffer and backend structs, the kernel table, the argument macros, the launch helpers and
  * the profiling hook. backend_device.c holds the runtime, buffers, GEMM and the MLP operations;
- * nn_ops_device.c the layer operations (convolution, pooling, BatchNorm). */
+ * gemm_splitk.c the split-K GEMM; nn_ops_device.c the layer operations (convolution, pooling,
+ * BatchNorm). */
 #ifndef CLMNIST_DEVICE_INTERNAL_H
 #define CLMNIST_DEVICE_INTERNAL_H
 #include "cl_profile.h"
@@ -50,6 +51,7 @@ enum {
     K_GAP_FWD,
     K_GAP_BWD,
     K_CHANNEL_AFFINE,
+    K_SPLITK_REDUCE, /* gemm_splitk.c */
     K_COUNT
 };
 extern const char *const device_kernel_names[K_COUNT];
@@ -74,6 +76,8 @@ typedef struct {
     size_t gemm_temp_bytes;
     gemm_shape shapes[32]; /* temp sizes already asked of CLBlast */
     int nshapes;
+    cl_mem splitk; /* split-K GEMM's partial products (gemm_splitk.c), grown on demand */
+    size_t splitk_bytes;
     size_t local_mem;
     cl_profile *prof; /* event profiling (bench --profile); NULL when off */
 } device_backend;
@@ -94,6 +98,16 @@ cm_status device_launch_1d(device_backend *db, int kid, size_t n);
 /* 2-D launch: dim 0 over `cols` with the kernel's work-group width, dim 1 over rows. */
 cm_status device_launch_2d(device_backend *db, int kid, size_t cols, size_t rows, cl_uint nwait, const cl_event *wait,
                            cl_event *done);
+
+/* Creates a device buffer of `bytes` (named `what` in errors). */
+cm_status device_create_buffer(device_backend *db, cl_mem_flags flags, size_t bytes, const char *what, cl_mem *out);
+
+/* A GEMM whose C is small and whose k is long (a convolution's weight gradient over B*OH*OW
+ * positions) as split-K (gemm_splitk.c): k cut into slots, their products by one strided-batched
+ * CLBlast call, then summed by kernel_splitk_reduce. *done: 0 when the shape is not one for it
+ * (the caller runs the plain GEMM). CLMNIST_SPLITK=0 turns it off. */
+cm_status device_gemm_splitk(device_backend *db, const gemm_shape *key, float alpha, cm_buf *a, cm_buf *b, float beta,
+                             cm_buf *c, int *done);
 
 /* ---- layer operations (nn_ops_device.c), as in cm_backend_ops -------------------------------- */
 cm_status device_relu(cm_backend *b, cm_buf *y, size_t n);
