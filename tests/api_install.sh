@@ -13,11 +13,8 @@ build=$1 src=$2 data=$3
 for tool in cc cmake pkg-config python3 nm readelf; do
     command -v "$tool" >/dev/null || { echo "$tool not found"; exit 77; }
 done
-[ -e "$data/t10k-images-idx3-ubyte" ] || [ -e "$data/t10k-images-idx3-ubyte.gz" ] || {
-    echo "MNIST not in $data; run data/fetch mnist"
-    exit 77
-}
 . "$(dirname "$0")/lib.sh" # tmp, fail, check
+need_mnist "$data"
 # check_log LOG DESCRIPTION COMMAND...: check, and show LOG when it fails
 check_log() {
     local log=$1

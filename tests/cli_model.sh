@@ -6,11 +6,8 @@
 # Usage: cli_model.sh path/to/clmnist MNIST_DIR
 set -u
 bin=$1 data=$2
-[ -e "$data/t10k-images-idx3-ubyte" ] || [ -e "$data/t10k-images-idx3-ubyte.gz" ] || {
-    echo "MNIST not in $data; run data/fetch mnist"
-    exit 77
-}
 . "$(dirname "$0")/lib.sh" # tmp, fail, check, safetensors readers
+need_mnist "$data"
 acc() { grep -o 'test accuracy: [0-9.]*%' "$1" | tail -1; }
 common=(--data "$data" --backend host --layers 64 --epochs 2 --threads 2)
 

@@ -13,29 +13,20 @@ set -u
 bin=$1 data=$2
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/browser/prereqs.sh" # skips without MNIST, chromium, node or puppeteer-core; sets $chrome
-tmp=$(mktemp -d)
+. "$here/lib.sh" # tmp, wait_for
 pid=
 trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 # long enough to watch (30 epochs of all 60,000 images, ~1 s each), stopped from the page
 "$bin" train --data "$data" --backend host --threads 1 --layers 128 --epochs 30 --no-hint \
     --serve 0 --out "$tmp/model.safetensors" >"$tmp/train.log" 2>&1 &
 pid=$!
-url=
-for _ in $(seq 600); do
-    url=$(grep -o 'dashboard: http://[^ ]*/' "$tmp/train.log" | head -1 | sed 's/^dashboard: //')
-    [ -n "$url" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
-[ -n "$url" ] || { cat "$tmp/train.log"; exit 1; }
+url=$(wait_for "$tmp/train.log" "$pid" 'dashboard: http://[^ ]*/') || { cat "$tmp/train.log"; exit 1; }
+url=${url#dashboard: }
 timeout 300 node "$here/browser/dashboard_browser.js" "$chrome" "$url" "${DASHBOARD_SCREENSHOT:-$tmp/dashboard.png}"
 code=$?
 # the run stops after the current step, saves, then serves the drawing pad until SIGINT
-for _ in $(seq 300); do
-    grep -Eq "stopped (at step|after epoch)" "$tmp/train.log" && break
-    sleep 0.1
-done
-grep -Eq "stopped (at step|after epoch)" "$tmp/train.log" || { echo "FAIL: the run did not stop"; cat "$tmp/train.log"; code=1; }
+wait_for "$tmp/train.log" "$pid" "stopped (at step|after epoch)" 300 >/dev/null ||
+    { echo "FAIL: the run did not stop"; cat "$tmp/train.log"; code=1; }
 for _ in $(seq 300); do [ -s "$tmp/model.safetensors" ] && break; sleep 0.1; done
 [ -s "$tmp/model.safetensors" ] || { echo "FAIL: no model saved after the stop"; code=1; }
 kill -INT "$pid" 2>/dev/null
@@ -65,13 +56,9 @@ PY
 "$bin" train --data "$tmp/c47" --backend host --threads 1 --layers 32 --epochs 2 --batch 16 --no-hint \
     --serve 0 --out "$tmp/c47.safetensors" >"$tmp/c47.log" 2>&1 &
 pid=$!
-for _ in $(seq 600); do
-    grep -q "training is over" "$tmp/c47.log" && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
-url=$(grep -o 'dashboard: http://[^ ]*/' "$tmp/c47.log" | head -1 | sed 's/^dashboard: //')
-grep -q "training is over" "$tmp/c47.log" && [ -n "$url" ] || { echo "FAIL: the 47-class run"; cat "$tmp/c47.log"; exit 1; }
+wait_for "$tmp/c47.log" "$pid" "training is over" >/dev/null && url=$(grep -oE -m1 'dashboard: http://[^ ]*/' "$tmp/c47.log") ||
+    { echo "FAIL: the 47-class run"; cat "$tmp/c47.log"; exit 1; }
+url=${url#dashboard: }
 timeout 300 node "$here/browser/dashboard_classes.js" "$chrome" "$url" 47 2 \
     "${DASHBOARD_SCREENSHOT_47:-$tmp/dashboard47.png}" || code=1
 kill -INT "$pid" 2>/dev/null

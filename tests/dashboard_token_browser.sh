@@ -9,28 +9,19 @@ set -u
 bin=$1 data=$2
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/browser/prereqs.sh"
-tmp=$(mktemp -d)
+. "$here/lib.sh" # tmp, wait_for
 pid=
 trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 token=browser-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 CLMNIST_TOKEN=$token "$bin" train --data "$data" --backend host --threads 1 --layers 128 --epochs 30 --no-hint \
     --serve 0 --out "$tmp/model.safetensors" >"$tmp/train.log" 2>&1 &
 pid=$!
-url=
-for _ in $(seq 600); do
-    url=$(grep -o 'dashboard: http://[^ ]*/' "$tmp/train.log" | head -1 | sed 's/^dashboard: //')
-    [ -n "$url" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
-[ -n "$url" ] || { cat "$tmp/train.log"; exit 1; }
+url=$(wait_for "$tmp/train.log" "$pid" 'dashboard: http://[^ ]*/') || { cat "$tmp/train.log"; exit 1; }
+url=${url#dashboard: }
 timeout 300 node "$here/browser/dashboard_token.js" "$chrome" "$url" "$token"
 code=$?
-for _ in $(seq 300); do
-    grep -Eq "stopped (at step|after epoch)" "$tmp/train.log" && break
-    sleep 0.1
-done
-grep -Eq "stopped (at step|after epoch)" "$tmp/train.log" || { echo "FAIL: the run did not stop"; tail -5 "$tmp/train.log"; code=1; }
+wait_for "$tmp/train.log" "$pid" "stopped (at step|after epoch)" 300 >/dev/null ||
+    { echo "FAIL: the run did not stop"; tail -5 "$tmp/train.log"; code=1; }
 kill -INT "$pid" 2>/dev/null
 wait "$pid"
 stopped=$?

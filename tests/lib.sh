@@ -1,5 +1,6 @@
-# lib.sh: helpers the shell tests source: `check`, and readers of safetensors model files.
-# Sourcing it sets $fail (0) and $tmp (a directory removed on exit).
+# lib.sh: helpers the shell tests source: `check`, `need_mnist`, `wait_for`, and readers of
+# safetensors model files. Sourcing it sets $fail (0) and $tmp (a directory removed on exit; a
+# script that sets its own EXIT trap removes it there).
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
@@ -7,6 +8,26 @@ check() { # check DESCRIPTION COMMAND...
     local what=$1
     shift
     if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; fail=1; fi
+}
+# need_mnist DIR: skips the test (exit 77) unless DIR holds MNIST's test images (data/fetch mnist)
+need_mnist() {
+    [ -e "$1/t10k-images-idx3-ubyte" ] || [ -e "$1/t10k-images-idx3-ubyte.gz" ] || {
+        echo "skip: MNIST not in $1; run data/fetch mnist"
+        exit 77
+    }
+}
+# wait_for LOG PID ERE [TENTHS (600)]: waits while process PID lives, up to TENTHS tenths of a
+# second, until LOG has a match of the extended regular expression ERE; prints the first match,
+# or returns 1 (the process ended, or the time ran out)
+wait_for() {
+    local hit i
+    for ((i = 0; i < ${4:-600}; i++)); do
+        hit=$(grep -oE -m1 "$3" "$1" 2>/dev/null | head -1)
+        [ -n "$hit" ] && { echo "$hit"; return 0; }
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
 }
 # same_tensors A B: the two model files hold the same tensors, byte for byte (metadata aside)
 same_tensors() {

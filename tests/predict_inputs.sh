@@ -8,11 +8,8 @@
 # Usage: predict_inputs.sh path/to/clmnist MNIST_DIR
 set -u
 bin=$1 data=$2
-[ -e "$data/t10k-images-idx3-ubyte" ] || [ -e "$data/t10k-images-idx3-ubyte.gz" ] || {
-    echo "MNIST not in $data; run data/fetch mnist"
-    exit 77
-}
 . "$(dirname "$0")/lib.sh" # tmp, fail, check
+need_mnist "$data"
 model=$tmp/m.safetensors
 "$bin" train --data "$data" --backend host --layers 64 --epochs 2 --limit 6000 --threads 2 --out "$model" \
     >"$tmp/train.txt" 2>&1 || { cat "$tmp/train.txt"; exit 1; }

@@ -4,12 +4,8 @@
 # Usage: serve_api.sh path/to/clmnist MNIST_DIR
 set -u
 bin=$1 data=$2
-[ -e "$data/t10k-images-idx3-ubyte" ] || [ -e "$data/t10k-images-idx3-ubyte.gz" ] || {
-    echo "MNIST not in $data; run data/fetch mnist"
-    exit 77
-}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.sh" # tmp, check, need_mnist
+need_mnist "$data"
 small=(--data "$data" --backend host --threads 2 --limit 5000 --epochs 1)
 "$bin" train "${small[@]}" --layers 64 --out "$tmp/mlp.safetensors" >"$tmp/train.txt" 2>&1 ||
     { cat "$tmp/train.txt"; exit 1; }

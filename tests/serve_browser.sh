@@ -10,7 +10,7 @@ set -u
 bin=$1 data=$2
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/browser/prereqs.sh" # skips without MNIST, chromium, node or puppeteer-core; sets $chrome
-tmp=$(mktemp -d)
+. "$here/lib.sh"             # tmp, wait_for
 pid=
 trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 "$bin" train --data "$data" --backend host --threads 2 --limit 10000 --epochs 1 \
@@ -28,14 +28,8 @@ want=$("$bin" predict --model "$tmp/cnn.safetensors" --backend host --json "$tmp
     python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["class"])')
 "$bin" serve --model "$tmp/cnn.safetensors" --backend host --data "$data" --port 0 >"$tmp/serve.log" 2>&1 &
 pid=$!
-port=
-for _ in $(seq 600); do
-    port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/serve.log" | grep -o '[0-9]*$')
-    [ -n "$port" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
-[ -n "$port" ] || { cat "$tmp/serve.log"; exit 1; }
+port=$(wait_for "$tmp/serve.log" "$pid" 'listening on http://127.0.0.1:[0-9]+') || { cat "$tmp/serve.log"; exit 1; }
+port=${port##*:}
 timeout 300 node "$here/browser/serve_browser.js" "$chrome" "http://127.0.0.1:$port/" "$tmp/digit.json" "$want" \
     "${SERVE_SCREENSHOT:-$tmp/serve.png}"
 code=$?

@@ -9,7 +9,6 @@ a grey file (the same value in every plane) are read too; JSON with the grey mod
 /metrics describe the colour input; SIGTERM stops the server with exit status 0.
 Usage: serve_colour.py CLMNIST MODEL HUE_PNG_DIR TMPDIR
 """
-import http.client
 import json
 import os
 import struct
@@ -18,7 +17,7 @@ import sys
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_util import Server, png_gray  # noqa: E402
+from serve_util import Server, png_gray, png_rgb, request_json as request  # noqa: E402
 
 binary, model, hue, tmp = sys.argv[1:5]
 failures = []
@@ -28,18 +27,6 @@ def check(what, ok, detail=""):
     print(("ok: " if ok else "FAIL: ") + what + ("" if ok else "  " + str(detail)[:600]))
     if not ok:
         failures.append(what)
-
-
-def request(port, method, path, body=None, headers=None):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    c.request(method, path, body=body, headers=headers or {})
-    r = c.getresponse()
-    raw = r.read()
-    c.close()
-    try:
-        return r.status, json.loads(raw)
-    except ValueError:
-        return r.status, raw.decode("latin-1")
 
 
 def read_png_rgb(path):
@@ -56,18 +43,6 @@ def read_png_rgb(path):
     assert all(raw[y * (3 * w + 1)] == 0 for y in range(h)), "a row filter other than 0"
     rgb = [raw[y * (3 * w + 1) + 1 + i] for y in range(h) for i in range(3 * w)]
     return w, h, [rgb[c::3] for c in range(3)]
-
-
-def png_rgb(planes, w, h):
-    """An 8-bit RGB PNG of 3 planes of w*h."""
-    rows = b"".join(b"\0" + bytes(v for x in range(w) for v in (planes[0][y * w + x], planes[1][y * w + x],
-                                                               planes[2][y * w + x])) for y in range(h))
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
-            chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def predict_json(path):

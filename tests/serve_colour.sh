@@ -26,14 +26,8 @@ fi
 "$bin" serve --model "$tmp/colour.safetensors" --backend host --data "$tmp/hue" --port 0 >"$tmp/serve.log" 2>&1 &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; rm -rf "$tmp"' EXIT
-port=
-for _ in $(seq 600); do
-    port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/serve.log" | grep -o '[0-9]*$')
-    [ -n "$port" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
-[ -n "$port" ] || { cat "$tmp/serve.log"; exit 1; }
+port=$(wait_for "$tmp/serve.log" "$pid" 'listening on http://127.0.0.1:[0-9]+') || { cat "$tmp/serve.log"; exit 1; }
+port=${port##*:}
 red=$(ls "$tmp/hue/test/red" | head -1)
 timeout 300 node "$here/browser/serve_colour.js" "$chrome" "http://127.0.0.1:$port/" "$tmp/hue/test/red/$red" red \
     "${SERVE_SCREENSHOT:-$tmp/serve_colour.png}" || fail=1

@@ -1,5 +1,7 @@
 """serve_util.py: helpers shared by the clmnist serve tests (python3 standard library only)."""
 import gzip
+import http.client
+import json
 import os
 import re
 import struct
@@ -28,6 +30,33 @@ def png_gray(pixels, width, height):
     rows = b"".join(b"\0" + pixels[y * width:(y + 1) * width] for y in range(height))
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def png_rgb(planes, width, height):
+    """An 8-bit RGB PNG of 3 planes (sequences of width x height values, row by row)."""
+
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\0" + bytes(v for x in range(width) for v in (planes[0][y * width + x], planes[1][y * width + x],
+                                                                   planes[2][y * width + x]))
+                    for y in range(height))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def request_json(port, method, path, body=None, headers=None):
+    """One request to 127.0.0.1:port: (status, the body as JSON, or as text when it is not JSON)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request(method, path, body=body, headers=headers or {})
+    r = c.getresponse()
+    raw = r.read()
+    c.close()
+    try:
+        return r.status, json.loads(raw)
+    except ValueError:
+        return r.status, raw.decode("latin-1")
 
 
 class Server:

@@ -140,6 +140,16 @@ static cm_status check_model(const char *path, const cm_layout *L) {
     return CM_OK;
 }
 
+/* --data's test images must be the model's input, byte for byte in size (/api/random sends them). */
+static cm_status check_test_images(const serve_args *a, const cm_layout *L, const cm_split *test) {
+    int32_t want = L->input.c * L->input.h * L->input.w;
+    if (test->count < 1) return cm_fail(CM_ERR_FORMAT, "--data %s: no test images for /api/random", a->data);
+    if (test->dim != want)
+        return cm_fail(CM_ERR_FORMAT, "--data %s: test images of %d values; the model %s takes %dx%dx%d = %d", a->data,
+                       test->dim, a->model, L->input.c, L->input.h, L->input.w, want);
+    return CM_OK;
+}
+
 static void print_model(const serve_args *a, const cm_predictor *p, const char *why) {
     const cm_model_file *f = predictor_file(p);
     char arch[CM_ARCH_TEXT];
@@ -276,6 +286,7 @@ cm_status cmd_serve(int argc, char **argv) {
     if (st == CM_OK) st = check_model(a.model, &predictor_file(p)->model.layout);
     if (st == CM_OK && a.data) /* its test split, read as the model's data was (pipeline.h) */
         st = pipeline_load_test(&predictor_file(p)->meta, a.model, &predictor_file(p)->model.layout, a.data, &ds);
+    if (st == CM_OK && a.data) st = check_test_images(&a, &predictor_file(p)->model.layout, &ds.test);
     int classes = st == CM_OK ? clmnist_model_classes(m) : 0;
     const char **names = calloc((size_t)classes + 1, sizeof *names);
     for (int c = 0; names && c < classes; c++)

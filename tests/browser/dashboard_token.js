@@ -6,70 +6,46 @@
 // Authorization: Bearer T).
 // Usage: node dashboard_token.js CHROMIUM URL TOKEN
 "use strict";
-const puppeteer = require("puppeteer-core");
+const { check, run } = require("./harness");
 
 const [chromium, url, token] = process.argv.slice(2);
-let passed = 0;
-let failed = 0;
-
-function check(what, ok, detail) {
-  console.log((ok ? "ok: " : "FAIL: ") + what + (ok || detail === undefined ? "" : "  " + JSON.stringify(detail)));
-  if (ok) passed++;
-  else failed++;
-}
 
 const morePoints = (page, n) =>
   page.waitForFunction((k) => Number(document.querySelector("#points-note").dataset.points || 0) > k,
                        { timeout: 60000 }, n);
 
-async function main() {
-  const browser = await puppeteer.launch({
-    executablePath: chromium,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-  });
+run(chromium, "dashboard_token", async (browser) => {
   const errors = [];
-  try {
-    // 1. no token: a prompt, once; the page reloads with it
-    const page = await browser.newPage();
-    page.on("pageerror", (e) => errors.push(String(e)));
-    const prompts = [];
-    page.on("dialog", async (d) => {
-      prompts.push(d.type());
-      await d.accept(token);
-    });
-    await page.goto(url, { waitUntil: "load" });
-    await morePoints(page, 1);
-    check(`without the token the page asked for it once (${prompts.join(",")}), then the curves fill`,
-          prompts.length === 1 && prompts[0] === "prompt", prompts);
-    const kept = await page.evaluate(() => sessionStorage.getItem("clmnist-token"));
-    check("the token is kept in the tab's sessionStorage", kept === token);
+  // 1. no token: a prompt, once; the page reloads with it
+  const page = await browser.newPage();
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const prompts = [];
+  page.on("dialog", async (d) => {
+    prompts.push(d.type());
+    await d.accept(token);
+  });
+  await page.goto(url, { waitUntil: "load" });
+  await morePoints(page, 1);
+  check(`without the token the page asked for it once (${prompts.join(",")}), then the curves fill`,
+    prompts.length === 1 && prompts[0] === "prompt", prompts);
+  const kept = await page.evaluate(() => sessionStorage.getItem("clmnist-token"));
+  check("the token is kept in the tab's sessionStorage", kept === token);
 
-    // 2. ?token=: gone from the address; events and stop work with it
-    const tab = await browser.newPage();
-    tab.on("pageerror", (e) => errors.push(String(e)));
-    tab.on("dialog", async (d) => {
-      prompts.push("tab2:" + d.type());
-      await d.dismiss();
-    });
-    await tab.goto(url + "?token=" + encodeURIComponent(token), { waitUntil: "load" });
-    const href = await tab.evaluate(() => window.location.href);
-    check(`?token= is removed from the address at once (${href})`, !href.includes("token"), href);
-    await morePoints(tab, 1);
-    check("... the curves fill (the event stream has the token)", true);
-    await tab.click("#stop");
-    await tab.waitForFunction(() => /stop/i.test(document.querySelector("#note").textContent), { timeout: 30000 });
-    const note = await tab.$eval("#note", (n) => n.textContent);
-    check(`the stop button works with the token ('${note.trim().slice(0, 80)}')`, prompts.length === 1, prompts);
-    check("no script errors", errors.length === 0, errors);
-  } finally {
-    await browser.close();
-  }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-}
-
-main().catch((e) => {
-  console.log("FAIL: " + e);
-  process.exit(1);
+  // 2. ?token=: gone from the address; events and stop work with it
+  const tab = await browser.newPage();
+  tab.on("pageerror", (e) => errors.push(String(e)));
+  tab.on("dialog", async (d) => {
+    prompts.push("tab2:" + d.type());
+    await d.dismiss();
+  });
+  await tab.goto(url + "?token=" + encodeURIComponent(token), { waitUntil: "load" });
+  const href = await tab.evaluate(() => window.location.href);
+  check(`?token= is removed from the address at once (${href})`, !href.includes("token"), href);
+  await morePoints(tab, 1);
+  check("... the curves fill (the event stream has the token)", true);
+  await tab.click("#stop");
+  await tab.waitForFunction(() => /stop/i.test(document.querySelector("#note").textContent), { timeout: 30000 });
+  const note = await tab.$eval("#note", (n) => n.textContent);
+  check(`the stop button works with the token ('${note.trim().slice(0, 80)}')`, prompts.length === 1, prompts);
+  check("no script errors", errors.length === 0, errors);
 });

@@ -5,18 +5,10 @@
 // Usage: node serve_browser.js CHROMIUM URL DIGIT_JSON EXPECTED_CLASS SCREENSHOT
 "use strict";
 const fs = require("fs");
-const puppeteer = require("puppeteer-core");
+const { check, run, settled, openDrawingPage } = require("./harness");
 
 const [chromium, url, digitFile, expectedText, screenshot] = process.argv.slice(2);
 const expected = Number(expectedText);
-let passed = 0;
-let failed = 0;
-
-function check(what, ok, detail) {
-  console.log((ok ? "ok: " : "FAIL: ") + what + (ok || detail === undefined ? "" : "  " + JSON.stringify(detail)));
-  if (ok) passed++;
-  else failed++;
-}
 
 // Strokes over the ink of a 28x28 image: each row's runs of ink (> 127) as horizontal strokes,
 // in the pad's 280x280 coordinates (10 canvas pixels per image pixel).
@@ -45,23 +37,8 @@ async function draw(page, lines) {
   }
 }
 
-// Waits until no request is in flight and at least `count` answers were shown.
-async function settled(page, count) {
-  await new Promise((r) => setTimeout(r, 300));
-  await page.waitForFunction(
-    (n) => document.body.dataset.pending === "0" && Number(document.body.dataset.answers || 0) >= n,
-    { timeout: 30000 },
-    count
-  );
-}
-
-async function run(page) {
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-  await page.setViewport({ width: 1200, height: 760 });
-  await page.goto(url, { waitUntil: "load" });
-  await page.waitForFunction(() => document.body.dataset.ready === "1", { timeout: 30000 });
+async function test(page) {
+  const errors = await openDrawingPage(page, url);
   const info = await page.$eval("#model-info", (e) => e.textContent);
   check("the page shows the model (architecture, test accuracy)", /architecture/.test(info) && /%/.test(info), info);
 
@@ -104,19 +81,4 @@ async function run(page) {
   check("no script errors", errors.length === 0, errors);
 }
 
-(async () => {
-  const browser = await puppeteer.launch({
-    executablePath: chromium,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-  });
-  try {
-    await run(await browser.newPage());
-  } catch (e) {
-    check("the page test ran to its end", false, String(e));
-  } finally {
-    await browser.close();
-  }
-  console.log("serve_browser: " + passed + " passed, " + failed + " failed");
-  process.exit(failed ? 1 : 0);
-})();
+run(chromium, "serve_browser", async (browser) => test(await browser.newPage()));

@@ -5,26 +5,9 @@
 // with its label. A screenshot is saved.
 // Usage: node serve_colour.js CHROMIUM URL IMAGE_PNG EXPECTED_NAME SCREENSHOT
 "use strict";
-const puppeteer = require("puppeteer-core");
+const { check, run, settled, openDrawingPage } = require("./harness");
 
 const [chromium, url, imageFile, expected, screenshot] = process.argv.slice(2);
-let passed = 0;
-let failed = 0;
-
-function check(what, ok, detail) {
-  console.log((ok ? "ok: " : "FAIL: ") + what + (ok || detail === undefined ? "" : "  " + JSON.stringify(detail)));
-  if (ok) passed++;
-  else failed++;
-}
-
-async function settled(page, count) {
-  await new Promise((r) => setTimeout(r, 300));
-  await page.waitForFunction(
-    (n) => document.body.dataset.pending === "0" && Number(document.body.dataset.answers || 0) >= n,
-    { timeout: 30000 },
-    count
-  );
-}
 
 // The canvas #seen: its size, and how many of its pixels are far from grey (max - min channel > 30; the hue set's green is (0, 49, 0)).
 function seenColour(page) {
@@ -37,13 +20,8 @@ function seenColour(page) {
   });
 }
 
-async function run(page) {
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-  await page.setViewport({ width: 1200, height: 760 });
-  await page.goto(url, { waitUntil: "load" });
-  await page.waitForFunction(() => document.body.dataset.ready === "1", { timeout: 30000 });
+async function test(page) {
+  const errors = await openDrawingPage(page, url);
   const mode = await page.evaluate(() => ({
     mode: document.body.dataset.mode,
     clear: document.getElementById("clear").hidden,
@@ -87,19 +65,4 @@ async function run(page) {
   check("no script errors", errors.length === 0, errors);
 }
 
-(async () => {
-  const browser = await puppeteer.launch({
-    executablePath: chromium,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-  });
-  try {
-    await run(await browser.newPage());
-  } catch (e) {
-    check("the page test ran to its end", false, String(e));
-  } finally {
-    await browser.close();
-  }
-  console.log("serve_colour: " + passed + " passed, " + failed + " failed");
-  process.exit(failed ? 1 : 0);
-})();
+run(chromium, "serve_colour", async (browser) => test(await browser.newPage()));
