@@ -296,7 +296,7 @@ cm_status cmd_serve(int argc, char **argv) {
     if (st == CM_OK && batching) st = batcher_for_predictor(p, a.max_batch, a.wait_ms, a.workers, &batcher);
     if (st == CM_OK) {
         print_model(&a, p, choice.why);
-        if (a.data) printf("serve: random test digits from %s (%d images)\n", a.data, ds.test.count);
+        if (a.data) printf("serve: random test images from %s (%d of them)\n", a.data, ds.test.count);
         cm_serve_api api = {.pred = p,
                             .batcher = batcher,
                             .model_path = a.model,
