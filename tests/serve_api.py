@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_util import Server, mnist_test_images, png_gray  # noqa: E402
+from serve_util import Server, mnist_test_images, png_gray, request  # noqa: E402
 
 binary, data, mlp, cnn, tmp = sys.argv[1:6]
 failures = []
@@ -29,19 +29,6 @@ def check(what, ok, detail=""):
         failures.append(what)
     else:
         passed[0] += 1
-
-
-def request(port, method, path, body=None, headers=None):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    c.request(method, path, body=body, headers=headers or {})
-    r = c.getresponse()
-    raw = r.read()
-    c.close()
-    try:
-        doc = json.loads(raw)
-    except ValueError:
-        doc = None
-    return r.status, dict((k.lower(), v) for k, v in r.getheaders()), doc, raw
 
 
 def post_json(port, obj, path="/api/predict"):

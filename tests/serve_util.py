@@ -46,17 +46,25 @@ def png_rgb(planes, width, height):
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
-def request_json(port, method, path, body=None, headers=None):
-    """One request to 127.0.0.1:port: (status, the body as JSON, or as text when it is not JSON)."""
+def request(port, method, path, body=None, headers=None):
+    """One request to 127.0.0.1:port: (status, headers with lower-case names, the body as JSON or
+    None when it is not JSON, the raw body)."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     c.request(method, path, body=body, headers=headers or {})
     r = c.getresponse()
     raw = r.read()
     c.close()
     try:
-        return r.status, json.loads(raw)
+        doc = json.loads(raw)
     except ValueError:
-        return r.status, raw.decode("latin-1")
+        doc = None
+    return r.status, dict((k.lower(), v) for k, v in r.getheaders()), doc, raw
+
+
+def request_json(port, method, path, body=None, headers=None):
+    """request(), shorter: (status, the body as JSON, or as text when it is not JSON)."""
+    status, _, doc, raw = request(port, method, path, body, headers)
+    return status, doc if doc is not None else raw.decode("latin-1")
 
 
 class Server:
