@@ -13,6 +13,8 @@
 #include "host_buf.h"
 #include "nn_ops.h"
 
+#define PAR_MIN 16384 /* element-wise loops shorter than this run on one thread */
+
 /* ---- argument checks: a wrong size is an error, never a write past a buffer ---------------- */
 static cm_status check_floats(const cm_buf *buf, size_t count, const char *op, const char *name) {
     if (!buf) return cm_fail(CM_ERR_USAGE, "%s: buffer '%s' is missing", op, name);
@@ -39,6 +41,7 @@ static size_t out_count(const cm_window *w) { /* (B, C, OH, OW) */
 cm_status host_relu(cm_backend *b, cm_buf *y, size_t n) {
     CM_TRY(check_floats(y, n, "relu", "y"));
     float *yf = F(y);
+#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
     for (size_t i = 0; i < n; i++)
         yf[i] = yf[i] < 0.0f ? 0.0f : yf[i]; /* as bias_act: a NaN passes through */
     return CM_OK;
@@ -81,8 +84,11 @@ cm_status host_im2col(cm_backend *b, cm_buf *x, cm_buf *col, const cm_window *w)
                 const long base = (long)ih * W - P + j; /* plane index of ow = 0 (in range from lo on) */
                 for (int ow = 0; ow < lo; ow++)
                     d[ow] = 0.0f;
-                for (int ow = lo; ow < hi; ow++)
-                    d[ow] = plane[base + (long)ow * S];
+                if (S == 1) /* a contiguous run */
+                    memcpy(d + lo, plane + base + lo, sizeof(float) * (size_t)(hi - lo));
+                else
+                    for (int ow = lo; ow < hi; ow++)
+                        d[ow] = plane[base + (long)ow * S];
                 for (int ow = hi; ow < OW; ow++)
                     d[ow] = 0.0f;
             }
@@ -108,8 +114,13 @@ static void col2im_plane(const float *cf, const cm_window *w, size_t ncol, int n
                 if (ih < 0 || ih >= H) continue;
                 const long base = (long)ih * W - P + j; /* acc index of ow = 0 (in range from lo on) */
                 const float *s = src + (size_t)oh * OW;
-                for (int ow = lo; ow < hi; ow++)
-                    acc[base + (long)ow * S] += (double)s[ow];
+                if (S == 1) { /* contiguous: vectorises */
+                    double *a = acc + base;
+                    for (int ow = lo; ow < hi; ow++)
+                        a[ow] += (double)s[ow];
+                } else
+                    for (int ow = lo; ow < hi; ow++)
+                        acc[base + (long)ow * S] += (double)s[ow];
             }
         }
     for (int k = 0; k < H * W; k++)
@@ -202,28 +213,64 @@ cm_status host_channel_sum(cm_backend *b, cm_buf *x, cm_buf *out, int batch, int
 }
 
 /* ---- max pooling -------------------------------------------------------------------------- */
+/* One (b, c) plane of max pooling, any window: the window's first maximum (row-major scan). */
+static void maxpool_plane(const float *in, float *yo, int32_t *ao, const cm_window *w) {
+    const int W = w->width, OH = w->out_h, OW = w->out_w, K = w->kernel, S = w->stride;
+    for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++) {
+            int best = oh * S * W + ow * S; /* the window's top-left element */
+            float top = in[best];
+            for (int i = 0; i < K; i++)
+                for (int j = 0; j < K; j++) { /* selects, not branches: random data mispredicts */
+                    const int at = (oh * S + i) * W + ow * S + j;
+                    const float v = in[at];
+                    const int gt = v > top; /* strict: the first maximum wins ties */
+                    best = gt ? at : best;
+                    top = gt ? v : top;
+                }
+            yo[oh * OW + ow] = top;
+            ao[oh * OW + ow] = best;
+        }
+}
+
+/* The same for the common 2x2 window at stride 2, the four taps spelled out in scan order. */
+static void maxpool_plane_2x2(const float *in, float *yo, int32_t *ao, const cm_window *w) {
+    const int W = w->width, OW = w->out_w;
+    for (int oh = 0; oh < w->out_h; oh++) {
+        const float *r0 = in + (size_t)2 * oh * W, *r1 = r0 + W;
+        for (int ow = 0; ow < OW; ow++) {
+            const int at = 2 * oh * W + 2 * ow;
+            float top = r0[2 * ow];
+            int best = at;
+            const float v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
+            best = v1 > top ? at + 1 : best;
+            top = v1 > top ? v1 : top;
+            best = v2 > top ? at + W : best;
+            top = v2 > top ? v2 : top;
+            best = v3 > top ? at + W + 1 : best;
+            top = v3 > top ? v3 : top;
+            yo[oh * OW + ow] = top;
+            ao[oh * OW + ow] = best;
+        }
+    }
+}
+
 cm_status host_maxpool_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *arg, const cm_window *w) {
     CM_TRY(check_floats(x, in_count(w), "maxpool_forward", "x"));
     CM_TRY(check_floats(y, out_count(w), "maxpool_forward", "y"));
     CM_TRY(check_floats(arg, out_count(w), "maxpool_forward", "arg")); /* int32, same size */
-    const int H = w->height, W = w->width, OH = w->out_h, OW = w->out_w, K = w->kernel, S = w->stride;
+    const size_t plane_in = (size_t)w->height * w->width, plane_out = (size_t)w->out_h * w->out_w;
+    const bool two = w->kernel == 2 && w->stride == 2;
     const float *xf = F(x);
 #pragma omp parallel for schedule(static)
     for (int p = 0; p < w->batch * w->channels; p++) { /* one (b, c) plane */
-        const float *in = xf + (size_t)p * H * W;
-        float *yo = F(y) + (size_t)p * OH * OW;
-        int32_t *ao = I32(arg) + (size_t)p * OH * OW;
-        for (int oh = 0; oh < OH; oh++)
-            for (int ow = 0; ow < OW; ow++) {
-                int best = oh * S * W + ow * S; /* the window's top-left element */
-                for (int i = 0; i < K; i++)
-                    for (int j = 0; j < K; j++) {
-                        const int at = (oh * S + i) * W + ow * S + j;
-                        if (in[at] > in[best]) best = at; /* strict: the first maximum wins ties */
-                    }
-                yo[oh * OW + ow] = in[best];
-                ao[oh * OW + ow] = best;
-            }
+        const float *in = xf + (size_t)p * plane_in;
+        float *yo = F(y) + (size_t)p * plane_out;
+        int32_t *ao = I32(arg) + (size_t)p * plane_out;
+        if (two)
+            maxpool_plane_2x2(in, yo, ao, w);
+        else
+            maxpool_plane(in, yo, ao, w);
     }
     return CM_OK;
 }
@@ -311,15 +358,22 @@ static cm_status check_bn(const cm_bn_shape *s, const char *op) {
 static void channel_stats(const float *x, const cm_bn_shape *s, int c, double *mean, double *var) {
     const double n = (double)s->batch * s->hw;
     double sum = 0.0, ss = 0.0;
-    for (int bi = 0; bi < s->batch; bi++)
+    for (int bi = 0; bi < s->batch; bi++) {
+        const float *p = x + ((size_t)bi * s->channels + c) * s->hw;
+#pragma omp simd reduction(+ : sum)
         for (int k = 0; k < s->hw; k++)
-            sum += x[((size_t)bi * s->channels + c) * s->hw + k];
-    *mean = sum / n;
-    for (int bi = 0; bi < s->batch; bi++)
+            sum += p[k];
+    }
+    const double mu = sum / n;
+    for (int bi = 0; bi < s->batch; bi++) {
+        const float *p = x + ((size_t)bi * s->channels + c) * s->hw;
+#pragma omp simd reduction(+ : ss)
         for (int k = 0; k < s->hw; k++) {
-            const double d = x[((size_t)bi * s->channels + c) * s->hw + k] - *mean;
+            const double d = p[k] - mu;
             ss += d * d;
         }
+    }
+    *mean = mu;
     *var = ss / n;
 }
 
@@ -388,21 +442,25 @@ cm_status host_bn_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamma, 
     for (int c = 0; c < s->channels; c++) {
         const double mean = F(save_mean)[c], invstd = F(save_invstd)[c];
         double sum_dy = 0.0, sum_dy_xhat = 0.0;
-        for (int bi = 0; bi < s->batch; bi++)
+        for (int bi = 0; bi < s->batch; bi++) {
+            const size_t o = ((size_t)bi * s->channels + c) * s->hw;
+#pragma omp simd reduction(+ : sum_dy, sum_dy_xhat)
             for (int k = 0; k < s->hw; k++) {
-                const size_t at = ((size_t)bi * s->channels + c) * s->hw + k;
-                sum_dy += dyf[at];
-                sum_dy_xhat += dyf[at] * ((xf[at] - mean) * invstd);
+                sum_dy += dyf[o + k];
+                sum_dy_xhat += dyf[o + k] * ((xf[o + k] - mean) * invstd);
             }
+        }
         F(dbeta)[c] = (float)sum_dy;
         F(dgamma)[c] = (float)sum_dy_xhat;
-        const double scale = F(gamma)[c] * invstd;
-        for (int bi = 0; bi < s->batch; bi++)
+        const double scale = F(gamma)[c] * invstd, mean_dy = sum_dy / n, mean_dy_xhat = sum_dy_xhat / n;
+        for (int bi = 0; bi < s->batch; bi++) {
+            const size_t o = ((size_t)bi * s->channels + c) * s->hw;
+            float *d = F(dx) + o;
             for (int k = 0; k < s->hw; k++) {
-                const size_t at = ((size_t)bi * s->channels + c) * s->hw + k;
-                const double xhat = (xf[at] - mean) * invstd;
-                F(dx)[at] = (float)(scale * (dyf[at] - sum_dy / n - xhat * sum_dy_xhat / n));
+                const double xhat = (xf[o + k] - mean) * invstd;
+                d[k] = (float)(scale * (dyf[o + k] - mean_dy - xhat * mean_dy_xhat));
             }
+        }
     }
     return CM_OK;
 }
