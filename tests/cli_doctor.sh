@@ -74,7 +74,7 @@ code=$?
 cat "$tmp/doc.txt"
 check "doctor: exit 0" [ "$code" = 0 ]
 check "doctor: every line ok or warn" bash -c "! bad_lines '$tmp/doc.txt'"
-want="opencl|devices|host|data|selected|clblast gemm|gemm tuning|memory|smoke train|"
+want="opencl|devices|host|blas kernels|data|selected|clblast gemm|gemm tuning|memory|smoke train|"
 check "doctor: every check reported" bash -c "[ \"\$(names '$tmp/doc.txt')\" = '$want' ]"
 check "doctor: CLBlast within 1e-5 and host and device agree" bash -c "grep -qE '^ok    clblast gemm .*relative L2 [0-9.]+e-(0[6-9]|[1-9][0-9])' '$tmp/doc.txt' \
     && grep -qE '^ok    smoke train .*differ by [0-9.e+-]+ relative L2' '$tmp/doc.txt'"
@@ -82,6 +82,21 @@ check "doctor: no tuning cache: warn with the fix" grep -q "^warn  gemm tuning .
 "$bin" doctor --json --data "$data" >"$tmp/doc.json" 2>/dev/null
 code=$?
 check "doctor --json: exit 0, parses, ok true" bash -c "[ $code = 0 ] && validate_json '$tmp/doc.json' True"
+# 3a. OpenBLAS's kernels: where the CPU has AVX-512 (F, BW, DQ, VL), an OPENBLAS_CORETYPE that
+# names AVX2 kernels is a warning naming the variable; left to itself OpenBLAS picks AVX-512 ones.
+# (Without OpenCL, so that only the host checks run.)
+OCL_ICD_VENDORS=$tmp/no-icd OPENBLAS_CORETYPE=Haswell "$bin" doctor --data "$data" >"$tmp/core-forced.txt" 2>&1 || true
+OCL_ICD_VENDORS=$tmp/no-icd env -u OPENBLAS_CORETYPE "$bin" doctor --data "$data" >"$tmp/core-own.txt" 2>&1 || true
+if [ "$(grep -m1 '^flags' /proc/cpuinfo | grep -oE ' avx512(f|bw|dq|vl)\b' | sort -u | wc -l)" = 4 ]; then
+    check "doctor: AVX-512 CPU, OPENBLAS_CORETYPE=Haswell warns and says to unset it" grep -qE \
+        "^warn  blas kernels +OpenBLAS runs its Haswell kernels on a CPU with AVX-512.*fix: unset OPENBLAS_CORETYPE \(now 'Haswell'\)" \
+        "$tmp/core-forced.txt"
+    check "doctor: AVX-512 CPU, OpenBLAS's own choice is an AVX-512 core" \
+        grep -qE '^ok    blas kernels +OpenBLAS runs its (SkylakeX|Cooperlake|SapphireRapids) kernels' "$tmp/core-own.txt"
+else
+    check "doctor: no AVX-512, the kernels line is ok" grep -qE '^ok    blas kernels ' "$tmp/core-forced.txt"
+fi
+
 json_names() {
     python3 -c 'import json, re, sys
 seen = [re.sub(r"^device #[0-9]+$", "devices", c["name"]) for c in json.load(open(sys.argv[1]))["checks"]]

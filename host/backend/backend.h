@@ -250,6 +250,12 @@ typedef struct {
 cm_status backend_host_create(const cm_backend_options *opt, cm_backend **out);
 /* The BLAS behind the host backend's GEMM: "OpenBLAS (core; build configuration)" (host_gemm.c). */
 const char *backend_host_blas_name(void);
+/* An OpenBLAS core type (OPENBLAS_CORETYPE) faster on this CPU than the one in use: "SkylakeX"
+ * where OpenBLAS (built for several CPUs) runs kernels without AVX-512 on a CPU with usable
+ * AVX-512, e.g. because OPENBLAS_CORETYPE names an older core; NULL where there is none (host_gemm.c). */
+const char *backend_host_blas_better_core(void);
+/* The core type whose kernels OpenBLAS runs ("Haswell", "SkylakeX", ...; host_gemm.c). */
+const char *backend_host_blas_core(void);
 /* The threads the host backend uses (OpenMP's maximum now; 1 in a build without OpenMP). */
 int backend_host_threads(void);
 cm_status backend_device_create(const cm_backend_options *opt, cm_backend **out);

@@ -184,6 +184,27 @@ static void check_memory(doctor *d, const cm_train_args *a, const cm_dataset *ds
            mib(m.data), mib(m.largest), mib(dev->global_mem_bytes), mib(dev->max_alloc_bytes));
 }
 
+/* OpenBLAS's kernels: AVX-512 ones where the CPU has AVX-512 (backend_host_blas_better_core). */
+static void check_blas_core(doctor *d) {
+    const char *better = backend_host_blas_better_core(), *forced = getenv("OPENBLAS_CORETYPE");
+    char fix[200];
+    if (forced && *forced)
+        snprintf(fix, sizeof fix, "unset OPENBLAS_CORETYPE (now '%s'): OpenBLAS then picks its AVX-512 kernels itself",
+                 forced);
+    else
+        snprintf(fix, sizeof fix,
+                 "run with OPENBLAS_CORETYPE=%s: this OpenBLAS does not pick its AVX-512 kernels "
+                 "on this CPU",
+                 better ? better : "?");
+    if (better)
+        report(d, DOCTOR_WARN, "blas kernels", fix, NULL,
+               "OpenBLAS runs its %s kernels on a CPU with AVX-512: the host backend's steps run 1.2-1.5x slower "
+               "than with its %s kernels (docs/BENCHMARKS.md)",
+               backend_host_blas_core(), better);
+    else
+        report(d, DOCTOR_OK, "blas kernels", NULL, NULL, "OpenBLAS runs its %s kernels", backend_host_blas_core());
+}
+
 static void check_host(doctor *d) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = backend_host_threads();
@@ -296,6 +317,7 @@ cm_status diag_doctor_run(const doctor_options *o, const cm_train_args *a) {
     check_devices(d, list, n);
     free(list);
     check_host(d);
+    check_blas_core(d);
     cm_dataset ds;
     int real;
     cm_backend *host = NULL;

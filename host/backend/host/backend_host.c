@@ -434,8 +434,8 @@ cm_status backend_host_create(const cm_backend_options *opt, cm_backend **out) {
         return cm_fail(CM_ERR_MEMORY, "host backend: out of memory");
     }
     int threads = host_gemm_set_threads(opt ? opt->threads : 0);
-    snprintf(hb->base.device_name, sizeof hb->base.device_name, "host CPU, C + OpenBLAS, %d thread%s", threads,
-             threads == 1 ? "" : "s");
+    snprintf(hb->base.device_name, sizeof hb->base.device_name, "host CPU, C + OpenBLAS %s, %d thread%s",
+             backend_host_blas_core(), threads, threads == 1 ? "" : "s");
     *out = &hb->base;
     return CM_OK;
 }

@@ -9,10 +9,13 @@
  * CLMNIST_HOST_GEMM_BLOCK=N sets the block size (default 64), for measurements. */
 #include "host_gemm.h"
 
+#include "backend.h"
+
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -41,6 +44,32 @@ int host_gemm_set_threads(int n) {
 #endif
     openblas_set_num_threads(blas_threads_itself() ? max_threads() : 1);
     return max_threads();
+}
+
+/* OpenBLAS built for several CPUs (DYNAMIC_ARCH, as Debian's) picks its kernels when it loads,
+ * unless OPENBLAS_CORETYPE names them. Its AVX-512 kernels (SkylakeX; Cooperlake and
+ * SapphireRapids add to them) need AVX-512 F, BW, DQ and VL, enabled by the system. On the 2-core
+ * EPYC VM, whose environment set OPENBLAS_CORETYPE=Haswell, they ran the MLP step 1.2-1.5x and
+ * the cnn step 1.2-1.3x faster than the Haswell (AVX2) kernels (docs/BENCHMARKS.md). */
+static bool avx512_core(const char *core) {
+    return !strcasecmp(core, "skylakex") || !strcasecmp(core, "cooperlake") || !strcasecmp(core, "sapphirerapids");
+}
+
+const char *backend_host_blas_better_core(void) {
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+    const char *core = openblas_get_corename(), *config = openblas_get_config();
+    if (!core || avx512_core(core) || !config || !strstr(config, "DYNAMIC_ARCH")) return NULL;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl"))
+        return "SkylakeX";
+#endif
+    return NULL;
+}
+
+const char *backend_host_blas_core(void) {
+    const char *core = openblas_get_corename();
+    return core ? core : "?";
 }
 
 const char *backend_host_blas_name(void) {
