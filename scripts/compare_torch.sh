@@ -25,7 +25,7 @@
 # The networks: mlp: 784-512-256-10, SGD momentum 0.9, lr 0.1 (clmnist --preset fast);
 # cnn: the `cnn` preset's network, Adam (0.7, 0.9) lr 0.004, no augmentation on either side.
 # Usage: scripts/compare_torch.sh [mlp|cnn] [ROUNDS (default 3)] [EPOCHS per run (default 2)]
-#   THREADS=N (default nproc), LIMIT=N training images (default 0: all 60,000), CLMNIST_BIN (default build/clmnist), FEED_U8=1, BENCH_STEPS (default 50),
+#   BLAS_CORE=own|NAME (default own: OpenBLAS picks its kernels; scripts/blas_core.sh), THREADS=N (default nproc), LIMIT=N training images (default 0: all 60,000), CLMNIST_BIN (default build/clmnist), FEED_U8=1, BENCH_STEPS (default 50),
 #   MAX_SECONDS=S (default 20): a PyTorch epoch still running after S seconds is cut there and
 #   counted at the rate of the images it did (a setting that slow is never the best; it keeps a
 #   spinning setting on a loaded machine from taking minutes), BACKENDS=host,device (default
@@ -69,6 +69,7 @@ done
 # glibc's malloc with its defaults (glibc), or keeping large blocks instead of giving each back to
 # the system when it is freed (mmap32): PyTorch allocates its large tensors anew every step
 mmap32=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456)
+. "$(dirname "$0")/blas_core.sh"
 echo "uptime at start: $(uptime)"
 IFS=, read -r -a backends <<<"${BACKENDS:-host}"
 for r in $(seq "$rounds"); do

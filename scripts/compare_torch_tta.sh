@@ -10,7 +10,7 @@
 # glibc from handing PyTorch's large per-step tensors back to the system, glibc leaves it as it
 # comes; run compare_torch.sh first on another machine). Long: each side trains up to 15 epochs of 60,000 images per round.
 # Usage: scripts/compare_torch_tta.sh [TARGET (default 99.0)] [ROUNDS (default 1)]
-#   THREADS=N (default nproc), CLMNIST_BIN (default build/clmnist)
+#   BLAS_CORE=own|NAME (default own: OpenBLAS picks its kernels; scripts/blas_core.sh), THREADS=N (default nproc), CLMNIST_BIN (default build/clmnist)
 set -euo pipefail
 target=${1:-99.0} rounds=${2:-1}
 threads=${THREADS:-$(nproc)} bin=${CLMNIST_BIN:-build/clmnist}
@@ -22,6 +22,7 @@ py=/usr/bin/python3
 "$py" -c "import torch" 2>/dev/null || { echo "compare_torch_tta.sh: $py has no torch (apt-get install python3-torch)" >&2; exit 77; }
 arch=conv24k5-bn-relu-pool2-conv32k3-bn-relu-pool2-flatten-fc256-relu-drop0.25-fc10
 frac=$(awk -v t="$target" 'BEGIN { printf "%.4f", (t > 1 ? t / 100 : t) }')
+. "$(dirname "$0")/blas_core.sh"
 echo "uptime at start: $(uptime)"
 for r in $(seq "$rounds"); do
     CLMNIST_NO_PROGRESS=1 "$bin" bench --backends host --threads "$threads" --preset cnn --augment none \
