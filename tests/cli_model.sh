@@ -211,6 +211,13 @@ if "$bin" devices 2>/dev/null | grep -q '(default)'; then
     tuned=(--data "$data" --layers 16 --batch 256 --epochs 1 --no-save --backend device) # the tuned device GEMM
     "$bin" train "${tuned[@]}" >"$tmp/tuned.txt" 2>&1
     check "train loads the tuning" grep -q "^GEMM: tuned parameters from $tmp/tune/gemm-" "$tmp/tuned.txt"
+    check "train at another batch says the tuning was made for batch 8" grep -q \
+        "^GEMM: the tuning in use was made for flatten-fc16-relu-fc10, batch 8, not this run's flatten-fc16-relu-fc10, batch 256; .*CLMNIST_NO_TUNING=1" \
+        "$tmp/tuned.txt"
+    "$bin" train --data "$data" --layers 16 --batch 8 --epochs 1 --limit 800 --no-save --backend device \
+        >"$tmp/tuned-same.txt" 2>&1
+    check "train of the tuned model and batch: the tuning, no note" bash -c \
+        "grep -q '^GEMM: tuned parameters' '$tmp/tuned-same.txt' && ! grep -q 'was made for' '$tmp/tuned-same.txt'"
     check "tuned training learns ($(acc "$tmp/tuned.txt"))" grep -q "test accuracy: [89][0-9]" "$tmp/tuned.txt"
     check "tune searched the indirect kernel too" grep -q "^indirect kernel (Xgemm): tried [1-9]" "$tmp/tune.txt"
     "$bin" tune --data "$data" --layers 16 --batch 8 --max-candidates 2 --seconds 0.002 >"$tmp/tune2.txt" 2>&1

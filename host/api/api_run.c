@@ -343,6 +343,19 @@ static cm_status prepare_model(api_run *r) {
     return CM_OK;
 }
 
+/* `tune` keeps one tuning per device, made for one model's GEMM shapes; on other shapes it can be
+ * slower than CLBlast's defaults (the cnn network on PoCL with the MLP's tuning: 874 against
+ * 1,814 images/s, docs/BENCHMARKS.md), so a run of another model or batch says so. */
+static void tuning_mismatch_note(api_run *r) {
+    const cm_backend *b = r->b;
+    char want[CM_ARCH_TEXT + 64];
+    snprintf(want, sizeof want, "%s, batch %d", r->arch, r->a.batch);
+    if (!b->tuning[0] || !b->tuned_for[0] || !strcmp(b->tuned_for, want)) return;
+    api_note(r, "GEMM: the tuning in use was made for %s, not this run's %s; on other shapes it can be slower than "
+                "CLBlast's defaults: 'clmnist tune' with this run's flags, or CLMNIST_NO_TUNING=1",
+             b->tuned_for, want);
+}
+
 cm_status api_run_prepare(api_run *r) {
     r->finetune = calloc(1, sizeof *r->finetune); /* 64 KiB each: not on the stack */
     r->meta = calloc(1, sizeof *r->meta);
@@ -353,6 +366,7 @@ cm_status api_run_prepare(api_run *r) {
     CM_TRY(check_resume_data(r));
     CM_TRY(open_backend(r));
     CM_TRY(prepare_model(r));
+    tuning_mismatch_note(r);
     speed_hint(r);
     return CM_OK;
 }

@@ -225,6 +225,7 @@ struct cm_backend {
     size_t bytes_in_use;       /* bytes of buffers allocated now (views not counted) */
     size_t bytes_peak;         /* most bytes_in_use has been */
     char tuning[1024];         /* device: the GEMM tuning cache in use ("" = CLBlast's defaults) */
+    char tuned_for[256];       /* device: what that tuning was made for ("ARCH, batch N"; "" unknown) */
     struct cm_op_clock *clock; /* host: wall time per operation (bench --profile); NULL: off */
     char chosen[192];          /* --backend auto: why this one ("auto: no OpenCL GPU"); "" when named */
 };

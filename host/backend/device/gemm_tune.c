@@ -43,7 +43,7 @@ int gemm_direct_candidates(size_t max_wg, size_t local_mem, gemm_params *out, in
                         size_t W = wgd[a], M = dim[mc], N = dim[nc], VM = vw[vm], VN = vw[vn];
                         if (W % 2 || W % (M * VM) || W % (N * VN) || W % N || W % M) continue;
                         if (M * N > max_wg || sizeof(float) * 2 * W * (W + 1) > local_mem) continue;
-                        if (n < max) out[n] = (gemm_params){1, {W, M, N, M, N, 2, VM, VN, 1, 1}, 0, {0}, 0};
+                        if (n < max) out[n] = (gemm_params){1, {W, M, N, M, N, 2, VM, VN, 1, 1}, 0, {0}, 0, ""};
                         n++;
                     }
     return n < max ? n : max;
@@ -285,7 +285,9 @@ static cm_status parse_cache(const cm_backend *b, const char *path, gemm_params 
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "XgemmDirect");
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(root, "Xgemm");
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, "GemmRoutine");
+    const cJSON *tf = cJSON_GetObjectItemCaseSensitive(root, "tuned_for");
     memset(p, 0, sizeof *p);
+    if (cJSON_IsString(tf)) snprintf(p->tuned_for, sizeof p->tuned_for, "%s", tf->valuestring);
     if (!cJSON_IsObject(root))
         st = cm_fail(CM_ERR_FORMAT, "%s: not a JSON object", path);
     else if (!cJSON_IsString(dev) || strcmp(dev->valuestring, device) != 0 || !cJSON_IsString(drv) ||
@@ -322,7 +324,7 @@ cm_status gemm_cache_read(const cm_backend *b, char *path, size_t size, gemm_par
 }
 
 void gemm_cache_load(cm_backend *b) {
-    b->tuning[0] = '\0';
+    b->tuning[0] = b->tuned_for[0] = '\0';
     if (gemm_tuning_disabled()) return;
     char path[1024];
     gemm_params p = {0};
@@ -335,4 +337,5 @@ void gemm_cache_load(cm_backend *b) {
         return;
     }
     snprintf(b->tuning, sizeof b->tuning, "%s", path);
+    snprintf(b->tuned_for, sizeof b->tuned_for, "%s", p.tuned_for);
 }

@@ -40,6 +40,7 @@ typedef struct {
     int has_indirect;                       /* 0: leave the indirect kernel's parameters as they are */
     size_t indirect[GEMM_INDIRECT_NPARAMS]; /* indexed by XG_* */
     size_t min_indirect;
+    char tuned_for[256]; /* the cache's "tuned_for": "ARCH, batch N" of the tuned model ("" if absent) */
 } gemm_params;
 
 /* Applies p to b's device (every later GEMM uses it). */
