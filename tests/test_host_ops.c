@@ -67,7 +67,8 @@ static void ref_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const f
 }
 
 static void test_gemm_against_reference(void **state) {
-    const int shapes[][3] = {{1, 1, 1}, {7, 10, 33}, {33, 129, 7}, {129, 33, 784}, {70, 300, 260}, {10, 784, 128}};
+    const int shapes[][3] = {{1, 1, 1},      {7, 10, 33},    {33, 129, 7}, {129, 33, 784},
+                             {70, 300, 260}, {10, 784, 128}, {5, 7, 9001}, {24, 25, 3 * 4096 + 17}}; /* split k */
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
         for (int t = 0; t < 4; t++) {
@@ -94,10 +95,11 @@ static void test_gemm_against_reference(void **state) {
     }
 }
 
-/* The host GEMM cuts C into one block per thread (host_gemm.c): the result must not depend on
- * the thread count, bit for bit, in either cut (more rows than columns, or the other way). */
+/* The host GEMM cuts C into blocks, or k into chunks, shared by the threads (host_gemm.c): the
+ * result must not depend on the thread count, bit for bit, in any cut (more rows than columns,
+ * the other way, or a small C over a long k). */
 static void test_gemm_thread_count_independent(void **state) {
-    const int shapes[][3] = {{129, 33, 784}, {70, 300, 260}, {512, 784, 128}};
+    const int shapes[][3] = {{129, 33, 784}, {70, 300, 260}, {512, 784, 128}, {24, 25, 5 * 4096 + 3}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
         for (int t = 0; t < 4; t++) {

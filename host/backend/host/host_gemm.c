@@ -96,6 +96,38 @@ static int block_size(void) {
     return bs;
 }
 
+/* A product with a small C and a long k (a convolution's weight gradient: 24 x 25 over k = 73,728
+ * in the cnn network) has one block of C, so one thread would do it all. Instead k is cut into
+ * chunks of KSPLIT_CHUNK, fixed whatever the thread count; each chunk's product goes to its own
+ * slice of a scratch, and the slices are added in chunk order: C = alpha sum + beta C (beta 0
+ * writes C without reading it). */
+enum { KSPLIT_CHUNK = 4096, KSPLIT_MAX_C = 64 * 64 };
+
+static bool split_k(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                    int ldb, float beta, float *c, int ldc) {
+    const int chunks = (k + KSPLIT_CHUNK - 1) / KSPLIT_CHUNK;
+    const size_t mn = (size_t)m * n;
+    float *part = malloc(sizeof(float) * mn * (size_t)chunks);
+    if (!part) return false; /* one call instead */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int p = 0; p < chunks; p++) {
+        const size_t k0 = (size_t)p * KSPLIT_CHUNK;
+        const int kc = k - (int)k0 < KSPLIT_CHUNK ? k - (int)k0 : KSPLIT_CHUNK;
+        sgemm(ta, tb, m, n, kc, 1.0f, ta ? a + k0 * lda : a + k0, lda, tb ? b + k0 : b + k0 * ldb, ldb, 0.0f,
+              part + (size_t)p * mn, n);
+    }
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            float sum = 0.0f;
+            for (int p = 0; p < chunks; p++)
+                sum += part[(size_t)p * mn + (size_t)i * n + j];
+            float *out = c + (size_t)i * ldc + j;
+            *out = beta == 0.0f ? alpha * sum : alpha * sum + beta * *out;
+        }
+    free(part);
+    return true;
+}
+
 /* C is cut into blocks of BLOCK rows (or columns, when it has more columns than rows), the same
  * blocks whatever the thread count, and OpenMP spreads them over the threads: OpenBLAS's result
  * for an element depends on the shape of the call that computes it (its edge kernels round
@@ -106,6 +138,9 @@ void host_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *
         sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
+    if ((size_t)m * n <= KSPLIT_MAX_C && k >= 2 * KSPLIT_CHUNK &&
+        split_k(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+        return;
     const bool by_rows = m >= n;
     const int len = by_rows ? m : n, bs = block_size(), blocks = (len + bs - 1) / bs;
 #pragma omp parallel for schedule(dynamic, 1) if (blocks > 1)
