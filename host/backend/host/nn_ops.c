@@ -15,6 +15,17 @@
 
 #define PAR_MIN 16384 /* element-wise loops shorter than this run on one thread */
 
+/* The loops that are bound by arithmetic, not memory (BatchNorm's float64 sums and affine, col2im's
+ * float64 taps, 2x2 pooling) get AVX2 and AVX-512 versions beside the baseline x86-64 (SSE2) one;
+ * the loader picks the widest the CPU has (GCC's target_clones, an ifunc). Vector width changes
+ * the order of a float64 sum, so results may differ between CPUs in the last bits of a float, as
+ * between builds; never between runs or thread counts on one machine. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define CM_WIDE_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CM_WIDE_SIMD
+#endif
+
 /* ---- argument checks: a wrong size is an error, never a write past a buffer ---------------- */
 static cm_status check_floats(const cm_buf *buf, size_t count, const char *op, const char *name) {
     if (!buf) return cm_fail(CM_ERR_USAGE, "%s: buffer '%s' is missing", op, name);
@@ -355,7 +366,7 @@ static cm_status check_bn(const cm_bn_shape *s, const char *op) {
 }
 
 /* Mean and biased variance (two passes, double) of channel c of x (B, C, HW). */
-static void channel_stats(const float *x, const cm_bn_shape *s, int c, double *mean, double *var) {
+CM_WIDE_SIMD static void channel_stats(const float *x, const cm_bn_shape *s, int c, double *mean, double *var) {
     const double n = (double)s->batch * s->hw;
     double sum = 0.0, ss = 0.0;
     for (int bi = 0; bi < s->batch; bi++) {
@@ -378,8 +389,8 @@ static void channel_stats(const float *x, const cm_bn_shape *s, int c, double *m
 }
 
 /* y[., c, .] = scale * (x - shift) + beta over channel c of (B, C, HW), in double. */
-static void channel_affine(const float *x, float *y, const cm_bn_shape *s, int c, double shift, double scale,
-                           double beta) {
+CM_WIDE_SIMD static void channel_affine(const float *x, float *y, const cm_bn_shape *s, int c, double shift,
+                                        double scale, double beta) {
     for (int bi = 0; bi < s->batch; bi++) {
         const size_t o = ((size_t)bi * s->channels + c) * s->hw;
         for (int k = 0; k < s->hw; k++)
@@ -424,6 +435,32 @@ cm_status host_bn_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *gamma, cm
     return CM_OK;
 }
 
+/* Channel c of BatchNorm's backward: its two sums, then its dx (host_bn_backward). */
+CM_WIDE_SIMD static void bn_backward_channel(const float *dyf, const float *xf, double gamma, double mean,
+                                             double invstd, const cm_bn_shape *s, int c, float *dx, float *dgamma,
+                                             float *dbeta) {
+    const double n = (double)s->batch * s->hw;
+    double sum_dy = 0.0, sum_dy_xhat = 0.0;
+    for (int bi = 0; bi < s->batch; bi++) {
+        const size_t o = ((size_t)bi * s->channels + c) * s->hw;
+#pragma omp simd reduction(+ : sum_dy, sum_dy_xhat)
+        for (int k = 0; k < s->hw; k++) {
+            sum_dy += dyf[o + k];
+            sum_dy_xhat += dyf[o + k] * ((xf[o + k] - mean) * invstd);
+        }
+    }
+    *dbeta = (float)sum_dy;
+    *dgamma = (float)sum_dy_xhat;
+    const double scale = gamma * invstd, mean_dy = sum_dy / n, mean_dy_xhat = sum_dy_xhat / n;
+    for (int bi = 0; bi < s->batch; bi++) {
+        const size_t o = ((size_t)bi * s->channels + c) * s->hw;
+        for (int k = 0; k < s->hw; k++) {
+            const double xhat = (xf[o + k] - mean) * invstd;
+            dx[o + k] = (float)(scale * (dyf[o + k] - mean_dy - xhat * mean_dy_xhat));
+        }
+    }
+}
+
 cm_status host_bn_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamma, cm_buf *save_mean, cm_buf *save_invstd,
                            cm_buf *dx, cm_buf *dgamma, cm_buf *dbeta, const cm_bn_shape *s) {
     CM_TRY(check_bn(s, "bn_backward"));
@@ -436,31 +473,10 @@ cm_status host_bn_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *gamma, 
     CM_TRY(check_floats(save_invstd, C, "bn_backward", "save_invstd"));
     CM_TRY(check_floats(dgamma, C, "bn_backward", "dgamma"));
     CM_TRY(check_floats(dbeta, C, "bn_backward", "dbeta"));
-    const double n = (double)s->batch * s->hw;
     const float *dyf = F(dy), *xf = F(x);
 #pragma omp parallel for schedule(static)
-    for (int c = 0; c < s->channels; c++) {
-        const double mean = F(save_mean)[c], invstd = F(save_invstd)[c];
-        double sum_dy = 0.0, sum_dy_xhat = 0.0;
-        for (int bi = 0; bi < s->batch; bi++) {
-            const size_t o = ((size_t)bi * s->channels + c) * s->hw;
-#pragma omp simd reduction(+ : sum_dy, sum_dy_xhat)
-            for (int k = 0; k < s->hw; k++) {
-                sum_dy += dyf[o + k];
-                sum_dy_xhat += dyf[o + k] * ((xf[o + k] - mean) * invstd);
-            }
-        }
-        F(dbeta)[c] = (float)sum_dy;
-        F(dgamma)[c] = (float)sum_dy_xhat;
-        const double scale = F(gamma)[c] * invstd, mean_dy = sum_dy / n, mean_dy_xhat = sum_dy_xhat / n;
-        for (int bi = 0; bi < s->batch; bi++) {
-            const size_t o = ((size_t)bi * s->channels + c) * s->hw;
-            float *d = F(dx) + o;
-            for (int k = 0; k < s->hw; k++) {
-                const double xhat = (xf[o + k] - mean) * invstd;
-                d[k] = (float)(scale * (dyf[o + k] - mean_dy - xhat * mean_dy_xhat));
-            }
-        }
-    }
+    for (int c = 0; c < s->channels; c++)
+        bn_backward_channel(dyf, xf, F(gamma)[c], F(save_mean)[c], F(save_invstd)[c], s, c, F(dx), F(dgamma) + c,
+                            F(dbeta) + c);
     return CM_OK;
 }
