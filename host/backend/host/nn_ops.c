@@ -15,9 +15,9 @@
 
 #define PAR_MIN 16384 /* element-wise loops shorter than this run on one thread */
 
-/* The loops that are bound by arithmetic, not memory (BatchNorm's float64 sums and affine, col2im's
- * float64 taps, 2x2 pooling) get AVX2 and AVX-512 versions beside the baseline x86-64 (SSE2) one;
- * the loader picks the widest the CPU has (GCC's target_clones, an ifunc). Vector width changes
+/* BatchNorm's loops, bound by float64 arithmetic rather than memory, get AVX2 and AVX-512 versions
+ * beside the baseline x86-64 (SSE2) one; the loader picks the widest the CPU has (GCC's
+ * target_clones, an ifunc). The same for col2im and 2x2 pooling was no faster (pooling slower). Vector width changes
  * the order of a float64 sum, so results may differ between CPUs in the last bits of a float, as
  * between builds; never between runs or thread counts on one machine. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
