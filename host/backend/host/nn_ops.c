@@ -154,12 +154,13 @@ cm_status host_col2im(cm_backend *b, cm_buf *col, cm_buf *dx, const cm_window *w
     double *scratch = malloc(sizeof(double) * (size_t)H * W * (size_t)nthreads);
     if (!scratch) return cm_fail(CM_ERR_MEMORY, "col2im: out of host memory for a %dx%d scratch", H, W);
 #pragma omp parallel for schedule(static)
-    for (int p = 0; p < w->batch * C; p++) { /* plane p = n*C + c of dx (B, C, H, W) */
+    for (int q = 0; q < w->batch * C; q++) { /* channel by channel: each col row is read in order */
+        const int n = q % w->batch, c = q / w->batch;
         int tid = 0;
 #ifdef _OPENMP
         tid = omp_get_thread_num();
 #endif
-        col2im_plane(cf, w, ncol, p / C, p % C, scratch + (size_t)tid * H * W, df + (size_t)p * H * W);
+        col2im_plane(cf, w, ncol, n, c, scratch + (size_t)tid * H * W, df + ((size_t)n * C + c) * H * W);
     }
     free(scratch);
     return CM_OK;
