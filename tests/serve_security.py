@@ -21,7 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_util import Server, mnist_test_images, png_gray  # noqa: E402
+from serve_util import Server, mnist_test_images, png_gray, request  # noqa: E402
 
 binary, data, mlp, tmp = sys.argv[1:5]
 TOKEN = "tok-" + os.urandom(12).hex()
@@ -31,23 +31,6 @@ failures, passed = [], [0]
 def check(what, ok, detail=""):
     print(("ok: " if ok else "FAIL: ") + what + ("" if ok else "  " + str(detail)[:600]))
     (failures.append(what) if not ok else passed.__setitem__(0, passed[0] + 1))
-
-
-def request(port, method, path, body=None, headers=None, source=None, tls=None, timeout=30):
-    if tls:
-        c = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=tls)
-    else:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
-                                       source_address=(source, 0) if source else None)
-    c.request(method, path, body=body, headers=headers or {})
-    r = c.getresponse()
-    raw = r.read()
-    c.close()
-    try:
-        doc = json.loads(raw)
-    except ValueError:
-        doc = None
-    return r.status, dict((k.lower(), v) for k, v in r.getheaders()), doc, raw
 
 
 def bearer(token=TOKEN, extra=None):

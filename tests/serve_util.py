@@ -46,10 +46,15 @@ def png_rgb(planes, width, height):
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
-def request(port, method, path, body=None, headers=None):
+def request(port, method, path, body=None, headers=None, source=None, tls=None, timeout=30):
     """One request to 127.0.0.1:port: (status, headers with lower-case names, the body as JSON or
-    None when it is not JSON, the raw body)."""
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    None when it is not JSON, the raw body). source: the local address to send from; tls: an
+    ssl.SSLContext for HTTPS."""
+    if tls:
+        c = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=tls)
+    else:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
+                                       source_address=(source, 0) if source else None)
     c.request(method, path, body=body, headers=headers or {})
     r = c.getresponse()
     raw = r.read()
