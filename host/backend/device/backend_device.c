@@ -254,12 +254,15 @@ static cm_status device_upload(cm_backend *b, cm_buf *dst, size_t offset, const 
     return device_prof_add(DB(b), "upload", NULL, ev);
 }
 
+/* A staged buffer's contents arrive on the transfer queue: the read on the compute queue waits
+ * for that upload (without the wait, a download right after stage_rows read the old contents
+ * when the machine was busy: test_backend_ops' stage_rows rows). */
 static cm_status device_download(cm_backend *b, cm_buf *src, size_t offset, void *dst, size_t bytes) {
     CM_TRY(check_range(src, offset, bytes, "download"));
-    cl_event ev = NULL;
+    cl_event ev = NULL, after = src->write_done;
     if (bytes)
-        HOST_WAIT(DB(b), clEnqueueReadBuffer(DB(b)->queue, src->mem, CL_TRUE, offset, bytes, dst, 0, NULL,
-                                             PROF_EVENT(DB(b), &ev)));
+        HOST_WAIT(DB(b), clEnqueueReadBuffer(DB(b)->queue, src->mem, CL_TRUE, offset, bytes, dst, after ? 1 : 0,
+                                             after ? &after : NULL, PROF_EVENT(DB(b), &ev)));
     return device_prof_add(DB(b), "download", NULL, ev);
 }
 
