@@ -71,10 +71,8 @@ static void test_cnn_gradients_match_finite_differences(void **state) {
     cnn_gradients("conv3k3p1-bn-relu-pool2-conv4k3s2p1-relu-flatten-bn-fc4", 1);
     cnn_gradients("conv3k3p1-bn-relu-conv5k3s2p1-relu-gap-bn-fc4", 1);     /* global average pooling */
     cnn_gradients("conv4k3p1-bn-relu-pool2-conv5k3p1-relu-gap-bn-fc4", 3); /* colour input */
-    /* each Conv2d keeps its im2col (net.c) above; the shared one, computed again, here */
-    setenv("CLMNIST_CONV_COLS", "shared", 1);
-    cnn_gradients("conv3k3p1-bn-relu-pool2-conv4k3s2p1-relu-flatten-bn-fc4", 1);
-    unsetenv("CLMNIST_CONV_COLS");
+    /* a 1x1 convolution: the host backend uses the image's planes as its im2col (conv_host.c) */
+    cnn_gradients("conv3k3p1-bn-relu-conv4k1-relu-pool2-flatten-fc4", 1);
 }
 
 /* Every tensor of got and ref (layout.total floats) within tol relative L2, or, for a tensor

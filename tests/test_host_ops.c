@@ -122,6 +122,64 @@ static void test_gemm_thread_count_independent(void **state) {
     host_gemm_set_threads(2);
 }
 
+/* The host convolution spreads images (forward, dx) and fixed groups of images (dweight) over
+ * the threads (conv_host.c): bit for bit the same with 1, 2 and 3 threads, at a batch that is
+ * not a multiple of the 16 weight groups. */
+static void conv_run(const float *x, const float *wt, const float *dy, const cm_window *w, int oc, float *out) {
+    size_t nx = (size_t)w->batch * w->channels * w->height * w->width,
+           nw = (size_t)oc * w->channels * w->kernel * w->kernel;
+    size_t ny = (size_t)w->batch * oc * w->out_h * w->out_w;
+    cm_buf *X = buf_from(x, 4 * nx), *W = buf_from(wt, 4 * nw), *DY = buf_from(dy, 4 * ny);
+    cm_buf *Y = buf_from(NULL, 4 * ny), *DW = buf_from(NULL, 4 * nw), *DX = buf_from(NULL, 4 * nx);
+    assert_int_equal(backend_conv_forward(hb, X, W, NULL, Y, oc, w, true), CM_OK);
+    assert_int_equal(backend_conv_backward(hb, DY, X, W, DW, DX, oc, w), CM_OK);
+    read_back(Y, out, 4 * ny), read_back(DW, out + ny, 4 * nw), read_back(DX, out + ny + nw, 4 * nx);
+    backend_release(hb, X), backend_release(hb, W), backend_release(hb, DY);
+}
+
+static void test_conv_thread_count_independent(void **state) {
+    cm_window w = {.batch = 37, .channels = 3, .height = 11, .width = 9, .kernel = 3, .stride = 1, .pad = 1};
+    assert_int_equal(window_resolve(&w, "test"), CM_OK);
+    const int oc = 5;
+    size_t nx = (size_t)w.batch * 3 * 11 * 9, nw = (size_t)oc * 27, ny = (size_t)w.batch * oc * w.out_h * w.out_w;
+    float *x = malloc(4 * nx), *wt = malloc(4 * nw), *dy = malloc(4 * ny), *out[3];
+    fill_uniform(x, nx, 21), fill_uniform(wt, nw, 22), fill_uniform(dy, ny, 23);
+    for (int t = 0; t < 3; t++) {
+        out[t] = malloc(4 * (ny + nw + nx));
+        assert_int_equal(host_gemm_set_threads(t + 1), t + 1);
+        conv_run(x, wt, dy, &w, oc, out[t]);
+    }
+    assert_memory_equal(out[0], out[1], 4 * (ny + nw + nx));
+    assert_memory_equal(out[0], out[2], 4 * (ny + nw + nx));
+    free(x), free(wt), free(dy), free(out[0]), free(out[1]), free(out[2]);
+    host_gemm_set_threads(2);
+}
+
+/* A 3x3 image, a 2x2 kernel, stride 1, no padding, worked out by hand: y = the four window sums
+ * weighted (1, 2, 3, 4), + bias 0.5; dweight and dx from dy = (1, 0, 0, -1). */
+static void test_conv_hand_values(void **state) {
+    const float x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, wt[4] = {1, 2, 3, 4}, bias[1] = {0.5f}, dy[4] = {1, 0, 0, -1};
+    cm_window w = {.batch = 1, .channels = 1, .height = 3, .width = 3, .kernel = 2, .stride = 1};
+    assert_int_equal(window_resolve(&w, "test"), CM_OK);
+    cm_buf *X = buf_from(x, sizeof x), *W = buf_from(wt, sizeof wt), *Bb = buf_from(bias, sizeof bias);
+    cm_buf *Y = buf_from(NULL, 16), *DY = buf_from(dy, sizeof dy), *DW = buf_from(NULL, 16), *DX = buf_from(NULL, 36);
+    assert_int_equal(backend_conv_forward(hb, X, W, Bb, Y, 1, &w, false), CM_OK);
+    assert_int_equal(backend_conv_backward(hb, DY, X, W, DW, DX, 1, &w), CM_OK);
+    float y[4], dw[4], dx[9];
+    read_back(Y, y, sizeof y), read_back(DW, dw, sizeof dw), read_back(DX, dx, sizeof dx);
+    /* windows (1 2 4 5), (2 3 5 6), (4 5 7 8), (5 6 8 9) . (1 2 3 4) */
+    const float ey[4] = {37.5f, 47.5f, 67.5f, 77.5f};
+    /* dw = x-window(0,0) - x-window(1,1): (1 2 4 5) - (5 6 8 9) */
+    const float edw[4] = {-4, -4, -4, -4};
+    /* dx: +w at the top-left window, -w at the bottom-right one */
+    const float edx[9] = {1, 2, 0, 3, 4 - 1, -2, 0, -3, -4};
+    for (int i = 0; i < 4; i++)
+        assert_float_equal(y[i], ey[i], 1e-6), assert_float_equal(dw[i], edw[i], 1e-6);
+    for (int i = 0; i < 9; i++)
+        assert_float_equal(dx[i], edx[i], 1e-6);
+    backend_release(hb, X), backend_release(hb, W), backend_release(hb, Bb), backend_release(hb, DY);
+}
+
 static void test_bias_act_and_relu_backward(void **state) {
     float y[6] = {1.0f, -2.0f, 0.5f, -0.25f, 3.0f, -1.0f}; /* (2, 3) */
     float bias[3] = {0.5f, 1.0f, -1.0f};
@@ -331,6 +389,8 @@ int main(void) {
         cmocka_unit_test(test_rng_reference_values),
         cmocka_unit_test(test_gemm_against_reference),
         cmocka_unit_test(test_gemm_thread_count_independent),
+        cmocka_unit_test(test_conv_thread_count_independent),
+        cmocka_unit_test(test_conv_hand_values),
         cmocka_unit_test(test_bias_act_and_relu_backward),
         cmocka_unit_test(test_bias_grad),
         cmocka_unit_test(test_softmax_xent_hand_values),

@@ -165,6 +165,29 @@ cm_status backend_col2im(cm_backend *b, cm_buf *col, cm_buf *dx, const cm_window
     CM_TRY(window_check(w, "col2im"));
     TIMED("col2im", b->ops->col2im(b, col, dx, w));
 }
+/* "conv_forward 24->32 3x3" in profiles: one line per convolution of a network. */
+static const char *conv_label(char *buf, size_t size, const char *op, const cm_window *w, int oc) {
+    snprintf(buf, size, "%s %d->%d %dx%d", op, w->channels, oc, w->kernel, w->kernel);
+    return buf;
+}
+cm_status backend_conv_forward(cm_backend *b, cm_buf *x, cm_buf *wt, cm_buf *bias, cm_buf *y, int out_channels,
+                               const cm_window *w, bool relu) {
+    NEED(conv_forward);
+    CM_TRY(window_check(w, "conv_forward"));
+    if (out_channels < 1) return cm_fail(CM_ERR_USAGE, "conv_forward: %d output channels", out_channels);
+    char label[64];
+    TIMED(conv_label(label, sizeof label, "conv_forward", w, out_channels),
+          b->ops->conv_forward(b, x, wt, bias, y, out_channels, w, relu));
+}
+cm_status backend_conv_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *wt, cm_buf *dwt, cm_buf *dx,
+                                int out_channels, const cm_window *w) {
+    NEED(conv_backward);
+    CM_TRY(window_check(w, "conv_backward"));
+    if (out_channels < 1) return cm_fail(CM_ERR_USAGE, "conv_backward: %d output channels", out_channels);
+    char label[64];
+    TIMED(conv_label(label, sizeof label, "conv_backward", w, out_channels),
+          b->ops->conv_backward(b, dy, x, wt, dwt, dx, out_channels, w));
+}
 cm_status backend_cnhw_to_nchw(cm_backend *b, cm_buf *src, cm_buf *bias, cm_buf *y, int batch, int channels, int hw,
                                bool relu) {
     NEED(cnhw_to_nchw);

@@ -149,6 +149,18 @@ typedef struct {
      * then max(., 0) if relu. The convolution GEMM's output into NCHW, with its bias. */
     cm_status (*cnhw_to_nchw)(cm_backend *b, cm_buf *src, cm_buf *bias, cm_buf *y, int batch, int channels, int hw,
                               bool relu);
+    /* Conv2d forward, NCHW: y (B, OC, OH, OW) = wt (OC, C*K*K) over every window of x (B, C, H, W):
+     *   y[b][o][oh][ow] = sum over c, i, j of wt[o][(c*K + i)*K + j] x[b][c][oh*S - P + i][ow*S - P + j]
+     * (0 outside x), + bias[o] (NULL: none), then max(., 0) if relu. The backend picks the method
+     * (the host: im2col and a GEMM per image; the device: im2col of the batch and one GEMM). */
+    cm_status (*conv_forward)(cm_backend *b, cm_buf *x, cm_buf *wt, cm_buf *bias, cm_buf *y, int out_channels,
+                              const cm_window *w, bool relu);
+    /* Its backward from dy (B, OC, OH, OW), both outputs overwritten:
+     *   dwt (OC, C*K*K) = sum over b, oh, ow of dy[b][o][oh][ow] x[b][c][oh*S - P + i][ow*S - P + j]
+     *   (NULL: not wanted, a frozen layer); dx (B, C, H, W) = the adjoint of the forward applied to
+     *   dy (NULL: not wanted, the first layer). The bias gradient is channel_sum of dy. */
+    cm_status (*conv_backward)(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *wt, cm_buf *dwt, cm_buf *dx,
+                               int out_channels, const cm_window *w);
     /* dst (C, B*HW) from src (B, C, HW): dst[c][b*HW + s] = src[b][c][s]. */
     cm_status (*nchw_to_cnhw)(cm_backend *b, cm_buf *src, cm_buf *dst, int batch, int channels, int hw);
     /* out (C) = sum over b and s of x (B, C, HW)[b][c][s]: a convolution's bias gradient. Overwrites. */
@@ -200,7 +212,8 @@ typedef struct {
 #define CM_BACKEND_OP_LIST(X)                                                                          \
     X(upload) X(download) X(view) X(fill) X(stage_rows) X(gather) X(gather_augment) X(gemm)           \
     X(bias_act) X(relu_backward) X(dropout) X(bias_grad) X(softmax_xent) X(argmax) X(opt_update)       \
-    X(max_norm) X(relu) X(im2col) X(col2im) X(cnhw_to_nchw) X(nchw_to_cnhw) X(channel_sum)             \
+    X(max_norm) X(relu) X(im2col) X(col2im) X(conv_forward) X(conv_backward) X(cnhw_to_nchw)           \
+    X(nchw_to_cnhw) X(channel_sum)                                                                     \
     X(maxpool_forward) X(maxpool_backward) X(bn_forward) X(bn_backward) X(gap_forward) X(gap_backward) X(channel_affine)
 #define CM_BACKEND_SUPPORT_LIST(X) X(destroy) X(alloc) X(release) X(finish) X(profile_reset) X(profile_read)
 /* clang-format on */
@@ -315,6 +328,10 @@ cm_status backend_im2col(cm_backend *b, cm_buf *x, cm_buf *col, const cm_window 
 cm_status backend_col2im(cm_backend *b, cm_buf *col, cm_buf *dx, const cm_window *w);
 cm_status backend_cnhw_to_nchw(cm_backend *b, cm_buf *src, cm_buf *bias, cm_buf *y, int batch, int channels, int hw,
                                bool relu);
+cm_status backend_conv_forward(cm_backend *b, cm_buf *x, cm_buf *wt, cm_buf *bias, cm_buf *y, int out_channels,
+                               const cm_window *w, bool relu);
+cm_status backend_conv_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *wt, cm_buf *dwt, cm_buf *dx,
+                                int out_channels, const cm_window *w);
 cm_status backend_nchw_to_cnhw(cm_backend *b, cm_buf *src, cm_buf *dst, int batch, int channels, int hw);
 cm_status backend_channel_sum(cm_backend *b, cm_buf *x, cm_buf *out, int batch, int channels, int hw);
 cm_status backend_maxpool_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *arg, const cm_window *w);

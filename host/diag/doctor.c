@@ -169,7 +169,7 @@ static void check_memory(doctor *d, const cm_train_args *a, const cm_dataset *ds
     cm_train_config cfg = run_train_config(a);
     int resident = trainer_feed_resident(dev, &ds->train, cfg.feed);
     cm_train_memory m = trainer_memory_estimate(&L, &cfg, &ds->train, resident);
-    size_t total = m.params + m.activations + m.data;
+    size_t total = m.params + m.activations + m.data + m.scratch;
     doctor_level lv = total > dev->global_mem_bytes || m.largest > dev->max_alloc_bytes ? DOCTOR_FAIL
                       : total > dev->global_mem_bytes / 2                               ? DOCTOR_WARN
                                                                                         : DOCTOR_OK;
@@ -178,10 +178,12 @@ static void check_memory(doctor *d, const cm_train_args *a, const cm_dataset *ds
     report(d, lv, "memory", "a device with more memory, or a smaller --batch or network (--backend host has no limit)",
            NULL,
            "the fast preset's %s at batch %d needs %.1f MiB: parameters and optimizer state %.1f, activations "
-           "and batch buffers %.1f, %s training set %.1f (largest buffer %.1f); the device has %.1f MiB, %.1f "
+           "and batch buffers %.1f, convolution scratch %.1f, %s training set %.1f (largest buffer %.1f); the device "
+           "has %.1f MiB, %.1f "
            "per buffer",
-           arch, cfg.batch, mib(total), mib(m.params), mib(m.activations), resident ? "resident" : "no resident",
-           mib(m.data), mib(m.largest), mib(dev->global_mem_bytes), mib(dev->max_alloc_bytes));
+           arch, cfg.batch, mib(total), mib(m.params), mib(m.activations), mib(m.scratch),
+           resident ? "resident" : "no resident", mib(m.data), mib(m.largest), mib(dev->global_mem_bytes),
+           mib(dev->max_alloc_bytes));
 }
 
 /* OpenBLAS's kernels: AVX-512 ones where the CPU has AVX-512 (backend_host_blas_better_core). */

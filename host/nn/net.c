@@ -4,9 +4,8 @@
  *   x          (B, C, H, W)  the input; layer i reads in(i) = i ? out[i-1] : x
  *   out[i]     (B, out_shape of layer i); ReLU, Dropout and Flatten alias their input
  *   dout[i]    same shape: d loss / d out[i]; aliased like out[i]
- *   col        (C k k, B OH OW)   Conv2d: im2col of the input, then d col; each Conv2d's own
- *                                 when that costs at most KEEP_COLS_EXTRA more, else one shared
- *   cnhw       (OC, B OH OW)      Conv2d scratch: the GEMM's output, or dy reordered
+ * Conv2d is one backend operation each way (conv_forward, conv_backward): its scratch, if any,
+ * is the backend's.
  * Every gradient op overwrites its destination, so grads need no clearing between steps. */
 #include "net.h"
 
@@ -21,8 +20,6 @@ typedef struct {
     cm_buf *arg;                     /* MaxPool2d: (B, C, OH, OW) int32 */
     cm_buf *save_mean, *save_invstd; /* BatchNorm: (C) batch statistics of the last training forward */
     int need_dx;                     /* some layer before this one has trainable parameters */
-    cm_buf *col;                     /* Conv2d: its own im2col (keep_cols), else NULL: the shared one */
-    int col_rows;                    /* ... holding its input's im2col for this many rows (0: not) */
 } layer_rt;
 
 struct cm_net {
@@ -31,9 +28,6 @@ struct cm_net {
     int batch;
     cm_buf *params, *grads;
     cm_buf *x, *dx; /* (B, C, H, W) input and its gradient (the latter only as a sink) */
-    cm_buf *col, *cnhw;
-    const layer_rt *col_of; /* the Conv2d whose im2col col holds now (NULL: none), ... */
-    int col_rows;           /* ... for this many rows: its backward need not compute it again */
     layer_rt rt[CM_MAX_LAYERS];
 };
 
@@ -67,36 +61,18 @@ static cm_status view(cm_net *n, cm_buf *parent, size_t off, size_t count, const
     return backend_view(n->b, parent, fbytes(off), fbytes(count), what, out);
 }
 
-/* (C k k) x (B OH OW) and OC x (B OH OW) for a Conv2d layer at batch B. */
-static void conv_scratch(const cm_layer *l, int batch, size_t *col, size_t *cnhw) {
-    size_t ohw = (size_t)l->out_shape.h * (size_t)l->out_shape.w * (size_t)batch;
-    *col = (size_t)l->in.c * (size_t)l->kernel * (size_t)l->kernel * ohw;
-    *cnhw = (size_t)l->out * ohw;
-}
-
-/* Each Conv2d keeps its own im2col from forward to backward, instead of one shared scratch that
- * the next convolution overwrites (and the backward computes again), when that costs at most
- * KEEP_COLS_EXTRA more bytes: the cnn network keeps its first convolution's 7.4 MB at batch 128. */
-#define KEEP_COLS_EXTRA ((size_t)64 << 20)
-
-/* The im2col sizes of L's Conv2d layers at batch: their sum, the largest, and the output scratch. */
-static void conv_totals(const cm_layout *L, int batch, size_t *sum, size_t *largest, size_t *cnhw) {
-    *sum = *largest = *cnhw = 0;
-    for (int i = 0; i < L->nlayers; i++)
-        if (L->layers[i].type == CM_LAYER_CONV2D) {
-            size_t c1, c2;
-            conv_scratch(&L->layers[i], batch, &c1, &c2);
-            *sum += c1;
-            *largest = c1 > *largest ? c1 : *largest;
-            *cnhw = c2 > *cnhw ? c2 : *cnhw;
-        }
-}
-
-/* CLMNIST_CONV_COLS=shared: one shared im2col whatever the cost (tests and measurements). */
-static int keep_cols(size_t sum, size_t largest) {
-    const char *mode = getenv("CLMNIST_CONV_COLS");
-    if (mode && !strcmp(mode, "shared")) return 0;
-    return fbytes(sum - largest) <= KEEP_COLS_EXTRA;
+/* The largest im2col (C k k, B OH OW) and GEMM output (OC, B OH OW) of L's Conv2d layers at
+ * batch: the scratch a backend that convolves the whole batch at once (the device) holds. */
+static void conv_scratch(const cm_layout *L, int batch, size_t *col, size_t *cnhw) {
+    *col = *cnhw = 0;
+    for (int i = 0; i < L->nlayers; i++) {
+        const cm_layer *l = &L->layers[i];
+        if (l->type != CM_LAYER_CONV2D) continue;
+        size_t ohw = (size_t)l->out_shape.h * (size_t)l->out_shape.w * (size_t)batch;
+        size_t c1 = (size_t)l->in.c * (size_t)l->kernel * (size_t)l->kernel * ohw, c2 = (size_t)l->out * ohw;
+        *col = c1 > *col ? c1 : *col;
+        *cnhw = c2 > *cnhw ? c2 : *cnhw;
+    }
 }
 
 static cm_status setup_layer(cm_net *n, int i, int need_dx) {
@@ -137,9 +113,7 @@ static cm_status setup_layer(cm_net *n, int i, int need_dx) {
 
 static cm_status setup(cm_net *n) {
     cm_backend *b = n->b;
-    size_t in_n = (size_t)n->batch * shape_numel(n->L.input), cols, col, cnhw;
-    conv_totals(&n->L, n->batch, &cols, &col, &cnhw);
-    const int keep = keep_cols(cols, col);
+    size_t in_n = (size_t)n->batch * shape_numel(n->L.input);
     CM_TRY(backend_alloc(b, fbytes(in_n), 0, "input batch", &n->x));
     CM_TRY(backend_alloc(b, fbytes(in_n), 0, "input grad", &n->dx));
     int seen_params = 0;
@@ -147,14 +121,7 @@ static cm_status setup(cm_net *n) {
         const cm_layer *l = &n->L.layers[i];
         CM_TRY(setup_layer(n, i, seen_params));
         seen_params |= l->weight != CM_NO_TENSOR && !l->frozen;
-        if (l->type == CM_LAYER_CONV2D && keep) {
-            size_t c1, c2;
-            conv_scratch(l, n->batch, &c1, &c2);
-            CM_TRY(backend_alloc(b, fbytes(c1), 0, "im2col of a convolution", &n->rt[i].col));
-        }
     }
-    if (col && !keep) CM_TRY(backend_alloc(b, fbytes(col), 0, "im2col scratch", &n->col));
-    if (cnhw) CM_TRY(backend_alloc(b, fbytes(cnhw), 0, "convolution output scratch", &n->cnhw));
     return backend_finish(b);
 }
 
@@ -177,10 +144,16 @@ cm_status net_create(cm_backend *b, const cm_layout *L, cm_buf *params, cm_buf *
     return CM_OK;
 }
 
+size_t net_scratch_bytes(const cm_layout *L, int batch, size_t *largest) {
+    size_t col, cnhw;
+    conv_scratch(L, batch, &col, &cnhw);
+    if (largest) *largest = fbytes(col > cnhw ? col : cnhw);
+    return fbytes(col) + fbytes(cnhw);
+}
+
 /* Mirrors setup() and setup_layer(): keep the three in step. */
 size_t net_memory_bytes(const cm_layout *L, int batch, size_t *largest) {
-    size_t in_n = (size_t)batch * shape_numel(L->input), cols, col, cnhw;
-    conv_totals(L, batch, &cols, &col, &cnhw);
+    size_t in_n = (size_t)batch * shape_numel(L->input);
     size_t total = 2 * fbytes(in_n), big = fbytes(in_n);
     for (int i = 0; i < L->nlayers; i++) {
         const cm_layer *l = &L->layers[i];
@@ -190,9 +163,6 @@ size_t net_memory_bytes(const cm_layout *L, int batch, size_t *largest) {
         if (l->type == CM_LAYER_MAXPOOL2D) total += out_n * sizeof(int32_t);
         if (l->type == CM_LAYER_BATCHNORM1D || l->type == CM_LAYER_BATCHNORM2D) total += 2 * fbytes((size_t)l->in.c);
     }
-    total += fbytes(keep_cols(cols, col) ? cols : col) + fbytes(cnhw);
-    big = fbytes(col) > big ? fbytes(col) : big;
-    big = fbytes(cnhw) > big ? fbytes(cnhw) : big;
     if (largest) *largest = big;
     return total;
 }
@@ -203,8 +173,7 @@ void net_destroy(cm_net *n) {
     backend_finish(b);
     for (int i = 0; i < CM_MAX_LAYERS; i++) {
         layer_rt *r = &n->rt[i];
-        cm_buf *views[] = {r->w,     r->bias, r->rmean,     r->rvar,        r->dw,
-                           r->dbias, r->arg,  r->save_mean, r->save_invstd, r->col};
+        cm_buf *views[] = {r->w, r->bias, r->rmean, r->rvar, r->dw, r->dbias, r->arg, r->save_mean, r->save_invstd};
         for (size_t k = 0; k < sizeof views / sizeof views[0]; k++)
             backend_release(b, views[k]);
         if (r->owns_out) {
@@ -214,8 +183,6 @@ void net_destroy(cm_net *n) {
     }
     backend_release(b, n->x);
     backend_release(b, n->dx);
-    backend_release(b, n->col);
-    backend_release(b, n->cnhw);
     free(n);
 }
 
@@ -238,31 +205,10 @@ static cm_bn_shape bn_shape(const cm_layer *l, int rows) {
     return s;
 }
 
-/* Layer r's im2col buffer: its own, or the shared scratch; whether it holds r's input's im2col
- * for `rows` rows; and marking that it does (rows) or no longer does (0: it holds d col). */
-static cm_buf *col_buf(cm_net *n, const layer_rt *r) {
-    return r->col ? r->col : n->col;
-}
-static int col_holds(const cm_net *n, const layer_rt *r, int rows) {
-    return r->col ? r->col_rows == rows : n->col_of == r && n->col_rows == rows;
-}
-static void col_mark(cm_net *n, layer_rt *r, int rows) {
-    if (r->col)
-        r->col_rows = rows;
-    else
-        n->col_of = rows ? r : NULL, n->col_rows = rows;
-}
-
-/* Conv2d forward: im2col of the batch, one GEMM, then into NCHW with the bias (and ReLU). */
+/* Conv2d forward: y (B, OC, OH, OW) = conv(x (B, C, H, W)) + bias, ReLU if fused. */
 static cm_status conv_forward(cm_net *n, const cm_layer *l, layer_rt *r, cm_buf *x, int rows) {
     cm_window w = conv_window(l, rows);
-    int ckk = l->in.c * l->kernel * l->kernel, cols = rows * w.out_h * w.out_w;
-    cm_buf *col = col_buf(n, r);
-    CM_TRY(backend_im2col(n->b, x, col, &w)); /* col (C k k, B OH OW) */
-    col_mark(n, r, rows);
-    /* cnhw (OC, B OH OW) = W (OC, C k k) . col */
-    CM_TRY(backend_gemm(n->b, false, false, l->out, cols, ckk, 1.0f, r->w, ckk, col, cols, 0.0f, n->cnhw, cols));
-    return backend_cnhw_to_nchw(n->b, n->cnhw, r->bias, r->out, rows, l->out, w.out_h * w.out_w, l->fused_relu);
+    return backend_conv_forward(n->b, x, r->w, r->bias, r->out, l->out, &w, l->fused_relu);
 }
 
 static cm_status layer_forward(cm_net *n, int i, int rows, const cm_net_mode *m) {
@@ -309,26 +255,13 @@ cm_status net_forward(cm_net *n, int rows, const cm_net_mode *mode) {
     return CM_OK;
 }
 
-/* Conv2d backward: dy into (OC, B OH OW), then the bias, weight and input gradients. */
+/* Conv2d backward: dbias (OC) = channel sums of dy; dW (OC, C k k), unless frozen; dx (B, C, H, W)
+ * where an earlier layer trains. */
 static cm_status conv_backward(cm_net *n, const cm_layer *l, layer_rt *r, cm_buf *x, cm_buf *dx, int rows) {
     cm_window w = conv_window(l, rows);
-    int ckk = l->in.c * l->kernel * l->kernel, ohw = w.out_h * w.out_w, cols = rows * ohw;
     if (l->frozen && !r->need_dx) return CM_OK;
-    if (r->dbias) CM_TRY(backend_channel_sum(n->b, r->dout, r->dbias, rows, l->out, ohw)); /* dbias (OC) */
-    CM_TRY(backend_nchw_to_cnhw(n->b, r->dout, n->cnhw, rows, l->out, ohw));               /* cnhw (OC, B OH OW) */
-    cm_buf *col = col_buf(n, r);
-    if (r->dw && !col_holds(n, r, rows)) {        /* kept from the forward, or computed again */
-        CM_TRY(backend_im2col(n->b, x, col, &w)); /* col (C k k, B OH OW) */
-        col_mark(n, r, rows);
-    }
-    /* dW (OC, C k k) = cnhw . col^T (not for a frozen layer) */
-    if (r->dw)
-        CM_TRY(backend_gemm(n->b, false, true, l->out, ckk, cols, 1.0f, n->cnhw, cols, col, cols, 0.0f, r->dw, ckk));
-    if (!r->need_dx) return CM_OK;
-    /* dcol (C k k, B OH OW) = W^T . cnhw, then back onto the image */
-    CM_TRY(backend_gemm(n->b, true, false, ckk, cols, l->out, 1.0f, r->w, ckk, n->cnhw, cols, 0.0f, col, cols));
-    col_mark(n, r, 0); /* col holds dcol now */
-    return backend_col2im(n->b, col, dx, &w);
+    if (r->dbias) CM_TRY(backend_channel_sum(n->b, r->dout, r->dbias, rows, l->out, w.out_h * w.out_w));
+    return backend_conv_backward(n->b, r->dout, x, r->w, r->dw, r->need_dx ? dx : NULL, l->out, &w);
 }
 
 /* A frozen Linear: no dW or dbias; dx only where an earlier layer trains, through the fused

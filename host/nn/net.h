@@ -32,6 +32,9 @@ void net_destroy(cm_net *n);
 /* The backend bytes net_create allocates for L at `batch` (views into params and grads not
  * counted); *largest (if not NULL) gets the largest single buffer. */
 size_t net_memory_bytes(const cm_layout *L, int batch, size_t *largest);
+/* The most a backend's Conv2d work space takes for L at batch (the device's: the largest im2col
+ * and the largest GEMM output, host/backend/device/conv_device.c); *largest: the larger of the two. */
+size_t net_scratch_bytes(const cm_layout *L, int batch, size_t *largest);
 
 cm_buf *net_input(cm_net *n);   /* (batch, C, H, W) float: the caller fills it */
 cm_buf *net_logits(cm_net *n);  /* (batch, classes) */

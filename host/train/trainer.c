@@ -100,11 +100,13 @@ cm_train_memory trainer_memory_estimate(const cm_layout *L, const cm_train_confi
                                         int resident) {
     cm_train_memory m = {0};
     int ranks = cfg->dist && cfg->dist->size > 1 ? cfg->dist->size : 1, local = cfg->batch / ranks;
-    size_t B = (size_t)local, net_largest, count = (size_t)train->count;
+    size_t B = (size_t)local, net_largest, scratch_largest, count = (size_t)train->count;
     m.params = fbytes(L->total) + fbytes(L->trainable) * (size_t)(1 + trainer_opt_states(cfg));
     m.activations = net_memory_bytes(L, local, &net_largest) + infer_batch_bytes(L, local);
     m.activations += 2 * B * sizeof(int32_t) + 2 * fbytes(B) + 2 * (B * (size_t)train->dim + B);
     if (resident) m.data = count * (size_t)train->dim + count + count * sizeof(int32_t);
+    m.scratch = net_scratch_bytes(L, local, &scratch_largest);
+    net_largest = scratch_largest > net_largest ? scratch_largest : net_largest;
     m.largest = fbytes(L->total) > net_largest ? fbytes(L->total) : net_largest;
     if (resident && count * (size_t)train->dim > m.largest) m.largest = count * (size_t)train->dim;
     return m;

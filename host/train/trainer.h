@@ -88,9 +88,11 @@ int trainer_feed_resident(const cm_backend *b, const cm_split *train, cm_feed_mo
 /* The backend memory trainer_create allocates (what it adds to b->bytes_in_use). */
 typedef struct {
     size_t params;      /* parameters, gradients and the optimizer's state */
-    size_t activations; /* the net at the batch size (activations, their gradients, scratch) and the per-batch
+    size_t activations; /* the net at the batch size (activations and their gradients) and the per-batch
                            buffers of training and evaluation */
     size_t data;        /* the training set kept on the backend (0 when streamed) */
+    size_t scratch;     /* the backend's convolution work space, made at the first step: the
+                           device's (net_scratch_bytes); the host's is smaller */
     size_t largest;     /* the largest single buffer */
 } cm_train_memory;
 /* For a layout and config on `train` (its count and dim), resident or streamed. */

@@ -96,12 +96,13 @@ void bo_central_diff(bo_loss_fn f, const void *model, double *theta, size_t n, d
 void bo_grad_relu(bo_ctx *c, const bo_case *k);
 void bo_grad_bias_act(bo_ctx *c, const bo_case *k);
 void bo_grad_conv(bo_ctx *c, const bo_case *k);
+void bo_grad_conv_op(bo_ctx *c, const bo_case *k);
 void bo_grad_maxpool(bo_ctx *c, const bo_case *k);
 void bo_grad_bn(bo_ctx *c, const bo_case *k);
 void bo_grad_gap(bo_ctx *c, const bo_case *k);
 void bo_grad_softmax_xent(bo_ctx *c, const bo_case *k);
 
-/* ---- cases_mlp.c, cases_layer.c: the run functions, one per operation ---- */
+/* ---- cases_mlp.c, cases_layer.c, cases_conv.c: the run functions, one per operation ---- */
 #define BO_RUN_DECL(name) void bo_run_##name(bo_ctx *c, const bo_case *k);
 CM_BACKEND_OP_LIST(BO_RUN_DECL)
 #undef BO_RUN_DECL

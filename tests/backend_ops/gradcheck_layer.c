@@ -1,5 +1,6 @@
-/* gradcheck_layer.c: the convolution (im2col + gemm + cnhw_to_nchw, and back through
- * nchw_to_cnhw, two gemms, col2im and channel_sum, as host/nn does), max pooling and training
+/* gradcheck_layer.c: the convolution, both as the conv_forward/conv_backward operations and
+ * composed (im2col + gemm + cnhw_to_nchw, and back through nchw_to_cnhw, two gemms, col2im and
+ * channel_sum, as the device backend does), max pooling and training
  * BatchNorm against float64 central differences of their definitions (gradcheck.c explains). */
 #include <math.h>
 #include <stdlib.h>
@@ -42,37 +43,77 @@ static double conv_loss(const void *m, const double *t) {
     return L;
 }
 
-/* im2col case p = {B, C, H, W, K, S, P, OC} */
-void bo_grad_conv(bo_ctx *c, const bo_case *k) {
-    cm_window w = bo_window(c, k->p[0], k->p[1], k->p[2], k->p[3], k->p[4], k->p[5], k->p[6]);
-    int oc = k->p[7], ckk = w.channels * w.kernel * w.kernel, cols = w.batch * w.out_h * w.out_w;
+/* The forward y and the gradients dx, dweight, dbias a backend computed from theta (x, weight,
+ * bias as floats) and dy = r, against the float64 definition and its central differences. */
+typedef struct {
+    cm_window w;
+    int oc;
+    const float *theta, *r;
+    cm_buf *y, *dx, *dw, *db;
+} conv_result;
+
+static void conv_compare(bo_ctx *c, const conv_result *got) {
+    const cm_window w = got->w;
+    int oc = got->oc, ckk = w.channels * w.kernel * w.kernel, cols = w.batch * w.out_h * w.out_w;
     size_t nx = (size_t)w.batch * w.channels * w.height * w.width, nw = (size_t)oc * ckk, ny = (size_t)oc * cols;
-    float *theta_f = bo_uniform(c, nx + nw + oc, 31), *r = bo_uniform(c, ny, 32);
-    cm_buf *X = bo_in(c, theta_f, 4 * nx), *WT = bo_in(c, theta_f + nx, 4 * nw);
-    cm_buf *BI = bo_in(c, theta_f + nx + nw, 4 * (size_t)oc), *COL = bo_out(c, (size_t)ckk * cols, 7.25f);
-    cm_buf *CN = bo_out(c, ny, 7.25f), *Y = bo_out(c, ny, 7.25f), *DY = bo_in(c, r, 4 * ny);
-    cm_buf *DYC = bo_out(c, ny, 7.25f), *DW = bo_out(c, nw, 7.25f), *DCOL = bo_out(c, (size_t)ckk * cols, 7.25f);
-    cm_buf *DX = bo_out(c, nx, 7.25f), *DB = bo_out(c, (size_t)oc, 7.25f);
-    BO_OK(c, backend_im2col(c->b, X, COL, &w));
-    BO_OK(c, backend_gemm(c->b, false, false, oc, cols, ckk, 1.0f, WT, ckk, COL, cols, 0.0f, CN, cols));
-    BO_OK(c, backend_cnhw_to_nchw(c->b, CN, BI, Y, w.batch, oc, w.out_h * w.out_w, false));
-    BO_OK(c, backend_nchw_to_cnhw(c->b, DY, DYC, w.batch, oc, w.out_h * w.out_w));
-    BO_OK(c, backend_gemm(c->b, false, true, oc, ckk, cols, 1.0f, DYC, cols, COL, cols, 0.0f, DW, ckk));
-    BO_OK(c, backend_gemm(c->b, true, false, ckk, cols, oc, 1.0f, WT, ckk, DYC, cols, 0.0f, DCOL, cols));
-    BO_OK(c, backend_col2im(c->b, DCOL, DX, &w));
-    BO_OK(c, backend_channel_sum(c->b, DY, DB, w.batch, oc, w.out_h * w.out_w));
     size_t nt = nx + nw + (size_t)oc;
-    conv_model m = {w, oc, bo_to_double(c, r, ny), bo_tmp(c, sizeof(double) * ny)};
-    double *theta = bo_to_double(c, theta_f, nt), *g = bo_tmp(c, sizeof(double) * nt);
+    conv_model m = {w, oc, bo_to_double(c, got->r, ny), bo_tmp(c, sizeof(double) * ny)};
+    double *theta = bo_to_double(c, got->theta, nt), *g = bo_tmp(c, sizeof(double) * nt);
     conv_loss(&m, theta);
     double tol = 1e-6 * ckk;
-    bo_check64(c, "conv forward vs float64", bo_download_f(c, Y, ny), m.y, ny, tol, 1e-5);
+    bo_check64(c, "conv forward vs float64", bo_download_f(c, got->y, ny), m.y, ny, tol, 1e-5);
     m.y = NULL;
     bo_central_diff(conv_loss, &m, theta, nt, FD_H, g);
-    bo_check64(c, "conv dx vs central differences", bo_download_f(c, DX, nx), g, nx, 1e-6 * oc * w.kernel * w.kernel,
+    bo_check64(c, "conv dx vs central differences", bo_download_f(c, got->dx, nx), g, nx,
+               1e-6 * oc * w.kernel * w.kernel, 1e-5);
+    bo_check64(c, "conv dweight vs central differences", bo_download_f(c, got->dw, nw), g + nx, nw, 1e-6 * cols, 1e-5);
+    bo_check64(c, "conv dbias vs central differences", bo_download_f(c, got->db, oc), g + nx + nw, oc, 1e-6 * cols,
                1e-5);
-    bo_check64(c, "conv dweight vs central differences", bo_download_f(c, DW, nw), g + nx, nw, 1e-6 * cols, 1e-5);
-    bo_check64(c, "conv dbias vs central differences", bo_download_f(c, DB, oc), g + nx + nw, oc, 1e-6 * cols, 1e-5);
+}
+
+/* The inputs of a convolution case p = {B, C, H, W, K, S, P, OC}: theta = x, weight, bias; dy. */
+static conv_result conv_inputs(bo_ctx *c, const bo_case *k, cm_buf **X, cm_buf **WT, cm_buf **BI, cm_buf **DY) {
+    conv_result r = {.w = bo_window(c, k->p[0], k->p[1], k->p[2], k->p[3], k->p[4], k->p[5], k->p[6]), .oc = k->p[7]};
+    size_t nx = (size_t)r.w.batch * r.w.channels * r.w.height * r.w.width;
+    size_t nw = (size_t)r.oc * r.w.channels * r.w.kernel * r.w.kernel,
+           ny = (size_t)r.oc * r.w.batch * r.w.out_h * r.w.out_w;
+    float *theta = bo_uniform(c, nx + nw + r.oc, 31), *dy = bo_uniform(c, ny, 32);
+    r.theta = theta, r.r = dy;
+    *X = bo_in(c, theta, 4 * nx), *WT = bo_in(c, theta + nx, 4 * nw), *BI = bo_in(c, theta + nx + nw, 4 * (size_t)r.oc);
+    *DY = bo_in(c, dy, 4 * ny);
+    r.y = bo_out(c, ny, 7.25f), r.dx = bo_out(c, nx, 7.25f), r.dw = bo_out(c, nw, 7.25f);
+    r.db = bo_out(c, (size_t)r.oc, 7.25f);
+    return r;
+}
+
+/* im2col case: the convolution composed as host/backend/device/conv_device.c does it */
+void bo_grad_conv(bo_ctx *c, const bo_case *k) {
+    cm_buf *X, *WT, *BI, *DY;
+    conv_result r = conv_inputs(c, k, &X, &WT, &BI, &DY);
+    const cm_window w = r.w;
+    int oc = r.oc, ckk = w.channels * w.kernel * w.kernel, cols = w.batch * w.out_h * w.out_w;
+    size_t ny = (size_t)oc * cols;
+    cm_buf *COL = bo_out(c, (size_t)ckk * cols, 7.25f), *CN = bo_out(c, ny, 7.25f), *DYC = bo_out(c, ny, 7.25f);
+    cm_buf *DCOL = bo_out(c, (size_t)ckk * cols, 7.25f);
+    BO_OK(c, backend_im2col(c->b, X, COL, &w));
+    BO_OK(c, backend_gemm(c->b, false, false, oc, cols, ckk, 1.0f, WT, ckk, COL, cols, 0.0f, CN, cols));
+    BO_OK(c, backend_cnhw_to_nchw(c->b, CN, BI, r.y, w.batch, oc, w.out_h * w.out_w, false));
+    BO_OK(c, backend_nchw_to_cnhw(c->b, DY, DYC, w.batch, oc, w.out_h * w.out_w));
+    BO_OK(c, backend_gemm(c->b, false, true, oc, ckk, cols, 1.0f, DYC, cols, COL, cols, 0.0f, r.dw, ckk));
+    BO_OK(c, backend_gemm(c->b, true, false, ckk, cols, oc, 1.0f, WT, ckk, DYC, cols, 0.0f, DCOL, cols));
+    BO_OK(c, backend_col2im(c->b, DCOL, r.dx, &w));
+    BO_OK(c, backend_channel_sum(c->b, DY, r.db, w.batch, oc, w.out_h * w.out_w));
+    conv_compare(c, &r);
+}
+
+/* conv_forward / conv_backward case: the operations themselves (bias gradient: channel_sum) */
+void bo_grad_conv_op(bo_ctx *c, const bo_case *k) {
+    cm_buf *X, *WT, *BI, *DY;
+    conv_result r = conv_inputs(c, k, &X, &WT, &BI, &DY);
+    BO_OK(c, backend_conv_forward(c->b, X, WT, BI, r.y, r.oc, &r.w, false));
+    BO_OK(c, backend_conv_backward(c->b, DY, X, WT, r.dw, r.dx, r.oc, &r.w));
+    BO_OK(c, backend_channel_sum(c->b, DY, r.db, r.w.batch, r.oc, r.w.out_h * r.w.out_w));
+    conv_compare(c, &r);
 }
 
 /* ---- max pooling: theta = x ---- */

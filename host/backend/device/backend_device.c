@@ -108,6 +108,7 @@ static void device_destroy(cm_backend *b) {
     device_backend *db = DB(b);
     if (db->queue) clFinish(db->queue);
     if (db->xfer) clFinish(db->xfer);
+    device_conv_release(b);
     if (db->gemm_temp) clReleaseMemObject(db->gemm_temp);
     if (db->splitk) clReleaseMemObject(db->splitk);
     cl_profile_destroy(db->prof);
@@ -640,6 +641,8 @@ static const cm_backend_ops device_ops = {
     .relu = device_relu,
     .im2col = device_im2col,
     .col2im = device_col2im,
+    .conv_forward = device_conv_forward,
+    .conv_backward = device_conv_backward,
     .cnhw_to_nchw = device_cnhw_to_nchw,
     .nchw_to_cnhw = device_nchw_to_cnhw,
     .channel_sum = device_channel_sum,

@@ -79,7 +79,8 @@ typedef struct {
     cl_mem splitk; /* split-K GEMM's partial products (gemm_splitk.c), grown on demand */
     size_t splitk_bytes;
     size_t local_mem;
-    cl_profile *prof; /* event profiling (bench --profile); NULL when off */
+    cl_profile *prof;             /* event profiling (bench --profile); NULL when off */
+    cm_buf *conv_col, *conv_cnhw; /* Conv2d's scratch (conv_device.c), grown on demand */
 } device_backend;
 
 #define DB(b) ((device_backend *)(b))
@@ -115,6 +116,12 @@ cm_status device_im2col(cm_backend *b, cm_buf *x, cm_buf *col, const cm_window *
 cm_status device_col2im(cm_backend *b, cm_buf *col, cm_buf *dx, const cm_window *w);
 cm_status device_cnhw_to_nchw(cm_backend *b, cm_buf *src, cm_buf *bias, cm_buf *y, int batch, int channels, int hw,
                               bool relu);
+/* conv_device.c: Conv2d from im2col, GEMM and the reorders; the release of its scratch. */
+cm_status device_conv_forward(cm_backend *b, cm_buf *x, cm_buf *wt, cm_buf *bias, cm_buf *y, int oc, const cm_window *w,
+                              bool relu);
+cm_status device_conv_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *wt, cm_buf *dwt, cm_buf *dx, int oc,
+                               const cm_window *w);
+void device_conv_release(cm_backend *b);
 cm_status device_nchw_to_cnhw(cm_backend *b, cm_buf *src, cm_buf *dst, int batch, int channels, int hw);
 cm_status device_channel_sum(cm_backend *b, cm_buf *x, cm_buf *out, int batch, int channels, int hw);
 cm_status device_maxpool_forward(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *arg, const cm_window *w);

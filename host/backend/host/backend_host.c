@@ -17,6 +17,8 @@
 
 typedef struct {
     cm_backend base;
+    void *scratch; /* host_scratch(): Conv2d's per-thread work space, grown on demand */
+    size_t scratch_bytes;
 } host_backend;
 
 /* Element-wise loops below this many elements run on one thread: waking the others costs more. */
@@ -24,7 +26,18 @@ typedef struct {
 
 static void host_destroy(cm_backend *b) {
     op_clock_destroy(b->clock);
+    free(((host_backend *)b)->scratch);
     free(b);
+}
+
+void *host_scratch(cm_backend *b, size_t bytes) {
+    host_backend *hb = (host_backend *)b;
+    if (hb->scratch_bytes >= bytes) return hb->scratch;
+    free(hb->scratch);
+    hb->scratch_bytes = (bytes + 63) / 64 * 64;
+    hb->scratch = aligned_alloc(64, hb->scratch_bytes);
+    if (!hb->scratch) hb->scratch_bytes = 0;
+    return hb->scratch;
 }
 
 static cm_status host_profile_reset(cm_backend *b) {
@@ -399,6 +412,8 @@ static const cm_backend_ops host_ops = {
     .relu = host_relu,
     .im2col = host_im2col,
     .col2im = host_col2im,
+    .conv_forward = host_conv_forward,
+    .conv_backward = host_conv_backward,
     .cnhw_to_nchw = host_cnhw_to_nchw,
     .nchw_to_cnhw = host_nchw_to_cnhw,
     .channel_sum = host_channel_sum,

@@ -84,6 +84,11 @@ static void sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const floa
                 b, ldb, beta, c, ldc);
 }
 
+void host_gemm_serial(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                      int ldb, float beta, float *c, int ldc) {
+    sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 /* Below this many multiply-adds one call is faster than several. */
 enum { SPLIT_MIN_MACS = 1 << 16 };
 

@@ -8,6 +8,10 @@
 void host_gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
                int ldb, float beta, float *c, int ldc);
 
+/* The same as one call on the calling thread, for work that is already spread over the threads. */
+void host_gemm_serial(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+                      const float *b, int ldb, float beta, float *c, int ldc);
+
 /* Sets the threads both the GEMM and the element-wise loops use (n <= 0: keep the default);
  * returns the count in effect. */
 int host_gemm_set_threads(int n);

@@ -69,42 +69,45 @@ static void valid_range(int tap, int S, int P, int size, int out, int *lo, int *
     if (*lo > *hi) *lo = *hi;
 }
 
-cm_status host_im2col(cm_backend *b, cm_buf *x, cm_buf *col, const cm_window *w) {
+/* Row r = (c*K + i)*K + j of im2col for `images` consecutive images from x (their (C, H, W)
+ * planes), into dst: image n's OH*OW entries start at dst + n*OH*OW. */
+void host_im2col_row(const float *x, float *dst, const cm_window *w, int r, int images) {
     const int C = w->channels, K = w->kernel, S = w->stride, P = w->pad, H = w->height, W = w->width;
     const int OH = w->out_h, OW = w->out_w;
-    const size_t ncol = (size_t)w->batch * OH * OW; /* columns of col */
-    CM_TRY(check_floats(x, in_count(w), "im2col", "x"));
-    CM_TRY(check_floats(col, (size_t)C * K * K * ncol, "im2col", "col"));
-    const float *xf = F(x);
-    float *cf = F(col);
-#pragma omp parallel for schedule(static)
-    for (int r = 0; r < C * K * K; r++) { /* row r = (c*K + i)*K + j of col (C*K*K, B*OH*OW) */
-        const int c = r / (K * K), i = r / K % K, j = r % K;
-        int lo, hi; /* the outputs ow whose input column iw = ow*S - P + j lies in [0, W) */
-        valid_range(j, S, P, W, OW, &lo, &hi);
-        float *dst = cf + (size_t)r * ncol;
-        for (int n = 0; n < w->batch; n++) {
-            const float *plane = xf + ((size_t)n * C + c) * H * W; /* x[n][c] (H, W) */
-            for (int oh = 0; oh < OH; oh++) {
-                const int ih = oh * S - P + i;
-                float *d = dst + ((size_t)n * OH + oh) * OW;
-                if (ih < 0 || ih >= H || lo >= hi) {
-                    memset(d, 0, sizeof(float) * (size_t)OW);
-                    continue;
-                }
-                const long base = (long)ih * W - P + j; /* plane index of ow = 0 (in range from lo on) */
-                for (int ow = 0; ow < lo; ow++)
-                    d[ow] = 0.0f;
-                if (S == 1) /* a contiguous run */
-                    memcpy(d + lo, plane + base + lo, sizeof(float) * (size_t)(hi - lo));
-                else
-                    for (int ow = lo; ow < hi; ow++)
-                        d[ow] = plane[base + (long)ow * S];
-                for (int ow = hi; ow < OW; ow++)
-                    d[ow] = 0.0f;
+    const int c = r / (K * K), i = r / K % K, j = r % K;
+    int lo, hi; /* the outputs ow whose input column iw = ow*S - P + j lies in [0, W) */
+    valid_range(j, S, P, W, OW, &lo, &hi);
+    for (int n = 0; n < images; n++) {
+        const float *plane = x + ((size_t)n * C + c) * H * W; /* x[n][c] (H, W) */
+        for (int oh = 0; oh < OH; oh++) {
+            const int ih = oh * S - P + i;
+            float *d = dst + ((size_t)n * OH + oh) * OW;
+            if (ih < 0 || ih >= H || lo >= hi) {
+                memset(d, 0, sizeof(float) * (size_t)OW);
+                continue;
             }
+            const long base = (long)ih * W - P + j; /* plane index of ow = 0 (in range from lo on) */
+            for (int ow = 0; ow < lo; ow++)
+                d[ow] = 0.0f;
+            if (S == 1) /* a contiguous run */
+                memcpy(d + lo, plane + base + lo, sizeof(float) * (size_t)(hi - lo));
+            else
+                for (int ow = lo; ow < hi; ow++)
+                    d[ow] = plane[base + (long)ow * S];
+            for (int ow = hi; ow < OW; ow++)
+                d[ow] = 0.0f;
         }
     }
+}
+
+cm_status host_im2col(cm_backend *b, cm_buf *x, cm_buf *col, const cm_window *w) {
+    const int C = w->channels, K = w->kernel;
+    const size_t ncol = (size_t)w->batch * w->out_h * w->out_w; /* columns of col */
+    CM_TRY(check_floats(x, in_count(w), "im2col", "x"));
+    CM_TRY(check_floats(col, (size_t)C * K * K * ncol, "im2col", "col"));
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < C * K * K; r++) /* row r of col (C*K*K, B*OH*OW) */
+        host_im2col_row(F(x), F(col) + (size_t)r * ncol, w, r, w->batch);
     return CM_OK;
 }
 
@@ -112,7 +115,7 @@ cm_status host_im2col(cm_backend *b, cm_buf *x, cm_buf *col, const cm_window *w)
  * entries im2col read from it (the taps with ih = oh*S - P + i, iw = ow*S - P + j for some
  * output 0 <= oh < OH, 0 <= ow < OW). Accumulated tap by tap over the plane, so that each tap
  * reads its col row as a contiguous run; acc is an (H, W) scratch. */
-static void col2im_plane(const float *cf, const cm_window *w, size_t ncol, int n, int c, double *acc, float *plane) {
+void host_col2im_plane(const float *cf, const cm_window *w, size_t ncol, int n, int c, double *acc, float *plane) {
     const int K = w->kernel, S = w->stride, P = w->pad, H = w->height, W = w->width, OH = w->out_h, OW = w->out_w;
     memset(acc, 0, sizeof(double) * (size_t)H * W);
     for (int i = 0; i < K; i++)
@@ -160,7 +163,7 @@ cm_status host_col2im(cm_backend *b, cm_buf *col, cm_buf *dx, const cm_window *w
 #ifdef _OPENMP
         tid = omp_get_thread_num();
 #endif
-        col2im_plane(cf, w, ncol, n, c, scratch + (size_t)tid * H * W, df + ((size_t)n * C + c) * H * W);
+        host_col2im_plane(cf, w, ncol, n, c, scratch + (size_t)tid * H * W, df + ((size_t)n * C + c) * H * W);
     }
     free(scratch);
     return CM_OK;

@@ -9,6 +9,18 @@
 
 cm_status host_relu(cm_backend *b, cm_buf *y, size_t n);
 cm_status host_im2col(cm_backend *b, cm_buf *x, cm_buf *col, const cm_window *w);
+/* Row r of im2col for `images` consecutive images of x, image n's entries at dst + n*OH*OW. */
+void host_im2col_row(const float *x, float *dst, const cm_window *w, int r, int images);
+/* Plane (n, c) of col2im from col (C*K*K, ncol), summed in double in acc (H*W). */
+void host_col2im_plane(const float *cf, const cm_window *w, size_t ncol, int n, int c, double *acc, float *plane);
+/* conv_host.c: Conv2d by image (im2col and one GEMM per image, in cache). */
+cm_status host_conv_forward(cm_backend *b, cm_buf *x, cm_buf *wt, cm_buf *bias, cm_buf *y, int oc, const cm_window *w,
+                            bool relu);
+cm_status host_conv_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *wt, cm_buf *dwt, cm_buf *dx, int oc,
+                             const cm_window *w);
+/* backend_host.c: a scratch of at least `bytes`, 64-byte aligned, owned by the backend and valid
+ * until the next call (NULL: out of memory). */
+void *host_scratch(cm_backend *b, size_t bytes);
 cm_status host_col2im(cm_backend *b, cm_buf *col, cm_buf *dx, const cm_window *w);
 cm_status host_cnhw_to_nchw(cm_backend *b, cm_buf *src, cm_buf *bias, cm_buf *y, int batch, int channels, int hw,
                             bool relu);
