@@ -162,6 +162,7 @@ static const bo_case cases[] = {
     {R(maxpool_backward), WIN(2, 3, 9, 11, 3, 3, 0), .atol = 1e-6, .rtol = 1e-6, .grad = bo_grad_maxpool},
     {R(maxpool_backward), WIN(1, 3, 5, 5, 3, 1, 0), .atol = 1e-6, .rtol = 1e-6, .grad = bo_grad_maxpool},
     {R(maxpool_backward), WIN(2, 5, 28, 28, 2, 2, 0), .atol = 1e-6, .rtol = 1e-6},
+    {R(maxpool_backward), WIN(128, 24, 24, 24, 2, 2, 0), .atol = 1e-6, .rtol = 1e-6}, /* cnn */
     /* global average pooling p = {B, C, HW}: 3 channels, odd plane sizes (7x7, 5x3, 1x1, 13x13) */
     {R(gap_forward), .p = {1, 1, 1}, .atol = 1e-7, .rtol = 1e-6},
     {R(gap_forward), .p = {2, 3, 49}, .atol = 1e-6, .rtol = 1e-5, .grad = bo_grad_gap},

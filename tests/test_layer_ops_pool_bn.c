@@ -3,6 +3,7 @@
  * float64 of sum(w * op(x)) for the backward operations. */
 #include <math.h>
 #include <setjmp.h>
+#include <string.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -167,6 +168,12 @@ static void test_maxpool_reject_bad_arguments(void **state) {
     const int32_t bad = 49; /* one past its 7x7 plane */
     assert_int_equal(backend_upload(hb, A, 5 * 4, &bad, 4), CM_OK);
     assert_int_equal(backend_maxpool_backward(hb, Y, A, X, &w), CM_ERR_USAGE);
+    assert_non_null(strstr(cm_last_error(), "arg[5] = 49"));
+    const int32_t zero = 0, negative = -1; /* in the last plane, checked on whichever thread has it */
+    assert_int_equal(backend_upload(hb, A, 5 * 4, &zero, 4), CM_OK);
+    assert_int_equal(backend_upload(hb, A, 50 * 4, &negative, 4), CM_OK);
+    assert_int_equal(backend_maxpool_backward(hb, Y, A, X, &w), CM_ERR_USAGE);
+    assert_non_null(strstr(cm_last_error(), "arg[50] = -1"));
     cm_window padded = lt_window(2, 3, 7, 7, 2, 2, 1);
     assert_int_equal(backend_maxpool_forward(hb, X, X, X, &padded), CM_ERR_USAGE);
     backend_release(hb, X), backend_release(hb, Y), backend_release(hb, A), backend_release(hb, SHORT);

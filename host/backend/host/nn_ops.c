@@ -296,20 +296,26 @@ cm_status host_maxpool_backward(cm_backend *b, cm_buf *dy, cm_buf *arg, cm_buf *
     CM_TRY(check_floats(arg, out_count(w), "maxpool_backward", "arg"));
     CM_TRY(check_floats(dx, in_count(w), "maxpool_backward", "dx"));
     const int32_t *af = I32(arg);
-    for (size_t k = 0; k < out_count(w); k++)
-        if (af[k] < 0 || (size_t)af[k] >= plane_in)
-            return cm_fail(CM_ERR_USAGE, "maxpool_backward: arg[%zu] = %d lies outside its %dx%d plane", k, af[k],
-                           w->height, w->width);
     const float *dyf = F(dy);
     float *dxf = F(dx);
-#pragma omp parallel for schedule(static)
+    long bad = -1; /* an arg entry outside its plane (checked as it is used, on every thread) */
+#pragma omp parallel for schedule(static) reduction(max : bad)
     for (int p = 0; p < w->batch * w->channels; p++) { /* one (b, c) plane */
         float *d = dxf + (size_t)p * plane_in;
+        const int32_t *a = af + (size_t)p * plane_out;
         for (size_t k = 0; k < plane_in; k++)
             d[k] = 0.0f;
-        for (size_t k = 0; k < plane_out; k++)
-            d[af[(size_t)p * plane_out + k]] += dyf[(size_t)p * plane_out + k];
+        for (size_t k = 0; k < plane_out; k++) {
+            if ((uint32_t)a[k] >= plane_in) {
+                bad = (long)((size_t)p * plane_out + k);
+                break;
+            }
+            d[a[k]] += dyf[(size_t)p * plane_out + k];
+        }
     }
+    if (bad >= 0)
+        return cm_fail(CM_ERR_USAGE, "maxpool_backward: arg[%ld] = %d lies outside its %dx%d plane", bad, af[bad],
+                       w->height, w->width);
     return CM_OK;
 }
 
