@@ -190,6 +190,10 @@ static const bo_case cases[] = {
     {R(bn_forward), .p = {32, 5, 784, 0}, .f = {1e-5f, 0.1f}, .atol = 1e-4, .rtol = 1e-4},
     {R(bn_forward), .p = {3, 5, 7, 0}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-5},
     {R(bn_forward), .p = {5, 7, 33, 1}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-5},
+    /* a ReLU that follows, fused (model_layout): training, eval, and the cnn network's first BatchNorm */
+    {R(bn_forward), .p = {5, 7, 33, 1, 1}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-5},
+    {R(bn_forward), .p = {3, 5, 7, 0, 1}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-5},
+    {R(bn_forward), .p = {128, 24, 576, 1, 1}, .f = {1e-5f, 0.1f}, .atol = 1e-4, .rtol = 1e-4},
     {R(bn_backward), .p = {2, 3, 1}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-4, .grad = bo_grad_bn},
     {R(bn_backward), .p = {16, 5, 1}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-4, .grad = bo_grad_bn},
     {R(bn_backward), .p = {1, 5, 1}, .f = {1e-5f, 0.1f}, .atol = 1e-5, .rtol = 1e-4, .grad = bo_grad_bn},

@@ -231,7 +231,7 @@ static void test_bn_hand(void **state) {
      * (mean 2, var 4). eps 0, so invstd is exactly 1 and 0.5. gamma (2, -1), beta (0.5, 0):
      * channel 0: y = 2 (x - 2) + 0.5 = -1.5, 2.5; channel 1: y = -(x - 2) / 2 = 1, 1, -1, -1.
      * Running stats from (0, 1), momentum 0.1: mean 0.2; var 0.9 + 0.1 var 4/3. */
-    const cm_bn_shape s = {2, 2, 2, 0.0f, 0.1f};
+    const cm_bn_shape s = {2, 2, 2, 0.0f, 0.1f, false};
     const float x[8] = {1, 3, 0, 0, 1, 3, 4, 4}, g[2] = {2, -1}, be[2] = {0.5f, 0}, rm[2] = {0, 0}, rv[2] = {1, 1};
     bn_bufs t = bn_alloc(&s, x, g, be, rm, rv);
     assert_int_equal(bn_train(&t, &s), CM_OK);
@@ -253,7 +253,7 @@ static void test_bn_hand(void **state) {
     lt_get(hb, t.dbeta, c2, 8), assert_true(check_close("bn dbeta", c2, (const float[]){1, 0}, 2, 1e-6, 0));
     bn_release(&t);
     /* N = 1 (BatchNorm1d, batch 1): var 0, y = beta, running_var takes var itself (0) */
-    const cm_bn_shape one = {1, 2, 1, 1e-5f, 0.5f};
+    const cm_bn_shape one = {1, 2, 1, 1e-5f, 0.5f, false};
     t = bn_alloc(&one, (const float[]){3, -7}, g, be, (const float[]){1, 1}, (const float[]){2, 2});
     assert_int_equal(bn_train(&t, &one), CM_OK);
     lt_get(hb, t.y, c2, 8), assert_true(check_close("bn N=1 y", c2, be, 2, 0, 0));
@@ -316,11 +316,11 @@ static void bn_forward_case(const cm_bn_shape *s, uint64_t seed) {
 }
 
 static const cm_bn_shape bn_cases[] = {
-    {8, 3, 1, 1e-5f, 0.1f},  /* BatchNorm1d */
-    {4, 5, 9, 1e-5f, 0.1f},  /* BatchNorm2d, odd channels */
-    {1, 3, 16, 1e-5f, 0.1f}, /* batch 1 */
-    {2, 1, 49, 1e-3f, 0.1f}, /* one channel, larger eps */
-    {5, 2, 3, 1e-5f, 0.1f},
+    {8, 3, 1, 1e-5f, 0.1f, false},  /* BatchNorm1d */
+    {4, 5, 9, 1e-5f, 0.1f, false},  /* BatchNorm2d, odd channels */
+    {1, 3, 16, 1e-5f, 0.1f, false}, /* batch 1 */
+    {2, 1, 49, 1e-3f, 0.1f, false}, /* one channel, larger eps */
+    {5, 2, 3, 1e-5f, 0.1f, false},
 };
 #define N_BN_CASES (sizeof bn_cases / sizeof bn_cases[0])
 
@@ -388,7 +388,7 @@ static void test_bn_backward_gradient(void **state) {
 }
 
 static void test_bn_reject_bad_arguments(void **state) {
-    const cm_bn_shape s = {2, 3, 4, 1e-5f, 0.1f};
+    const cm_bn_shape s = {2, 3, 4, 1e-5f, 0.1f, false};
     float x[24] = {0}, c[3] = {1, 1, 1};
     bn_bufs t = bn_alloc(&s, x, c, c, c, c);
     cm_buf *SHORT = lt_filled(hb, 2, 1.0f);
@@ -401,7 +401,7 @@ static void test_bn_reject_bad_arguments(void **state) {
                      CM_ERR_USAGE);
     assert_int_equal(backend_bn_backward(hb, t.dy, t.x, t.gamma, t.smean, t.sinv, t.dx, SHORT, t.dbeta, &s),
                      CM_ERR_USAGE);
-    const cm_bn_shape zero_batch = {0, 3, 4, 1e-5f, 0.1f};
+    const cm_bn_shape zero_batch = {0, 3, 4, 1e-5f, 0.1f, false};
     assert_int_equal(bn_train(&t, &zero_batch), CM_ERR_USAGE);
     backend_release(hb, SHORT);
     bn_release(&t);

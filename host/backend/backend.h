@@ -74,6 +74,7 @@ typedef struct {
 typedef struct {
     int batch, channels, hw;
     float eps, momentum; /* PyTorch's: running = (1 - momentum) running + momentum batch_stat */
+    bool relu;           /* bn_forward: then y = max(y, 0), a ReLU that follows run inside (a NaN passes) */
 } cm_bn_shape;
 
 typedef struct {
@@ -177,7 +178,8 @@ typedef struct {
      *   save_invstd = 1 / sqrt(var + eps); running_mean = (1 - m) running_mean + m mean;
      *   running_var = (1 - m) running_var + m var * N / (N - 1) (var itself when N = 1);
      *   y = gamma (x - mean) save_invstd + beta.
-     * eval: y = gamma (x - running_mean) / sqrt(running_var + eps) + beta; nothing else written. */
+     * eval: y = gamma (x - running_mean) / sqrt(running_var + eps) + beta; nothing else written.
+     * Both: then y = max(y, 0) if s->relu. */
     cm_status (*bn_forward)(cm_backend *b, cm_buf *x, cm_buf *y, cm_buf *gamma, cm_buf *beta, cm_buf *running_mean,
                             cm_buf *running_var, cm_buf *save_mean, cm_buf *save_invstd, const cm_bn_shape *s,
                             bool training);

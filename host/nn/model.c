@@ -213,7 +213,8 @@ cm_status model_layout(cm_layout *L, const cm_layer *layers, int nlayers, cm_sha
     }
     L->classes = s.c;
     for (int i = 0; i + 1 < nlayers; i++) /* fusion: an optimisation of the sequence, not its definition */
-        if ((L->layers[i].type == CM_LAYER_LINEAR || L->layers[i].type == CM_LAYER_CONV2D) &&
+        if ((L->layers[i].type == CM_LAYER_LINEAR || L->layers[i].type == CM_LAYER_CONV2D ||
+             L->layers[i].type == CM_LAYER_BATCHNORM1D || L->layers[i].type == CM_LAYER_BATCHNORM2D) &&
             L->layers[i + 1].type == CM_LAYER_RELU)
             L->layers[i].fused_relu = 1;
     place_tensors(L);

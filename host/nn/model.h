@@ -62,7 +62,7 @@ typedef struct {
                                 in eval mode (running statistics, not updated) */
     /* derived by model_layout */
     cm_shape in, out_shape;
-    int fused_relu; /* Linear/Conv2d followed by ReLU: the ReLU runs inside this layer's output step */
+    int fused_relu; /* Linear, Conv2d or BatchNorm followed by ReLU: the ReLU runs inside this layer's output step */
     size_t weight, bias, running_mean, running_var; /* element offsets in params, or CM_NO_TENSOR */
 } cm_layer;
 

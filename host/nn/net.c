@@ -200,8 +200,12 @@ static cm_window conv_window(const cm_layer *l, int rows) {
 }
 
 static cm_bn_shape bn_shape(const cm_layer *l, int rows) {
-    cm_bn_shape s = {
-        .batch = rows, .channels = l->in.c, .hw = l->in.h * l->in.w, .eps = l->eps, .momentum = l->momentum};
+    cm_bn_shape s = {.batch = rows,
+                     .channels = l->in.c,
+                     .hw = l->in.h * l->in.w,
+                     .eps = l->eps,
+                     .momentum = l->momentum,
+                     .relu = l->fused_relu};
     return s;
 }
 
@@ -278,8 +282,10 @@ static cm_status linear_backward_frozen(cm_net *n, const cm_layer *l, layer_rt *
  * beta: an affine map whose backward is dx = gamma dy / sqrt(running_var + eps), the same map on
  * dy with zero mean and shift (save_mean holds zeros: setup_layer). */
 static cm_status bn_backward_eval(cm_net *n, layer_rt *r, cm_buf *dx, const cm_bn_shape *s) {
+    cm_bn_shape linear = *s;
+    linear.relu = false; /* the fused ReLU's backward ran in its own layer */
     return backend_bn_forward(n->b, r->dout, dx, r->w, r->save_mean, r->save_mean, r->rvar, r->save_mean,
-                              r->save_invstd, s, false);
+                              r->save_invstd, &linear, false);
 }
 
 static cm_status layer_backward(cm_net *n, int i, int rows, const cm_net_mode *m) {

@@ -2,8 +2,8 @@
  * gradient) buffers, one activation buffer per layer for a batch of up to `batch` examples, and
  * the forward and backward passes, written once against the backend interface.
  *
- * In-place layers (ReLU, Dropout, Flatten) share their input's buffer, and a ReLU after a Linear
- * or Conv2d runs inside that layer's output step (model_layout sets fused_relu). */
+ * In-place layers (ReLU, Dropout, Flatten) share their input's buffer, and a ReLU after a Linear,
+ * Conv2d or BatchNorm runs inside that layer's output step (model_layout sets fused_relu). */
 #ifndef CLMNIST_NET_H
 #define CLMNIST_NET_H
 #include <stdbool.h>

@@ -13,6 +13,7 @@
  * kernel_bn_normalize   y = gamma (x - mean[c]) inv[c] + beta, where inv = scale[c] (training:
  *                       mean = save_mean, scale = save_invstd) or, when scale_is_var,
  *                       1 / sqrt(scale[c] + eps) (eval: running_mean, running_var).
+ *                       Then max(y, 0) when relu (a ReLU that follows, fused).
  *                       2-D range: dim 0 over HW, dim 1 over B*C (row b*C + c).
  * kernel_bn_backward_reduce  per channel, one work-group each (as kernel_bn_stats):
  *                       dbeta = sum dy, dgamma = sum dy xhat, xhat = (x - save_mean) save_invstd.
@@ -46,15 +47,18 @@ __kernel void kernel_bn_stats(const __global float *x, __global float *save_mean
 
 __kernel void kernel_bn_normalize(const __global float *x, __global float *y, const __global float *gamma,
                                   const __global float *beta, const __global float *mean, const __global float *scale,
-                                  const int scale_is_var, const int B, const int C, const int HW, const float eps) {
+                                  const int scale_is_var, const int B, const int C, const int HW, const float eps,
+                                  const int relu) {
     const int r = (int)get_global_id(1);
     if (r >= B * C) return;
     const int c = r % C;
     const float inv = scale_is_var ? 1.0f / sqrt(scale[c] + eps) : scale[c], g = gamma[c] * inv;
     const float m = mean[c], bt = beta[c];
     const size_t row = (size_t)r * HW;
-    for (int s = (int)get_global_id(0); s < HW; s += (int)get_global_size(0))
-        y[row + s] = g * (x[row + s] - m) + bt;
+    for (int s = (int)get_global_id(0); s < HW; s += (int)get_global_size(0)) {
+        const float v = g * (x[row + s] - m) + bt;
+        y[row + s] = relu && v < 0.0f ? 0.0f : v;
+    }
 }
 
 __kernel void kernel_bn_backward_reduce(const __global float *dy, const __global float *x,

@@ -137,9 +137,9 @@ typedef struct {
     cm_buf *x, *y, *gamma, *beta, *rm, *rv, *sm, *si;
 } bn_bufs;
 
-/* p: B, C, HW, training; f: eps, momentum. Running stats and gamma from seeds, var > 0. */
+/* p: B, C, HW, training, relu; f: eps, momentum. Running stats and gamma from seeds, var > 0. */
 static bn_bufs bn_setup(bo_ctx *c, const bo_case *k) {
-    bn_bufs t = {.s = {k->p[0], k->p[1], k->p[2], k->f[0], k->f[1]}};
+    bn_bufs t = {.s = {k->p[0], k->p[1], k->p[2], k->f[0], k->f[1], k->p[4] != 0}};
     size_t n = (size_t)t.s.batch * t.s.channels * t.s.hw, nc = (size_t)t.s.channels;
     float *rv = bo_uniform(c, nc, 14), *gamma = bo_uniform(c, nc, 12);
     for (size_t i = 0; i < nc; i++)
@@ -159,10 +159,26 @@ void bo_run_bn_forward(bo_ctx *c, const bo_case *k) {
     bn_bufs t = bn_setup(c, k);
     int training = k->p[3];
     size_t n = (size_t)t.s.batch * t.s.channels * t.s.hw, nc = (size_t)t.s.channels;
-    bo_shape(c, "B%d C%d HW%d eps %g momentum %g %s", t.s.batch, t.s.channels, t.s.hw, (double)t.s.eps,
-             (double)t.s.momentum, training ? "train" : "eval");
+    bo_shape(c, "B%d C%d HW%d eps %g momentum %g %s%s", t.s.batch, t.s.channels, t.s.hw, (double)t.s.eps,
+             (double)t.s.momentum, training ? "train" : "eval", t.s.relu ? " relu" : "");
     BO_TIMED(c)
     BO_OK(c, backend_bn_forward(c->b, t.x, t.y, t.gamma, t.beta, t.rm, t.rv, t.sm, t.si, &t.s, training));
+    if (t.s.relu && !c->perf) { /* the fused ReLU: y = max(the same forward without it, 0), exactly */
+        cm_bn_shape plain = t.s;
+        plain.relu = false;
+        cm_buf *Y2 = bo_out(c, n, 7.25f);
+        BO_OK(c, backend_bn_forward(c->b, t.x, Y2, t.gamma, t.beta, t.rm, t.rv, t.sm, t.si, &plain, training));
+        const float *y = bo_download_f(c, t.y, n), *y2 = bo_download_f(c, Y2, n);
+        int zeros = 0;
+        for (size_t i = 0; i < n && !c->failed; i++) {
+            zeros += y[i] == 0.0f;
+            if (y[i] != (y2[i] > 0.0f ? y2[i] : 0.0f))
+                fprintf(stderr, "  bn_forward relu: y[%zu] = %g, without the ReLU %g\n", i, (double)y[i],
+                        (double)y2[i]),
+                    c->failed = 1;
+        }
+        if (!zeros) fprintf(stderr, "  bn_forward relu: no output was negative before it\n"), c->failed = 1;
+    }
     c->bytes = 8.0 * (double)n * (training ? 1.5 : 1.0);
     bo_keep(c, "y", t.y, BO_F32, n, k->atol, k->rtol);
     bo_keep(c, "running_mean", t.rm, BO_F32, nc, k->atol, k->rtol);

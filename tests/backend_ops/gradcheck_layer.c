@@ -194,7 +194,7 @@ static double bn_loss(const void *m, const double *t) {
 
 /* bn_backward case p = {B, C, HW}; f = {eps, momentum} */
 void bo_grad_bn(bo_ctx *c, const bo_case *k) {
-    cm_bn_shape s = {k->p[0], k->p[1], k->p[2], k->f[0], k->f[1]};
+    cm_bn_shape s = {k->p[0], k->p[1], k->p[2], k->f[0], k->f[1], false};
     size_t n = (size_t)s.batch * s.channels * s.hw, nc = (size_t)s.channels, nt = n + 2 * nc;
     float *t = bo_uniform(c, nt, 35), *r = bo_uniform(c, n, 36);
     for (size_t i = n; i < n + nc; i++)

@@ -213,6 +213,8 @@ static cm_status bn_normalize(device_backend *db, cm_buf *x, cm_buf *y, cm_buf *
     ARG(k, 8, s->channels);
     ARG(k, 9, s->hw);
     ARG(k, 10, s->eps);
+    const int relu = s->relu;
+    ARG(k, 11, relu);
     return launch_rows(db, K_BN_NORMALIZE, (size_t)s->hw, (size_t)s->batch * s->channels);
 }
 

@@ -398,13 +398,17 @@ CM_WIDE_SIMD static void channel_stats(const float *x, const cm_bn_shape *s, int
     *var = ss / n;
 }
 
-/* y[., c, .] = scale * (x - shift) + beta over channel c of (B, C, HW), in double. */
+/* y[., c, .] = scale * (x - shift) + beta over channel c of (B, C, HW), in double; then max(., 0)
+ * with s->relu (a NaN passes, as bias_act). */
 CM_WIDE_SIMD static void channel_affine(const float *x, float *y, const cm_bn_shape *s, int c, double shift,
                                         double scale, double beta) {
+    const bool relu = s->relu;
     for (int bi = 0; bi < s->batch; bi++) {
         const size_t o = ((size_t)bi * s->channels + c) * s->hw;
-        for (int k = 0; k < s->hw; k++)
-            y[o + k] = (float)(scale * ((double)x[o + k] - shift) + beta);
+        for (int k = 0; k < s->hw; k++) {
+            const float v = (float)(scale * ((double)x[o + k] - shift) + beta);
+            y[o + k] = relu && v < 0.0f ? 0.0f : v;
+        }
     }
 }
 
