@@ -26,17 +26,21 @@ typedef struct {
 
 static void host_destroy(cm_backend *b) {
     op_clock_destroy(b->clock);
-    free(((host_backend *)b)->scratch);
+    host_scratch(b, 0);
     free(b);
 }
 
+/* Grown on demand and counted in the backend's memory (bench's peak backend buffers); 0 bytes
+ * frees it (host_destroy). */
 void *host_scratch(cm_backend *b, size_t bytes) {
     host_backend *hb = (host_backend *)b;
-    if (hb->scratch_bytes >= bytes) return hb->scratch;
+    if (bytes && hb->scratch_bytes >= bytes) return hb->scratch;
     free(hb->scratch);
+    backend_account(b, hb->scratch_bytes, 0);
     hb->scratch_bytes = (bytes + 63) / 64 * 64;
-    hb->scratch = aligned_alloc(64, hb->scratch_bytes);
+    hb->scratch = hb->scratch_bytes ? aligned_alloc(64, hb->scratch_bytes) : NULL;
     if (!hb->scratch) hb->scratch_bytes = 0;
+    backend_account(b, hb->scratch_bytes, 1);
     return hb->scratch;
 }
 

@@ -58,16 +58,18 @@ static const float *image_cols(const float *x, const cm_window *w, int n, float 
     return buf;
 }
 
-static cm_status check_conv(cm_buf *x, cm_buf *wt, cm_buf *y, int oc, const cm_window *w, const char *op) {
+/* x (B, C, H, W), the weight (OC, C k k) and y (B, OC, OH, OW), named yname in errors. */
+static cm_status check_conv(cm_buf *x, cm_buf *wt, cm_buf *y, const char *yname, int oc, const cm_window *w,
+                            const char *op) {
     const size_t ckk = (size_t)w->channels * w->kernel * w->kernel, ohw = (size_t)w->out_h * w->out_w;
     CM_TRY(check(x, (size_t)w->batch * w->channels * w->height * w->width, op, "x"));
     CM_TRY(check(wt, (size_t)oc * ckk, op, "weight"));
-    return check(y, (size_t)w->batch * oc * ohw, op, "y");
+    return check(y, (size_t)w->batch * oc * ohw, op, yname);
 }
 
 cm_status host_conv_forward(cm_backend *b, cm_buf *x, cm_buf *wt, cm_buf *bias, cm_buf *y, int oc, const cm_window *w,
                             bool relu) {
-    CM_TRY(check_conv(x, wt, y, oc, w, "conv_forward"));
+    CM_TRY(check_conv(x, wt, y, "y", oc, w, "conv_forward"));
     if (bias) CM_TRY(check(bias, (size_t)oc, "conv_forward", "bias"));
     const int ckk = w->channels * w->kernel * w->kernel, ohw = w->out_h * w->out_w;
     const size_t per_thread = identity(w) ? 0 : round16((size_t)ckk * ohw);
@@ -106,7 +108,7 @@ static void image_dx(const float *wt, const float *dyn, float *dxn, int oc, cons
 cm_status host_conv_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *wt, cm_buf *dwt, cm_buf *dx, int oc,
                              const cm_window *w) {
     if (!dwt && !dx) return CM_OK;
-    CM_TRY(check_conv(x, wt, dy, oc, w, "conv_backward"));
+    CM_TRY(check_conv(x, wt, dy, "dy", oc, w, "conv_backward"));
     const int ckk = w->channels * w->kernel * w->kernel, ohw = w->out_h * w->out_w, B = w->batch;
     const size_t chw = (size_t)w->channels * w->height * w->width, nw = (size_t)oc * ckk;
     if (dwt) CM_TRY(check(dwt, nw, "conv_backward", "dweight"));

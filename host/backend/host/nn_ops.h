@@ -18,8 +18,8 @@ cm_status host_conv_forward(cm_backend *b, cm_buf *x, cm_buf *wt, cm_buf *bias, 
                             bool relu);
 cm_status host_conv_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *wt, cm_buf *dwt, cm_buf *dx, int oc,
                              const cm_window *w);
-/* backend_host.c: a scratch of at least `bytes`, 64-byte aligned, owned by the backend and valid
- * until the next call (NULL: out of memory). */
+/* backend_host.c: a scratch of at least `bytes`, 64-byte aligned, owned by the backend, counted in
+ * its memory and valid until the next call (NULL: out of memory). */
 void *host_scratch(cm_backend *b, size_t bytes);
 cm_status host_col2im(cm_backend *b, cm_buf *col, cm_buf *dx, const cm_window *w);
 cm_status host_cnhw_to_nchw(cm_backend *b, cm_buf *src, cm_buf *bias, cm_buf *y, int batch, int channels, int hw,
