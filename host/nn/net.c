@@ -288,6 +288,15 @@ static cm_status bn_backward_eval(cm_net *n, layer_rt *r, cm_buf *dx, const cm_b
                               r->save_invstd, &linear, false);
 }
 
+/* A ReLU right before a MaxPool2d: its backward runs on the pooled gradient instead, before the
+ * pooling's (a quarter of the elements for 2x2 windows), with the same result: the pooled output
+ * is the ReLU's output at the position each window's gradient goes to, and every other position
+ * gets no gradient from that window. */
+static int relu_mask_after_pool(const cm_net *n, int pool) {
+    return pool > 0 && pool < n->L.nlayers && n->L.layers[pool].type == CM_LAYER_MAXPOOL2D &&
+           n->L.layers[pool - 1].type == CM_LAYER_RELU;
+}
+
 static cm_status layer_backward(cm_net *n, int i, int rows, const cm_net_mode *m) {
     const cm_layer *l = &n->L.layers[i];
     layer_rt *r = &n->rt[i];
@@ -309,6 +318,7 @@ static cm_status layer_backward(cm_net *n, int i, int rows, const cm_net_mode *m
     case CM_LAYER_MAXPOOL2D: {
         if (!r->need_dx) return CM_OK;
         cm_window w = conv_window(l, rows);
+        if (relu_mask_after_pool(n, i)) CM_TRY(backend_relu_backward(n->b, r->dout, r->out, count, 1.0f));
         return backend_maxpool_backward(n->b, r->dout, r->arg, dx, &w);
     }
     case CM_LAYER_BATCHNORM1D:
@@ -319,7 +329,8 @@ static cm_status layer_backward(cm_net *n, int i, int rows, const cm_net_mode *m
     }
     case CM_LAYER_RELU: /* in place; out is the ReLU's output (after any dropout, which keeps signs) */
         if (i > 0 && n->L.layers[i - 1].fused_relu && n->L.layers[i - 1].type == CM_LAYER_LINEAR)
-            return CM_OK; /* the Linear's bias_grad applies the mask */
+            return CM_OK;                                 /* the Linear's bias_grad applies the mask */
+        if (relu_mask_after_pool(n, i + 1)) return CM_OK; /* applied to the pooled gradient */
         return r->need_dx ? backend_relu_backward(n->b, r->dout, r->out, count, 1.0f) : CM_OK;
     case CM_LAYER_DROPOUT: /* the same mask and scale again: d/dy of y * mask / (1 - p) */
         if (!r->need_dx || !m->training || l->p <= 0.0f) return CM_OK;
