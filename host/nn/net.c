@@ -10,7 +10,6 @@
 #include "net.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 typedef struct {
     cm_buf *w, *bias, *rmean, *rvar; /* views into params */
@@ -59,20 +58,6 @@ static cm_buf *din_buf(cm_net *n, int i) {
 static cm_status view(cm_net *n, cm_buf *parent, size_t off, size_t count, const char *what, cm_buf **out) {
     if (off == CM_NO_TENSOR || !parent) return CM_OK;
     return backend_view(n->b, parent, fbytes(off), fbytes(count), what, out);
-}
-
-/* The largest im2col (C k k, B OH OW) and GEMM output (OC, B OH OW) of L's Conv2d layers at
- * batch: the scratch a backend that convolves the whole batch at once (the device) holds. */
-static void conv_scratch(const cm_layout *L, int batch, size_t *col, size_t *cnhw) {
-    *col = *cnhw = 0;
-    for (int i = 0; i < L->nlayers; i++) {
-        const cm_layer *l = &L->layers[i];
-        if (l->type != CM_LAYER_CONV2D) continue;
-        size_t ohw = (size_t)l->out_shape.h * (size_t)l->out_shape.w * (size_t)batch;
-        size_t c1 = (size_t)l->in.c * (size_t)l->kernel * (size_t)l->kernel * ohw, c2 = (size_t)l->out * ohw;
-        *col = c1 > *col ? c1 : *col;
-        *cnhw = c2 > *cnhw ? c2 : *cnhw;
-    }
 }
 
 static cm_status setup_layer(cm_net *n, int i, int need_dx) {
@@ -145,8 +130,15 @@ cm_status net_create(cm_backend *b, const cm_layout *L, cm_buf *params, cm_buf *
 }
 
 size_t net_scratch_bytes(const cm_layout *L, int batch, size_t *largest) {
-    size_t col, cnhw;
-    conv_scratch(L, batch, &col, &cnhw);
+    size_t col = 0, cnhw = 0; /* the largest im2col (C k k, B OH OW) and GEMM output (OC, B OH OW) */
+    for (int i = 0; i < L->nlayers; i++) {
+        const cm_layer *l = &L->layers[i];
+        if (l->type != CM_LAYER_CONV2D) continue;
+        size_t ohw = (size_t)l->out_shape.h * (size_t)l->out_shape.w * (size_t)batch;
+        size_t c1 = (size_t)l->in.c * (size_t)l->kernel * (size_t)l->kernel * ohw, c2 = (size_t)l->out * ohw;
+        col = c1 > col ? c1 : col;
+        cnhw = c2 > cnhw ? c2 : cnhw;
+    }
     if (largest) *largest = fbytes(col > cnhw ? col : cnhw);
     return fbytes(col) + fbytes(cnhw);
 }

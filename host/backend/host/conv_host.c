@@ -37,11 +37,6 @@ static size_t round16(size_t n) { /* whole 64-byte lines of floats */
     return (n + 15) / 16 * 16;
 }
 
-static cm_status check(const cm_buf *buf, size_t floats, const char *op, const char *name) {
-    if (!buf) return cm_fail(CM_ERR_USAGE, "%s: buffer '%s' is missing", op, name);
-    return check_range(buf, 0, floats * sizeof(float), op);
-}
-
 /* A 1x1 window with stride 1 and no padding: an image's planes are its im2col already. */
 static int identity(const cm_window *w) {
     return w->kernel == 1 && w->stride == 1 && w->pad == 0;
@@ -62,15 +57,15 @@ static const float *image_cols(const float *x, const cm_window *w, int n, float 
 static cm_status check_conv(cm_buf *x, cm_buf *wt, cm_buf *y, const char *yname, int oc, const cm_window *w,
                             const char *op) {
     const size_t ckk = (size_t)w->channels * w->kernel * w->kernel, ohw = (size_t)w->out_h * w->out_w;
-    CM_TRY(check(x, (size_t)w->batch * w->channels * w->height * w->width, op, "x"));
-    CM_TRY(check(wt, (size_t)oc * ckk, op, "weight"));
-    return check(y, (size_t)w->batch * oc * ohw, op, yname);
+    CM_TRY(check_floats(x, (size_t)w->batch * w->channels * w->height * w->width, op, "x"));
+    CM_TRY(check_floats(wt, (size_t)oc * ckk, op, "weight"));
+    return check_floats(y, (size_t)w->batch * oc * ohw, op, yname);
 }
 
 cm_status host_conv_forward(cm_backend *b, cm_buf *x, cm_buf *wt, cm_buf *bias, cm_buf *y, int oc, const cm_window *w,
                             bool relu) {
     CM_TRY(check_conv(x, wt, y, "y", oc, w, "conv_forward"));
-    if (bias) CM_TRY(check(bias, (size_t)oc, "conv_forward", "bias"));
+    if (bias) CM_TRY(check_floats(bias, (size_t)oc, "conv_forward", "bias"));
     const int ckk = w->channels * w->kernel * w->kernel, ohw = w->out_h * w->out_w;
     const size_t per_thread = identity(w) ? 0 : round16((size_t)ckk * ohw);
     float *scratch = host_scratch(b, sizeof(float) * (per_thread * threads() + 16));
@@ -111,8 +106,8 @@ cm_status host_conv_backward(cm_backend *b, cm_buf *dy, cm_buf *x, cm_buf *wt, c
     CM_TRY(check_conv(x, wt, dy, "dy", oc, w, "conv_backward"));
     const int ckk = w->channels * w->kernel * w->kernel, ohw = w->out_h * w->out_w, B = w->batch;
     const size_t chw = (size_t)w->channels * w->height * w->width, nw = (size_t)oc * ckk;
-    if (dwt) CM_TRY(check(dwt, nw, "conv_backward", "dweight"));
-    if (dx) CM_TRY(check(dx, (size_t)B * chw, "conv_backward", "dx"));
+    if (dwt) CM_TRY(check_floats(dwt, nw, "conv_backward", "dweight"));
+    if (dx) CM_TRY(check_floats(dx, (size_t)B * chw, "conv_backward", "dx"));
     const int groups = B < WEIGHT_GROUPS ? B : WEIGHT_GROUPS;
     const size_t cols = identity(w) ? 0 : round16((size_t)ckk * ohw);
     const size_t per_thread = (dwt ? cols : 0) + (dx ? cols + round16(2 * (size_t)w->height * w->width) : 0);

@@ -24,4 +24,13 @@ static inline cm_status check_range(const cm_buf *buf, size_t offset, size_t byt
     return CM_OK;
 }
 
+/* CM_ERR_USAGE when buf is missing or holds fewer than count floats; name says which in op. */
+static inline cm_status check_floats(const cm_buf *buf, size_t count, const char *op, const char *name) {
+    if (!buf) return cm_fail(CM_ERR_USAGE, "%s: buffer '%s' is missing", op, name);
+    if (count > buf->bytes / sizeof(float))
+        return cm_fail(CM_ERR_USAGE, "%s: '%s' needs %zu floats, its buffer holds %zu", op, name, count,
+                       buf->bytes / sizeof(float));
+    return CM_OK;
+}
+
 #endif

@@ -27,14 +27,6 @@
 #endif
 
 /* ---- argument checks: a wrong size is an error, never a write past a buffer ---------------- */
-static cm_status check_floats(const cm_buf *buf, size_t count, const char *op, const char *name) {
-    if (!buf) return cm_fail(CM_ERR_USAGE, "%s: buffer '%s' is missing", op, name);
-    if (count > buf->bytes / sizeof(float))
-        return cm_fail(CM_ERR_USAGE, "%s: '%s' needs %zu floats, its buffer holds %zu", op, name, count,
-                       buf->bytes / sizeof(float));
-    return CM_OK;
-}
-
 static cm_status check_dims(int batch, int channels, int hw, const char *op) {
     if (batch < 1 || channels < 1 || hw < 1)
         return cm_fail(CM_ERR_USAGE, "%s: bad shape (B %d, C %d, HW %d)", op, batch, channels, hw);
